@@ -1,0 +1,94 @@
+// Package kernels records vkcnn's compute shaders: for each one its
+// bindings, push constants, specialization and dispatch geometry, declared
+// in one place. Layers use these; nothing here calls Vulkan directly.
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"vkcnn/shaders"
+	"vkcnn/vk"
+)
+
+// elementwiseGroup is the workgroup size of the element-wise kernels.
+const elementwiseGroup = 256
+
+// kernel builds (or finds in the context's cache) the named shader.
+func kernel(ctx *vk.Context, name string, bindings []vk.Access, pushWords int, spec ...uint32) (*vk.Kernel, error) {
+	code, err := shaders.SPIRV(name)
+	if err != nil {
+		return nil, err
+	}
+	return ctx.Kernel(vk.KernelSpec{Name: name, Code: code, Bindings: bindings, PushWords: pushWords, Spec: spec})
+}
+
+// maxRangeOverride, when positive, stands in for the device's
+// maxStorageBufferRange so tests can exercise chunking on small buffers.
+var maxRangeOverride int64
+
+func maxRange(ctx *vk.Context) int64 {
+	if maxRangeOverride > 0 {
+		return maxRangeOverride
+	}
+	return int64(ctx.Info.MaxStorageBufferRange)
+}
+
+// chunkElems is the most float32 elements one binding may span such that
+// chunk boundaries keep the device's offset alignment.
+func chunkElems(ctx *vk.Context) int64 {
+	align := max(int64(ctx.Info.StorageOffsetAlignment), 16)
+	return (maxRange(ctx) / align * align) / 4
+}
+
+// elementwise records a kernel over n float32 elements of every arg,
+// split into several dispatches where one binding would exceed the
+// device's storage-buffer range. push follows the element count n.
+func elementwise(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n int, args []vk.Range, push ...uint32) error {
+	if n < 0 {
+		return fmt.Errorf("%s: negative length %d", name, n)
+	}
+	for i, a := range args {
+		if a.Buf == nil {
+			return fmt.Errorf("%s: argument %d has no buffer", name, i)
+		}
+		if a.Offset+4*int64(n) > a.Buf.Size() {
+			return fmt.Errorf("%s: argument %d holds %d floats, need %d", name, i, (a.Buf.Size()-a.Offset)/4, n)
+		}
+	}
+	k, err := kernel(ctx, name, access, 1+len(push), elementwiseGroup)
+	if err != nil {
+		return err
+	}
+	step := chunkElems(ctx)
+	for start := int64(0); start < int64(n); start += step {
+		count := min(step, int64(n)-start)
+		chunk := make([]vk.Range, len(args))
+		for i, a := range args {
+			chunk[i] = vk.Range{Buf: a.Buf, Offset: a.Offset + 4*start, Size: 4 * count}
+		}
+		grid, err := ctx.Grid1D((count + elementwiseGroup - 1) / elementwiseGroup)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := rec.Dispatch(k, grid, append([]uint32{uint32(count)}, push...), chunk...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fill records x[i] = value for i < n.
+func Fill(ctx *vk.Context, rec *vk.Recording, x vk.Range, n int, value float32) error {
+	return elementwise(ctx, rec, "fill", []vk.Access{vk.Write}, n, []vk.Range{x}, math.Float32bits(value))
+}
+
+// Scale records y[i] = alpha*x[i] for i < n.
+func Scale(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int, alpha float32) error {
+	return elementwise(ctx, rec, "scale", []vk.Access{vk.Read, vk.Write}, n, []vk.Range{x, y}, math.Float32bits(alpha))
+}
+
+// Add records z[i] = x[i] + y[i] for i < n.
+func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
+	return elementwise(ctx, rec, "add", []vk.Access{vk.Read, vk.Read, vk.Write}, n, []vk.Range{x, y, z})
+}

@@ -1,0 +1,186 @@
+package vk
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	vulkan "github.com/vulkan-go/vulkan"
+)
+
+// Options choose and configure a device.
+type Options struct {
+	// Device is an index or a case-insensitive name substring; "" picks
+	// the default (discrete GPU, then integrated, virtual, CPU).
+	Device string
+	// Validate enables the Khronos validation layer; every warning or
+	// error it reports is returned by Check and Close.
+	Validate bool
+	// ForceStaging copies through a staging buffer even where device
+	// memory is host-visible, so that the GPU path is tested on lavapipe.
+	ForceStaging bool
+}
+
+// ValidateFromEnv reports whether VKCNN_VALIDATE=1 is set.
+func ValidateFromEnv() bool { return os.Getenv(ValidationEnv) == "1" }
+
+// Context is an open device with one compute queue. It owns the kernels
+// it compiled; buffers and recordings belong to whoever created them and
+// must be closed before the context.
+type Context struct {
+	Info DeviceInfo
+
+	inst        *instance
+	device      vulkan.Device
+	queue       vulkan.Queue
+	memory      vulkan.PhysicalDeviceMemoryProperties
+	mappable    bool // device-local memory is host-visible: no staging copies
+	commandPool uint64
+	fence       uint64
+	staging     *Buffer
+	kernels     map[string]*Kernel
+	live        map[string]int // open buffers and recordings, by kind
+}
+
+// Open creates a context on the chosen device.
+func Open(opts Options) (*Context, error) {
+	inst, err := newInstance(opts.Validate)
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{inst: inst, kernels: map[string]*Kernel{}, live: map[string]int{}}
+	if err := c.open(opts); err != nil {
+		c.destroy()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Context) open(opts Options) error {
+	devices, err := enumerateDevices(c.inst)
+	if err != nil {
+		return err
+	}
+	c.Info, err = chooseDevice(devices, opts.Device)
+	if err != nil {
+		return err
+	}
+	vulkan.GetPhysicalDeviceMemoryProperties(c.Info.physical, &c.memory)
+	c.memory.Deref()
+	for i := uint32(0); i < c.memory.MemoryTypeCount; i++ {
+		c.memory.MemoryTypes[i].Deref()
+	}
+	c.mappable = c.Info.HostVisibleDevice && !opts.ForceStaging
+
+	queueInfo := vulkan.DeviceQueueCreateInfo{
+		SType:            vulkan.StructureTypeDeviceQueueCreateInfo,
+		QueueFamilyIndex: c.Info.queueFamily,
+		QueueCount:       1,
+		PQueuePriorities: []float32{1},
+	}
+	info := &vulkan.DeviceCreateInfo{
+		SType:                vulkan.StructureTypeDeviceCreateInfo,
+		QueueCreateInfoCount: 1,
+		PQueueCreateInfos:    []vulkan.DeviceQueueCreateInfo{queueInfo},
+	}
+	var device vulkan.Device
+	r := vulkan.CreateDevice(c.Info.physical, info, nil, &device)
+	info.Free()
+	if err := check("vkCreateDevice", r); err != nil {
+		return fmt.Errorf("open %s: %w", c.Info.Name, err)
+	}
+	c.device = device
+	var queue vulkan.Queue
+	vulkan.GetDeviceQueue(device, c.Info.queueFamily, 0, &queue)
+	c.queue = queue
+
+	poolInfo := &vulkan.CommandPoolCreateInfo{
+		SType:            vulkan.StructureTypeCommandPoolCreateInfo,
+		Flags:            vulkan.CommandPoolCreateFlags(vulkan.CommandPoolCreateResetCommandBufferBit),
+		QueueFamilyIndex: c.Info.queueFamily,
+	}
+	var pool vulkan.CommandPool
+	r = vulkan.CreateCommandPool(device, poolInfo, nil, &pool)
+	poolInfo.Free()
+	if err := check("vkCreateCommandPool", r); err != nil {
+		return err
+	}
+	c.commandPool = handleOf(pool)
+
+	fenceInfo := &vulkan.FenceCreateInfo{SType: vulkan.StructureTypeFenceCreateInfo}
+	var fence vulkan.Fence
+	r = vulkan.CreateFence(device, fenceInfo, nil, &fence)
+	fenceInfo.Free()
+	if err := check("vkCreateFence", r); err != nil {
+		return err
+	}
+	c.fence = handleOf(fence)
+	return c.Check()
+}
+
+// Check returns, and forgets, what the validation layer reported so far.
+func (c *Context) Check() error {
+	if c.inst == nil || c.inst.validate == nil {
+		return nil
+	}
+	return c.inst.validate.take()
+}
+
+// Validating reports whether the validation layer is on.
+func (c *Context) Validating() bool { return c.inst != nil && c.inst.validate != nil }
+
+// Close destroys the context's objects, the device and the instance. It
+// reports buffers or recordings left open and any validation message,
+// including the layer's report of objects that were never destroyed.
+func (c *Context) Close() error {
+	if c.inst == nil {
+		return nil
+	}
+	var leaks []string
+	for kind, n := range c.live {
+		if n > 0 {
+			leaks = append(leaks, fmt.Sprintf("%d %s", n, kind))
+		}
+	}
+	sort.Strings(leaks)
+	err := c.destroy()
+	if len(leaks) > 0 {
+		err = errors.Join(fmt.Errorf("context closed with %s still open", strings.Join(leaks, ", ")), err)
+	}
+	return err
+}
+
+func (c *Context) destroy() error {
+	if c.device != nil {
+		vulkan.DeviceWaitIdle(c.device)
+		if c.staging != nil {
+			c.staging.Close()
+			c.staging = nil
+		}
+		for key, k := range c.kernels {
+			k.destroy()
+			delete(c.kernels, key)
+		}
+		if c.fence != 0 {
+			vulkan.DestroyFence(c.device, asHandle[vulkan.Fence](c.fence), nil)
+			c.fence = 0
+		}
+		if c.commandPool != 0 {
+			vulkan.DestroyCommandPool(c.device, asHandle[vulkan.CommandPool](c.commandPool), nil)
+			c.commandPool = 0
+		}
+		vulkan.DestroyDevice(c.device, nil)
+		c.device = nil
+	}
+	inst := c.inst
+	c.inst = nil
+	inst.close()
+	if inst.validate != nil {
+		err := inst.validate.take()
+		inst.validate.close()
+		return err
+	}
+	return nil
+}

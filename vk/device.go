@@ -1,0 +1,275 @@
+package vk
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	vulkan "github.com/vulkan-go/vulkan"
+)
+
+// DeviceInfo is what vkcnn needs to know about a physical device.
+type DeviceInfo struct {
+	Index             int    `json:"index"`
+	Name              string `json:"name"`
+	Type              string `json:"type"`
+	VendorID          uint32 `json:"vendor_id"`
+	DeviceID          uint32 `json:"device_id"`
+	APIVersion        string `json:"api_version"`
+	DriverName        string `json:"driver_name"`
+	DriverInfo        string `json:"driver_info"`
+	DriverVersion     uint32 `json:"driver_version"`
+	DeviceLocalBytes  uint64 `json:"device_local_bytes"`
+	HostVisibleDevice bool   `json:"device_memory_host_visible"`
+
+	MaxWorkgroupSize        [3]uint32 `json:"max_workgroup_size"`
+	MaxWorkgroupInvocations uint32    `json:"max_workgroup_invocations"`
+	MaxWorkgroupCount       [3]uint32 `json:"max_workgroup_count"`
+	SharedMemoryBytes       uint32    `json:"shared_memory_bytes"`
+	MaxStorageBufferRange   uint32    `json:"max_storage_buffer_range"`
+	StorageOffsetAlignment  uint64    `json:"storage_offset_alignment"`
+	MaxPushConstantsBytes   uint32    `json:"max_push_constants_bytes"`
+
+	SubgroupSize      uint32   `json:"subgroup_size"`
+	SubgroupOps       []string `json:"subgroup_operations"`
+	Float16           bool     `json:"float16"`
+	Storage16Bit      bool     `json:"storage_16bit"`
+	CooperativeMatrix bool     `json:"cooperative_matrix"`
+	Timestamps        bool     `json:"timestamps"`
+	TimestampPeriodNs float32  `json:"timestamp_period_ns"`
+	ComputeQueue      bool     `json:"compute_queue"`
+	Default           bool     `json:"default"`
+
+	typeRank    int
+	queueFamily uint32
+	physical    vulkan.PhysicalDevice
+}
+
+// IsLavapipe reports whether the device is Mesa's CPU rasteriser.
+func (d DeviceInfo) IsLavapipe() bool {
+	return strings.Contains(strings.ToLower(d.Name), "llvmpipe")
+}
+
+var mesaVersion = regexp.MustCompile(`Mesa (\d+)\.(\d+)`)
+
+// MesaVersion returns Mesa's major and minor version for Mesa drivers.
+func (d DeviceInfo) MesaVersion() (major, minor int, ok bool) {
+	m := mesaVersion.FindStringSubmatch(d.DriverInfo)
+	if m == nil {
+		return 0, 0, false
+	}
+	major, _ = strconv.Atoi(m[1])
+	minor, _ = strconv.Atoi(m[2])
+	return major, minor, true
+}
+
+var subgroupOpNames = []string{"basic", "vote", "arithmetic", "ballot", "shuffle", "shuffle_relative", "clustered", "quad"}
+
+func deviceTypeName(t vulkan.PhysicalDeviceType) (string, int) {
+	switch t {
+	case vulkan.PhysicalDeviceTypeDiscreteGpu:
+		return "discrete GPU", 0
+	case vulkan.PhysicalDeviceTypeIntegratedGpu:
+		return "integrated GPU", 1
+	case vulkan.PhysicalDeviceTypeVirtualGpu:
+		return "virtual GPU", 2
+	case vulkan.PhysicalDeviceTypeCpu:
+		return "CPU", 3
+	}
+	return "other", 4
+}
+
+func versionString(v uint32) string {
+	return fmt.Sprintf("%d.%d.%d", v>>22, (v>>12)&0x3ff, v&0xfff)
+}
+
+// enumerateDevices describes every physical device and marks the default.
+func enumerateDevices(inst *instance) ([]DeviceInfo, error) {
+	var n uint32
+	if err := check("vkEnumeratePhysicalDevices", vulkan.EnumeratePhysicalDevices(inst.handle, &n, nil)); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: the Vulkan loader lists no physical device", ErrNoDevice)
+	}
+	handles := make([]vulkan.PhysicalDevice, n)
+	if err := check("vkEnumeratePhysicalDevices", vulkan.EnumeratePhysicalDevices(inst.handle, &n, handles)); err != nil {
+		return nil, err
+	}
+	devices := make([]DeviceInfo, 0, n)
+	for i, h := range handles[:n] {
+		devices = append(devices, describeDevice(inst, i, h))
+	}
+	def := -1
+	for i, d := range devices {
+		if d.ComputeQueue && (def < 0 || d.typeRank < devices[def].typeRank) {
+			def = i
+		}
+	}
+	if def < 0 {
+		return nil, fmt.Errorf("%w: no device has a compute queue", ErrNoDevice)
+	}
+	devices[def].Default = true
+	return devices, nil
+}
+
+func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceInfo {
+	var props vulkan.PhysicalDeviceProperties
+	vulkan.GetPhysicalDeviceProperties(h, &props)
+	props.Deref()
+	props.Limits.Deref()
+	lim := props.Limits
+
+	d := DeviceInfo{
+		Index:                   index,
+		Name:                    vulkan.ToString(props.DeviceName[:]),
+		VendorID:                props.VendorID,
+		DeviceID:                props.DeviceID,
+		APIVersion:              versionString(props.ApiVersion),
+		DriverVersion:           props.DriverVersion,
+		MaxWorkgroupSize:        lim.MaxComputeWorkGroupSize,
+		MaxWorkgroupInvocations: lim.MaxComputeWorkGroupInvocations,
+		MaxWorkgroupCount:       lim.MaxComputeWorkGroupCount,
+		SharedMemoryBytes:       lim.MaxComputeSharedMemorySize,
+		MaxStorageBufferRange:   lim.MaxStorageBufferRange,
+		StorageOffsetAlignment:  uint64(lim.MinStorageBufferOffsetAlignment),
+		MaxPushConstantsBytes:   lim.MaxPushConstantsSize,
+		TimestampPeriodNs:       lim.TimestampPeriod,
+		physical:                h,
+	}
+	d.Type, d.typeRank = deviceTypeName(props.DeviceType)
+
+	var mem vulkan.PhysicalDeviceMemoryProperties
+	vulkan.GetPhysicalDeviceMemoryProperties(h, &mem)
+	mem.Deref()
+	for i := uint32(0); i < mem.MemoryHeapCount; i++ {
+		mem.MemoryHeaps[i].Deref()
+		if mem.MemoryHeaps[i].Flags&vulkan.MemoryHeapFlags(vulkan.MemoryHeapDeviceLocalBit) != 0 {
+			d.DeviceLocalBytes += uint64(mem.MemoryHeaps[i].Size)
+		}
+	}
+	for i := uint32(0); i < mem.MemoryTypeCount; i++ {
+		mem.MemoryTypes[i].Deref()
+		f := mem.MemoryTypes[i].PropertyFlags
+		if f&vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyDeviceLocalBit) != 0 &&
+			f&vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostVisibleBit) != 0 {
+			d.HostVisibleDevice = true
+		}
+	}
+
+	var qn uint32
+	vulkan.GetPhysicalDeviceQueueFamilyProperties(h, &qn, nil)
+	queues := make([]vulkan.QueueFamilyProperties, qn)
+	vulkan.GetPhysicalDeviceQueueFamilyProperties(h, &qn, queues)
+	// Prefer a compute queue with timestamps; among those, one without
+	// graphics (a dedicated compute queue on GPUs).
+	best := -1
+	score := func(q vulkan.QueueFamilyProperties) int {
+		s := 0
+		if q.TimestampValidBits > 0 {
+			s += 2
+		}
+		if q.QueueFlags&vulkan.QueueFlags(vulkan.QueueGraphicsBit) == 0 {
+			s++
+		}
+		return s
+	}
+	for i := range queues {
+		queues[i].Deref()
+		if queues[i].QueueFlags&vulkan.QueueFlags(vulkan.QueueComputeBit) == 0 {
+			continue
+		}
+		if best < 0 || score(queues[i]) > score(queues[best]) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		d.ComputeQueue = true
+		d.queueFamily = uint32(best)
+		d.Timestamps = queues[best].TimestampValidBits > 0 && lim.TimestampPeriod > 0
+	}
+
+	exts := deviceExtensions(h)
+	v12 := props.ApiVersion >= vulkan.MakeVersion(1, 2, 0)
+	extra := queryExtra(inst.handle, h, v12 || exts["VK_KHR_driver_properties"], v12 || exts["VK_KHR_shader_float16_int8"])
+	d.SubgroupSize = extra.SubgroupSize
+	for bit, name := range subgroupOpNames {
+		if extra.SubgroupOps&(1<<bit) != 0 {
+			d.SubgroupOps = append(d.SubgroupOps, name)
+		}
+	}
+	d.Float16 = extra.Float16
+	d.Storage16Bit = extra.Storage16
+	d.DriverName = extra.DriverName
+	d.DriverInfo = extra.DriverInfo
+	d.CooperativeMatrix = exts["VK_KHR_cooperative_matrix"] || exts["VK_NV_cooperative_matrix"]
+	return d
+}
+
+func deviceExtensions(h vulkan.PhysicalDevice) map[string]bool {
+	var n uint32
+	if vulkan.EnumerateDeviceExtensionProperties(h, "", &n, nil) != vulkan.Success {
+		return nil
+	}
+	props := make([]vulkan.ExtensionProperties, n)
+	if vulkan.EnumerateDeviceExtensionProperties(h, "", &n, props) != vulkan.Success {
+		return nil
+	}
+	out := make(map[string]bool, n)
+	for i := range props[:n] {
+		props[i].Deref()
+		out[vulkan.ToString(props[i].ExtensionName[:])] = true
+	}
+	return out
+}
+
+// ListDevices describes every Vulkan device the loader finds.
+func ListDevices() ([]DeviceInfo, error) {
+	inst, err := newInstance(false)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.close()
+	return enumerateDevices(inst)
+}
+
+// chooseDevice picks by index ("1"), by a case-insensitive name substring,
+// or, for "", the default device.
+func chooseDevice(devices []DeviceInfo, sel string) (DeviceInfo, error) {
+	if sel == "" {
+		for _, d := range devices {
+			if d.Default {
+				return d, nil
+			}
+		}
+	}
+	var candidates []DeviceInfo
+	if i, err := strconv.Atoi(sel); err == nil {
+		if i < 0 || i >= len(devices) {
+			return DeviceInfo{}, fmt.Errorf("device %d does not exist: there are %d device(s), 0 to %d (see vkcnn devices)", i, len(devices), len(devices)-1)
+		}
+		candidates = devices[i : i+1]
+	} else {
+		for _, d := range devices {
+			if strings.Contains(strings.ToLower(d.Name), strings.ToLower(sel)) {
+				candidates = append(candidates, d)
+			}
+		}
+	}
+	names := make([]string, len(devices))
+	for i, d := range devices {
+		names[i] = fmt.Sprintf("%d: %s", d.Index, d.Name)
+	}
+	sort.Strings(names)
+	switch {
+	case len(candidates) == 0:
+		return DeviceInfo{}, fmt.Errorf("no device matches %q (devices: %s)", sel, strings.Join(names, ", "))
+	case len(candidates) > 1:
+		return DeviceInfo{}, fmt.Errorf("%q matches %d devices; pick one by index (devices: %s)", sel, len(candidates), strings.Join(names, ", "))
+	case !candidates[0].ComputeQueue:
+		return DeviceInfo{}, fmt.Errorf("device %d (%s) has no compute queue", candidates[0].Index, candidates[0].Name)
+	}
+	return candidates[0], nil
+}

@@ -1,0 +1,86 @@
+package vk
+
+import (
+	"time"
+
+	vulkan "github.com/vulkan-go/vulkan"
+)
+
+// fenceWaitStep bounds each wait so that a lost device is noticed.
+const fenceWaitStep = uint64(time.Second)
+
+// submit runs one command buffer on the queue and waits for it to finish.
+func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
+	info := vulkan.SubmitInfo{
+		SType:              vulkan.StructureTypeSubmitInfo,
+		CommandBufferCount: 1,
+		PCommandBuffers:    []vulkan.CommandBuffer{cmd},
+	}
+	fence := asHandle[vulkan.Fence](c.fence)
+	if err := check(op+": vkQueueSubmit", vulkan.QueueSubmit(c.queue, 1, []vulkan.SubmitInfo{info}, fence)); err != nil {
+		return err
+	}
+	for {
+		r := vulkan.WaitForFences(c.device, 1, []vulkan.Fence{fence}, vulkan.True, fenceWaitStep)
+		if r == vulkan.Timeout {
+			continue
+		}
+		if err := check(op+": vkWaitForFences", r); err != nil {
+			return err
+		}
+		break
+	}
+	return check(op+": vkResetFences", vulkan.ResetFences(c.device, 1, []vulkan.Fence{fence}))
+}
+
+// runOnce records a one-time command buffer with record, runs it and
+// waits.
+func (c *Context) runOnce(record func(cmd vulkan.CommandBuffer)) error {
+	cmd, err := c.allocateCommandBuffer()
+	if err != nil {
+		return err
+	}
+	pool := asHandle[vulkan.CommandPool](c.commandPool)
+	defer vulkan.FreeCommandBuffers(c.device, pool, 1, []vulkan.CommandBuffer{cmd})
+	begin := &vulkan.CommandBufferBeginInfo{
+		SType: vulkan.StructureTypeCommandBufferBeginInfo,
+		Flags: vulkan.CommandBufferUsageFlags(vulkan.CommandBufferUsageOneTimeSubmitBit),
+	}
+	r := vulkan.BeginCommandBuffer(cmd, begin)
+	begin.Free()
+	if err := check("vkBeginCommandBuffer", r); err != nil {
+		return err
+	}
+	record(cmd)
+	if err := check("vkEndCommandBuffer", vulkan.EndCommandBuffer(cmd)); err != nil {
+		return err
+	}
+	return c.submit(cmd, "transfer")
+}
+
+func (c *Context) allocateCommandBuffer() (vulkan.CommandBuffer, error) {
+	info := &vulkan.CommandBufferAllocateInfo{
+		SType:              vulkan.StructureTypeCommandBufferAllocateInfo,
+		CommandPool:        asHandle[vulkan.CommandPool](c.commandPool),
+		Level:              vulkan.CommandBufferLevelPrimary,
+		CommandBufferCount: 1,
+	}
+	cmds := make([]vulkan.CommandBuffer, 1)
+	r := vulkan.AllocateCommandBuffers(c.device, info, cmds)
+	info.Free()
+	if err := check("vkAllocateCommandBuffers", r); err != nil {
+		return nil, err
+	}
+	return cmds[0], nil
+}
+
+// memoryBarrier records a global memory barrier.
+func memoryBarrier(cmd vulkan.CommandBuffer, srcStage vulkan.PipelineStageFlagBits, srcAccess vulkan.AccessFlagBits, dstStage vulkan.PipelineStageFlagBits, dstAccess vulkan.AccessFlagBits) {
+	barrier := vulkan.MemoryBarrier{
+		SType:         vulkan.StructureTypeMemoryBarrier,
+		SrcAccessMask: vulkan.AccessFlags(srcAccess),
+		DstAccessMask: vulkan.AccessFlags(dstAccess),
+	}
+	vulkan.CmdPipelineBarrier(cmd, vulkan.PipelineStageFlags(srcStage), vulkan.PipelineStageFlags(dstStage), 0,
+		1, []vulkan.MemoryBarrier{barrier}, 0, nil, 0, nil)
+}

@@ -1,0 +1,39 @@
+// Package vktest opens Vulkan contexts for tests: on the default device,
+// with the validation layer when VKCNN_VALIDATE=1, and failing the test on
+// any validation message or object left open.
+package vktest
+
+import (
+	"testing"
+
+	"vkcnn/vk"
+)
+
+// Open returns a context closed at the end of the test.
+func Open(t testing.TB) *vk.Context {
+	return OpenWith(t, vk.Options{})
+}
+
+// OpenWith is Open with options; Validate is taken from the environment.
+func OpenWith(t testing.TB, opts vk.Options) *vk.Context {
+	t.Helper()
+	opts.Validate = vk.ValidateFromEnv()
+	ctx, err := vk.Open(opts)
+	if err != nil {
+		t.Fatalf("open Vulkan: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := ctx.Close(); err != nil {
+			t.Errorf("close Vulkan: %v", err)
+		}
+	})
+	return ctx
+}
+
+// Check fails the test on validation messages reported so far.
+func Check(t testing.TB, ctx *vk.Context) {
+	t.Helper()
+	if err := ctx.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
