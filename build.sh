@@ -80,9 +80,14 @@ cmd_deps() {
 	fi
 	log "deps: apt-get update"
 	apt-get update -qq >/dev/null
-	if [ ${#missing[@]} -gt 0 ]; then
-		log "deps: installing ${missing[*]}"
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local from_main=()
+	for p in "${missing[@]}"; do
+		[ $want_backports -eq 1 ] && [ "$p" = mesa-vulkan-drivers ] && continue
+		from_main+=("$p")
+	done
+	if [ ${#from_main[@]} -gt 0 ]; then
+		log "deps: installing ${from_main[*]}"
+		apt-get install -y -qq --no-install-recommends "${from_main[@]}" >/dev/null
 	fi
 	if [ $want_backports -eq 1 ]; then
 		log "deps: installing mesa-vulkan-drivers from bookworm-backports"
@@ -91,7 +96,74 @@ cmd_deps() {
 	log "deps: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
 }
 
+# Exactly these flags make the committed SPIR-V; --check compares with them.
+GLSLC_FLAGS=(--target-env=vulkan1.1 -O)
+
+cmd_shaders() {
+	local check=0
+	[ "${1:-}" = --check ] && check=1
+	command -v glslc >/dev/null || die "shaders: glslc not found (./build.sh deps installs it)"
+	local out=shaders stale=() src spv
+	if [ $check -eq 1 ]; then
+		out=$(mktemp -d)
+	fi
+	for src in shaders/*.comp; do
+		spv="$out/$(basename "${src%.comp}").spv"
+		glslc "${GLSLC_FLAGS[@]}" -o "$spv" "$src" || die "shaders: $src does not compile"
+		if [ $check -eq 1 ] && ! cmp -s "$spv" "${src%.comp}.spv"; then
+			stale+=("${src%.comp}.spv")
+		fi
+	done
+	if [ $check -eq 1 ]; then
+		rm -rf "$out"
+		[ ${#stale[@]} -eq 0 ] || die "shaders: committed SPIR-V differs from its source (run ./build.sh shaders): ${stale[*]}"
+		log "shaders: every .spv matches its source"
+	else
+		log "shaders: compiled $(ls shaders/*.comp | wc -l) shaders"
+	fi
+}
+
+cmd_build() {
+	command -v go >/dev/null || die "build: Go not found (https://go.dev/dl; vkcnn needs Go 1.26)"
+	mkdir -p bin
+	go build -o bin/vkcnn .
+	log "build: bin/vkcnn"
+}
+
+cmd_test() {
+	cmd_deps
+	cmd_build
+	local unformatted
+	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.deps/*'))
+	[ -z "$unformatted" ] || die "test: gofmt would change: $unformatted"
+	go vet ./...
+	if command -v glslc >/dev/null; then
+		cmd_shaders --check
+	else
+		log "test: glslc not found; skipping the shader check"
+	fi
+	log "test: VKCNN_VALIDATE=1 go test ./..."
+	VKCNN_VALIDATE=1 go test "$@" ./...
+}
+
+usage() {
+	cat <<'USAGE'
+usage: ./build.sh COMMAND
+  deps             install the Vulkan loader, lavapipe (Mesa 25 on Debian 12),
+                   glslc and the validation layer (apt-get, as root)
+  shaders [--check]  compile shaders/*.comp to SPIR-V; --check fails when a
+                   committed .spv is not what its source compiles to
+  build            build bin/vkcnn
+  test [ARGS]      deps, build, gofmt, go vet, shader check, then
+                   VKCNN_VALIDATE=1 go test ARGS ./...
+USAGE
+}
+
 case "${1:-help}" in
 deps) shift; cmd_deps "$@" ;;
-*) die "unknown subcommand ${1:-}" ;;
+shaders) shift; cmd_shaders "$@" ;;
+build) shift; cmd_build "$@" ;;
+test) shift; cmd_test "$@" ;;
+help | -h | --help) usage ;;
+*) usage >&2; die "unknown command ${1:-}" ;;
 esac

@@ -117,7 +117,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	})
 	got := download(t, cb, g.M*g.N)
 	// |a|,|b| <= 1: float32 rounding grows at most linearly with K.
-	tol := 4*float64(g.K)*(1.0 / (1 << 23)) + 1e-6
+	tol := 4*float64(g.K)*(1.0/(1<<23)) + 1e-6
 	if d, at := maxAbsDiff(got, want); d > tol {
 		t.Fatalf("max |error| %.3g at C[%d][%d] (got %g, want %g), tolerance %.3g", d, at/g.N, at%g.N, got[at], want[at], tol)
 	}

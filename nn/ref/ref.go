@@ -8,18 +8,7 @@ func Gemm(m, n, k int, a, b []float32, transA, transB bool, bias []float32, relu
 	c := make([]float32, m*n)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
-			var s float64
-			for p := 0; p < k; p++ {
-				av := a[i*k+p]
-				if transA {
-					av = a[p*m+i]
-				}
-				bv := b[p*n+j]
-				if transB {
-					bv = b[j*k+p]
-				}
-				s += float64(av) * float64(bv)
-			}
+			s := GemmEntry(m, n, k, a, b, transA, transB, i, j)
 			if bias != nil {
 				s += float64(bias[j])
 			}
@@ -57,4 +46,22 @@ func Add(x, y []float32) []float32 {
 		z[i] = x[i] + y[i]
 	}
 	return z
+}
+
+// GemmEntry returns element (i, j) of op(A)*op(B) in float64, for checking
+// products too large to compute whole.
+func GemmEntry(m, n, k int, a, b []float32, transA, transB bool, i, j int) float64 {
+	var s float64
+	for p := 0; p < k; p++ {
+		av := a[i*k+p]
+		if transA {
+			av = a[p*m+i]
+		}
+		bv := b[p*n+j]
+		if transB {
+			bv = b[j*k+p]
+		}
+		s += float64(av) * float64(bv)
+	}
+	return s
 }

@@ -1,0 +1,90 @@
+// Package cli is the vkcnn command line: commands, flags and output.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"vkcnn/vk"
+)
+
+// Main runs the command line and returns the process's exit status. Every
+// failure is one line on stderr and status 1.
+func Main(args []string) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "vkcnn: internal error: %v (please report this)\n", r)
+			status = 2
+		}
+	}()
+	if err := newApp(os.Stdout, os.Stderr).Run(args); err != nil {
+		fmt.Fprintf(os.Stderr, "vkcnn: %s\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:  "vkcnn",
+		Usage: "train convolutional networks with Vulkan compute shaders",
+		Description: "vkcnn runs every kernel as a hand-written Vulkan compute shader, on any\n" +
+			"Vulkan 1.1 device: NVIDIA, AMD and Intel GPUs, or Mesa's lavapipe on the CPU.",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{
+				Name:    "validate",
+				Usage:   "enable the Khronos validation layer; any message it reports is an error",
+				EnvVars: []string{vk.ValidationEnv},
+			},
+		},
+		Commands: []*cli.Command{devicesCommand(), benchCommand()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("unknown command %q (see --help)", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+		OnUsageError:    usageError,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+	}
+	return app
+}
+
+// usageError keeps flag mistakes to one line instead of the help text.
+func usageError(_ *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%w (see --help)", err)
+}
+
+// deviceFlag chooses the device for commands that open one.
+var deviceFlag = &cli.StringFlag{
+	Name:    "device",
+	Usage:   "device index or name substring (see vkcnn devices); default: discrete GPU, then integrated, virtual, CPU",
+	EnvVars: []string{"VKCNN_DEVICE"},
+}
+
+// openDevice opens the device the command's flags choose.
+func openDevice(c *cli.Context) (*vk.Context, error) {
+	ctx, err := vk.Open(vk.Options{Device: c.String("device"), Validate: c.Bool("validate")})
+	if err != nil {
+		return nil, err
+	}
+	return ctx, nil
+}
+
+// closeDevice closes ctx and joins what it reports (validation messages,
+// objects left open) to the command's error.
+func closeDevice(ctx *vk.Context, err *error) {
+	*err = errors.Join(*err, ctx.Close())
+}

@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"vkcnn/vk"
+)
+
+func devicesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "devices",
+		Usage: "list Vulkan devices and what vkcnn knows of them; * marks the default",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
+		},
+		OnUsageError: usageError,
+		Action: func(c *cli.Context) error {
+			devices, err := vk.ListDevices()
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(devices)
+			}
+			printDevices(c.App.Writer, devices)
+			return nil
+		},
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func mib(bytes uint64) string {
+	if bytes >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(bytes)/(1<<30))
+	}
+	return fmt.Sprintf("%d MiB", bytes>>20)
+}
+
+func printDevices(w io.Writer, devices []vk.DeviceInfo) {
+	for _, d := range devices {
+		mark := " "
+		if d.Default {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s %d  %s  (%s)\n", mark, d.Index, d.Name, d.Type)
+		driver := d.DriverName
+		if d.DriverInfo != "" {
+			driver += ", " + d.DriverInfo
+		}
+		if driver == "" {
+			driver = fmt.Sprintf("version 0x%x", d.DriverVersion)
+		}
+		fmt.Fprintf(w, "     driver %s; Vulkan %s\n", driver, d.APIVersion)
+		hostVisible := ""
+		if d.HostVisibleDevice {
+			hostVisible = ", host-visible"
+		}
+		fmt.Fprintf(w, "     memory %s device-local%s; storage-buffer range %s\n", mib(d.DeviceLocalBytes), hostVisible, mib(uint64(d.MaxStorageBufferRange)))
+		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
+			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
+		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; cooperative matrix %s; timestamps %s\n",
+			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.CooperativeMatrix), yesNo(d.Timestamps))
+		if !d.ComputeQueue {
+			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
+		}
+		if major, _, ok := d.MesaVersion(); ok && d.IsLavapipe() && major < 24 {
+			fmt.Fprintf(w, "     note: Mesa %d's lavapipe is several times slower than Mesa 24 or newer (Debian 12: bookworm-backports; ./build.sh deps installs it)\n", major)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package vk
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"vkcnn/shaders"
+)
+
+func fillKernel(t *testing.T, ctx *Context) *Kernel {
+	t.Helper()
+	code, err := shaders.SPIRV("fill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ctx.Kernel(KernelSpec{Name: "fill", Code: code, Bindings: []Access{Write}, PushWords: 2, Spec: []uint32{64}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestRecordingBarriersAndReruns(t *testing.T) {
+	ctx := open(t, Options{})
+	defer closeClean(t, ctx)
+	k := fillKernel(t, ctx)
+	a, err := ctx.NewBuffer(4 * 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := ctx.NewBuffer(4 * 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	push := func(v float32) []uint32 { return []uint32{100, math.Float32bits(v)} }
+	// a, b: independent, no barrier; a again: write after write, barrier.
+	for _, d := range []struct {
+		buf *Buffer
+		v   float32
+	}{{a, 1}, {b, 2}, {a, 3}} {
+		if err := rec.Dispatch(k, [3]uint32{2, 1, 1}, push(d.v), Whole(d.buf)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rec.Dispatches() != 3 || rec.Barriers() != 1 {
+		t.Fatalf("%d dispatches, %d barriers; want 3 and 1", rec.Dispatches(), rec.Barriers())
+	}
+	for run := 0; run < 2; run++ {
+		if err := rec.Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]float32, 100)
+	if err := a.ReadFloat32(0, got); err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 3 || got[99] != 3 {
+		t.Fatalf("a = %g..%g, want 3", got[0], got[99])
+	}
+	if err := rec.Dispatch(k, [3]uint32{1, 1, 1}, push(0), Whole(a)); err == nil {
+		t.Fatal("dispatch into an ended recording was accepted")
+	}
+}
+
+func TestDispatchChecksArguments(t *testing.T) {
+	ctx := open(t, Options{})
+	defer closeClean(t, ctx)
+	k := fillKernel(t, ctx)
+	buf, err := ctx.NewBuffer(4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	maxX := ctx.Info.MaxWorkgroupCount[0]
+	cases := []struct {
+		name   string
+		groups [3]uint32
+		push   []uint32
+		args   []Range
+		want   string
+	}{
+		{"bindings", [3]uint32{1, 1, 1}, []uint32{1, 0}, []Range{Whole(buf), Whole(buf)}, "2 buffers bound"},
+		{"push", [3]uint32{1, 1, 1}, []uint32{1}, []Range{Whole(buf)}, "push-constant words"},
+		{"grid", [3]uint32{maxX + 1, 1, 1}, []uint32{1, 0}, []Range{Whole(buf)}, "maximum workgroup count"},
+		{"range", [3]uint32{1, 1, 1}, []uint32{1, 0}, []Range{{Buf: buf, Offset: 0, Size: 8192}}, "outside"},
+		{"nil", [3]uint32{1, 1, 1}, []uint32{1, 0}, []Range{{}}, "no open buffer"},
+	}
+	if align := ctx.Info.StorageOffsetAlignment; align > 1 {
+		cases = append(cases, struct {
+			name   string
+			groups [3]uint32
+			push   []uint32
+			args   []Range
+			want   string
+		}{"alignment", [3]uint32{1, 1, 1}, []uint32{1, 0}, []Range{{Buf: buf, Offset: int64(align) / 2, Size: 64}}, "alignment"})
+	}
+	for _, c := range cases {
+		err := rec.Dispatch(k, c.groups, c.push, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want an error containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestTimestamps(t *testing.T) {
+	ctx := open(t, Options{})
+	defer closeClean(t, ctx)
+	if !ctx.Info.Timestamps {
+		t.Skip("no timestamps on this device")
+	}
+	k := fillKernel(t, ctx)
+	buf, err := ctx.NewBuffer(4 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	t0, _ := rec.Timestamp()
+	if err := rec.Dispatch(k, [3]uint32{1 << 14, 1, 1}, []uint32{1 << 20, 0}, Whole(buf)); err != nil {
+		t.Fatal(err)
+	}
+	t1, _ := rec.Timestamp()
+	if err := rec.Run(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := rec.Elapsed(t0, t1)
+	if err != nil || d <= 0 {
+		t.Fatalf("elapsed %v, %v", d, err)
+	}
+	if _, err := rec.Elapsed(t1, t0); err == nil {
+		t.Fatal("reversed timestamps accepted")
+	}
+}
+
+func TestKernelRejectsBadCode(t *testing.T) {
+	ctx := open(t, Options{})
+	defer closeClean(t, ctx)
+	if _, err := ctx.Kernel(KernelSpec{Name: "junk", Code: []byte{1, 2, 3, 4}}); err == nil {
+		t.Fatal("junk accepted as SPIR-V")
+	}
+}
