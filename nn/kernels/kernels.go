@@ -92,3 +92,34 @@ func Scale(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int, alpha float
 func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
 	return elementwise(ctx, rec, "add", []vk.Access{vk.Read, vk.Read, vk.Write}, n, []vk.Range{x, y, z})
 }
+
+// Augment records the gather-and-warp of a batch: sample s of out (28x28
+// float32 pixels in [0, 1]) is image order[first+s] of images (uint8,
+// 784 bytes an image) sampled through affines[6s:6s+6], bilinearly, with
+// edge pixels repeated or, with zeroFill, black outside the image.
+func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first int, affines, out vk.Range, batch int, zeroFill bool) error {
+	const pixels = 28 * 28
+	if batch <= 0 || first < 0 {
+		return fmt.Errorf("augment: batch %d from %d", batch, first)
+	}
+	checks := []struct {
+		name  string
+		r     vk.Range
+		bytes int64
+	}{{"order", order, 4 * int64(first+batch)}, {"affines", affines, 4 * 6 * int64(batch)}, {"out", out, 4 * pixels * int64(batch)}, {"images", images, pixels}}
+	for _, c := range checks {
+		if c.r.Buf == nil || c.r.Buf.Size()-c.r.Offset < c.bytes {
+			return fmt.Errorf("augment: %s needs %d bytes", c.name, c.bytes)
+		}
+	}
+	k, err := kernel(ctx, "augment", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 3, elementwiseGroup)
+	if err != nil {
+		return err
+	}
+	count := int64(pixels * batch)
+	grid, err := ctx.Grid1D((count + elementwiseGroup - 1) / elementwiseGroup)
+	if err != nil {
+		return fmt.Errorf("augment: %w", err)
+	}
+	return rec.Dispatch(k, grid, []uint32{uint32(count), uint32(first), boolWord(zeroFill)}, images, order, affines, out)
+}

@@ -1,0 +1,215 @@
+// Package augment draws random affine transforms of MNIST digits and
+// warps images with them. The GPU does the warping (shaders/augment.comp);
+// Warp here is its plain-Go reference.
+package augment
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/go-gl/mathgl/mgl32"
+)
+
+// Side is the width and height of an MNIST image.
+const Side = 28
+
+// Fill says what lies outside the image.
+type Fill int
+
+const (
+	// Nearest repeats the edge pixels (Keras' fill_mode="nearest").
+	Nearest Fill = iota
+	// Constant is black (zero) outside the image.
+	Constant
+)
+
+func (f Fill) String() string {
+	if f == Constant {
+		return "constant"
+	}
+	return "nearest"
+}
+
+// ParseFill reads "nearest" or "constant".
+func ParseFill(s string) (Fill, error) {
+	switch s {
+	case "nearest":
+		return Nearest, nil
+	case "constant":
+		return Constant, nil
+	}
+	return 0, fmt.Errorf("unknown fill %q (nearest or constant)", s)
+}
+
+// Config describes the random transforms. At most one of ShiftFrac and
+// ShiftPx is set.
+type Config struct {
+	// ShiftFrac shifts by a uniform real amount in [-f, f]*28 pixels on
+	// each axis, as Keras' ImageDataGenerator(width_shift_range=f,
+	// height_shift_range=f); default fill Nearest.
+	ShiftFrac float64
+	// ShiftPx shifts by a uniform whole number of pixels in [-p, p] on each
+	// axis, as the capsule paper; default fill Constant.
+	ShiftPx int
+	// RotateDeg rotates by a uniform angle in [-r, r] degrees about the
+	// centre; Zoom scales by a uniform factor in [1-z, 1+z].
+	RotateDeg float64
+	Zoom      float64
+	// Fill overrides the mode's default fill when FillSet.
+	Fill    Fill
+	FillSet bool
+}
+
+// Check reports the first invalid setting.
+func (c Config) Check() error {
+	switch {
+	case c.ShiftFrac != 0 && c.ShiftPx != 0:
+		return errors.New("--shift and --shift-px cannot both be set")
+	case c.ShiftFrac < 0 || c.ShiftFrac >= 1 || math.IsNaN(c.ShiftFrac):
+		return fmt.Errorf("--shift %g: must lie in [0, 1)", c.ShiftFrac)
+	case c.ShiftPx < 0 || c.ShiftPx >= Side:
+		return fmt.Errorf("--shift-px %d: must lie in [0, %d)", c.ShiftPx, Side)
+	case c.RotateDeg < 0 || c.RotateDeg > 180 || math.IsNaN(c.RotateDeg):
+		return fmt.Errorf("rotation %g degrees: must lie in [0, 180]", c.RotateDeg)
+	case c.Zoom < 0 || c.Zoom >= 1 || math.IsNaN(c.Zoom):
+		return fmt.Errorf("zoom %g: must lie in [0, 1)", c.Zoom)
+	}
+	return nil
+}
+
+// FillMode is the fill in effect: the override, else the mode's default.
+func (c Config) FillMode() Fill {
+	if c.FillSet {
+		return c.Fill
+	}
+	if c.ShiftPx > 0 {
+		return Constant
+	}
+	return Nearest
+}
+
+// Identity reports whether the config never moves a pixel.
+func (c Config) Identity() bool {
+	return c.ShiftFrac == 0 && c.ShiftPx == 0 && c.RotateDeg == 0 && c.Zoom == 0
+}
+
+// Affine maps output pixel coordinates (x = column, y = row, pixel
+// centres at integers) to the input coordinates sampled there:
+// x' = A[0]x + A[1]y + A[2], y' = A[3]x + A[4]y + A[5].
+type Affine [6]float32
+
+// IdentityAffine samples every pixel where it is.
+var IdentityAffine = Affine{1, 0, 0, 0, 1, 0}
+
+// affineOf takes the inverse mapping from a homogeneous forward transform.
+func affineOf(forward mgl32.Mat3) Affine {
+	inv := forward.Inv()
+	// mgl32 matrices are column-major: row i, column j is inv[3*j+i].
+	return Affine{inv[0], inv[3], inv[6], inv[1], inv[4], inv[7]}
+}
+
+// Shift is the affine that moves the image by (dx, dy) pixels.
+func Shift(dx, dy float32) Affine {
+	return affineOf(mgl32.Translate2D(dx, dy))
+}
+
+// Generator draws transforms from a seeded PCG, so a seed gives the same
+// sequence on every machine.
+type Generator struct {
+	cfg Config
+	src *rand.PCG
+	rng *rand.Rand
+}
+
+// NewGenerator checks cfg and seeds a generator.
+func NewGenerator(cfg Config, seed uint64) (*Generator, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	src := rand.NewPCG(seed, 0x61756d656e74) // second word: a fixed stream for augmentation
+	return &Generator{cfg: cfg, src: src, rng: rand.New(src)}, nil
+}
+
+// Config is the generator's configuration.
+func (g *Generator) Config() Config { return g.cfg }
+
+// Next draws one transform: the inverse of
+// shift * (rotate and zoom about the centre).
+func (g *Generator) Next() Affine {
+	uniform := func(r float64) float32 { return float32((2*g.rng.Float64() - 1) * r) }
+	var dx, dy float32
+	switch {
+	case g.cfg.ShiftFrac > 0:
+		dx, dy = uniform(g.cfg.ShiftFrac*Side), uniform(g.cfg.ShiftFrac*Side)
+	case g.cfg.ShiftPx > 0:
+		dx = float32(g.rng.IntN(2*g.cfg.ShiftPx+1) - g.cfg.ShiftPx)
+		dy = float32(g.rng.IntN(2*g.cfg.ShiftPx+1) - g.cfg.ShiftPx)
+	}
+	forward := mgl32.Translate2D(dx, dy)
+	if g.cfg.RotateDeg > 0 || g.cfg.Zoom > 0 {
+		const c = (Side - 1) / 2.0
+		angle := uniform(g.cfg.RotateDeg) * math.Pi / 180
+		zoom := 1 + uniform(g.cfg.Zoom)
+		around := mgl32.Translate2D(c, c).Mul3(mgl32.HomogRotate2D(angle)).Mul3(mgl32.Scale2D(zoom, zoom)).Mul3(mgl32.Translate2D(-c, -c))
+		forward = forward.Mul3(around)
+	}
+	return affineOf(forward)
+}
+
+// Batch draws n transforms as 6n floats, the layout the warp shader reads.
+func (g *Generator) Batch(n int) []float32 {
+	out := make([]float32, 0, 6*n)
+	for range n {
+		a := g.Next()
+		out = append(out, a[:]...)
+	}
+	return out
+}
+
+// State and SetState save and restore the generator's position, for
+// checkpoints.
+func (g *Generator) State() ([]byte, error) { return g.src.MarshalBinary() }
+func (g *Generator) SetState(b []byte) error {
+	if err := g.src.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("restore augmentation generator: %w", err)
+	}
+	return nil
+}
+
+// Warp samples a 28x28 uint8 image at a's coordinates with bilinear
+// interpolation and returns float32 pixels in [0, 1]. It does exactly what
+// the shader does, in the same order, in float32.
+func Warp(src []byte, a Affine, fill Fill) []float32 {
+	out := make([]float32, Side*Side)
+	for y := 0; y < Side; y++ {
+		for x := 0; x < Side; x++ {
+			out[y*Side+x] = sample(src, a, fill, x, y)
+		}
+	}
+	return out
+}
+
+func sample(src []byte, a Affine, fill Fill, x, y int) float32 {
+	fx, fy := float32(x), float32(y)
+	sx := a[0]*fx + a[1]*fy + a[2]
+	sy := a[3]*fx + a[4]*fy + a[5]
+	x0f, y0f := float32(math.Floor(float64(sx))), float32(math.Floor(float64(sy)))
+	wx, wy := sx-x0f, sy-y0f
+	// Far-off coordinates are clamped first so the integer conversion is
+	// defined; any point past the border samples like the border itself.
+	x0 := int(max(min(x0f, Side+1), -2))
+	y0 := int(max(min(y0f, Side+1), -2))
+	pixel := func(px, py int) float32 {
+		if fill == Nearest {
+			px, py = max(min(px, Side-1), 0), max(min(py, Side-1), 0)
+		} else if px < 0 || px >= Side || py < 0 || py >= Side {
+			return 0
+		}
+		return float32(src[py*Side+px])
+	}
+	top := pixel(x0, y0)*(1-wx) + pixel(x0+1, y0)*wx
+	bottom := pixel(x0, y0+1)*(1-wx) + pixel(x0+1, y0+1)*wx
+	return (top*(1-wy) + bottom*wy) / 255
+}

@@ -1,0 +1,160 @@
+package augment
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// ramp is an image whose pixel (x, y) is 3x + 5y + 2 (at most 2+81+135 = 218).
+func ramp() []byte {
+	img := make([]byte, Side*Side)
+	for y := 0; y < Side; y++ {
+		for x := 0; x < Side; x++ {
+			img[y*Side+x] = byte(3*x + 5*y + 2)
+		}
+	}
+	return img
+}
+
+func at(img []float32, x, y int) float32 { return img[y*Side+x] }
+
+func near(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-6 }
+
+func TestIdentityKeepsEveryPixel(t *testing.T) {
+	src := ramp()
+	out := Warp(src, IdentityAffine, Nearest)
+	for i, v := range src {
+		if !near(out[i], float32(v)/255) {
+			t.Fatalf("pixel %d: %g, want %g", i, out[i], float32(v)/255)
+		}
+	}
+}
+
+func TestOnePixelShift(t *testing.T) {
+	src := ramp()
+	// Moving the image right by one: output (x, y) shows input (x-1, y).
+	out := Warp(src, Shift(1, 0), Constant)
+	if !near(at(out, 5, 7), float32(3*4+5*7+2)/255) {
+		t.Fatalf("(5,7) = %g", at(out, 5, 7)*255)
+	}
+	if at(out, 0, 7) != 0 {
+		t.Fatalf("constant fill: column 0 = %g, want 0", at(out, 0, 7)*255)
+	}
+	// Nearest fill repeats the old left column.
+	out = Warp(src, Shift(1, 0), Nearest)
+	if !near(at(out, 0, 7), float32(5*7+2)/255) {
+		t.Fatalf("nearest fill: column 0 = %g, want %d", at(out, 0, 7)*255, 5*7+2)
+	}
+	// Down by one: output (x, y) shows input (x, y-1).
+	out = Warp(src, Shift(0, 1), Constant)
+	if !near(at(out, 4, 9), float32(3*4+5*8+2)/255) || at(out, 4, 0) != 0 {
+		t.Fatalf("down shift: (4,9) = %g, (4,0) = %g", at(out, 4, 9)*255, at(out, 4, 0)*255)
+	}
+}
+
+func TestHalfPixelShiftInterpolates(t *testing.T) {
+	src := ramp()
+	out := Warp(src, Shift(0.5, 0), Nearest)
+	// Halfway between input columns 9 and 10 on row 3.
+	want := (float32(3*9+5*3+2) + float32(3*10+5*3+2)) / 2 / 255
+	if !near(at(out, 10, 3), want) {
+		t.Fatalf("(10,3) = %g, want %g", at(out, 10, 3)*255, want*255)
+	}
+	// At the border, nearest fill blends column 0 with itself.
+	if !near(at(out, 0, 3), float32(5*3+2)/255) {
+		t.Fatalf("(0,3) nearest = %g", at(out, 0, 3)*255)
+	}
+	// Constant fill blends column 0 with black.
+	out = Warp(src, Shift(0.5, 0), Constant)
+	if !near(at(out, 0, 3), float32(5*3+2)/2/255) {
+		t.Fatalf("(0,3) constant = %g", at(out, 0, 3)*255)
+	}
+}
+
+func TestOutOfRangeShift(t *testing.T) {
+	src := ramp()
+	out := Warp(src, Shift(1000, -1000), Constant)
+	for i, v := range out {
+		if v != 0 {
+			t.Fatalf("constant fill, shifted away: pixel %d = %g", i, v)
+		}
+	}
+	// Shifted far right and up, every output pixel samples the input's
+	// bottom-left corner.
+	out = Warp(src, Shift(1000, -1000), Nearest)
+	corner := float32(3*0+5*27+2) / 255
+	for i, v := range out {
+		if !near(v, corner) {
+			t.Fatalf("nearest fill, shifted away: pixel %d = %g, want %g", i, v*255, corner*255)
+		}
+	}
+}
+
+func TestSameSeedSameBatch(t *testing.T) {
+	cfg := Config{ShiftFrac: 0.1, RotateDeg: 10, Zoom: 0.1}
+	g1, err := NewGenerator(cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, _ := NewGenerator(cfg, 7)
+	g3, _ := NewGenerator(cfg, 8)
+	b1, b2, b3 := g1.Batch(50), g2.Batch(50), g3.Batch(50)
+	if !slices.Equal(b1, b2) {
+		t.Fatal("one seed gave two batches")
+	}
+	if slices.Equal(b1, b3) {
+		t.Fatal("two seeds gave one batch")
+	}
+	// Saving and restoring the state continues the same sequence.
+	state, err := g1.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := g1.Batch(3)
+	if err := g2.SetState(state); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(next, g2.Batch(3)) {
+		t.Fatal("restored generator diverged")
+	}
+}
+
+func TestShiftRanges(t *testing.T) {
+	frac, _ := NewGenerator(Config{ShiftFrac: 0.1}, 1)
+	px, _ := NewGenerator(Config{ShiftPx: 2}, 1)
+	seenPx := map[float32]bool{}
+	for range 2000 {
+		a := frac.Next()
+		// Pure shift: the inverse is a translation by the negated shift.
+		if a[0] != 1 || a[1] != 0 || a[3] != 0 || a[4] != 1 || math.Abs(float64(a[2])) > 2.8+1e-5 || math.Abs(float64(a[5])) > 2.8+1e-5 {
+			t.Fatalf("--shift 0.1 gave %v", a)
+		}
+		b := px.Next()
+		if b[2] != float32(math.Round(float64(b[2]))) || math.Abs(float64(b[2])) > 2 {
+			t.Fatalf("--shift-px 2 gave %v", b)
+		}
+		seenPx[b[2]] = true
+	}
+	if len(seenPx) != 5 {
+		t.Fatalf("--shift-px 2 drew %d distinct x shifts, want 5", len(seenPx))
+	}
+	if (Config{ShiftPx: 2}).FillMode() != Constant || (Config{ShiftFrac: 0.1}).FillMode() != Nearest {
+		t.Fatal("default fills")
+	}
+	if (Config{ShiftPx: 2, Fill: Nearest, FillSet: true}).FillMode() != Nearest {
+		t.Fatal("fill override")
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	bad := []Config{{ShiftFrac: 0.1, ShiftPx: 1}, {ShiftFrac: -0.1}, {ShiftFrac: 1}, {ShiftPx: -1}, {ShiftFrac: math.NaN()}, {Zoom: 1}, {RotateDeg: 181}}
+	for _, c := range bad {
+		if c.Check() == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	if _, err := ParseFill("reflect"); err == nil {
+		t.Error("fill reflect accepted")
+	}
+}
