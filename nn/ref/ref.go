@@ -65,3 +65,89 @@ func GemmEntry(m, n, k int, a, b []float32, transA, transB bool, i, j int) float
 	}
 	return s
 }
+
+// ConvGeom is a 2-D convolution on NHWC tensors, "same" padding, stride
+// 1, odd kernel sides, kernel HWIO.
+type ConvGeom struct{ Batch, H, W, Cin, Cout, KH, KW int }
+
+// tap calls f for every (output pixel, input pixel, ky, kx) pair that the
+// convolution connects, skipping the padding.
+func (g ConvGeom) tap(f func(out, in, ky, kx int)) {
+	for n := 0; n < g.Batch; n++ {
+		for y := 0; y < g.H; y++ {
+			for x := 0; x < g.W; x++ {
+				for ky := 0; ky < g.KH; ky++ {
+					for kx := 0; kx < g.KW; kx++ {
+						iy, ix := y+ky-g.KH/2, x+kx-g.KW/2
+						if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+							continue
+						}
+						f((n*g.H+y)*g.W+x, (n*g.H+iy)*g.W+ix, ky, kx)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
+
+// ConvForward returns conv(in, w) (+ bias) (ReLU).
+func ConvForward(g ConvGeom, in, w, bias []float32, relu bool) []float32 {
+	pixels := g.Batch * g.H * g.W
+	acc := make([]float64, pixels*g.Cout)
+	g.tap(func(o, i, ky, kx int) {
+		for ci := 0; ci < g.Cin; ci++ {
+			v := float64(in[i*g.Cin+ci])
+			for co := 0; co < g.Cout; co++ {
+				acc[o*g.Cout+co] += v * float64(w[g.w(ky, kx, ci, co)])
+			}
+		}
+	})
+	out := make([]float32, len(acc))
+	for i, v := range acc {
+		if bias != nil {
+			v += float64(bias[i%g.Cout])
+		}
+		if relu && v < 0 {
+			v = 0
+		}
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// ConvBackwardData returns the input gradient for output gradient dOut.
+func ConvBackwardData(g ConvGeom, dOut, w []float32) []float32 {
+	acc := make([]float64, g.Batch*g.H*g.W*g.Cin)
+	g.tap(func(o, i, ky, kx int) {
+		for ci := 0; ci < g.Cin; ci++ {
+			for co := 0; co < g.Cout; co++ {
+				acc[i*g.Cin+ci] += float64(dOut[o*g.Cout+co]) * float64(w[g.w(ky, kx, ci, co)])
+			}
+		}
+	})
+	return toFloat32(acc)
+}
+
+// ConvBackwardFilter returns the kernel gradient for input in and output
+// gradient dOut.
+func ConvBackwardFilter(g ConvGeom, in, dOut []float32) []float32 {
+	acc := make([]float64, g.KH*g.KW*g.Cin*g.Cout)
+	g.tap(func(o, i, ky, kx int) {
+		for ci := 0; ci < g.Cin; ci++ {
+			for co := 0; co < g.Cout; co++ {
+				acc[g.w(ky, kx, ci, co)] += float64(in[i*g.Cin+ci]) * float64(dOut[o*g.Cout+co])
+			}
+		}
+	})
+	return toFloat32(acc)
+}
+
+func toFloat32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}

@@ -1,0 +1,147 @@
+package kernels
+
+import (
+	"fmt"
+
+	"vkcnn/vk"
+)
+
+// Conv is a 2-D convolution on NHWC tensors with "same" padding and
+// stride 1, computed as implicit GEMMs (no im2col buffer). The kernel is
+// HWIO: [KH][KW][Cin][Cout].
+type Conv struct {
+	Batch, H, W, Cin, Cout, KH, KW int
+	Bias, ReLU                     bool
+	Variant                        GemmVariant
+}
+
+func (c Conv) check() error {
+	if c.Batch <= 0 || c.H <= 0 || c.W <= 0 || c.Cin <= 0 || c.Cout <= 0 || c.KH <= 0 || c.KW <= 0 {
+		return fmt.Errorf("conv %+v: every size must be positive", c)
+	}
+	if c.KH%2 == 0 || c.KW%2 == 0 {
+		return fmt.Errorf("conv: kernel %dx%d must have odd sides for same padding", c.KH, c.KW)
+	}
+	return nil
+}
+
+func (c Conv) pixels() int { return c.Batch * c.H * c.W }
+
+// FLOPs is the multiply-adds of one pass (forward, or either backward) x 2.
+func (c Conv) FLOPs() float64 {
+	return 2 * float64(c.pixels()) * float64(c.Cout) * float64(c.KH*c.KW*c.Cin)
+}
+
+// record dispatches one of the convolution shaders as a GEMM of m x n x k.
+func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k int, flags []uint32, args ...vk.Range) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	if err := c.Variant.Usable(ctx.Info); err != nil {
+		return err
+	}
+	access := []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}[:len(args)]
+	var spec []uint32
+	name := shader + "_tiled"
+	if c.Variant.Subgroup {
+		name = shader + "_subgroup"
+		spec = flags
+	} else {
+		v := c.Variant
+		spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
+		spec = append(spec, 0, 0, 0, 0)[:9]
+		spec = append(spec, v.workgroup())
+	}
+	kern, err := kernel(ctx, name, access, 9, spec...)
+	if err != nil {
+		return err
+	}
+	rows, cols := c.Variant.tile()
+	grid := [3]uint32{uint32((n + int(cols) - 1) / int(cols)), uint32((m + int(rows) - 1) / int(rows)), 1}
+	push := []uint32{uint32(m), uint32(n), uint32(k), uint32(c.H), uint32(c.W), uint32(c.Cin), uint32(c.Cout), uint32(c.KH), uint32(c.KW)}
+	if err := rec.Dispatch(kern, grid, push, args...); err != nil {
+		return fmt.Errorf("%s %dx%dx%d: %w", shader, m, n, k, err)
+	}
+	return nil
+}
+
+func needFloats(what string, r vk.Range, n int) error {
+	if r.Buf == nil {
+		return fmt.Errorf("%s: no buffer", what)
+	}
+	have := (r.Buf.Size() - r.Offset) / 4
+	if r.Size > 0 {
+		have = r.Size / 4
+	}
+	if have < int64(n) {
+		return fmt.Errorf("%s holds %d floats, needs %d", what, have, n)
+	}
+	return nil
+}
+
+// Forward records out = conv(in, w) (+ bias) (ReLU).
+func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Range) error {
+	taps := c.KH * c.KW
+	if err := firstError(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv kernel", w, taps*c.Cin*c.Cout),
+		needFloats("conv output", out, c.pixels()*c.Cout)); err != nil {
+		return err
+	}
+	if c.Bias {
+		if err := needFloats("conv bias", bias, c.Cout); err != nil {
+			return err
+		}
+	} else {
+		bias = w // bound but unused
+	}
+	return c.record(ctx, rec, "conv_fwd", c.pixels(), c.Cout, taps*c.Cin, []uint32{boolWord(c.Bias), boolWord(c.ReLU)}, in, w, out, bias)
+}
+
+// BackwardData records dIn from dOut and the kernel transposed to
+// [KH][KW][Cout][Cin] (see TransposeKernel).
+func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.Range) error {
+	taps := c.KH * c.KW
+	if err := firstError(needFloats("conv output gradient", dOut, c.pixels()*c.Cout), needFloats("conv transposed kernel", wT, taps*c.Cin*c.Cout),
+		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
+		return err
+	}
+	return c.record(ctx, rec, "conv_bwd_data", c.pixels(), c.Cin, taps*c.Cout, []uint32{0, 0}, dOut, wT, dIn)
+}
+
+// BackwardFilter records the kernel gradient dW from the layer's input and
+// output gradient. The sum over pixels runs in one invocation per output:
+// deterministic, with no float atomics.
+func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW vk.Range) error {
+	taps := c.KH * c.KW
+	if err := firstError(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv output gradient", dOut, c.pixels()*c.Cout),
+		needFloats("conv kernel gradient", dW, taps*c.Cin*c.Cout)); err != nil {
+		return err
+	}
+	return c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), []uint32{0, 0}, in, dOut, dW)
+}
+
+// TransposeKernel records wT[t][co][ci] = w[t][ci][co] for each of taps
+// kernel positions.
+func TransposeKernel(ctx *vk.Context, rec *vk.Recording, w, wT vk.Range, taps, cin, cout int) error {
+	n := taps * cin * cout
+	if err := firstError(needFloats("kernel", w, n), needFloats("transposed kernel", wT, n)); err != nil {
+		return err
+	}
+	k, err := kernel(ctx, "transpose", []vk.Access{vk.Read, vk.Write}, 3, elementwiseGroup)
+	if err != nil {
+		return err
+	}
+	grid, err := ctx.Grid1D(int64((n + elementwiseGroup - 1) / elementwiseGroup))
+	if err != nil {
+		return err
+	}
+	return rec.Dispatch(k, grid, []uint32{uint32(n), uint32(cin), uint32(cout)}, w, wT)
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"vkcnn/nn/ref"
+	"vkcnn/vk"
+	"vkcnn/vk/vktest"
+)
+
+var convShapes = []ref.ConvGeom{
+	{Batch: 1, H: 1, W: 1, Cin: 1, Cout: 1, KH: 1, KW: 1},
+	{Batch: 2, H: 5, W: 7, Cin: 1, Cout: 3, KH: 3, KW: 3},
+	{Batch: 3, H: 9, W: 6, Cin: 4, Cout: 8, KH: 5, KW: 5},
+	{Batch: 2, H: 7, W: 7, Cin: 6, Cout: 5, KH: 3, KW: 5},
+	{Batch: 1, H: 4, W: 4, Cin: 8, Cout: 68, KH: 5, KW: 5}, // kernel wider than the image
+}
+
+func TestConvMatchesReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, v := range GemmVariants {
+		if v.Usable(ctx.Info) != nil {
+			continue
+		}
+		for _, g := range convShapes {
+			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
+				checkConv(t, ctx, rng, g, v)
+			})
+		}
+	}
+}
+
+func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v GemmVariant) {
+	pixels := g.Batch * g.H * g.W
+	taps := g.KH * g.KW
+	in := randomFloats(rng, pixels*g.Cin)
+	w := randomFloats(rng, taps*g.Cin*g.Cout)
+	bias := randomFloats(rng, g.Cout)
+	dOut := randomFloats(rng, pixels*g.Cout)
+	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v}
+
+	inB, wB, biasB, dOutB := upload(t, ctx, in), upload(t, ctx, w), upload(t, ctx, bias), upload(t, ctx, dOut)
+	outB := upload(t, ctx, randomFloats(rng, pixels*g.Cout))
+	wTB := upload(t, ctx, make([]float32, len(w)))
+	dInB := upload(t, ctx, randomFloats(rng, pixels*g.Cin))
+	dWB := upload(t, ctx, randomFloats(rng, len(w)))
+	run(t, ctx, func(rec *vk.Recording) error {
+		return firstError(
+			c.Forward(ctx, rec, vk.Whole(inB), vk.Whole(wB), vk.Whole(outB), vk.Whole(biasB)),
+			TransposeKernel(ctx, rec, vk.Whole(wB), vk.Whole(wTB), taps, g.Cin, g.Cout),
+			c.BackwardData(ctx, rec, vk.Whole(dOutB), vk.Whole(wTB), vk.Whole(dInB)),
+			c.BackwardFilter(ctx, rec, vk.Whole(inB), vk.Whole(dOutB), vk.Whole(dWB)),
+		)
+	})
+	checks := []struct {
+		name string
+		got  []float32
+		want []float32
+		k    int
+	}{
+		{"forward", download(t, outB, pixels*g.Cout), ref.ConvForward(g, in, w, bias, true), taps * g.Cin},
+		{"backward data", download(t, dInB, pixels*g.Cin), ref.ConvBackwardData(g, dOut, w), taps * g.Cout},
+		{"backward filter", download(t, dWB, len(w)), ref.ConvBackwardFilter(g, in, dOut), pixels},
+	}
+	for _, ch := range checks {
+		tol := 4*float64(ch.k)/(1<<23) + 1e-6
+		if d, at := maxAbsDiff(ch.got, ch.want); d > tol {
+			t.Errorf("%s: max |error| %.3g at %d (got %g, want %g), tolerance %.3g", ch.name, d, at, ch.got[at], ch.want[at], tol)
+		}
+	}
+}
+
+func TestConvRejectsEvenKernels(t *testing.T) {
+	ctx := vktest.Open(t)
+	buf := upload(t, ctx, make([]float32, 64))
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3, Variant: DefaultGemmVariant(ctx.Info)}
+	if err := c.Forward(ctx, rec, vk.Whole(buf), vk.Whole(buf), vk.Whole(buf), vk.Range{}); err == nil {
+		t.Fatal("a 2x3 kernel was accepted")
+	}
+}

@@ -1,0 +1,15 @@
+#version 450
+// The kernel gradient of a 2-D convolution as an implicit GEMM, tiled style (see conv_common.glsl, conv_bwd_filter_a.glsl and
+// gemm_tiled_body.glsl).
+#extension GL_GOOGLE_include_directive : require
+
+layout(constant_id = 5) const bool BIAS = false;
+layout(constant_id = 6) const bool RELU = false;
+const bool TRANS_B = false;
+const bool A_KMAJOR = true;
+const bool B_NMAJOR = false;
+
+#include "conv_common.glsl"
+#include "gemm_io.glsl"
+#include "conv_bwd_filter_a.glsl"
+#include "gemm_tiled_body.glsl"
