@@ -41,56 +41,69 @@ func chunkElems(ctx *vk.Context) int64 {
 	return (maxRange(ctx) / align * align) / 4
 }
 
-// elementwise records a kernel over n float32 elements of every arg,
-// split into several dispatches where one binding would exceed the
-// device's storage-buffer range. push follows the element count n.
-func elementwise(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n int, args []vk.Range, push ...uint32) error {
+// elementwise records a kernel over n float32 elements of every split
+// argument, in several dispatches where one binding would exceed the
+// device's storage-buffer range; fixed arguments (such as the step buffer)
+// are bound whole to each. push follows the element count n; spec follows
+// the workgroup size.
+func elementwise(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n int, split, fixed []vk.Range, push []uint32, spec ...uint32) error {
 	if n < 0 {
 		return fmt.Errorf("%s: negative length %d", name, n)
 	}
-	for i, a := range args {
-		if a.Buf == nil {
-			return fmt.Errorf("%s: argument %d has no buffer", name, i)
-		}
-		if a.Offset+4*int64(n) > a.Buf.Size() {
-			return fmt.Errorf("%s: argument %d holds %d floats, need %d", name, i, (a.Buf.Size()-a.Offset)/4, n)
+	for i, a := range split {
+		if err := needFloats(fmt.Sprintf("%s argument %d", name, i), a, n); err != nil {
+			return err
 		}
 	}
-	k, err := kernel(ctx, name, access, 1+len(push), elementwiseGroup)
+	k, err := kernel(ctx, name, access, 1+len(push), append([]uint32{elementwiseGroup}, spec...)...)
 	if err != nil {
 		return err
 	}
 	step := chunkElems(ctx)
 	for start := int64(0); start < int64(n); start += step {
 		count := min(step, int64(n)-start)
-		chunk := make([]vk.Range, len(args))
-		for i, a := range args {
-			chunk[i] = vk.Range{Buf: a.Buf, Offset: a.Offset + 4*start, Size: 4 * count}
+		args := make([]vk.Range, 0, len(split)+len(fixed))
+		for _, a := range split {
+			args = append(args, vk.Range{Buf: a.Buf, Offset: a.Offset + 4*start, Size: 4 * count})
 		}
+		args = append(args, fixed...)
 		grid, err := ctx.Grid1D((count + elementwiseGroup - 1) / elementwiseGroup)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := rec.Dispatch(k, grid, append([]uint32{uint32(count)}, push...), chunk...); err != nil {
+		if err := rec.Dispatch(k, grid, append([]uint32{uint32(count)}, push...), args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// single records a kernel with one invocation per item, in one dispatch.
+func single(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, items int, push []uint32, args []vk.Range, spec ...uint32) error {
+	k, err := kernel(ctx, name, access, len(push), append([]uint32{elementwiseGroup}, spec...)...)
+	if err != nil {
+		return err
+	}
+	grid, err := ctx.Grid1D(int64((items + elementwiseGroup - 1) / elementwiseGroup))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return rec.Dispatch(k, grid, push, args...)
+}
+
 // Fill records x[i] = value for i < n.
 func Fill(ctx *vk.Context, rec *vk.Recording, x vk.Range, n int, value float32) error {
-	return elementwise(ctx, rec, "fill", []vk.Access{vk.Write}, n, []vk.Range{x}, math.Float32bits(value))
+	return elementwise(ctx, rec, "fill", []vk.Access{vk.Write}, n, []vk.Range{x}, nil, []uint32{math.Float32bits(value)})
 }
 
 // Scale records y[i] = alpha*x[i] for i < n.
 func Scale(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int, alpha float32) error {
-	return elementwise(ctx, rec, "scale", []vk.Access{vk.Read, vk.Write}, n, []vk.Range{x, y}, math.Float32bits(alpha))
+	return elementwise(ctx, rec, "scale", []vk.Access{vk.Read, vk.Write}, n, []vk.Range{x, y}, nil, []uint32{math.Float32bits(alpha)})
 }
 
 // Add records z[i] = x[i] + y[i] for i < n.
 func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
-	return elementwise(ctx, rec, "add", []vk.Access{vk.Read, vk.Read, vk.Write}, n, []vk.Range{x, y, z})
+	return elementwise(ctx, rec, "add", []vk.Access{vk.Read, vk.Read, vk.Write}, n, []vk.Range{x, y, z}, nil, nil)
 }
 
 // Augment records the gather-and-warp of a batch: sample s of out (28x28
@@ -112,14 +125,6 @@ func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first i
 			return fmt.Errorf("augment: %s needs %d bytes", c.name, c.bytes)
 		}
 	}
-	k, err := kernel(ctx, "augment", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 3, elementwiseGroup)
-	if err != nil {
-		return err
-	}
-	count := int64(pixels * batch)
-	grid, err := ctx.Grid1D((count + elementwiseGroup - 1) / elementwiseGroup)
-	if err != nil {
-		return fmt.Errorf("augment: %w", err)
-	}
-	return rec.Dispatch(k, grid, []uint32{uint32(count), uint32(first), boolWord(zeroFill)}, images, order, affines, out)
+	return single(ctx, rec, "augment", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, pixels*batch,
+		[]uint32{uint32(pixels * batch), uint32(first), boolWord(zeroFill)}, []vk.Range{images, order, affines, out})
 }

@@ -1,0 +1,106 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"vkcnn/vk"
+)
+
+// The step buffer holds what changes from one training step to the next,
+// written by the host before each submission so that a recording made
+// once serves every step: the step counter, the dropout seed, the number
+// of valid samples in the batch and Adam's bias-corrected learning rate.
+const (
+	StepCounter = iota
+	StepSeed
+	StepValid
+	StepLR
+	StepWords
+)
+
+// ReLU records y = max(0, x) over n elements.
+func ReLU(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int) error {
+	return elementwise(ctx, rec, "relu", []vk.Access{vk.Read, vk.Write}, n, []vk.Range{x, y}, nil, nil, 0)
+}
+
+// ReLUBackward records dy[i] = 0 where the forward output y[i] <= 0, in
+// place.
+func ReLUBackward(ctx *vk.Context, rec *vk.Recording, y, dy vk.Range, n int) error {
+	return elementwise(ctx, rec, "relu", []vk.Access{vk.Read, vk.ReadWrite}, n, []vk.Range{y, dy}, nil, nil, 1)
+}
+
+// MaxPool records 2x2, stride-2 max pooling of NHWC in (batch x h x w x c).
+func MaxPool(ctx *vk.Context, rec *vk.Recording, in, out vk.Range, batch, h, w, c int) error {
+	outs := batch * (h / 2) * (w / 2) * c
+	if err := firstError(needFloats("pool input", in, batch*h*w*c), needFloats("pool output", out, outs)); err != nil {
+		return err
+	}
+	// Binding 1 is unused forward; any buffer will do.
+	return single(ctx, rec, "maxpool", []vk.Access{vk.Read, vk.Read, vk.Write}, outs,
+		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, in, out}, 0)
+}
+
+// MaxPoolBackward records the input gradient of MaxPool: each window's
+// gradient goes to its first maximum.
+func MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, in, dOut, dIn vk.Range, batch, h, w, c int) error {
+	ins := batch * h * w * c
+	if err := firstError(needFloats("pool input", in, ins), needFloats("pool output gradient", dOut, batch*(h/2)*(w/2)*c),
+		needFloats("pool input gradient", dIn, ins)); err != nil {
+		return err
+	}
+	return single(ctx, rec, "maxpool", []vk.Access{vk.Read, vk.Read, vk.Write}, ins,
+		[]uint32{uint32(ins), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, dOut, dIn}, 1)
+}
+
+// Dropout records inverted dropout of n elements (forward: x -> y;
+// backward: dy -> dx) with the mask hashed from the step buffer's seed and
+// counter.
+func Dropout(ctx *vk.Context, rec *vk.Recording, x, y, step vk.Range, n int, rate float32) error {
+	if rate < 0 || rate >= 1 {
+		return fmt.Errorf("dropout rate %g outside [0, 1)", rate)
+	}
+	return elementwise(ctx, rec, "dropout", []vk.Access{vk.Read, vk.Write, vk.Read}, n, []vk.Range{x, y}, []vk.Range{step}, []uint32{math.Float32bits(rate)})
+}
+
+// SoftmaxXent records the fused softmax and cross-entropy of batch rows of
+// logits: the logits' gradient dz, already divided by the number of valid
+// samples, and per-sample stats (loss, correct, argmax). labels holds the
+// whole set's uint8 labels and order the batch's indices into it.
+func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats vk.Range, batch, classes int) error {
+	if err := firstError(needFloats("logits", logits, batch*classes), needFloats("logits gradient", dz, batch*classes),
+		needFloats("stats", stats, 3*batch), needFloats("batch order", order, batch), needFloats("step", step, StepWords)); err != nil {
+		return err
+	}
+	return single(ctx, rec, "softmax_xent", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write}, batch,
+		[]uint32{uint32(batch), uint32(classes)}, []vk.Range{logits, labels, step, order, dz, stats})
+}
+
+// Accumulate records totals += the batch's loss sum and correct count
+// (totals: loss, its Kahan compensation, correct, samples).
+func Accumulate(ctx *vk.Context, rec *vk.Recording, stats, step, totals vk.Range) error {
+	if err := needFloats("totals", totals, 4); err != nil {
+		return err
+	}
+	k, err := kernel(ctx, "accumulate", []vk.Access{vk.Read, vk.Read, vk.ReadWrite}, 0)
+	if err != nil {
+		return err
+	}
+	return rec.Dispatch(k, [3]uint32{1, 1, 1}, nil, stats, step, totals)
+}
+
+// ColSum records b[n] = sum over m of g[m][n] (a bias gradient).
+func ColSum(ctx *vk.Context, rec *vk.Recording, g, b vk.Range, rows, cols int) error {
+	if err := firstError(needFloats("gradient", g, rows*cols), needFloats("bias gradient", b, cols)); err != nil {
+		return err
+	}
+	return single(ctx, rec, "colsum", []vk.Access{vk.Read, vk.Write}, cols, []uint32{uint32(rows), uint32(cols)}, []vk.Range{g, b})
+}
+
+// Adam records one Adam update of n parameters with their gradients and
+// moments, reading lr_t from the step buffer.
+func Adam(ctx *vk.Context, rec *vk.Recording, params, grads, m, v, step vk.Range, n int, beta1, beta2, eps float32) error {
+	return elementwise(ctx, rec, "adam", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read}, n,
+		[]vk.Range{params, grads, m, v}, []vk.Range{step},
+		[]uint32{math.Float32bits(beta1), math.Float32bits(beta2), math.Float32bits(eps)})
+}

@@ -1,0 +1,100 @@
+package nn
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStandardModelHasThePapersParameterCount(t *testing.T) {
+	spec, err := Preset("standard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.CountParams(); got != 35445522 {
+		t.Fatalf("%d parameters, want 35,445,522", got)
+	}
+	s := m.Summary()
+	for _, want := range []string{"conv2d_1 (Conv2D)", "(None, 28, 28, 256)", "6,656", "dense_1 (Dense)", "(None, 328)", "32,915,784", "dropout_1 (Dropout)", "Total params: 35,445,522"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	if !strings.HasSuffix(strings.TrimSpace(strings.Split(s, "Trainable")[0]), "Total params: 35,445,522") {
+		t.Errorf("summary:\n%s", s)
+	}
+}
+
+func TestSpecJSONRoundTrip(t *testing.T) {
+	for _, name := range Presets {
+		spec, _ := Preset(name)
+		data, err := spec.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseSpec(data)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, data)
+		}
+		again, _ := back.JSON()
+		if string(again) != string(data) {
+			t.Fatalf("%s: round trip changed model.json:\n%s\n%s", name, data, again)
+		}
+	}
+}
+
+func TestBuildRejectsBadModels(t *testing.T) {
+	cases := map[string]string{
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"conv2d","filters":4,"kernel_size":4,"activation":"relu"},{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`: "odd kernel_size",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"dense","units":10,"activation":"softmax"}]}`:                                                                                      "not flat",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10}]}`:                                                                                          "softmax activation",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"lstm"}]}`:                                                                                                                         "unknown layer type",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dropout","rate":1.5},{"type":"dense","units":10,"activation":"softmax"}]}`:                                     "rate",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[],"extra":1}`:                                                                                                                              "unknown field",
+		`{"format":"other","input_shape":[28,28,1],"layers":[]}`:                                                                                                                                                     "model format",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"tanh"}]}`:                                                                      "unknown activation",
+		`{"format":"vkcnn-sequential-1"`: "not a valid model.json",
+	}
+	for js, want := range cases {
+		_, err := ParseSpec([]byte(js))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want %q", js, err, want)
+		}
+	}
+}
+
+func TestGlorotInit(t *testing.T) {
+	spec, _ := Preset("small")
+	m, _ := Build(spec)
+	a, b := m.Init(1), m.Init(1)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatal("one seed, two initialisations")
+		}
+	}
+	k := m.Params[0] // conv2d_1.kernel 5x5x1x32: limit sqrt(6/(25+800))
+	limit := 0.08528
+	maxAbs := 0.0
+	for i := 0; i < k.Size(); i++ {
+		maxAbs = max(maxAbs, float64(abs32(a[k.Offset+i])))
+	}
+	if maxAbs > limit || maxAbs < 0.9*limit {
+		t.Fatalf("conv2d_1.kernel max |w| %g, want just under %g", maxAbs, limit)
+	}
+	bias := m.Params[1]
+	for i := 0; i < bias.Size(); i++ {
+		if a[bias.Offset+i] != 0 {
+			t.Fatal("bias not zero")
+		}
+	}
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

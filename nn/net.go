@@ -1,0 +1,365 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+
+	"vkcnn/augment"
+	"vkcnn/nn/kernels"
+	"vkcnn/vk"
+)
+
+// Adam's constants, as Keras 2.0 sets them.
+const (
+	AdamBeta1   = 0.9
+	AdamBeta2   = 0.999
+	AdamEpsilon = 1e-8
+)
+
+// Net is a model on a device at a fixed batch size, with every buffer
+// training and evaluation need, allocated once. A training step is one
+// recorded command buffer run with the per-step values (batch indices,
+// transforms, step counter, learning rate) written to a mapped buffer.
+type Net struct {
+	Model   *Model
+	Batch   int
+	Variant kernels.GemmVariant
+
+	ctx                         *vk.Context
+	params, grads, adamM, adamV *vk.Buffer
+	acts, dacts                 []*vk.Buffer // by layer boundary: acts[0] is the input, dacts[0] unused
+	kernelT                     []*vk.Buffer // transposed conv kernels, by layer
+	step                        *vk.Buffer   // mapped: header, batch order, affines
+	orderOffset, affineOffset   int64
+	stats, totals               *vk.Buffer
+	owned                       []*vk.Buffer
+	recordings                  map[recordingKey]*vk.Recording
+}
+
+type recordingKey struct {
+	set  *DeviceSet
+	mode Mode
+	fill augment.Fill
+}
+
+// Mode is what a step does.
+type Mode int
+
+const (
+	// ModeTrain runs forward, loss, backward and Adam.
+	ModeTrain Mode = iota
+	// ModeGradient runs forward (dropout on), loss and backward, leaving the
+	// parameters alone: for gradient checks.
+	ModeGradient
+	// ModeEval runs forward (dropout off) and the loss.
+	ModeEval
+)
+
+// DeviceSet is a data set resident on the device: uint8 images (28x28
+// each, row-major) and uint8 labels.
+type DeviceSet struct {
+	N              int
+	images, labels *vk.Buffer
+	net            *Net
+}
+
+// NewNet allocates the network's buffers on ctx. The parameters start at
+// params (from Model.Init or a checkpoint).
+func NewNet(ctx *vk.Context, m *Model, batch int, variant kernels.GemmVariant, params []float32) (*Net, error) {
+	if batch <= 0 {
+		return nil, fmt.Errorf("batch size %d must be positive", batch)
+	}
+	if err := variant.Usable(ctx.Info); err != nil {
+		return nil, err
+	}
+	if in := m.Input(); in != (Shape{28, 28, 1}) {
+		return nil, fmt.Errorf("input shape %v: vkcnn feeds 28x28x1 MNIST images", in)
+	}
+	if len(params) != m.ParamFloats {
+		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
+	}
+	n := &Net{Model: m, Batch: batch, Variant: variant, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
+	if err := n.allocate(params); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Net) newBuffer(floats int, host bool) (*vk.Buffer, error) {
+	var b *vk.Buffer
+	var err error
+	if host {
+		b, err = n.ctx.NewHostBuffer(4 * int64(floats))
+	} else {
+		b, err = n.ctx.NewBuffer(4 * int64(floats))
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.owned = append(n.owned, b)
+	return b, nil
+}
+
+func (n *Net) allocate(params []float32) error {
+	var err error
+	zeros := make([]float32, n.Model.ParamFloats)
+	for _, dst := range []**vk.Buffer{&n.params, &n.grads, &n.adamM, &n.adamV} {
+		if *dst, err = n.newBuffer(n.Model.ParamFloats, false); err != nil {
+			return fmt.Errorf("allocate parameters: %w", err)
+		}
+		if err := (*dst).WriteFloat32(0, zeros); err != nil {
+			return err
+		}
+	}
+	if err := n.params.WriteFloat32(0, params); err != nil {
+		return err
+	}
+	layers := n.Model.Layers
+	n.acts = make([]*vk.Buffer, len(layers)+1)
+	n.dacts = make([]*vk.Buffer, len(layers)+1)
+	n.kernelT = make([]*vk.Buffer, len(layers))
+	if n.acts[0], err = n.newBuffer(n.Batch*n.Model.Input().Size(), false); err != nil {
+		return err
+	}
+	for i, l := range layers {
+		if l.Spec.Type == "flatten" {
+			n.acts[i+1] = n.acts[i]
+		} else if n.acts[i+1], err = n.newBuffer(n.Batch*l.Out.Size(), false); err != nil {
+			return err
+		}
+	}
+	if n.dacts[len(layers)], err = n.newBuffer(n.Batch*n.Model.Classes, false); err != nil {
+		return err
+	}
+	for i := len(layers) - 1; i >= 1; i-- {
+		l := layers[i]
+		// Flatten and ReLU pass the gradient through in place.
+		if l.Spec.Type == "flatten" || l.Spec.Type == "relu" {
+			n.dacts[i] = n.dacts[i+1]
+		} else if n.dacts[i], err = n.newBuffer(n.Batch*l.In.Size(), false); err != nil {
+			return err
+		}
+		if l.Spec.Type == "conv2d" {
+			if n.kernelT[i], err = n.newBuffer(l.Kernel.Size(), false); err != nil {
+				return err
+			}
+		}
+	}
+	// The step buffer: header, then the batch order and the affines, each
+	// at an offset every device's storage alignment accepts.
+	const align = 256
+	n.orderOffset = align
+	n.affineOffset = n.orderOffset + (4*int64(n.Batch)+align-1)/align*align
+	if n.step, err = n.newBuffer(int(n.affineOffset/4)+6*n.Batch, true); err != nil {
+		return err
+	}
+	if n.stats, err = n.newBuffer(3*n.Batch, false); err != nil {
+		return err
+	}
+	if n.totals, err = n.newBuffer(4, true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close frees every buffer and recording.
+func (n *Net) Close() {
+	for _, r := range n.recordings {
+		r.Close()
+	}
+	n.recordings = nil
+	for _, b := range n.owned {
+		b.Close()
+	}
+	n.owned = nil
+}
+
+// Upload puts a data set on the device.
+func (n *Net) Upload(images []byte, labels []uint8) (*DeviceSet, error) {
+	const pixels = 28 * 28
+	if len(labels) == 0 || len(images) != pixels*len(labels) {
+		return nil, fmt.Errorf("upload: %d image bytes for %d labels", len(images), len(labels))
+	}
+	s := &DeviceSet{N: len(labels), net: n}
+	var err error
+	if s.images, err = n.ctx.NewBuffer(int64(len(images))); err != nil {
+		return nil, fmt.Errorf("upload images: %w", err)
+	}
+	n.owned = append(n.owned, s.images)
+	if s.labels, err = n.ctx.NewBuffer(int64(len(labels))); err != nil {
+		return nil, fmt.Errorf("upload labels: %w", err)
+	}
+	n.owned = append(n.owned, s.labels)
+	if err := firstErr(s.images.Write(0, images), s.labels.Write(0, labels)); err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
+	}
+	return s, nil
+}
+
+func firstErr(errs ...error) error {
+	return errors.Join(errs...)
+}
+
+func whole(b *vk.Buffer) vk.Range { return vk.Whole(b) }
+
+func (n *Net) paramRange(b *vk.Buffer, p *Param) vk.Range {
+	return vk.Range{Buf: b, Offset: 4 * int64(p.Offset), Size: 4 * int64(p.Size())}
+}
+
+func (n *Net) header() vk.Range {
+	return vk.Range{Buf: n.step, Offset: 0, Size: 4 * kernels.StepWords}
+}
+
+func (n *Net) order() vk.Range {
+	return vk.Range{Buf: n.step, Offset: n.orderOffset, Size: 4 * int64(n.Batch)}
+}
+
+func (n *Net) affines() vk.Range {
+	return vk.Range{Buf: n.step, Offset: n.affineOffset, Size: 4 * 6 * int64(n.Batch)}
+}
+
+// recording returns the training or evaluation step on set, recorded on
+// first use.
+func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recording, error) {
+	key := recordingKey{set, mode, fill}
+	if mode == ModeEval {
+		key.fill = augment.Nearest
+	}
+	if r, ok := n.recordings[key]; ok {
+		return r, nil
+	}
+	rec, err := n.ctx.NewRecording()
+	if err != nil {
+		return nil, err
+	}
+	if err := n.record(rec, set, mode, key.fill); err != nil {
+		rec.Close()
+		return nil, err
+	}
+	n.recordings[key] = rec
+	return rec, nil
+}
+
+// record adds one step: gather and warp the batch, forward, loss and
+// counters, then as the mode says backward and Adam.
+func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.Fill) error {
+	ctx := n.ctx
+	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, fill == augment.Constant); err != nil {
+		return err
+	}
+	outs, err := n.forward(rec, mode != ModeEval)
+	if err != nil {
+		return err
+	}
+	last := len(n.Model.Layers)
+	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), n.Batch, n.Model.Classes); err != nil {
+		return err
+	}
+	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {
+		return err
+	}
+	if mode == ModeEval {
+		return nil
+	}
+	if err := n.backward(rec, outs); err != nil || mode == ModeGradient {
+		return err
+	}
+	return kernels.Adam(ctx, rec, whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV), n.header(), n.Model.ParamFloats, AdamBeta1, AdamBeta2, AdamEpsilon)
+}
+
+// forward records every layer and returns the range holding each layer
+// boundary's values (outs[0] is the input, outs[len] the logits).
+func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
+	ctx := n.ctx
+	outs := make([]vk.Range, len(n.Model.Layers)+1)
+	outs[0] = whole(n.acts[0])
+	for i, l := range n.Model.Layers {
+		in, out := outs[i], whole(n.acts[i+1])
+		var err error
+		switch l.Spec.Type {
+		case "conv2d":
+			c := n.conv(l)
+			err = c.Forward(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
+		case "dense":
+			g := kernels.Gemm{M: n.Batch, N: l.Out.C, K: l.In.Size(), Bias: true, ReLU: l.ReLU, Variant: n.Variant}
+			err = g.Record(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
+		case "maxpool2d":
+			err = kernels.MaxPool(ctx, rec, in, out, n.Batch, l.In.H, l.In.W, l.In.C)
+		case "relu":
+			err = kernels.ReLU(ctx, rec, in, out, n.Batch*l.In.Size())
+		case "dropout":
+			if train && l.Spec.Rate > 0 {
+				err = kernels.Dropout(ctx, rec, in, out, n.header(), n.Batch*l.In.Size(), float32(l.Spec.Rate))
+			} else {
+				out = in
+			}
+		case "flatten":
+			out = in
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s forward: %w", l.Spec.Name, err)
+		}
+		outs[i+1] = out
+	}
+	return outs, nil
+}
+
+func (n *Net) conv(l *Layer) kernels.Conv {
+	k := l.Spec.KernelSize
+	return kernels.Conv{Batch: n.Batch, H: l.In.H, W: l.In.W, Cin: l.In.C, Cout: l.Out.C, KH: k, KW: k, Bias: true, ReLU: l.ReLU, Variant: n.Variant}
+}
+
+// backward records the gradients of every layer, last to first, into the
+// gradient vector (same layout as the parameters).
+func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
+	ctx := n.ctx
+	for i := len(n.Model.Layers) - 1; i >= 0; i-- {
+		l := n.Model.Layers[i]
+		in, out, dOut := outs[i], outs[i+1], whole(n.dacts[i+1])
+		needIn := i > 0
+		var dIn vk.Range
+		if needIn {
+			dIn = whole(n.dacts[i])
+		}
+		var err error
+		if l.ReLU {
+			err = kernels.ReLUBackward(ctx, rec, out, dOut, n.Batch*l.Out.Size())
+		}
+		switch l.Spec.Type {
+		case "conv2d":
+			c := n.conv(l)
+			err = firstErr(err,
+				c.BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel)),
+				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), n.Batch*l.Out.H*l.Out.W, l.Out.C))
+			if needIn && err == nil {
+				err = firstErr(
+					kernels.TransposeKernel(ctx, rec, n.paramRange(n.params, l.Kernel), whole(n.kernelT[i]), c.KH*c.KW, c.Cin, c.Cout),
+					c.BackwardData(ctx, rec, dOut, whole(n.kernelT[i]), dIn))
+			}
+		case "dense":
+			dW := kernels.Gemm{M: l.In.Size(), N: l.Out.C, K: n.Batch, TransA: true, Variant: n.Variant}
+			err = firstErr(err,
+				dW.Record(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), vk.Range{}),
+				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), n.Batch, l.Out.C))
+			if needIn && err == nil {
+				dX := kernels.Gemm{M: n.Batch, N: l.In.Size(), K: l.Out.C, TransB: true, Variant: n.Variant}
+				err = dX.Record(ctx, rec, dOut, n.paramRange(n.params, l.Kernel), dIn, vk.Range{})
+			}
+		case "maxpool2d":
+			if needIn {
+				err = kernels.MaxPoolBackward(ctx, rec, in, dOut, dIn, n.Batch, l.In.H, l.In.W, l.In.C)
+			}
+		case "dropout":
+			if needIn && l.Spec.Rate > 0 {
+				err = kernels.Dropout(ctx, rec, dOut, dIn, n.header(), n.Batch*l.In.Size(), float32(l.Spec.Rate))
+			} else if needIn {
+				err = kernels.Scale(ctx, rec, dOut, dIn, n.Batch*l.In.Size(), 1)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s backward: %w", l.Spec.Name, err)
+		}
+	}
+	return nil
+}

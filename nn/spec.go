@@ -1,0 +1,121 @@
+// Package nn holds models as data, their layers' shapes and parameters,
+// the device network that trains them, and the training loop. Layers
+// record kernels (nn/kernels); nothing here calls Vulkan directly.
+package nn
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// SpecFormat names the model.json format.
+const SpecFormat = "vkcnn-sequential-1"
+
+// LayerSpec is one layer of a sequential model as model.json stores it.
+type LayerSpec struct {
+	Type       string  `json:"type"` // conv2d, maxpool2d, dense, relu, dropout, flatten, softmax
+	Name       string  `json:"name,omitempty"`
+	Filters    int     `json:"filters,omitempty"`     // conv2d
+	KernelSize int     `json:"kernel_size,omitempty"` // conv2d: odd, square
+	Units      int     `json:"units,omitempty"`       // dense
+	Activation string  `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
+	Rate       float64 `json:"rate,omitempty"`        // dropout
+}
+
+// ModelSpec is a sequential model: an input shape and its layers.
+type ModelSpec struct {
+	Format string      `json:"format"`
+	Name   string      `json:"name,omitempty"`
+	Input  [3]int      `json:"input_shape"` // height, width, channels
+	Layers []LayerSpec `json:"layers"`
+}
+
+// Presets are the built-in models.
+var Presets = []string{"standard", "small"}
+
+// Preset returns a built-in model: "standard" is the baseline CNN of
+// Sabour, Frosst & Hinton (2017); "small" is a LeNet-style network with
+// pooling that trains an epoch on lavapipe in minutes.
+func Preset(name string) (ModelSpec, error) {
+	relu := "relu"
+	switch name {
+	case "standard":
+		return ModelSpec{Format: SpecFormat, Name: "standard", Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
+			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
+			{Type: "conv2d", Filters: 128, KernelSize: 5, Activation: relu},
+			{Type: "flatten"},
+			{Type: "dense", Units: 328, Activation: relu},
+			{Type: "dense", Units: 192, Activation: relu},
+			{Type: "dropout", Rate: 0.5},
+			{Type: "dense", Units: 10, Activation: "softmax"},
+		}}, nil
+	case "small":
+		return ModelSpec{Format: SpecFormat, Name: "small", Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+			{Type: "conv2d", Filters: 32, KernelSize: 5, Activation: relu},
+			{Type: "maxpool2d"},
+			{Type: "conv2d", Filters: 64, KernelSize: 5, Activation: relu},
+			{Type: "maxpool2d"},
+			{Type: "flatten"},
+			{Type: "dense", Units: 128, Activation: relu},
+			{Type: "dropout", Rate: 0.5},
+			{Type: "dense", Units: 10, Activation: "softmax"},
+		}}, nil
+	}
+	return ModelSpec{}, fmt.Errorf("unknown model %q (presets: %s, or a model.json file)", name, strings.Join(Presets, ", "))
+}
+
+// LoadSpec reads a preset by name or a model.json file by path.
+func LoadSpec(nameOrPath string) (ModelSpec, error) {
+	if !strings.ContainsAny(nameOrPath, "/.") {
+		return Preset(nameOrPath)
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		return ModelSpec{}, fmt.Errorf("read model: %w", err)
+	}
+	spec, err := ParseSpec(data)
+	if err != nil {
+		return ModelSpec{}, fmt.Errorf("%s: %w", nameOrPath, err)
+	}
+	return spec, nil
+}
+
+// ParseSpec decodes model.json strictly: unknown fields are errors.
+func ParseSpec(data []byte) (ModelSpec, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var spec ModelSpec
+	if err := dec.Decode(&spec); err != nil {
+		return ModelSpec{}, fmt.Errorf("not a valid model.json: %w", err)
+	}
+	if dec.More() {
+		return ModelSpec{}, errors.New("not a valid model.json: data after the model")
+	}
+	if spec.Format != SpecFormat {
+		return ModelSpec{}, fmt.Errorf("model format %q, want %q", spec.Format, SpecFormat)
+	}
+	if _, err := Build(spec); err != nil {
+		return ModelSpec{}, err
+	}
+	return spec, nil
+}
+
+// JSON encodes the spec as model.json, with every layer named.
+func (s ModelSpec) JSON() ([]byte, error) {
+	m, err := Build(s)
+	if err != nil {
+		return nil, err
+	}
+	named := s
+	named.Layers = make([]LayerSpec, len(m.Layers))
+	for i, l := range m.Layers {
+		named.Layers[i] = l.Spec
+	}
+	out, err := json.MarshalIndent(named, "", "  ")
+	return append(out, '\n'), err
+}

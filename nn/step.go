@@ -1,0 +1,141 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"vkcnn/augment"
+	"vkcnn/nn/kernels"
+)
+
+// StepValues are what changes from one step to the next.
+type StepValues struct {
+	Counter uint32    // Adam's iteration t (1-based) and the dropout counter
+	Seed    uint32    // dropout seed
+	LR      float32   // Adam's bias-corrected learning rate for Counter
+	Indices []int     // the batch's samples in the set; at most Batch
+	Affines []float32 // 6 a sample (augment.Affine), Batch of them; nil: identity
+}
+
+// AdamLR is Keras 2.0's bias-corrected learning rate at iteration t.
+func AdamLR(lr float64, t uint32) float32 {
+	ft := float64(t)
+	return float32(lr * math.Sqrt(1-math.Pow(AdamBeta2, ft)) / (1 - math.Pow(AdamBeta1, ft)))
+}
+
+// Step runs one step of the given mode on set and waits for it. Samples past len(v.Indices) are padding: computed, but they add
+// nothing to the loss, the counters or the gradients.
+func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) error {
+	valid := len(v.Indices)
+	if valid == 0 || valid > n.Batch {
+		return fmt.Errorf("step: %d samples for a batch of %d", valid, n.Batch)
+	}
+	order := make([]uint32, n.Batch)
+	for i := range order {
+		idx := v.Indices[min(i, valid-1)]
+		if idx < 0 || idx >= set.N {
+			return fmt.Errorf("step: sample %d outside a set of %d", idx, set.N)
+		}
+		order[i] = uint32(idx)
+	}
+	affines := v.Affines
+	if affines == nil {
+		affines = make([]float32, 0, 6*n.Batch)
+		for range n.Batch {
+			affines = append(affines, augment.IdentityAffine[:]...)
+		}
+	}
+	if len(affines) != 6*n.Batch {
+		return fmt.Errorf("step: %d affine values for a batch of %d", len(affines), n.Batch)
+	}
+	header := make([]uint32, kernels.StepWords)
+	header[kernels.StepCounter] = v.Counter
+	header[kernels.StepSeed] = v.Seed
+	header[kernels.StepValid] = uint32(valid)
+	header[kernels.StepLR] = math.Float32bits(v.LR)
+	if err := firstErr(n.step.WriteUint32(0, header), n.step.WriteUint32(n.orderOffset, order),
+		n.step.WriteFloat32(n.affineOffset, affines)); err != nil {
+		return err
+	}
+	rec, err := n.recording(set, mode, fill)
+	if err != nil {
+		return err
+	}
+	if err := rec.Run(); err != nil {
+		return err
+	}
+	return n.ctx.Check()
+}
+
+// ResetTotals zeroes the loss and accuracy counters.
+func (n *Net) ResetTotals() error {
+	return n.totals.WriteFloat32(0, make([]float32, 4))
+}
+
+// Totals reads the counters since the last reset: mean loss, accuracy and
+// the number of samples.
+func (n *Net) Totals() (loss, acc float64, samples int, err error) {
+	t := make([]float32, 4)
+	if err := n.totals.ReadFloat32(0, t); err != nil {
+		return 0, 0, 0, err
+	}
+	samples = int(t[3])
+	if samples == 0 {
+		return 0, 0, 0, nil
+	}
+	return float64(t[0]) / float64(samples), float64(t[2]) / float64(samples), samples, nil
+}
+
+// Logits reads the last step's pre-softmax outputs, Batch x Classes.
+func (n *Net) Logits() ([]float32, error) {
+	out := make([]float32, n.Batch*n.Model.Classes)
+	return out, n.acts[len(n.Model.Layers)].ReadFloat32(0, out)
+}
+
+// Predictions reads the last step's argmax per sample.
+func (n *Net) Predictions() ([]int, error) {
+	stats := make([]float32, 3*n.Batch)
+	if err := n.stats.ReadFloat32(0, stats); err != nil {
+		return nil, err
+	}
+	out := make([]int, n.Batch)
+	for i := range out {
+		out[i] = int(stats[3*i+2])
+	}
+	return out, nil
+}
+
+// Params reads the parameter vector.
+func (n *Net) Params() ([]float32, error) {
+	out := make([]float32, n.Model.ParamFloats)
+	return out, n.params.ReadFloat32(0, out)
+}
+
+// SetParams writes the parameter vector.
+func (n *Net) SetParams(p []float32) error {
+	if len(p) != n.Model.ParamFloats {
+		return fmt.Errorf("%d parameters for a model of %d", len(p), n.Model.ParamFloats)
+	}
+	return n.params.WriteFloat32(0, p)
+}
+
+// Gradients reads the gradient vector of the last training step.
+func (n *Net) Gradients() ([]float32, error) {
+	out := make([]float32, n.Model.ParamFloats)
+	return out, n.grads.ReadFloat32(0, out)
+}
+
+// AdamState reads and restores Adam's moments, for checkpoints.
+func (n *Net) AdamState() (m, v []float32, err error) {
+	m = make([]float32, n.Model.ParamFloats)
+	v = make([]float32, n.Model.ParamFloats)
+	return m, v, firstErr(n.adamM.ReadFloat32(0, m), n.adamV.ReadFloat32(0, v))
+}
+
+// SetAdamState restores Adam's moments.
+func (n *Net) SetAdamState(m, v []float32) error {
+	if len(m) != n.Model.ParamFloats || len(v) != n.Model.ParamFloats {
+		return fmt.Errorf("Adam state of %d and %d values for a model of %d", len(m), len(v), n.Model.ParamFloats)
+	}
+	return firstErr(n.adamM.WriteFloat32(0, m), n.adamV.WriteFloat32(0, v))
+}

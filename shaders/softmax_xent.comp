@@ -1,0 +1,46 @@
+#version 450
+// Softmax and categorical cross-entropy, fused and numerically stable: one
+// invocation per sample. For sample s < valid with label l:
+//   loss = log(sum_j exp(z_j - max z)) - (z_l - max z)
+//   dz_j = (softmax(z)_j - [j == l]) / valid
+// and stats[s] = (loss, correct, argmax). Samples at or past valid (the
+// padding of a last, partial batch) get dz = 0 and loss 0.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(push_constant) uniform Push { uint batch, classes; } p;
+layout(binding = 0) readonly buffer Logits { float z[]; };
+layout(binding = 1) readonly buffer Labels { uint labelWords[]; }; // uint8 labels of the whole set
+layout(binding = 2) readonly buffer Step { uint step; uint seed; uint valid; } st;
+layout(binding = 3) readonly buffer Order { uint order[]; };       // the batch's indices into the set
+layout(binding = 4) writeonly buffer DZ { float dz[]; };
+layout(binding = 5) writeonly buffer Stats { float stats[]; };     // 3 per sample
+
+void main() {
+    uint s = flatIndex();
+    if (s >= p.batch) return;
+    uint row = s * p.classes;
+    if (s >= st.valid) {
+        for (uint j = 0; j < p.classes; j++) dz[row + j] = 0.0;
+        stats[3 * s] = 0.0; stats[3 * s + 1] = 0.0; stats[3 * s + 2] = 0.0;
+        return;
+    }
+    uint idx = order[s];
+    uint label = (labelWords[idx >> 2] >> (8 * (idx & 3u))) & 0xffu;
+    float zmax = z[row];
+    uint best = 0;
+    for (uint j = 1; j < p.classes; j++) {
+        if (z[row + j] > zmax) { zmax = z[row + j]; best = j; }
+    }
+    float sum = 0.0;
+    for (uint j = 0; j < p.classes; j++) sum += exp(z[row + j] - zmax);
+    float inv = 1.0 / (sum * float(st.valid));
+    for (uint j = 0; j < p.classes; j++) {
+        float g = exp(z[row + j] - zmax) * inv;
+        if (j == label) g -= 1.0 / float(st.valid);
+        dz[row + j] = g;
+    }
+    stats[3 * s] = log(sum) - (z[row + label] - zmax);
+    stats[3 * s + 1] = best == label ? 1.0 : 0.0;
+    stats[3 * s + 2] = float(best);
+}
