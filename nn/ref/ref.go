@@ -2,6 +2,8 @@
 // It favours clarity over speed and accumulates in float64.
 package ref
 
+import "math"
+
 // Gemm returns C = op(A)*op(B) (+ bias[n]) (ReLU), with C M x N row-major.
 // A is M x K (K x M if transA); B is K x N (N x K if transB); bias may be nil.
 func Gemm(m, n, k int, a, b []float32, transA, transB bool, bias []float32, relu bool) []float32 {
@@ -150,4 +152,147 @@ func toFloat32(x []float64) []float32 {
 		out[i] = float32(v)
 	}
 	return out
+}
+
+// ReLU returns max(0, x).
+func ReLU(x []float32) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+	return y
+}
+
+// ReLUBackward returns dy where the forward output y is positive, else 0.
+func ReLUBackward(y, dy []float32) []float32 {
+	dx := make([]float32, len(dy))
+	for i := range dy {
+		if y[i] > 0 {
+			dx[i] = dy[i]
+		}
+	}
+	return dx
+}
+
+// MaxPool is 2x2, stride-2 "valid" max pooling of an NHWC tensor.
+func MaxPool(in []float32, batch, h, w, c int) []float32 {
+	oh, ow := h/2, w/2
+	out := make([]float32, batch*oh*ow*c)
+	for n := 0; n < batch; n++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				for ch := 0; ch < c; ch++ {
+					at := func(dy, dx int) float32 { return in[((n*h+2*y+dy)*w+2*x+dx)*c+ch] }
+					out[((n*oh+y)*ow+x)*c+ch] = max(at(0, 0), at(0, 1), at(1, 0), at(1, 1))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// MaxPoolBackward routes each window's gradient to its first maximum in
+// row-major order.
+func MaxPoolBackward(in, dOut []float32, batch, h, w, c int) []float32 {
+	oh, ow := h/2, w/2
+	dIn := make([]float32, len(in))
+	for n := 0; n < batch; n++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				for ch := 0; ch < c; ch++ {
+					best := -1
+					for _, d := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
+						i := ((n*h+2*y+d[0])*w+2*x+d[1])*c + ch
+						if best < 0 || in[i] > in[best] {
+							best = i
+						}
+					}
+					dIn[best] = dOut[((n*oh+y)*ow+x)*c+ch]
+				}
+			}
+		}
+	}
+	return dIn
+}
+
+// Hash is the shaders' 32-bit integer hash (hash.glsl).
+func Hash(x uint32) uint32 {
+	x ^= x >> 16
+	x *= 0x7feb352d
+	x ^= x >> 15
+	x *= 0x846ca68b
+	x ^= x >> 16
+	return x
+}
+
+// Dropout returns x/(1-rate) where the hash of (seed, step, i) keeps
+// element i, else 0, as dropout.comp does.
+func Dropout(x []float32, rate float32, seed, step uint32) []float32 {
+	y := make([]float32, len(x))
+	stepHash := Hash(step ^ Hash(seed))
+	for i, v := range x {
+		u := float32(Hash(uint32(i)^stepHash)>>8) * (1.0 / 16777216.0)
+		if u >= rate {
+			y[i] = v / (1 - rate)
+		}
+	}
+	return y
+}
+
+// SoftmaxXent returns, for the first valid rows of logits, the gradient
+// of the mean cross-entropy (zero for the remaining rows) and per-row
+// (loss, correct, argmax).
+func SoftmaxXent(logits []float32, labels []int, valid, classes int) (dz []float32, stats []float32) {
+	rows := len(logits) / classes
+	dz = make([]float32, len(logits))
+	stats = make([]float32, 3*rows)
+	for s := 0; s < valid; s++ {
+		z := logits[s*classes : (s+1)*classes]
+		best := 0
+		for j := range z {
+			if z[j] > z[best] {
+				best = j
+			}
+		}
+		var sum float64
+		for _, v := range z {
+			sum += math.Exp(float64(v - z[best]))
+		}
+		for j, v := range z {
+			g := math.Exp(float64(v-z[best])) / sum / float64(valid)
+			if j == labels[s] {
+				g -= 1 / float64(valid)
+			}
+			dz[s*classes+j] = float32(g)
+		}
+		stats[3*s] = float32(math.Log(sum) - float64(z[labels[s]]-z[best]))
+		if best == labels[s] {
+			stats[3*s+1] = 1
+		}
+		stats[3*s+2] = float32(best)
+	}
+	return dz, stats
+}
+
+// ColSum returns the sums of the columns of a rows x cols matrix.
+func ColSum(g []float32, rows, cols int) []float32 {
+	b := make([]float32, cols)
+	for n := 0; n < cols; n++ {
+		var s float64
+		for m := 0; m < rows; m++ {
+			s += float64(g[m*cols+n])
+		}
+		b[n] = float32(s)
+	}
+	return b
+}
+
+// Adam applies one Keras 2.0 Adam update in place, with lr the
+// bias-corrected rate, in float32 as adam.comp does.
+func Adam(p, g, m, v []float32, lr, beta1, beta2, eps float32) {
+	for i := range p {
+		m[i] = beta1*m[i] + (1-beta1)*g[i]
+		v[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
+		p[i] -= lr * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
+	}
 }

@@ -1,0 +1,183 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"vkcnn/nn/ref"
+	"vkcnn/vk"
+	"vkcnn/vk/vktest"
+)
+
+func uploadWords(t *testing.T, ctx *vk.Context, words []uint32) *vk.Buffer {
+	t.Helper()
+	b, err := ctx.NewBuffer(int64(4 * len(words)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := b.WriteUint32(0, words); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func stepHeader(counter, seed, valid uint32, lr float32) []uint32 {
+	h := make([]uint32, StepWords)
+	h[StepCounter], h[StepSeed], h[StepValid], h[StepLR] = counter, seed, valid, math.Float32bits(lr)
+	return h
+}
+
+func expectExact(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if d, at := maxAbsDiff(got, want); d != 0 {
+		t.Fatalf("%s: element %d is %g, want %g", what, at, got[at], want[at])
+	}
+}
+
+func expectClose(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	if d, at := maxAbsDiff(got, want); d > tol {
+		t.Fatalf("%s: element %d is %g, want %g (|error| %.3g > %.3g)", what, at, got[at], want[at], d, tol)
+	}
+}
+
+func TestReLUAndPoolingMatchReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, s := range [][4]int{{1, 2, 2, 1}, {3, 7, 5, 3}, {2, 28, 28, 8}} {
+		b, h, w, c := s[0], s[1], s[2], s[3]
+		n := b * h * w * c
+		x := randomFloats(rng, n)
+		// Ties: copy some values inside windows so "first maximum" matters.
+		for i := 0; i+c < n; i += 7 {
+			x[i+c] = x[i]
+		}
+		dOut := randomFloats(rng, b*(h/2)*(w/2)*c)
+		dy := randomFloats(rng, n)
+		xB, dOutB, dyB := upload(t, ctx, x), upload(t, ctx, dOut), upload(t, ctx, dy)
+		reluB, poolB, dInB := upload(t, ctx, make([]float32, n)), upload(t, ctx, make([]float32, max(len(dOut), 1))), upload(t, ctx, randomFloats(rng, n))
+		run(t, ctx, func(rec *vk.Recording) error {
+			return firstError(
+				ReLU(ctx, rec, vk.Whole(xB), vk.Whole(reluB), n),
+				ReLUBackward(ctx, rec, vk.Whole(reluB), vk.Whole(dyB), n),
+				MaxPool(ctx, rec, vk.Whole(xB), vk.Whole(poolB), b, h, w, c),
+				MaxPoolBackward(ctx, rec, vk.Whole(xB), vk.Whole(dOutB), vk.Whole(dInB), b, h, w, c))
+		})
+		relu := ref.ReLU(x)
+		expectExact(t, "relu", download(t, reluB, n), relu)
+		expectExact(t, "relu backward", download(t, dyB, n), ref.ReLUBackward(relu, dy))
+		expectExact(t, "max pool", download(t, poolB, len(dOut)), ref.MaxPool(x, b, h, w, c))
+		expectExact(t, "max pool backward", download(t, dInB, n), ref.MaxPoolBackward(x, dOut, b, h, w, c))
+	}
+}
+
+func TestDropoutMatchesReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(15, 16))
+	n := 10007
+	x := randomFloats(rng, n)
+	xB, yB := upload(t, ctx, x), upload(t, ctx, make([]float32, n))
+	header := uploadWords(t, ctx, stepHeader(42, 7, 0, 0))
+	run(t, ctx, func(rec *vk.Recording) error {
+		return Dropout(ctx, rec, vk.Whole(xB), vk.Whole(yB), vk.Whole(header), n, 0.3)
+	})
+	got := download(t, yB, n)
+	expectClose(t, "dropout", got, ref.Dropout(x, 0.3, 7, 42), 1e-6)
+	dropped := 0
+	for _, v := range got {
+		if v == 0 {
+			dropped++
+		}
+	}
+	if frac := float64(dropped) / float64(n); frac < 0.27 || frac > 0.33 {
+		t.Fatalf("dropped %.3f of the elements at rate 0.3", frac)
+	}
+	if same := ref.Dropout(x, 0.3, 7, 43); maxAbsDiffIs0(same, got) {
+		t.Fatal("the next step drew the same mask")
+	}
+}
+
+func maxAbsDiffIs0(a, b []float32) bool {
+	d, _ := maxAbsDiff(a, b)
+	return d == 0
+}
+
+func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(17, 18))
+	const batch, classes, setSize = 7, 10, 23
+	logits := randomFloats(rng, batch*classes)
+	logits[3] = 80 // large logits must not overflow
+	labelBytes := make([]byte, setSize)
+	for i := range labelBytes {
+		labelBytes[i] = byte(rng.IntN(classes))
+	}
+	order := make([]uint32, batch)
+	labels := make([]int, batch)
+	for i := range order {
+		order[i] = uint32(rng.IntN(setSize))
+		labels[i] = int(labelBytes[order[i]])
+	}
+	const valid = 5
+	logitsB := upload(t, ctx, logits)
+	labelsB, err := ctx.NewBuffer(setSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(labelsB.Close)
+	if err := labelsB.Write(0, labelBytes); err != nil {
+		t.Fatal(err)
+	}
+	orderB := uploadWords(t, ctx, order)
+	header := uploadWords(t, ctx, stepHeader(1, 0, valid, 0))
+	dzB, statsB := upload(t, ctx, randomFloats(rng, batch*classes)), upload(t, ctx, make([]float32, 3*batch))
+	totalsB := upload(t, ctx, []float32{1.5, 0, 2, 3}) // earlier steps' totals
+	run(t, ctx, func(rec *vk.Recording) error {
+		return firstError(
+			SoftmaxXent(ctx, rec, vk.Whole(logitsB), vk.Whole(labelsB), vk.Whole(header), vk.Whole(orderB), vk.Whole(dzB), vk.Whole(statsB), batch, classes),
+			Accumulate(ctx, rec, vk.Whole(statsB), vk.Whole(header), vk.Whole(totalsB)))
+	})
+	dz, stats := ref.SoftmaxXent(logits, labels, valid, classes)
+	expectClose(t, "softmax gradient", download(t, dzB, batch*classes), dz, 1e-6)
+	expectClose(t, "per-sample stats", download(t, statsB, 3*batch), stats, 1e-5)
+	var loss, correct float64
+	for s := 0; s < valid; s++ {
+		loss += float64(stats[3*s])
+		correct += float64(stats[3*s+1])
+	}
+	totals := download(t, totalsB, 4)
+	if math.Abs(float64(totals[0])-(1.5+loss)) > 1e-5 || float64(totals[2]) != 2+correct || totals[3] != 3+valid {
+		t.Fatalf("totals %v, want loss %g, correct %g, samples %d", totals, 1.5+loss, 2+correct, 3+valid)
+	}
+}
+
+func TestColSumAndAdamMatchReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(19, 20))
+	rows, cols := 37, 13
+	g := randomFloats(rng, rows*cols)
+	gB, bB := upload(t, ctx, g), upload(t, ctx, make([]float32, cols))
+
+	n := 3001
+	p, grad, m, v := randomFloats(rng, n), randomFloats(rng, n), randomFloats(rng, n), randomFloats(rng, n)
+	for i := range v {
+		v[i] = float32(math.Abs(float64(v[i])))
+	}
+	pB, gradB, mB, vB := upload(t, ctx, p), upload(t, ctx, grad), upload(t, ctx, m), upload(t, ctx, v)
+	const lr = 1e-3
+	header := uploadWords(t, ctx, stepHeader(3, 0, 0, lr))
+	maxRangeOverride = 4096 // Adam in chunks, as past a device's binding limit
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	run(t, ctx, func(rec *vk.Recording) error {
+		return firstError(
+			ColSum(ctx, rec, vk.Whole(gB), vk.Whole(bB), rows, cols),
+			Adam(ctx, rec, vk.Whole(pB), vk.Whole(gradB), vk.Whole(mB), vk.Whole(vB), vk.Whole(header), n, 0.9, 0.999, 1e-8))
+	})
+	expectClose(t, "column sums", download(t, bB, cols), ref.ColSum(g, rows, cols), 1e-5)
+	ref.Adam(p, grad, m, v, lr, 0.9, 0.999, 1e-8)
+	expectClose(t, "Adam parameters", download(t, pB, n), p, 1e-6)
+	expectClose(t, "Adam first moment", download(t, mB, n), m, 1e-7)
+	expectClose(t, "Adam second moment", download(t, vB, n), v, 1e-7)
+}
