@@ -1,0 +1,143 @@
+package report
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func history(n int, base float64) []Epoch {
+	var h []Epoch
+	for e := 1; e <= n; e++ {
+		x := float64(e)
+		h = append(h, Epoch{Epoch: e, Loss: 1 / x, Acc: base + 0.02*(1-math.Exp(-x/3)), ValLoss: 1 / x, ValAcc: base + 0.01*(1-math.Exp(-x/4)), Seconds: 10})
+	}
+	return h
+}
+
+// decodePNG reads path as a PNG of the given size.
+func decodePNG(t *testing.T, path string, w, h int) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	if b := img.Bounds(); b != image.Rect(0, 0, w, h) {
+		t.Fatalf("%s is %v, want %dx%d", path, b, w, h)
+	}
+	return img
+}
+
+// count returns how many pixels of img are exactly c.
+func count(img image.Image, c color.Color) int {
+	n := 0
+	b := img.Bounds()
+	r0, g0, b0, a0 := c.RGBA()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, a := img.At(x, y).RGBA(); r == r0 && g == g0 && bl == b0 && a == a0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestAccuracyPlot(t *testing.T) {
+	for _, n := range []int{1, 15} {
+		path := filepath.Join(t.TempDir(), "accuracy.png")
+		if err := AccuracyPlot(path, "model accuracy", history(n, 0.97)); err != nil {
+			t.Fatal(err)
+		}
+		img := decodePNG(t, path, AccuracyWidth, AccuracyHeight)
+		// Mostly white background, and both series drawn in their colours.
+		if white := count(img, color.White); white < AccuracyWidth*AccuracyHeight/2 {
+			t.Errorf("%d epochs: only %d white pixels", n, white)
+		}
+		for i, c := range palette[:2] {
+			if count(img, c) < 20 {
+				t.Errorf("%d epochs: series %d (colour %v) barely drawn", n, i, c)
+			}
+		}
+		if count(img, palette[2]) != 0 {
+			t.Errorf("%d epochs: a third series colour appears", n)
+		}
+	}
+}
+
+func TestComparePlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "compare.png")
+	runs := []Run{{"plain", history(10, 0.97)}, {"augmented", history(12, 0.96)}, {"wide", history(3, 0.95)}}
+	if err := ComparePlot(path, runs); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path, CompareWidth, CompareHeight)
+	for i, c := range palette[:3] {
+		if count(img, c) < 20 {
+			t.Errorf("run %d (colour %v) barely drawn", i, c)
+		}
+	}
+}
+
+func TestPlotErrors(t *testing.T) {
+	dir := t.TempDir()
+	nan := history(3, 0.9)
+	nan[1].ValAcc = math.NaN()
+	for _, tc := range []struct {
+		name string
+		plot func(path string) error
+		want string
+	}{
+		{"accuracy no epochs", func(p string) error { return AccuracyPlot(p, "t", nil) }, "no epochs"},
+		{"accuracy NaN", func(p string) error { return AccuracyPlot(p, "t", nan) }, "validation accuracy at epoch 2 is NaN"},
+		// A range this wide once sent gonum's ticker into an endless loop.
+		{"accuracy out of range", func(p string) error {
+			return AccuracyPlot(p, "t", []Epoch{{Epoch: 1, Acc: 1e308, ValAcc: -1e308}})
+		}, "train accuracy at epoch 1 is 1e+308, not in [0, 1]"},
+		{"compare no runs", func(p string) error { return ComparePlot(p, nil) }, "no runs"},
+		{"compare empty run", func(p string) error { return ComparePlot(p, []Run{{"a", history(2, 0.9)}, {"b", nil}}) }, `run "b": no epochs`},
+		{"compare NaN", func(p string) error { return ComparePlot(p, []Run{{"a", nan}}) }, `run "a": a validation accuracy at epoch 2 is NaN`},
+		{"missing directory", func(string) error { return AccuracyPlot(filepath.Join(dir, "no", "x.png"), "t", history(2, 0.9)) }, "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, "plot.png")
+			err := tc.plot(path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("err = %v, want it to name the file and contain %q", err, tc.want)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Errorf("a failed plot left %s (%v)", path, err)
+			}
+		})
+	}
+}
+
+func TestEpochTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string
+	}{
+		{0, 2, "0 1 2"},
+		{0.6, 15.4, "2 4 6 8 10 12 14"},
+		{1, 137, "20 40 60 80 100 120"},
+		{1e18, 1e18, "1000000000000000000"},
+	} {
+		var labels []string
+		for _, tick := range (epochTicks{}).Ticks(tc.lo, tc.hi) {
+			labels = append(labels, tick.Label)
+		}
+		if got := strings.Join(labels, " "); got != tc.want {
+			t.Errorf("Ticks(%v, %v) = %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
