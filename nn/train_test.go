@@ -77,7 +77,7 @@ func TestStandardModelTrainsOnLavapipe(t *testing.T) {
 	}
 	ctx := vktest.Open(t)
 	spec, _ := Preset("standard")
-	net := newTestNet(t, ctx, spec, 4, 1)
+	net := newTestNet(t, ctx, spec, 2, 1)
 	images, labels := make([]byte, 2*784), []uint8{3, 7}
 	for i := range images {
 		// Two crude strokes, different for each image.
