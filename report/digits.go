@@ -13,6 +13,8 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"vkcnn/internal/atomicfile"
 )
 
 // DigitGrid geometry, in pixels.
@@ -36,7 +38,7 @@ var (
 func DigitGrid(path string, images [][]float32, labels []string) error {
 	img, err := digitGrid(images, labels)
 	if err == nil {
-		err = writeFileAtomic(path, func(w io.Writer) error { return png.Encode(w, img) })
+		err = atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
 	}
 	if err != nil {
 		return fmt.Errorf("digit grid %s: %w", path, err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strconv"
+
+	"vkcnn/internal/atomicfile"
 )
 
 // Epoch is one row of a training history: the epoch number (from 1), the
@@ -26,7 +28,7 @@ var historyHeader = []string{"epoch", "loss", "acc", "val_loss", "val_acc", "sec
 // in the shortest form that parses back to the same bits (NaN and ±Inf
 // included, as a diverged run produces them).
 func WriteHistory(path string, epochs []Epoch) error {
-	err := writeFileAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		if err := cw.Write(historyHeader); err != nil {
 			return err

@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"vkcnn/internal/atomicfile"
 )
 
 // Figure sizes in pixels.
@@ -148,7 +150,7 @@ func savePNG(path string, p *plot.Plot, w, h int) error {
 	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, w, h))))
 	margin := vg.Points(8) // keeps the title and edge points off the border
 	p.Draw(draw.Crop(draw.New(c), margin, -margin, margin, -margin))
-	return writeFileAtomic(path, func(out io.Writer) error {
+	return atomicfile.Write(path, func(out io.Writer) error {
 		return png.Encode(out, c.Image())
 	})
 }

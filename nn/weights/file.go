@@ -2,8 +2,10 @@ package weights
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+
+	"vkcnn/internal/atomicfile"
 )
 
 // SaveFile writes tensors and metadata to path atomically: to a temporary
@@ -11,52 +13,10 @@ import (
 // directory synced, so a crash leaves either the old file or the new one,
 // never a torn one.
 func SaveFile(path string, tensors []Tensor, metadata map[string]string) error {
-	if err := writeAtomic(path, tensors, metadata); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, tensors, metadata) }); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	return nil
-}
-
-func writeAtomic(path string, tensors []Tensor, metadata map[string]string) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := writeSyncClose(f, tensors, metadata); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	// The rename is durable only once the directory entry is.
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// writeSyncClose writes the file and closes it, whatever happens.
-func writeSyncClose(f *os.File, tensors []Tensor, metadata map[string]string) error {
-	err := f.Chmod(0o644) // CreateTemp makes 0600; weights are not secret
-	if err == nil {
-		err = Write(f, tensors, metadata)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // LoadFile reads a safetensors file written by SaveFile (or any F32
