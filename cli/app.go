@@ -48,7 +48,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				EnvVars: []string{vk.ValidationEnv},
 			},
 		},
-		Commands: []*cli.Command{devicesCommand(), benchCommand()},
+		Commands: []*cli.Command{devicesCommand(), summaryCommand(), trainCommand(), evalCommand(), predictCommand(),
+			plotCommand(), augmentCommand(), benchCommand()},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unknown command %q (see --help)", c.Args().First())

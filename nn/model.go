@@ -231,10 +231,9 @@ func (m *Model) Summary() string {
 		}
 	}
 	line(strings.Repeat("=", 65))
+	// Ends with the total, as the reference output does; every
+	// parameter is trainable.
 	line("Total params: " + commas(m.CountParams()))
-	line("Trainable params: " + commas(m.CountParams()))
-	line("Non-trainable params: 0")
-	line(rule)
 	return string(b)
 }
 

@@ -1,0 +1,332 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"vkcnn/augment"
+	"vkcnn/internal/atomicfile"
+	"vkcnn/mnist"
+	"vkcnn/nn"
+	"vkcnn/nn/kernels"
+	"vkcnn/report"
+	"vkcnn/vk"
+)
+
+var dataFlag = &cli.StringFlag{
+	Name:  "data",
+	Usage: "folder with the four MNIST files (default: $VKCNN_DATA, else ./" + mnist.DefaultDir + "; ./build.sh data fills it)",
+}
+
+// augmentFlags are shared by train and augment.
+func augmentFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x 28 pixels on each axis, bilinear (Keras width/height_shift_range)"},
+		&cli.IntFlag{Name: "shift-px", Usage: "random whole-pixel shift of up to P pixels on each axis (the capsule paper's)"},
+		&cli.Float64Flag{Name: "rotate", Usage: "random rotation of up to DEG degrees"},
+		&cli.Float64Flag{Name: "zoom", Usage: "random zoom by a factor in [1-Z, 1+Z]"},
+		&cli.StringFlag{Name: "fill", Usage: "outside the image: nearest (default with --shift) or constant (default with --shift-px)"},
+	}
+}
+
+func augmentConfig(c *cli.Context) (augment.Config, error) {
+	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom")}
+	if f := c.String("fill"); f != "" {
+		fill, err := augment.ParseFill(f)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Fill, cfg.FillSet = fill, true
+	}
+	return cfg, cfg.Check()
+}
+
+func trainCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "train",
+		Usage: "train a model on MNIST and write the run's files to --out",
+		Description: "Writes OUT/model.json, OUT/weights.safetensors (Keras names and layouts),\n" +
+			"OUT/history.csv and OUT/accuracy.png, after every epoch. Validates after each\n" +
+			"epoch on the test set, or with --val-split on the last part of the training set.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
+			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
+			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate"},
+			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
+			&cli.IntFlag{Name: "steps", Usage: "stop each epoch after N steps (0: the whole epoch)"},
+			&cli.BoolFlag{Name: "no-shuffle", Usage: "keep the training set in file order"},
+			&cli.StringFlag{Name: "init", Usage: "start from these weights (a weights.safetensors of the same model)"},
+			&cli.Float64Flag{Name: "val-split", Usage: "validate on this last fraction of the training set; the test set is then left to eval"},
+			&cli.StringFlag{Name: "keep", Value: "last", Usage: "weights to keep: last, or best (lowest validation loss)"},
+			&cli.StringFlag{Name: "out", Usage: "run folder (default: runs/MODEL-DATE-TIME)"},
+			dataFlag,
+			deviceFlag,
+		}, augmentFlags()...),
+		OnUsageError: usageError,
+		Action:       train,
+	}
+}
+
+// trainSetup is everything train checks before it touches data or device.
+type trainSetup struct {
+	spec  nn.ModelSpec
+	model *nn.Model
+	cfg   nn.TrainConfig
+	out   string
+}
+
+func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
+	if c.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see --help)", c.Args().First())
+	}
+	spec, err := nn.LoadSpec(c.String("model"))
+	if err != nil {
+		return nil, err
+	}
+	if c.IsSet("dropout") {
+		rate := c.Float64("dropout")
+		if rate < 0 || rate >= 1 || rate != rate {
+			return nil, fmt.Errorf("--dropout %g: must lie in [0, 1)", rate)
+		}
+		for i := range spec.Layers {
+			if spec.Layers[i].Type == "dropout" {
+				spec.Layers[i].Rate = rate
+			}
+		}
+	}
+	model, err := nn.Build(spec)
+	if err != nil {
+		return nil, err
+	}
+	aug, err := augmentConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	keep := c.String("keep")
+	if keep != "last" && keep != "best" {
+		return nil, fmt.Errorf("--keep %q: last or best", keep)
+	}
+	cfg := nn.TrainConfig{
+		Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), StepsPerEpoch: c.Int("steps"), LR: c.Float64("lr"),
+		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
+	}
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	out := c.String("out")
+	if out == "" {
+		name := spec.Name
+		if name == "" {
+			name = "model"
+		}
+		out = filepath.Join("runs", name+"-"+time.Now().Format("20060102-150405"))
+	}
+	return &trainSetup{spec: spec, model: model, cfg: cfg, out: out}, nil
+}
+
+func train(c *cli.Context) (err error) {
+	setup, err := parseTrainFlags(c)
+	if err != nil {
+		return err
+	}
+	// The run folder first: a bad --out should fail before minutes of setup.
+	if err := os.MkdirAll(setup.out, 0o755); err != nil {
+		return fmt.Errorf("create run folder: %w", err)
+	}
+	modelJSON, err := setup.spec.JSON()
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(filepath.Join(setup.out, "model.json"), func(w io.Writer) error {
+		_, err := w.Write(modelJSON)
+		return err
+	}); err != nil {
+		return fmt.Errorf("write model.json: %w", err)
+	}
+	trainData, testData, err := mnist.Load(mnist.Dir(c.String("data")))
+	if err != nil {
+		return err
+	}
+	params := setup.model.Init(setup.cfg.Seed)
+	if path := c.String("init"); path != "" {
+		if params, err = setup.model.LoadWeights(path); err != nil {
+			return err
+		}
+	}
+
+	ctx, err := openDevice(c)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(ctx, &err)
+	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, kernels.DefaultGemmVariant(ctx.Info), params)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	trainSet, err := net.Upload(trainData.Images, trainData.Labels)
+	if err != nil {
+		return err
+	}
+	var valSet *nn.DeviceSet
+	valDesc := fmt.Sprintf("validate on %d test samples", testData.N)
+	if setup.cfg.ValSplit == 0 {
+		if valSet, err = net.Upload(testData.Images, testData.Labels); err != nil {
+			return err
+		}
+	} else {
+		held := int(float64(trainData.N) * setup.cfg.ValSplit)
+		valDesc = fmt.Sprintf("validate on the last %d training samples", held)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
+		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
+
+	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out)}
+	hooks := &nn.Hooks{Epoch: func(st nn.EpochStats) error {
+		run.bar.finish()
+		fmt.Fprintln(w, epochLine(st, setup.cfg.Epochs))
+		return run.epoch(st)
+	}}
+	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		hooks.Progress = run.bar.update(f)
+	}
+	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks); err != nil {
+		run.bar.finish()
+		if len(run.history) > 0 {
+			err = fmt.Errorf("%w (the run folder keeps epoch %d's weights)", err, len(run.history))
+		}
+		return err
+	}
+	if setup.cfg.KeepBest {
+		if err := run.saveWeights(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "Wrote %s: model.json, weights.safetensors (%s epoch), history.csv, accuracy.png\n", setup.out, c.String("keep"))
+	return nil
+}
+
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// epochLine is Keras' one line per epoch.
+func epochLine(st nn.EpochStats, epochs int) string {
+	line := fmt.Sprintf("Epoch %d/%d - %.0fs - loss: %.4f - acc: %.4f", st.Epoch, epochs, st.Seconds, st.Loss, st.Acc)
+	if st.HasVal {
+		line += fmt.Sprintf(" - val_loss: %.4f - val_acc: %.4f", st.ValLoss, st.ValAcc)
+	}
+	return line + fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+}
+
+// runWriter keeps a run folder current after every epoch.
+type runWriter struct {
+	dir     string
+	title   string
+	model   *nn.Model
+	net     *nn.Net
+	history []report.Epoch
+	bar     progress
+}
+
+func (r *runWriter) epoch(st nn.EpochStats) error {
+	r.history = append(r.history, report.Epoch{Epoch: st.Epoch, Loss: st.Loss, Acc: st.Acc, ValLoss: st.ValLoss, ValAcc: st.ValAcc, Seconds: st.Seconds})
+	if err := r.saveWeights(); err != nil {
+		return err
+	}
+	if err := report.WriteHistory(filepath.Join(r.dir, "history.csv"), r.history); err != nil {
+		return err
+	}
+	return report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history)
+}
+
+func (r *runWriter) saveWeights() error {
+	params, err := r.net.Params()
+	if err != nil {
+		return err
+	}
+	return r.model.SaveWeights(filepath.Join(r.dir, "weights.safetensors"), params)
+}
+
+// progress draws a bar per epoch on a terminal.
+type progress struct {
+	bar   *progressbar.ProgressBar
+	epoch int
+}
+
+func (p *progress) update(out *os.File) func(nn.Progress) {
+	return func(pr nn.Progress) {
+		if p.bar == nil || p.epoch != pr.Epoch {
+			p.finish()
+			p.epoch = pr.Epoch
+			p.bar = progressbar.NewOptions(pr.Steps, progressbar.OptionSetWriter(out), progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20), progressbar.OptionClearOnFinish(),
+				progressbar.OptionSetDescription(fmt.Sprintf("Epoch %d/%d", pr.Epoch, pr.Epochs)))
+		}
+		p.bar.Describe(fmt.Sprintf("Epoch %d/%d loss %.4f acc %.4f %.0f img/s", pr.Epoch, pr.Epochs, pr.Loss, pr.Acc, pr.ImagesPerSecond))
+		_ = p.bar.Set(pr.Step)
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+// errNoRun explains what a run folder must hold.
+var errNoRun = errors.New("not a run folder (vkcnn train writes model.json and weights.safetensors there)")
+
+// loadRun reads a run folder's model and weights.
+func loadRun(dir string) (*nn.Model, []float32, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s: %w", dir, errNoRun)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := nn.ParseSpec(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, "model.json"), err)
+	}
+	model, err := nn.Build(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	params, err := model.LoadWeights(filepath.Join(dir, "weights.safetensors"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return model, params, nil
+}
+
+// openNet opens the device and builds a network for inference.
+func openNet(c *cli.Context, model *nn.Model, params []float32, batch int) (*vk.Context, *nn.Net, error) {
+	ctx, err := openDevice(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	net, err := nn.NewNet(ctx, model, batch, kernels.DefaultGemmVariant(ctx.Info), params)
+	if err != nil {
+		ctx.Close()
+		return nil, nil, err
+	}
+	return ctx, net, nil
+}
