@@ -34,12 +34,17 @@ type Net struct {
 	stats, totals               *vk.Buffer
 	owned                       []*vk.Buffer
 	recordings                  map[recordingKey]*vk.Recording
+	// With profile set, recordings time every kernel; marks names the
+	// timestamps of each recording.
+	profile bool
+	marks   map[*vk.Recording][]string
 }
 
 type recordingKey struct {
-	set  *DeviceSet
-	mode Mode
-	fill augment.Fill
+	set     *DeviceSet
+	mode    Mode
+	fill    augment.Fill
+	profile bool
 }
 
 // Mode is what a step does.
@@ -222,7 +227,7 @@ func (n *Net) affines() vk.Range {
 // recording returns the training or evaluation step on set, recorded on
 // first use.
 func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recording, error) {
-	key := recordingKey{set, mode, fill}
+	key := recordingKey{set, mode, fill, n.profile}
 	if mode == ModeEval {
 		key.fill = augment.Nearest
 	}
@@ -231,6 +236,10 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 	}
 	rec, err := n.ctx.NewRecording()
 	if err != nil {
+		return nil, err
+	}
+	if err := n.mark(rec, "start"); err != nil {
+		rec.Close()
 		return nil, err
 	}
 	if err := n.record(rec, set, mode, key.fill); err != nil {
@@ -248,6 +257,9 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.
 	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, fill == augment.Constant); err != nil {
 		return err
 	}
+	if err := n.mark(rec, "augment"); err != nil {
+		return err
+	}
 	outs, err := n.forward(rec, mode != ModeEval)
 	if err != nil {
 		return err
@@ -259,13 +271,31 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {
 		return err
 	}
+	if err := n.mark(rec, "softmax/cross-entropy"); err != nil {
+		return err
+	}
 	if mode == ModeEval {
 		return nil
 	}
 	if err := n.backward(rec, outs); err != nil || mode == ModeGradient {
 		return err
 	}
-	return kernels.Adam(ctx, rec, whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV), n.header(), n.Model.ParamFloats, AdamBeta1, AdamBeta2, AdamEpsilon)
+	if err := kernels.Adam(ctx, rec, whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV), n.header(), n.Model.ParamFloats, AdamBeta1, AdamBeta2, AdamEpsilon); err != nil {
+		return err
+	}
+	return n.mark(rec, "adam")
+}
+
+// mark times the work recorded since the last mark, when profiling.
+func (n *Net) mark(rec *vk.Recording, label string) error {
+	if !n.profile {
+		return nil
+	}
+	if _, err := rec.Timestamp(); err != nil {
+		return err
+	}
+	n.marks[rec] = append(n.marks[rec], label)
+	return nil
 }
 
 // forward records every layer and returns the range holding each layer
@@ -296,6 +326,9 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 			}
 		case "flatten":
 			out = in
+		}
+		if err == nil {
+			err = n.mark(rec, l.Spec.Name+" forward")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s forward: %w", l.Spec.Name, err)
@@ -356,6 +389,9 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 			} else if needIn {
 				err = kernels.Scale(ctx, rec, dOut, dIn, n.Batch*l.In.Size(), 1)
 			}
+		}
+		if err == nil {
+			err = n.mark(rec, l.Spec.Name+" backward")
 		}
 		if err != nil {
 			return fmt.Errorf("%s backward: %w", l.Spec.Name, err)

@@ -8,15 +8,50 @@ float elemA(uint m, uint k) {
     return px < 0 ? 0.0 : a[uint(px) * p.CIN + m % p.CIN];
 }
 
-vec4 loadArow(uint m, uint k) { // unused: A is k-major
+// The lane's two taps (fixed) and its output pixel k0 + lane/2, advanced
+// by 4 pixels a step without division.
+int tapY[2], tapX[2];
+uint tapC[2];
+bool tapOK[2];
+int pixImage, pixY, pixX;
+
+void aBegin(uint row0, uint lane) {
+    for (uint j = 0; j < 2; j++) {
+        uint m = row0 + 8 * (lane & 1u) + 4 * j;
+        uint t = m / p.CIN;
+        tapY[j] = int(t / p.KW) - int(p.KH / 2);
+        tapX[j] = int(t % p.KW) - int(p.KW / 2);
+        tapC[j] = m % p.CIN;
+        tapOK[j] = m < M;
+    }
+    uint px = lane >> 1;
+    pixX = int(px % p.W);
+    uint t = px / p.W;
+    pixY = int(t % p.H);
+    pixImage = int(t) - pixY;
+}
+
+void aStep(uint k) {
+    if (k == 0) return;
+    pixX += 4;
+    while (pixX >= int(p.W)) {
+        pixX -= int(p.W);
+        if (++pixY == int(p.H)) {
+            pixY = 0;
+            pixImage += int(p.H);
+        }
+    }
+}
+
+vec4 loadArow(uint m, uint k, uint j) { // unused: A is k-major
     return vec4(0.0);
 }
 
-vec4 loadAcol(uint k, uint m) {
+vec4 loadAcol(uint k, uint m, uint j) {
     if ((p.CIN & 3u) == 0) { // four channels of one tap: one vec4 (and M % 4 == 0)
-        if (k >= K || m >= M) return vec4(0.0);
-        int px = tapPixel(k, m / p.CIN);
-        return px < 0 ? vec4(0.0) : a4[(uint(px) * p.CIN + m % p.CIN) >> 2];
+        int y = pixY + tapY[j], x = pixX + tapX[j];
+        if (k >= K || !tapOK[j] || y < 0 || y >= int(p.H) || x < 0 || x >= int(p.W)) return vec4(0.0);
+        return a4[(uint((pixImage + y) * int(p.W) + x) * p.CIN + tapC[j]) >> 2];
     }
     return vec4(elemA(m, k), elemA(m + 1, k), elemA(m + 2, k), elemA(m + 3, k));
 }

@@ -7,15 +7,46 @@ float elemA(uint m, uint k) {
     return px < 0 ? 0.0 : a[uint(px) * p.CIN + k % p.CIN];
 }
 
-vec4 loadArow(uint m, uint k) {
+// The lane's two output pixels as (image base row, y, x), and the tap of
+// the current k, kept incrementally: the vec4 path needs no division.
+int rowImage[2], rowY[2], rowX[2];
+int tapY, tapX;
+uint tapC;
+
+void aBegin(uint row0, uint lane) {
+    for (uint j = 0; j < 2; j++) {
+        uint m = row0 + lane + 8 * j;
+        uint x = m % p.W, t = m / p.W, y = t % p.H;
+        rowImage[j] = int(t - y);
+        rowY[j] = m < M ? int(y) : -100000; // past M: every tap is off the image
+        rowX[j] = int(x);
+    }
+    tapY = -int(p.KH / 2);
+    tapX = -int(p.KW / 2);
+    tapC = 0;
+}
+
+void aStep(uint k) {
+    if (k == 0) return;
+    tapC += 4;
+    if (tapC == p.CIN) {
+        tapC = 0;
+        if (++tapX > int(p.KW / 2)) {
+            tapX = -int(p.KW / 2);
+            tapY++;
+        }
+    }
+}
+
+vec4 loadArow(uint m, uint k, uint j) {
     if ((p.CIN & 3u) == 0) { // four channels of one tap: one vec4 (and K % 4 == 0)
-        if (m >= M) return vec4(0.0);
-        int px = tapPixel(m, k / p.CIN);
-        return px < 0 ? vec4(0.0) : a4[(uint(px) * p.CIN + k % p.CIN) >> 2];
+        int y = rowY[j] + tapY, x = rowX[j] + tapX;
+        if (y < 0 || y >= int(p.H) || x < 0 || x >= int(p.W)) return vec4(0.0);
+        return a4[(uint((rowImage[j] + y) * int(p.W) + x) * p.CIN + tapC) >> 2];
     }
     return vec4(elemA(m, k), elemA(m, k + 1), elemA(m, k + 2), elemA(m, k + 3));
 }
 
-vec4 loadAcol(uint k, uint m) { // unused: A is row-major
+vec4 loadAcol(uint k, uint m, uint j) { // unused: A is row-major
     return vec4(0.0);
 }

@@ -7,10 +7,16 @@
 //
 // The including shader declares M, N, K (uint expressions), the
 // specialization constant A_KMAJOR and these functions:
-//   vec4 loadArow(uint m, uint k)  A[m][k..k+3], zero past M or K  (A_KMAJOR false)
-//   vec4 loadAcol(uint k, uint m)  A[m..m+3][k], zero past M or K  (A_KMAJOR true)
+//   void aBegin(uint row0, uint lane)  once, before the loop over k
+//   void aStep(uint k)                 once for each k (a multiple of 4)
+//   vec4 loadArow(uint m, uint k, uint j)  A[m][k..k+3], zero past M or K;
+//       m is the lane's row j (0: row0+lane, 1: row0+8+lane)  (A_KMAJOR false)
+//   vec4 loadAcol(uint k, uint m, uint j)  A[m..m+3][k], zero past M or K;
+//       k is k0 + lane/2, m is row0 + 8*(lane&1) + 4*j       (A_KMAJOR true)
 //   vec4 loadB(uint k, uint n)     B[k][n..n+3], zero past K or N
 //   void storeC(uint m, uint n, vec4 v)  C[m][n..n+3], only columns < N
+// aBegin and aStep let a gathering A (a convolution's) keep its index
+// arithmetic out of the loads: integer division is slow on a CPU.
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
 
@@ -41,15 +47,17 @@ void main() {
     vec4 acc[32];
     for (int i = 0; i < 32; i++) acc[i] = vec4(0.0);
 
+    aBegin(row0, lane);
     for (uint k = 0; k < K; k += 4) {
+        aStep(k);
         vec4 bv[8];
         for (uint kk = 0; kk < 4; kk++) {
             bv[2 * kk] = loadB(k + kk, col);
             bv[2 * kk + 1] = loadB(k + kk, col + 4);
         }
         if (!A_KMAJOR) {
-            vec4 a0 = loadArow(row0 + lane, k);
-            vec4 a1 = loadArow(row0 + 8 + lane, k);
+            vec4 a0 = loadArow(row0 + lane, k, 0);
+            vec4 a1 = loadArow(row0 + 8 + lane, k, 1);
             ROW_STEP(0, a0, 0) ROW_STEP(1, a0, 1) ROW_STEP(2, a0, 2) ROW_STEP(3, a0, 3)
             ROW_STEP(4, a0, 4) ROW_STEP(5, a0, 5) ROW_STEP(6, a0, 6) ROW_STEP(7, a0, 7)
             ROW_STEP(8, a1, 0) ROW_STEP(9, a1, 1) ROW_STEP(10, a1, 2) ROW_STEP(11, a1, 3)
@@ -58,8 +66,8 @@ void main() {
             // Lane l holds rows 8*(l&1) .. +7 of column k + l/2.
             uint r = row0 + 8 * (lane & 1u);
             uint kk = k + (lane >> 1);
-            vec4 a0 = loadAcol(kk, r);
-            vec4 a1 = loadAcol(kk, r + 4);
+            vec4 a0 = loadAcol(kk, r, 0);
+            vec4 a1 = loadAcol(kk, r + 4, 1);
             K_STEP(0) K_STEP(1) K_STEP(2) K_STEP(3)
         }
     }

@@ -1,0 +1,47 @@
+package nn
+
+import (
+	"fmt"
+	"time"
+
+	"vkcnn/augment"
+	"vkcnn/vk"
+)
+
+// KernelTime is the device time of one part of a step.
+type KernelTime struct {
+	Label string
+	Time  time.Duration
+}
+
+// Profile runs one step of mode on set with a timestamp after every
+// layer's kernels and returns the device time of each part and of the
+// whole step.
+func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, time.Duration, error) {
+	if !n.ctx.Info.Timestamps {
+		return nil, 0, vk.ErrNoTimestamps
+	}
+	n.profile = true
+	if n.marks == nil {
+		n.marks = map[*vk.Recording][]string{}
+	}
+	defer func() { n.profile = false }()
+	if err := n.Step(set, mode, augment.Nearest, v); err != nil {
+		return nil, 0, err
+	}
+	rec := n.recordings[recordingKey{set, mode, augment.Nearest, true}]
+	labels := n.marks[rec]
+	var parts []KernelTime
+	for i := 1; i < len(labels); i++ {
+		d, err := rec.Elapsed(i-1, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		parts = append(parts, KernelTime{Label: labels[i], Time: d})
+	}
+	total, err := rec.Elapsed(0, len(labels)-1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("profile: %w", err)
+	}
+	return parts, total, nil
+}
