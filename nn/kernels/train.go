@@ -49,8 +49,9 @@ func MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, in, dOut, dIn vk.Range,
 		needFloats("pool input gradient", dIn, ins)); err != nil {
 		return err
 	}
-	return single(ctx, rec, "maxpool", []vk.Access{vk.Read, vk.Read, vk.Write}, ins,
-		[]uint32{uint32(ins), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, dOut, dIn}, 1)
+	outs := batch * (h / 2) * (w / 2) * c
+	return single(ctx, rec, "maxpool", []vk.Access{vk.Read, vk.Read, vk.Write}, outs,
+		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, dOut, dIn}, 1)
 }
 
 // Dropout records inverted dropout of n elements (forward: x -> y;
@@ -89,12 +90,27 @@ func Accumulate(ctx *vk.Context, rec *vk.Recording, stats, step, totals vk.Range
 	return rec.Dispatch(k, [3]uint32{1, 1, 1}, nil, stats, step, totals)
 }
 
-// ColSum records b[n] = sum over m of g[m][n] (a bias gradient).
-func ColSum(ctx *vk.Context, rec *vk.Recording, g, b vk.Range, rows, cols int) error {
-	if err := firstError(needFloats("gradient", g, rows*cols), needFloats("bias gradient", b, cols)); err != nil {
+// colSumChunk is how many rows one invocation of the first stage sums.
+const colSumChunk = 64
+
+// ColSumScratch is the scratch ColSum needs for a rows x cols matrix, in
+// floats.
+func ColSumScratch(rows, cols int) int {
+	return (rows + colSumChunk - 1) / colSumChunk * cols
+}
+
+// ColSum records b[n] = sum over m of g[m][n] (a bias gradient), in two
+// deterministic stages through scratch (ColSumScratch floats).
+func ColSum(ctx *vk.Context, rec *vk.Recording, g, b, scratch vk.Range, rows, cols int) error {
+	if err := firstError(needFloats("gradient", g, rows*cols), needFloats("bias gradient", b, cols),
+		needFloats("column-sum scratch", scratch, ColSumScratch(rows, cols))); err != nil {
 		return err
 	}
-	return single(ctx, rec, "colsum", []vk.Access{vk.Read, vk.Write}, cols, []uint32{uint32(rows), uint32(cols)}, []vk.Range{g, b})
+	push := []uint32{uint32(rows), uint32(cols), colSumChunk}
+	access := []vk.Access{vk.Read, vk.Write}
+	return firstError(
+		single(ctx, rec, "colsum", access, ColSumScratch(rows, cols), push, []vk.Range{g, scratch}, 0),
+		single(ctx, rec, "colsum", access, cols, push, []vk.Range{scratch, b}, 1))
 }
 
 // Adam records one Adam update of n parameters with their gradients and

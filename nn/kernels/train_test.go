@@ -156,9 +156,10 @@ func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
 func TestColSumAndAdamMatchReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(19, 20))
-	rows, cols := 37, 13
+	rows, cols := 337, 13 // several chunks, the last one partial
 	g := randomFloats(rng, rows*cols)
 	gB, bB := upload(t, ctx, g), upload(t, ctx, make([]float32, cols))
+	scratch := upload(t, ctx, make([]float32, ColSumScratch(rows, cols)))
 
 	n := 3001
 	p, grad, m, v := randomFloats(rng, n), randomFloats(rng, n), randomFloats(rng, n), randomFloats(rng, n)
@@ -172,7 +173,7 @@ func TestColSumAndAdamMatchReference(t *testing.T) {
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	run(t, ctx, func(rec *vk.Recording) error {
 		return firstError(
-			ColSum(ctx, rec, vk.Whole(gB), vk.Whole(bB), rows, cols),
+			ColSum(ctx, rec, vk.Whole(gB), vk.Whole(bB), vk.Whole(scratch), rows, cols),
 			Adam(ctx, rec, vk.Whole(pB), vk.Whole(gradB), vk.Whole(mB), vk.Whole(vB), vk.Whole(header), n, 0.9, 0.999, 1e-8))
 	})
 	expectClose(t, "column sums", download(t, bB, cols), ref.ColSum(g, rows, cols), 1e-5)
