@@ -24,6 +24,10 @@ func Main(args []string) (status int) {
 	}()
 	if err := newApp(os.Stdout, os.Stderr).Run(args); err != nil {
 		fmt.Fprintf(os.Stderr, "vkcnn: %s\n", oneLine(err))
+		var exit exitError
+		if errors.As(err, &exit) {
+			return exit.status
+		}
 		return 1
 	}
 	return 0

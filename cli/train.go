@@ -54,8 +54,10 @@ func trainCommand() *cli.Command {
 		Name:  "train",
 		Usage: "train a model on MNIST and write the run's files to --out",
 		Description: "Writes OUT/model.json, OUT/weights.safetensors (Keras names and layouts),\n" +
-			"OUT/history.csv and OUT/accuracy.png, after every epoch. Validates after each\n" +
-			"epoch on the test set, or with --val-split on the last part of the training set.",
+			"OUT/history.csv, OUT/accuracy.png and OUT/checkpoint.safetensors after every\n" +
+			"epoch. Validates after each epoch on the test set, or with --val-split on the\n" +
+			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
+			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
@@ -69,6 +71,8 @@ func trainCommand() *cli.Command {
 			&cli.Float64Flag{Name: "val-split", Usage: "validate on this last fraction of the training set; the test set is then left to eval"},
 			&cli.StringFlag{Name: "keep", Value: "last", Usage: "weights to keep: last, or best (lowest validation loss)"},
 			&cli.StringFlag{Name: "out", Usage: "run folder (default: runs/MODEL-DATE-TIME)"},
+			&cli.IntFlag{Name: "checkpoint-every", Usage: "also write OUT/checkpoint.safetensors every N steps (it is written after every epoch)"},
+			&cli.StringFlag{Name: "resume", Usage: "continue the run in this folder from its checkpoint, with its own settings (--epochs may raise the total)"},
 			dataFlag,
 			deviceFlag,
 		}, augmentFlags()...),
@@ -83,11 +87,59 @@ type trainSetup struct {
 	model *nn.Model
 	cfg   nn.TrainConfig
 	out   string
+	// When resuming: where the run stands, with its weights and Adam state.
+	resume               *nn.TrainState
+	params, adamM, adamV []float32
+}
+
+// checkpointFile is where a run keeps what --resume needs.
+const checkpointFile = "checkpoint.safetensors"
+
+// resumeKeeps are the flags --resume accepts; the rest come from the run.
+var resumeKeeps = map[string]bool{"resume": true, "epochs": true, "data": true, "device": true, "checkpoint-every": true}
+
+func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
+	for _, name := range c.LocalFlagNames() {
+		if !resumeKeeps[name] {
+			return nil, fmt.Errorf("--resume continues with the run's own settings: drop --%s", name)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", dir, err)
+	}
+	spec, err := nn.ParseSpec(data)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", dir, err)
+	}
+	model, err := nn.Build(spec)
+	if err != nil {
+		return nil, err
+	}
+	params, adamM, adamV, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, checkpointFile))
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if c.IsSet("epochs") {
+		if cfg.Epochs = c.Int("epochs"); cfg.Epochs <= 0 {
+			return nil, fmt.Errorf("epochs %d must be positive", cfg.Epochs)
+		}
+	}
+	if st.Epoch > cfg.Epochs {
+		return nil, fmt.Errorf("the run in %s finished its %d epochs (raise --epochs to train on)", dir, cfg.Epochs)
+	}
+	return &trainSetup{spec: spec, model: model, cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
 }
 
 func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if c.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see --help)", c.Args().First())
+	}
+	if c.Int("checkpoint-every") < 0 {
+		return nil, fmt.Errorf("--checkpoint-every %d must not be negative", c.Int("checkpoint-every"))
+	}
+	if dir := c.String("resume"); dir != "" {
+		return parseResume(c, dir)
 	}
 	spec, err := nn.LoadSpec(c.String("model"))
 	if err != nil {
@@ -158,7 +210,9 @@ func train(c *cli.Context) (err error) {
 		return err
 	}
 	params := setup.model.Init(setup.cfg.Seed)
-	if path := c.String("init"); path != "" {
+	if setup.resume != nil {
+		params = setup.params
+	} else if path := c.String("init"); path != "" {
 		if params, err = setup.model.LoadWeights(path); err != nil {
 			return err
 		}
@@ -174,6 +228,11 @@ func train(c *cli.Context) (err error) {
 		return err
 	}
 	defer net.Close()
+	if setup.resume != nil {
+		if err := net.SetAdamState(setup.adamM, setup.adamV); err != nil {
+			return err
+		}
+	}
 	trainSet, err := net.Upload(trainData.Images, trainData.Labels)
 	if err != nil {
 		return err
@@ -193,18 +252,36 @@ func train(c *cli.Context) (err error) {
 		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
 
 	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out)}
-	hooks := &nn.Hooks{Epoch: func(st nn.EpochStats) error {
-		run.bar.finish()
-		fmt.Fprintln(w, epochLine(st, setup.cfg.Epochs))
-		return run.epoch(st)
-	}}
+	if setup.resume != nil {
+		for _, e := range setup.resume.History {
+			run.history = append(run.history, historyRow(e))
+		}
+		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Step+1)
+	}
+	stop := interrupts()
+	defer stop.release()
+	hooks := &nn.Hooks{
+		Epoch: func(st nn.EpochStats) error {
+			run.bar.finish()
+			fmt.Fprintln(w, epochLine(st, setup.cfg.Epochs))
+			return run.epoch(st)
+		},
+		Checkpoint: func(st *nn.TrainState) error {
+			return net.SaveCheckpoint(filepath.Join(setup.out, checkpointFile), setup.cfg, st)
+		},
+		CheckpointEvery: c.Int("checkpoint-every"),
+		Stop:            stop.requested,
+	}
 	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		hooks.Progress = run.bar.update(f)
 	}
-	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks); err != nil {
+	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks, setup.resume); err != nil {
 		run.bar.finish()
+		if errors.Is(err, nn.ErrStopped) {
+			return exitError{status: 130, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", setup.out)}
+		}
 		if len(run.history) > 0 {
-			err = fmt.Errorf("%w (the run folder keeps epoch %d's weights)", err, len(run.history))
+			err = fmt.Errorf("%w (the run folder keeps epoch %d's weights and checkpoint)", err, len(run.history))
 		}
 		return err
 	}
@@ -244,8 +321,12 @@ type runWriter struct {
 	bar     progress
 }
 
+func historyRow(st nn.EpochStats) report.Epoch {
+	return report.Epoch{Epoch: st.Epoch, Loss: st.Loss, Acc: st.Acc, ValLoss: st.ValLoss, ValAcc: st.ValAcc, Seconds: st.Seconds}
+}
+
 func (r *runWriter) epoch(st nn.EpochStats) error {
-	r.history = append(r.history, report.Epoch{Epoch: st.Epoch, Loss: st.Loss, Acc: st.Acc, ValLoss: st.ValLoss, ValAcc: st.ValAcc, Seconds: st.Seconds})
+	r.history = append(r.history, historyRow(st))
 	if err := r.saveWeights(); err != nil {
 		return err
 	}

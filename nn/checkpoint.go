@@ -1,8 +1,12 @@
 package nn
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 
 	"vkcnn/nn/weights"
 )
@@ -68,4 +72,103 @@ func (m *Model) fromTensors(tensors []weights.Tensor) ([]float32, error) {
 		}
 	}
 	return params, nil
+}
+
+// checkpointMeta is the part of a checkpoint that is not a tensor.
+type checkpointMeta struct {
+	Config TrainConfig `json:"config"`
+	State  TrainState  `json:"state"`
+}
+
+// SaveCheckpoint writes everything needed to continue training: the
+// parameters, Adam's moments, the best parameters so far (with
+// KeepBest) and the state, atomically.
+func (n *Net) SaveCheckpoint(path string, cfg TrainConfig, st *TrainState) error {
+	params, err := n.Params()
+	if err != nil {
+		return err
+	}
+	m, v, err := n.AdamState()
+	if err != nil {
+		return err
+	}
+	tensors := n.Model.Tensors(params)
+	for _, group := range []struct {
+		prefix string
+		values []float32
+	}{{"adam_m/", m}, {"adam_v/", v}, {"best/", st.Best}} {
+		if group.values == nil {
+			continue
+		}
+		for _, t := range n.Model.Tensors(group.values) {
+			t.Name = group.prefix + t.Name
+			tensors = append(tensors, t)
+		}
+	}
+	meta := checkpointMeta{Config: cfg, State: *st}
+	meta.State.Best = nil // a tensor above
+	if math.IsInf(meta.State.BestLoss, 0) {
+		meta.State.BestLoss = -1 // JSON has no infinity
+	}
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	return weights.SaveFile(path, tensors, map[string]string{"format": "vkcnn checkpoint", "checkpoint": string(js)})
+}
+
+// LoadCheckpoint reads a checkpoint written by SaveCheckpoint for this
+// model: the parameters, Adam's moments, the configuration and the state.
+func (m *Model) LoadCheckpoint(path string) (params, adamM, adamV []float32, cfg TrainConfig, st *TrainState, err error) {
+	tensors, metadata, err := weights.LoadFile(path)
+	if err != nil {
+		return nil, nil, nil, cfg, nil, err
+	}
+	fail := func(err error) ([]float32, []float32, []float32, TrainConfig, *TrainState, error) {
+		return nil, nil, nil, cfg, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	js, ok := metadata["checkpoint"]
+	if !ok {
+		return fail(errors.New("not a vkcnn checkpoint (no checkpoint metadata)"))
+	}
+	var meta checkpointMeta
+	if err := json.Unmarshal([]byte(js), &meta); err != nil {
+		return fail(fmt.Errorf("corrupt checkpoint metadata: %w", err))
+	}
+	groups := map[string][]weights.Tensor{}
+	for _, t := range tensors {
+		prefix := ""
+		if i := strings.IndexByte(t.Name, '/'); i >= 0 {
+			prefix, t.Name = t.Name[:i+1], t.Name[i+1:]
+		}
+		groups[prefix] = append(groups[prefix], t)
+	}
+	vectors := map[string][]float32{}
+	for prefix, ts := range groups {
+		switch prefix {
+		case "", "adam_m/", "adam_v/", "best/":
+		default:
+			return fail(fmt.Errorf("unexpected tensor group %q", prefix))
+		}
+		if vectors[prefix], err = m.fromTensors(ts); err != nil {
+			return fail(fmt.Errorf("%s: %w", strings.TrimSuffix(prefix, "/"), err))
+		}
+	}
+	for _, need := range []string{"", "adam_m/", "adam_v/"} {
+		if vectors[need] == nil {
+			return fail(fmt.Errorf("the checkpoint lacks its %q tensors", need))
+		}
+	}
+	st = &meta.State
+	st.Best = vectors["best/"]
+	if st.BestLoss < 0 {
+		st.BestLoss = math.Inf(1)
+	}
+	if err := meta.Config.Check(); err != nil {
+		return fail(fmt.Errorf("checkpoint configuration: %w", err))
+	}
+	if st.Epoch < 1 || st.Step < 0 {
+		return fail(fmt.Errorf("checkpoint at epoch %d, step %d", st.Epoch, st.Step))
+	}
+	return vectors[""], vectors["adam_m/"], vectors["adam_v/"], meta.Config, st, nil
 }

@@ -138,7 +138,7 @@ func TestSameSeedSameWeights(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := TrainConfig{Epochs: 2, BatchSize: 8, LR: 1e-3, Seed: 9, Shuffle: true, Augment: augment.Config{ShiftFrac: 0.1}}
-		if _, err := Train(net, set, nil, cfg, nil); err != nil {
+		if _, err := Train(net, set, nil, cfg, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		p, err := net.Params()

@@ -69,7 +69,7 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 
 // ResetTotals zeroes the loss and accuracy counters.
 func (n *Net) ResetTotals() error {
-	return n.totals.WriteFloat32(0, make([]float32, 4))
+	return n.SetTotals([4]float32{})
 }
 
 // Totals reads the counters since the last reset: mean loss, accuracy and
@@ -84,6 +84,16 @@ func (n *Net) Totals() (loss, acc float64, samples int, err error) {
 		return 0, 0, 0, nil
 	}
 	return float64(t[0]) / float64(samples), float64(t[2]) / float64(samples), samples, nil
+}
+
+// RawTotals and SetTotals save and restore the counters, for checkpoints.
+func (n *Net) RawTotals() ([4]float32, error) {
+	var t [4]float32
+	return t, n.totals.ReadFloat32(0, t[:])
+}
+
+func (n *Net) SetTotals(t [4]float32) error {
+	return n.totals.WriteFloat32(0, t[:])
 }
 
 // Logits reads the last step's pre-softmax outputs, Batch x Classes.

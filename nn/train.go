@@ -65,17 +65,50 @@ type Progress struct {
 	Elapsed                    time.Duration
 }
 
-// Hooks let the caller watch and steer training; either may be nil.
+// Hooks let the caller watch and steer training; any may be nil.
 type Hooks struct {
 	Progress func(Progress)
 	// Epoch runs after each epoch; an error stops training.
 	Epoch func(EpochStats) error
+	// Checkpoint receives the state to save: after every epoch, every
+	// CheckpointEvery steps, and when Stop asks to stop.
+	Checkpoint      func(*TrainState) error
+	CheckpointEvery int
+	// Stop is asked after every step; true ends training with
+	// ErrStopped once the checkpoint is written.
+	Stop func() bool
+}
+
+// ErrStopped means Hooks.Stop ended training early.
+var ErrStopped = errors.New("training stopped")
+
+// TrainState is where a run stands between two steps: with the network's
+// parameters and Adam's moments, enough to continue bit for bit.
+type TrainState struct {
+	Epoch int // the epoch under way, from 1
+	Step  int // steps of it done
+	// Counter is Adam's iteration count, also the dropout step.
+	Counter uint32
+	// ShuffleState is the shuffling generator as it was when this epoch
+	// began (before its permutation was drawn); AugmentState is the
+	// augmentation generator now.
+	ShuffleState, AugmentState []byte
+	// Totals are the epoch's loss and accuracy counters so far.
+	Totals       [4]float32
+	EpochSeconds float64
+	Images       int
+	History      []EpochStats
+	// With TrainConfig.KeepBest: the best validation loss so far and its
+	// parameters (nil before the first epoch ends).
+	BestLoss float64
+	Best     []float32
 }
 
 // Train trains net on train for cfg.Epochs epochs, validating after each
-// on val (or on the held-out part of train with cfg.ValSplit). It returns
-// the history.
-func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks) ([]EpochStats, error) {
+// on val (or on the held-out part of train with cfg.ValSplit). A non-nil
+// resume continues a run from its state (the network must hold the
+// parameters and Adam moments saved with it). It returns the history.
+func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resume *TrainState) ([]EpochStats, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -89,7 +122,8 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks) ([]Ep
 	if err != nil {
 		return nil, err
 	}
-	shuffle := rand.New(rand.NewPCG(cfg.Seed, 0x73687566)) // second word: a fixed stream for shuffling
+	shuffleSrc := rand.NewPCG(cfg.Seed, 0x73687566) // second word: a fixed stream for shuffling
+	shuffle := rand.New(shuffleSrc)
 	trainIdx := make([]int, train.N)
 	for i := range trainIdx {
 		trainIdx[i] = i
@@ -111,16 +145,36 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks) ([]Ep
 	if cfg.KeepBest && valSet == nil {
 		return nil, errors.New("keeping the best epoch needs validation data")
 	}
+	st := &TrainState{Epoch: 1, BestLoss: math.Inf(1)}
+	if resume != nil {
+		st = resume
+		if err := firstErr(shuffleSrc.UnmarshalBinary(st.ShuffleState), gen.SetState(st.AugmentState)); err != nil {
+			return nil, fmt.Errorf("resume: %w", err)
+		}
+	}
 	fill := cfg.Augment.FillMode()
 	seed := uint32(cfg.Seed) ^ uint32(cfg.Seed>>32)
-	var (
-		history  []EpochStats
-		counter  uint32
-		best     []float32
-		bestLoss = math.Inf(1)
-	)
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		start := time.Now()
+	checkpoint := func() error {
+		if hooks.Checkpoint == nil {
+			return nil
+		}
+		var err error
+		if st.AugmentState, err = gen.State(); err != nil {
+			return err
+		}
+		return hooks.Checkpoint(st)
+	}
+	stop := false // asked by Hooks.Stop; honoured at the next checkpoint
+	for st.Epoch <= cfg.Epochs {
+		epoch := st.Epoch
+		// The generator as it is before this epoch's permutation: a
+		// resumed run restored it to exactly this.
+		if st.ShuffleState, err = shuffleSrc.MarshalBinary(); err != nil {
+			return st.History, err
+		}
+		if st.Step == 0 {
+			st.Totals = [4]float32{}
+		}
 		order := append([]int(nil), trainIdx...)
 		if cfg.Shuffle {
 			shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
@@ -129,69 +183,97 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks) ([]Ep
 		if cfg.StepsPerEpoch > 0 {
 			steps = min(steps, cfg.StepsPerEpoch)
 		}
-		if err := net.ResetTotals(); err != nil {
-			return history, err
+		if err := net.SetTotals(st.Totals); err != nil {
+			return st.History, err
 		}
-		images := 0
-		for s := 0; s < steps; s++ {
+		start := time.Now().Add(-time.Duration(st.EpochSeconds * float64(time.Second)))
+		for ; st.Step < steps; st.Step++ {
+			s := st.Step
 			batch := order[s*net.Batch : min((s+1)*net.Batch, len(order))]
-			counter++
+			st.Counter++
 			var affines []float32
 			if !cfg.Augment.Identity() {
 				affines = gen.Batch(net.Batch)
 			}
-			v := StepValues{Counter: counter, Seed: seed, LR: AdamLR(cfg.LR, counter), Indices: batch, Affines: affines}
+			v := StepValues{Counter: st.Counter, Seed: seed, LR: AdamLR(cfg.LR, st.Counter), Indices: batch, Affines: affines}
 			if err := net.Step(train, ModeTrain, fill, v); err != nil {
-				return history, fmt.Errorf("epoch %d, step %d: %w", epoch, s+1, err)
+				return st.History, fmt.Errorf("epoch %d, step %d: %w", epoch, s+1, err)
 			}
-			images += len(batch)
+			st.Images += len(batch)
 			loss, acc, _, err := net.Totals()
 			if err != nil {
-				return history, err
+				return st.History, err
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return history, fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, epoch, s+1, counter)
+				return st.History, fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, epoch, s+1, st.Counter)
 			}
+			elapsed := time.Since(start)
 			if hooks.Progress != nil {
-				elapsed := time.Since(start)
 				hooks.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Step: s + 1, Steps: steps, Loss: loss, Acc: acc,
-					ImagesPerSecond: float64(images) / elapsed.Seconds(), Elapsed: elapsed})
+					ImagesPerSecond: float64(st.Images) / elapsed.Seconds(), Elapsed: elapsed})
 			}
-		}
-		st := EpochStats{Epoch: epoch, Images: images}
-		var err error
-		if st.Loss, st.Acc, _, err = net.Totals(); err != nil {
-			return history, err
-		}
-		trainTime := time.Since(start)
-		st.ImagesPerSecond = float64(images) / trainTime.Seconds()
-		if valSet != nil {
-			if st.ValLoss, st.ValAcc, err = Evaluate(net, valSet, valIdx, nil); err != nil {
-				return history, fmt.Errorf("epoch %d validation: %w", epoch, err)
-			}
-			st.HasVal = true
-			if cfg.KeepBest && st.ValLoss < bestLoss {
-				bestLoss = st.ValLoss
-				if best, err = net.Params(); err != nil {
-					return history, err
+			stop = stop || (hooks.Stop != nil && hooks.Stop())
+			every := hooks.CheckpointEvery > 0 && int(st.Counter)%hooks.CheckpointEvery == 0
+			if (stop || every) && s+1 < steps {
+				st.Step++ // this step is done
+				if st.Totals, err = net.RawTotals(); err != nil {
+					return st.History, err
+				}
+				st.EpochSeconds = elapsed.Seconds()
+				err := checkpoint()
+				st.Step--
+				if err != nil {
+					return st.History, err
+				}
+				if stop {
+					return st.History, ErrStopped
 				}
 			}
 		}
-		st.Seconds = time.Since(start).Seconds()
-		st.ValidationSecond = st.Seconds - trainTime.Seconds()
-		history = append(history, st)
-		if hooks.Epoch != nil {
-			if err := hooks.Epoch(st); err != nil {
-				return history, err
+		es := EpochStats{Epoch: epoch, Images: st.Images}
+		if es.Loss, es.Acc, _, err = net.Totals(); err != nil {
+			return st.History, err
+		}
+		trainTime := time.Since(start)
+		es.ImagesPerSecond = float64(st.Images) / trainTime.Seconds()
+		if valSet != nil {
+			if es.ValLoss, es.ValAcc, err = Evaluate(net, valSet, valIdx, nil); err != nil {
+				return st.History, fmt.Errorf("epoch %d validation: %w", epoch, err)
+			}
+			es.HasVal = true
+			if cfg.KeepBest && es.ValLoss < st.BestLoss {
+				st.BestLoss = es.ValLoss
+				if st.Best, err = net.Params(); err != nil {
+					return st.History, err
+				}
 			}
 		}
-	}
-	if cfg.KeepBest && best != nil {
-		if err := net.SetParams(best); err != nil {
-			return history, err
+		es.Seconds = time.Since(start).Seconds()
+		es.ValidationSecond = es.Seconds - trainTime.Seconds()
+		st.History = append(st.History, es)
+		if hooks.Epoch != nil {
+			if err := hooks.Epoch(es); err != nil {
+				return st.History, err
+			}
+		}
+		// The state after an epoch: the next one starts afresh.
+		st.Epoch, st.Step, st.Images, st.EpochSeconds, st.Totals = epoch+1, 0, 0, 0, [4]float32{}
+		if st.ShuffleState, err = shuffleSrc.MarshalBinary(); err != nil {
+			return st.History, err
+		}
+		if err := checkpoint(); err != nil {
+			return st.History, err
+		}
+		if stop && st.Epoch <= cfg.Epochs {
+			return st.History, ErrStopped
 		}
 	}
-	return history, nil
+	if cfg.KeepBest && st.Best != nil {
+		if err := net.SetParams(st.Best); err != nil {
+			return st.History, err
+		}
+	}
+	return st.History, nil
 }
 
 // Evaluate runs the model without dropout over the samples indices of set

@@ -54,7 +54,7 @@ func TestTinyNetworkLearnsMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := TrainConfig{Epochs: 1, BatchSize: 4, LR: 3e-3, Seed: 2, Shuffle: true}
-	history, err := Train(net, trainSet, testSet, cfg, nil)
+	history, err := Train(net, trainSet, testSet, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

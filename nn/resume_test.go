@@ -1,0 +1,93 @@
+package nn
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"vkcnn/augment"
+	"vkcnn/vk/vktest"
+)
+
+// TestStopAndResumeIsBitIdentical stops a run after k steps (mid-epoch and
+// at an epoch's end), resumes it from its checkpoint file in a new network,
+// and expects exactly the weights of an uninterrupted run.
+func TestStopAndResumeIsBitIdentical(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(21, 22))
+	images, labels := randomSet(rng, 70)
+	cfg := TrainConfig{Epochs: 3, BatchSize: 8, StepsPerEpoch: 5, LR: 1e-3, Seed: 4, Shuffle: true,
+		Augment: augment.Config{ShiftFrac: 0.1}, ValSplit: 0.2, KeepBest: true}
+	m, err := Build(tinySpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(params, adamM, adamV []float32, hooks *Hooks, resume *TrainState) ([]float32, []EpochStats, error) {
+		net := newTestNet(t, ctx, tinySpec(), 8, 4)
+		if params != nil {
+			if err := firstErr(net.SetParams(params), net.SetAdamState(adamM, adamV)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set, err := net.Upload(images, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		history, trainErr := Train(net, set, nil, cfg, hooks, resume)
+		p, err := net.Params()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, history, trainErr
+	}
+	want, wantHistory, err := run(nil, nil, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{3, 5, 12} {
+		path := filepath.Join(t.TempDir(), "checkpoint.safetensors")
+		steps := 0
+		var saved *Net
+		hooks := &Hooks{
+			Stop: func() bool { steps++; return steps == k },
+			Checkpoint: func(st *TrainState) error {
+				return saved.SaveCheckpoint(path, cfg, st)
+			},
+		}
+		// The first run's network must be reachable from the hook.
+		netRun := func() error {
+			net := newTestNet(t, ctx, tinySpec(), 8, 4)
+			saved = net
+			set, err := net.Upload(images, labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Train(net, set, nil, cfg, hooks, nil)
+			return err
+		}
+		if err := netRun(); !errors.Is(err, ErrStopped) {
+			t.Fatalf("k=%d: stopping: %v", k, err)
+		}
+		params, adamM, adamV, loadedCfg, st, err := m.LoadCheckpoint(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loadedCfg != cfg {
+			t.Fatalf("k=%d: configuration changed in the checkpoint: %+v", k, loadedCfg)
+		}
+		got, history, err := run(params, adamM, adamV, nil, st)
+		if err != nil {
+			t.Fatalf("k=%d: resuming: %v", k, err)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("k=%d: parameter %d is %g after resuming, %g uninterrupted", k, i, got[i], want[i])
+			}
+		}
+		if len(history) != len(wantHistory) || history[2].Loss != wantHistory[2].Loss || history[2].ValAcc != wantHistory[2].ValAcc {
+			t.Fatalf("k=%d: history %+v, want %+v", k, history, wantHistory)
+		}
+	}
+}
