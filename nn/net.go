@@ -39,6 +39,9 @@ type Net struct {
 	// timestamps of each recording.
 	profile bool
 	marks   map[*vk.Recording][]string
+	// planned counts the bytes allocate would take when ctx is nil: the
+	// memory estimate walks the very code that allocates.
+	planned int64
 }
 
 type recordingKey struct {
@@ -84,6 +87,11 @@ func NewNet(ctx *vk.Context, m *Model, batch int, variant kernels.GemmVariant, p
 	if len(params) != m.ParamFloats {
 		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
 	}
+	need := EstimateBytes(m, batch) + DataBytes(60000+10000)
+	if have := int64(ctx.Info.DeviceLocalBytes); have > 0 && need > have {
+		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
+			m.Spec.Name, batch, mib(need), mib(have), largestBatch(m, have))
+	}
 	n := &Net{Model: m, Batch: batch, Variant: variant, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(params); err != nil {
 		n.Close()
@@ -93,6 +101,10 @@ func NewNet(ctx *vk.Context, m *Model, batch int, variant kernels.GemmVariant, p
 }
 
 func (n *Net) newBuffer(floats int, host bool) (*vk.Buffer, error) {
+	if n.ctx == nil {
+		n.planned += (4*int64(floats) + 15) &^ 15
+		return nil, nil
+	}
 	var b *vk.Buffer
 	var err error
 	if host {
@@ -109,17 +121,24 @@ func (n *Net) newBuffer(floats int, host bool) (*vk.Buffer, error) {
 
 func (n *Net) allocate(params []float32) error {
 	var err error
-	zeros := make([]float32, n.Model.ParamFloats)
+	var zeros []float32
+	if n.ctx != nil {
+		zeros = make([]float32, n.Model.ParamFloats)
+	}
 	for _, dst := range []**vk.Buffer{&n.params, &n.grads, &n.adamM, &n.adamV} {
 		if *dst, err = n.newBuffer(n.Model.ParamFloats, false); err != nil {
 			return fmt.Errorf("allocate parameters: %w", err)
 		}
-		if err := (*dst).WriteFloat32(0, zeros); err != nil {
-			return err
+		if *dst != nil {
+			if err := (*dst).WriteFloat32(0, zeros); err != nil {
+				return err
+			}
 		}
 	}
-	if err := n.params.WriteFloat32(0, params); err != nil {
-		return err
+	if n.params != nil {
+		if err := n.params.WriteFloat32(0, params); err != nil {
+			return err
+		}
 	}
 	layers := n.Model.Layers
 	n.acts = make([]*vk.Buffer, len(layers)+1)
@@ -176,6 +195,45 @@ func (n *Net) allocate(params []float32) error {
 		return err
 	}
 	return nil
+}
+
+// EstimateBytes is the device memory a network of the model takes at a
+// batch size, without data sets.
+func EstimateBytes(m *Model, batch int) int64 {
+	n := &Net{Model: m, Batch: batch}
+	_ = n.allocate(nil) // cannot fail without a device
+	return n.planned
+}
+
+// DataBytes is the device memory of a data set of n MNIST samples.
+func DataBytes(n int) int64 {
+	return (int64(n)*28*28+15)&^15 + (int64(n)+15)&^15
+}
+
+func mib(bytes int64) string {
+	return fmt.Sprintf("%.0f MiB", float64(bytes)/(1<<20))
+}
+
+// largestBatch says which batch size fits in have bytes.
+func largestBatch(m *Model, have int64) string {
+	data := DataBytes(70000)
+	if EstimateBytes(m, 1)+data > have {
+		return "even batch size 1 does not fit"
+	}
+	lo, hi := 1, 1
+	for EstimateBytes(m, hi*2)+data <= have && hi < 1<<20 {
+		hi *= 2
+	}
+	lo, hi = hi, hi*2
+	for lo+1 < hi {
+		mid := (lo + hi) / 2
+		if EstimateBytes(m, mid)+data <= have {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return fmt.Sprintf("the largest batch size that fits is %d", lo)
 }
 
 // Close frees every buffer and recording.

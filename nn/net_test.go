@@ -159,3 +159,19 @@ func TestSameSeedSameWeights(t *testing.T) {
 		t.Fatal("training left every parameter at zero")
 	}
 }
+
+// TestMemoryEstimateIsExact checks the estimate against what a network
+// really allocates, and the error when a model does not fit.
+func TestMemoryEstimateIsExact(t *testing.T) {
+	ctx := vktest.Open(t)
+	net := newTestNet(t, ctx, tinySpec(), 5, 1)
+	if got, want := EstimateBytes(net.Model, 5), net.DeviceBytes(); got != want {
+		t.Fatalf("estimate %d bytes, allocated %d", got, want)
+	}
+	standard, _ := Preset("standard")
+	m, _ := Build(standard)
+	msg := largestBatch(m, EstimateBytes(m, 100)+DataBytes(70000))
+	if msg != "the largest batch size that fits is 100" {
+		t.Fatalf("largestBatch: %s", msg)
+	}
+}

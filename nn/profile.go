@@ -50,7 +50,7 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 func (n *Net) DeviceBytes() int64 {
 	var total int64
 	for _, b := range n.owned {
-		total += b.Size()
+		total += (b.Size() + 15) &^ 15 // as vk allocates
 	}
 	return total
 }
