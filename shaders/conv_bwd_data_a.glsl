@@ -9,20 +9,13 @@ float elemA(uint m, uint k) {
     return px < 0 ? 0.0 : a[uint(px) * p.COUT + k % p.COUT];
 }
 
-// As in conv_fwd_a.glsl: the lane's two pixels and the current tap, with
-// the tap's offset already negated (the gradient flows back through it).
-int rowImage[2], rowY[2], rowX[2];
+// As in conv_fwd_a.glsl, with the tap's offset negated: the gradient
+// flows back through it.
 int tapY, tapX;
 uint tapC;
 
 void aBegin(uint row0, uint lane) {
-    for (uint j = 0; j < 2; j++) {
-        uint m = row0 + lane + 8 * j;
-        uint x = m % p.W, t = m / p.W, y = t % p.H;
-        rowImage[j] = int(t - y);
-        rowY[j] = m < M ? int(y) : -100000;
-        rowX[j] = int(x);
-    }
+    lanePixels(row0, lane);
     tapY = int(p.KH / 2);
     tapX = int(p.KW / 2);
     tapC = 0;

@@ -7,20 +7,13 @@ float elemA(uint m, uint k) {
     return px < 0 ? 0.0 : a[uint(px) * p.CIN + k % p.CIN];
 }
 
-// The lane's two output pixels as (image base row, y, x), and the tap of
-// the current k, kept incrementally: the vec4 path needs no division.
-int rowImage[2], rowY[2], rowX[2];
+// The tap of the current k, kept incrementally beside the lane's pixels
+// (lanePixels): the vec4 path needs no division.
 int tapY, tapX;
 uint tapC;
 
 void aBegin(uint row0, uint lane) {
-    for (uint j = 0; j < 2; j++) {
-        uint m = row0 + lane + 8 * j;
-        uint x = m % p.W, t = m / p.W, y = t % p.H;
-        rowImage[j] = int(t - y);
-        rowY[j] = m < M ? int(y) : -100000; // past M: every tap is off the image
-        rowX[j] = int(x);
-    }
+    lanePixels(row0, lane);
     tapY = -int(p.KH / 2);
     tapX = -int(p.KW / 2);
     tapC = 0;
