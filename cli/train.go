@@ -61,8 +61,8 @@ func trainCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
-			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step"},
-			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate"},
+			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
 			&cli.IntFlag{Name: "steps", Usage: "stop each epoch after N steps (0: the whole epoch)"},
@@ -168,8 +168,17 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if keep != "last" && keep != "best" {
 		return nil, fmt.Errorf("--keep %q: last or best", keep)
 	}
+	lr, batch := c.Float64("lr"), c.Int("batch-size")
+	if d, ok := nn.PresetTraining(c.String("model")); ok {
+		if !c.IsSet("lr") {
+			lr = d.LR
+		}
+		if !c.IsSet("batch-size") {
+			batch = d.BatchSize
+		}
+	}
 	cfg := nn.TrainConfig{
-		Epochs: c.Int("epochs"), BatchSize: c.Int("batch-size"), StepsPerEpoch: c.Int("steps"), LR: c.Float64("lr"),
+		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: c.Int("steps"), LR: lr,
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
 	}
 	if err := cfg.Check(); err != nil {

@@ -9,7 +9,9 @@
 #                                    lists devices and times each GEMM variant
 #
 # It runs to its end on lavapipe too, saying that no NVIDIA driver was found.
-# Everything is bounded so the check ends within 5 minutes.
+# Everything is bounded so the check ends within 8 minutes: devices and
+# GEMM (5 minutes at most), then a step of the standard model timed part by
+# part and an epoch of training (with data/ carried).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -111,7 +113,23 @@ fi
 size=4096 reps=10
 [ $nvidia -eq 1 ] || { size=512 reps=3; }
 section "vkcnn bench gemm ${size}^3, every variant"
-timeout 180 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
+timeout 120 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
+
+# The training path: every kernel of a step at the standard model's shapes,
+# then real training, bounded so the whole check stays within 8 minutes.
+if [ $nvidia -eq 1 ]; then
+	model=standard batch=64 train_args=(--epochs 1 --shift 0.1) train_limit=240
+else
+	model=small batch=8 train_args=(--epochs 1 --steps 20) train_limit=120
+fi
+section "vkcnn bench all --model $model --batch-size $batch"
+timeout 120 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
+if [ -f data/mnist/train-images-idx3-ubyte.gz ]; then
+	section "vkcnn train --model $model ${train_args[*]}"
+	timeout $train_limit bin/vkcnn train --model $model "${train_args[@]}" --out .deps/gpu-check-run || fail "train"
+else
+	echo "no data/mnist here (carry data): skipping the training stage"
+fi
 
 section "done"
 if [ $failures -gt 0 ]; then
