@@ -214,10 +214,6 @@ func train(c *cli.Context) (err error) {
 	}); err != nil {
 		return fmt.Errorf("write model.json: %w", err)
 	}
-	trainData, testData, err := mnist.Load(mnist.Dir(c.String("data")))
-	if err != nil {
-		return err
-	}
 	params := setup.model.Init(setup.cfg.Seed)
 	if setup.resume != nil {
 		params = setup.params
@@ -227,6 +223,10 @@ func train(c *cli.Context) (err error) {
 		}
 	}
 
+	trainData, testData, err := mnist.Load(mnist.Dir(c.String("data")))
+	if err != nil {
+		return err
+	}
 	ctx, err := openDevice(c)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"vkcnn/mnist"
+	"vkcnn/nn"
 )
 
 // dataDir is the real MNIST that ./build.sh test fetches; tests that need
@@ -156,10 +157,35 @@ func TestBadTrainingInput(t *testing.T) {
 	if err := os.WriteFile(badModel, []byte(`{"format": "vkcnn-sequential-1", "input_shape": [28,28,1], "layers": [`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A run folder whose weights belong to another model, and one whose
+	// files are damaged.
+	smallSpec, _ := nn.Preset("small")
+	small, _ := nn.Build(smallSpec)
+	smallWeights := filepath.Join(dir, "small.safetensors")
+	if err := small.SaveWeights(smallWeights, small.Init(1)); err != nil {
+		t.Fatal(err)
+	}
+	torn := filepath.Join(dir, "torn")
+	if err := os.MkdirAll(torn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := smallSpec.JSON()
+	whole, _ := os.ReadFile(smallWeights)
+	if err := firstError(os.WriteFile(filepath.Join(torn, "model.json"), js, 0o644),
+		os.WriteFile(filepath.Join(torn, "weights.safetensors"), whole[:len(whole)/2], 0o644)); err != nil {
+		t.Fatal(err)
+	}
+	badJSON := filepath.Join(dir, "badjson")
+	if err := firstError(os.MkdirAll(badJSON, 0o755), os.WriteFile(filepath.Join(badJSON, "model.json"), js[:len(js)-9], 0o644)); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
 	}{
+		{[]string{"train", "--model", writeTinyModel(t), "--init", smallWeights, "--out", filepath.Join(dir, "r2")}, "conv2d_1.kernel has shape [5 5 1 32], the model needs [3 3 1 4]"},
+		{[]string{"eval", "--run", torn}, "weights.safetensors"},
+		{[]string{"eval", "--run", badJSON}, "not a valid model.json"},
 		{[]string{"train", "--epochs", "0"}, "epochs 0 must be positive"},
 		{[]string{"train", "--batch-size", "-3"}, "batch size -3 must be positive"},
 		{[]string{"train", "--lr", "0"}, "learning rate 0 must be a positive number"},
