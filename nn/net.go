@@ -25,16 +25,16 @@ type Net struct {
 	Batch   int
 	Variant kernels.GemmVariant
 
-	ctx                         *vk.Context
-	params, grads, adamM, adamV *vk.Buffer
-	acts, dacts                 []*vk.Buffer // by layer boundary: acts[0] is the input, dacts[0] unused
-	kernelT                     []*vk.Buffer // transposed conv kernels, by layer
-	step                        *vk.Buffer   // mapped: header, batch order, affines
-	orderOffset, affineOffset   int64
-	stats, totals               *vk.Buffer
-	colSumScratch               *vk.Buffer
-	owned                       []*vk.Buffer
-	recordings                  map[recordingKey]*vk.Recording
+	ctx                          *vk.Context
+	params, grads, adamM, adamV  *vk.Buffer
+	acts, dacts                  []*vk.Buffer // by layer boundary: acts[0] is the input, dacts[0] unused
+	kernelT                      []*vk.Buffer // transposed conv kernels, by layer
+	step                         *vk.Buffer   // mapped: header, batch order, affines
+	orderOffset, affineOffset    int64
+	stats, totals                *vk.Buffer
+	colSumScratch, filterScratch *vk.Buffer
+	owned                        []*vk.Buffer
+	recordings                   map[recordingKey]*vk.Recording
 	// With profile set, recordings time every kernel; marks names the
 	// timestamps of each recording.
 	profile bool
@@ -179,11 +179,17 @@ func (n *Net) allocate(params []float32) error {
 	if n.step, err = n.newBuffer(int(n.affineOffset/4)+6*n.Batch, true); err != nil {
 		return err
 	}
-	scratch := 1
+	scratch, filter := 1, 1
 	for _, l := range layers {
 		if l.Bias != nil {
 			scratch = max(scratch, kernels.ColSumScratch(n.Batch*l.Out.H*l.Out.W, l.Out.C))
 		}
+		if l.Spec.Type == "conv2d" {
+			filter = max(filter, n.conv(l).FilterScratch())
+		}
+	}
+	if n.filterScratch, err = n.newBuffer(filter, false); err != nil {
+		return err
 	}
 	if n.colSumScratch, err = n.newBuffer(scratch, false); err != nil {
 		return err
@@ -431,7 +437,7 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 		case "conv2d":
 			c := n.conv(l)
 			err = firstErr(err,
-				c.BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel)),
+				c.BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), whole(n.filterScratch)),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch*l.Out.H*l.Out.W, l.Out.C))
 			if needIn && err == nil {
 				err = firstErr(

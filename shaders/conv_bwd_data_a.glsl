@@ -22,7 +22,6 @@ void aBegin(uint row0, uint lane) {
 }
 
 void aStep(uint k) {
-    if (k == 0) return;
     tapC += 4;
     if (tapC == p.COUT) {
         tapC = 0;

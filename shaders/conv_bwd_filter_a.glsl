@@ -24,7 +24,7 @@ void aBegin(uint row0, uint lane) {
         tapC[j] = m % p.CIN;
         tapOK[j] = m < M;
     }
-    uint px = lane >> 1;
+    uint px = K_BEGIN + (lane >> 1);
     pixX = int(px % p.W);
     uint t = px / p.W;
     pixY = int(t % p.H);
@@ -32,7 +32,6 @@ void aBegin(uint row0, uint lane) {
 }
 
 void aStep(uint k) {
-    if (k == 0) return;
     pixX += 4;
     while (pixX >= int(p.W)) {
         pixX -= int(p.W);

@@ -7,6 +7,7 @@ layout(push_constant) uniform Push {
     uint H, W;         // image size, input and output alike
     uint CIN, COUT;
     uint KH, KW;
+    uint KSPLIT;       // k per workgroup layer (gl_WorkGroupID.z) where split
 } p;
 #define M p.M
 #define N p.N

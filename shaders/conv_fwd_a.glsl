@@ -20,7 +20,6 @@ void aBegin(uint row0, uint lane) {
 }
 
 void aStep(uint k) {
-    if (k == 0) return;
     tapC += 4;
     if (tapC == p.CIN) {
         tapC = 0;

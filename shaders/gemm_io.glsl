@@ -1,4 +1,12 @@
 // Operand B, output C and the epilogue of the GEMM-shaped kernels.
+// A kernel that splits the sum over k across workgroups (gl_WorkGroupID.z)
+// defines K_SPLIT, K_BEGIN, K_END and C_SLICE (where its partial C
+// starts) before including this; by default one workgroup sums all of k.
+#ifndef K_SPLIT
+#define K_BEGIN 0u
+#define K_END K
+#define C_SLICE 0u
+#endif
 // Binding 0 is A (a, a4), 1 is B (b, b4), 2 is C (c, c4) and, where the
 // including shader defines HAS_BIAS, 3 is the bias. It needs M, N, K and
 // the constants TRANS_B (B stored N x K), BIAS and RELU.
@@ -32,13 +40,13 @@ float epilogue(uint n, float v) {
 }
 
 void storeC1(uint m, uint n, float v) {
-    c[m * N + n] = epilogue(n, v);
+    c[C_SLICE + m * N + n] = epilogue(n, v);
 }
 
 // C[m][n..n+3], only the columns below N.
 void storeC(uint m, uint n, vec4 v) {
     if ((N & 3u) == 0) {
-        c4[(m * N + n) >> 2] = vec4(epilogue(n, v.x), epilogue(n + 1, v.y), epilogue(n + 2, v.z), epilogue(n + 3, v.w));
+        c4[(C_SLICE + m * N + n) >> 2] = vec4(epilogue(n, v.x), epilogue(n + 1, v.y), epilogue(n + 2, v.z), epilogue(n + 3, v.w));
     } else {
         for (uint i = 0; i < 4 && n + i < N; i++) storeC1(m, n + i, v[i]);
     }

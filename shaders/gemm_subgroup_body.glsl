@@ -8,7 +8,7 @@
 // The including shader declares M, N, K (uint expressions), the
 // specialization constant A_KMAJOR and these functions:
 //   void aBegin(uint row0, uint lane)  once, before the loop over k
-//   void aStep(uint k)                 once for each k (a multiple of 4)
+//   void aStep(uint k)                 for each k after K_BEGIN (multiples of 4)
 //   vec4 loadArow(uint m, uint k, uint j)  A[m][k..k+3], zero past M or K;
 //       m is the lane's row j (0: row0+lane, 1: row0+8+lane)  (A_KMAJOR false)
 //   vec4 loadAcol(uint k, uint m, uint j)  A[m..m+3][k], zero past M or K;
@@ -48,8 +48,8 @@ void main() {
     for (int i = 0; i < 32; i++) acc[i] = vec4(0.0);
 
     aBegin(row0, lane);
-    for (uint k = 0; k < K; k += 4) {
-        aStep(k);
+    for (uint k = K_BEGIN; k < K_END; k += 4) {
+        if (k != K_BEGIN) aStep(k);
         vec4 bv[8];
         for (uint kk = 0; kk < 4; kk++) {
             bv[2 * kk] = loadB(k + kk, col);

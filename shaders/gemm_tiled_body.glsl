@@ -39,7 +39,8 @@ void main() {
     float av[TM];
     float bv[TN];
 
-    for (uint k0 = 0; k0 < K; k0 += BK) {
+    // A split k range starts and ends on multiples of BK (but at K).
+    for (uint k0 = K_BEGIN; k0 < K_END; k0 += BK) {
         for (uint i = tid; i < BM * BK; i += WG) {
             uint m, k;
             if (A_KMAJOR) { k = i / BM; m = i % BM; } else { m = i / BK; k = i % BK; }

@@ -32,8 +32,9 @@ func (c Conv) FLOPs() float64 {
 	return 2 * float64(c.pixels()) * float64(c.Cout) * float64(c.KH*c.KW*c.Cin)
 }
 
-// record dispatches one of the convolution shaders as a GEMM of m x n x k.
-func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k int, flags []uint32, args ...vk.Range) error {
+// record dispatches one of the convolution shaders as a GEMM of m x n x k,
+// with the sum over k split across splits workgroup layers.
+func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k, splits int, flags []uint32, args ...vk.Range) error {
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -52,13 +53,13 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k 
 		spec = append(spec, 0, 0, 0, 0)[:9]
 		spec = append(spec, v.workgroup())
 	}
-	kern, err := kernel(ctx, name, access, 9, spec...)
+	kern, err := kernel(ctx, name, access, 10, spec...)
 	if err != nil {
 		return err
 	}
 	rows, cols := c.Variant.tile()
-	grid := [3]uint32{uint32((n + int(cols) - 1) / int(cols)), uint32((m + int(rows) - 1) / int(rows)), 1}
-	push := []uint32{uint32(m), uint32(n), uint32(k), uint32(c.H), uint32(c.W), uint32(c.Cin), uint32(c.Cout), uint32(c.KH), uint32(c.KW)}
+	grid := [3]uint32{uint32((n + int(cols) - 1) / int(cols)), uint32((m + int(rows) - 1) / int(rows)), uint32(splits)}
+	push := []uint32{uint32(m), uint32(n), uint32(k), uint32(c.H), uint32(c.W), uint32(c.Cin), uint32(c.Cout), uint32(c.KH), uint32(c.KW), uint32(c.kSplit())}
 	if err := rec.Dispatch(kern, grid, push, args...); err != nil {
 		return fmt.Errorf("%s %dx%dx%d: %w", shader, m, n, k, err)
 	}
@@ -93,7 +94,7 @@ func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Ra
 	} else {
 		bias = w // bound but unused
 	}
-	return c.record(ctx, rec, "conv_fwd", c.pixels(), c.Cout, taps*c.Cin, []uint32{boolWord(c.Bias), boolWord(c.ReLU)}, in, w, out, bias)
+	return c.record(ctx, rec, "conv_fwd", c.pixels(), c.Cout, taps*c.Cin, 1, []uint32{boolWord(c.Bias), boolWord(c.ReLU)}, in, w, out, bias)
 }
 
 // BackwardData records dIn from dOut and the kernel transposed to
@@ -104,19 +105,57 @@ func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.
 		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
 		return err
 	}
-	return c.record(ctx, rec, "conv_bwd_data", c.pixels(), c.Cin, taps*c.Cout, []uint32{0, 0}, dOut, wT, dIn)
+	return c.record(ctx, rec, "conv_bwd_data", c.pixels(), c.Cin, taps*c.Cout, 1, []uint32{0, 0}, dOut, wT, dIn)
 }
 
 // BackwardFilter records the kernel gradient dW from the layer's input and
-// output gradient. The sum over pixels runs in one invocation per output:
-// deterministic, with no float atomics.
-func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW vk.Range) error {
+// output gradient. The sum over pixels is long and the kernel small, so it
+// is split across workgroups into partial gradients (FilterScratch floats
+// of scratch), then summed in order: deterministic, with no float atomics.
+func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, scratch vk.Range) error {
 	taps := c.KH * c.KW
+	size := taps * c.Cin * c.Cout
 	if err := firstError(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv output gradient", dOut, c.pixels()*c.Cout),
-		needFloats("conv kernel gradient", dW, taps*c.Cin*c.Cout)); err != nil {
+		needFloats("conv kernel gradient", dW, size)); err != nil {
 		return err
 	}
-	return c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), []uint32{0, 0}, in, dOut, dW)
+	splits := c.filterSplits()
+	if splits == 1 {
+		return c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), 1, []uint32{0, 0}, in, dOut, dW)
+	}
+	if err := needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch()); err != nil {
+		return err
+	}
+	return firstError(
+		c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), splits, []uint32{0, 0}, in, dOut, scratch),
+		single(ctx, rec, "colsum", []vk.Access{vk.Read, vk.Write}, size,
+			[]uint32{uint32(splits), uint32(size), uint32(splits)}, []vk.Range{scratch, dW}, 0))
+}
+
+// filterWorkgroups is how many workgroups the kernel gradient should keep
+// busy at least: enough for a GPU's multiprocessors. The split depends on
+// shapes alone, so every device sums in the same order.
+const filterWorkgroups = 256
+
+// kSplit is how many pixels one workgroup layer of the kernel gradient
+// sums: a multiple of 64, so that every GEMM tile depth divides it.
+func (c Conv) kSplit() int {
+	tiles := ((c.KH*c.KW*c.Cin + 15) / 16) * ((c.Cout + 63) / 64)
+	want := (filterWorkgroups + tiles - 1) / tiles
+	per := (c.pixels() + want - 1) / want
+	return max(256, (per+63)/64*64)
+}
+
+func (c Conv) filterSplits() int {
+	return (c.pixels() + c.kSplit() - 1) / c.kSplit()
+}
+
+// FilterScratch is the scratch BackwardFilter needs, in floats.
+func (c Conv) FilterScratch() int {
+	if s := c.filterSplits(); s > 1 {
+		return s * c.KH * c.KW * c.Cin * c.Cout
+	}
+	return 0
 }
 
 // TransposeKernel records wT[t][co][ci] = w[t][ci][co] for each of taps

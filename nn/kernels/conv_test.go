@@ -47,12 +47,13 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v 
 	wTB := upload(t, ctx, make([]float32, len(w)))
 	dInB := upload(t, ctx, randomFloats(rng, pixels*g.Cin))
 	dWB := upload(t, ctx, randomFloats(rng, len(w)))
+	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
 		return firstError(
 			c.Forward(ctx, rec, vk.Whole(inB), vk.Whole(wB), vk.Whole(outB), vk.Whole(biasB)),
 			TransposeKernel(ctx, rec, vk.Whole(wB), vk.Whole(wTB), taps, g.Cin, g.Cout),
 			c.BackwardData(ctx, rec, vk.Whole(dOutB), vk.Whole(wTB), vk.Whole(dInB)),
-			c.BackwardFilter(ctx, rec, vk.Whole(inB), vk.Whole(dOutB), vk.Whole(dWB)),
+			c.BackwardFilter(ctx, rec, vk.Whole(inB), vk.Whole(dOutB), vk.Whole(dWB), vk.Whole(scratch)),
 		)
 	})
 	checks := []struct {

@@ -19,11 +19,16 @@ func TestKernelsAtModelShapes(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(23, 24))
 	v := DefaultGemmVariant(ctx.Info)
+	// Both convolutions split the kernel gradient's sum (7 and 2 layers).
 	for _, g := range []ref.ConvGeom{
 		{Batch: 2, H: 28, W: 28, Cin: 1, Cout: 32, KH: 5, KW: 5},
 		{Batch: 2, H: 14, W: 14, Cin: 32, Cout: 64, KH: 5, KW: 5},
 	} {
-		t.Run(fmt.Sprintf("conv %+v", g), func(t *testing.T) { checkConv(t, ctx, rng, g, v) })
+		for _, variant := range GemmVariants {
+			if variant.Usable(ctx.Info) == nil {
+				t.Run(fmt.Sprintf("conv %s %+v", variant.Name, g), func(t *testing.T) { checkConv(t, ctx, rng, g, variant) })
+			}
+		}
 	}
 	for _, g := range []Gemm{
 		{M: 64, N: 128, K: 3136, Bias: true, ReLU: true},
