@@ -39,6 +39,8 @@ type Net struct {
 	// timestamps of each recording.
 	profile bool
 	marks   map[*vk.Recording][]string
+	// identity holds the affines of an unaugmented batch, made once.
+	identity []float32
 	// planned counts the bytes allocate would take when ctx is nil: the
 	// memory estimate walks the very code that allocates.
 	planned int64

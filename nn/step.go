@@ -40,10 +40,12 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 	}
 	affines := v.Affines
 	if affines == nil {
-		affines = make([]float32, 0, 6*n.Batch)
-		for range n.Batch {
-			affines = append(affines, augment.IdentityAffine[:]...)
+		if n.identity == nil {
+			for range n.Batch {
+				n.identity = append(n.identity, augment.IdentityAffine[:]...)
+			}
 		}
+		affines = n.identity
 	}
 	if len(affines) != 6*n.Batch {
 		return fmt.Errorf("step: %d affine values for a batch of %d", len(affines), n.Batch)
