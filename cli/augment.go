@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
@@ -141,7 +142,7 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 	if err != nil {
 		return nil, err
 	}
-	if err := firstError(set.Write(0, images), orderBuf.WriteUint32(0, order), affineBuf.WriteFloat32(0, affines)); err != nil {
+	if err := errors.Join(set.Write(0, images), orderBuf.WriteUint32(0, order), affineBuf.WriteFloat32(0, affines)); err != nil {
 		return nil, err
 	}
 	rec, err := ctx.NewRecording()
@@ -157,13 +158,4 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 	}
 	pixels := make([]float32, n*mnist.Pixels)
 	return pixels, out.ReadFloat32(0, pixels)
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -94,7 +95,7 @@ func benchAll(c *cli.Context) (err error) {
 		return net.Step(set, mode, 0, nn.StepValues{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: indices})
 	}
 	// Warm up: the first run of each pipeline compiles it on some drivers.
-	if err := firstError(step(nn.ModeTrain, 1), step(nn.ModeEval, 1)); err != nil {
+	if err := errors.Join(step(nn.ModeTrain, 1), step(nn.ModeEval, 1)); err != nil {
 		return err
 	}
 	res := benchAllResult{Device: ctx.Info.Name, Model: c.String("model"), Batch: batch, GemmVariant: variant.Name, DeviceMemoryByte: net.DeviceBytes()}

@@ -171,12 +171,12 @@ func TestBadTrainingInput(t *testing.T) {
 	}
 	js, _ := smallSpec.JSON()
 	whole, _ := os.ReadFile(smallWeights)
-	if err := firstError(os.WriteFile(filepath.Join(torn, "model.json"), js, 0o644),
+	if err := errors.Join(os.WriteFile(filepath.Join(torn, "model.json"), js, 0o644),
 		os.WriteFile(filepath.Join(torn, "weights.safetensors"), whole[:len(whole)/2], 0o644)); err != nil {
 		t.Fatal(err)
 	}
 	badJSON := filepath.Join(dir, "badjson")
-	if err := firstError(os.MkdirAll(badJSON, 0o755), os.WriteFile(filepath.Join(badJSON, "model.json"), js[:len(js)-9], 0o644)); err != nil {
+	if err := errors.Join(os.MkdirAll(badJSON, 0o755), os.WriteFile(filepath.Join(badJSON, "model.json"), js[:len(js)-9], 0o644)); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

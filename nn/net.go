@@ -272,14 +272,10 @@ func (n *Net) Upload(images []byte, labels []uint8) (*DeviceSet, error) {
 		return nil, fmt.Errorf("upload labels: %w", err)
 	}
 	n.owned = append(n.owned, s.labels)
-	if err := firstErr(s.images.Write(0, images), s.labels.Write(0, labels)); err != nil {
+	if err := errors.Join(s.images.Write(0, images), s.labels.Write(0, labels)); err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
 	return s, nil
-}
-
-func firstErr(errs ...error) error {
-	return errors.Join(errs...)
 }
 
 func whole(b *vk.Buffer) vk.Range { return vk.Whole(b) }
@@ -438,17 +434,17 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 		switch l.Spec.Type {
 		case "conv2d":
 			c := n.conv(l)
-			err = firstErr(err,
+			err = errors.Join(err,
 				c.BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), whole(n.filterScratch)),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch*l.Out.H*l.Out.W, l.Out.C))
 			if needIn && err == nil {
-				err = firstErr(
+				err = errors.Join(
 					kernels.TransposeKernel(ctx, rec, n.paramRange(n.params, l.Kernel), whole(n.kernelT[i]), c.KH*c.KW, c.Cin, c.Cout),
 					c.BackwardData(ctx, rec, dOut, whole(n.kernelT[i]), dIn))
 			}
 		case "dense":
 			dW := kernels.Gemm{M: l.In.Size(), N: l.Out.C, K: n.Batch, TransA: true, Variant: n.Variant}
-			err = firstErr(err,
+			err = errors.Join(err,
 				dW.Record(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), vk.Range{}),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch, l.Out.C))
 			if needIn && err == nil {

@@ -27,7 +27,7 @@ func TestStopAndResumeIsBitIdentical(t *testing.T) {
 	run := func(params, adamM, adamV []float32, hooks *Hooks, resume *TrainState) ([]float32, []EpochStats, error) {
 		net := newTestNet(t, ctx, tinySpec(), 8, 4)
 		if params != nil {
-			if err := firstErr(net.SetParams(params), net.SetAdamState(adamM, adamV)); err != nil {
+			if err := errors.Join(net.SetParams(params), net.SetAdamState(adamM, adamV)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -55,7 +56,7 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 	header[kernels.StepSeed] = v.Seed
 	header[kernels.StepValid] = uint32(valid)
 	header[kernels.StepLR] = math.Float32bits(v.LR)
-	if err := firstErr(n.step.WriteUint32(0, header), n.step.WriteUint32(n.orderOffset, order),
+	if err := errors.Join(n.step.WriteUint32(0, header), n.step.WriteUint32(n.orderOffset, order),
 		n.step.WriteFloat32(n.affineOffset, affines)); err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (n *Net) Gradients() ([]float32, error) {
 func (n *Net) AdamState() (m, v []float32, err error) {
 	m = make([]float32, n.Model.ParamFloats)
 	v = make([]float32, n.Model.ParamFloats)
-	return m, v, firstErr(n.adamM.ReadFloat32(0, m), n.adamV.ReadFloat32(0, v))
+	return m, v, errors.Join(n.adamM.ReadFloat32(0, m), n.adamV.ReadFloat32(0, v))
 }
 
 // SetAdamState restores Adam's moments.
@@ -149,5 +150,5 @@ func (n *Net) SetAdamState(m, v []float32) error {
 	if len(m) != n.Model.ParamFloats || len(v) != n.Model.ParamFloats {
 		return fmt.Errorf("Adam state of %d and %d values for a model of %d", len(m), len(v), n.Model.ParamFloats)
 	}
-	return firstErr(n.adamM.WriteFloat32(0, m), n.adamV.WriteFloat32(0, v))
+	return errors.Join(n.adamM.WriteFloat32(0, m), n.adamV.WriteFloat32(0, v))
 }

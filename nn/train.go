@@ -148,7 +148,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 	st := &TrainState{Epoch: 1, BestLoss: math.Inf(1)}
 	if resume != nil {
 		st = resume
-		if err := firstErr(shuffleSrc.UnmarshalBinary(st.ShuffleState), gen.SetState(st.AugmentState)); err != nil {
+		if err := errors.Join(shuffleSrc.UnmarshalBinary(st.ShuffleState), gen.SetState(st.AugmentState)); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}

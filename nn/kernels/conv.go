@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 
 	"vkcnn/vk"
@@ -83,7 +84,7 @@ func needFloats(what string, r vk.Range, n int) error {
 // Forward records out = conv(in, w) (+ bias) (ReLU).
 func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Range) error {
 	taps := c.KH * c.KW
-	if err := firstError(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv kernel", w, taps*c.Cin*c.Cout),
+	if err := errors.Join(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv kernel", w, taps*c.Cin*c.Cout),
 		needFloats("conv output", out, c.pixels()*c.Cout)); err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Ra
 // [KH][KW][Cout][Cin] (see TransposeKernel).
 func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.Range) error {
 	taps := c.KH * c.KW
-	if err := firstError(needFloats("conv output gradient", dOut, c.pixels()*c.Cout), needFloats("conv transposed kernel", wT, taps*c.Cin*c.Cout),
+	if err := errors.Join(needFloats("conv output gradient", dOut, c.pixels()*c.Cout), needFloats("conv transposed kernel", wT, taps*c.Cin*c.Cout),
 		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.
 func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, scratch vk.Range) error {
 	taps := c.KH * c.KW
 	size := taps * c.Cin * c.Cout
-	if err := firstError(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv output gradient", dOut, c.pixels()*c.Cout),
+	if err := errors.Join(needFloats("conv input", in, c.pixels()*c.Cin), needFloats("conv output gradient", dOut, c.pixels()*c.Cout),
 		needFloats("conv kernel gradient", dW, size)); err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, s
 	if err := needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch()); err != nil {
 		return err
 	}
-	return firstError(
+	return errors.Join(
 		c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), splits, []uint32{0, 0}, in, dOut, scratch),
 		single(ctx, rec, "colsum", []vk.Access{vk.Read, vk.Write}, size,
 			[]uint32{uint32(splits), uint32(size), uint32(splits)}, []vk.Range{scratch, dW}, 0))
@@ -162,7 +163,7 @@ func (c Conv) FilterScratch() int {
 // kernel positions.
 func TransposeKernel(ctx *vk.Context, rec *vk.Recording, w, wT vk.Range, taps, cin, cout int) error {
 	n := taps * cin * cout
-	if err := firstError(needFloats("kernel", w, n), needFloats("transposed kernel", wT, n)); err != nil {
+	if err := errors.Join(needFloats("kernel", w, n), needFloats("transposed kernel", wT, n)); err != nil {
 		return err
 	}
 	k, err := kernel(ctx, "transpose", []vk.Access{vk.Read, vk.Write}, 3, elementwiseGroup)
@@ -174,13 +175,4 @@ func TransposeKernel(ctx *vk.Context, rec *vk.Recording, w, wT vk.Range, taps, c
 		return err
 	}
 	return rec.Dispatch(k, grid, []uint32{uint32(n), uint32(cin), uint32(cout)}, w, wT)
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

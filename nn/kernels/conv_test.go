@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -49,7 +50,7 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v 
 	dWB := upload(t, ctx, randomFloats(rng, len(w)))
 	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
-		return firstError(
+		return errors.Join(
 			c.Forward(ctx, rec, vk.Whole(inB), vk.Whole(wB), vk.Whole(outB), vk.Whole(biasB)),
 			TransposeKernel(ctx, rec, vk.Whole(wB), vk.Whole(wTB), taps, g.Cin, g.Cout),
 			c.BackwardData(ctx, rec, vk.Whole(dOutB), vk.Whole(wTB), vk.Whole(dInB)),

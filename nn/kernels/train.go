@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -33,7 +34,7 @@ func ReLUBackward(ctx *vk.Context, rec *vk.Recording, y, dy vk.Range, n int) err
 // MaxPool records 2x2, stride-2 max pooling of NHWC in (batch x h x w x c).
 func MaxPool(ctx *vk.Context, rec *vk.Recording, in, out vk.Range, batch, h, w, c int) error {
 	outs := batch * (h / 2) * (w / 2) * c
-	if err := firstError(needFloats("pool input", in, batch*h*w*c), needFloats("pool output", out, outs)); err != nil {
+	if err := errors.Join(needFloats("pool input", in, batch*h*w*c), needFloats("pool output", out, outs)); err != nil {
 		return err
 	}
 	// Binding 1 is unused forward; any buffer will do.
@@ -45,7 +46,7 @@ func MaxPool(ctx *vk.Context, rec *vk.Recording, in, out vk.Range, batch, h, w, 
 // gradient goes to its first maximum.
 func MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, in, dOut, dIn vk.Range, batch, h, w, c int) error {
 	ins := batch * h * w * c
-	if err := firstError(needFloats("pool input", in, ins), needFloats("pool output gradient", dOut, batch*(h/2)*(w/2)*c),
+	if err := errors.Join(needFloats("pool input", in, ins), needFloats("pool output gradient", dOut, batch*(h/2)*(w/2)*c),
 		needFloats("pool input gradient", dIn, ins)); err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func Dropout(ctx *vk.Context, rec *vk.Recording, x, y, step vk.Range, n int, rat
 // samples, and per-sample stats (loss, correct, argmax). labels holds the
 // whole set's uint8 labels and order the batch's indices into it.
 func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats vk.Range, batch, classes int) error {
-	if err := firstError(needFloats("logits", logits, batch*classes), needFloats("logits gradient", dz, batch*classes),
+	if err := errors.Join(needFloats("logits", logits, batch*classes), needFloats("logits gradient", dz, batch*classes),
 		needFloats("stats", stats, 3*batch), needFloats("batch order", order, batch), needFloats("step", step, StepWords)); err != nil {
 		return err
 	}
@@ -102,13 +103,13 @@ func ColSumScratch(rows, cols int) int {
 // ColSum records b[n] = sum over m of g[m][n] (a bias gradient), in two
 // deterministic stages through scratch (ColSumScratch floats).
 func ColSum(ctx *vk.Context, rec *vk.Recording, g, b, scratch vk.Range, rows, cols int) error {
-	if err := firstError(needFloats("gradient", g, rows*cols), needFloats("bias gradient", b, cols),
+	if err := errors.Join(needFloats("gradient", g, rows*cols), needFloats("bias gradient", b, cols),
 		needFloats("column-sum scratch", scratch, ColSumScratch(rows, cols))); err != nil {
 		return err
 	}
 	push := []uint32{uint32(rows), uint32(cols), colSumChunk}
 	access := []vk.Access{vk.Read, vk.Write}
-	return firstError(
+	return errors.Join(
 		single(ctx, rec, "colsum", access, ColSumScratch(rows, cols), push, []vk.Range{g, scratch}, 0),
 		single(ctx, rec, "colsum", access, cols, push, []vk.Range{scratch, b}, 1))
 }

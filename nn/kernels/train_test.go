@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -59,7 +60,7 @@ func TestReLUAndPoolingMatchReference(t *testing.T) {
 		xB, dOutB, dyB := upload(t, ctx, x), upload(t, ctx, dOut), upload(t, ctx, dy)
 		reluB, poolB, dInB := upload(t, ctx, make([]float32, n)), upload(t, ctx, make([]float32, max(len(dOut), 1))), upload(t, ctx, randomFloats(rng, n))
 		run(t, ctx, func(rec *vk.Recording) error {
-			return firstError(
+			return errors.Join(
 				ReLU(ctx, rec, vk.Whole(xB), vk.Whole(reluB), n),
 				ReLUBackward(ctx, rec, vk.Whole(reluB), vk.Whole(dyB), n),
 				MaxPool(ctx, rec, vk.Whole(xB), vk.Whole(poolB), b, h, w, c),
@@ -135,7 +136,7 @@ func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
 	dzB, statsB := upload(t, ctx, randomFloats(rng, batch*classes)), upload(t, ctx, make([]float32, 3*batch))
 	totalsB := upload(t, ctx, []float32{1.5, 0, 2, 3}) // earlier steps' totals
 	run(t, ctx, func(rec *vk.Recording) error {
-		return firstError(
+		return errors.Join(
 			SoftmaxXent(ctx, rec, vk.Whole(logitsB), vk.Whole(labelsB), vk.Whole(header), vk.Whole(orderB), vk.Whole(dzB), vk.Whole(statsB), batch, classes),
 			Accumulate(ctx, rec, vk.Whole(statsB), vk.Whole(header), vk.Whole(totalsB)))
 	})
@@ -172,7 +173,7 @@ func TestColSumAndAdamMatchReference(t *testing.T) {
 	maxRangeOverride = 4096 // Adam in chunks, as past a device's binding limit
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	run(t, ctx, func(rec *vk.Recording) error {
-		return firstError(
+		return errors.Join(
 			ColSum(ctx, rec, vk.Whole(gB), vk.Whole(bB), vk.Whole(scratch), rows, cols),
 			Adam(ctx, rec, vk.Whole(pB), vk.Whole(gradB), vk.Whole(mB), vk.Whole(vB), vk.Whole(header), n, 0.9, 0.999, 1e-8))
 	})
