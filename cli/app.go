@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
 
@@ -53,7 +54,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 		},
 		Commands: []*cli.Command{devicesCommand(), summaryCommand(), trainCommand(), evalCommand(), predictCommand(),
-			plotCommand(), augmentCommand(), benchCommand()},
+			plotCommand(), augmentCommand(), benchCommand(), tuneCommand()},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unknown command %q (see --help)", c.Args().First())
@@ -86,6 +87,16 @@ func openDevice(c *cli.Context) (*vk.Context, error) {
 		return nil, err
 	}
 	return ctx, nil
+}
+
+// loadTuning reads the device's tuned kernel choices; a cache it cannot
+// read costs speed, not the run, so that is a warning.
+func loadTuning(c *cli.Context, ctx *vk.Context) kernels.Tuning {
+	t, err := kernels.LoadTuning(ctx.Info)
+	if err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v; using the default kernels\n", err)
+	}
+	return t
 }
 
 // closeDevice closes ctx and joins what it reports (validation messages,

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
+	"vkcnn/vk"
 )
 
 func benchAllCommand() *cli.Command {
@@ -34,20 +36,33 @@ type benchPart struct {
 	Label   string  `json:"label"`
 	Seconds float64 `json:"seconds"`
 	Share   float64 `json:"share"`
+	GFLOPS  float64 `json:"gflops,omitempty"`
+	GBPerS  float64 `json:"gb_per_s,omitempty"`
+}
+
+// benchKernel is the variant that runs one product, and why.
+type benchKernel struct {
+	Name    string `json:"name"`
+	Key     string `json:"key"`
+	Variant string `json:"variant"`
+	Tuned   bool   `json:"tuned"`
 }
 
 type benchAllResult struct {
-	Device           string      `json:"device"`
-	Model            string      `json:"model"`
-	Batch            int         `json:"batch"`
-	GemmVariant      string      `json:"gemm_variant"`
-	Parts            []benchPart `json:"parts"`
-	StepSeconds      float64     `json:"step_seconds"`
-	PartsSeconds     float64     `json:"parts_seconds"`
-	WallStepSeconds  float64     `json:"wall_step_seconds"`
-	TrainImagesPerS  float64     `json:"train_images_per_second"`
-	InferImagesPerS  float64     `json:"inference_images_per_second"`
-	DeviceMemoryByte int64       `json:"device_memory_bytes"`
+	Device           string        `json:"device"`
+	Driver           string        `json:"driver"`
+	Model            string        `json:"model"`
+	Batch            int           `json:"batch"`
+	Kernels          []benchKernel `json:"kernels"`
+	Parts            []benchPart   `json:"parts"`
+	StepSeconds      float64       `json:"step_seconds"`
+	PartsSeconds     float64       `json:"parts_seconds"`
+	WallStepSeconds  float64       `json:"wall_step_seconds"`
+	HostOverhead     float64       `json:"host_overhead"`
+	CopyGBPerS       float64       `json:"copy_gb_per_s"`
+	TrainImagesPerS  float64       `json:"train_images_per_second"`
+	InferImagesPerS  float64       `json:"inference_images_per_second"`
+	DeviceMemoryByte int64         `json:"device_memory_bytes"`
 }
 
 func benchAll(c *cli.Context) (err error) {
@@ -68,8 +83,8 @@ func benchAll(c *cli.Context) (err error) {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	variant := kernels.DefaultGemmVariant(ctx.Info)
-	net, err := nn.NewNet(ctx, model, batch, variant, model.Init(1))
+	tuning := loadTuning(c, ctx)
+	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1))
 	if err != nil {
 		return err
 	}
@@ -98,15 +113,29 @@ func benchAll(c *cli.Context) (err error) {
 	if err := errors.Join(step(nn.ModeTrain, 1), step(nn.ModeEval, 1)); err != nil {
 		return err
 	}
-	res := benchAllResult{Device: ctx.Info.Name, Model: c.String("model"), Batch: batch, GemmVariant: variant.Name, DeviceMemoryByte: net.DeviceBytes()}
+	res := benchAllResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Model: c.String("model"), Batch: batch, DeviceMemoryByte: net.DeviceBytes()}
+	names, products := nn.Products(model, batch)
+	for i, p := range products {
+		chosen, tuned := tuning.Choose(p)
+		res.Kernels = append(res.Kernels, benchKernel{Name: names[i], Key: p.Key(), Variant: chosen.Variant().Name, Tuned: tuned})
+	}
 	parts, total, err := net.Profile(set, nn.ModeTrain, nn.StepValues{Counter: 2, Seed: 1, LR: nn.AdamLR(5e-4, 2), Indices: indices})
 	if err != nil {
 		return err
 	}
 	res.StepSeconds = total.Seconds()
 	for _, p := range parts {
-		res.Parts = append(res.Parts, benchPart{Label: p.Label, Seconds: p.Time.Seconds(), Share: p.Time.Seconds() / total.Seconds()})
+		part := benchPart{Label: p.Label, Seconds: p.Time.Seconds(), Share: p.Time.Seconds() / total.Seconds()}
+		if p.FLOPs > 0 {
+			part.GFLOPS = p.FLOPs / part.Seconds / 1e9
+		} else if p.Bytes > 0 {
+			part.GBPerS = p.Bytes / part.Seconds / 1e9
+		}
+		res.Parts = append(res.Parts, part)
 		res.PartsSeconds += p.Time.Seconds()
+	}
+	if res.CopyGBPerS, err = copyBandwidth(ctx, model.ParamFloats); err != nil {
+		return err
 	}
 	timeSteps := func(mode nn.Mode) (float64, error) {
 		start := time.Now()
@@ -124,6 +153,9 @@ func benchAll(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// What the wall clock adds to the device's step: recording (once),
+	// writing the step's values, submission, waiting and readback.
+	res.HostOverhead = max(0, res.WallStepSeconds-res.StepSeconds) / res.WallStepSeconds
 	res.TrainImagesPerS = float64(batch) / res.WallStepSeconds
 	res.InferImagesPerS = float64(batch) / infer
 
@@ -133,13 +165,73 @@ func benchAll(c *cli.Context) (err error) {
 		return enc.Encode(res)
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "%s, batch %d, on %s (GEMM variant %s)\n", res.Model, batch, res.Device, variant.Name)
-	fmt.Fprintf(w, "%-28s %12s %7s\n", "part of a training step", "device time", "share")
+	fmt.Fprintf(w, "%s, batch %d, on %s (%s)\n", res.Model, batch, res.Device, res.Driver)
+	fmt.Fprintf(w, "%-28s %-11s %s\n", "product", "variant", "shape")
+	for _, k := range res.Kernels {
+		how := "default"
+		if k.Tuned {
+			how = "tuned"
+		}
+		fmt.Fprintf(w, "%-28s %-11s %s (%s)\n", k.Name, k.Variant, k.Key, how)
+	}
+	fmt.Fprintf(w, "\n%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
 	for _, p := range res.Parts {
-		fmt.Fprintf(w, "%-28s %12s %6.1f%%\n", p.Label, seconds(p.Seconds), 100*p.Share)
+		rate := ""
+		if p.GFLOPS > 0 {
+			rate = fmt.Sprintf("%.1f GFLOPS", p.GFLOPS)
+		} else if p.GBPerS > 0 {
+			rate = fmt.Sprintf("%.1f GB/s", p.GBPerS)
+		}
+		fmt.Fprintf(w, "%-28s %12s %6.1f%% %s\n", p.Label, seconds(p.Seconds), 100*p.Share, rate)
 	}
 	fmt.Fprintf(w, "%-28s %12s (parts add up to %s)\n", "step", seconds(res.StepSeconds), seconds(res.PartsSeconds))
-	fmt.Fprintf(w, "training: %s a step on the wall clock, %.1f images/s; inference: %.1f images/s\n", seconds(res.WallStepSeconds), res.TrainImagesPerS, res.InferImagesPerS)
+	fmt.Fprintf(w, "copy kernel: %.1f GB/s (read and write, %d floats)\n", res.CopyGBPerS, model.ParamFloats)
+	fmt.Fprintf(w, "training: %s a step on the wall clock (host overhead %.1f%%), %.1f images/s; inference: %.1f images/s\n",
+		seconds(res.WallStepSeconds), 100*res.HostOverhead, res.TrainImagesPerS, res.InferImagesPerS)
 	fmt.Fprintf(w, "device memory: %.1f MiB\n", float64(res.DeviceMemoryByte)/(1<<20))
 	return nil
+}
+
+// copyBandwidth times the copy kernel over n floats (the size of the
+// parameter vector, which Adam streams) and returns the bytes read and
+// written per second, the median of 5 runs.
+func copyBandwidth(ctx *vk.Context, n int) (float64, error) {
+	src, err := ctx.NewBuffer(4 * int64(n))
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	dst, err := ctx.NewBuffer(4 * int64(n))
+	if err != nil {
+		return 0, err
+	}
+	defer dst.Close()
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		return 0, err
+	}
+	defer rec.Close()
+	if _, err := rec.Timestamp(); err != nil {
+		return 0, err
+	}
+	if err := kernels.Copy(ctx, rec, vk.Whole(src), vk.Whole(dst), n); err != nil {
+		return 0, err
+	}
+	if _, err := rec.Timestamp(); err != nil {
+		return 0, err
+	}
+	var times []float64
+	for range 6 {
+		if err := rec.Run(); err != nil {
+			return 0, err
+		}
+		d, err := rec.Elapsed(0, 1)
+		if err != nil {
+			return 0, err
+		}
+		times = append(times, d.Seconds())
+	}
+	times = times[1:] // the first run warms the pages up
+	slices.Sort(times)
+	return 8 * float64(n) / times[len(times)/2] / 1e9, nil
 }

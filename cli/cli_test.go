@@ -19,6 +19,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "vkcnn")
+	// The user's own tuning cache must not change what the tests run.
+	os.Setenv("VKCNN_TUNING", filepath.Join(dir, "tuning.json"))
 	build := exec.Command("go", "build", "-o", binary, "vkcnn")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

@@ -16,7 +16,6 @@ import (
 	"vkcnn/internal/atomicfile"
 	"vkcnn/mnist"
 	"vkcnn/nn"
-	"vkcnn/nn/kernels"
 	"vkcnn/report"
 	"vkcnn/vk"
 )
@@ -232,7 +231,7 @@ func train(c *cli.Context) (err error) {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, kernels.DefaultGemmVariant(ctx.Info), params)
+	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, loadTuning(c, ctx), params)
 	if err != nil {
 		return err
 	}
@@ -413,7 +412,7 @@ func openNet(c *cli.Context, model *nn.Model, params []float32, batch int) (*vk.
 	if err != nil {
 		return nil, nil, err
 	}
-	net, err := nn.NewNet(ctx, model, batch, kernels.DefaultGemmVariant(ctx.Info), params)
+	net, err := nn.NewNet(ctx, model, batch, loadTuning(c, ctx), params)
 	if err != nil {
 		ctx.Close()
 		return nil, nil, err

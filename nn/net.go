@@ -21,9 +21,9 @@ const (
 // recorded command buffer run with the per-step values (batch indices,
 // transforms, step counter, learning rate) written to a mapped buffer.
 type Net struct {
-	Model   *Model
-	Batch   int
-	Variant kernels.GemmVariant
+	Model  *Model
+	Batch  int
+	Tuning kernels.Tuning
 
 	ctx                          *vk.Context
 	params, grads, adamM, adamV  *vk.Buffer
@@ -38,7 +38,7 @@ type Net struct {
 	// With profile set, recordings time every kernel; marks names the
 	// timestamps of each recording.
 	profile bool
-	marks   map[*vk.Recording][]string
+	marks   map[*vk.Recording][]KernelTime
 	// identity holds the affines of an unaugmented batch, made once.
 	identity []float32
 	// planned counts the bytes allocate would take when ctx is nil: the
@@ -76,12 +76,9 @@ type DeviceSet struct {
 
 // NewNet allocates the network's buffers on ctx. The parameters start at
 // params (from Model.Init or a checkpoint).
-func NewNet(ctx *vk.Context, m *Model, batch int, variant kernels.GemmVariant, params []float32) (*Net, error) {
+func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32) (*Net, error) {
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
-	}
-	if err := variant.Usable(ctx.Info); err != nil {
-		return nil, err
 	}
 	if in := m.Input(); in != (Shape{28, 28, 1}) {
 		return nil, fmt.Errorf("input shape %v: vkcnn feeds 28x28x1 MNIST images", in)
@@ -94,7 +91,7 @@ func NewNet(ctx *vk.Context, m *Model, batch int, variant kernels.GemmVariant, p
 		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
 			m.Spec.Name, batch, mib(need), mib(have), largestBatch(m, have))
 	}
-	n := &Net{Model: m, Batch: batch, Variant: variant, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
+	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(params); err != nil {
 		n.Close()
 		return nil, err
@@ -310,7 +307,7 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 	if err != nil {
 		return nil, err
 	}
-	if err := n.mark(rec, "start"); err != nil {
+	if err := n.mark(rec, "start", 0, 0); err != nil {
 		rec.Close()
 		return nil, err
 	}
@@ -329,7 +326,7 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.
 	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, fill == augment.Constant); err != nil {
 		return err
 	}
-	if err := n.mark(rec, "augment"); err != nil {
+	if err := n.mark(rec, "augment", 0, float64(n.Batch*28*28*(1+4))); err != nil {
 		return err
 	}
 	outs, err := n.forward(rec, mode != ModeEval)
@@ -343,7 +340,7 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {
 		return err
 	}
-	if err := n.mark(rec, "softmax/cross-entropy"); err != nil {
+	if err := n.mark(rec, "softmax/cross-entropy", 0, float64(4*2*n.Batch*n.Model.Classes)); err != nil {
 		return err
 	}
 	if mode == ModeEval {
@@ -355,18 +352,21 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.
 	if err := kernels.Adam(ctx, rec, whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV), n.header(), n.Model.ParamFloats, AdamBeta1, AdamBeta2, AdamEpsilon); err != nil {
 		return err
 	}
-	return n.mark(rec, "adam")
+	// Adam reads parameters, gradients and both moments, and writes three.
+	return n.mark(rec, "adam", 0, 7*4*float64(n.Model.ParamFloats))
 }
 
-// mark times the work recorded since the last mark, when profiling.
-func (n *Net) mark(rec *vk.Recording, label string) error {
+// mark times the work recorded since the last mark, when profiling: label
+// names it, flops and bytes say how much it computes and moves (for
+// rates; bytes count only where flops are zero).
+func (n *Net) mark(rec *vk.Recording, label string, flops, bytes float64) error {
 	if !n.profile {
 		return nil
 	}
 	if _, err := rec.Timestamp(); err != nil {
 		return err
 	}
-	n.marks[rec] = append(n.marks[rec], label)
+	n.marks[rec] = append(n.marks[rec], KernelTime{Label: label, FLOPs: flops, Bytes: bytes})
 	return nil
 }
 
@@ -381,10 +381,10 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 		var err error
 		switch l.Spec.Type {
 		case "conv2d":
-			c := n.conv(l)
+			c := n.Tuning.Conv(n.conv(l), kernels.ConvForward)
 			err = c.Forward(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
 		case "dense":
-			g := kernels.Gemm{M: n.Batch, N: l.Out.C, K: l.In.Size(), Bias: true, ReLU: l.ReLU, Variant: n.Variant}
+			g := n.Tuning.Gemm(denseForward(l, n.Batch))
 			err = g.Record(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
 		case "maxpool2d":
 			err = kernels.MaxPool(ctx, rec, in, out, n.Batch, l.In.H, l.In.W, l.In.C)
@@ -399,8 +399,15 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 		case "flatten":
 			out = in
 		}
-		if err == nil {
-			err = n.mark(rec, l.Spec.Name+" forward")
+		if err == nil && l.Spec.Type != "flatten" {
+			var flops float64
+			switch l.Spec.Type {
+			case "conv2d":
+				flops = n.conv(l).FLOPs()
+			case "dense":
+				flops = denseForward(l, n.Batch).FLOPs()
+			}
+			err = n.mark(rec, l.Spec.Name+" forward", flops, 4*float64(n.Batch*(l.In.Size()+l.Out.Size())))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s forward: %w", l.Spec.Name, err)
@@ -410,9 +417,56 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 	return outs, nil
 }
 
-func (n *Net) conv(l *Layer) kernels.Conv {
+func (n *Net) conv(l *Layer) kernels.Conv { return convOf(l, n.Batch) }
+
+// convOf is a conv2d layer's convolution at a batch size, its variant
+// not yet chosen.
+func convOf(l *Layer, batch int) kernels.Conv {
 	k := l.Spec.KernelSize
-	return kernels.Conv{Batch: n.Batch, H: l.In.H, W: l.In.W, Cin: l.In.C, Cout: l.Out.C, KH: k, KW: k, Bias: true, ReLU: l.ReLU, Variant: n.Variant}
+	return kernels.Conv{Batch: batch, H: l.In.H, W: l.In.W, Cin: l.In.C, Cout: l.Out.C, KH: k, KW: k, Bias: true, ReLU: l.ReLU}
+}
+
+// The products of a dense layer: forward, kernel gradient and input
+// gradient.
+func denseForward(l *Layer, batch int) kernels.Gemm {
+	return kernels.Gemm{M: batch, N: l.Out.C, K: l.In.Size(), Bias: true, ReLU: l.ReLU}
+}
+
+func denseKernelGrad(l *Layer, batch int) kernels.Gemm {
+	return kernels.Gemm{M: l.In.Size(), N: l.Out.C, K: batch, TransA: true}
+}
+
+func denseInputGrad(l *Layer, batch int) kernels.Gemm {
+	return kernels.Gemm{M: batch, N: l.In.Size(), K: l.Out.C, TransB: true}
+}
+
+// Products lists the GEMM-shaped launches of a training step of m at a
+// batch size, each under the name of its layer and pass, without their
+// variants: what `vkcnn tune` measures.
+func Products(m *Model, batch int) (names []string, products []kernels.Product) {
+	add := func(name string, p kernels.Product) {
+		names = append(names, name)
+		products = append(products, p)
+	}
+	for i, l := range m.Layers {
+		switch l.Spec.Type {
+		case "conv2d":
+			c := convOf(l, batch)
+			add(l.Spec.Name+" forward", kernels.Product{Conv: &c, Pass: kernels.ConvForward})
+			add(l.Spec.Name+" backward-filter", kernels.Product{Conv: &c, Pass: kernels.ConvBackwardFilter})
+			if i > 0 {
+				add(l.Spec.Name+" backward-data", kernels.Product{Conv: &c, Pass: kernels.ConvBackwardData})
+			}
+		case "dense":
+			f, kg, ig := denseForward(l, batch), denseKernelGrad(l, batch), denseInputGrad(l, batch)
+			add(l.Spec.Name+" forward", kernels.Product{Gemm: &f})
+			add(l.Spec.Name+" kernel gradient", kernels.Product{Gemm: &kg})
+			if i > 0 {
+				add(l.Spec.Name+" input gradient", kernels.Product{Gemm: &ig})
+			}
+		}
+	}
+	return names, products
 }
 
 // backward records the gradients of every layer, last to first, into the
@@ -428,6 +482,8 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 			dIn = whole(n.dacts[i])
 		}
 		var err error
+		var flops float64
+		bytes := 4 * float64(n.Batch*(l.In.Size()+2*l.Out.Size())) // read out and dOut, write dIn
 		if l.ReLU {
 			err = kernels.ReLUBackward(ctx, rec, out, dOut, n.Batch*l.Out.Size())
 		}
@@ -435,20 +491,27 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 		case "conv2d":
 			c := n.conv(l)
 			err = errors.Join(err,
-				c.BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), whole(n.filterScratch)),
+				n.Tuning.Conv(c, kernels.ConvBackwardFilter).BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), whole(n.filterScratch)),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch*l.Out.H*l.Out.W, l.Out.C))
+			if err == nil {
+				err = n.mark(rec, l.Spec.Name+" backward-filter", c.FLOPs(), 0)
+			}
 			if needIn && err == nil {
 				err = errors.Join(
 					kernels.TransposeKernel(ctx, rec, n.paramRange(n.params, l.Kernel), whole(n.kernelT[i]), c.KH*c.KW, c.Cin, c.Cout),
-					c.BackwardData(ctx, rec, dOut, whole(n.kernelT[i]), dIn))
+					n.Tuning.Conv(c, kernels.ConvBackwardData).BackwardData(ctx, rec, dOut, whole(n.kernelT[i]), dIn))
+				if err == nil {
+					err = n.mark(rec, l.Spec.Name+" backward-data", c.FLOPs(), 0)
+				}
 			}
 		case "dense":
-			dW := kernels.Gemm{M: l.In.Size(), N: l.Out.C, K: n.Batch, TransA: true, Variant: n.Variant}
+			dW := n.Tuning.Gemm(denseKernelGrad(l, n.Batch))
+			flops = 2 * dW.FLOPs()
 			err = errors.Join(err,
 				dW.Record(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), vk.Range{}),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch, l.Out.C))
 			if needIn && err == nil {
-				dX := kernels.Gemm{M: n.Batch, N: l.In.Size(), K: l.Out.C, TransB: true, Variant: n.Variant}
+				dX := n.Tuning.Gemm(denseInputGrad(l, n.Batch))
 				err = dX.Record(ctx, rec, dOut, n.paramRange(n.params, l.Kernel), dIn, vk.Range{})
 			}
 		case "maxpool2d":
@@ -462,8 +525,8 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 				err = kernels.Scale(ctx, rec, dOut, dIn, n.Batch*l.In.Size(), 1)
 			}
 		}
-		if err == nil {
-			err = n.mark(rec, l.Spec.Name+" backward")
+		if err == nil && l.Spec.Type != "conv2d" && l.Spec.Type != "flatten" && (needIn || l.Spec.Type == "dense") {
+			err = n.mark(rec, l.Spec.Name+" backward", flops, bytes)
 		}
 		if err != nil {
 			return fmt.Errorf("%s backward: %w", l.Spec.Name, err)

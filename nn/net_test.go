@@ -45,7 +45,7 @@ func newTestNet(t *testing.T, ctx *vk.Context, spec ModelSpec, batch int, seed u
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNet(ctx, m, batch, kernels.DefaultGemmVariant(ctx.Info), m.Init(seed))
+	net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, nil), m.Init(seed))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,13 @@ import (
 	"vkcnn/vk"
 )
 
-// KernelTime is the device time of one part of a step.
+// KernelTime is the device time of one part of a step, with the
+// floating-point operations it does (GEMM-shaped parts) or the bytes it
+// reads and writes (the others).
 type KernelTime struct {
-	Label string
-	Time  time.Duration
+	Label        string
+	Time         time.Duration
+	FLOPs, Bytes float64
 }
 
 // Profile runs one step of mode on set with a timestamp after every
@@ -23,7 +26,7 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 	}
 	n.profile = true
 	if n.marks == nil {
-		n.marks = map[*vk.Recording][]string{}
+		n.marks = map[*vk.Recording][]KernelTime{}
 	}
 	defer func() { n.profile = false }()
 	if err := n.Step(set, mode, augment.Nearest, v); err != nil {
@@ -37,7 +40,9 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 		if err != nil {
 			return nil, 0, err
 		}
-		parts = append(parts, KernelTime{Label: labels[i], Time: d})
+		part := labels[i]
+		part.Time = d
+		parts = append(parts, part)
 	}
 	total, err := rec.Elapsed(0, len(labels)-1)
 	if err != nil {

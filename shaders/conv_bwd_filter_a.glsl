@@ -8,16 +8,17 @@ float elemA(uint m, uint k) {
     return px < 0 ? 0.0 : a[uint(px) * p.CIN + m % p.CIN];
 }
 
-// The lane's two taps (fixed) and its output pixel k0 + lane/2, advanced
-// by 4 pixels a step without division.
-int tapY[2], tapX[2];
-uint tapC[2];
-bool tapOK[2];
+// The lane's taps, two for each 16 rows of the tallest tile (fixed), and
+// its output pixel k0 + lane/2, advanced by 4 pixels a step without
+// division.
+int tapY[8], tapX[8];
+uint tapC[8];
+bool tapOK[8];
 int pixImage, pixY, pixX;
 
 void aBegin(uint row0, uint lane) {
-    for (uint j = 0; j < 2; j++) {
-        uint m = row0 + 8 * (lane & 1u) + 4 * j;
+    for (uint j = 0; j < 8; j++) {
+        uint m = row0 + 16 * (j >> 1) + 8 * (lane & 1u) + 4 * (j & 1u);
         uint t = m / p.CIN;
         tapY[j] = int(t / p.KW) - int(p.KH / 2);
         tapX[j] = int(t % p.KW) - int(p.KW / 2);

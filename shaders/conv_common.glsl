@@ -29,14 +29,14 @@ int tapPixel(uint m, uint t) {
     return offsetPixel(m, int(t / p.KW) - int(p.KH / 2), int(t % p.KW) - int(p.KW / 2));
 }
 
-// The lane's two output rows of a row-major gathering A (rows row0+lane
-// and row0+8+lane) as (first row of its image, y, x): computed once, so
-// that the loads need no division. A row past M gets a y far off the
-// image, which makes every tap of it read zero.
-int rowImage[2], rowY[2], rowX[2];
+// The lane's output rows of a row-major gathering A (row0 + 8*j + lane
+// for the 8 blocks j of the tallest tile) as (first row of its image, y,
+// x): computed once, so that the loads need no division. A row past M gets
+// a y far off the image, which makes every tap of it read zero.
+int rowImage[8], rowY[8], rowX[8];
 
 void lanePixels(uint row0, uint lane) {
-    for (uint j = 0; j < 2; j++) {
+    for (uint j = 0; j < 8; j++) {
         uint m = row0 + lane + 8 * j;
         uint x = m % p.W, t = m / p.W, y = t % p.H;
         rowImage[j] = int(t - y);

@@ -47,7 +47,8 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k,
 	name := shader + "_tiled"
 	if c.Variant.Subgroup {
 		name = shader + "_subgroup"
-		spec = flags
+		spec = append(append(spec, flags...), 0, 0, 0, 0, 0, 0)[:8]
+		spec = append(spec, c.Variant.Rows)
 	} else {
 		v := c.Variant
 		spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)

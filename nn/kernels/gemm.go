@@ -13,8 +13,10 @@ import (
 // memory tiles and many invocations on a GPU.
 type GemmVariant struct {
 	Name string
-	// Subgroup marks the 8-lane subgroup-broadcast kernel (16x64 tiles).
+	// Subgroup marks the 8-lane subgroup-broadcast kernel, with tiles of
+	// Rows x 64.
 	Subgroup bool
+	Rows     uint32
 	// Shared-memory tile of C (BM x BN), its depth BK and the block of C
 	// each invocation computes (TM x TN), for the tiled kernel.
 	BM, BN, BK, TM, TN uint32
@@ -22,7 +24,9 @@ type GemmVariant struct {
 
 // GemmVariants lists every variant; Usable says which a device can run.
 var GemmVariants = []GemmVariant{
-	{Name: "subgroup", Subgroup: true},
+	{Name: "subgroup16", Subgroup: true, Rows: 16},
+	{Name: "subgroup32", Subgroup: true, Rows: 32},
+	{Name: "subgroup64", Subgroup: true, Rows: 64},
 	{Name: "tiled64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
 	{Name: "tiled128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
 }
@@ -50,7 +54,7 @@ func (v GemmVariant) workgroup() uint32 { return (v.BM / v.TM) * (v.BN / v.TN) }
 
 func (v GemmVariant) tile() (rows, cols uint32) {
 	if v.Subgroup {
-		return 16, 64
+		return v.Rows, 64
 	}
 	return v.BM, v.BN
 }
@@ -67,11 +71,22 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 	return GemmVariant{}, fmt.Errorf("unknown GEMM variant %q (variants: %s)", name, strings.Join(names, ", "))
 }
 
-// DefaultGemmVariant is the built-in choice for a device: the subgroup
-// kernel on CPUs that can run it, large shared-memory tiles elsewhere.
-func DefaultGemmVariant(info vk.DeviceInfo) GemmVariant {
-	if info.Type == "CPU" && GemmVariants[0].Usable(info) == nil {
-		return GemmVariants[0]
+// DefaultGemmVariant is the built-in choice for a device and a product of
+// m rows, where no tuning says otherwise: on CPUs that can run it, the
+// subgroup kernel with the tallest tile that m fills well; elsewhere large
+// shared-memory tiles.
+func DefaultGemmVariant(info vk.DeviceInfo, m int) GemmVariant {
+	if info.Type == "CPU" {
+		name := "subgroup16"
+		switch {
+		case m >= 1024:
+			name = "subgroup64"
+		case m >= 128:
+			name = "subgroup32"
+		}
+		if v, _ := GemmVariantByName(name); v.Usable(info) == nil {
+			return v
+		}
 	}
 	for _, name := range []string{"tiled128", "tiled64"} {
 		v, _ := GemmVariantByName(name)
@@ -79,7 +94,8 @@ func DefaultGemmVariant(info vk.DeviceInfo) GemmVariant {
 			return v
 		}
 	}
-	return GemmVariants[1]
+	v, _ := GemmVariantByName("tiled64")
+	return v
 }
 
 // Gemm is C = op(A)*op(B) (+ bias[n]) (ReLU) on row-major float32
@@ -180,7 +196,7 @@ func (g Gemm) kernel(ctx *vk.Context) (*vk.Kernel, error) {
 	v := g.Variant
 	if v.Subgroup {
 		return kernel(ctx, "gemm_subgroup", gemmAccess, 3,
-			boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU))
+			boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), 0, 0, 0, 0, v.Rows)
 	}
 	return kernel(ctx, "gemm_tiled", gemmAccess, 3,
 		v.BM, v.BN, v.BK, v.TM, v.TN, boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), v.workgroup())

@@ -4,6 +4,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -94,6 +95,15 @@ func single(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access,
 // Fill records x[i] = value for i < n.
 func Fill(ctx *vk.Context, rec *vk.Recording, x vk.Range, n int, value float32) error {
 	return elementwise(ctx, rec, "fill", []vk.Access{vk.Write}, n, []vk.Range{x}, nil, []uint32{math.Float32bits(value)})
+}
+
+// Copy records y[i] = x[i] for i < n, four floats an invocation, in one
+// dispatch: the measure of the device's copy bandwidth.
+func Copy(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int) error {
+	if err := errors.Join(needFloats("copy source", x, n), needFloats("copy destination", y, n)); err != nil {
+		return err
+	}
+	return single(ctx, rec, "copy", []vk.Access{vk.Read, vk.Write}, (n+3)/4, []uint32{uint32(n)}, []vk.Range{x, y})
 }
 
 // Scale records y[i] = alpha*x[i] for i < n.

@@ -18,7 +18,6 @@ func TestKernelsAtModelShapes(t *testing.T) {
 	}
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(23, 24))
-	v := DefaultGemmVariant(ctx.Info)
 	// Both convolutions split the kernel gradient's sum (7 and 2 layers).
 	for _, g := range []ref.ConvGeom{
 		{Batch: 2, H: 28, W: 28, Cin: 1, Cout: 32, KH: 5, KW: 5},
@@ -35,7 +34,7 @@ func TestKernelsAtModelShapes(t *testing.T) {
 		{M: 3136, N: 128, K: 64, TransA: true},
 		{M: 64, N: 3136, K: 128, TransB: true},
 	} {
-		g.Variant = v
+		g.Variant = DefaultGemmVariant(ctx.Info, g.M)
 		t.Run(fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
 	}
 }
