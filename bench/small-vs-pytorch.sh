@@ -46,7 +46,7 @@ tmp, model, batch = sys.argv[1:]
 vk = json.load(open(f"{tmp}/vk.json"))
 th = json.load(open(f"{tmp}/torch.json"))
 r = vk["train_images_per_second"] / th["train_images_per_second"]
-print(f"Model {model}, batch {batch}; vkcnn on {vk['device']} (GEMM {vk['gemm_variant']}), "
+print(f"Model {model}, batch {batch}; vkcnn on {vk['device']}, "
       f"PyTorch {th['torch']} CPU with {th['threads']} threads.\n")
 print("| trainer | training images/s | vkcnn / PyTorch |")
 print("|---|---:|---:|")

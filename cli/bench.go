@@ -82,7 +82,7 @@ func benchGemm(c *cli.Context) (err error) {
 	var variants []kernels.GemmVariant
 	switch name := c.String("variant"); name {
 	case "":
-		variants = []kernels.GemmVariant{kernels.DefaultGemmVariant(ctx.Info, m)}
+		variants = []kernels.GemmVariant{kernels.DefaultGemmVariant(ctx.Info, m, n)}
 	case "all":
 		for _, v := range kernels.GemmVariants {
 			if v.Usable(ctx.Info) == nil {

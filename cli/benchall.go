@@ -166,13 +166,13 @@ func benchAll(c *cli.Context) (err error) {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "%s, batch %d, on %s (%s)\n", res.Model, batch, res.Device, res.Driver)
-	fmt.Fprintf(w, "%-28s %-11s %s\n", "product", "variant", "shape")
+	fmt.Fprintf(w, "%-28s %-13s %s\n", "product", "variant", "shape")
 	for _, k := range res.Kernels {
 		how := "default"
 		if k.Tuned {
 			how = "tuned"
 		}
-		fmt.Fprintf(w, "%-28s %-11s %s (%s)\n", k.Name, k.Variant, k.Key, how)
+		fmt.Fprintf(w, "%-28s %-13s %s (%s)\n", k.Name, k.Variant, k.Key, how)
 	}
 	fmt.Fprintf(w, "\n%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
 	for _, p := range res.Parts {

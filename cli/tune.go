@@ -135,10 +135,10 @@ func printTuned(c *cli.Context, tp tuneProduct) {
 			mark = "*"
 		}
 		if cand.Skipped != "" {
-			fmt.Fprintf(w, "  %s %-11s %s\n", mark, cand.Variant, cand.Skipped)
+			fmt.Fprintf(w, "  %s %-13s %s\n", mark, cand.Variant, cand.Skipped)
 			continue
 		}
-		fmt.Fprintf(w, "  %s %-11s %12s %8.1f GFLOPS\n", mark, cand.Variant, seconds(cand.MedianSeconds), cand.GFLOPS)
+		fmt.Fprintf(w, "  %s %-13s %12s %8.1f GFLOPS\n", mark, cand.Variant, seconds(cand.MedianSeconds), cand.GFLOPS)
 	}
 }
 

@@ -2,8 +2,9 @@
 // CPUs, one 8-lane subgroup per workgroup and no shared memory. On
 // lavapipe every buffer load is a loop over the lanes, so loads are few
 // and wide: lanes load vec4s of A and B and pass the A values between
-// them with subgroupBroadcast. A workgroup computes a TILE_ROWS x 64 tile
-// of C; each lane owns TILE_ROWS rows x 8 columns. Taller tiles load each
+// them with subgroupBroadcast. A workgroup computes a TILE_ROWS x
+// TILE_COLS tile of C; each lane owns TILE_ROWS rows x TILE_COLS/8 columns.
+// 32 columns suit products only 32 wide, which 64 would half waste. Taller tiles load each
 // B value for more rows (1.75x the rate of 16 rows at 64 on lavapipe, at
 // the price of work wasted past M): the tuner picks per shape.
 //
@@ -28,15 +29,17 @@
 #extension GL_KHR_shader_subgroup_ballot : require
 
 layout(local_size_x = 8) in;
-// 16, 32, 48 or 64 (MAX_TILE_ROWS).
+// 16, 32, 48 or 64.
 layout(constant_id = 8) const uint TILE_ROWS = 16;
-#define MAX_TILE_ROWS 64
+// 64 or 32.
+layout(constant_id = 9) const uint TILE_COLS = 64;
+const bool WIDE = TILE_COLS == 64;
 
 // Row R of the tile from lane L's row-major A registers AV.
 #define ROW_STEP(R, AV, L) { \
     vec4 s = subgroupBroadcast(AV, L); \
     acc[2 * (R)] += s.x * bv[0] + s.y * bv[2] + s.z * bv[4] + s.w * bv[6]; \
-    acc[2 * (R) + 1] += s.x * bv[1] + s.y * bv[3] + s.z * bv[5] + s.w * bv[7]; }
+    if (WIDE) acc[2 * (R) + 1] += s.x * bv[1] + s.y * bv[3] + s.z * bv[5] + s.w * bv[7]; }
 
 // The 8 rows of block G, held one a lane.
 #define ROW_BLOCK(G) if (TILE_ROWS > 8 * G) { \
@@ -47,10 +50,11 @@ layout(constant_id = 8) const uint TILE_ROWS = 16;
 // Rows 4Q..4Q+3 at k+KK, held by lane L as the vec4 AV (k-major A).
 #define COL_STEP(Q, AV, L, KK) { \
     vec4 s = subgroupBroadcast(AV, L); \
-    acc[8 * (Q)] += s.x * bv[2 * KK]; acc[8 * (Q) + 1] += s.x * bv[2 * KK + 1]; \
-    acc[8 * (Q) + 2] += s.y * bv[2 * KK]; acc[8 * (Q) + 3] += s.y * bv[2 * KK + 1]; \
-    acc[8 * (Q) + 4] += s.z * bv[2 * KK]; acc[8 * (Q) + 5] += s.z * bv[2 * KK + 1]; \
-    acc[8 * (Q) + 6] += s.w * bv[2 * KK]; acc[8 * (Q) + 7] += s.w * bv[2 * KK + 1]; }
+    acc[8 * (Q)] += s.x * bv[2 * KK]; acc[8 * (Q) + 2] += s.y * bv[2 * KK]; \
+    acc[8 * (Q) + 4] += s.z * bv[2 * KK]; acc[8 * (Q) + 6] += s.w * bv[2 * KK]; \
+    if (WIDE) { \
+        acc[8 * (Q) + 1] += s.x * bv[2 * KK + 1]; acc[8 * (Q) + 3] += s.y * bv[2 * KK + 1]; \
+        acc[8 * (Q) + 5] += s.z * bv[2 * KK + 1]; acc[8 * (Q) + 7] += s.w * bv[2 * KK + 1]; } }
 
 #define K_STEP(H, A0, A1, KK) COL_STEP(4 * H, A0, 2 * KK, KK) COL_STEP(4 * H + 1, A1, 2 * KK, KK) \
     COL_STEP(4 * H + 2, A0, 2 * KK + 1, KK) COL_STEP(4 * H + 3, A1, 2 * KK + 1, KK)
@@ -67,7 +71,7 @@ layout(constant_id = 8) const uint TILE_ROWS = 16;
 void main() {
     uint lane = gl_SubgroupInvocationID;
     uint row0 = gl_WorkGroupID.y * TILE_ROWS;
-    uint col = gl_WorkGroupID.x * 64 + lane * 8;
+    uint col = gl_WorkGroupID.x * TILE_COLS + lane * (TILE_COLS / 8);
 
     vec4 acc[2 * TILE_ROWS];
     for (int i = 0; i < 2 * TILE_ROWS; i++) acc[i] = vec4(0.0);
@@ -78,7 +82,7 @@ void main() {
         vec4 bv[8];
         for (uint kk = 0; kk < 4; kk++) {
             bv[2 * kk] = loadB(k + kk, col);
-            bv[2 * kk + 1] = loadB(k + kk, col + 4);
+            bv[2 * kk + 1] = WIDE ? loadB(k + kk, col + 4) : vec4(0.0);
         }
         if (!A_KMAJOR) {
             ROW_BLOCK(0) ROW_BLOCK(1) ROW_BLOCK(2) ROW_BLOCK(3)
@@ -95,7 +99,7 @@ void main() {
     for (uint r = 0; r < TILE_ROWS; r++) {
         uint m = row0 + r;
         if (m >= M) break;
-        for (uint h = 0; h < 2; h++) {
+        for (uint h = 0; h < TILE_COLS / 32; h++) {
             uint n = col + 4 * h;
             if (n >= N) break;
             storeC(m, n, acc[2 * r + h] + poison);

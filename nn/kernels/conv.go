@@ -48,7 +48,7 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k,
 	if c.Variant.Subgroup {
 		name = shader + "_subgroup"
 		spec = append(append(spec, flags...), 0, 0, 0, 0, 0, 0)[:8]
-		spec = append(spec, c.Variant.Rows)
+		spec = append(spec, c.Variant.Rows, c.Variant.Cols)
 	} else {
 		v := c.Variant
 		spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)

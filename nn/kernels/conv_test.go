@@ -83,7 +83,7 @@ func TestConvRejectsEvenKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3, Variant: DefaultGemmVariant(ctx.Info, 4)}
+	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3, Variant: DefaultGemmVariant(ctx.Info, 4, 1)}
 	if err := c.Forward(ctx, rec, vk.Whole(buf), vk.Whole(buf), vk.Whole(buf), vk.Range{}); err == nil {
 		t.Fatal("a 2x3 kernel was accepted")
 	}

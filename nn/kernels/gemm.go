@@ -14,9 +14,9 @@ import (
 type GemmVariant struct {
 	Name string
 	// Subgroup marks the 8-lane subgroup-broadcast kernel, with tiles of
-	// Rows x 64.
-	Subgroup bool
-	Rows     uint32
+	// Rows x Cols.
+	Subgroup   bool
+	Rows, Cols uint32
 	// Shared-memory tile of C (BM x BN), its depth BK and the block of C
 	// each invocation computes (TM x TN), for the tiled kernel.
 	BM, BN, BK, TM, TN uint32
@@ -24,9 +24,10 @@ type GemmVariant struct {
 
 // GemmVariants lists every variant; Usable says which a device can run.
 var GemmVariants = []GemmVariant{
-	{Name: "subgroup16", Subgroup: true, Rows: 16},
-	{Name: "subgroup32", Subgroup: true, Rows: 32},
-	{Name: "subgroup64", Subgroup: true, Rows: 64},
+	{Name: "subgroup16", Subgroup: true, Rows: 16, Cols: 64},
+	{Name: "subgroup32", Subgroup: true, Rows: 32, Cols: 64},
+	{Name: "subgroup64", Subgroup: true, Rows: 64, Cols: 64},
+	{Name: "subgroup64x32", Subgroup: true, Rows: 64, Cols: 32},
 	{Name: "tiled64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
 	{Name: "tiled128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
 }
@@ -54,7 +55,7 @@ func (v GemmVariant) workgroup() uint32 { return (v.BM / v.TM) * (v.BN / v.TN) }
 
 func (v GemmVariant) tile() (rows, cols uint32) {
 	if v.Subgroup {
-		return v.Rows, 64
+		return v.Rows, v.Cols
 	}
 	return v.BM, v.BN
 }
@@ -71,14 +72,16 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 	return GemmVariant{}, fmt.Errorf("unknown GEMM variant %q (variants: %s)", name, strings.Join(names, ", "))
 }
 
-// DefaultGemmVariant is the built-in choice for a device and a product of
-// m rows, where no tuning says otherwise: on CPUs that can run it, the
-// subgroup kernel with the tallest tile that m fills well; elsewhere large
-// shared-memory tiles.
-func DefaultGemmVariant(info vk.DeviceInfo, m int) GemmVariant {
+// DefaultGemmVariant is the built-in choice for a device and an m x n
+// product, where no tuning says otherwise: on CPUs that can run it, the
+// subgroup kernel with the largest tile that m and n fill well; elsewhere
+// large shared-memory tiles.
+func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
 	if info.Type == "CPU" {
 		name := "subgroup16"
 		switch {
+		case m >= 1024 && n <= 32:
+			name = "subgroup64x32"
 		case m >= 1024:
 			name = "subgroup64"
 		case m >= 128:
@@ -196,7 +199,7 @@ func (g Gemm) kernel(ctx *vk.Context) (*vk.Kernel, error) {
 	v := g.Variant
 	if v.Subgroup {
 		return kernel(ctx, "gemm_subgroup", gemmAccess, 3,
-			boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), 0, 0, 0, 0, v.Rows)
+			boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), 0, 0, 0, 0, v.Rows, v.Cols)
 	}
 	return kernel(ctx, "gemm_tiled", gemmAccess, 3,
 		v.BM, v.BN, v.BK, v.TM, v.TN, boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), v.workgroup())

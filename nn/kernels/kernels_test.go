@@ -128,7 +128,7 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	maxRangeOverride = 16 << 10 // 16 KiB: a 200x40 C spans three bands
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(3, 4))
-	v := DefaultGemmVariant(ctx.Info, 200)
+	v := DefaultGemmVariant(ctx.Info, 200, 40)
 	checkGemm(t, ctx, rng, Gemm{M: 200, N: 40, K: 36, Bias: true, Variant: v})
 }
 
@@ -140,7 +140,7 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	v := DefaultGemmVariant(ctx.Info, 4)
+	v := DefaultGemmVariant(ctx.Info, 4, 4)
 	r := vk.Whole(small)
 	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")

@@ -34,7 +34,7 @@ func TestKernelsAtModelShapes(t *testing.T) {
 		{M: 3136, N: 128, K: 64, TransA: true},
 		{M: 64, N: 3136, K: 128, TransB: true},
 	} {
-		g.Variant = DefaultGemmVariant(ctx.Info, g.M)
+		g.Variant = DefaultGemmVariant(ctx.Info, g.M, g.N)
 		t.Run(fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
 	}
 }

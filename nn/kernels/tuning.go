@@ -52,15 +52,19 @@ func (p Product) FLOPs() float64 {
 	return p.Gemm.FLOPs()
 }
 
-// rows is M of the product as a GEMM: what a tile's height wastes past.
-func (p Product) rows() int {
+// size is M and N of the product as a GEMM: what a tile wastes past.
+func (p Product) size() (m, n int) {
 	if p.Conv == nil {
-		return p.Gemm.M
+		return p.Gemm.M, p.Gemm.N
 	}
-	if p.Pass == ConvBackwardFilter {
-		return p.Conv.KH * p.Conv.KW * p.Conv.Cin
+	c := p.Conv
+	switch p.Pass {
+	case ConvBackwardFilter:
+		return c.KH * c.KW * c.Cin, c.Cout
+	case ConvBackwardData:
+		return c.pixels(), c.Cin
 	}
-	return p.Conv.pixels()
+	return c.pixels(), c.Cout
 }
 
 // Variant is the variant the product runs with.
@@ -140,7 +144,8 @@ func (t Tuning) Choose(p Product) (Product, bool) {
 			return p.With(v), true
 		}
 	}
-	return p.With(DefaultGemmVariant(t.info, p.rows())), false
+	m, n := p.size()
+	return p.With(DefaultGemmVariant(t.info, m, n)), false
 }
 
 // Gemm returns g with its variant chosen.
