@@ -48,9 +48,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{
-				Name:    "validate",
-				Usage:   "enable the Khronos validation layer; any message it reports is an error",
-				EnvVars: []string{vk.ValidationEnv},
+				Name:  "validate",
+				Usage: "enable the Khronos validation layer; any message it reports is an error (or set VKCNN_VALIDATE=1)",
+			},
+			&cli.BoolFlag{
+				Name:  "validate-sync",
+				Usage: "--validate with the layer's synchronization validation too (or set VKCNN_VALIDATE=sync)",
 			},
 		},
 		Commands: []*cli.Command{devicesCommand(), summaryCommand(), trainCommand(), evalCommand(), predictCommand(),
@@ -82,7 +85,9 @@ var deviceFlag = &cli.StringFlag{
 
 // openDevice opens the device the command's flags choose.
 func openDevice(c *cli.Context) (*vk.Context, error) {
-	ctx, err := vk.Open(vk.Options{Device: c.String("device"), Validate: c.Bool("validate")})
+	validate, sync := vk.ValidateFromEnv()
+	ctx, err := vk.Open(vk.Options{Device: c.String("device"), Validate: validate || c.Bool("validate"),
+		SyncValidation: sync || c.Bool("validate-sync")})
 	if err != nil {
 		return nil, err
 	}

@@ -3,12 +3,14 @@ package nn
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"vkcnn/augment"
 	"vkcnn/mnist"
+	"vkcnn/vk"
 	"vkcnn/vk/vktest"
 )
 
@@ -107,5 +109,38 @@ func TestStandardModelTrainsOnLavapipe(t *testing.T) {
 	t.Logf("losses %v", losses)
 	if math.IsNaN(losses[0]) || math.IsInf(losses[0], 0) || !(losses[1] < losses[0]) {
 		t.Fatalf("losses %v: want finite and falling", losses)
+	}
+}
+
+// One training step of each preset, augmented, runs clean under the
+// validation layer's synchronization validation: no missing barrier.
+func TestPresetStepsPassSyncValidation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the standard model takes seconds a step on lavapipe")
+	}
+	if !vk.ValidationAvailable() {
+		t.Skip("no validation layer installed")
+	}
+	ctx := vktest.OpenWith(t, vk.Options{SyncValidation: true})
+	rng := rand.New(rand.NewPCG(5, 6))
+	images, labels := randomSet(rng, 3)
+	for _, name := range []string{"small", "standard"} {
+		spec, _ := Preset(name)
+		net := newTestNet(t, ctx, spec, 2, 1)
+		set, err := net.Upload(images, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var affines []float32
+		for _, a := range []augment.Affine{augment.Shift(2, -1), augment.Shift(-3, 0)} {
+			affines = append(affines, a[:]...)
+		}
+		v := StepValues{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{2, 0}, Affines: affines}
+		if err := net.Step(set, ModeTrain, augment.Constant, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := ctx.Check(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 }

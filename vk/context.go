@@ -18,13 +18,20 @@ type Options struct {
 	// Validate enables the Khronos validation layer; every warning or
 	// error it reports is returned by Check and Close.
 	Validate bool
+	// SyncValidation adds the layer's synchronization validation (missing
+	// or wrong barriers) to Validate, which it implies.
+	SyncValidation bool
 	// ForceStaging copies through a staging buffer even where device
 	// memory is host-visible, so that the GPU path is tested on lavapipe.
 	ForceStaging bool
 }
 
-// ValidateFromEnv reports whether VKCNN_VALIDATE=1 is set.
-func ValidateFromEnv() bool { return os.Getenv(ValidationEnv) == "1" }
+// ValidateFromEnv reports whether VKCNN_VALIDATE is 1 (validate) or sync
+// (validate, synchronization too).
+func ValidateFromEnv() (validate, sync bool) {
+	v := os.Getenv(ValidationEnv)
+	return v == "1" || v == "sync", v == "sync"
+}
 
 // Context is an open device with one compute queue. It owns the kernels
 // it compiled; buffers and recordings belong to whoever created them and
@@ -46,7 +53,7 @@ type Context struct {
 
 // Open creates a context on the chosen device.
 func Open(opts Options) (*Context, error) {
-	inst, err := newInstance(opts.Validate)
+	inst, err := newInstance(opts.Validate || opts.SyncValidation, opts.SyncValidation)
 	if err != nil {
 		return nil, err
 	}

@@ -227,7 +227,7 @@ func deviceExtensions(h vulkan.PhysicalDevice) map[string]bool {
 
 // ListDevices describes every Vulkan device the loader finds.
 func ListDevices() ([]DeviceInfo, error) {
-	inst, err := newInstance(false)
+	inst, err := newInstance(false, false)
 	if err != nil {
 		return nil, err
 	}

@@ -156,3 +156,59 @@ func TestKernelRejectsBadCode(t *testing.T) {
 		t.Fatal("junk accepted as SPIR-V")
 	}
 }
+
+// Synchronization validation sees a barrier that is missing: the test
+// makes the recording forget a write, so that a read of the buffer follows
+// without one.
+func TestSyncValidationFindsAMissingBarrier(t *testing.T) {
+	if !ValidationAvailable() {
+		t.Skip("no validation layer installed")
+	}
+	for _, forget := range []bool{false, true} {
+		ctx := open(t, Options{SyncValidation: true})
+		fill := fillKernel(t, ctx)
+		code, err := shaders.SPIRV("copy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := ctx.Kernel(KernelSpec{Name: "copy", Code: code, Bindings: []Access{Read, Write}, PushWords: 1, Spec: []uint32{64}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ctx.NewBuffer(4 * 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ctx.NewBuffer(4 * 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ctx.NewRecording()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Dispatch(fill, [3]uint32{2, 1, 1}, []uint32{100, math.Float32bits(1)}, Whole(a)); err != nil {
+			t.Fatal(err)
+		}
+		if forget {
+			clear(rec.written)
+		}
+		if err := rec.Dispatch(cp, [3]uint32{1, 1, 1}, []uint32{100}, Whole(a), Whole(b)); err != nil {
+			t.Fatal(err)
+		}
+		if err := rec.Run(); err != nil {
+			t.Fatal(err)
+		}
+		err = ctx.Check()
+		if forget && (err == nil || !strings.Contains(err.Error(), "SYNC-HAZARD-READ-AFTER-WRITE")) {
+			t.Errorf("without the barrier: %v, want a read-after-write hazard", err)
+		}
+		if !forget && err != nil {
+			t.Errorf("with the barrier: %v", err)
+		}
+		rec.Close()
+		a.Close()
+		b.Close()
+		closeClean(t, ctx)
+	}
+}

@@ -16,10 +16,15 @@ import (
 	vulkan "github.com/vulkan-go/vulkan"
 )
 
-// ValidationEnv enables the Khronos validation layer when set to 1.
+// ValidationEnv enables the Khronos validation layer when set to 1, and its
+// synchronization validation as well when set to sync.
 const ValidationEnv = "VKCNN_VALIDATE"
 
 const validationLayer = "VK_LAYER_KHRONOS_validation"
+
+// ValidationAvailable reports whether the Vulkan loader loads and offers
+// the Khronos validation layer.
+func ValidationAvailable() bool { return loadLoader() == nil && hasInstanceLayer(validationLayer) }
 
 // validationLog collects what the validation layer reports for one instance.
 type validationLog struct {

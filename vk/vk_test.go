@@ -10,7 +10,9 @@ import (
 
 func open(t *testing.T, opts Options) *Context {
 	t.Helper()
-	opts.Validate = ValidateFromEnv()
+	validate, sync := ValidateFromEnv()
+	opts.Validate = opts.Validate || validate
+	opts.SyncValidation = opts.SyncValidation || sync
 	ctx, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestCloseReportsOpenObjects(t *testing.T) {
 }
 
 func TestValidationMessagesBecomeErrors(t *testing.T) {
-	if !ValidateFromEnv() {
+	if validate, _ := ValidateFromEnv(); !validate {
 		t.Skip("VKCNN_VALIDATE=1 not set")
 	}
 	ctx := open(t, Options{})

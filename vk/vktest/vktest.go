@@ -9,15 +9,18 @@ import (
 	"vkcnn/vk"
 )
 
-// Open returns a context closed at the end of the test.
+// Open returns a context closed at the end of the test, validated as
+// VKCNN_VALIDATE says.
 func Open(t testing.TB) *vk.Context {
 	return OpenWith(t, vk.Options{})
 }
 
-// OpenWith is Open with options; Validate is taken from the environment.
+// OpenWith is Open with options; the environment can add validation.
 func OpenWith(t testing.TB, opts vk.Options) *vk.Context {
 	t.Helper()
-	opts.Validate = vk.ValidateFromEnv()
+	validate, sync := vk.ValidateFromEnv()
+	opts.Validate = opts.Validate || validate
+	opts.SyncValidation = opts.SyncValidation || sync
 	ctx, err := vk.Open(opts)
 	if err != nil {
 		t.Fatalf("open Vulkan: %v", err)
