@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"vkcnn/nn"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
@@ -92,6 +93,18 @@ func openDevice(c *cli.Context) (*vk.Context, error) {
 		return nil, err
 	}
 	return ctx, nil
+}
+
+// modelFlag names a preset or a model.json file.
+var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"}
+
+// loadModel builds the model that --model names.
+func loadModel(c *cli.Context) (*nn.Model, error) {
+	spec, err := nn.LoadSpec(c.String("model"))
+	if err != nil {
+		return nil, err
+	}
+	return nn.Build(spec)
 }
 
 // loadTuning reads the device's tuned kernel choices; a cache it cannot

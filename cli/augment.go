@@ -9,7 +9,6 @@ import (
 
 	"vkcnn/augment"
 	"vkcnn/mnist"
-	"vkcnn/nn"
 	"vkcnn/nn/kernels"
 	"vkcnn/report"
 	"vkcnn/vk"
@@ -20,14 +19,10 @@ func summaryCommand() *cli.Command {
 		Name:         "summary",
 		Usage:        "print a model's layers, output shapes and parameters, Keras style",
 		UsageText:    "vkcnn summary [--model standard|small|FILE]",
-		Flags:        []cli.Flag{&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"}},
+		Flags:        []cli.Flag{modelFlag},
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
-			spec, err := nn.LoadSpec(c.String("model"))
-			if err != nil {
-				return err
-			}
-			m, err := nn.Build(spec)
+			m, err := loadModel(c)
 			if err != nil {
 				return err
 			}

@@ -21,7 +21,7 @@ func benchAllCommand() *cli.Command {
 		Usage:     "time every part of a training step of a model at its real shapes, and the whole step",
 		UsageText: "vkcnn bench all [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
+			modelFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step"},
 			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed steps after a warm-up step"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
@@ -70,11 +70,7 @@ func benchAll(c *cli.Context) (err error) {
 	if batch <= 0 || reps <= 0 {
 		return fmt.Errorf("--batch-size and --reps must be positive (got %d, %d)", batch, reps)
 	}
-	spec, err := nn.LoadSpec(c.String("model"))
-	if err != nil {
-		return err
-	}
-	model, err := nn.Build(spec)
+	model, err := loadModel(c)
 	if err != nil {
 		return err
 	}
@@ -134,7 +130,8 @@ func benchAll(c *cli.Context) (err error) {
 		res.Parts = append(res.Parts, part)
 		res.PartsSeconds += p.Time.Seconds()
 	}
-	if res.CopyGBPerS, err = copyBandwidth(ctx, model.ParamFloats); err != nil {
+	copyFloats := min(model.ParamFloats, copyMaxFloats)
+	if res.CopyGBPerS, err = copyBandwidth(ctx, copyFloats); err != nil {
 		return err
 	}
 	timeSteps := func(mode nn.Mode) (float64, error) {
@@ -185,16 +182,20 @@ func benchAll(c *cli.Context) (err error) {
 		fmt.Fprintf(w, "%-28s %12s %6.1f%% %s\n", p.Label, seconds(p.Seconds), 100*p.Share, rate)
 	}
 	fmt.Fprintf(w, "%-28s %12s (parts add up to %s)\n", "step", seconds(res.StepSeconds), seconds(res.PartsSeconds))
-	fmt.Fprintf(w, "copy kernel: %.1f GB/s (read and write, %d floats)\n", res.CopyGBPerS, model.ParamFloats)
+	fmt.Fprintf(w, "copy kernel: %.2f GB/s (read and write, %d floats)\n", res.CopyGBPerS, copyFloats)
 	fmt.Fprintf(w, "training: %s a step on the wall clock (host overhead %.1f%%), %.1f images/s; inference: %.1f images/s\n",
 		seconds(res.WallStepSeconds), 100*res.HostOverhead, res.TrainImagesPerS, res.InferImagesPerS)
 	fmt.Fprintf(w, "device memory: %.1f MiB\n", float64(res.DeviceMemoryByte)/(1<<20))
 	return nil
 }
 
+// copyMaxFloats bounds the copy measurement to one binding on every device
+// (maxStorageBufferRange is at least 128 MiB where it matters).
+const copyMaxFloats = 16 << 20
+
 // copyBandwidth times the copy kernel over n floats (the size of the
-// parameter vector, which Adam streams) and returns the bytes read and
-// written per second, the median of 5 runs.
+// parameter vector, which Adam streams, up to copyMaxFloats) and returns
+// the bytes read and written per second, the median of 5 runs.
 func copyBandwidth(ctx *vk.Context, n int) (float64, error) {
 	src, err := ctx.NewBuffer(4 * int64(n))
 	if err != nil {

@@ -25,7 +25,7 @@ func tuneCommand() *cli.Command {
 			"find them. Every variant's output is checked against the first one's.",
 		UsageText: "vkcnn tune [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
+			modelFlag,
 			&cli.IntFlag{Name: "batch-size", Usage: "the training batch size to tune for (default: the preset's, else 64)"},
 			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs of each candidate after a checked one"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
@@ -65,10 +65,6 @@ type tuneResult struct {
 const slowCutoff = 3
 
 func tune(c *cli.Context) (err error) {
-	spec, err := nn.LoadSpec(c.String("model"))
-	if err != nil {
-		return err
-	}
 	batch := c.Int("batch-size")
 	if !c.IsSet("batch-size") {
 		batch = 64
@@ -80,7 +76,7 @@ func tune(c *cli.Context) (err error) {
 	if batch <= 0 || reps <= 0 {
 		return fmt.Errorf("--batch-size and --reps must be positive (got %d, %d)", batch, reps)
 	}
-	model, err := nn.Build(spec)
+	model, err := loadModel(c)
 	if err != nil {
 		return err
 	}
