@@ -36,26 +36,7 @@ for s in "${shapes[@]}"; do
 	read -r m n k <<<"$s"
 	# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where a machine sets them for
 	# old OpenBLAS builds, slow a current one: unset for this command only.
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" - "$m" "$n" "$k" "$reps" >"$tmp/blas-$m-$n-$k.json" <<'PY'
-import json, statistics, sys, time
-import numpy as np
-from threadpoolctl import threadpool_info
-m, n, k, reps = map(int, sys.argv[1:])
-rng = np.random.default_rng(1)
-a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
-b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
-c = np.empty((m, n), np.float32)
-np.matmul(a, b, out=c)
-times = []
-for _ in range(max(reps, 5)):
-    t = time.perf_counter()
-    np.matmul(a, b, out=c)
-    times.append(time.perf_counter() - t)
-blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-flops = 2.0 * m * n * k
-json.dump({"best_gflops": flops / min(times) / 1e9, "median_gflops": flops / statistics.median(times) / 1e9,
-           "blas": blas[0] if blas else {}}, sys.stdout)
-PY
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" bench/openblas_sgemm.py "$m" "$n" "$k" "$reps" >"$tmp/blas-$m-$n-$k.json"
 	bin/vkcnn bench gemm --m "$m" --n "$n" --k "$k" --reps "$reps" --variant all --json "${device[@]}" >"$tmp/vk-$m-$n-$k.json"
 done
 

@@ -41,24 +41,7 @@ trap 'rm -rf "$tmp"' EXIT
 peer() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$py" "$@"; }
 
 echo "measuring SGEMM (OpenBLAS, then vkcnn)..." >&2
-peer - 1024 1024 1024 "$reps" >"$tmp/blas.json" <<'PY'
-import json, statistics, sys, time
-import numpy as np
-from threadpoolctl import threadpool_info
-m, n, k, reps = map(int, sys.argv[1:])
-rng = np.random.default_rng(1)
-a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
-b = rng.uniform(-1, 1, (k, n)).astype(np.float32)
-c = np.empty((m, n), np.float32)
-np.matmul(a, b, out=c)
-times = []
-for _ in range(max(reps, 5)):
-    t = time.perf_counter()
-    np.matmul(a, b, out=c)
-    times.append(time.perf_counter() - t)
-blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-json.dump({"median_gflops": 2.0 * m * n * k / statistics.median(times) / 1e9, "blas": blas[0] if blas else {}}, sys.stdout)
-PY
+peer bench/openblas_sgemm.py 1024 1024 1024 "$reps" >"$tmp/blas.json"
 bin/vkcnn bench gemm --m 1024 --n 1024 --k 1024 --reps "$reps" --variant all --json "${device[@]}" >"$tmp/gemm1024.json"
 # conv2 of the standard model as GEMMs: forward and backward-data are
 # (pixels) x 256 x 6400, backward-filter 6400 x 256 x (pixels).
