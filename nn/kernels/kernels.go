@@ -48,6 +48,12 @@ func chunkElems(ctx *vk.Context) int64 {
 // are bound whole to each. push follows the element count n; spec follows
 // the workgroup size.
 func elementwise(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n int, split, fixed []vk.Range, push []uint32, spec ...uint32) error {
+	return elementwiseBy(ctx, rec, name, access, n, 1, split, fixed, push, spec...)
+}
+
+// elementwiseBy is elementwise with per elements an invocation (1 or 4:
+// chunks keep 16-byte alignment, so vec4 kernels see aligned bindings).
+func elementwiseBy(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n, per int, split, fixed []vk.Range, push []uint32, spec ...uint32) error {
 	if n < 0 {
 		return fmt.Errorf("%s: negative length %d", name, n)
 	}
@@ -68,7 +74,8 @@ func elementwise(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Ac
 			args = append(args, vk.Range{Buf: a.Buf, Offset: a.Offset + 4*start, Size: 4 * count})
 		}
 		args = append(args, fixed...)
-		grid, err := ctx.Grid1D((count + elementwiseGroup - 1) / elementwiseGroup)
+		invocations := (count + int64(per) - 1) / int64(per)
+		grid, err := ctx.Grid1D((invocations + elementwiseGroup - 1) / elementwiseGroup)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

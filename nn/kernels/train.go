@@ -117,7 +117,7 @@ func ColSum(ctx *vk.Context, rec *vk.Recording, g, b, scratch vk.Range, rows, co
 // Adam records one Adam update of n parameters with their gradients and
 // moments, reading lr_t from the step buffer.
 func Adam(ctx *vk.Context, rec *vk.Recording, params, grads, m, v, step vk.Range, n int, beta1, beta2, eps float32) error {
-	return elementwise(ctx, rec, "adam", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read}, n,
+	return elementwiseBy(ctx, rec, "adam", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read}, n, 4,
 		[]vk.Range{params, grads, m, v}, []vk.Range{step},
 		[]uint32{math.Float32bits(beta1), math.Float32bits(beta2), math.Float32bits(eps)})
 }
