@@ -134,25 +134,34 @@ func benchAll(c *cli.Context) (err error) {
 	if res.CopyGBPerS, err = copyBandwidth(ctx, copyFloats); err != nil {
 		return err
 	}
-	timeSteps := func(mode nn.Mode) (float64, error) {
-		start := time.Now()
+	// Wall time a step, and the device's share of it from the timestamps
+	// around each step.
+	timeSteps := func(mode nn.Mode) (wall, device float64, err error) {
 		for r := range reps {
+			start := time.Now()
 			if err := step(mode, uint32(3+r)); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
+			wall += time.Since(start).Seconds()
+			d, err := net.StepDeviceTime()
+			if err != nil {
+				return 0, 0, err
+			}
+			device += d.Seconds()
 		}
-		return time.Since(start).Seconds() / float64(reps), nil
+		return wall / float64(reps), device / float64(reps), nil
 	}
-	if res.WallStepSeconds, err = timeSteps(nn.ModeTrain); err != nil {
+	trainDevice := 0.0
+	if res.WallStepSeconds, trainDevice, err = timeSteps(nn.ModeTrain); err != nil {
 		return err
 	}
-	infer, err := timeSteps(nn.ModeEval)
+	infer, _, err := timeSteps(nn.ModeEval)
 	if err != nil {
 		return err
 	}
-	// What the wall clock adds to the device's step: recording (once),
-	// writing the step's values, submission, waiting and readback.
-	res.HostOverhead = max(0, res.WallStepSeconds-res.StepSeconds) / res.WallStepSeconds
+	// What the wall clock adds to the device's step: writing the step's
+	// values, submission, waiting and readback.
+	res.HostOverhead = max(0, res.WallStepSeconds-trainDevice) / res.WallStepSeconds
 	res.TrainImagesPerS = float64(batch) / res.WallStepSeconds
 	res.InferImagesPerS = float64(batch) / infer
 

@@ -39,6 +39,8 @@ type Net struct {
 	// timestamps of each recording.
 	profile bool
 	marks   map[*vk.Recording][]KernelTime
+	// last is the recording the last step ran.
+	last *vk.Recording
 	// identity holds the affines of an unaugmented batch, made once.
 	identity []float32
 	// planned counts the bytes allocate would take when ctx is nil: the
@@ -307,6 +309,15 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 	if err != nil {
 		return nil, err
 	}
+	// Without profiling, two timestamps bracket the step, for the device
+	// time StepDeviceTime reports.
+	bracket := !n.profile && n.ctx.Info.Timestamps
+	if bracket {
+		if _, err := rec.Timestamp(); err != nil {
+			rec.Close()
+			return nil, err
+		}
+	}
 	if err := n.mark(rec, "start", 0, 0); err != nil {
 		rec.Close()
 		return nil, err
@@ -314,6 +325,12 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 	if err := n.record(rec, set, mode, key.fill); err != nil {
 		rec.Close()
 		return nil, err
+	}
+	if bracket {
+		if _, err := rec.Timestamp(); err != nil {
+			rec.Close()
+			return nil, err
+		}
 	}
 	n.recordings[key] = rec
 	return rec, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"vkcnn/augment"
 	"vkcnn/nn/kernels"
@@ -67,7 +68,17 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 	if err := rec.Run(); err != nil {
 		return err
 	}
+	n.last = rec
 	return n.ctx.Check()
+}
+
+// StepDeviceTime is the device time of the last step, from the timestamps
+// around it (not for profiled steps, whose timestamps Profile reads).
+func (n *Net) StepDeviceTime() (time.Duration, error) {
+	if n.last == nil || n.profile {
+		return 0, errors.New("step device time: no unprofiled step has run")
+	}
+	return n.last.Elapsed(0, 1)
 }
 
 // ResetTotals zeroes the loss and accuracy counters.

@@ -53,5 +53,17 @@ vec4 loadAcol(uint k, uint m, uint j) {
         if (k >= K || !tapOK[j] || y < 0 || y >= int(p.H) || x < 0 || x >= int(p.W)) return vec4(0.0);
         return a4[(uint((pixImage + y) * int(p.W) + x) * p.CIN + tapC[j]) >> 2];
     }
-    return vec4(elemA(m, k), elemA(m + 1, k), elemA(m + 2, k), elemA(m + 3, k));
+    // Channels that cross taps (the first layer's one, say): one row at a
+    // time from the first row's tap, moved on without division.
+    vec4 v = vec4(0.0);
+    int ty = tapY[j], tx = tapX[j];
+    uint tc = tapC[j];
+    for (uint i = 0; i < 4; i++) {
+        int y = pixY + ty, x = pixX + tx;
+        if (k < K && m + i < M && y >= 0 && y < int(p.H) && x >= 0 && x < int(p.W)) {
+            v[i] = a[uint((pixImage + y) * int(p.W) + x) * p.CIN + tc];
+        }
+        nextTap(ty, tx, tc);
+    }
+    return v;
 }

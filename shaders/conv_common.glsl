@@ -29,6 +29,18 @@ int tapPixel(uint m, uint t) {
     return offsetPixel(m, int(t / p.KW) - int(p.KH / 2), int(t % p.KW) - int(p.KW / 2));
 }
 
+// Moves a tap (ky, kx, ci), offsets from the kernel's centre, on by one in
+// the HWIO order: the next input channel, else kernel column, else row.
+void nextTap(inout int ty, inout int tx, inout uint tc) {
+    if (++tc == p.CIN) {
+        tc = 0;
+        if (++tx > int(p.KW / 2)) {
+            tx = -int(p.KW / 2);
+            ty++;
+        }
+    }
+}
+
 // The lane's output rows of a row-major gathering A (row0 + 8*j + lane
 // for the 8 blocks j of the tallest tile) as (first row of its image, y,
 // x): computed once, so that the loads need no division. A row past M gets

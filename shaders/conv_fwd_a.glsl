@@ -20,14 +20,12 @@ void aBegin(uint row0, uint lane) {
 }
 
 void aStep(uint k) {
-    tapC += 4;
-    if (tapC == p.CIN) {
-        tapC = 0;
-        if (++tapX > int(p.KW / 2)) {
-            tapX = -int(p.KW / 2);
-            tapY++;
-        }
+    if ((p.CIN & 3u) == 0) {
+        tapC += 3; // four channels of one tap: never past the last
+    } else {
+        for (uint i = 0; i < 3; i++) nextTap(tapY, tapX, tapC);
     }
+    nextTap(tapY, tapX, tapC);
 }
 
 vec4 loadArow(uint m, uint k, uint j) {
@@ -36,7 +34,19 @@ vec4 loadArow(uint m, uint k, uint j) {
         if (y < 0 || y >= int(p.H) || x < 0 || x >= int(p.W)) return vec4(0.0);
         return a4[(uint((rowImage[j] + y) * int(p.W) + x) * p.CIN + tapC) >> 2];
     }
-    return vec4(elemA(m, k), elemA(m, k + 1), elemA(m, k + 2), elemA(m, k + 3));
+    // Channels that cross taps (the first layer's one, say): one k at a
+    // time, the tap moved on without division.
+    vec4 v = vec4(0.0);
+    int ty = tapY, tx = tapX;
+    uint tc = tapC;
+    for (uint i = 0; i < 4; i++) {
+        int y = rowY[j] + ty, x = rowX[j] + tx;
+        if (k + i < K && y >= 0 && y < int(p.H) && x >= 0 && x < int(p.W)) {
+            v[i] = a[uint((rowImage[j] + y) * int(p.W) + x) * p.CIN + tc];
+        }
+        nextTap(ty, tx, tc);
+    }
+    return v;
 }
 
 vec4 loadAcol(uint k, uint m, uint j) { // unused: A is row-major

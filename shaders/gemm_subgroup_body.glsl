@@ -47,17 +47,19 @@ const bool WIDE = TILE_COLS == 64;
     ROW_STEP(8 * G, av, 0) ROW_STEP(8 * G + 1, av, 1) ROW_STEP(8 * G + 2, av, 2) ROW_STEP(8 * G + 3, av, 3) \
     ROW_STEP(8 * G + 4, av, 4) ROW_STEP(8 * G + 5, av, 5) ROW_STEP(8 * G + 6, av, 6) ROW_STEP(8 * G + 7, av, 7) }
 
-// Rows 4Q..4Q+3 at k+KK, held by lane L as the vec4 AV (k-major A).
-#define COL_STEP(Q, AV, L, KK) { \
-    vec4 s = subgroupBroadcast(AV, L); \
-    acc[8 * (Q)] += s.x * bv[2 * KK]; acc[8 * (Q) + 2] += s.y * bv[2 * KK]; \
-    acc[8 * (Q) + 4] += s.z * bv[2 * KK]; acc[8 * (Q) + 6] += s.w * bv[2 * KK]; \
-    if (WIDE) { \
-        acc[8 * (Q) + 1] += s.x * bv[2 * KK + 1]; acc[8 * (Q) + 3] += s.y * bv[2 * KK + 1]; \
-        acc[8 * (Q) + 5] += s.z * bv[2 * KK + 1]; acc[8 * (Q) + 7] += s.w * bv[2 * KK + 1]; } }
+// Row R of the tile, k-major: A0..A3 are its A values at k..k+3. Each
+// accumulator takes its four products in one update, as ROW_STEP's do.
+#define ACC_ROW(R, A0, A1, A2, A3) { \
+    acc[2 * (R)] += A0 * bv[0] + A1 * bv[2] + A2 * bv[4] + A3 * bv[6]; \
+    if (WIDE) acc[2 * (R) + 1] += A0 * bv[1] + A1 * bv[3] + A2 * bv[5] + A3 * bv[7]; }
 
-#define K_STEP(H, A0, A1, KK) COL_STEP(4 * H, A0, 2 * KK, KK) COL_STEP(4 * H + 1, A1, 2 * KK, KK) \
-    COL_STEP(4 * H + 2, A0, 2 * KK + 1, KK) COL_STEP(4 * H + 3, A1, 2 * KK + 1, KK)
+// Rows R..R+3, held as the vec4 AV by the lanes of one parity (HALF) at
+// k + lane/2.
+#define COL_GROUP(R, AV, HALF) { \
+    vec4 s0 = subgroupBroadcast(AV, HALF), s1 = subgroupBroadcast(AV, 2 + HALF); \
+    vec4 s2 = subgroupBroadcast(AV, 4 + HALF), s3 = subgroupBroadcast(AV, 6 + HALF); \
+    ACC_ROW(R, s0.x, s1.x, s2.x, s3.x) ACC_ROW(R + 1, s0.y, s1.y, s2.y, s3.y) \
+    ACC_ROW(R + 2, s0.z, s1.z, s2.z, s3.z) ACC_ROW(R + 3, s0.w, s1.w, s2.w, s3.w) }
 
 // The 16 rows of block H, k-major: lane l holds rows 16H + 8*(l&1) .. +7
 // of column k + l/2.
@@ -66,14 +68,17 @@ const bool WIDE = TILE_COLS == 64;
     uint kk = k + (lane >> 1); \
     vec4 a0 = loadAcol(kk, r, 2 * H); \
     vec4 a1 = loadAcol(kk, r + 4, 2 * H + 1); \
-    K_STEP(H, a0, a1, 0) K_STEP(H, a0, a1, 1) K_STEP(H, a0, a1, 2) K_STEP(H, a0, a1, 3) }
+    COL_GROUP(16 * H, a0, 0) COL_GROUP(16 * H + 4, a1, 0) \
+    COL_GROUP(16 * H + 8, a0, 1) COL_GROUP(16 * H + 12, a1, 1) }
 
 void main() {
     uint lane = gl_SubgroupInvocationID;
     uint row0 = gl_WorkGroupID.y * TILE_ROWS;
     uint col = gl_WorkGroupID.x * TILE_COLS + lane * (TILE_COLS / 8);
 
-    vec4 acc[2 * TILE_ROWS];
+    // Sized for the tallest tile: with an array sized by TILE_ROWS, lavapipe
+    // (Mesa 25.0) crashed at times loading the pipeline from its shader cache.
+    vec4 acc[2 * 64];
     for (int i = 0; i < 2 * TILE_ROWS; i++) acc[i] = vec4(0.0);
 
     aBegin(row0, lane);

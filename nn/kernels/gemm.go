@@ -27,6 +27,8 @@ var GemmVariants = []GemmVariant{
 	{Name: "subgroup16", Subgroup: true, Rows: 16, Cols: 64},
 	{Name: "subgroup32", Subgroup: true, Rows: 32, Cols: 64},
 	{Name: "subgroup64", Subgroup: true, Rows: 64, Cols: 64},
+	{Name: "subgroup16x32", Subgroup: true, Rows: 16, Cols: 32},
+	{Name: "subgroup32x32", Subgroup: true, Rows: 32, Cols: 32},
 	{Name: "subgroup64x32", Subgroup: true, Rows: 64, Cols: 32},
 	{Name: "tiled64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
 	{Name: "tiled128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
@@ -80,12 +82,13 @@ func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
 	if info.Type == "CPU" {
 		name := "subgroup16"
 		switch {
-		case m >= 1024 && n <= 32:
-			name = "subgroup64x32"
 		case m >= 1024:
 			name = "subgroup64"
 		case m >= 128:
 			name = "subgroup32"
+		}
+		if n <= 32 {
+			name += "x32"
 		}
 		if v, _ := GemmVariantByName(name); v.Usable(info) == nil {
 			return v
