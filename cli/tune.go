@@ -21,12 +21,12 @@ func tuneCommand() *cli.Command {
 		Usage: "measure every GEMM variant on each of a model's products and cache the fastest for this device",
 		Description: "Each convolution pass and dense product of a training step is timed with every variant the\n" +
 			"device can run; the winners are stored in the tuning cache ($VKCNN_TUNING, else vkcnn/tuning.json\n" +
-			"in the user's cache folder) under the device's name and driver, where train, eval and bench\n" +
-			"find them. Every variant's output is checked against the first one's.",
+			"in the user's cache folder) under the device's name and driver, where train, eval, predict\n" +
+			"and bench find them. Every variant's output is checked against the first one's.",
 		UsageText: "vkcnn tune [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
-			&cli.IntFlag{Name: "batch-size", Usage: "the training batch size to tune for (default: the preset's, else 64)"},
+			&cli.IntFlag{Name: "batch-size", Usage: "the training batch size to tune for", DefaultText: "the preset's, else 64"},
 			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs of each candidate after a checked one"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			deviceFlag,
