@@ -168,25 +168,13 @@ func measureGemm(ctx *vk.Context, g kernels.Gemm, reps int) (gemmResult, error) 
 		return res, err
 	}
 
-	rec, err := ctx.NewRecording()
+	rec, err := timedRecording(ctx, func(rec *vk.Recording) error {
+		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), vk.Range{})
+	})
 	if err != nil {
 		return res, err
 	}
 	defer rec.Close()
-	timed := ctx.Info.Timestamps
-	if timed {
-		if _, err := rec.Timestamp(); err != nil {
-			return res, err
-		}
-	}
-	if err := g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), vk.Range{}); err != nil {
-		return res, err
-	}
-	if timed {
-		if _, err := rec.Timestamp(); err != nil {
-			return res, err
-		}
-	}
 	if err := rec.Run(); err != nil {
 		return res, err
 	}
@@ -212,23 +200,12 @@ func measureGemm(ctx *vk.Context, g kernels.Gemm, reps int) (gemmResult, error) 
 		return res, fmt.Errorf("wrong result: max |error| %.3g exceeds %.3g", res.MaxError, tol)
 	}
 
-	times := make([]float64, reps)
-	for i := range times {
-		start := time.Now()
-		if err := rec.Run(); err != nil {
-			return res, err
-		}
-		times[i] = time.Since(start).Seconds()
-		if timed {
-			d, err := rec.Elapsed(0, 1)
-			if err != nil {
-				return res, err
-			}
-			times[i] = d.Seconds()
-		}
+	times, err := runTimes(ctx, rec, reps)
+	if err != nil {
+		return res, err
 	}
 	res.Timer = "wall clock"
-	if timed {
+	if ctx.Info.Timestamps {
 		res.Timer = "GPU timestamps"
 	}
 	slices.Sort(times)
@@ -255,4 +232,53 @@ func checkedEntries(g kernels.Gemm, rng *rand.Rand) [][2]int {
 		out = append(out, [2]int{rng.IntN(g.M), rng.IntN(g.N)})
 	}
 	return out
+}
+
+// timedRecording records work between two timestamps, where the device
+// has them.
+func timedRecording(ctx *vk.Context, work func(*vk.Recording) error) (*vk.Recording, error) {
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		return nil, err
+	}
+	stamp := func() error {
+		if !ctx.Info.Timestamps {
+			return nil
+		}
+		_, err := rec.Timestamp()
+		return err
+	}
+	err = stamp()
+	if err == nil {
+		err = work(rec)
+	}
+	if err == nil {
+		err = stamp()
+	}
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	return rec, nil
+}
+
+// runTimes runs a timedRecording n times and returns each run's seconds:
+// between its timestamps where the device has them, else on the wall clock.
+func runTimes(ctx *vk.Context, rec *vk.Recording, n int) ([]float64, error) {
+	times := make([]float64, n)
+	for i := range times {
+		start := time.Now()
+		if err := rec.Run(); err != nil {
+			return nil, err
+		}
+		times[i] = time.Since(start).Seconds()
+		if ctx.Info.Timestamps {
+			d, err := rec.Elapsed(0, 1)
+			if err != nil {
+				return nil, err
+			}
+			times[i] = d.Seconds()
+		}
+	}
+	return times, nil
 }

@@ -216,30 +216,16 @@ func copyBandwidth(ctx *vk.Context, n int) (float64, error) {
 		return 0, err
 	}
 	defer dst.Close()
-	rec, err := ctx.NewRecording()
+	rec, err := timedRecording(ctx, func(rec *vk.Recording) error {
+		return kernels.Copy(ctx, rec, vk.Whole(src), vk.Whole(dst), n)
+	})
 	if err != nil {
 		return 0, err
 	}
 	defer rec.Close()
-	if _, err := rec.Timestamp(); err != nil {
+	times, err := runTimes(ctx, rec, 6)
+	if err != nil {
 		return 0, err
-	}
-	if err := kernels.Copy(ctx, rec, vk.Whole(src), vk.Whole(dst), n); err != nil {
-		return 0, err
-	}
-	if _, err := rec.Timestamp(); err != nil {
-		return 0, err
-	}
-	var times []float64
-	for range 6 {
-		if err := rec.Run(); err != nil {
-			return 0, err
-		}
-		d, err := rec.Elapsed(0, 1)
-		if err != nil {
-			return 0, err
-		}
-		times = append(times, d.Seconds())
 	}
 	times = times[1:] // the first run warms the pages up
 	slices.Sort(times)

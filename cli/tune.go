@@ -198,28 +198,12 @@ func tuneOne(ctx *vk.Context, p kernels.Product, reps int) (tp tuneProduct, err 
 // was over slowCutoff times best, reps times more, timed by timestamps;
 // no times means it was too slow.
 func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, got []float32, err error) {
-	rec, err := ctx.NewRecording()
+	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.Record(ctx, rec, args) })
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rec.Close()
-	if _, err := rec.Timestamp(); err != nil {
-		return nil, nil, err
-	}
-	if err := p.Record(ctx, rec, args); err != nil {
-		return nil, nil, err
-	}
-	if _, err := rec.Timestamp(); err != nil {
-		return nil, nil, err
-	}
-	run := func() (float64, error) {
-		if err := rec.Run(); err != nil {
-			return 0, err
-		}
-		d, err := rec.Elapsed(0, 1)
-		return d.Seconds(), err
-	}
-	first, err := run()
+	first, err := runTimes(ctx, rec, 1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -227,17 +211,11 @@ func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Ran
 	if err := out.Buf.ReadFloat32(0, got); err != nil {
 		return nil, nil, err
 	}
-	if first > slowCutoff*best {
+	if first[0] > slowCutoff*best {
 		return nil, got, nil
 	}
-	for range reps {
-		t, err := run()
-		if err != nil {
-			return nil, nil, err
-		}
-		times = append(times, t)
-	}
-	return times, got, nil
+	times, err = runTimes(ctx, rec, reps)
+	return times, got, err
 }
 
 func maxDiff(a, b []float32) float64 {

@@ -309,28 +309,22 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 	if err != nil {
 		return nil, err
 	}
-	// Without profiling, two timestamps bracket the step, for the device
-	// time StepDeviceTime reports.
-	bracket := !n.profile && n.ctx.Info.Timestamps
-	if bracket {
-		if _, err := rec.Timestamp(); err != nil {
-			rec.Close()
-			return nil, err
-		}
+	// Where the device has timestamps, one opens every step and one closes
+	// it (StepDeviceTime reads them); a profiled step's marks put one after
+	// every part, the last closing it.
+	stamps := n.ctx.Info.Timestamps
+	if stamps {
+		_, err = rec.Timestamp()
 	}
-	if err := n.mark(rec, "start", 0, 0); err != nil {
+	if err == nil {
+		err = n.record(rec, set, mode, key.fill)
+	}
+	if err == nil && stamps && !n.profile {
+		_, err = rec.Timestamp()
+	}
+	if err != nil {
 		rec.Close()
 		return nil, err
-	}
-	if err := n.record(rec, set, mode, key.fill); err != nil {
-		rec.Close()
-		return nil, err
-	}
-	if bracket {
-		if _, err := rec.Timestamp(); err != nil {
-			rec.Close()
-			return nil, err
-		}
 	}
 	n.recordings[key] = rec
 	return rec, nil
@@ -396,12 +390,15 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 	for i, l := range n.Model.Layers {
 		in, out := outs[i], whole(n.acts[i+1])
 		var err error
+		var flops float64
 		switch l.Spec.Type {
 		case "conv2d":
 			c := n.Tuning.Conv(n.conv(l), kernels.ConvForward)
+			flops = c.FLOPs()
 			err = c.Forward(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
 		case "dense":
 			g := n.Tuning.Gemm(denseForward(l, n.Batch))
+			flops = g.FLOPs()
 			err = g.Record(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
 		case "maxpool2d":
 			err = kernels.MaxPool(ctx, rec, in, out, n.Batch, l.In.H, l.In.W, l.In.C)
@@ -417,13 +414,6 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 			out = in
 		}
 		if err == nil && l.Spec.Type != "flatten" {
-			var flops float64
-			switch l.Spec.Type {
-			case "conv2d":
-				flops = n.conv(l).FLOPs()
-			case "dense":
-				flops = denseForward(l, n.Batch).FLOPs()
-			}
 			err = n.mark(rec, l.Spec.Name+" forward", flops, 4*float64(n.Batch*(l.In.Size()+l.Out.Size())))
 		}
 		if err != nil {
@@ -501,6 +491,9 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 		var err error
 		var flops float64
 		bytes := 4 * float64(n.Batch*(l.In.Size()+2*l.Out.Size())) // read out and dOut, write dIn
+		// recorded says whether the layer's part has work to mark (a conv
+		// marks its two parts itself).
+		recorded := l.ReLU || l.Spec.Type == "dense" || (needIn && (l.Spec.Type == "maxpool2d" || l.Spec.Type == "dropout"))
 		if l.ReLU {
 			err = kernels.ReLUBackward(ctx, rec, out, dOut, n.Batch*l.Out.Size())
 		}
@@ -542,7 +535,7 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 				err = kernels.Scale(ctx, rec, dOut, dIn, n.Batch*l.In.Size(), 1)
 			}
 		}
-		if err == nil && l.Spec.Type != "conv2d" && l.Spec.Type != "flatten" && (needIn || l.Spec.Type == "dense") {
+		if err == nil && recorded && l.Spec.Type != "conv2d" {
 			err = n.mark(rec, l.Spec.Name+" backward", flops, bytes)
 		}
 		if err != nil {

@@ -33,18 +33,17 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 		return nil, 0, err
 	}
 	rec := n.recordings[recordingKey{set, mode, augment.Nearest, true}]
-	labels := n.marks[rec]
+	// Timestamp 0 opens the step; mark i's timestamp is i+1.
 	var parts []KernelTime
-	for i := 1; i < len(labels); i++ {
-		d, err := rec.Elapsed(i-1, i)
+	for i, part := range n.marks[rec] {
+		d, err := rec.Elapsed(i, i+1)
 		if err != nil {
 			return nil, 0, err
 		}
-		part := labels[i]
 		part.Time = d
 		parts = append(parts, part)
 	}
-	total, err := rec.Elapsed(0, len(labels)-1)
+	total, err := n.StepDeviceTime()
 	if err != nil {
 		return nil, 0, fmt.Errorf("profile: %w", err)
 	}

@@ -72,13 +72,13 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 	return n.ctx.Check()
 }
 
-// StepDeviceTime is the device time of the last step, from the timestamps
-// around it (not for profiled steps, whose timestamps Profile reads).
+// StepDeviceTime is the device time of the last step, from its first
+// timestamp to its last.
 func (n *Net) StepDeviceTime() (time.Duration, error) {
-	if n.last == nil || n.profile {
-		return 0, errors.New("step device time: no unprofiled step has run")
+	if n.last == nil {
+		return 0, errors.New("step device time: no step has run")
 	}
-	return n.last.Elapsed(0, 1)
+	return n.last.Elapsed(0, n.last.Timestamps()-1)
 }
 
 // ResetTotals zeroes the loss and accuracy counters.

@@ -260,6 +260,9 @@ func (r *Recording) Timestamp() (int, error) {
 	return r.queries - 1, nil
 }
 
+// Timestamps is the number of timestamps recorded.
+func (r *Recording) Timestamps() int { return r.queries }
+
 // Dispatches is the number of dispatches recorded; Barriers the number of
 // barriers inserted between them.
 func (r *Recording) Dispatches() int { return r.dispatches }

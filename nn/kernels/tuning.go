@@ -195,18 +195,20 @@ func TuningPath() (string, error) {
 
 func deviceKey(info vk.DeviceInfo) string { return info.Name + " | " + info.DriverInfo }
 
+// readTuningFile reads the cache; a missing or unreadable one reads as
+// empty (with an error for the unreadable).
 func readTuningFile(path string) (tuningFile, error) {
-	f := tuningFile{Version: tuningVersion, Devices: map[string]map[string]string{}}
+	empty := tuningFile{Version: tuningVersion, Devices: map[string]map[string]string{}}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return f, nil
+		return empty, nil
 	}
 	if err != nil {
-		return f, fmt.Errorf("read tuning cache: %w", err)
+		return empty, fmt.Errorf("read tuning cache: %w", err)
 	}
+	var f tuningFile
 	if err := json.Unmarshal(data, &f); err != nil || f.Version != tuningVersion || f.Devices == nil {
-		return tuningFile{Version: tuningVersion, Devices: map[string]map[string]string{}},
-			fmt.Errorf("tuning cache %s is not a version-%d vkcnn tuning file (run vkcnn tune again)", path, tuningVersion)
+		return empty, fmt.Errorf("tuning cache %s is not a version-%d vkcnn tuning file (run vkcnn tune again)", path, tuningVersion)
 	}
 	return f, nil
 }
