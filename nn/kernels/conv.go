@@ -43,19 +43,8 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k,
 		return err
 	}
 	access := []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}[:len(args)]
-	var spec []uint32
-	name := shader + "_tiled"
-	if c.Variant.Subgroup {
-		name = shader + "_subgroup"
-		spec = append(append(spec, flags...), 0, 0, 0, 0, 0, 0)[:8]
-		spec = append(spec, c.Variant.Rows, c.Variant.Cols)
-	} else {
-		v := c.Variant
-		spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
-		spec = append(spec, 0, 0, 0, 0)[:9]
-		spec = append(spec, v.workgroup())
-	}
-	kern, err := kernel(ctx, name, access, 10, spec...)
+	style, spec := c.Variant.specialize(flags...)
+	kern, err := kernel(ctx, shader+"_"+style, access, 10, spec...)
 	if err != nil {
 		return err
 	}

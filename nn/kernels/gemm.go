@@ -199,11 +199,20 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range)
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 
 func (g Gemm) kernel(ctx *vk.Context) (*vk.Kernel, error) {
-	v := g.Variant
+	name, spec := g.Variant.specialize(boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU))
+	return kernel(ctx, "gemm_"+name, gemmAccess, 3, spec...)
+}
+
+// specialize returns the shader suffix of the variant's style and its
+// specialization constants around the including shader's flags (at most
+// four): the subgroup body reads its tile at ids 8 and 9, the tiled body
+// its tile at 0-4 and workgroup size at 9, the flags following the tile.
+func (v GemmVariant) specialize(flags ...uint32) (style string, spec []uint32) {
 	if v.Subgroup {
-		return kernel(ctx, "gemm_subgroup", gemmAccess, 3,
-			boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), 0, 0, 0, 0, v.Rows, v.Cols)
+		spec = append(append(spec, flags...), make([]uint32, 8-len(flags))...)
+		return "subgroup", append(spec, v.Rows, v.Cols)
 	}
-	return kernel(ctx, "gemm_tiled", gemmAccess, 3,
-		v.BM, v.BN, v.BK, v.TM, v.TN, boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU), v.workgroup())
+	spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
+	spec = append(spec, make([]uint32, 4-len(flags))...)
+	return "tiled", append(spec, v.workgroup())
 }
