@@ -64,11 +64,11 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			driver = fmt.Sprintf("version 0x%x", d.DriverVersion)
 		}
 		fmt.Fprintf(w, "     driver %s; Vulkan %s\n", driver, d.APIVersion)
-		hostVisible := ""
-		if d.HostVisibleDevice {
-			hostVisible = ", host-visible"
+		if d.Placement == "" {
+			fmt.Fprintf(w, "     memory: no device-local memory for buffers: vkcnn cannot train here\n")
+		} else {
+			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", mib(d.DeviceLocalBytes), d.Placement, mib(uint64(d.MaxStorageBufferRange)))
 		}
-		fmt.Fprintf(w, "     memory %s device-local%s; storage-buffer range %s\n", mib(d.DeviceLocalBytes), hostVisible, mib(uint64(d.MaxStorageBufferRange)))
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
 		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; cooperative matrix %s; timestamps %s\n",

@@ -25,11 +25,14 @@ type Net struct {
 	Batch  int
 	Tuning kernels.Tuning
 
-	ctx                          *vk.Context
-	params, grads, adamM, adamV  *vk.Buffer
-	acts, dacts                  []*vk.Buffer // by layer boundary: acts[0] is the input, dacts[0] unused
-	kernelT                      []*vk.Buffer // transposed conv kernels, by layer
-	step                         *vk.Buffer   // mapped: header, batch order, affines
+	ctx                         *vk.Context
+	params, grads, adamM, adamV *vk.Buffer
+	acts, dacts                 []*vk.Buffer // by layer boundary: acts[0] is the input, dacts[0] unused
+	kernelT                     []*vk.Buffer // transposed conv kernels, by layer
+	step                        *vk.Buffer   // header, batch order, affines
+	// stepUpload holds the step's values on the host where the step
+	// buffer is not mapped; each recording starts by copying it over.
+	stepUpload                   *vk.Buffer
 	orderOffset, affineOffset    int64
 	stats, totals                *vk.Buffer
 	colSumScratch, filterScratch *vk.Buffer
@@ -103,7 +106,9 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 
 func (n *Net) newBuffer(floats int, host bool) (*vk.Buffer, error) {
 	if n.ctx == nil {
-		n.planned += (4*int64(floats) + 15) &^ 15
+		if !host {
+			n.planned += (4*int64(floats) + 15) &^ 15
+		}
 		return nil, nil
 	}
 	var b *vk.Buffer
@@ -177,8 +182,14 @@ func (n *Net) allocate(params []float32) error {
 	const align = 256
 	n.orderOffset = align
 	n.affineOffset = n.orderOffset + (4*int64(n.Batch)+align-1)/align*align
-	if n.step, err = n.newBuffer(int(n.affineOffset/4)+6*n.Batch, true); err != nil {
+	stepFloats := int(n.affineOffset/4) + 6*n.Batch
+	if n.step, err = n.newBuffer(stepFloats, false); err != nil {
 		return err
+	}
+	if n.step != nil && !n.step.Mapped() {
+		if n.stepUpload, err = n.newBuffer(stepFloats, true); err != nil {
+			return err
+		}
 	}
 	scratch, filter := 1, 1
 	for _, l := range layers {
@@ -315,6 +326,9 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 	stamps := n.ctx.Info.Timestamps
 	if stamps {
 		_, err = rec.Timestamp()
+	}
+	if err == nil && n.stepUpload != nil {
+		err = rec.Copy(whole(n.stepUpload), whole(n.step))
 	}
 	if err == nil {
 		err = n.record(rec, set, mode, key.fill)

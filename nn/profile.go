@@ -54,7 +54,9 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 func (n *Net) DeviceBytes() int64 {
 	var total int64
 	for _, b := range n.owned {
-		total += (b.Size() + 15) &^ 15 // as vk allocates
+		if !b.Host() {
+			total += (b.Size() + 15) &^ 15 // as vk allocates
+		}
 	}
 	return total
 }

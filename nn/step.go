@@ -57,8 +57,12 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 	header[kernels.StepSeed] = v.Seed
 	header[kernels.StepValid] = uint32(valid)
 	header[kernels.StepLR] = math.Float32bits(v.LR)
-	if err := errors.Join(n.step.WriteUint32(0, header), n.step.WriteUint32(n.orderOffset, order),
-		n.step.WriteFloat32(n.affineOffset, affines)); err != nil {
+	values := n.step
+	if n.stepUpload != nil {
+		values = n.stepUpload
+	}
+	if err := errors.Join(values.WriteUint32(0, header), values.WriteUint32(n.orderOffset, order),
+		values.WriteFloat32(n.affineOffset, affines)); err != nil {
 		return err
 	}
 	rec, err := n.recording(set, mode, fill)

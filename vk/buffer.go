@@ -8,16 +8,20 @@ import (
 )
 
 // Buffer is a storage buffer with its own memory. Device buffers live in
-// device-local memory (mapped where that memory is host-visible, as on
-// lavapipe, else reached through a staging copy); host buffers are always
-// mapped, for per-step values and readback.
+// device-local memory, mapped where the placement says so and otherwise
+// reached through a staging copy; host buffers are always mapped.
 type Buffer struct {
 	ctx    *Context
 	handle uint64 // VkBuffer
 	memory uint64 // VkDeviceMemory
 	size   int64
 	mapped []byte
-	kind   string
+	// readMapped: reads copy from the mapping (host-cached memory).
+	readMapped bool
+	kind       string
+	host       bool
+	heap       int
+	allocated  uint64
 }
 
 // stagingChunk bounds the staging buffer and so each copy through it.
@@ -27,15 +31,16 @@ const bufferUsage = vulkan.BufferUsageStorageBufferBit | vulkan.BufferUsageTrans
 
 // NewBuffer allocates a device buffer of size bytes.
 func (c *Context) NewBuffer(size int64) (*Buffer, error) {
-	return c.newBuffer(size, c.mappable, "device buffer")
+	return c.newBuffer(size, false, "device buffer")
 }
 
-// NewHostBuffer allocates a mapped, host-visible buffer of size bytes.
+// NewHostBuffer allocates a mapped buffer of size bytes in host memory,
+// for values the host writes or reads often.
 func (c *Context) NewHostBuffer(size int64) (*Buffer, error) {
 	return c.newBuffer(size, true, "host buffer")
 }
 
-func (c *Context) newBuffer(size int64, hostVisible bool, kind string) (*Buffer, error) {
+func (c *Context) newBuffer(size int64, host bool, kind string) (*Buffer, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("new %s: size %d must be positive", kind, size)
 	}
@@ -53,8 +58,8 @@ func (c *Context) newBuffer(size int64, hostVisible bool, kind string) (*Buffer,
 	if err := check(fmt.Sprintf("vkCreateBuffer (%s, %d bytes)", kind, size), r); err != nil {
 		return nil, err
 	}
-	b := &Buffer{ctx: c, handle: handleOf(buf), size: size, kind: kind}
-	if err := b.allocate(hostVisible); err != nil {
+	b := &Buffer{ctx: c, handle: handleOf(buf), size: size, kind: kind, host: host}
+	if err := b.allocate(host); err != nil {
 		vulkan.DestroyBuffer(c.device, buf, nil)
 		return nil, err
 	}
@@ -62,80 +67,71 @@ func (c *Context) newBuffer(size int64, hostVisible bool, kind string) (*Buffer,
 	return b, nil
 }
 
-func (b *Buffer) allocate(hostVisible bool) error {
+func (b *Buffer) allocate(host bool) error {
 	c := b.ctx
 	var req vulkan.MemoryRequirements
 	vulkan.GetBufferMemoryRequirements(c.device, asHandle[vulkan.Buffer](b.handle), &req)
 	req.Deref()
-	want := vulkan.MemoryPropertyDeviceLocalBit
-	if hostVisible {
-		want = vulkan.MemoryPropertyHostVisibleBit | vulkan.MemoryPropertyHostCoherentBit
+	types, mapped, readMapped := c.placement.DeviceTypes, c.placement.Mapped, c.placement.ReadMapped
+	if host {
+		types, mapped, readMapped = c.placement.HostTypes, true, true
 	}
-	typeIndex, ok := c.memoryType(req.MemoryTypeBits, vulkan.MemoryPropertyFlags(want))
-	if !ok {
-		return fmt.Errorf("allocate %s: the device has no suitable memory type", b.kind)
+	typeIndex := -1
+	for _, i := range types {
+		if req.MemoryTypeBits&(1<<i) != 0 {
+			typeIndex = i
+			break
+		}
+	}
+	if typeIndex < 0 {
+		return fmt.Errorf("allocate %s: none of the memory types %v suits it (the buffer allows 0x%x)", b.kind, types, req.MemoryTypeBits)
+	}
+	heap := c.Info.Memory.Types[typeIndex].Heap
+	if err := c.heaps.take(heap, uint64(req.Size)); err != nil {
+		return fmt.Errorf("allocate %s of %d bytes: %w", b.kind, b.size, err)
 	}
 	info := &vulkan.MemoryAllocateInfo{
 		SType:           vulkan.StructureTypeMemoryAllocateInfo,
 		AllocationSize:  req.Size,
-		MemoryTypeIndex: typeIndex,
+		MemoryTypeIndex: uint32(typeIndex),
 	}
 	var mem vulkan.DeviceMemory
 	r := vulkan.AllocateMemory(c.device, info, nil, &mem)
 	info.Free()
 	if err := check(fmt.Sprintf("vkAllocateMemory (%s, %d bytes)", b.kind, b.size), r); err != nil {
+		c.heaps.give(heap, uint64(req.Size))
 		return err
+	}
+	free := func() {
+		vulkan.FreeMemory(c.device, mem, nil)
+		c.heaps.give(heap, uint64(req.Size))
 	}
 	if err := check("vkBindBufferMemory", vulkan.BindBufferMemory(c.device, asHandle[vulkan.Buffer](b.handle), mem, 0)); err != nil {
-		vulkan.FreeMemory(c.device, mem, nil)
+		free()
 		return err
 	}
-	if hostVisible {
+	if mapped {
 		var ptr unsafe.Pointer
 		if err := check("vkMapMemory", vulkan.MapMemory(c.device, mem, 0, req.Size, 0, &ptr)); err != nil {
-			vulkan.FreeMemory(c.device, mem, nil)
+			free()
 			return err
 		}
 		b.mapped = unsafe.Slice((*byte)(ptr), b.size)
+		b.readMapped = readMapped
 	}
 	b.memory = handleOf(mem)
+	b.heap, b.allocated = heap, uint64(req.Size)
 	return nil
 }
 
-// memoryType picks the first allowed type with all wanted properties,
-// preferring host-cached memory for mapped buffers (fast readback) and, for
-// device buffers on a mappable device, memory the host can map too.
-func (c *Context) memoryType(allowed uint32, want vulkan.MemoryPropertyFlags) (uint32, bool) {
-	hostVisible := vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostVisibleBit | vulkan.MemoryPropertyHostCoherentBit)
-	prefer := vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostCachedBit)
-	if want&vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyDeviceLocalBit) != 0 {
-		prefer = 0
-	}
-	best, found := uint32(0), false
-	for i := uint32(0); i < c.memory.MemoryTypeCount; i++ {
-		f := c.memory.MemoryTypes[i].PropertyFlags
-		if allowed&(1<<i) == 0 || f&want != want {
-			continue
-		}
-		if !found || (f&prefer != 0 && c.memory.MemoryTypes[best].PropertyFlags&prefer == 0) {
-			best, found = i, true
-		}
-	}
-	if found && c.mappable && want&vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyDeviceLocalBit) != 0 {
-		for i := uint32(0); i < c.memory.MemoryTypeCount; i++ {
-			f := c.memory.MemoryTypes[i].PropertyFlags
-			if allowed&(1<<i) != 0 && f&want == want && f&hostVisible == hostVisible {
-				return i, true
-			}
-		}
-	}
-	return best, found
-}
+// Host reports whether the buffer lives in host memory (NewHostBuffer).
+func (b *Buffer) Host() bool { return b.host }
 
 // Size is the buffer's size in bytes as requested.
 func (b *Buffer) Size() int64 { return b.size }
 
-// Mapped reports whether the host reads and writes the buffer directly.
+// Mapped reports whether the host writes the buffer in place (and reads
+// it in place too where its memory is host-cached).
 func (b *Buffer) Mapped() bool { return b.mapped != nil }
 
 // Close frees the buffer; it is safe to call twice.
@@ -150,6 +146,7 @@ func (b *Buffer) Close() {
 		b.mapped = nil
 	}
 	vulkan.FreeMemory(c.device, asHandle[vulkan.DeviceMemory](b.memory), nil)
+	c.heaps.give(b.heap, b.allocated)
 	b.handle, b.memory = 0, 0
 	c.live[b.kind+"s"]--
 }
@@ -187,7 +184,7 @@ func (b *Buffer) Read(offset int64, out []byte) error {
 	if err := b.checkRange("read buffer", offset, len(out)); err != nil {
 		return err
 	}
-	if b.mapped != nil {
+	if b.readMapped {
 		copy(out, b.mapped[offset:])
 		return nil
 	}

@@ -23,8 +23,18 @@ type Options struct {
 	SyncValidation bool
 	// ForceStaging copies through a staging buffer even where device
 	// memory is host-visible, so that the GPU path is tested on lavapipe.
+	// StagingEnv=1 sets it too.
 	ForceStaging bool
 }
+
+// StagingEnv, set to 1, forces staged uploads and readbacks on any device:
+// a debugging switch that runs a discrete GPU's path on lavapipe.
+const StagingEnv = "VKCNN_STAGING"
+
+func stagingFromEnv() bool { return os.Getenv(StagingEnv) == "1" }
+
+// Placement is where the context puts buffers.
+func (c *Context) Placement() Placement { return c.placement }
 
 // ValidateFromEnv reports whether VKCNN_VALIDATE is 1 (validate) or sync
 // (validate, synchronization too).
@@ -42,8 +52,8 @@ type Context struct {
 	inst        *instance
 	device      vulkan.Device
 	queue       vulkan.Queue
-	memory      vulkan.PhysicalDeviceMemoryProperties
-	mappable    bool // device-local memory is host-visible: no staging copies
+	placement   Placement
+	heaps       *heapUse
 	commandPool uint64
 	fence       uint64
 	staging     *Buffer
@@ -74,12 +84,11 @@ func (c *Context) open(opts Options) error {
 	if err != nil {
 		return err
 	}
-	vulkan.GetPhysicalDeviceMemoryProperties(c.Info.physical, &c.memory)
-	c.memory.Deref()
-	for i := uint32(0); i < c.memory.MemoryTypeCount; i++ {
-		c.memory.MemoryTypes[i].Deref()
+	if c.placement, err = PlaceMemory(c.Info.Memory, opts.ForceStaging || stagingFromEnv()); err != nil {
+		return fmt.Errorf("open %s: %w", c.Info.Name, err)
 	}
-	c.mappable = c.Info.HostVisibleDevice && !opts.ForceStaging
+	c.Info.Placement = c.placement.String()
+	c.heaps = newHeapUse(c.Info.Memory)
 
 	queueInfo := vulkan.DeviceQueueCreateInfo{
 		SType:            vulkan.StructureTypeDeviceQueueCreateInfo,

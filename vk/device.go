@@ -12,17 +12,21 @@ import (
 
 // DeviceInfo is what vkcnn needs to know about a physical device.
 type DeviceInfo struct {
-	Index             int    `json:"index"`
-	Name              string `json:"name"`
-	Type              string `json:"type"`
-	VendorID          uint32 `json:"vendor_id"`
-	DeviceID          uint32 `json:"device_id"`
-	APIVersion        string `json:"api_version"`
-	DriverName        string `json:"driver_name"`
-	DriverInfo        string `json:"driver_info"`
-	DriverVersion     uint32 `json:"driver_version"`
-	DeviceLocalBytes  uint64 `json:"device_local_bytes"`
-	HostVisibleDevice bool   `json:"device_memory_host_visible"`
+	Index         int    `json:"index"`
+	Name          string `json:"name"`
+	Type          string `json:"type"`
+	VendorID      uint32 `json:"vendor_id"`
+	DeviceID      uint32 `json:"device_id"`
+	APIVersion    string `json:"api_version"`
+	DriverName    string `json:"driver_name"`
+	DriverInfo    string `json:"driver_info"`
+	DriverVersion uint32 `json:"driver_version"`
+	// Memory is the device's memory table; Placement says in words where
+	// buffers go (see PlaceMemory), "" where nothing can be placed;
+	// DeviceLocalBytes is the size of the heap device buffers take.
+	Memory           MemoryTable `json:"memory"`
+	Placement        string      `json:"placement"`
+	DeviceLocalBytes uint64      `json:"device_local_bytes"`
 
 	MaxWorkgroupSize        [3]uint32 `json:"max_workgroup_size"`
 	MaxWorkgroupInvocations uint32    `json:"max_workgroup_invocations"`
@@ -38,6 +42,7 @@ type DeviceInfo struct {
 	Storage16Bit      bool     `json:"storage_16bit"`
 	CooperativeMatrix bool     `json:"cooperative_matrix"`
 	Timestamps        bool     `json:"timestamps"`
+	TimestampBits     uint32   `json:"timestamp_valid_bits"`
 	TimestampPeriodNs float32  `json:"timestamp_period_ns"`
 	ComputeQueue      bool     `json:"compute_queue"`
 	Default           bool     `json:"default"`
@@ -104,12 +109,12 @@ func enumerateDevices(inst *instance) ([]DeviceInfo, error) {
 	}
 	def := -1
 	for i, d := range devices {
-		if d.ComputeQueue && (def < 0 || d.typeRank < devices[def].typeRank) {
+		if d.ComputeQueue && d.Placement != "" && (def < 0 || d.typeRank < devices[def].typeRank) {
 			def = i
 		}
 	}
 	if def < 0 {
-		return nil, fmt.Errorf("%w: no device has a compute queue", ErrNoDevice)
+		return nil, fmt.Errorf("%w: no device has a compute queue and device-local memory", ErrNoDevice)
 	}
 	devices[def].Default = true
 	return devices, nil
@@ -141,22 +146,10 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 	}
 	d.Type, d.typeRank = deviceTypeName(props.DeviceType)
 
-	var mem vulkan.PhysicalDeviceMemoryProperties
-	vulkan.GetPhysicalDeviceMemoryProperties(h, &mem)
-	mem.Deref()
-	for i := uint32(0); i < mem.MemoryHeapCount; i++ {
-		mem.MemoryHeaps[i].Deref()
-		if mem.MemoryHeaps[i].Flags&vulkan.MemoryHeapFlags(vulkan.MemoryHeapDeviceLocalBit) != 0 {
-			d.DeviceLocalBytes += uint64(mem.MemoryHeaps[i].Size)
-		}
-	}
-	for i := uint32(0); i < mem.MemoryTypeCount; i++ {
-		mem.MemoryTypes[i].Deref()
-		f := mem.MemoryTypes[i].PropertyFlags
-		if f&vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyDeviceLocalBit) != 0 &&
-			f&vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostVisibleBit) != 0 {
-			d.HostVisibleDevice = true
-		}
+	d.Memory = memoryTable(h)
+	if p, err := PlaceMemory(d.Memory, stagingFromEnv()); err == nil {
+		d.Placement = p.String()
+		d.DeviceLocalBytes = d.Memory.Heaps[p.DeviceHeap].Bytes
 	}
 
 	var qn uint32
@@ -189,6 +182,7 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 		d.ComputeQueue = true
 		d.queueFamily = uint32(best)
 		d.Timestamps = queues[best].TimestampValidBits > 0 && lim.TimestampPeriod > 0
+		d.TimestampBits = queues[best].TimestampValidBits
 	}
 
 	exts := deviceExtensions(h)
@@ -206,6 +200,26 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 	d.DriverInfo = extra.DriverInfo
 	d.CooperativeMatrix = exts["VK_KHR_cooperative_matrix"] || exts["VK_NV_cooperative_matrix"]
 	return d
+}
+
+// memoryTable reads a device's memory types and heaps.
+func memoryTable(h vulkan.PhysicalDevice) MemoryTable {
+	var mem vulkan.PhysicalDeviceMemoryProperties
+	vulkan.GetPhysicalDeviceMemoryProperties(h, &mem)
+	mem.Deref()
+	var t MemoryTable
+	for i := uint32(0); i < mem.MemoryHeapCount; i++ {
+		mem.MemoryHeaps[i].Deref()
+		t.Heaps = append(t.Heaps, MemoryHeap{
+			Bytes:       uint64(mem.MemoryHeaps[i].Size),
+			DeviceLocal: mem.MemoryHeaps[i].Flags&vulkan.MemoryHeapFlags(vulkan.MemoryHeapDeviceLocalBit) != 0,
+		})
+	}
+	for i := uint32(0); i < mem.MemoryTypeCount; i++ {
+		mem.MemoryTypes[i].Deref()
+		t.Types = append(t.Types, MemoryType{Flags: MemoryFlags(mem.MemoryTypes[i].PropertyFlags), Heap: int(mem.MemoryTypes[i].HeapIndex)})
+	}
+	return t
 }
 
 func deviceExtensions(h vulkan.PhysicalDevice) map[string]bool {

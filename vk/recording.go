@@ -180,27 +180,68 @@ func (r *Recording) checkDispatch(k *Kernel, groups [3]uint32, push []uint32, ar
 // barrierFor waits for earlier dispatches where k's accesses conflict with
 // theirs, then notes k's accesses.
 func (r *Recording) barrierFor(k *Kernel, args []Range) {
-	need := false
+	accesses := make([]access, len(args))
 	for i, a := range args {
-		h := a.Buf.handle
-		if r.written[h] || (k.spec.Bindings[i].writes() && r.read[h]) {
+		accesses[i] = access{a.Buf.handle, k.spec.Bindings[i].writes()}
+	}
+	r.order(accesses)
+}
+
+// access is a buffer that recorded work reads or writes.
+type access struct {
+	buf    uint64
+	writes bool
+}
+
+// order records a barrier where work with these accesses conflicts with
+// work since the last barrier (a read or write after a write, a write
+// after a read), then notes the accesses. One barrier kind covers shader
+// and transfer work alike.
+func (r *Recording) order(accesses []access) {
+	need := false
+	for _, a := range accesses {
+		if r.written[a.buf] || (a.writes && r.read[a.buf]) {
 			need = true
 		}
 	}
 	if need {
-		memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit, vulkan.AccessShaderWriteBit,
-			vulkan.PipelineStageComputeShaderBit, vulkan.AccessShaderReadBit|vulkan.AccessShaderWriteBit)
+		memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit, vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit,
+			vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit,
+			vulkan.AccessShaderReadBit|vulkan.AccessShaderWriteBit|vulkan.AccessTransferReadBit|vulkan.AccessTransferWriteBit)
 		clear(r.written)
 		clear(r.read)
 		r.barriers++
 	}
-	for i, a := range args {
-		if k.spec.Bindings[i].writes() {
-			r.written[a.Buf.handle] = true
+	for _, a := range accesses {
+		if a.writes {
+			r.written[a.buf] = true
 		} else {
-			r.read[a.Buf.handle] = true
+			r.read[a.buf] = true
 		}
 	}
+}
+
+// Copy records a copy of src into dst, ordered after earlier work on
+// either buffer and before later work: a staged upload of per-step values
+// at the start of a recording, say.
+func (r *Recording) Copy(src, dst Range) error {
+	if r.ended {
+		return errors.New("copy: the recording has ended")
+	}
+	n := src.size()
+	for _, x := range []Range{src, dst} {
+		if err := x.Buf.checkRange("copy", x.Offset, int(x.size())); err != nil {
+			return err
+		}
+	}
+	if dst.size() != n {
+		return fmt.Errorf("copy: %d bytes into a range of %d", n, dst.size())
+	}
+	r.order([]access{{src.Buf.handle, false}, {dst.Buf.handle, true}})
+	vulkan.CmdCopyBuffer(r.cmd, asHandle[vulkan.Buffer](src.Buf.handle), asHandle[vulkan.Buffer](dst.Buf.handle), 1, []vulkan.BufferCopy{{
+		SrcOffset: vulkan.DeviceSize(src.Offset), DstOffset: vulkan.DeviceSize(dst.Offset), Size: vulkan.DeviceSize(n),
+	}})
+	return nil
 }
 
 func (r *Recording) allocateSet(k *Kernel) (vulkan.DescriptorSet, error) {
@@ -274,7 +315,7 @@ func (r *Recording) end() error {
 	}
 	// Make every write visible to whatever comes next: host reads, copies
 	// and later submissions.
-	memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit, vulkan.AccessShaderWriteBit,
+	memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit, vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit,
 		vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit|vulkan.PipelineStageHostBit,
 		vulkan.AccessShaderReadBit|vulkan.AccessShaderWriteBit|vulkan.AccessTransferReadBit|vulkan.AccessHostReadBit)
 	r.ended = true
@@ -318,8 +359,19 @@ func (r *Recording) Elapsed(from, to int) (time.Duration, error) {
 	if from < 0 || to >= r.queries || from > to {
 		return 0, fmt.Errorf("elapsed: timestamps %d..%d outside 0..%d", from, to, r.queries-1)
 	}
-	ticks := float64(r.timestamps[to] - r.timestamps[from])
+	ticks := float64(timestampTicks(r.timestamps[from], r.timestamps[to], r.ctx.Info.TimestampBits))
 	return time.Duration(ticks * float64(r.ctx.Info.TimestampPeriodNs)), nil
+}
+
+// timestampTicks is the count from one timestamp to a later one. Only the
+// low validBits bits of a timestamp count (36 on some Intel parts), and
+// the counter may wrap between the two.
+func timestampTicks(from, to uint64, validBits uint32) uint64 {
+	mask := ^uint64(0)
+	if validBits < 64 {
+		mask = 1<<validBits - 1
+	}
+	return (to - from) & mask
 }
 
 // Close frees the command buffer, descriptor sets and queries.

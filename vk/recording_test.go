@@ -212,3 +212,22 @@ func TestSyncValidationFindsAMissingBarrier(t *testing.T) {
 		closeClean(t, ctx)
 	}
 }
+
+func TestTimestampTicksMaskAndWrap(t *testing.T) {
+	for _, tc := range []struct {
+		from, to uint64
+		bits     uint32
+		want     uint64
+	}{
+		{100, 350, 64, 250},
+		// garbage above the valid bits is ignored
+		{0xabc0_0000_0000_0010, 0x1230_0000_0000_0030, 36, 0x20},
+		// a 36-bit counter that wrapped between the two
+		{1<<36 - 5, 10, 36, 15},
+		{^uint64(0) - 1, 3, 64, 5},
+	} {
+		if got := timestampTicks(tc.from, tc.to, tc.bits); got != tc.want {
+			t.Errorf("timestampTicks(%#x, %#x, %d) = %d, want %d", tc.from, tc.to, tc.bits, got, tc.want)
+		}
+	}
+}
