@@ -280,12 +280,23 @@ func train(c *cli.Context) (err error) {
 		CheckpointEvery: c.Int("checkpoint-every"),
 		Stop:            stop.requested,
 	}
+	var bar func(nn.Progress)
 	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		hooks.Progress = run.bar.update(f)
+		bar = run.bar.update(f)
+	}
+	var last nn.Progress
+	hooks.Progress = func(p nn.Progress) {
+		last = p
+		if bar != nil {
+			bar(p)
+		}
 	}
 	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks, setup.resume); err != nil {
 		run.bar.finish()
 		if errors.Is(err, nn.ErrStopped) {
+			if last.Step < last.Steps {
+				fmt.Fprintln(w, partialEpochLine(last, net.Batch))
+			}
 			return exitError{status: 130, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", setup.out)}
 		}
 		if len(run.history) > 0 {
@@ -317,6 +328,18 @@ func epochLine(st nn.EpochStats, epochs int) string {
 		line += fmt.Sprintf(" - val_loss: %.4f - val_acc: %.4f", st.ValLoss, st.ValAcc)
 	}
 	return line + fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+}
+
+// partialEpochLine reports an epoch stopped part way, with the time a
+// whole one would take at the rate reached (training only, no validation):
+// a time-limited run on a GPU still says how fast it went.
+func partialEpochLine(p nn.Progress, batch int) string {
+	line := fmt.Sprintf("Epoch %d/%d stopped at step %d/%d - %.0fs - loss: %.4f - acc: %.4f - %.0f img/s",
+		p.Epoch, p.Epochs, p.Step, p.Steps, p.Elapsed.Seconds(), p.Loss, p.Acc, p.ImagesPerSecond)
+	if p.ImagesPerSecond > 0 {
+		line += fmt.Sprintf(" - a whole epoch would take %.0fs", float64(p.Steps*batch)/p.ImagesPerSecond)
+	}
+	return line
 }
 
 // runWriter keeps a run folder current after every epoch.
