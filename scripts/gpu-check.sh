@@ -1,89 +1,134 @@
 #!/usr/bin/env bash
 # GPU check: does vkcnn's Vulkan path run on this machine's GPU, and how fast?
 #
-#   scripts/gpu-check.sh --prepare   on the build machine: builds bin/vkcnn and
-#                                    copies the Vulkan loader (and the glvnd
-#                                    libraries NVIDIA's driver needs) to .deps/
+#   scripts/gpu-check.sh --prepare   on the build machine: builds bin/vkcnn,
+#                                    downloads the Vulkan loader and glvnd
+#                                    packages into .deps/debs and notes the
+#                                    binary's glibc requirement
 #   scripts/gpu-check.sh             on the GPU machine (no Go, nothing to
-#                                    install): finds the NVIDIA Vulkan driver,
-#                                    lists devices and times each GEMM variant
+#                                    install; carry bin, .deps and data):
+#                                    unpacks the loader if the machine lacks
+#                                    one, finds the NVIDIA Vulkan driver,
+#                                    checks that vkcnn chose the GPU, then
+#                                    times GEMM, tunes, profiles a step and
+#                                    trains two epochs of the standard model
+#   scripts/gpu-check.sh --reproduce --budget S
+#                                    trains the standard model with --shift
+#                                    0.1 toward 20 epochs for at most S
+#                                    seconds, resuming .deps/reproduce/shift
+#                                    if an earlier call left it, and prints
+#                                    the test error of every epoch so far
 #
-# It runs to its end on lavapipe too, saying that no NVIDIA driver was found.
-# Everything is bounded so the check ends within 8 minutes: devices and
-# GEMM, then the standard model: tune, a step timed part by part and two
-# epochs of training with 10% shifts (with data/ carried), which print
-# images/s and seconds an epoch.
+# It cannot pass by mistake: where nvidia-smi lists a GPU but vkcnn's
+# default device is not an NVIDIA one, it fails with the loader's
+# diagnostics. On a machine without nvidia-smi it runs on whatever device
+# is there (lavapipe on the build machine). Every stage has a hard limit
+# (timeout -k: SIGTERM first, which lets vkcnn finish its step); the limits
+# add up to under 8 minutes on every path.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-deps=.deps/lib
-glvnd_libs=(libGLdispatch.so.0 libEGL.so.1 libGLX.so.0 libOpenGL.so.0)
-
-find_lib() { # prints the resolved path of a shared library known to ldconfig
-	ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
-}
+debs=.deps/debs
+# The loader, and the glvnd libraries NVIDIA's driver library needs.
+packages=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 
 if [ "${1:-}" = --prepare ]; then
 	./build.sh build || exit 1
-	mkdir -p "$deps"
-	loader=$(find_lib libvulkan.so.1)
-	[ -n "$loader" ] || { echo "gpu-check: no libvulkan.so.1 here to copy (./build.sh deps)" >&2; exit 1; }
-	cp -L "$loader" "$deps/libvulkan.so.1"
-	for lib in "${glvnd_libs[@]}"; do
-		path=$(find_lib "$lib")
-		[ -n "$path" ] && cp -L "$path" "$deps/$lib"
-	done
-	echo "gpu-check: prepared bin/vkcnn and $(ls "$deps" | tr '\n' ' ')"
-	echo "gpu-check: carry bin and .deps to the GPU machine, then run scripts/gpu-check.sh there"
+	rm -rf "$debs" && mkdir -p "$debs"
+	lists=$(mktemp -d) && mkdir -p "$lists/partial"
+	apt=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
+	if ! apt-get "${apt[@]}" update -qq >/dev/null 2>&1 ||
+		! (cd "$debs" && apt-get "${apt[@]}" download "${packages[@]}" >/dev/null 2>&1); then
+		echo "gpu-check: could not download ${packages[*]} with apt-get (a Debian or Ubuntu machine with its archive reachable is needed)" >&2
+		rm -rf "$lists"
+		exit 1
+	fi
+	rm -rf "$lists"
+	glibc=$({ objdump -T bin/vkcnn 2>/dev/null || readelf -V bin/vkcnn 2>/dev/null; } | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
+	echo "${glibc:-unknown}" >.deps/glibc-requirement
+	echo "gpu-check: prepared bin/vkcnn (needs ${glibc:-an unknown glibc}) and $(ls "$debs" | wc -l) packages in $debs"
+	echo "gpu-check: carry bin, .deps and data to the GPU machine, then run scripts/gpu-check.sh there"
 	exit 0
+fi
+
+mode=check budget=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--reproduce) mode=reproduce ;;
+	--budget) budget=${2:-}; shift ;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --reproduce --budget S)" >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ $mode = reproduce ] && ! [ "$budget" -gt 60 ] 2>/dev/null; then
+	echo "gpu-check: --reproduce needs --budget SECONDS, more than 60" >&2
+	exit 2
 fi
 
 start=$(date +%s)
 failures=0
 section() { printf '\n== %s (%ds)\n' "$1" $(($(date +%s) - start)); }
 fail() { echo "FAILED: $*"; failures=$((failures + 1)); }
+# stage LIMIT CMD...: runs CMD for at most LIMIT seconds, then 5 more after
+# SIGTERM before SIGKILL.
+stage() {
+	local limit=$1
+	shift
+	timeout -k 5 "$limit" "$@"
+	local rc=$?
+	[ $rc -eq 124 ] && echo "(stopped at its limit of ${limit}s)"
+	return $rc
+}
+find_lib() { # prints the resolved path of a shared library known to ldconfig
+	ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
+}
 
-[ -x bin/vkcnn ] || { echo "gpu-check: bin/vkcnn missing: run scripts/gpu-check.sh --prepare on the build machine and carry bin and .deps" >&2; exit 1; }
+[ -x bin/vkcnn ] || { echo "gpu-check: bin/vkcnn missing: run scripts/gpu-check.sh --prepare on the build machine and carry bin, .deps and data" >&2; exit 1; }
 
 section "machine"
 uname -srm
-grep -m1 'model name' /proc/cpuinfo 2>/dev/null
+ldd --version 2>/dev/null | head -1
+[ -f .deps/glibc-requirement ] && echo "bin/vkcnn needs $(cat .deps/glibc-requirement)"
+gpu=""
 if command -v nvidia-smi >/dev/null; then
-	timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-else
-	echo "nvidia-smi: not found"
+	stage 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+	gpu=$(stage 20 nvidia-smi -L 2>/dev/null | grep -m1 '^GPU ')
 fi
+[ -n "$gpu" ] && echo "nvidia-smi lists $gpu: vkcnn must run on it" || echo "nvidia-smi lists no GPU: checking whatever Vulkan device is here"
 
 section "Vulkan loader and driver"
-# Libraries the machine lacks come from .deps/lib.
-missing=()
-for lib in libvulkan.so.1 "${glvnd_libs[@]}"; do
-	[ -n "$(find_lib "$lib")" ] || missing+=("$lib")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ -d "$deps" ] || { echo "gpu-check: the machine lacks ${missing[*]} and .deps/lib is missing (carry .deps)" >&2; exit 1; }
-	export LD_LIBRARY_PATH="$PWD/$deps${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-	echo "from .deps/lib: ${missing[*]}"
+if [ -z "$(find_lib libvulkan.so.1)" ]; then
+	ls "$debs"/*.deb >/dev/null 2>&1 || { echo "gpu-check: the machine has no libvulkan.so.1 and $debs holds no packages (run --prepare, carry .deps)" >&2; exit 1; }
+	if [ "$(id -u)" -eq 0 ]; then
+		for f in "$debs"/*.deb; do dpkg -x "$f" /; done
+		ldconfig
+		echo "unpacked ${packages[*]} into / from $debs"
+	else
+		mkdir -p .deps/root
+		for f in "$debs"/*.deb; do dpkg -x "$f" .deps/root; done
+		export LD_LIBRARY_PATH="$PWD/.deps/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+		export VKCNN_VULKAN_LIB=$PWD/.deps/root/usr/lib/x86_64-linux-gnu/libvulkan.so.1
+		echo "unpacked ${packages[*]} into .deps/root (not root: LD_LIBRARY_PATH)"
+	fi
 fi
-loader=$(find_lib libvulkan.so.1)
-export VKCNN_VULKAN_LIB=${loader:-$PWD/$deps/libvulkan.so.1}
-echo "loader: $VKCNN_VULKAN_LIB"
+echo "loader: ${VKCNN_VULKAN_LIB:-$(find_lib libvulkan.so.1)}"
 
+icd_dirs=(/usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d /usr/local/share/vulkan/icd.d)
 icd=""
-for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
-	/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
-	[ -f "$f" ] && { icd=$f; break; }
+for d in "${icd_dirs[@]}"; do
+	for f in "$d"/nvidia_icd*.json; do
+		[ -z "$icd" ] && [ -f "$f" ] && icd=$f
+	done
 done
-if [ -z "$icd" ]; then
-	# No ICD JSON (a container with only the compute capability, say):
+if [ -z "$icd" ] && [ -n "$gpu" ]; then
+	# No ICD file (a container started with the compute capability only):
 	# write one naming the driver library if it is there.
-	for name in libEGL_nvidia.so.0 libGLX_nvidia.so.0; do
+	for name in libGLX_nvidia.so.0 libEGL_nvidia.so.0; do
 		lib=$(find_lib "$name")
 		for dir in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/nvidia/lib64 /usr/lib; do
 			[ -z "$lib" ] && [ -e "$dir/$name" ] && lib="$dir/$name"
 		done
 		if [ -n "$lib" ]; then
-			mkdir -p .deps
 			icd=$PWD/.deps/nvidia_icd.json
 			printf '{ "file_format_version": "1.0.0", "ICD": { "library_path": "%s", "api_version": "1.3.0" } }\n' "$lib" >"$icd"
 			echo "wrote $icd for $lib"
@@ -91,49 +136,97 @@ if [ -z "$icd" ]; then
 		fi
 	done
 fi
-nvidia=0
 if [ -n "$icd" ]; then
-	nvidia=1
-	export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd
-	echo "NVIDIA Vulkan driver: $icd"
-	cat "$icd"
-else
-	echo "no NVIDIA Vulkan driver found: checking whatever Vulkan device is here (lavapipe on the build machine)"
+	export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd
+	echo "NVIDIA Vulkan driver: $icd: $(tr -d '\n' <"$icd")"
+	egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+	[ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
 fi
+
+# diagnose prints what decides whether the loader finds NVIDIA's driver.
+diagnose() {
+	echo "-- NVIDIA_DRIVER_CAPABILITIES=${NVIDIA_DRIVER_CAPABILITIES:-(unset)} (Vulkan needs graphics or all)"
+	echo "-- ldconfig -p | grep -i nvidia:"
+	ldconfig -p 2>/dev/null | grep -i nvidia | head -30
+	echo "-- ICD files:"
+	ls -l "${icd_dirs[@]}" 2>&1
+	echo "-- VK_LOADER_DEBUG=all vkcnn devices (last 60 lines):"
+	VK_LOADER_DEBUG=all stage 30 bin/vkcnn devices 2>&1 | tail -60
+}
 
 section "vkcnn devices"
-if ! timeout 60 bin/vkcnn devices; then
-	fail "vkcnn devices"
-	echo "-- loader debug output (last 80 lines):"
-	VK_LOADER_DEBUG=all timeout 60 bin/vkcnn devices 2>&1 | tail -80
-	[ -n "$loader" ] || ldd "$VKCNN_VULKAN_LIB"
-	ldd bin/vkcnn
+devices=$(stage 30 bin/vkcnn devices 2>&1)
+rc=$?
+echo "$devices"
+chosen=$(printf '%s\n' "$devices" | sed -n 's/^\* [0-9]*  //p')
+if [ $rc -ne 0 ] || [ -z "$chosen" ]; then
+	fail "vkcnn devices found no usable device"
+	diagnose
+	exit 1
 fi
-
-# 4096^3 on a GPU; lavapipe would take minutes a product there.
-size=4096 reps=10
-[ $nvidia -eq 1 ] || { size=512 reps=3; }
-section "vkcnn bench gemm ${size}^3, every variant"
-timeout 90 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
-
-# The training path: every kernel of a step at the standard model's shapes,
-# then real training, bounded so the whole check stays within 8 minutes.
-if [ $nvidia -eq 1 ]; then
-	model=standard batch=64 train_args=(--epochs 2 --shift 0.1) train_limit=200
+if [ -n "$gpu" ] && [[ "$chosen" != *NVIDIA* ]]; then
+	fail "nvidia-smi lists a GPU but vkcnn's default device is $chosen, not an NVIDIA device"
+	diagnose
+	exit 1
+fi
+echo "vkcnn runs on: $chosen"
+# The memory table decides where buffers go (vk.PlaceMemory).
+if command -v python3 >/dev/null; then
+	stage 30 bin/vkcnn devices --json | python3 -c '
+import json, sys
+for d in json.load(sys.stdin):
+    if d["default"]:
+        m = d["memory"]
+        print("placement:", d["placement"], "; timestamp bits:", d["timestamp_valid_bits"])
+        print("heaps:", ", ".join("%d: %d bytes%s" % (i, h["bytes"], " device-local" if h["device_local"] else "") for i, h in enumerate(m["heaps"])))
+        print("types:", ", ".join("%d: %s (heap %d)" % (i, t["flags"], t["heap"]) for i, t in enumerate(m["types"])))'
 else
-	model=small batch=8 train_args=(--epochs 1 --steps 20 --batch-size 8) train_limit=120
+	stage 30 bin/vkcnn devices --json
 fi
 # Tuned choices go to a cache of this run's own.
 export VKCNN_TUNING=$PWD/.deps/gpu-check-tuning.json
-section "vkcnn tune --model $model --batch-size $batch"
-timeout 90 bin/vkcnn tune --model $model --batch-size $batch --reps 3 || fail "tune"
-section "vkcnn bench all --model $model --batch-size $batch"
-timeout 60 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
-if [ -f data/mnist/train-images-idx3-ubyte.gz ]; then
-	section "vkcnn train --model $model ${train_args[*]}"
-	timeout $train_limit bin/vkcnn train --model $model "${train_args[@]}" --out .deps/gpu-check-run || fail "train"
+
+if [ $mode = reproduce ]; then
+	# Until vkcnn reproduce lands: one run of the seed's shift experiment,
+	# resumed on every call while the machine keeps .deps.
+	run=.deps/reproduce/shift
+	section "vkcnn train --model standard --shift 0.1 --epochs 20, for at most ${budget}s"
+	if [ -f "$run/checkpoint.safetensors" ]; then
+		stage "$budget" bin/vkcnn train --resume "$run"
+	else
+		stage "$budget" bin/vkcnn train --model standard --shift 0.1 --epochs 20 --out "$run"
+	fi
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 124 ] || [ $rc -eq 130 ] || fail "train (status $rc)"
+	if [ -f "$run/history.csv" ]; then
+		echo "test error by epoch ($run/history.csv):"
+		awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			{ printf "epoch %s: %.2f%% (%.0f s)\n", $col["epoch"], 100 * (1 - $col["val_acc"]), $col["seconds"] }' "$run/history.csv"
+	fi
 else
-	echo "no data/mnist here (carry data): skipping the training stage"
+	if [ -n "$gpu" ]; then
+		size=4096 reps=10 model=standard batch=64 train_args=(--epochs 2 --shift 0.1) train_limit=170
+	else
+		# lavapipe would take minutes a product at the GPU's sizes.
+		size=512 reps=3 model=small batch=8 train_args=(--epochs 1 --steps 20 --batch-size 8) train_limit=120
+	fi
+	section "vkcnn bench gemm ${size}^3, every variant"
+	stage 60 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
+	section "vkcnn tune --model $model --batch-size $batch"
+	stage 90 bin/vkcnn tune --model $model --batch-size $batch --reps 3 || fail "tune"
+	section "vkcnn bench all --model $model --batch-size $batch"
+	stage 60 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
+	if [ -f data/mnist/train-images-idx3-ubyte.gz ]; then
+		section "vkcnn train --model $model ${train_args[*]} (at most ${train_limit}s)"
+		rm -rf .deps/gpu-check-run
+		stage $train_limit bin/vkcnn train --model $model "${train_args[@]}" --out .deps/gpu-check-run
+		rc=$?
+		# A stop at the limit is expected on slow devices: the partial-epoch
+		# line still gives the rate.
+		[ $rc -eq 0 ] || [ $rc -eq 124 ] || fail "train (status $rc)"
+	else
+		echo "no data/mnist here (carry data): skipping the training stage"
+	fi
 fi
 
 section "done"
@@ -141,4 +234,4 @@ if [ $failures -gt 0 ]; then
 	echo "gpu-check: $failures step(s) failed"
 	exit 1
 fi
-echo "gpu-check: every step passed"
+echo "gpu-check: every step passed on $chosen"
