@@ -121,7 +121,7 @@ timeout 90 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --var
 if [ $nvidia -eq 1 ]; then
 	model=standard batch=64 train_args=(--epochs 2 --shift 0.1) train_limit=200
 else
-	model=small batch=8 train_args=(--epochs 1 --steps 20 --batch-size 8) train_limit=120
+	model=small batch=8 train_args=(--epochs 1 --steps-per-epoch 20 --batch-size 8) train_limit=120
 fi
 # Tuned choices go to a cache of this run's own.
 export VKCNN_TUNING=$PWD/.deps/gpu-check-tuning.json
