@@ -53,7 +53,7 @@ echo "measuring a standard-model step at batch $sbatch..." >&2
 bin/vkcnn bench all --model standard --batch-size "$sbatch" --reps 2 --json "${device[@]}" >"$tmp/standard.json"
 
 echo "measuring the small preset against PyTorch..." >&2
-bin/vkcnn train --model small --epochs 1 --steps 1 --batch-size 64 --out "$tmp/run" "${device[@]}" >/dev/null
+bin/vkcnn train --model small --epochs 1 --steps-per-epoch 1 --batch-size 64 --out "$tmp/run" "${device[@]}" >/dev/null
 bin/vkcnn bench all --model "$tmp/run/model.json" --batch-size 64 --reps 5 --json "${device[@]}" >"$tmp/small.json"
 peer bench/torch_model.py "$tmp/run/model.json" --batch-size 64 --steps "$tsteps" --threads 2 >"$tmp/torch.json"
 

@@ -31,7 +31,7 @@ if [ -f "$model" ]; then
 	cp "$model" "$tmp/model.json"
 else
 	# The preset as model.json: one training step writes it.
-	bin/vkcnn train --model "$model" --epochs 1 --steps 1 --batch-size "$batch" --out "$tmp/run" >/dev/null
+	bin/vkcnn train --model "$model" --epochs 1 --steps-per-epoch 1 --batch-size "$batch" --out "$tmp/run" >/dev/null
 	cp "$tmp/run/model.json" "$tmp/model.json"
 fi
 

@@ -22,7 +22,7 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-bin/vkcnn train --model small --epochs "$epochs" --steps "$per" --out "$tmp/run" >"$tmp/log" 2>&1 &
+bin/vkcnn train --model small --epochs "$epochs" --steps-per-epoch "$per" --out "$tmp/run" >"$tmp/log" 2>&1 &
 pid=$!
 start=$(date +%s)
 echo "seconds,epochs_done,rss_mib" >"$tmp/rss.csv"

@@ -52,7 +52,8 @@ func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
 		Usage: "train a model on MNIST and write the run's files to --out",
-		Description: "Writes OUT/model.json, OUT/weights.safetensors (Keras names and layouts),\n" +
+		Description: "Says first how many steps the run takes (--epochs x --steps-per-epoch).\n" +
+			"Writes OUT/model.json, OUT/weights.safetensors (Keras names and layouts),\n" +
 			"OUT/history.csv, OUT/accuracy.png and OUT/checkpoint.safetensors after every\n" +
 			"epoch. Validates after each epoch on the test set, or with --val-split on the\n" +
 			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
@@ -64,7 +65,8 @@ func trainCommand() *cli.Command {
 			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
-			&cli.IntFlag{Name: "steps", Usage: "stop each epoch after N steps (0: the whole epoch)"},
+			&cli.IntFlag{Name: "steps-per-epoch", Usage: "stop each epoch after N steps (0: the whole epoch), as Keras' steps_per_epoch"},
+			&cli.IntFlag{Name: "steps", Hidden: true, Usage: "the old name of --steps-per-epoch"},
 			&cli.BoolFlag{Name: "no-shuffle", Usage: "keep the training set in file order"},
 			&cli.StringFlag{Name: "init", Usage: "start from these weights (a weights.safetensors of the same model)"},
 			&cli.Float64Flag{Name: "val-split", Usage: "validate on this last fraction of the training set; the test set is then left to eval"},
@@ -176,12 +178,20 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 			batch = d.BatchSize
 		}
 	}
+	steps, err := stepsPerEpoch(c)
+	if err != nil {
+		return nil, err
+	}
 	cfg := nn.TrainConfig{
-		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: c.Int("steps"), LR: lr,
+		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr,
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
+	}
+	if c.IsSet("steps") {
+		fmt.Fprintf(c.App.ErrWriter, "vkcnn: note: --steps is the old name of --steps-per-epoch: at most %s in each of %s\n",
+			plural(steps, "step"), plural(cfg.Epochs, "epoch"))
 	}
 	out := c.String("out")
 	if out == "" {
@@ -192,6 +202,18 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 		out = filepath.Join("runs", name+"-"+time.Now().Format("20060102-150405"))
 	}
 	return &trainSetup{spec: spec, model: model, cfg: cfg, out: out}, nil
+}
+
+// stepsPerEpoch reads --steps-per-epoch or its old name, --steps, which
+// some took for the run's steps.
+func stepsPerEpoch(c *cli.Context) (int, error) {
+	if !c.IsSet("steps") {
+		return c.Int("steps-per-epoch"), nil
+	}
+	if c.IsSet("steps-per-epoch") {
+		return 0, errors.New("--steps is the old name of --steps-per-epoch: give one of them")
+	}
+	return c.Int("steps"), nil
 }
 
 func train(c *cli.Context) (err error) {
@@ -247,17 +269,18 @@ func train(c *cli.Context) (err error) {
 	}
 	var valSet *nn.DeviceSet
 	valDesc := fmt.Sprintf("validate on %d test samples", testData.N)
+	held := int(float64(trainData.N) * setup.cfg.ValSplit)
 	if setup.cfg.ValSplit == 0 {
 		if valSet, err = net.Upload(testData.Images, testData.Labels); err != nil {
 			return err
 		}
 	} else {
-		held := int(float64(trainData.N) * setup.cfg.ValSplit)
 		valDesc = fmt.Sprintf("validate on the last %d training samples", held)
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
 		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
+	fmt.Fprintln(w, stepsLine(setup.cfg, trainData.N-held, setup.resume))
 
 	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out)}
 	if setup.resume != nil {
@@ -311,6 +334,33 @@ func train(c *cli.Context) (err error) {
 	}
 	fmt.Fprintf(w, "Wrote %s: model.json, weights.safetensors (%s epoch), history.csv, accuracy.png\n", setup.out, c.String("keep"))
 	return nil
+}
+
+// stepsLine says how many steps the run takes, so that a short test run
+// that is really long shows before it starts.
+func stepsLine(cfg nn.TrainConfig, samples int, resume *nn.TrainState) string {
+	per := cfg.EpochSteps(samples)
+	uncut := cfg
+	uncut.StepsPerEpoch = 0
+	whole := uncut.EpochSteps(samples)
+	line := fmt.Sprintf("%s of %s", plural(cfg.Epochs, "epoch"), plural(per, "step"))
+	if per < whole {
+		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", commas(whole))
+	}
+	total := cfg.Epochs * per
+	line += fmt.Sprintf(": %s in all", plural(total, "step"))
+	if resume != nil {
+		line += fmt.Sprintf(", %s to go", commas(total-(resume.Epoch-1)*per-resume.Step))
+	}
+	return line
+}
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return commas(n) + " " + noun + "s"
 }
 
 func commas(n int) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,8 +66,11 @@ func TestTrainEvalPredictPlot(t *testing.T) {
 	data := dataDir(t)
 	model := writeTinyModel(t)
 	run := filepath.Join(t.TempDir(), "run")
-	out := mustRun(t, "train", "--model", model, "--epochs", "2", "--steps", "20", "--batch-size", "32", "--lr", "3e-3",
+	out := mustRun(t, "train", "--model", model, "--epochs", "2", "--steps-per-epoch", "20", "--batch-size", "32", "--lr", "3e-3",
 		"--shift-px", "1", "--data", data, "--out", run)
+	if want := "\n2 epochs of 20 steps (--steps-per-epoch; a whole epoch is 1,875): 40 steps in all\n"; !strings.Contains(out, want) {
+		t.Errorf("no line %q before training:\n%s", strings.TrimSpace(want), out)
+	}
 	epochLines := regexp.MustCompile(`(?m)^Epoch (\d)/2 - \d+s - loss: [\d.]+ - acc: [\d.]+ - val_loss: [\d.]+ - val_acc: ([\d.]+)`).FindAllStringSubmatch(out, -1)
 	if len(epochLines) != 2 {
 		t.Fatalf("want two Keras-like epoch lines:\n%s", out)
@@ -147,6 +151,9 @@ func writePNG(t *testing.T, path string, pixels []byte, scale int, invert bool) 
 	}
 }
 
+// TestBadTrainingInput runs the binary on each row's input and expects the
+// row's exit status and one line on stderr with its words: a hole found in
+// the command line is one more row.
 func TestBadTrainingInput(t *testing.T) {
 	dir := t.TempDir()
 	notImage := filepath.Join(dir, "notes.png")
@@ -179,41 +186,111 @@ func TestBadTrainingInput(t *testing.T) {
 	if err := errors.Join(os.MkdirAll(badJSON, 0o755), os.WriteFile(filepath.Join(badJSON, "model.json"), js[:len(js)-9], 0o644)); err != nil {
 		t.Fatal(err)
 	}
+	// Models that must not train: the output does not match MNIST's
+	// classes, or a layer name that the weights files cannot hold.
+	model := func(name, layers string) string {
+		path := filepath.Join(dir, name+".json")
+		js := `{"format": "vkcnn-sequential-1", "input_shape": [28, 28, 1], "layers": [{"type": "flatten"` + layers + `]}`
+		if err := os.WriteFile(path, []byte(js), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	sevenUnits := model("seven", `}, {"type": "dense", "units": 7, "activation": "softmax"}`)
+	sevenRun := filepath.Join(dir, "sevenrun")
+	if err := errors.Join(os.MkdirAll(sevenRun, 0o755), os.Link(sevenUnits, filepath.Join(sevenRun, "model.json"))); err != nil {
+		t.Fatal(err)
+	}
+	duplicate := model("duplicate", `, "name": "d"}, {"type": "dense", "name": "d", "units": 10, "activation": "softmax"}`)
+	defaultTaken := model("default", `, "name": "dense_1"}, {"type": "dense", "units": 10, "activation": "softmax"}`)
+	emptyName := model("empty", `, "name": ""}, {"type": "dense", "units": 10, "activation": "softmax"}`)
+	slashName := model("slash", `}, {"type": "dense", "name": "adam_m/out", "units": 10, "activation": "softmax"}`)
+	dotName := model("dot", `}, {"type": "dense", "name": "out.kernel", "units": 10, "activation": "softmax"}`)
+	// Rows that train read the real MNIST; they skip without it.
+	data, err := filepath.Abs(filepath.Join("..", mnist.DefaultDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noData := []string{"--data", "/nonexistent", "--out", filepath.Join(dir, "r")} // the model must fail first
 	cases := []struct {
-		args []string
-		want string
+		args   []string
+		status int
+		want   string // in the one line on stderr
 	}{
-		{[]string{"train", "--model", writeTinyModel(t), "--init", smallWeights, "--out", filepath.Join(dir, "r2")}, "conv2d_1.kernel has shape [5 5 1 32], the model needs [3 3 1 4]"},
-		{[]string{"eval", "--run", torn}, "weights.safetensors"},
-		{[]string{"eval", "--run", badJSON}, "not a valid model.json"},
-		{[]string{"train", "--epochs", "0"}, "epochs 0 must be positive"},
-		{[]string{"train", "--batch-size", "-3"}, "batch size -3 must be positive"},
-		{[]string{"train", "--lr", "0"}, "learning rate 0 must be a positive number"},
-		{[]string{"train", "--lr", "fast"}, "invalid value"},
-		{[]string{"train", "--shift", "1.5"}, "--shift 1.5: must lie in [0, 1)"},
-		{[]string{"train", "--shift-px", "-1"}, "--shift-px -1"},
-		{[]string{"train", "--shift", "0.1", "--shift-px", "2"}, "cannot both be set"},
-		{[]string{"train", "--dropout", "1"}, "--dropout 1"},
-		{[]string{"train", "--model", "resnet"}, "unknown model"},
-		{[]string{"train", "--model", badModel}, "not a valid model.json"},
-		{[]string{"train", "--keep", "first"}, "--keep"},
-		{[]string{"train", "--fill", "reflect", "--shift", "0.1"}, "unknown fill"},
-		{[]string{"train", "--val-split", "1"}, "validation split"},
-		{[]string{"train", "--model", "small", "--out", "/proc/vkcnn-run"}, "create run folder"},
-		{[]string{"train", "--model", "small", "--data", "/nonexistent", "--out", filepath.Join(dir, "r")}, "run ./build.sh data"},
-		{[]string{"eval", "--run", dir}, "not a run folder"},
-		{[]string{"eval"}, "Required flag \"run\""},
-		{[]string{"predict", "--run", dir}, "no images given"},
-		{[]string{"predict", "--run", dir, notImage}, "not a PNG or JPEG image"},
-		{[]string{"plot", "--out", filepath.Join(dir, "x.png"), dir}, "history"},
-		{[]string{"summary", "--model", "lenet"}, "unknown model"},
-		{[]string{"augment", "--n", "101", "--out", "x.png"}, "--n 101"},
+		{[]string{"train", "--model", writeTinyModel(t), "--init", smallWeights, "--out", filepath.Join(dir, "r2")}, 1, "conv2d_1.kernel has shape [5 5 1 32], the model needs [3 3 1 4]"},
+		{[]string{"eval", "--run", torn}, 1, "weights.safetensors"},
+		{[]string{"eval", "--run", badJSON}, 1, "not a valid model.json"},
+		{[]string{"train", "--epochs", "0"}, 1, "epochs 0 must be positive"},
+		{[]string{"train", "--batch-size", "-3"}, 1, "batch size -3 must be positive"},
+		{[]string{"train", "--lr", "0"}, 1, "learning rate 0 must be a positive number"},
+		{[]string{"train", "--lr", "fast"}, 1, "invalid value"},
+		{[]string{"train", "--shift", "1.5"}, 1, "--shift 1.5: must lie in [0, 1)"},
+		{[]string{"train", "--shift-px", "-1"}, 1, "--shift-px -1"},
+		{[]string{"train", "--shift", "0.1", "--shift-px", "2"}, 1, "cannot both be set"},
+		{[]string{"train", "--dropout", "1"}, 1, "--dropout 1"},
+		{[]string{"train", "--model", "resnet"}, 1, "unknown model"},
+		{[]string{"train", "--model", badModel}, 1, "not a valid model.json"},
+		{append([]string{"train", "--model", sevenUnits}, noData...), 1, "seven.json: the last layer has 7 units; MNIST has 10 classes"},
+		{[]string{"eval", "--run", sevenRun}, 1, "the last layer has 7 units; MNIST has 10 classes"},
+		{append([]string{"train", "--model", duplicate}, noData...), 1, "layer 2 (d): layer 1 has the same name; layer names must be unique"},
+		{[]string{"summary", "--model", defaultTaken}, 1, "layer 2 (dense_1): the default name dense_1 is already layer 1's"},
+		{append([]string{"train", "--model", emptyName}, noData...), 1, "layer 1: an empty name"},
+		{append([]string{"train", "--model", slashName}, noData...), 1, `layer 2 (adam_m/out): the name must not contain "/" or "."`},
+		{append([]string{"train", "--model", dotName}, noData...), 1, `layer 2 (out.kernel): the name must not contain "/" or "."`},
+		{[]string{"train", "--steps-per-epoch", "-1"}, 1, "steps per epoch -1 must not be negative"},
+		{[]string{"train", "--steps", "-1"}, 1, "steps per epoch -1 must not be negative"},
+		{[]string{"train", "--steps", "5", "--steps-per-epoch", "5"}, 1, "--steps is the old name of --steps-per-epoch: give one of them"},
+		{[]string{"train", "--resume", dir, "--steps-per-epoch", "5"}, 1, "drop --steps-per-epoch"},
+		{[]string{"train", "--model", writeTinyModel(t), "--steps", "1", "--epochs", "1", "--val-split", "0.01", "--data", data, "--out", filepath.Join(dir, "r3")},
+			0, "note: --steps is the old name of --steps-per-epoch: at most 1 step in each of 1 epoch"},
+		{[]string{"train", "--keep", "first"}, 1, "--keep"},
+		{[]string{"train", "--fill", "reflect", "--shift", "0.1"}, 1, "unknown fill"},
+		{[]string{"train", "--val-split", "1"}, 1, "validation split"},
+		{[]string{"train", "--model", "small", "--out", "/proc/vkcnn-run"}, 1, "create run folder"},
+		{[]string{"train", "--model", "small", "--data", "/nonexistent", "--out", filepath.Join(dir, "r")}, 1, "run ./build.sh data"},
+		{[]string{"eval", "--run", dir}, 1, "not a run folder"},
+		{[]string{"eval"}, 1, "Required flag \"run\""},
+		{[]string{"predict", "--run", dir}, 1, "no images given"},
+		{[]string{"predict", "--run", dir, notImage}, 1, "not a PNG or JPEG image"},
+		{[]string{"plot", "--out", filepath.Join(dir, "x.png"), dir}, 1, "history"},
+		{[]string{"summary", "--model", "lenet"}, 1, "unknown model"},
+		{[]string{"augment", "--n", "101", "--out", "x.png"}, 1, "--n 101"},
 	}
 	for _, c := range cases {
-		_, stderr, status := runVkcnn(t, nil, c.args...)
-		lines := strings.Split(strings.TrimSpace(stderr), "\n")
-		if status != 1 || len(lines) != 1 || !strings.Contains(stderr, c.want) {
-			t.Errorf("vkcnn %s: status %d, stderr %q; want status 1 and one line with %q", strings.Join(c.args, " "), status, stderr, c.want)
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			if slices.Contains(c.args, data) {
+				dataDir(t)
+			}
+			_, stderr, status := runVkcnn(t, nil, c.args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if status != c.status || len(lines) != 1 || !strings.Contains(stderr, c.want) {
+				t.Errorf("status %d, stderr %q; want status %d and one line with %q", status, stderr, c.status, c.want)
+			}
+		})
+	}
+}
+
+func TestStepsLine(t *testing.T) {
+	cfg := nn.TrainConfig{Epochs: 20, BatchSize: 32}
+	cut, beyond := cfg, cfg
+	cut.StepsPerEpoch, beyond.StepsPerEpoch = 1, 5000
+	one, oneCut := cfg, cut
+	one.Epochs, oneCut.Epochs = 1, 1
+	cases := []struct {
+		cfg    nn.TrainConfig
+		resume *nn.TrainState
+		want   string
+	}{
+		{cfg, nil, "20 epochs of 1,875 steps: 37,500 steps in all"},
+		{cut, nil, "20 epochs of 1 step (--steps-per-epoch; a whole epoch is 1,875): 20 steps in all"},
+		{beyond, nil, "20 epochs of 1,875 steps: 37,500 steps in all"},
+		{one, nil, "1 epoch of 1,875 steps: 1,875 steps in all"},
+		{oneCut, nil, "1 epoch of 1 step (--steps-per-epoch; a whole epoch is 1,875): 1 step in all"},
+		{cfg, &nn.TrainState{Epoch: 3, Step: 5}, "20 epochs of 1,875 steps: 37,500 steps in all, 33,745 to go"},
+	}
+	for _, c := range cases {
+		if got := stepsLine(c.cfg, 60000, c.resume); got != c.want {
+			t.Errorf("%+v, resume %+v: %q, want %q", c.cfg, c.resume, got, c.want)
 		}
 	}
 }

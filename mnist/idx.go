@@ -68,8 +68,8 @@ func ReadLabels(name string, r io.Reader) ([]uint8, error) {
 		return nil, err
 	}
 	for i, l := range labels {
-		if l > 9 {
-			return nil, s.errorf("label %d at index %d is not a digit 0..9", l, i)
+		if l >= Classes {
+			return nil, s.errorf("label %d at index %d is not a digit 0..%d", l, i, Classes-1)
 		}
 	}
 	return labels, nil

@@ -16,6 +16,9 @@ const (
 	Pixels     = Rows * Cols
 )
 
+// Classes is the number of labels, the digits 0..9.
+const Classes = 10
+
 // Set is one split of MNIST: N images of Pixels bytes each, row-major, 0 the
 // background and 255 the ink, and their N labels 0..9.
 type Set struct {

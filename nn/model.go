@@ -1,10 +1,13 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"vkcnn/mnist"
 )
 
 // Shape is one sample's tensor shape, NHWC without N; a flat vector is
@@ -84,6 +87,7 @@ func Build(spec ModelSpec) (*Model, error) {
 	}
 	m := &Model{Spec: spec}
 	counts := map[string]int{}
+	named := map[string]int{} // layer numbers by name
 	cur := in
 	for i, ls := range spec.Layers {
 		l := &Layer{Spec: ls, In: cur}
@@ -92,6 +96,10 @@ func Build(spec ModelSpec) (*Model, error) {
 			l.Spec.Name = fmt.Sprintf("%s_%d", kerasPrefix(ls.Type), counts[ls.Type])
 		}
 		where := fmt.Sprintf("layer %d (%s)", i+1, l.Spec.Name)
+		if err := checkName(l.Spec.Name, ls.Name == "", named[l.Spec.Name]); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		named[l.Spec.Name] = i + 1
 		last := i == len(spec.Layers)-1
 		activation := func() error {
 			switch ls.Activation {
@@ -181,8 +189,27 @@ func Build(spec ModelSpec) (*Model, error) {
 	if last.Spec.Type != "dense" || last.Spec.Activation != "softmax" {
 		return nil, fmt.Errorf("the last layer must be a dense layer with softmax activation (it is %s)", last.Spec.Name)
 	}
-	m.Classes = last.Out.C
+	if m.Classes = last.Out.C; m.Classes != mnist.Classes {
+		return nil, fmt.Errorf("the last layer has %d units; MNIST has %d classes", m.Classes, mnist.Classes)
+	}
 	return m, nil
+}
+
+// checkName rejects a layer name the weights files cannot hold: they name
+// tensors "layer.kernel", checkpoints prefix them with "group/", and a
+// name must be unique. byDefault says Build chose the name; earlier is the
+// number of the layer that already has it, 0 for none.
+func checkName(name string, byDefault bool, earlier int) error {
+	if strings.ContainsAny(name, "/.") {
+		return errors.New(`the name must not contain "/" or "." (tensor names use them as separators)`)
+	}
+	if earlier == 0 {
+		return nil
+	}
+	if byDefault {
+		return fmt.Errorf("the default name %s is already layer %d's; layer names must be unique (name this layer)", name, earlier)
+	}
+	return fmt.Errorf("layer %d has the same name; layer names must be unique", earlier)
 }
 
 func kerasPrefix(layerType string) string {

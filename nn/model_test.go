@@ -57,6 +57,13 @@ func TestBuildRejectsBadModels(t *testing.T) {
 		`{"format":"other","input_shape":[28,28,1],"layers":[]}`:                                                                                                                                                     "model format",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"tanh"}]}`:                                                                      "unknown activation",
 		`{"format":"vkcnn-sequential-1"`: "not a valid model.json",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":7,"activation":"softmax"}]}`:                        "the last layer has 7 units; MNIST has 10 classes",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"d"},{"type":"dense","name":"d","units":10,"activation":"softmax"}]}`: "layer 2 (d): layer 1 has the same name",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"dense_1"},{"type":"dense","units":10,"activation":"softmax"}]}`:      "layer 2 (dense_1): the default name dense_1 is already layer 1's",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":""},{"type":"dense","units":10,"activation":"softmax"}]}`:             "layer 1: an empty name",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","name":"adam_m/out","units":10,"activation":"softmax"}]}`:   `must not contain "/"`,
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","name":"out.kernel","units":10,"activation":"softmax"}]}`:   `must not contain "/" or "."`,
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}}`:                      "not a valid model.json",
 	}
 	for js, want := range cases {
 		_, err := ParseSpec([]byte(js))

@@ -35,6 +35,7 @@ type Net struct {
 	stepUpload                   *vk.Buffer
 	orderOffset, affineOffset    int64
 	stats, totals                *vk.Buffer
+	labelErrors                  *vk.Buffer // mapped: samples with a label outside the classes
 	colSumScratch, filterScratch *vk.Buffer
 	owned                        []*vk.Buffer
 	recordings                   map[recordingKey]*vk.Recording
@@ -212,7 +213,10 @@ func (n *Net) allocate(params []float32) error {
 	if n.totals, err = n.newBuffer(4, true); err != nil {
 		return err
 	}
-	return nil
+	if n.labelErrors, err = n.newBuffer(1, true); err != nil || n.ctx == nil {
+		return err
+	}
+	return n.labelErrors.WriteUint32(0, []uint32{0})
 }
 
 // EstimateBytes is the device memory a network of the model takes at a
@@ -359,7 +363,7 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.
 		return err
 	}
 	last := len(n.Model.Layers)
-	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), n.Batch, n.Model.Classes); err != nil {
+	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes); err != nil {
 		return err
 	}
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {

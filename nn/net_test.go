@@ -175,3 +175,24 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 		t.Fatalf("largestBatch: %s", msg)
 	}
 }
+
+// TestStepReportsLabelsOutsideTheClasses: the model check keeps such runs
+// from starting, so the kernel's count reaches the user only through Step.
+func TestStepReportsLabelsOutsideTheClasses(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	net := newTestNet(t, ctx, tinySpec(), 4, 1)
+	images, labels := randomSet(rng, 6)
+	labels[1], labels[4] = 10, 255
+	set, err := net.Upload(images, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = net.Step(set, ModeEval, augment.Nearest, StepValues{Indices: []int{0, 1, 4, 5}})
+	if want := "2 samples of the batch have labels outside the model's 10 classes (0..9)"; err == nil || err.Error() != want {
+		t.Fatalf("step with labels 10 and 255: %v; want %q", err, want)
+	}
+	if err := net.Step(set, ModeEval, augment.Nearest, StepValues{Indices: []int{0, 2, 3, 5}}); err != nil {
+		t.Fatalf("the next step, with good labels: %v", err)
+	}
+}

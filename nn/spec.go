@@ -117,6 +117,21 @@ func ParseSpec(data []byte) (ModelSpec, error) {
 	if spec.Format != SpecFormat {
 		return ModelSpec{}, fmt.Errorf("model format %q, want %q", spec.Format, SpecFormat)
 	}
+	// LayerSpec.Name cannot tell "name": "" from no name, which Build
+	// fills in; only the first is a mistake.
+	var names struct {
+		Layers []struct {
+			Name *string `json:"name"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(data, &names); err != nil {
+		return ModelSpec{}, fmt.Errorf("not a valid model.json: %w", err)
+	}
+	for i, l := range names.Layers {
+		if l.Name != nil && *l.Name == "" {
+			return ModelSpec{}, fmt.Errorf("layer %d: an empty name (leave \"name\" out for a default one)", i+1)
+		}
+	}
 	if _, err := Build(spec); err != nil {
 		return ModelSpec{}, err
 	}

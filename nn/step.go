@@ -73,7 +73,23 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 		return err
 	}
 	n.last = rec
-	return n.ctx.Check()
+	if err := n.ctx.Check(); err != nil {
+		return err
+	}
+	return n.checkLabels()
+}
+
+// checkLabels reports the samples of the last step whose label lies
+// outside the model's classes, and zeroes the count for the next step.
+func (n *Net) checkLabels() error {
+	bad := make([]uint32, 1)
+	if err := n.labelErrors.ReadUint32(0, bad); err != nil || bad[0] == 0 {
+		return err
+	}
+	if err := n.labelErrors.WriteUint32(0, []uint32{0}); err != nil {
+		return err
+	}
+	return fmt.Errorf("%d samples of the batch have labels outside the model's %d classes (0..%d)", bad[0], n.Model.Classes, n.Model.Classes-1)
 }
 
 // StepDeviceTime is the device time of the last step, from its first

@@ -36,13 +36,23 @@ func (c TrainConfig) Check() error {
 	case c.BatchSize <= 0:
 		return fmt.Errorf("batch size %d must be positive", c.BatchSize)
 	case c.StepsPerEpoch < 0:
-		return fmt.Errorf("steps %d must not be negative", c.StepsPerEpoch)
+		return fmt.Errorf("steps per epoch %d must not be negative", c.StepsPerEpoch)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return fmt.Errorf("learning rate %g must be a positive number", c.LR)
 	case c.ValSplit < 0 || c.ValSplit >= 1 || math.IsNaN(c.ValSplit):
 		return fmt.Errorf("validation split %g outside [0, 1)", c.ValSplit)
 	}
 	return c.Augment.Check()
+}
+
+// EpochSteps is the number of steps of an epoch over n training samples:
+// enough batches for all of them, or StepsPerEpoch if that is fewer.
+func (c TrainConfig) EpochSteps(n int) int {
+	steps := (n + c.BatchSize - 1) / c.BatchSize
+	if c.StepsPerEpoch > 0 {
+		steps = min(steps, c.StepsPerEpoch)
+	}
+	return steps
 }
 
 // EpochStats is one epoch of history.
@@ -179,10 +189,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 		if cfg.Shuffle {
 			shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}
-		steps := (len(order) + net.Batch - 1) / net.Batch
-		if cfg.StepsPerEpoch > 0 {
-			steps = min(steps, cfg.StepsPerEpoch)
-		}
+		steps := cfg.EpochSteps(len(order))
 		if err := net.SetTotals(st.Totals); err != nil {
 			return st.History, err
 		}

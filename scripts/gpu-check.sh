@@ -208,7 +208,7 @@ else
 		size=4096 reps=10 model=standard batch=64 train_args=(--epochs 2 --shift 0.1) train_limit=170
 	else
 		# lavapipe would take minutes a product at the GPU's sizes.
-		size=512 reps=3 model=small batch=8 train_args=(--epochs 1 --steps 20 --batch-size 8) train_limit=120
+		size=512 reps=3 model=small batch=8 train_args=(--epochs 1 --steps-per-epoch 20 --batch-size 8) train_limit=120
 	fi
 	section "vkcnn bench gemm ${size}^3, every variant"
 	stage 60 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"

@@ -4,7 +4,9 @@
 //   loss = log(sum_j exp(z_j - max z)) - (z_l - max z)
 //   dz_j = (softmax(z)_j - [j == l]) / valid
 // and stats[s] = (loss, correct, argmax). Samples at or past valid (the
-// padding of a last, partial batch) get dz = 0 and loss 0.
+// padding of a last, partial batch) get dz = 0 and loss 0. A label l >=
+// classes is counted in labelErrors, for the host to report, and taken as
+// classes - 1, so that no read leaves the sample's row whatever the label.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -15,6 +17,7 @@ layout(binding = 2) readonly buffer Step { uint step; uint seed; uint valid; } s
 layout(binding = 3) readonly buffer Order { uint order[]; };       // the batch's indices into the set
 layout(binding = 4) writeonly buffer DZ { float dz[]; };
 layout(binding = 5) writeonly buffer Stats { float stats[]; };     // 3 per sample
+layout(binding = 6) buffer LabelErrors { uint labelErrors; };
 
 void main() {
     uint s = flatIndex();
@@ -27,6 +30,10 @@ void main() {
     }
     uint idx = order[s];
     uint label = (labelWords[idx >> 2] >> (8 * (idx & 3u))) & 0xffu;
+    if (label >= p.classes) {
+        atomicAdd(labelErrors, 1u);
+        label = p.classes - 1u;
+    }
     float zmax = z[row];
     uint best = 0;
     for (uint j = 1; j < p.classes; j++) {

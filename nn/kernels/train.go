@@ -68,14 +68,21 @@ func Dropout(ctx *vk.Context, rec *vk.Recording, x, y, step vk.Range, n int, rat
 // SoftmaxXent records the fused softmax and cross-entropy of batch rows of
 // logits: the logits' gradient dz, already divided by the number of valid
 // samples, and per-sample stats (loss, correct, argmax). labels holds the
-// whole set's uint8 labels and order the batch's indices into it.
-func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats vk.Range, batch, classes int) error {
+// whole set's uint8 labels and order the batch's indices into it. A valid
+// sample whose label is not below classes adds 1 to the uint32 in
+// labelErrors (which the caller zeroes and reads) and counts as class
+// classes-1: no label makes the kernel read outside the sample's row.
+func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats, labelErrors vk.Range, batch, classes int) error {
+	if classes <= 0 {
+		return fmt.Errorf("softmax: %d classes", classes)
+	}
 	if err := errors.Join(needFloats("logits", logits, batch*classes), needFloats("logits gradient", dz, batch*classes),
-		needFloats("stats", stats, 3*batch), needFloats("batch order", order, batch), needFloats("step", step, StepWords)); err != nil {
+		needFloats("stats", stats, 3*batch), needFloats("batch order", order, batch), needFloats("step", step, StepWords),
+		needFloats("label errors", labelErrors, 1)); err != nil {
 		return err
 	}
-	return single(ctx, rec, "softmax_xent", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write}, batch,
-		[]uint32{uint32(batch), uint32(classes)}, []vk.Range{logits, labels, step, order, dz, stats})
+	return single(ctx, rec, "softmax_xent", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write, vk.ReadWrite}, batch,
+		[]uint32{uint32(batch), uint32(classes)}, []vk.Range{logits, labels, step, order, dz, stats, labelErrors})
 }
 
 // Accumulate records totals += the batch's loss sum and correct count

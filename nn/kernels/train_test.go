@@ -108,49 +108,75 @@ func maxAbsDiffIs0(a, b []float32) bool {
 func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(17, 18))
-	const batch, classes, setSize = 7, 10, 23
-	logits := randomFloats(rng, batch*classes)
-	logits[3] = 80 // large logits must not overflow
-	labelBytes := make([]byte, setSize)
-	for i := range labelBytes {
-		labelBytes[i] = byte(rng.IntN(classes))
-	}
-	order := make([]uint32, batch)
-	labels := make([]int, batch)
-	for i := range order {
-		order[i] = uint32(rng.IntN(setSize))
-		labels[i] = int(labelBytes[order[i]])
-	}
-	const valid = 5
-	logitsB := upload(t, ctx, logits)
-	labelsB, err := ctx.NewBuffer(setSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(labelsB.Close)
-	if err := labelsB.Write(0, labelBytes); err != nil {
-		t.Fatal(err)
-	}
-	orderB := uploadWords(t, ctx, order)
-	header := uploadWords(t, ctx, stepHeader(1, 0, valid, 0))
-	dzB, statsB := upload(t, ctx, randomFloats(rng, batch*classes)), upload(t, ctx, make([]float32, 3*batch))
-	totalsB := upload(t, ctx, []float32{1.5, 0, 2, 3}) // earlier steps' totals
-	run(t, ctx, func(rec *vk.Recording) error {
-		return errors.Join(
-			SoftmaxXent(ctx, rec, vk.Whole(logitsB), vk.Whole(labelsB), vk.Whole(header), vk.Whole(orderB), vk.Whole(dzB), vk.Whole(statsB), batch, classes),
-			Accumulate(ctx, rec, vk.Whole(statsB), vk.Whole(header), vk.Whole(totalsB)))
-	})
-	dz, stats := ref.SoftmaxXent(logits, labels, valid, classes)
-	expectClose(t, "softmax gradient", download(t, dzB, batch*classes), dz, 1e-6)
-	expectClose(t, "per-sample stats", download(t, statsB, 3*batch), stats, 1e-5)
-	var loss, correct float64
-	for s := 0; s < valid; s++ {
-		loss += float64(stats[3*s])
-		correct += float64(stats[3*s+1])
-	}
-	totals := download(t, totalsB, 4)
-	if math.Abs(float64(totals[0])-(1.5+loss)) > 1e-5 || float64(totals[2]) != 2+correct || totals[3] != 3+valid {
-		t.Fatalf("totals %v, want loss %g, correct %g, samples %d", totals, 1.5+loss, 2+correct, 3+valid)
+	const batch, setSize = 7, 23
+	// The second case's labels run past its 7 classes, to 255 on the last
+	// row, where reading z[row + label] would leave the buffer: the kernel
+	// must count them and keep every read in the row, as the reference does.
+	for _, c := range []struct {
+		name                   string
+		classes, labels, valid int
+	}{{"labels in range", 10, 10, 5}, {"labels past the classes", 7, 256, batch}} {
+		t.Run(c.name, func(t *testing.T) {
+			logits := randomFloats(rng, batch*c.classes)
+			logits[3] = 80 // large logits must not overflow
+			labelBytes := make([]byte, setSize)
+			for i := range labelBytes {
+				labelBytes[i] = byte(rng.IntN(c.labels))
+			}
+			order := make([]uint32, batch)
+			for i := range order {
+				order[i] = uint32(rng.IntN(setSize))
+			}
+			if c.labels > c.classes {
+				labelBytes[order[batch-1]] = 255
+			}
+			labels := make([]int, batch)
+			for i, idx := range order {
+				labels[i] = int(labelBytes[idx])
+			}
+			logitsB := upload(t, ctx, logits)
+			labelsB, err := ctx.NewBuffer(setSize)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(labelsB.Close)
+			if err := labelsB.Write(0, labelBytes); err != nil {
+				t.Fatal(err)
+			}
+			orderB := uploadWords(t, ctx, order)
+			header := uploadWords(t, ctx, stepHeader(1, 0, uint32(c.valid), 0))
+			dzB, statsB := upload(t, ctx, randomFloats(rng, batch*c.classes)), upload(t, ctx, make([]float32, 3*batch))
+			labelErrorsB := uploadWords(t, ctx, []uint32{2})   // earlier steps' count
+			totalsB := upload(t, ctx, []float32{1.5, 0, 2, 3}) // earlier steps' totals
+			run(t, ctx, func(rec *vk.Recording) error {
+				return errors.Join(
+					SoftmaxXent(ctx, rec, vk.Whole(logitsB), vk.Whole(labelsB), vk.Whole(header), vk.Whole(orderB), vk.Whole(dzB), vk.Whole(statsB),
+						vk.Whole(labelErrorsB), batch, c.classes),
+					Accumulate(ctx, rec, vk.Whole(statsB), vk.Whole(header), vk.Whole(totalsB)))
+			})
+			dz, stats, bad := ref.SoftmaxXent(logits, labels, c.valid, c.classes)
+			if (bad > 0) != (c.labels > c.classes) {
+				t.Fatalf("the reference counts %d labels past the classes", bad)
+			}
+			expectClose(t, "softmax gradient", download(t, dzB, batch*c.classes), dz, 1e-6)
+			expectClose(t, "per-sample stats", download(t, statsB, 3*batch), stats, 1e-5)
+			labelErrors := make([]uint32, 1)
+			if err := labelErrorsB.ReadUint32(0, labelErrors); err != nil {
+				t.Fatal(err)
+			}
+			if labelErrors[0] != uint32(2+bad) {
+				t.Fatalf("label errors %d, want 2 + %d", labelErrors[0], bad)
+			}
+			var loss, correct float64
+			for s := 0; s < c.valid; s++ {
+				loss += float64(stats[3*s])
+				correct += float64(stats[3*s+1])
+			}
+			totals := download(t, totalsB, 4)
+			if math.Abs(float64(totals[0])-(1.5+loss)) > 1e-5 || float64(totals[2]) != 2+correct || int(totals[3]) != 3+c.valid {
+				t.Fatalf("totals %v, want loss %g, correct %g, samples %d", totals, 1.5+loss, 2+correct, 3+c.valid)
+			}
+		})
 	}
 }
 

@@ -241,13 +241,19 @@ func Dropout(x []float32, rate float32, seed, step uint32) []float32 {
 
 // SoftmaxXent returns, for the first valid rows of logits, the gradient
 // of the mean cross-entropy (zero for the remaining rows) and per-row
-// (loss, correct, argmax).
-func SoftmaxXent(logits []float32, labels []int, valid, classes int) (dz []float32, stats []float32) {
+// (loss, correct, argmax). A label outside 0..classes-1 is counted in
+// badLabels and taken as classes-1.
+func SoftmaxXent(logits []float32, labels []int, valid, classes int) (dz []float32, stats []float32, badLabels int) {
 	rows := len(logits) / classes
 	dz = make([]float32, len(logits))
 	stats = make([]float32, 3*rows)
 	for s := 0; s < valid; s++ {
 		z := logits[s*classes : (s+1)*classes]
+		label := labels[s]
+		if label < 0 || label >= classes {
+			badLabels++
+			label = classes - 1
+		}
 		best := 0
 		for j := range z {
 			if z[j] > z[best] {
@@ -260,18 +266,18 @@ func SoftmaxXent(logits []float32, labels []int, valid, classes int) (dz []float
 		}
 		for j, v := range z {
 			g := math.Exp(float64(v-z[best])) / sum / float64(valid)
-			if j == labels[s] {
+			if j == label {
 				g -= 1 / float64(valid)
 			}
 			dz[s*classes+j] = float32(g)
 		}
-		stats[3*s] = float32(math.Log(sum) - float64(z[labels[s]]-z[best]))
-		if best == labels[s] {
+		stats[3*s] = float32(math.Log(sum) - float64(z[label]-z[best]))
+		if best == label {
 			stats[3*s+1] = 1
 		}
 		stats[3*s+2] = float32(best)
 	}
-	return dz, stats
+	return dz, stats, badLabels
 }
 
 // ColSum returns the sums of the columns of a rows x cols matrix.
