@@ -24,16 +24,16 @@ var memoryTables = []struct {
 }{
 	{
 		// The NVIDIA H100 80GB HBM3 lent to this project, driver
-		// 580.159.04 (vkcnn devices --json there, 2026-11-27, recorded in
-		// docs/BENCHMARKS.md): a data-center card whose BAR covers the
+		// 580.159.04, as scripts/gpu-check.sh printed it on 2026-11-27
+		// (docs/BENCHMARKS.md): a data-center card whose BAR covers the
 		// whole VRAM, so its device-local, host-visible type lives on the
-		// VRAM heap itself.
+		// VRAM heap itself. Not host-cached: readbacks are staged.
 		name: "nvidia-h100",
 		table: MemoryTable{
-			Heaps: []MemoryHeap{{81559 * mib, true}, {125 * gib, false}},
-			Types: []MemoryType{{0, 1}, {dl, 0}, {dl, 0}, {hv, 1}, {hc, 1}, {dl | hv, 0}},
+			Heaps: []MemoryHeap{{85520809984, true}, {101361423360, false}},
+			Types: []MemoryType{{0, 1}, {dl, 0}, {hv, 1}, {hc, 1}, {dl | hv, 0}},
 		},
-		mapped: true, device: 5, host: 4,
+		mapped: true, device: 4, host: 3,
 	},
 	{
 		// RTX 2070 Super without resizable BAR, from the vulkaninfo in
