@@ -103,14 +103,15 @@ func benchGemm(c *cli.Context) (err error) {
 	var results []gemmResult
 	for _, v := range variants {
 		g := kernels.Gemm{M: m, N: n, K: k, Variant: v}
+		g.Split = kernels.DefaultSplit(ctx.Info, g)
 		r, err := measureGemm(ctx, g, reps)
 		if err != nil {
-			return fmt.Errorf("gemm %dx%dx%d, variant %s: %w", m, n, k, v.Name, err)
+			return fmt.Errorf("gemm %dx%dx%d, %s: %w", m, n, k, r.Variant, err)
 		}
 		results = append(results, r)
 		if !c.Bool("json") {
 			fmt.Fprintf(c.App.Writer, "gemm %dx%dx%d %-9s on %s: max |error| %.2g over %d entries; min %s, median %s; %.1f GFLOPS best, %.1f median (%s, %d reps)\n",
-				m, n, k, v.Name, r.Device, r.MaxError, r.Checked, seconds(r.MinSeconds), seconds(r.MedianSeconds), r.BestGFLOPS, r.MedianGFLOPS, r.Timer, reps)
+				m, n, k, r.Variant, r.Device, r.MaxError, r.Checked, seconds(r.MinSeconds), seconds(r.MedianSeconds), r.BestGFLOPS, r.MedianGFLOPS, r.Timer, reps)
 		}
 	}
 	if c.Bool("json") {
@@ -128,7 +129,8 @@ func seconds(s float64) string {
 // measureGemm runs the product once and checks it against the reference
 // (every entry for small products, a sample otherwise), then times reps runs.
 func measureGemm(ctx *vk.Context, g kernels.Gemm, reps int) (gemmResult, error) {
-	res := gemmResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Variant: g.Variant.Name, M: g.M, N: g.N, K: g.K, Reps: reps}
+	choice := kernels.Choice{Variant: g.Variant, Split: g.Split}
+	res := gemmResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Variant: choice.String(), M: g.M, N: g.N, K: g.K, Reps: reps}
 	rng := rand.New(rand.NewPCG(1, uint64(g.M*g.N*g.K)))
 	random := func(count int) []float32 {
 		x := make([]float32, count)
@@ -167,9 +169,13 @@ func measureGemm(ctx *vk.Context, g kernels.Gemm, reps int) (gemmResult, error) 
 	if err != nil {
 		return res, err
 	}
+	scratch, err := newBuffer(nil, max(g.SplitScratch(), 1))
+	if err != nil {
+		return res, err
+	}
 
 	rec, err := timedRecording(ctx, func(rec *vk.Recording) error {
-		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), vk.Range{})
+		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), vk.Range{}, vk.Whole(scratch))
 	})
 	if err != nil {
 		return res, err

@@ -103,7 +103,7 @@ func tune(c *cli.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("tune %s (%s): %w", names[i], p.Key(), err)
 		}
-		tp.Name, tp.Default = names[i], def.Variant().Name
+		tp.Name, tp.Default = names[i], def.Choice().String()
 		chosen[tp.Key] = tp.Best
 		res.Products = append(res.Products, tp)
 		if !c.Bool("json") {
@@ -143,7 +143,20 @@ func printTuned(c *cli.Context, tp tuneProduct) {
 // first's within the kernel tests' tolerance.
 func tuneOne(ctx *vk.Context, p kernels.Product, reps int) (tp tuneProduct, err error) {
 	tp.Key = p.Key()
+	var choices []kernels.Choice
+	for _, v := range kernels.Candidates(ctx.Info) {
+		for _, split := range p.Splits(ctx.Info, v) {
+			choices = append(choices, kernels.Choice{Variant: v, Split: split})
+		}
+	}
+	// Arguments large enough for every candidate (a split's scratch grows
+	// with it).
 	sizes := p.ArgFloats()
+	for _, ch := range choices {
+		for i, n := range p.With(ch).ArgFloats() {
+			sizes[i] = max(sizes[i], n)
+		}
+	}
 	args := make([]vk.Range, len(sizes))
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i, n := range sizes {
@@ -164,17 +177,17 @@ func tuneOne(ctx *vk.Context, p kernels.Product, reps int) (tp tuneProduct, err 
 	out := args[len(args)-1]
 	var want []float32
 	best := math.Inf(1)
-	for _, v := range kernels.Candidates(ctx.Info) {
-		cand := tuneCandidate{Variant: v.Name}
-		times, got, err := timeProduct(ctx, p.With(v), args, out, reps, best)
+	for _, ch := range choices {
+		cand := tuneCandidate{Variant: ch.String()}
+		times, got, err := timeProduct(ctx, p.With(ch), args, out, reps, best)
 		skipped := len(times) == 0
 		if err != nil {
-			return tp, fmt.Errorf("variant %s: %w", v.Name, err)
+			return tp, fmt.Errorf("%s: %w", ch, err)
 		}
 		if want == nil {
 			want = got
 		} else if d, tol := maxDiff(got, want), 1e-4*maxAbs(want)+1e-5; d > tol {
-			return tp, fmt.Errorf("variant %s differs from %s by %.3g (tolerance %.3g)", v.Name, tp.Candidates[0].Variant, d, tol)
+			return tp, fmt.Errorf("%s differs from %s by %.3g (tolerance %.3g)", ch, tp.Candidates[0].Variant, d, tol)
 		}
 		if skipped {
 			cand.Skipped = fmt.Sprintf("skipped: its checked run took over %dx the best", slowCutoff)
@@ -183,7 +196,7 @@ func tuneOne(ctx *vk.Context, p kernels.Product, reps int) (tp tuneProduct, err 
 			cand.MedianSeconds = times[len(times)/2]
 			cand.GFLOPS = p.FLOPs() / cand.MedianSeconds / 1e9
 			if cand.MedianSeconds < best {
-				best, tp.Best = cand.MedianSeconds, v.Name
+				best, tp.Best = cand.MedianSeconds, cand.Variant
 			}
 		}
 		tp.Candidates = append(tp.Candidates, cand)
@@ -207,7 +220,7 @@ func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Ran
 	if err != nil {
 		return nil, nil, err
 	}
-	got = make([]float32, out.Buf.Size()/4)
+	got = make([]float32, p.ArgFloats()[len(args)-1])
 	if err := out.Buf.ReadFloat32(0, got); err != nil {
 		return nil, nil, err
 	}

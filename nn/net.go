@@ -32,13 +32,13 @@ type Net struct {
 	step                        *vk.Buffer   // header, batch order, affines
 	// stepUpload holds the step's values on the host where the step
 	// buffer is not mapped; each recording starts by copying it over.
-	stepUpload                   *vk.Buffer
-	orderOffset, affineOffset    int64
-	stats, totals                *vk.Buffer
-	labelErrors                  *vk.Buffer // mapped: samples with a label outside the classes
-	colSumScratch, filterScratch *vk.Buffer
-	owned                        []*vk.Buffer
-	recordings                   map[recordingKey]*vk.Recording
+	stepUpload                  *vk.Buffer
+	orderOffset, affineOffset   int64
+	stats, totals               *vk.Buffer
+	labelErrors                 *vk.Buffer // mapped: samples with a label outside the classes
+	colSumScratch, splitScratch *vk.Buffer
+	owned                       []*vk.Buffer
+	recordings                  map[recordingKey]*vk.Recording
 	// With profile set, recordings time every kernel; marks names the
 	// timestamps of each recording.
 	profile bool
@@ -92,10 +92,10 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	if len(params) != m.ParamFloats {
 		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
 	}
-	need := EstimateBytes(m, batch) + DataBytes(60000+10000)
+	need := EstimateBytes(m, batch, tuning) + DataBytes(60000+10000)
 	if have := int64(ctx.Info.DeviceLocalBytes); have > 0 && need > have {
 		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
-			m.Spec.Name, batch, mib(need), mib(have), largestBatch(m, have))
+			m.Spec.Name, batch, mib(need), mib(have), largestBatch(m, tuning, have))
 	}
 	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(params); err != nil {
@@ -192,16 +192,21 @@ func (n *Net) allocate(params []float32) error {
 			return err
 		}
 	}
-	scratch, filter := 1, 1
+	scratch, split := 1, 1
 	for _, l := range layers {
 		if l.Bias != nil {
 			scratch = max(scratch, kernels.ColSumScratch(n.Batch*l.Out.H*l.Out.W, l.Out.C))
 		}
-		if l.Spec.Type == "conv2d" {
-			filter = max(filter, n.conv(l).FilterScratch())
+		switch l.Spec.Type {
+		case "conv2d":
+			split = max(split, n.conv(l).FilterScratch())
+		case "dense":
+			for _, g := range []kernels.Gemm{denseForward(l, n.Batch), denseKernelGrad(l, n.Batch), denseInputGrad(l, n.Batch)} {
+				split = max(split, n.Tuning.Gemm(g).SplitScratch())
+			}
 		}
 	}
-	if n.filterScratch, err = n.newBuffer(filter, false); err != nil {
+	if n.splitScratch, err = n.newBuffer(split, false); err != nil {
 		return err
 	}
 	if n.colSumScratch, err = n.newBuffer(scratch, false); err != nil {
@@ -220,9 +225,10 @@ func (n *Net) allocate(params []float32) error {
 }
 
 // EstimateBytes is the device memory a network of the model takes at a
-// batch size, without data sets.
-func EstimateBytes(m *Model, batch int) int64 {
-	n := &Net{Model: m, Batch: batch}
+// batch size with the kernels tuning chooses (their split scratch counts),
+// without data sets.
+func EstimateBytes(m *Model, batch int, tuning kernels.Tuning) int64 {
+	n := &Net{Model: m, Batch: batch, Tuning: tuning}
 	_ = n.allocate(nil) // cannot fail without a device
 	return n.planned
 }
@@ -237,19 +243,19 @@ func mib(bytes int64) string {
 }
 
 // largestBatch says which batch size fits in have bytes.
-func largestBatch(m *Model, have int64) string {
+func largestBatch(m *Model, tuning kernels.Tuning, have int64) string {
 	data := DataBytes(70000)
-	if EstimateBytes(m, 1)+data > have {
+	if EstimateBytes(m, 1, tuning)+data > have {
 		return "even batch size 1 does not fit"
 	}
 	lo, hi := 1, 1
-	for EstimateBytes(m, hi*2)+data <= have && hi < 1<<20 {
+	for EstimateBytes(m, hi*2, tuning)+data <= have && hi < 1<<20 {
 		hi *= 2
 	}
 	lo, hi = hi, hi*2
 	for lo+1 < hi {
 		mid := (lo + hi) / 2
-		if EstimateBytes(m, mid)+data <= have {
+		if EstimateBytes(m, mid, tuning)+data <= have {
 			lo = mid
 		} else {
 			hi = mid
@@ -417,7 +423,7 @@ func (n *Net) forward(rec *vk.Recording, train bool) ([]vk.Range, error) {
 		case "dense":
 			g := n.Tuning.Gemm(denseForward(l, n.Batch))
 			flops = g.FLOPs()
-			err = g.Record(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias))
+			err = g.Record(ctx, rec, in, n.paramRange(n.params, l.Kernel), out, n.paramRange(n.params, l.Bias), whole(n.splitScratch))
 		case "maxpool2d":
 			err = kernels.MaxPool(ctx, rec, in, out, n.Batch, l.In.H, l.In.W, l.In.C)
 		case "relu":
@@ -519,7 +525,7 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 		case "conv2d":
 			c := n.conv(l)
 			err = errors.Join(err,
-				n.Tuning.Conv(c, kernels.ConvBackwardFilter).BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), whole(n.filterScratch)),
+				n.Tuning.Conv(c, kernels.ConvBackwardFilter).BackwardFilter(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), whole(n.splitScratch)),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch*l.Out.H*l.Out.W, l.Out.C))
 			if err == nil {
 				err = n.mark(rec, l.Spec.Name+" backward-filter", c.FLOPs(), 0)
@@ -536,11 +542,11 @@ func (n *Net) backward(rec *vk.Recording, outs []vk.Range) error {
 			dW := n.Tuning.Gemm(denseKernelGrad(l, n.Batch))
 			flops = 2 * dW.FLOPs()
 			err = errors.Join(err,
-				dW.Record(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), vk.Range{}),
+				dW.Record(ctx, rec, in, dOut, n.paramRange(n.grads, l.Kernel), vk.Range{}, whole(n.splitScratch)),
 				kernels.ColSum(ctx, rec, dOut, n.paramRange(n.grads, l.Bias), whole(n.colSumScratch), n.Batch, l.Out.C))
 			if needIn && err == nil {
 				dX := n.Tuning.Gemm(denseInputGrad(l, n.Batch))
-				err = dX.Record(ctx, rec, dOut, n.paramRange(n.params, l.Kernel), dIn, vk.Range{})
+				err = dX.Record(ctx, rec, dOut, n.paramRange(n.params, l.Kernel), dIn, vk.Range{}, whole(n.splitScratch))
 			}
 		case "maxpool2d":
 			if needIn {

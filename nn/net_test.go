@@ -165,12 +165,13 @@ func TestSameSeedSameWeights(t *testing.T) {
 func TestMemoryEstimateIsExact(t *testing.T) {
 	ctx := vktest.Open(t)
 	net := newTestNet(t, ctx, tinySpec(), 5, 1)
-	if got, want := EstimateBytes(net.Model, 5), net.DeviceBytes(); got != want {
+	if got, want := EstimateBytes(net.Model, 5, net.Tuning), net.DeviceBytes(); got != want {
 		t.Fatalf("estimate %d bytes, allocated %d", got, want)
 	}
 	standard, _ := Preset("standard")
 	m, _ := Build(standard)
-	msg := largestBatch(m, EstimateBytes(m, 100)+DataBytes(70000))
+	tuning := kernels.NewTuning(ctx.Info, nil)
+	msg := largestBatch(m, tuning, EstimateBytes(m, 100, tuning)+DataBytes(70000))
 	if msg != "the largest batch size that fits is 100" {
 		t.Fatalf("largestBatch: %s", msg)
 	}

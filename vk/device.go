@@ -43,9 +43,12 @@ type DeviceInfo struct {
 	CooperativeMatrix bool     `json:"cooperative_matrix"`
 	Timestamps        bool     `json:"timestamps"`
 	TimestampBits     uint32   `json:"timestamp_valid_bits"`
-	TimestampPeriodNs float32  `json:"timestamp_period_ns"`
-	ComputeQueue      bool     `json:"compute_queue"`
-	Default           bool     `json:"default"`
+	// ComputeUnits counts multiprocessors (NVIDIA) or compute units (AMD)
+	// where the driver says; 0 where it does not.
+	ComputeUnits      uint32  `json:"compute_units"`
+	TimestampPeriodNs float32 `json:"timestamp_period_ns"`
+	ComputeQueue      bool    `json:"compute_queue"`
+	Default           bool    `json:"default"`
 
 	typeRank    int
 	queueFamily uint32
@@ -187,7 +190,9 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 
 	exts := deviceExtensions(h)
 	v12 := props.ApiVersion >= vulkan.MakeVersion(1, 2, 0)
-	extra := queryExtra(inst.handle, h, v12 || exts["VK_KHR_driver_properties"], v12 || exts["VK_KHR_shader_float16_int8"])
+	extra := queryExtra(inst.handle, h, v12 || exts["VK_KHR_driver_properties"], v12 || exts["VK_KHR_shader_float16_int8"],
+		exts["VK_NV_shader_sm_builtins"], exts["VK_AMD_shader_core_properties"])
+	d.ComputeUnits = extra.ComputeUnits
 	d.SubgroupSize = extra.SubgroupSize
 	for bit, name := range subgroupOpNames {
 		if extra.SubgroupOps&(1<<bit) != 0 {

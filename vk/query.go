@@ -17,6 +17,8 @@ typedef struct { uint32_t sType; void* pNext; uint32_t subgroupSize, supportedSt
 typedef struct { uint32_t sType; void* pNext; uint32_t driverID; char driverName[256]; char driverInfo[256]; uint8_t conformance[4]; } vkcnn_driver;
 typedef struct { uint32_t sType; void* pNext; uint32_t storageBuffer16, uniformAndStorageBuffer16, storagePushConstant16, storageInputOutput16; } vkcnn_storage16;
 typedef struct { uint32_t sType; void* pNext; uint32_t shaderFloat16, shaderInt8; } vkcnn_float16int8;
+typedef struct { uint32_t sType; void* pNext; uint32_t shaderSMCount, shaderWarpsPerSM; } vkcnn_sm_builtins;
+typedef struct { uint32_t sType; void* pNext; uint32_t shaderEngineCount, shaderArraysPerEngineCount, computeUnitsPerShaderArray, rest[11]; } vkcnn_amd_core;
 
 typedef struct {
 	uint32_t subgroupSize, subgroupStages, subgroupOps;
@@ -24,9 +26,10 @@ typedef struct {
 	uint32_t driverID;
 	char driverName[256];
 	char driverInfo[256];
+	uint32_t computeUnits;
 } vkcnn_extra;
 
-static int vkcnn_query(void* gipa, void* instance, void* physical, int driverProps, int float16Int8, vkcnn_extra* out) {
+static int vkcnn_query(void* gipa, void* instance, void* physical, int driverProps, int float16Int8, int smBuiltins, int amdCore, vkcnn_extra* out) {
 	vkcnn_gipa_fn get = (vkcnn_gipa_fn)gipa;
 	vkcnn_get2_fn props2 = (vkcnn_get2_fn)get(instance, "vkGetPhysicalDeviceProperties2");
 	vkcnn_get2_fn feats2 = (vkcnn_get2_fn)get(instance, "vkGetPhysicalDeviceFeatures2");
@@ -35,8 +38,14 @@ static int vkcnn_query(void* gipa, void* instance, void* physical, int driverPro
 	vkcnn_subgroup sub; memset(&sub, 0, sizeof sub); sub.sType = 1000094000;
 	vkcnn_driver drv; memset(&drv, 0, sizeof drv); drv.sType = 1000196000;
 	vkcnn_properties2 p; memset(&p, 0, sizeof p); p.sType = 1000059001;
+	vkcnn_sm_builtins sm; memset(&sm, 0, sizeof sm); sm.sType = 1000154001;
+	vkcnn_amd_core amd; memset(&amd, 0, sizeof amd); amd.sType = 1000185000;
+	// Each structure is chained only where the device supports it.
+	vkcnn_chain* last = (vkcnn_chain*)&sub;
 	p.pNext = &sub;
-	if (driverProps) sub.pNext = &drv;
+	if (driverProps) { last->pNext = &drv; last = (vkcnn_chain*)&drv; }
+	if (smBuiltins) { last->pNext = &sm; last = (vkcnn_chain*)&sm; }
+	if (amdCore) { last->pNext = &amd; last = (vkcnn_chain*)&amd; }
 	props2(physical, &p);
 
 	vkcnn_storage16 s16; memset(&s16, 0, sizeof s16); s16.sType = 1000083000;
@@ -57,6 +66,8 @@ static int vkcnn_query(void* gipa, void* instance, void* physical, int driverPro
 	memcpy(out->driverInfo, drv.driverInfo, sizeof drv.driverInfo);
 	out->driverName[255] = 0;
 	out->driverInfo[255] = 0;
+	out->computeUnits = smBuiltins ? sm.shaderSMCount
+		: amdCore ? amd.shaderEngineCount * amd.shaderArraysPerEngineCount * amd.computeUnitsPerShaderArray : 0;
 	return 1;
 }
 */
@@ -78,14 +89,18 @@ type extraProperties struct {
 	DriverID       uint32
 	DriverName     string
 	DriverInfo     string
+	ComputeUnits   uint32
 	haveProperties bool
 }
 
-// queryExtra asks for subgroup, 16-bit and driver properties. Structures are
-// chained only where the device supports them, as the spec requires.
-func queryExtra(instance vulkan.Instance, physical vulkan.PhysicalDevice, driverProps, float16Int8 bool) extraProperties {
+// queryExtra asks for subgroup, 16-bit and driver properties, and the
+// multiprocessor or compute-unit count (VK_NV_shader_sm_builtins,
+// VK_AMD_shader_core_properties). Structures are chained only where the
+// device supports them, as the spec requires.
+func queryExtra(instance vulkan.Instance, physical vulkan.PhysicalDevice, driverProps, float16Int8, smBuiltins, amdCore bool) extraProperties {
 	var out C.vkcnn_extra
-	ok := C.vkcnn_query(procAddr(), unsafe.Pointer(instance), unsafe.Pointer(physical), cbool(driverProps), cbool(float16Int8), &out)
+	ok := C.vkcnn_query(procAddr(), unsafe.Pointer(instance), unsafe.Pointer(physical), cbool(driverProps), cbool(float16Int8),
+		cbool(smBuiltins), cbool(amdCore), &out)
 	if ok == 0 {
 		return extraProperties{}
 	}
@@ -97,6 +112,7 @@ func queryExtra(instance vulkan.Instance, physical vulkan.PhysicalDevice, driver
 		DriverID:       uint32(out.driverID),
 		DriverName:     C.GoString(&out.driverName[0]),
 		DriverInfo:     C.GoString(&out.driverInfo[0]),
+		ComputeUnits:   uint32(out.computeUnits),
 		haveProperties: true,
 	}
 }

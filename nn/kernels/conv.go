@@ -34,8 +34,8 @@ func (c Conv) FLOPs() float64 {
 }
 
 // record dispatches one of the convolution shaders as a GEMM of m x n x k,
-// with the sum over k split across splits workgroup layers.
-func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k, splits int, flags []uint32, args ...vk.Range) error {
+// with the sum over k split across workgroup layers of kSplit each.
+func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k, kSplit int, flags []uint32, args ...vk.Range) error {
 	if err := c.check(); err != nil {
 		return err
 	}
@@ -49,8 +49,9 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k,
 		return err
 	}
 	rows, cols := c.Variant.tile()
+	splits := (k + kSplit - 1) / kSplit
 	grid := [3]uint32{uint32((n + int(cols) - 1) / int(cols)), uint32((m + int(rows) - 1) / int(rows)), uint32(splits)}
-	push := []uint32{uint32(m), uint32(n), uint32(k), uint32(c.H), uint32(c.W), uint32(c.Cin), uint32(c.Cout), uint32(c.KH), uint32(c.KW), uint32(c.kSplit())}
+	push := []uint32{uint32(m), uint32(n), uint32(k), uint32(c.H), uint32(c.W), uint32(c.Cin), uint32(c.Cout), uint32(c.KH), uint32(c.KW), uint32(kSplit)}
 	if err := rec.Dispatch(kern, grid, push, args...); err != nil {
 		return fmt.Errorf("%s %dx%dx%d: %w", shader, m, n, k, err)
 	}
@@ -85,7 +86,7 @@ func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Ra
 	} else {
 		bias = w // bound but unused
 	}
-	return c.record(ctx, rec, "conv_fwd", c.pixels(), c.Cout, taps*c.Cin, 1, []uint32{boolWord(c.Bias), boolWord(c.ReLU)}, in, w, out, bias)
+	return c.record(ctx, rec, "conv_fwd", c.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, []uint32{boolWord(c.Bias), boolWord(c.ReLU)}, in, w, out, bias)
 }
 
 // BackwardData records dIn from dOut and the kernel transposed to
@@ -96,7 +97,7 @@ func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.
 		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
 		return err
 	}
-	return c.record(ctx, rec, "conv_bwd_data", c.pixels(), c.Cin, taps*c.Cout, 1, []uint32{0, 0}, dOut, wT, dIn)
+	return c.record(ctx, rec, "conv_bwd_data", c.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, []uint32{0, 0}, dOut, wT, dIn)
 }
 
 // BackwardFilter records the kernel gradient dW from the layer's input and
@@ -112,15 +113,14 @@ func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, s
 	}
 	splits := c.filterSplits()
 	if splits == 1 {
-		return c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), 1, []uint32{0, 0}, in, dOut, dW)
+		return c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), c.pixels(), []uint32{0, 0}, in, dOut, dW)
 	}
 	if err := needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch()); err != nil {
 		return err
 	}
 	return errors.Join(
-		c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), splits, []uint32{0, 0}, in, dOut, scratch),
-		single(ctx, rec, "colsum", []vk.Access{vk.Read, vk.Write}, size,
-			[]uint32{uint32(splits), uint32(size), uint32(splits)}, []vk.Range{scratch, dW}, 0))
+		c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), c.kSplit(), []uint32{0, 0}, in, dOut, scratch),
+		splitSum(ctx, rec, scratch, dW, dW, size, c.Cout, splits, false, false))
 }
 
 // filterWorkgroups is how many workgroups the kernel gradient should keep

@@ -8,35 +8,60 @@ import (
 	"vkcnn/vk"
 )
 
+// GemmStyle is a family of GEMM kernels, named by the shaders' suffix.
+type GemmStyle string
+
+const (
+	// Subgroup kernels run one 8-lane subgroup a workgroup with no shared
+	// memory, passing A between lanes by subgroupBroadcast: for lavapipe,
+	// where loads, not arithmetic, cost.
+	Subgroup GemmStyle = "subgroup"
+	// Tiled kernels are the textbook shared-memory tiles.
+	Tiled GemmStyle = "tiled"
+	// Warp kernels tile the workgroup tile by warp tiles and those by 4x4
+	// register blocks, fetch vec4s into registers a K-step ahead and pad
+	// shared memory: the GPU kernels (warp_tile.glsl).
+	Warp GemmStyle = "warp"
+)
+
 // GemmVariant is one SGEMM kernel with its tile sizes. Lavapipe and GPUs
 // want opposite shapes: few wide loads and no barriers on a CPU, shared
 // memory tiles and many invocations on a GPU.
 type GemmVariant struct {
-	Name string
-	// Subgroup marks the 8-lane subgroup-broadcast kernel, with tiles of
-	// Rows x Cols.
-	Subgroup   bool
+	Name  string
+	Style GemmStyle
+	// Subgroup: the tile of C, Rows x Cols.
 	Rows, Cols uint32
-	// Shared-memory tile of C (BM x BN), its depth BK and the block of C
-	// each invocation computes (TM x TN), for the tiled kernel.
-	BM, BN, BK, TM, TN uint32
+	// Tiled and warp: the shared-memory tile of C (BM x BN) and its depth
+	// BK. Tiled: the block of C each invocation computes (TM x TN). Warp:
+	// the warp tile (WM x WN) and the 4x4 blocks each invocation holds in
+	// it (WMIter x WNIter).
+	BM, BN, BK, TM, TN     uint32
+	WM, WN, WMIter, WNIter uint32
 }
 
 // GemmVariants lists every variant; Usable says which a device can run.
 var GemmVariants = []GemmVariant{
-	{Name: "subgroup16", Subgroup: true, Rows: 16, Cols: 64},
-	{Name: "subgroup32", Subgroup: true, Rows: 32, Cols: 64},
-	{Name: "subgroup64", Subgroup: true, Rows: 64, Cols: 64},
-	{Name: "subgroup16x32", Subgroup: true, Rows: 16, Cols: 32},
-	{Name: "subgroup32x32", Subgroup: true, Rows: 32, Cols: 32},
-	{Name: "subgroup64x32", Subgroup: true, Rows: 64, Cols: 32},
-	{Name: "tiled64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
-	{Name: "tiled128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
+	{Name: "subgroup16", Style: Subgroup, Rows: 16, Cols: 64},
+	{Name: "subgroup32", Style: Subgroup, Rows: 32, Cols: 64},
+	{Name: "subgroup64", Style: Subgroup, Rows: 64, Cols: 64},
+	{Name: "subgroup16x32", Style: Subgroup, Rows: 16, Cols: 32},
+	{Name: "subgroup32x32", Style: Subgroup, Rows: 32, Cols: 32},
+	{Name: "subgroup64x32", Style: Subgroup, Rows: 64, Cols: 32},
+	{Name: "tiled64", Style: Tiled, BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
+	{Name: "tiled128", Style: Tiled, BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
+	// Large products (the convolutions): 256 invocations of 8x8 outputs.
+	{Name: "warp128", Style: Warp, BM: 128, BN: 128, BK: 16, WM: 64, WN: 32, WMIter: 2, WNIter: 2},
+	// Medium ones: 128 invocations of 4x8.
+	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 1, WNIter: 2},
+	// Short, wide or long-k ones (the dense layers, split over k): 64
+	// invocations of 4x8.
+	{Name: "warp32", Style: Warp, BM: 32, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 1, WNIter: 2},
 }
 
 // Usable reports whether the device can run the variant, and why not.
 func (v GemmVariant) Usable(info vk.DeviceInfo) error {
-	if v.Subgroup {
+	if v.Style == Subgroup {
 		if info.SubgroupSize != 8 || !slices.Contains(info.SubgroupOps, "ballot") {
 			return fmt.Errorf("GEMM variant %s needs 8-lane subgroups with broadcast (the device has %d lanes, operations %s)",
 				v.Name, info.SubgroupSize, strings.Join(info.SubgroupOps, ","))
@@ -47,19 +72,52 @@ func (v GemmVariant) Usable(info vk.DeviceInfo) error {
 	if wg > info.MaxWorkgroupInvocations || wg > info.MaxWorkgroupSize[0] {
 		return fmt.Errorf("GEMM variant %s needs %d invocations a workgroup, the device allows %d", v.Name, wg, info.MaxWorkgroupInvocations)
 	}
-	if shared := 4 * (v.BM + v.BN) * v.BK; shared > info.SharedMemoryBytes {
+	if shared := v.SharedBytes(); shared > info.SharedMemoryBytes {
 		return fmt.Errorf("GEMM variant %s needs %d bytes of shared memory, the device has %d", v.Name, shared, info.SharedMemoryBytes)
 	}
 	return nil
 }
 
-func (v GemmVariant) workgroup() uint32 { return (v.BM / v.TM) * (v.BN / v.TN) }
+// SharedBytes is the shared memory the variant's shader declares: the A
+// and B tiles, padded by a vec4 a row in the warp kernels.
+func (v GemmVariant) SharedBytes() uint32 {
+	switch v.Style {
+	case Tiled:
+		return 4 * (v.BM + v.BN) * v.BK
+	case Warp:
+		return 4 * (v.BM + 4 + v.BN + 4) * v.BK
+	}
+	return 0
+}
+
+// workgroup is the invocations of a workgroup.
+func (v GemmVariant) workgroup() uint32 {
+	switch v.Style {
+	case Tiled:
+		return (v.BM / v.TM) * (v.BN / v.TN)
+	case Warp:
+		return (v.BM / v.WM) * (v.BN / v.WN) * v.warp()
+	}
+	return 8
+}
+
+// warp is the invocations of a warp tile.
+func (v GemmVariant) warp() uint32 { return (v.WM / (4 * v.WMIter)) * (v.WN / (4 * v.WNIter)) }
 
 func (v GemmVariant) tile() (rows, cols uint32) {
-	if v.Subgroup {
+	if v.Style == Subgroup {
 		return v.Rows, v.Cols
 	}
 	return v.BM, v.BN
+}
+
+// depth is the k a workgroup takes a step: a split's k per layer is a
+// multiple of it.
+func (v GemmVariant) depth() uint32 {
+	if v.Style == Subgroup {
+		return 4
+	}
+	return v.BK
 }
 
 // GemmVariantByName finds a variant.
@@ -76,33 +134,50 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 
 // DefaultGemmVariant is the built-in choice for a device and an m x n
 // product, where no tuning says otherwise: on CPUs that can run it, the
-// subgroup kernel with the largest tile that m and n fill well; elsewhere
-// the shared-memory tiles of tiled64, which ran 4096^3 8.5x faster than
-// tiled128 on an H100 (docs/BENCHMARKS.md).
+// subgroup kernel with the largest tile that m and n fill well; on GPUs
+// the largest warp tile (GemmVariants lists them largest first) that m and
+// n fill to three quarters and that still gives every compute unit a
+// workgroup, else the smallest, whose sum over k splits to fill the device
+// (defaultSplit).
 func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
 	if info.Type == "CPU" {
-		name := "subgroup16"
+		rows, cols := uint32(16), uint32(64)
 		switch {
 		case m >= 1024:
-			name = "subgroup64"
+			rows = 64
 		case m >= 128:
-			name = "subgroup32"
+			rows = 32
 		}
 		if n <= 32 {
-			name += "x32"
+			cols = 32
 		}
-		if v, _ := GemmVariantByName(name); v.Usable(info) == nil {
-			return v
+		for _, v := range GemmVariants {
+			if v.Style == Subgroup && v.Rows == rows && v.Cols == cols && v.Usable(info) == nil {
+				return v
+			}
 		}
 	}
-	for _, name := range []string{"tiled64", "tiled128"} {
-		v, _ := GemmVariantByName(name)
+	var smallest *GemmVariant
+	for i, v := range GemmVariants {
+		if v.Style != Warp || v.Usable(info) != nil {
+			continue
+		}
+		rows, cols := v.tile()
+		tiles := ((m + int(rows) - 1) / int(rows)) * ((n + int(cols) - 1) / int(cols))
+		if tiles >= computeUnits(info) && 4*m*n >= 3*tiles*int(rows*cols) {
+			return v
+		}
+		smallest = &GemmVariants[i]
+	}
+	if smallest != nil {
+		return *smallest
+	}
+	for _, v := range GemmVariants {
 		if v.Usable(info) == nil {
 			return v
 		}
 	}
-	v, _ := GemmVariantByName("tiled64")
-	return v
+	return GemmVariants[0]
 }
 
 // Gemm is C = op(A)*op(B) (+ bias[n]) (ReLU) on row-major float32
@@ -113,6 +188,36 @@ type Gemm struct {
 	TransA, TransB bool
 	Bias, ReLU     bool
 	Variant        GemmVariant
+	// Split, above 1, sums k in up to that many workgroup layers (warp
+	// variants only), each writing a partial C to scratch (SplitScratch
+	// floats); they are then added in order, with the bias and ReLU:
+	// deterministic, with no float atomics. A product of few tiles needs
+	// it to fill a GPU.
+	Split int
+}
+
+// splitDepth is how much of k one layer of a split sums: a multiple of
+// every variant's depth.
+func splitDepth(k, split int) int {
+	per := (k + max(split, 1) - 1) / max(split, 1)
+	return (per + 63) / 64 * 64
+}
+
+// layers is the number of workgroup layers the product's k is split into.
+func (g Gemm) layers() int {
+	if g.Split <= 1 {
+		return 1
+	}
+	per := splitDepth(g.K, g.Split)
+	return (g.K + per - 1) / per
+}
+
+// SplitScratch is the scratch Record needs, in floats.
+func (g Gemm) SplitScratch() int {
+	if l := g.layers(); l > 1 {
+		return l * g.M * g.N
+	}
+	return 0
 }
 
 func boolWord(b bool) uint32 {
@@ -125,15 +230,19 @@ func boolWord(b bool) uint32 {
 // FLOPs is the number of floating-point operations of one product.
 func (g Gemm) FLOPs() float64 { return 2 * float64(g.M) * float64(g.N) * float64(g.K) }
 
-// Record adds the product to rec. bias is ignored unless g.Bias. Where A
-// and C would exceed the device's storage-buffer range, the product is
-// split into bands of rows.
-func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range) error {
+// Record adds the product to rec. bias is ignored unless g.Bias, scratch
+// unless g splits k. Where A and C would exceed the device's
+// storage-buffer range, the product is split into bands of rows.
+func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
 	if err := g.Variant.Usable(ctx.Info); err != nil {
 		return err
+	}
+	layers := g.layers()
+	if layers > 1 && g.Variant.Style != Warp {
+		return fmt.Errorf("gemm: variant %s cannot split k (warp variants can)", g.Variant.Name)
 	}
 	need := []struct {
 		name  string
@@ -147,6 +256,13 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range)
 			elems int64
 		}{"bias", bias, int64(g.N)})
 	}
+	if layers > 1 {
+		need = append(need, struct {
+			name  string
+			r     vk.Range
+			elems int64
+		}{"split scratch", scratch, int64(g.SplitScratch())})
+	}
 	for _, x := range need {
 		if x.r.Buf == nil {
 			return fmt.Errorf("gemm: no buffer for %s", x.name)
@@ -155,11 +271,11 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range)
 			return fmt.Errorf("gemm %dx%dx%d: %s needs %d floats, its range holds fewer", g.M, g.N, g.K, x.name, x.elems)
 		}
 	}
-	k, err := g.kernel(ctx)
+	k, err := g.kernel(ctx, layers > 1)
 	if err != nil {
 		return err
 	}
-	rowBytes := 4 * int64(max(g.K, g.N))
+	rowBytes := 4 * int64(max(g.K, layers*g.N))
 	rows := int64(g.M)
 	if limit := maxRange(ctx); rows*rowBytes > limit {
 		if g.TransA {
@@ -187,33 +303,65 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range)
 		if g.Bias {
 			biasRange = vk.Range{Buf: bias.Buf, Offset: bias.Offset, Size: 4 * int64(g.N)}
 		}
+		out := cBand
+		if layers > 1 {
+			out = vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers) * m * int64(g.N)}
+		}
 		tileRows, tileCols := g.Variant.tile()
-		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int64(tileRows) - 1) / int64(tileRows)), 1}
+		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int64(tileRows) - 1) / int64(tileRows)), uint32(layers)}
 		push := []uint32{uint32(m), uint32(g.N), uint32(g.K)}
-		if err := rec.Dispatch(k, grid, push, aBand, bRange, cBand, biasRange); err != nil {
+		if g.Variant.Style == Warp {
+			push = append(push, uint32(splitDepth(g.K, layers)))
+		}
+		if err := rec.Dispatch(k, grid, push, aBand, bRange, out, biasRange); err != nil {
 			return fmt.Errorf("gemm %dx%dx%d: %w", g.M, g.N, g.K, err)
+		}
+		if layers > 1 {
+			if err := splitSum(ctx, rec, out, cBand, biasRange, int(m)*g.N, g.N, layers, g.Bias, g.ReLU); err != nil {
+				return fmt.Errorf("gemm %dx%dx%d: %w", g.M, g.N, g.K, err)
+			}
 		}
 	}
 	return nil
 }
 
+// splitSum records c[i] = sum over layers of part[layer*count + i], in
+// layer order, then the bias (by column, of cols) and ReLU.
+func splitSum(ctx *vk.Context, rec *vk.Recording, part, c, bias vk.Range, count, cols, layers int, withBias, relu bool) error {
+	return single(ctx, rec, "splitsum", []vk.Access{vk.Read, vk.Write, vk.Read}, count,
+		[]uint32{uint32(count), uint32(cols), uint32(layers)}, []vk.Range{part, c, bias}, boolWord(withBias), boolWord(relu))
+}
+
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 
-func (g Gemm) kernel(ctx *vk.Context) (*vk.Kernel, error) {
-	name, spec := g.Variant.specialize(boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU))
-	return kernel(ctx, "gemm_"+name, gemmAccess, 3, spec...)
+// kernel is the product's pipeline; a split one leaves the bias and ReLU
+// to the sum of its layers.
+func (g Gemm) kernel(ctx *vk.Context, split bool) (*vk.Kernel, error) {
+	name, spec := g.Variant.specialize(boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias && !split), boolWord(g.ReLU && !split))
+	push := 3
+	if g.Variant.Style == Warp {
+		push = 4
+	}
+	return kernel(ctx, "gemm_"+name, gemmAccess, push, spec...)
 }
 
 // specialize returns the shader suffix of the variant's style and its
 // specialization constants around the including shader's flags (at most
-// four): the subgroup body reads its tile at ids 8 and 9, the tiled body
-// its tile at 0-4 and workgroup size at 9, the flags following the tile.
+// four): the subgroup body reads its tile at ids 8 and 9; the tiled body
+// its tile at 0-4 and workgroup size at 9; the warp body its tile at 0-4,
+// workgroup size at 9 and register blocks at 10 and 11; the flags follow
+// the tile.
 func (v GemmVariant) specialize(flags ...uint32) (style string, spec []uint32) {
-	if v.Subgroup {
+	switch v.Style {
+	case Subgroup:
 		spec = append(append(spec, flags...), make([]uint32, 8-len(flags))...)
-		return "subgroup", append(spec, v.Rows, v.Cols)
+		return string(v.Style), append(spec, v.Rows, v.Cols)
+	case Warp:
+		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
+		spec = append(spec, make([]uint32, 4-len(flags))...)
+		return string(v.Style), append(spec, v.workgroup(), v.WMIter, v.WNIter)
 	}
 	spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
 	spec = append(spec, make([]uint32, 4-len(flags))...)
-	return "tiled", append(spec, v.workgroup())
+	return string(v.Style), append(spec, v.workgroup())
 }

@@ -98,6 +98,34 @@ func TestGemmMatchesReference(t *testing.T) {
 	}
 }
 
+// TestGemmSplitKMatchesReference sums k in several workgroup layers, as
+// the dense layers do on GPUs, with every warp variant, transposes, bias
+// and ReLU (applied once, after the layers are added).
+func TestGemmSplitKMatchesReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, v := range GemmVariants {
+		if v.Style != Warp {
+			continue
+		}
+		if err := v.Usable(ctx.Info); err != nil {
+			t.Fatalf("a warp variant lavapipe cannot run: %v", err)
+		}
+		for _, shape := range [][4]int{{64, 40, 1000, 3}, {17, 33, 650, 2}, {5, 70, 1300, 7}} {
+			m, n, k, split := shape[0], shape[1], shape[2], shape[3]
+			for _, trans := range [][2]bool{{false, false}, {true, true}} {
+				g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: true, ReLU: true, Variant: v, Split: split}
+				if g.layers() < 2 {
+					t.Fatalf("%dx%dx%d split %d runs in %d layer", m, n, k, split, g.layers())
+				}
+				t.Run(fmt.Sprintf("%s/%dx%dx%d/split=%d/tA=%v,tB=%v", v.Name, m, n, k, split, trans[0], trans[1]), func(t *testing.T) {
+					checkGemm(t, ctx, rng, g)
+				})
+			}
+		}
+	}
+}
+
 func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	a := randomFloats(rng, g.M*g.K)
 	b := randomFloats(rng, g.K*g.N)
@@ -108,12 +136,13 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	want := ref.Gemm(g.M, g.N, g.K, a, b, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten
+	scratch := upload(t, ctx, make([]float32, max(g.SplitScratch(), 1)))
 	var biasRange vk.Range
 	if g.Bias {
 		biasRange = vk.Whole(upload(t, ctx, bias))
 	}
 	run(t, ctx, func(rec *vk.Recording) error {
-		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange)
+		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
 	})
 	got := download(t, cb, g.M*g.N)
 	// |a|,|b| <= 1: float32 rounding grows at most linearly with K.
@@ -142,10 +171,10 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 	defer rec.Close()
 	v := DefaultGemmVariant(ctx.Info, 4, 4)
 	r := vk.Whole(small)
-	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}); err == nil {
+	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")
 	}
-	if err := (Gemm{M: 0, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}); err == nil {
+	if err := (Gemm{M: 0, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("M = 0 was accepted")
 	}
 	if _, err := GemmVariantByName("nope"); err == nil {

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"vkcnn/internal/atomicfile"
 	"vkcnn/vk"
@@ -67,33 +71,126 @@ func (p Product) size() (m, n int) {
 	return c.pixels(), c.Cout
 }
 
-// Variant is the variant the product runs with.
-func (p Product) Variant() GemmVariant {
-	if p.Conv != nil {
-		return p.Conv.Variant
-	}
-	return p.Gemm.Variant
+// Choice is how a product runs: its variant and, for a plain GEMM, the
+// split of its sum over k (1: none).
+type Choice struct {
+	Variant GemmVariant
+	Split   int
 }
 
-// With returns the product run by variant v.
-func (p Product) With(v GemmVariant) Product {
+// String is the choice as the tuning cache and run folders keep it:
+// "warp32", or "warp32 split 8".
+func (c Choice) String() string {
+	if c.Split > 1 {
+		return fmt.Sprintf("%s split %d", c.Variant.Name, c.Split)
+	}
+	return c.Variant.Name
+}
+
+// ParseChoice reads a Choice written by String.
+func ParseChoice(s string) (Choice, error) {
+	f := strings.Fields(s)
+	if len(f) != 1 && (len(f) != 3 || f[1] != "split") {
+		return Choice{}, fmt.Errorf("kernel choice %q is not a variant, or a variant and \"split N\"", s)
+	}
+	v, err := GemmVariantByName(f[0])
+	if err != nil {
+		return Choice{}, err
+	}
+	c := Choice{Variant: v, Split: 1}
+	if len(f) == 3 {
+		if c.Split, err = strconv.Atoi(f[2]); err != nil || c.Split < 1 {
+			return Choice{}, fmt.Errorf("kernel choice %q: the split must be a positive integer", s)
+		}
+		if v.Style != Warp && c.Split > 1 {
+			return Choice{}, fmt.Errorf("kernel choice %q: only warp variants split k", s)
+		}
+	}
+	return c, nil
+}
+
+// Choice is how the product runs.
+func (p Product) Choice() Choice {
+	if p.Conv != nil {
+		return Choice{Variant: p.Conv.Variant, Split: 1}
+	}
+	return Choice{Variant: p.Gemm.Variant, Split: max(p.Gemm.Split, 1)}
+}
+
+// Variant is the variant the product runs with.
+func (p Product) Variant() GemmVariant { return p.Choice().Variant }
+
+// With returns the product run as ch says (a convolution ignores the
+// split: its kernel gradient splits by its shape alone).
+func (p Product) With(ch Choice) Product {
 	if p.Conv != nil {
 		c := *p.Conv
-		c.Variant = v
+		c.Variant = ch.Variant
 		p.Conv = &c
 	} else {
 		g := *p.Gemm
-		g.Variant = v
+		g.Variant, g.Split = ch.Variant, ch.Split
 		p.Gemm = &g
 	}
 	return p
+}
+
+// Splits are the splits of k worth trying for the product with variant v,
+// the default first.
+func (p Product) Splits(info vk.DeviceInfo, v GemmVariant) []int {
+	if p.Gemm == nil || v.Style != Warp {
+		return []int{1}
+	}
+	def := defaultSplit(info, v, p.Gemm.M, p.Gemm.N, p.Gemm.K)
+	out := []int{def}
+	for _, s := range []int{1, def / 2, def * 2, def * 4} {
+		if s >= 1 && s*256 <= p.Gemm.K && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// DefaultSplit is the split of g's sum over k with its variant on a
+// device, where nothing is tuned.
+func DefaultSplit(info vk.DeviceInfo, g Gemm) int {
+	return defaultSplit(info, g.Variant, g.M, g.N, g.K)
+}
+
+// defaultSplit splits a GEMM's sum over k so that the device's compute
+// units get about two workgroups each where its tiles alone give fewer,
+// keeping at least 256 of k a layer.
+func defaultSplit(info vk.DeviceInfo, v GemmVariant, m, n, k int) int {
+	if v.Style != Warp {
+		return 1
+	}
+	rows, cols := v.tile()
+	tiles := ((m + int(rows) - 1) / int(rows)) * ((n + int(cols) - 1) / int(cols))
+	want := 2 * computeUnits(info)
+	if tiles >= want {
+		return 1
+	}
+	return max(1, min((want+tiles-1)/tiles, k/256))
+}
+
+// computeUnits is the device's multiprocessors (NVIDIA) or compute units
+// (AMD) where its driver reports them; else 32 for a GPU, a guess between
+// integrated and large discrete parts, and 1 for a CPU.
+func computeUnits(info vk.DeviceInfo) int {
+	switch {
+	case info.ComputeUnits > 0:
+		return int(info.ComputeUnits)
+	case info.Type == "CPU":
+		return 1
+	}
+	return 32
 }
 
 // ArgFloats is the size of each argument Record takes, in floats; the
 // last is the output.
 func (p Product) ArgFloats() []int {
 	if g := p.Gemm; g != nil {
-		return []int{g.M * g.K, g.K * g.N, g.M * g.N}
+		return []int{g.M * g.K, g.K * g.N, max(g.SplitScratch(), 1), g.M * g.N}
 	}
 	c := p.Conv
 	in, out, w := c.pixels()*c.Cin, c.pixels()*c.Cout, c.KH*c.KW*c.Cin*c.Cout
@@ -111,7 +208,7 @@ func (p Product) ArgFloats() []int {
 // not depend on the values.
 func (p Product) Record(ctx *vk.Context, rec *vk.Recording, args []vk.Range) error {
 	if g := p.Gemm; g != nil {
-		return g.Record(ctx, rec, args[0], args[1], args[2], args[1])
+		return g.Record(ctx, rec, args[0], args[1], args[3], args[1], args[2])
 	}
 	c := p.Conv
 	switch p.Pass {
@@ -137,16 +234,26 @@ func NewTuning(info vk.DeviceInfo, chosen map[string]string) Tuning {
 	return Tuning{info: info, chosen: chosen}
 }
 
-// Choose returns p with its variant set, and whether a tuned choice set it.
+// Choose returns p with its variant and split set, and whether a tuned
+// choice set them.
 func (t Tuning) Choose(p Product) (Product, bool) {
-	if name, ok := t.chosen[p.Key()]; ok {
-		if v, err := GemmVariantByName(name); err == nil && v.Usable(t.info) == nil {
-			return p.With(v), true
+	if s, ok := t.chosen[p.Key()]; ok {
+		if ch, err := ParseChoice(s); err == nil && ch.Variant.Usable(t.info) == nil {
+			return p.With(ch), true
 		}
 	}
 	m, n := p.size()
-	return p.With(DefaultGemmVariant(t.info, m, n)), false
+	v := DefaultGemmVariant(t.info, m, n)
+	split := 1
+	if p.Gemm != nil {
+		split = defaultSplit(t.info, v, m, n, p.Gemm.K)
+	}
+	return p.With(Choice{Variant: v, Split: split}), false
 }
+
+// Chosen is the choice of every product tuning has seen, by key: what a
+// run records so that resuming it runs the same kernels.
+func (t Tuning) Chosen() map[string]string { return maps.Clone(t.chosen) }
 
 // Gemm returns g with its variant chosen.
 func (t Tuning) Gemm(g Gemm) Gemm {
