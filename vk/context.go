@@ -24,6 +24,8 @@ type Options struct {
 	// ForceStaging copies through a staging buffer even where device
 	// memory is host-visible, so that the GPU path is tested on lavapipe.
 	ForceStaging bool
+
+	compileOnly bool // see OpenCompiler
 }
 
 // ValidateFromEnv reports whether VKCNN_VALIDATE is 1 (validate) or sync
@@ -49,6 +51,9 @@ type Context struct {
 	staging     *Buffer
 	kernels     map[string]*Kernel
 	live        map[string]int // open buffers and recordings, by kind
+
+	compileOnly bool                       // no fence, no queue work: see OpenCompiler
+	capture     vulkan.PipelineCreateFlags // statistics capture, where compiling only
 }
 
 // Open creates a context on the chosen device.
@@ -57,7 +62,7 @@ func Open(opts Options) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Context{inst: inst, kernels: map[string]*Kernel{}, live: map[string]int{}}
+	c := &Context{inst: inst, compileOnly: opts.compileOnly, kernels: map[string]*Kernel{}, live: map[string]int{}}
 	if err := c.open(opts); err != nil {
 		c.destroy()
 		return nil, err
@@ -92,6 +97,9 @@ func (c *Context) open(opts Options) error {
 		QueueCreateInfoCount: 1,
 		PQueueCreateInfos:    []vulkan.DeviceQueueCreateInfo{queueInfo},
 	}
+	if c.compileOnly {
+		defer c.requestStatistics(info)()
+	}
 	var device vulkan.Device
 	r := vulkan.CreateDevice(c.Info.physical, info, nil, &device)
 	info.Free()
@@ -102,6 +110,9 @@ func (c *Context) open(opts Options) error {
 	var queue vulkan.Queue
 	vulkan.GetDeviceQueue(device, c.Info.queueFamily, 0, &queue)
 	c.queue = queue
+	if c.compileOnly {
+		return c.Check()
+	}
 
 	poolInfo := &vulkan.CommandPoolCreateInfo{
 		SType:            vulkan.StructureTypeCommandPoolCreateInfo,
@@ -161,7 +172,9 @@ func (c *Context) Close() error {
 
 func (c *Context) destroy() error {
 	if c.device != nil {
-		vulkan.DeviceWaitIdle(c.device)
+		if !c.compileOnly { // RADV's null hardware crashes waiting
+			vulkan.DeviceWaitIdle(c.device)
+		}
 		if c.staging != nil {
 			c.staging.Close()
 			c.staging = nil

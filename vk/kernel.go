@@ -137,7 +137,7 @@ func (k *Kernel) build() error {
 	}
 	k.pipelineLayout = handleOf(pipelineLayout)
 
-	pipeline, err := c.createComputePipeline(0, 0, k.module, k.pipelineLayout, k.spec.Spec)
+	pipeline, err := c.createComputePipeline(0, c.capture, k.module, k.pipelineLayout, k.spec.Spec)
 	if err != nil {
 		return err
 	}
