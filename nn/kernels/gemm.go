@@ -154,7 +154,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range)
 			return fmt.Errorf("gemm %dx%dx%d: %s needs %d floats, its range holds fewer", g.M, g.N, g.K, x.name, x.elems)
 		}
 	}
-	k, err := g.kernel(ctx)
+	k, err := g.shader().kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -198,9 +198,23 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias vk.Range)
 
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 
-func (g Gemm) kernel(ctx *vk.Context) (*vk.Kernel, error) {
-	name, spec := g.Variant.specialize(boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU))
-	return kernel(ctx, "gemm_"+name, gemmAccess, 3, spec...)
+// shader is the product's pipeline: the variant's style with the
+// transposition, bias and ReLU flags.
+func (g Gemm) shader() shader {
+	flags := []uint32{boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias), boolWord(g.ReLU)}
+	style, spec := g.Variant.specialize(flags...)
+	return shader{name: "gemm_" + style, label: g.Variant.Name + flagNames(flags, "transA", "transB", "bias", "relu"), access: gemmAccess, push: 3, spec: spec}
+}
+
+// flagNames is " name" for each set flag.
+func flagNames(flags []uint32, names ...string) string {
+	var b strings.Builder
+	for i, f := range flags {
+		if f != 0 {
+			b.WriteString(" " + names[i])
+		}
+	}
+	return b.String()
 }
 
 // specialize returns the shader suffix of the variant's style and its
