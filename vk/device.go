@@ -2,6 +2,7 @@ package vk
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -195,6 +196,9 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 		d.ComputeQueue = true
 		d.queueFamily = uint32(best)
 		d.Timestamps = queues[best].TimestampValidBits > 0 && lim.TimestampPeriod > 0
+	}
+	if math.IsInf(float64(d.TimestampPeriodNs), 0) { // RADV's null hardware: no clock
+		d.TimestampPeriodNs, d.Timestamps = 0, false
 	}
 
 	exts := deviceExtensions(h)

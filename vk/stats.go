@@ -333,13 +333,15 @@ func (e Executable) ISA() (string, bool) {
 
 // Problems says what the statistics show wrong with the executable on the
 // device: registers spilled to memory (any statistic named "spill", RADV's
-// "Spilled SGPRs" and "Spilled VGPRs") and shared memory past the device's
-// limit (RADV's "LDS size"). Statistics the driver does not report are not
-// checked.
+// "Spilled SGPRs" and "Spilled VGPRs"), private memory (RADV's "Scratch
+// size": where a register array the compiler cannot keep in registers
+// goes, as slow as a spill, and not counted as one) and shared memory past
+// the device's limit (RADV's "LDS size"). Statistics the driver does not
+// report are not checked.
 func (e Executable) Problems(info DeviceInfo) []string {
 	var out []string
 	for _, s := range e.Statistics {
-		if strings.Contains(strings.ToLower(s.Name), "spill") && s.Value > 0 {
+		if (strings.Contains(strings.ToLower(s.Name), "spill") || s.Name == "Scratch size") && s.Value > 0 {
 			out = append(out, fmt.Sprintf("%s: %g", s.Name, s.Value))
 		}
 	}

@@ -58,9 +58,10 @@ func TestProblems(t *testing.T) {
 		stats []Statistic
 		want  string
 	}{
-		{[]Statistic{{Name: "VGPRs", Value: 256}, {Name: "Spilled VGPRs", Value: 0}, {Name: "LDS size", Value: 65536}}, ""},
+		{[]Statistic{{Name: "VGPRs", Value: 256}, {Name: "Spilled VGPRs", Value: 0}, {Name: "Scratch size", Value: 0}, {Name: "LDS size", Value: 65536}}, ""},
 		{[]Statistic{{Name: "Spilled VGPRs", Value: 12}}, "Spilled VGPRs: 12"},
 		{[]Statistic{{Name: "Spilled SGPRs", Value: 3}}, "Spilled SGPRs: 3"},
+		{[]Statistic{{Name: "Scratch size", Value: 65536}, {Name: "Spilled VGPRs", Value: 0}}, "Scratch size: 65536"},
 		{[]Statistic{{Name: "LDS size", Value: 65540}}, "LDS size: 65540 bytes, the device has 65536"},
 		{nil, ""},
 	}
