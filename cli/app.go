@@ -80,15 +80,21 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 // deviceFlag chooses the device for commands that open one.
 var deviceFlag = &cli.StringFlag{
 	Name:    "device",
-	Usage:   "device index or name substring (see vkcnn devices); default: discrete GPU, then integrated, virtual, CPU",
+	Usage:   "device index or name substring (see vkcnn devices); default: discrete GPU, then integrated, virtual, CPU, among those with device memory",
 	EnvVars: []string{"VKCNN_DEVICE"},
+}
+
+// deviceOptions are the device and validation the command's flags and
+// the environment choose.
+func deviceOptions(c *cli.Context) vk.Options {
+	validate, sync := vk.ValidateFromEnv()
+	return vk.Options{Device: c.String("device"), Validate: validate || c.Bool("validate"),
+		SyncValidation: sync || c.Bool("validate-sync")}
 }
 
 // openDevice opens the device the command's flags choose.
 func openDevice(c *cli.Context) (*vk.Context, error) {
-	validate, sync := vk.ValidateFromEnv()
-	ctx, err := vk.Open(vk.Options{Device: c.String("device"), Validate: validate || c.Bool("validate"),
-		SyncValidation: sync || c.Bool("validate-sync")})
+	ctx, err := vk.Open(deviceOptions(c))
 	if err != nil {
 		return nil, err
 	}

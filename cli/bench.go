@@ -35,7 +35,7 @@ func benchCommand() *cli.Command {
 			},
 			OnUsageError: usageError,
 			Action:       benchGemm,
-		}, benchAllCommand()},
+		}, benchAllCommand(), benchShadersCommand()},
 	}
 }
 

@@ -25,6 +25,8 @@ type Options struct {
 	// memory is host-visible, so that the GPU path is tested on lavapipe.
 	// StagingEnv=1 sets it too.
 	ForceStaging bool
+
+	compileOnly bool // see OpenCompiler
 }
 
 // StagingEnv, set to 1, forces staged uploads and readbacks on any device:
@@ -59,6 +61,9 @@ type Context struct {
 	staging     *Buffer
 	kernels     map[string]*Kernel
 	live        map[string]int // open buffers and recordings, by kind
+
+	compileOnly bool                       // no fence, no queue work: see OpenCompiler
+	capture     vulkan.PipelineCreateFlags // statistics capture, where compiling only
 }
 
 // Open creates a context on the chosen device.
@@ -67,7 +72,7 @@ func Open(opts Options) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Context{inst: inst, kernels: map[string]*Kernel{}, live: map[string]int{}}
+	c := &Context{inst: inst, compileOnly: opts.compileOnly, kernels: map[string]*Kernel{}, live: map[string]int{}}
 	if err := c.open(opts); err != nil {
 		c.destroy()
 		return nil, err
@@ -101,6 +106,9 @@ func (c *Context) open(opts Options) error {
 		QueueCreateInfoCount: 1,
 		PQueueCreateInfos:    []vulkan.DeviceQueueCreateInfo{queueInfo},
 	}
+	if c.compileOnly {
+		defer c.requestStatistics(info)()
+	}
 	var device vulkan.Device
 	r := vulkan.CreateDevice(c.Info.physical, info, nil, &device)
 	info.Free()
@@ -111,6 +119,9 @@ func (c *Context) open(opts Options) error {
 	var queue vulkan.Queue
 	vulkan.GetDeviceQueue(device, c.Info.queueFamily, 0, &queue)
 	c.queue = queue
+	if c.compileOnly {
+		return c.Check()
+	}
 
 	poolInfo := &vulkan.CommandPoolCreateInfo{
 		SType:            vulkan.StructureTypeCommandPoolCreateInfo,
@@ -170,7 +181,9 @@ func (c *Context) Close() error {
 
 func (c *Context) destroy() error {
 	if c.device != nil {
-		vulkan.DeviceWaitIdle(c.device)
+		if !c.compileOnly { // RADV's null hardware crashes waiting
+			vulkan.DeviceWaitIdle(c.device)
+		}
 		if c.staging != nil {
 			c.staging.Close()
 			c.staging = nil

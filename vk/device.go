@@ -2,6 +2,7 @@ package vk
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -110,17 +111,23 @@ func enumerateDevices(inst *instance) ([]DeviceInfo, error) {
 	for i, h := range handles[:n] {
 		devices = append(devices, describeDevice(inst, i, h))
 	}
+	markDefault(devices)
+	return devices, nil
+}
+
+// markDefault marks the best-ranked device that can run vkcnn's work: one
+// with a compute queue and device-local memory, not RADV's null hardware
+// (RADV_FORCE_FAMILY), which only compiles. There may be none.
+func markDefault(devices []DeviceInfo) {
 	def := -1
 	for i, d := range devices {
-		if d.ComputeQueue && d.Placement != "" && (def < 0 || d.typeRank < devices[def].typeRank) {
+		if d.ComputeQueue && d.Placement != "" && !d.IsNullHardware() && (def < 0 || d.typeRank < devices[def].typeRank) {
 			def = i
 		}
 	}
-	if def < 0 {
-		return nil, fmt.Errorf("%w: no device has a compute queue and device-local memory", ErrNoDevice)
+	if def >= 0 {
+		devices[def].Default = true
 	}
-	devices[def].Default = true
-	return devices, nil
 }
 
 func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceInfo {
@@ -186,6 +193,9 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 		d.queueFamily = uint32(best)
 		d.Timestamps = queues[best].TimestampValidBits > 0 && lim.TimestampPeriod > 0
 		d.TimestampBits = queues[best].TimestampValidBits
+	}
+	if math.IsInf(float64(d.TimestampPeriodNs), 0) { // RADV's null hardware: no clock
+		d.TimestampPeriodNs, d.Timestamps = 0, false
 	}
 
 	exts := deviceExtensions(h)
@@ -257,12 +267,18 @@ func ListDevices() ([]DeviceInfo, error) {
 // chooseDevice picks by index ("1"), by a case-insensitive name substring,
 // or, for "", the default device.
 func chooseDevice(devices []DeviceInfo, sel string) (DeviceInfo, error) {
+	names := make([]string, len(devices))
+	for i, d := range devices {
+		names[i] = fmt.Sprintf("%d: %s", d.Index, d.Name)
+	}
+	sort.Strings(names)
 	if sel == "" {
 		for _, d := range devices {
 			if d.Default {
 				return d, nil
 			}
 		}
+		return DeviceInfo{}, fmt.Errorf("no device can run vkcnn's work by default: none has both a compute queue and device memory (devices: %s)", strings.Join(names, ", "))
 	}
 	var candidates []DeviceInfo
 	if i, err := strconv.Atoi(sel); err == nil {
@@ -277,11 +293,6 @@ func chooseDevice(devices []DeviceInfo, sel string) (DeviceInfo, error) {
 			}
 		}
 	}
-	names := make([]string, len(devices))
-	for i, d := range devices {
-		names[i] = fmt.Sprintf("%d: %s", d.Index, d.Name)
-	}
-	sort.Strings(names)
 	switch {
 	case len(candidates) == 0:
 		return DeviceInfo{}, fmt.Errorf("no device matches %q (devices: %s)", sel, strings.Join(names, ", "))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"unsafe"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )
@@ -138,38 +137,11 @@ func (k *Kernel) build() error {
 	}
 	k.pipelineLayout = handleOf(pipelineLayout)
 
-	stage := vulkan.PipelineShaderStageCreateInfo{
-		SType:  vulkan.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vulkan.ShaderStageComputeBit,
-		Module: module,
-		PName:  "main\x00",
-	}
-	var specData []uint32
-	if len(k.spec.Spec) > 0 {
-		specData = append(specData, k.spec.Spec...)
-		entries := make([]vulkan.SpecializationMapEntry, len(specData))
-		for i := range entries {
-			entries[i] = vulkan.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
-		}
-		stage.PSpecializationInfo = []vulkan.SpecializationInfo{{
-			MapEntryCount: uint32(len(entries)),
-			PMapEntries:   entries,
-			DataSize:      uint(4 * len(specData)),
-			PData:         unsafe.Pointer(&specData[0]),
-		}}
-	}
-	pipelineInfo := vulkan.ComputePipelineCreateInfo{
-		SType:  vulkan.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: pipelineLayout,
-	}
-	pipelines := make([]vulkan.Pipeline, 1)
-	r = vulkan.CreateComputePipelines(c.device, nil, 1, []vulkan.ComputePipelineCreateInfo{pipelineInfo}, nil, pipelines)
-	runtime.KeepAlive(specData)
-	if err := check("vkCreateComputePipelines", r); err != nil {
+	pipeline, err := c.createComputePipeline(0, c.capture, k.module, k.pipelineLayout, k.spec.Spec)
+	if err != nil {
 		return err
 	}
-	k.pipeline = handleOf(pipelines[0])
+	k.pipeline = pipeline
 	return nil
 }
 

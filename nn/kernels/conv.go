@@ -33,18 +33,31 @@ func (c Conv) FLOPs() float64 {
 	return 2 * float64(c.pixels()) * float64(c.Cout) * float64(c.KH*c.KW*c.Cin)
 }
 
-// record dispatches one of the convolution shaders as a GEMM of m x n x k,
+// shader is the pipeline of one pass: the pass's shader in the variant's
+// style, with the forward pass's bias and ReLU flags.
+func (c Conv) shader(pass ConvPass) shader {
+	name := [...]string{"conv_fwd", "conv_bwd_data", "conv_bwd_filter"}[pass]
+	access := []vk.Access{vk.Read, vk.Read, vk.Write}
+	flags := []uint32{0, 0}
+	if pass == ConvForward {
+		access = append(access, vk.Read) // bias
+		flags = []uint32{boolWord(c.Bias), boolWord(c.ReLU)}
+	}
+	style, spec := c.Variant.specialize(flags...)
+	return shader{name: name + "_" + style, label: c.Variant.Name + flagNames(flags, "bias", "relu"), access: access, push: 10, spec: spec}
+}
+
+// record dispatches one of the convolution passes as a GEMM of m x n x k,
 // with the sum over k split across workgroup layers of kSplit each.
-func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k, kSplit int, flags []uint32, args ...vk.Range) error {
+func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k, kSplit int, args ...vk.Range) error {
 	if err := c.check(); err != nil {
 		return err
 	}
 	if err := c.Variant.Usable(ctx.Info); err != nil {
 		return err
 	}
-	access := []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}[:len(args)]
-	style, spec := c.Variant.specialize(flags...)
-	kern, err := kernel(ctx, shader+"_"+style, access, 10, spec...)
+	s := c.shader(pass)
+	kern, err := s.kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,7 +66,7 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, shader string, m, n, k,
 	grid := [3]uint32{uint32((n + int(cols) - 1) / int(cols)), uint32((m + int(rows) - 1) / int(rows)), uint32(splits)}
 	push := []uint32{uint32(m), uint32(n), uint32(k), uint32(c.H), uint32(c.W), uint32(c.Cin), uint32(c.Cout), uint32(c.KH), uint32(c.KW), uint32(kSplit)}
 	if err := rec.Dispatch(kern, grid, push, args...); err != nil {
-		return fmt.Errorf("%s %dx%dx%d: %w", shader, m, n, k, err)
+		return fmt.Errorf("%s %dx%dx%d: %w", s.name, m, n, k, err)
 	}
 	return nil
 }
@@ -86,7 +99,7 @@ func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Ra
 	} else {
 		bias = w // bound but unused
 	}
-	return c.record(ctx, rec, "conv_fwd", c.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, []uint32{boolWord(c.Bias), boolWord(c.ReLU)}, in, w, out, bias)
+	return c.record(ctx, rec, ConvForward, c.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, in, w, out, bias)
 }
 
 // BackwardData records dIn from dOut and the kernel transposed to
@@ -97,7 +110,7 @@ func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.
 		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
 		return err
 	}
-	return c.record(ctx, rec, "conv_bwd_data", c.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, []uint32{0, 0}, dOut, wT, dIn)
+	return c.record(ctx, rec, ConvBackwardData, c.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, dOut, wT, dIn)
 }
 
 // BackwardFilter records the kernel gradient dW from the layer's input and
@@ -113,13 +126,13 @@ func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, s
 	}
 	splits := c.filterSplits()
 	if splits == 1 {
-		return c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), c.pixels(), []uint32{0, 0}, in, dOut, dW)
+		return c.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, c.pixels(), c.pixels(), in, dOut, dW)
 	}
 	if err := needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch()); err != nil {
 		return err
 	}
 	return errors.Join(
-		c.record(ctx, rec, "conv_bwd_filter", taps*c.Cin, c.Cout, c.pixels(), c.kSplit(), []uint32{0, 0}, in, dOut, scratch),
+		c.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, c.pixels(), c.kSplit(), in, dOut, scratch),
 		splitSum(ctx, rec, scratch, dW, dW, size, c.Cout, splits, false, false))
 }
 
@@ -149,6 +162,8 @@ func (c Conv) FilterScratch() int {
 	return 0
 }
 
+var transposeShader = groupShader("transpose", "", []vk.Access{vk.Read, vk.Write}, 3)
+
 // TransposeKernel records wT[t][co][ci] = w[t][ci][co] for each of taps
 // kernel positions.
 func TransposeKernel(ctx *vk.Context, rec *vk.Recording, w, wT vk.Range, taps, cin, cout int) error {
@@ -156,7 +171,7 @@ func TransposeKernel(ctx *vk.Context, rec *vk.Recording, w, wT vk.Range, taps, c
 	if err := errors.Join(needFloats("kernel", w, n), needFloats("transposed kernel", wT, n)); err != nil {
 		return err
 	}
-	k, err := kernel(ctx, "transpose", []vk.Access{vk.Read, vk.Write}, 3, elementwiseGroup)
+	k, err := transposeShader.kernel(ctx)
 	if err != nil {
 		return err
 	}

@@ -271,7 +271,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 			return fmt.Errorf("gemm %dx%dx%d: %s needs %d floats, its range holds fewer", g.M, g.N, g.K, x.name, x.elems)
 		}
 	}
-	k, err := g.kernel(ctx, layers > 1)
+	k, err := g.shader(layers > 1).kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -328,21 +328,44 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 // splitSum records c[i] = sum over layers of part[layer*count + i], in
 // layer order, then the bias (by column, of cols) and ReLU.
 func splitSum(ctx *vk.Context, rec *vk.Recording, part, c, bias vk.Range, count, cols, layers int, withBias, relu bool) error {
-	return single(ctx, rec, "splitsum", []vk.Access{vk.Read, vk.Write, vk.Read}, count,
-		[]uint32{uint32(count), uint32(cols), uint32(layers)}, []vk.Range{part, c, bias}, boolWord(withBias), boolWord(relu))
+	return single(ctx, rec, splitSumShaders[boolWord(withBias)][boolWord(relu)], count,
+		[]uint32{uint32(count), uint32(cols), uint32(layers)}, []vk.Range{part, c, bias})
 }
+
+// splitSumShaders are splitsum's pipelines by bias and ReLU flag.
+var splitSumShaders = func() (s [2][2]shader) {
+	for bias := range uint32(2) {
+		for relu := range uint32(2) {
+			s[bias][relu] = groupShader("splitsum", flagNames([]uint32{bias, relu}, "bias", "relu"), []vk.Access{vk.Read, vk.Write, vk.Read}, 3, bias, relu)
+		}
+	}
+	return s
+}()
 
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 
-// kernel is the product's pipeline; a split one leaves the bias and ReLU
-// to the sum of its layers.
-func (g Gemm) kernel(ctx *vk.Context, split bool) (*vk.Kernel, error) {
-	name, spec := g.Variant.specialize(boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias && !split), boolWord(g.ReLU && !split))
+// shader is the product's pipeline: the variant's style with the
+// transposition, bias and ReLU flags; a split product leaves the bias and
+// ReLU to the sum of its layers.
+func (g Gemm) shader(split bool) shader {
+	flags := []uint32{boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias && !split), boolWord(g.ReLU && !split)}
+	style, spec := g.Variant.specialize(flags...)
 	push := 3
 	if g.Variant.Style == Warp {
-		push = 4
+		push = 4 // and the k of a split's layer
 	}
-	return kernel(ctx, "gemm_"+name, gemmAccess, push, spec...)
+	return shader{name: "gemm_" + style, label: g.Variant.Name + flagNames(flags, "transA", "transB", "bias", "relu"), access: gemmAccess, push: push, spec: spec}
+}
+
+// flagNames is " name" for each set flag.
+func flagNames(flags []uint32, names ...string) string {
+	var b strings.Builder
+	for i, f := range flags {
+		if f != 0 {
+			b.WriteString(" " + names[i])
+		}
+	}
+	return b.String()
 }
 
 // specialize returns the shader suffix of the variant's style and its

@@ -15,14 +15,68 @@ import (
 // elementwiseGroup is the workgroup size of the element-wise kernels.
 const elementwiseGroup = 256
 
-// kernel builds (or finds in the context's cache) the named shader.
-func kernel(ctx *vk.Context, name string, bindings []vk.Access, pushWords int, spec ...uint32) (*vk.Kernel, error) {
-	code, err := shaders.SPIRV(name)
+// shader is one pipeline as its dispatches build it: the shader, how it
+// uses its bindings, its push-constant words and its specialization
+// constants. Dispatches and Pipelines (`vkcnn bench shaders`) take it from
+// the same place, so the compiler's verdict is on what really runs.
+type shader struct {
+	name   string
+	label  string // what the constants select, e.g. "backward"
+	access []vk.Access
+	push   int
+	spec   []uint32
+}
+
+// kernelSpec is the pipeline's description, with its SPIR-V.
+func (s shader) kernelSpec() (vk.KernelSpec, error) {
+	code, err := shaders.SPIRV(s.name)
+	if err != nil {
+		return vk.KernelSpec{}, err
+	}
+	return vk.KernelSpec{Name: s.name, Code: code, Bindings: s.access, PushWords: s.push, Spec: s.spec}, nil
+}
+
+// kernel builds (or finds in the context's cache) the shader's pipeline.
+func (s shader) kernel(ctx *vk.Context) (*vk.Kernel, error) {
+	spec, err := s.kernelSpec()
 	if err != nil {
 		return nil, err
 	}
-	return ctx.Kernel(vk.KernelSpec{Name: name, Code: code, Bindings: bindings, PushWords: pushWords, Spec: spec})
+	return ctx.Kernel(spec)
 }
+
+// fixedShaders are the pipelines of every kernel but the GEMM-shaped ones,
+// as declare registers them.
+var fixedShaders []shader
+
+// declare registers a fixed kernel's pipeline: declared once at package
+// level, it is what the kernel dispatches and what Pipelines lists.
+func declare(s shader) shader {
+	fixedShaders = append(fixedShaders, s)
+	return s
+}
+
+// elementwiseShader is a kernel of elementwise: its first push constant is
+// the element count, extraPush follow; its first specialization constant
+// is the workgroup size, spec follow.
+func elementwiseShader(name, label string, access []vk.Access, extraPush int, spec ...uint32) shader {
+	return declare(shader{name: name, label: label, access: access, push: 1 + extraPush, spec: append([]uint32{elementwiseGroup}, spec...)})
+}
+
+// groupShader is a kernel with the element-wise workgroup size as its first
+// specialization constant, spec following.
+func groupShader(name, label string, access []vk.Access, push int, spec ...uint32) shader {
+	return declare(shader{name: name, label: label, access: access, push: push, spec: append([]uint32{elementwiseGroup}, spec...)})
+}
+
+// The fixed kernels of this file.
+var (
+	fillShader    = elementwiseShader("fill", "", []vk.Access{vk.Write}, 1)
+	copyShader    = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
+	scaleShader   = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
+	addShader     = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
+	augmentShader = groupShader("augment", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 3)
+)
 
 // maxRangeOverride, when positive, stands in for the device's
 // maxStorageBufferRange so tests can exercise chunking on small buffers.
@@ -45,15 +99,16 @@ func chunkElems(ctx *vk.Context) int64 {
 // elementwise records a kernel over n float32 elements of every split
 // argument, in several dispatches where one binding would exceed the
 // device's storage-buffer range; fixed arguments (such as the step buffer)
-// are bound whole to each. push follows the element count n; spec follows
-// the workgroup size.
-func elementwise(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n int, split, fixed []vk.Range, push []uint32, spec ...uint32) error {
-	return elementwiseBy(ctx, rec, name, access, n, 1, split, fixed, push, spec...)
+// are bound whole to each. push follows the element count n (see
+// elementwiseShader).
+func elementwise(ctx *vk.Context, rec *vk.Recording, s shader, n int, split, fixed []vk.Range, push []uint32) error {
+	return elementwiseBy(ctx, rec, s, n, 1, split, fixed, push)
 }
 
 // elementwiseBy is elementwise with per elements an invocation (1 or 4:
 // chunks keep 16-byte alignment, so vec4 kernels see aligned bindings).
-func elementwiseBy(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, n, per int, split, fixed []vk.Range, push []uint32, spec ...uint32) error {
+func elementwiseBy(ctx *vk.Context, rec *vk.Recording, s shader, n, per int, split, fixed []vk.Range, push []uint32) error {
+	name := s.name
 	if n < 0 {
 		return fmt.Errorf("%s: negative length %d", name, n)
 	}
@@ -62,7 +117,7 @@ func elementwiseBy(ctx *vk.Context, rec *vk.Recording, name string, access []vk.
 			return err
 		}
 	}
-	k, err := kernel(ctx, name, access, 1+len(push), append([]uint32{elementwiseGroup}, spec...)...)
+	k, err := s.kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -87,21 +142,21 @@ func elementwiseBy(ctx *vk.Context, rec *vk.Recording, name string, access []vk.
 }
 
 // single records a kernel with one invocation per item, in one dispatch.
-func single(ctx *vk.Context, rec *vk.Recording, name string, access []vk.Access, items int, push []uint32, args []vk.Range, spec ...uint32) error {
-	k, err := kernel(ctx, name, access, len(push), append([]uint32{elementwiseGroup}, spec...)...)
+func single(ctx *vk.Context, rec *vk.Recording, s shader, items int, push []uint32, args []vk.Range) error {
+	k, err := s.kernel(ctx)
 	if err != nil {
 		return err
 	}
 	grid, err := ctx.Grid1D(int64((items + elementwiseGroup - 1) / elementwiseGroup))
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", s.name, err)
 	}
 	return rec.Dispatch(k, grid, push, args...)
 }
 
 // Fill records x[i] = value for i < n.
 func Fill(ctx *vk.Context, rec *vk.Recording, x vk.Range, n int, value float32) error {
-	return elementwise(ctx, rec, "fill", []vk.Access{vk.Write}, n, []vk.Range{x}, nil, []uint32{math.Float32bits(value)})
+	return elementwise(ctx, rec, fillShader, n, []vk.Range{x}, nil, []uint32{math.Float32bits(value)})
 }
 
 // Copy records y[i] = x[i] for i < n, four floats an invocation, in one
@@ -110,17 +165,17 @@ func Copy(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int) error {
 	if err := errors.Join(needFloats("copy source", x, n), needFloats("copy destination", y, n)); err != nil {
 		return err
 	}
-	return single(ctx, rec, "copy", []vk.Access{vk.Read, vk.Write}, (n+3)/4, []uint32{uint32(n)}, []vk.Range{x, y})
+	return single(ctx, rec, copyShader, (n+3)/4, []uint32{uint32(n)}, []vk.Range{x, y})
 }
 
 // Scale records y[i] = alpha*x[i] for i < n.
 func Scale(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int, alpha float32) error {
-	return elementwise(ctx, rec, "scale", []vk.Access{vk.Read, vk.Write}, n, []vk.Range{x, y}, nil, []uint32{math.Float32bits(alpha)})
+	return elementwise(ctx, rec, scaleShader, n, []vk.Range{x, y}, nil, []uint32{math.Float32bits(alpha)})
 }
 
 // Add records z[i] = x[i] + y[i] for i < n.
 func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
-	return elementwise(ctx, rec, "add", []vk.Access{vk.Read, vk.Read, vk.Write}, n, []vk.Range{x, y, z}, nil, nil)
+	return elementwise(ctx, rec, addShader, n, []vk.Range{x, y, z}, nil, nil)
 }
 
 // Augment records the gather-and-warp of a batch: sample s of out (28x28
@@ -142,6 +197,6 @@ func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first i
 			return fmt.Errorf("augment: %s needs %d bytes", c.name, c.bytes)
 		}
 	}
-	return single(ctx, rec, "augment", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, pixels*batch,
+	return single(ctx, rec, augmentShader, pixels*batch,
 		[]uint32{uint32(pixels * batch), uint32(first), boolWord(zeroFill)}, []vk.Range{images, order, affines, out})
 }

@@ -20,15 +20,29 @@ const (
 	StepWords
 )
 
+// The fixed kernels of a training step.
+var (
+	reluShader            = elementwiseShader("relu", "forward", []vk.Access{vk.Read, vk.Write}, 0, 0)
+	reluBackwardShader    = elementwiseShader("relu", "backward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 1)
+	maxPoolShader         = groupShader("maxpool", "forward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 0)
+	maxPoolBackwardShader = groupShader("maxpool", "backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 1)
+	dropoutShader         = elementwiseShader("dropout", "", []vk.Access{vk.Read, vk.Write, vk.Read}, 1)
+	softmaxXentShader     = groupShader("softmax_xent", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write, vk.ReadWrite}, 2)
+	accumulateShader      = declare(shader{name: "accumulate", access: []vk.Access{vk.Read, vk.Read, vk.ReadWrite}})
+	colSumPartsShader     = groupShader("colsum", "partial sums", []vk.Access{vk.Read, vk.Write}, 3, 0)
+	colSumTotalShader     = groupShader("colsum", "totals", []vk.Access{vk.Read, vk.Write}, 3, 1)
+	adamShader            = elementwiseShader("adam", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read}, 3)
+)
+
 // ReLU records y = max(0, x) over n elements.
 func ReLU(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int) error {
-	return elementwise(ctx, rec, "relu", []vk.Access{vk.Read, vk.Write}, n, []vk.Range{x, y}, nil, nil, 0)
+	return elementwise(ctx, rec, reluShader, n, []vk.Range{x, y}, nil, nil)
 }
 
 // ReLUBackward records dy[i] = 0 where the forward output y[i] <= 0, in
 // place.
 func ReLUBackward(ctx *vk.Context, rec *vk.Recording, y, dy vk.Range, n int) error {
-	return elementwise(ctx, rec, "relu", []vk.Access{vk.Read, vk.ReadWrite}, n, []vk.Range{y, dy}, nil, nil, 1)
+	return elementwise(ctx, rec, reluBackwardShader, n, []vk.Range{y, dy}, nil, nil)
 }
 
 // MaxPool records 2x2, stride-2 max pooling of NHWC in (batch x h x w x c).
@@ -38,8 +52,8 @@ func MaxPool(ctx *vk.Context, rec *vk.Recording, in, out vk.Range, batch, h, w, 
 		return err
 	}
 	// Binding 1 is unused forward; any buffer will do.
-	return single(ctx, rec, "maxpool", []vk.Access{vk.Read, vk.Read, vk.Write}, outs,
-		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, in, out}, 0)
+	return single(ctx, rec, maxPoolShader, outs,
+		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, in, out})
 }
 
 // MaxPoolBackward records the input gradient of MaxPool: each window's
@@ -51,8 +65,8 @@ func MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, in, dOut, dIn vk.Range,
 		return err
 	}
 	outs := batch * (h / 2) * (w / 2) * c
-	return single(ctx, rec, "maxpool", []vk.Access{vk.Read, vk.Read, vk.Write}, outs,
-		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, dOut, dIn}, 1)
+	return single(ctx, rec, maxPoolBackwardShader, outs,
+		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, dOut, dIn})
 }
 
 // Dropout records inverted dropout of n elements (forward: x -> y;
@@ -62,7 +76,7 @@ func Dropout(ctx *vk.Context, rec *vk.Recording, x, y, step vk.Range, n int, rat
 	if rate < 0 || rate >= 1 {
 		return fmt.Errorf("dropout rate %g outside [0, 1)", rate)
 	}
-	return elementwise(ctx, rec, "dropout", []vk.Access{vk.Read, vk.Write, vk.Read}, n, []vk.Range{x, y}, []vk.Range{step}, []uint32{math.Float32bits(rate)})
+	return elementwise(ctx, rec, dropoutShader, n, []vk.Range{x, y}, []vk.Range{step}, []uint32{math.Float32bits(rate)})
 }
 
 // SoftmaxXent records the fused softmax and cross-entropy of batch rows of
@@ -81,7 +95,7 @@ func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order
 		needFloats("label errors", labelErrors, 1)); err != nil {
 		return err
 	}
-	return single(ctx, rec, "softmax_xent", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write, vk.ReadWrite}, batch,
+	return single(ctx, rec, softmaxXentShader, batch,
 		[]uint32{uint32(batch), uint32(classes)}, []vk.Range{logits, labels, step, order, dz, stats, labelErrors})
 }
 
@@ -91,7 +105,7 @@ func Accumulate(ctx *vk.Context, rec *vk.Recording, stats, step, totals vk.Range
 	if err := needFloats("totals", totals, 4); err != nil {
 		return err
 	}
-	k, err := kernel(ctx, "accumulate", []vk.Access{vk.Read, vk.Read, vk.ReadWrite}, 0)
+	k, err := accumulateShader.kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -115,16 +129,15 @@ func ColSum(ctx *vk.Context, rec *vk.Recording, g, b, scratch vk.Range, rows, co
 		return err
 	}
 	push := []uint32{uint32(rows), uint32(cols), colSumChunk}
-	access := []vk.Access{vk.Read, vk.Write}
 	return errors.Join(
-		single(ctx, rec, "colsum", access, ColSumScratch(rows, cols), push, []vk.Range{g, scratch}, 0),
-		single(ctx, rec, "colsum", access, cols, push, []vk.Range{scratch, b}, 1))
+		single(ctx, rec, colSumPartsShader, ColSumScratch(rows, cols), push, []vk.Range{g, scratch}),
+		single(ctx, rec, colSumTotalShader, cols, push, []vk.Range{scratch, b}))
 }
 
 // Adam records one Adam update of n parameters with their gradients and
 // moments, reading lr_t from the step buffer.
 func Adam(ctx *vk.Context, rec *vk.Recording, params, grads, m, v, step vk.Range, n int, beta1, beta2, eps float32) error {
-	return elementwiseBy(ctx, rec, "adam", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read}, n, 4,
+	return elementwiseBy(ctx, rec, adamShader, n, 4,
 		[]vk.Range{params, grads, m, v}, []vk.Range{step},
 		[]uint32{math.Float32bits(beta1), math.Float32bits(beta2), math.Float32bits(eps)})
 }

@@ -1,0 +1,83 @@
+package kernels_test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"vkcnn/nn"
+	"vkcnn/nn/kernels"
+)
+
+func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.Pipeline {
+	t.Helper()
+	spec, err := nn.Preset("standard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := nn.Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, products := nn.Products(model, 1)
+	pipelines, err := kernels.Pipelines(names, products, variants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pipelines
+}
+
+func TestPipelinesCoverEveryShader(t *testing.T) {
+	pipelines := standardPipelines(t, kernels.GemmVariants)
+	built := map[string]bool{}
+	seen := map[string]bool{}
+	for _, p := range pipelines {
+		built[p.Spec.Name] = true
+		key := p.Spec.Name + " " + p.Label
+		if seen[key] {
+			t.Errorf("%s listed twice", key)
+		}
+		seen[key] = true
+		gemmShaped := strings.HasPrefix(p.Spec.Name, "gemm_") || strings.HasPrefix(p.Spec.Name, "conv_")
+		if gemmShaped != (len(p.Users) > 0) {
+			t.Errorf("%s: used by %q", key, p.Users)
+		}
+	}
+	files, err := filepath.Glob("../../shaders/*.spv")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shaders found: %v", err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".spv"); !built[name] {
+			t.Errorf("shader %s is in no pipeline", name)
+		}
+	}
+}
+
+func TestPipelinesCarryTheModelsFlags(t *testing.T) {
+	v, err := kernels.GemmVariantByName("tiled128")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	users := map[string][]string{}
+	for _, p := range standardPipelines(t, []kernels.GemmVariant{v}) {
+		labels = append(labels, p.Spec.Name+" "+p.Label)
+		users[p.Spec.Name+" "+p.Label] = p.Users
+	}
+	// Convolutions add their bias and ReLU forward; hidden dense layers
+	// add bias and ReLU, the last one bias alone; gradients transpose.
+	for _, want := range []string{
+		"conv_fwd_tiled tiled128 bias relu", "conv_bwd_data_tiled tiled128", "conv_bwd_filter_tiled tiled128",
+		"gemm_tiled tiled128 bias relu", "gemm_tiled tiled128 bias", "gemm_tiled tiled128 transA", "gemm_tiled tiled128 transB",
+		"relu forward", "relu backward", "maxpool forward", "maxpool backward", "colsum partial sums", "colsum totals",
+	} {
+		if !slices.Contains(labels, want) {
+			t.Errorf("no pipeline %q among %q", want, labels)
+		}
+	}
+	if u := users["conv_bwd_data_tiled tiled128"]; len(u) == 0 || slices.Contains(u, "conv2d_1 backward-data") || !slices.Contains(u, "conv2d_2 backward-data") {
+		t.Errorf("backward-data users %q: the first convolution has none", u)
+	}
+}
