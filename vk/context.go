@@ -89,10 +89,13 @@ func (c *Context) open(opts Options) error {
 	if err != nil {
 		return err
 	}
-	if c.placement, err = PlaceMemory(c.Info.Memory, opts.ForceStaging || stagingFromEnv()); err != nil {
-		return fmt.Errorf("open %s: %w", c.Info.Name, err)
+	// A compiler makes no buffers, and the null hardware has no memory.
+	if !opts.compileOnly {
+		if c.placement, err = PlaceMemory(c.Info.Memory, opts.ForceStaging || stagingFromEnv()); err != nil {
+			return fmt.Errorf("open %s: %w", c.Info.Name, err)
+		}
+		c.Info.Placement = c.placement.String()
 	}
-	c.Info.Placement = c.placement.String()
 	c.heaps = newHeapUse(c.Info.Memory)
 
 	queueInfo := vulkan.DeviceQueueCreateInfo{
