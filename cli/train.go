@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"vkcnn/internal/atomicfile"
 	"vkcnn/mnist"
 	"vkcnn/nn"
+	"vkcnn/nn/kernels"
 	"vkcnn/report"
 	"vkcnn/vk"
 )
@@ -253,7 +255,11 @@ func train(c *cli.Context) (err error) {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, loadTuning(c, ctx), params)
+	tuning, err := runTuning(c, ctx, setup)
+	if err != nil {
+		return err
+	}
+	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, tuning, params)
 	if err != nil {
 		return err
 	}
@@ -378,6 +384,27 @@ func epochLine(st nn.EpochStats, epochs int) string {
 		line += fmt.Sprintf(" - val_loss: %.4f - val_acc: %.4f", st.ValLoss, st.ValAcc)
 	}
 	return line + fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+}
+
+// runTuning is the kernels a run trains with: on resuming, those its
+// folder recorded (the cached tuning may have changed since, and another
+// variant sums in another order); else the cached tuning's, recorded now.
+func runTuning(c *cli.Context, ctx *vk.Context, setup *trainSetup) (kernels.Tuning, error) {
+	path := filepath.Join(setup.out, kernels.RunKernelsFile)
+	if setup.resume != nil {
+		t, err := kernels.LoadRunKernels(path, ctx.Info)
+		if err == nil {
+			fmt.Fprintf(c.App.ErrWriter, "vkcnn: kernels as recorded in %s\n", path)
+			return t, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, kernels.ErrOtherDevice) {
+			return kernels.Tuning{}, err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v; kernels chosen afresh, so the resumed run may differ in the last bits from an uninterrupted one\n", err)
+	}
+	t := loadTuning(c, ctx)
+	_, products := nn.Products(setup.model, setup.cfg.BatchSize)
+	return t, kernels.SaveRunKernels(path, t, products)
 }
 
 // partialEpochLine reports an epoch stopped part way, with the time a

@@ -9,7 +9,8 @@ uint slotM[MAX_VECS]; // the slot's first row
 int slotRow[MAX_VECS], slotY[MAX_VECS], slotX[MAX_VECS]; // the pixel's image's first row, y, x
 
 void aBegin(uint row0) {
-    [[unroll]] for (uint s = 0; s < A_VECS; s++) {
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
+        if (s >= A_VECS) break;
         uint m = row0 + colSlotRow(s, BM);
         uint tap = m / p.CIN;
         slotC[s] = m % p.CIN;
@@ -25,7 +26,8 @@ void aBegin(uint row0) {
 }
 
 void aNext() {
-    [[unroll]] for (uint s = 0; s < A_VECS; s++) {
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
+        if (s >= A_VECS) break;
         slotX[s] += int(BK);
         while (slotX[s] >= int(p.W)) {
             slotX[s] -= int(p.W);
@@ -49,7 +51,7 @@ vec4 aFetch(uint s, uint k0) {
     vec4 v = vec4(0.0);
     int ky = slotKy[s], kx = slotKx[s];
     uint c = slotC[s];
-    for (uint i = 0; i < 4; i++) {
+    [[unroll]] for (uint i = 0; i < 4; i++) {
         int y = slotY[s] + ky - int(p.KH / 2), x = slotX[s] + kx - int(p.KW / 2);
         if (slotM[s] + i < M && y >= 0 && y < int(p.H) && x >= 0 && x < int(p.W)) v[i] = a[uint((slotRow[s] + y) * int(p.W) + x) * p.CIN + c];
         if (++c == p.CIN) {

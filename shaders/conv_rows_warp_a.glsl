@@ -11,7 +11,8 @@ int slotKy[MAX_VECS], slotKx[MAX_VECS];
 uint slotC[MAX_VECS];
 
 void aBegin(uint row0) {
-    [[unroll]] for (uint s = 0; s < A_VECS; s++) {
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
+        if (s >= A_VECS) break;
         uint m = row0 + rowSlotRow(s);
         uint x = m % p.W, t = m / p.W, y = t % p.H;
         slotRow[s] = int(t - y);
@@ -37,7 +38,8 @@ void nextChannel(inout int ky, inout int kx, inout uint c) {
 }
 
 void aNext() {
-    [[unroll]] for (uint s = 0; s < A_VECS; s++) {
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
+        if (s >= A_VECS) break;
         slotC[s] += BK;
         while (slotC[s] >= CH) {
             slotC[s] -= CH;
@@ -67,7 +69,7 @@ vec4 aFetch(uint s, uint k0) {
     vec4 v = vec4(0.0);
     int ky = slotKy[s], kx = slotKx[s];
     uint c = slotC[s];
-    for (uint i = 0; i < 4; i++) {
+    [[unroll]] for (uint i = 0; i < 4; i++) {
         if (k + i < K) v[i] = tapValue(s, ky, kx, c);
         nextChannel(ky, kx, c);
     }

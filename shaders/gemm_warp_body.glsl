@@ -34,20 +34,22 @@ vec4 bFetch(uint s, uint k0, uint col0) {
 }
 
 void storeTiles(vec4 ra[MAX_VECS], vec4 rb[MAX_VECS]) {
-    for (uint s = 0; s < A_VECS; s++) {
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
+        if (s >= A_VECS) break;
         if (A_KMAJOR) {
             As[(colSlotK(s, BM) * BMP + colSlotRow(s, BM)) / 4] = ra[s];
         } else {
             uint m = rowSlotRow(s), k = rowSlotK(s);
-            for (uint j = 0; j < 4; j++) As[((k + j) * BMP + m) / 4][m % 4] = ra[s][j];
+            [[unroll]] for (uint j = 0; j < 4; j++) As[((k + j) * BMP + m) / 4][m % 4] = ra[s][j];
         }
     }
-    for (uint s = 0; s < B_VECS; s++) {
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
+        if (s >= B_VECS) break;
         if (!B_NMAJOR) {
             Bs[(colSlotK(s, BN) * BNP + colSlotRow(s, BN)) / 4] = rb[s];
         } else {
             uint n = rowSlotRow(s), k = rowSlotK(s);
-            for (uint j = 0; j < 4; j++) Bs[((k + j) * BNP + n) / 4][n % 4] = rb[s][j];
+            [[unroll]] for (uint j = 0; j < 4; j++) Bs[((k + j) * BNP + n) / 4][n % 4] = rb[s][j];
         }
     }
 }
@@ -61,41 +63,47 @@ void main() {
     uint col0 = gl_WorkGroupID.x * BN;
 
     vec4 acc[MAX_BLOCKS * 4 * MAX_BLOCKS];
-    [[unroll]] for (uint i = 0; i < WMITER * 4 * WNITER; i++) acc[i] = vec4(0.0);
+    [[unroll]] for (uint i = 0; i < MAX_BLOCKS * 4 * MAX_BLOCKS; i++) acc[i] = vec4(0.0);
 
     vec4 ra[MAX_VECS], rb[MAX_VECS];
     aBegin(row0);
-    [[unroll]] for (uint s = 0; s < A_VECS; s++) ra[s] = aFetch(s, K_BEGIN);
-    [[unroll]] for (uint s = 0; s < B_VECS; s++) rb[s] = bFetch(s, K_BEGIN, col0);
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < A_VECS) ra[s] = aFetch(s, K_BEGIN);
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < B_VECS) rb[s] = bFetch(s, K_BEGIN, col0);
     aNext();
 
     for (uint k0 = K_BEGIN; k0 < K_END; k0 += BK) {
         storeTiles(ra, rb);
         barrier();
         if (k0 + BK < K_END) {
-            [[unroll]] for (uint s = 0; s < A_VECS; s++) ra[s] = aFetch(s, k0 + BK);
-            [[unroll]] for (uint s = 0; s < B_VECS; s++) rb[s] = bFetch(s, k0 + BK, col0);
+            [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < A_VECS) ra[s] = aFetch(s, k0 + BK);
+            [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < B_VECS) rb[s] = bFetch(s, k0 + BK, col0);
             aNext();
         }
-        [[unroll]] for (uint k = 0; k < BK; k++) {
-            vec4 av[MAX_BLOCKS], bv[MAX_BLOCKS];
-            [[unroll]] for (uint i = 0; i < WMITER; i++) av[i] = As[(k * BMP + wm0 + i * WTM * 4) / 4];
-            [[unroll]] for (uint j = 0; j < WNITER; j++) bv[j] = Bs[(k * BNP + wn0 + j * WTN * 4) / 4];
-            [[unroll]] for (uint i = 0; i < WMITER; i++)
-                [[unroll]] for (uint r = 0; r < 4; r++)
-                    [[unroll]] for (uint j = 0; j < WNITER; j++)
-                        acc[(i * 4 + r) * WNITER + j] = fma(vec4(av[i][r]), bv[j], acc[(i * 4 + r) * WNITER + j]);
+        // Four k a pass, unrolled: static shared-memory offsets for GPUs,
+        // and a quarter of the code a full unroll gives lavapipe's LLVM
+        // to compile (seconds a pipeline).
+        for (uint k4 = 0; k4 < BK; k4 += 4) {
+            [[unroll]] for (uint kk = 0; kk < 4; kk++) {
+                uint k = k4 + kk;
+                vec4 av[MAX_BLOCKS], bv[MAX_BLOCKS];
+                [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++) if (i < WMITER) av[i] = As[(k * BMP + wm0 + i * WTM * 4) / 4];
+                [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = Bs[(k * BNP + wn0 + j * WTN * 4) / 4];
+                [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
+                    [[unroll]] for (uint r = 0; r < 4; r++)
+                        [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++)
+                            if (i < WMITER && j < WNITER) acc[(i * 4 + r) * MAX_BLOCKS + j] = fma(vec4(av[i][r]), bv[j], acc[(i * 4 + r) * MAX_BLOCKS + j]);
+            }
         }
         barrier();
     }
 
-    [[unroll]] for (uint i = 0; i < WMITER; i++)
+    [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
         [[unroll]] for (uint r = 0; r < 4; r++) {
             uint m = row0 + wm0 + i * WTM * 4 + r;
-            if (m >= M) continue;
-            [[unroll]] for (uint j = 0; j < WNITER; j++) {
+            if (i >= WMITER || m >= M) continue;
+            [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) {
                 uint n = col0 + wn0 + j * WTN * 4;
-                if (n < N) storeC(m, n, acc[(i * 4 + r) * WNITER + j]);
+                if (j < WNITER && n < N) storeC(m, n, acc[(i * 4 + r) * MAX_BLOCKS + j]);
             }
         }
 }

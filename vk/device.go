@@ -121,7 +121,7 @@ func enumerateDevices(inst *instance) ([]DeviceInfo, error) {
 func markDefault(devices []DeviceInfo) {
 	def := -1
 	for i, d := range devices {
-		if d.ComputeQueue && d.Placement != "" && !d.IsNullHardware() && (def < 0 || d.typeRank < devices[def].typeRank) {
+		if d.ComputeQueue && d.DeviceLocalBytes > 0 && !d.IsNullHardware() && (def < 0 || d.typeRank < devices[def].typeRank) {
 			def = i
 		}
 	}

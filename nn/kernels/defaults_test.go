@@ -14,9 +14,9 @@ var lavapipe = vk.DeviceInfo{Type: "CPU", SharedMemoryBytes: 32 << 10, MaxWorkgr
 	MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"}}
 
 // TestDefaultChoices checks the built-in choices for the standard model's
-// products at batch 64: large warp tiles for the convolutions on a GPU,
-// the small one split over k for the dense layers, so that each fills 132
-// multiprocessors; subgroup kernels, never split, on lavapipe.
+// products at batch 64: the large warp tile on a GPU, its sum over k split
+// where its tiles alone would leave most of 132 multiprocessors idle;
+// subgroup kernels, never split, on lavapipe.
 func TestDefaultChoices(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -26,12 +26,12 @@ func TestDefaultChoices(t *testing.T) {
 		split   int
 	}{
 		{"conv2 forward", h100, Gemm{M: 64 * 28 * 28, N: 256, K: 6400}, "warp128", 1},
-		{"conv2 backward-filter", h100, Gemm{M: 6400, N: 256, K: 64 * 28 * 28}, "warp64", 1},
-		{"dense_1 forward", h100, Gemm{M: 64, N: 328, K: 100352}, "warp32", 22},
-		{"dense_1 input gradient", h100, Gemm{M: 64, N: 100352, K: 328}, "warp64", 1},
-		{"dense_2 forward", h100, Gemm{M: 64, N: 192, K: 328}, "warp32", 1},
+		{"conv2 backward-filter", h100, Gemm{M: 6400, N: 256, K: 64 * 28 * 28}, "warp128", 3},
+		{"dense_1 forward", h100, Gemm{M: 64, N: 328, K: 100352}, "warp128", 88},
+		{"dense_1 input gradient", h100, Gemm{M: 64, N: 100352, K: 328}, "warp128", 1},
+		{"dense_2 forward", h100, Gemm{M: 64, N: 192, K: 328}, "warp128", 1},
 		{"an unknown GPU", vk.DeviceInfo{Type: "discrete GPU", SharedMemoryBytes: 48 << 10, MaxWorkgroupInvocations: 1024,
-			MaxWorkgroupSize: [3]uint32{1024, 1024, 64}}, Gemm{M: 64, N: 328, K: 100352}, "warp32", 6},
+			MaxWorkgroupSize: [3]uint32{1024, 1024, 64}}, Gemm{M: 64, N: 328, K: 100352}, "warp128", 22},
 		{"conv2 forward on lavapipe", lavapipe, Gemm{M: 8 * 28 * 28, N: 256, K: 6400}, "subgroup64", 1},
 		{"dense_1 forward on lavapipe", lavapipe, Gemm{M: 64, N: 328, K: 100352}, "subgroup16", 1},
 	} {

@@ -50,13 +50,14 @@ var GemmVariants = []GemmVariant{
 	{Name: "subgroup64x32", Style: Subgroup, Rows: 64, Cols: 32},
 	{Name: "tiled64", Style: Tiled, BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
 	{Name: "tiled128", Style: Tiled, BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
-	// Large products (the convolutions): 256 invocations of 8x8 outputs.
+	// The warp tiles all hold 2 blocks of 4 rows an invocation: with one,
+	// an H100 ran 16x slower (see warp_tile.glsl). Large products: 256
+	// invocations of 8x8 outputs, 31 TFLOPS at 4096^3 on an H100.
 	{Name: "warp128", Style: Warp, BM: 128, BN: 128, BK: 16, WM: 64, WN: 32, WMIter: 2, WNIter: 2},
-	// Medium ones: 128 invocations of 4x8.
-	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 1, WNIter: 2},
-	// Short, wide or long-k ones (the dense layers, split over k): 64
-	// invocations of 4x8.
-	{Name: "warp32", Style: Warp, BM: 32, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 1, WNIter: 2},
+	// Medium ones: 64 invocations of 8x8.
+	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 2, WNIter: 2},
+	// Short ones: 64 invocations of 8x4.
+	{Name: "warp32", Style: Warp, BM: 32, BN: 64, BK: 16, WM: 32, WN: 16, WMIter: 2, WNIter: 1},
 }
 
 // Usable reports whether the device can run the variant, and why not.
@@ -135,10 +136,11 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 // DefaultGemmVariant is the built-in choice for a device and an m x n
 // product, where no tuning says otherwise: on CPUs that can run it, the
 // subgroup kernel with the largest tile that m and n fill well; on GPUs
-// the largest warp tile (GemmVariants lists them largest first) that m and
-// n fill to three quarters and that still gives every compute unit a
-// workgroup, else the smallest, whose sum over k splits to fill the device
-// (defaultSplit).
+// the largest warp tile (GemmVariants lists them largest first), whose sum
+// over k splits where its tiles are too few to fill the device
+// (defaultSplit). On an H100 it was the fastest of the warp variants at
+// every large product of the standard model, dense_1's forward included
+// (split 88: 330 µs, against 700 µs for a 64x64 tile split 44).
 func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
 	if info.Type == "CPU" {
 		rows, cols := uint32(16), uint32(64)
@@ -157,24 +159,11 @@ func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
 			}
 		}
 	}
-	var smallest *GemmVariant
-	for i, v := range GemmVariants {
-		if v.Style != Warp || v.Usable(info) != nil {
-			continue
-		}
-		rows, cols := v.tile()
-		tiles := ((m + int(rows) - 1) / int(rows)) * ((n + int(cols) - 1) / int(cols))
-		if tiles >= computeUnits(info) && 4*m*n >= 3*tiles*int(rows*cols) {
-			return v
-		}
-		smallest = &GemmVariants[i]
-	}
-	if smallest != nil {
-		return *smallest
-	}
-	for _, v := range GemmVariants {
-		if v.Usable(info) == nil {
-			return v
+	for _, style := range []GemmStyle{Warp, Tiled, Subgroup} {
+		for _, v := range GemmVariants {
+			if v.Style == style && v.Usable(info) == nil {
+				return v
+			}
 		}
 	}
 	return GemmVariants[0]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,10 +250,6 @@ func (t Tuning) Choose(p Product) (Product, bool) {
 	return p.With(Choice{Variant: v, Split: split}), false
 }
 
-// Chosen is the choice of every product tuning has seen, by key: what a
-// run records so that resuming it runs the same kernels.
-func (t Tuning) Chosen() map[string]string { return maps.Clone(t.chosen) }
-
 // Gemm returns g with its variant chosen.
 func (t Tuning) Gemm(g Gemm) Gemm {
 	p, _ := t.Choose(Product{Gemm: &g})
@@ -360,4 +355,60 @@ func SaveTuning(info vk.DeviceInfo, chosen map[string]string) (string, error) {
 		return "", fmt.Errorf("save tuning %s: %w", path, err)
 	}
 	return path, nil
+}
+
+// RunKernelsFile is where a run folder records the kernels it trains with,
+// so that resuming it runs the same ones, whatever vkcnn tune has cached
+// since: another variant or split sums in another order, and the resumed
+// run would not be bit-identical to an uninterrupted one.
+const RunKernelsFile = "kernels.json"
+
+type runKernels struct {
+	Device  string            `json:"device"`
+	Choices map[string]string `json:"choices"`
+}
+
+// SaveRunKernels records in path the choice t makes for each product.
+func SaveRunKernels(path string, t Tuning, products []Product) error {
+	r := runKernels{Device: deviceKey(t.info), Choices: map[string]string{}}
+	for _, p := range products {
+		chosen, _ := t.Choose(p)
+		r.Choices[p.Key()] = chosen.Choice().String()
+	}
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // keys hold ">"
+		return enc.Encode(r)
+	})
+	if err != nil {
+		return fmt.Errorf("record the run's kernels: %w", err)
+	}
+	return nil
+}
+
+// ErrOtherDevice means a run's kernels were recorded on another device.
+var ErrOtherDevice = errors.New("recorded on another device")
+
+// LoadRunKernels reads the choices a run recorded, as a tuning for the
+// device info describes. A missing file (a run from before vkcnn recorded
+// them) is fs.ErrNotExist; a file of another device, ErrOtherDevice.
+func LoadRunKernels(path string, info vk.DeviceInfo) (Tuning, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Tuning{}, err
+	}
+	var r runKernels
+	if err := json.Unmarshal(data, &r); err != nil || r.Choices == nil {
+		return Tuning{}, fmt.Errorf("%s is not a record of a run's kernels", path)
+	}
+	if r.Device != deviceKey(info) {
+		return Tuning{}, fmt.Errorf("%s: %w (%s, not %s)", path, ErrOtherDevice, r.Device, deviceKey(info))
+	}
+	for key, s := range r.Choices {
+		if _, err := ParseChoice(s); err != nil {
+			return Tuning{}, fmt.Errorf("%s: %s: %w", path, key, err)
+		}
+	}
+	return NewTuning(info, r.Choices), nil
 }
