@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
+	"vkcnn/shaders"
 	"vkcnn/vk"
 )
 
@@ -92,9 +94,34 @@ func deviceOptions(c *cli.Context) vk.Options {
 		SyncValidation: sync || c.Bool("validate-sync")}
 }
 
-// openDevice opens the device the command's flags choose.
+// pipelineCacheEnv names the folder of the pipeline cache, or turns it off.
+const pipelineCacheEnv = "VKCNN_PIPELINE_CACHE"
+
+// pipelineCacheDir is where compiled pipelines are kept between runs:
+// $VKCNN_PIPELINE_CACHE ("off": nowhere), else vkcnn/pipelines in the
+// user's cache folder.
+func pipelineCacheDir() string {
+	switch dir := os.Getenv(pipelineCacheEnv); dir {
+	case "off":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(base, "vkcnn", "pipelines")
+	default:
+		return dir
+	}
+}
+
+// openDevice opens the device the command's flags choose, with the
+// pipeline cache; what goes wrong with the cache is a warning.
 func openDevice(c *cli.Context) (*vk.Context, error) {
-	ctx, err := vk.Open(deviceOptions(c))
+	opts := deviceOptions(c)
+	opts.PipelineCacheDir, opts.ShaderSet = pipelineCacheDir(), shaders.SetHash()
+	opts.Warn = func(err error) { fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v\n", err) }
+	ctx, err := vk.Open(opts)
 	if err != nil {
 		return nil, err
 	}

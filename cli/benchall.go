@@ -63,6 +63,10 @@ type benchAllResult struct {
 	TrainImagesPerS  float64       `json:"train_images_per_second"`
 	InferImagesPerS  float64       `json:"inference_images_per_second"`
 	DeviceMemoryByte int64         `json:"device_memory_bytes"`
+	Pipelines        int           `json:"pipelines"`
+	PipelineSeconds  float64       `json:"pipeline_seconds"`
+	PipelineCache    string        `json:"pipeline_cache,omitempty"`
+	PipelineCacheIn  int           `json:"pipeline_cache_loaded_bytes"`
 }
 
 func benchAll(c *cli.Context) (err error) {
@@ -113,7 +117,7 @@ func benchAll(c *cli.Context) (err error) {
 	names, products := nn.Products(model, batch)
 	for i, p := range products {
 		chosen, tuned := tuning.Choose(p)
-		res.Kernels = append(res.Kernels, benchKernel{Name: names[i], Key: p.Key(), Variant: chosen.Variant().Name, Tuned: tuned})
+		res.Kernels = append(res.Kernels, benchKernel{Name: names[i], Key: p.Key(), Variant: chosen.Choice().String(), Tuned: tuned})
 	}
 	parts, total, err := net.Profile(set, nn.ModeTrain, nn.StepValues{Counter: 2, Seed: 1, LR: nn.AdamLR(5e-4, 2), Indices: indices})
 	if err != nil {
@@ -164,6 +168,9 @@ func benchAll(c *cli.Context) (err error) {
 	res.HostOverhead = max(0, res.WallStepSeconds-trainDevice) / res.WallStepSeconds
 	res.TrainImagesPerS = float64(batch) / res.WallStepSeconds
 	res.InferImagesPerS = float64(batch) / infer
+	var took time.Duration
+	res.Pipelines, took, res.PipelineCache, res.PipelineCacheIn = ctx.PipelineStats()
+	res.PipelineSeconds = took.Seconds()
 
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
@@ -172,13 +179,13 @@ func benchAll(c *cli.Context) (err error) {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "%s, batch %d, on %s (%s)\n", res.Model, batch, res.Device, res.Driver)
-	fmt.Fprintf(w, "%-28s %-13s %s\n", "product", "variant", "shape")
+	fmt.Fprintf(w, "%-28s %-17s %s\n", "product", "variant", "shape")
 	for _, k := range res.Kernels {
 		how := "default"
 		if k.Tuned {
 			how = "tuned"
 		}
-		fmt.Fprintf(w, "%-28s %-13s %s (%s)\n", k.Name, k.Variant, k.Key, how)
+		fmt.Fprintf(w, "%-28s %-17s %s (%s)\n", k.Name, k.Variant, k.Key, how)
 	}
 	fmt.Fprintf(w, "\n%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
 	for _, p := range res.Parts {
@@ -192,9 +199,14 @@ func benchAll(c *cli.Context) (err error) {
 	}
 	fmt.Fprintf(w, "%-28s %12s (parts add up to %s)\n", "step", seconds(res.StepSeconds), seconds(res.PartsSeconds))
 	fmt.Fprintf(w, "copy kernel: %.2f GB/s (read and write, %d floats)\n", res.CopyGBPerS, copyFloats)
-	fmt.Fprintf(w, "training: %s a step on the wall clock (host overhead %.1f%%), %.1f images/s; inference: %.1f images/s\n",
-		seconds(res.WallStepSeconds), 100*res.HostOverhead, res.TrainImagesPerS, res.InferImagesPerS)
+	fmt.Fprintf(w, "training: %s a step on the wall clock (host overhead %.1f%%: %s a step), %.1f images/s; inference: %.1f images/s\n",
+		seconds(res.WallStepSeconds), 100*res.HostOverhead, seconds(res.HostOverhead*res.WallStepSeconds), res.TrainImagesPerS, res.InferImagesPerS)
 	fmt.Fprintf(w, "device memory: %.1f MiB\n", float64(res.DeviceMemoryByte)/(1<<20))
+	cache := "no pipeline cache"
+	if res.PipelineCache != "" {
+		cache = fmt.Sprintf("pipeline cache %s, started from %d bytes", res.PipelineCache, res.PipelineCacheIn)
+	}
+	fmt.Fprintf(w, "pipelines: %d built in %s (%s)\n", res.Pipelines, seconds(res.PipelineSeconds), cache)
 	return nil
 }
 

@@ -24,7 +24,7 @@
 # diagnostics. On a machine without nvidia-smi it runs on whatever device
 # is there (lavapipe on the build machine). Every stage has a hard limit
 # (timeout -k: SIGTERM first, which lets vkcnn finish its step); the limits
-# add up to under 8 minutes on every path.
+# and their 5 s of grace add up to 460 s on every path.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,8 +91,8 @@ ldd --version 2>/dev/null | head -1
 [ -f .deps/glibc-requirement ] && echo "bin/vkcnn needs $(cat .deps/glibc-requirement)"
 gpu=""
 if command -v nvidia-smi >/dev/null; then
-	stage 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-	gpu=$(stage 20 nvidia-smi -L 2>/dev/null | grep -m1 '^GPU ')
+	stage 10 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+	gpu=$(stage 10 nvidia-smi -L 2>/dev/null | grep -m1 '^GPU ')
 fi
 [ -n "$gpu" ] && echo "nvidia-smi lists $gpu: vkcnn must run on it" || echo "nvidia-smi lists no GPU: checking whatever Vulkan device is here"
 
@@ -155,7 +155,7 @@ diagnose() {
 }
 
 section "vkcnn devices"
-devices=$(stage 30 bin/vkcnn devices 2>&1)
+devices=$(stage 20 bin/vkcnn devices 2>&1)
 rc=$?
 echo "$devices"
 chosen=$(printf '%s\n' "$devices" | sed -n 's/^\* [0-9]*  //p')
@@ -172,7 +172,7 @@ fi
 echo "vkcnn runs on: $chosen"
 # The memory table decides where buffers go (vk.PlaceMemory).
 if command -v python3 >/dev/null; then
-	stage 30 bin/vkcnn devices --json | python3 -c '
+	stage 20 bin/vkcnn devices --json | python3 -c '
 import json, sys
 for d in json.load(sys.stdin):
     if d["default"]:
@@ -181,7 +181,7 @@ for d in json.load(sys.stdin):
         print("heaps:", ", ".join("%d: %d bytes%s" % (i, h["bytes"], " device-local" if h["device_local"] else "") for i, h in enumerate(m["heaps"])))
         print("types:", ", ".join("%d: %s (heap %d)" % (i, t["flags"], t["heap"]) for i, t in enumerate(m["types"])))'
 else
-	stage 30 bin/vkcnn devices --json
+	stage 20 bin/vkcnn devices --json
 fi
 # Tuned choices go to a cache of this run's own.
 export VKCNN_TUNING=$PWD/.deps/gpu-check-tuning.json
@@ -205,17 +205,25 @@ if [ $mode = reproduce ]; then
 	fi
 else
 	if [ -n "$gpu" ]; then
-		size=4096 reps=10 model=standard batch=64 train_args=(--epochs 2 --shift 0.1) train_limit=170
+		size=4096 reps=10 model=standard batch=64 train_args=(--epochs 2 --shift 0.1) train_limit=120
 	else
 		# lavapipe would take minutes a product at the GPU's sizes.
 		size=512 reps=3 model=small batch=8 train_args=(--epochs 1 --steps-per-epoch 20 --batch-size 8) train_limit=120
 	fi
 	section "vkcnn bench gemm ${size}^3, every variant"
-	stage 60 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
+	stage 50 bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
 	section "vkcnn tune --model $model --batch-size $batch"
-	stage 90 bin/vkcnn tune --model $model --batch-size $batch --reps 3 || fail "tune"
+	stage 80 bin/vkcnn tune --model $model --batch-size $batch --reps 3 || fail "tune"
 	section "vkcnn bench all --model $model --batch-size $batch"
-	stage 60 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
+	stage 50 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
+	# Pipeline creation from an empty pipeline cache, then from the one
+	# that run saved.
+	for cache in cold warm; do
+		section "pipelines, $cache start"
+		[ $cache = cold ] && rm -rf .deps/pipelines-check
+		VKCNN_PIPELINE_CACHE=$PWD/.deps/pipelines-check stage 25 bin/vkcnn bench all --model $model --batch-size $batch --reps 1 |
+			grep '^pipelines:' || fail "bench all ($cache pipeline cache)"
+	done
 	if [ -f data/mnist/train-images-idx3-ubyte.gz ]; then
 		section "vkcnn train --model $model ${train_args[*]} (at most ${train_limit}s)"
 		rm -rf .deps/gpu-check-run

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )
@@ -25,6 +26,12 @@ type Options struct {
 	// memory is host-visible, so that the GPU path is tested on lavapipe.
 	// StagingEnv=1 sets it too.
 	ForceStaging bool
+	// PipelineCacheDir, where set, keeps compiled pipelines between runs
+	// in a file per device, driver version and ShaderSet (a name for the
+	// binary's shaders). Warn receives what goes wrong with it: a cache is
+	// never a reason to fail.
+	PipelineCacheDir, ShaderSet string
+	Warn                        func(error)
 
 	compileOnly bool // see OpenCompiler
 }
@@ -51,16 +58,24 @@ func ValidateFromEnv() (validate, sync bool) {
 type Context struct {
 	Info DeviceInfo
 
-	inst        *instance
-	device      vulkan.Device
-	queue       vulkan.Queue
-	placement   Placement
-	heaps       *heapUse
-	commandPool uint64
-	fence       uint64
-	staging     *Buffer
-	kernels     map[string]*Kernel
-	live        map[string]int // open buffers and recordings, by kind
+	inst      *instance
+	device    vulkan.Device
+	queue     vulkan.Queue
+	placement Placement
+	heaps     *heapUse
+	// The pipeline cache, its file, the bytes it started from, and the
+	// pipelines built and the time that took.
+	pipelineCache uint64
+	cachePath     string
+	cacheLoaded   int
+	pipelines     int
+	pipelineTime  time.Duration
+	warn          func(error)
+	commandPool   uint64
+	fence         uint64
+	staging       *Buffer
+	kernels       map[string]*Kernel
+	live          map[string]int // open buffers and recordings, by kind
 
 	compileOnly bool                       // no fence, no queue work: see OpenCompiler
 	capture     vulkan.PipelineCreateFlags // statistics capture, where compiling only
@@ -72,7 +87,10 @@ func Open(opts Options) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Context{inst: inst, compileOnly: opts.compileOnly, kernels: map[string]*Kernel{}, live: map[string]int{}}
+	c := &Context{inst: inst, compileOnly: opts.compileOnly, warn: opts.Warn, kernels: map[string]*Kernel{}, live: map[string]int{}}
+	if c.warn == nil {
+		c.warn = func(error) {}
+	}
 	if err := c.open(opts); err != nil {
 		c.destroy()
 		return nil, err
@@ -147,7 +165,19 @@ func (c *Context) open(opts Options) error {
 		return err
 	}
 	c.fence = handleOf(fence)
+	if opts.PipelineCacheDir != "" {
+		if err := c.openPipelineCache(opts.PipelineCacheDir, opts.ShaderSet, c.warn); err != nil {
+			c.warn(fmt.Errorf("pipeline cache: %w; compiling without one", err))
+		}
+	}
 	return c.Check()
+}
+
+// PipelineStats says how many pipelines the context built and the time
+// that took, and its pipeline cache: the file ("" without one) and how
+// many bytes of it the cache started from (0: cold).
+func (c *Context) PipelineStats() (built int, took time.Duration, cache string, loaded int) {
+	return c.pipelines, c.pipelineTime, c.cachePath, c.cacheLoaded
 }
 
 // Check returns, and forgets, what the validation layer reported so far.
@@ -191,10 +221,14 @@ func (c *Context) destroy() error {
 			c.staging.Close()
 			c.staging = nil
 		}
+		if err := c.savePipelineCache(); err != nil {
+			c.warn(fmt.Errorf("pipeline cache %s not saved: %w", c.cachePath, err))
+		}
 		for key, k := range c.kernels {
 			k.destroy()
 			delete(c.kernels, key)
 		}
+		c.destroyPipelineCache()
 		if c.fence != 0 {
 			vulkan.DestroyFence(c.device, asHandle[vulkan.Fence](c.fence), nil)
 			c.fence = 0

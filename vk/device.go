@@ -53,6 +53,7 @@ type DeviceInfo struct {
 
 	typeRank    int
 	queueFamily uint32
+	cacheUUID   [16]byte // pipelineCacheUUID
 	physical    vulkan.PhysicalDevice
 }
 
@@ -153,6 +154,7 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 		MaxPushConstantsBytes:   lim.MaxPushConstantsSize,
 		TimestampPeriodNs:       lim.TimestampPeriod,
 		physical:                h,
+		cacheUUID:               props.PipelineCacheUUID,
 	}
 	d.Type, d.typeRank = deviceTypeName(props.DeviceType)
 

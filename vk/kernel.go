@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )
@@ -137,10 +138,13 @@ func (k *Kernel) build() error {
 	}
 	k.pipelineLayout = handleOf(pipelineLayout)
 
-	pipeline, err := c.createComputePipeline(0, c.capture, k.module, k.pipelineLayout, k.spec.Spec)
+	start := time.Now()
+	pipeline, err := c.createComputePipeline(c.pipelineCache, c.capture, k.module, k.pipelineLayout, k.spec.Spec)
 	if err != nil {
 		return err
 	}
+	c.pipelines++
+	c.pipelineTime += time.Since(start)
 	k.pipeline = pipeline
 	return nil
 }
