@@ -1,0 +1,68 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"vkcnn/augment"
+	"vkcnn/nn/kernels"
+	"vkcnn/vk"
+	"vkcnn/vk/vktest"
+)
+
+// TestGPUKernelsPassSyncValidation runs a training step of the small
+// preset with every product on each GPU variant (plain GEMMs split over k),
+// staged as on a discrete GPU, under synchronization validation. Lavapipe
+// must be able to run every GPU variant: one it cannot fails the test.
+func TestGPUKernelsPassSyncValidation(t *testing.T) {
+	if !vk.ValidationAvailable() {
+		t.Skip("no validation layer installed")
+	}
+	ctx := vktest.OpenWith(t, vk.Options{SyncValidation: true, ForceStaging: true})
+	spec, _ := Preset("small")
+	m, err := Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 3
+	rng := rand.New(rand.NewPCG(7, 8))
+	images, labels := randomSet(rng, 4)
+	_, products := Products(m, batch)
+	for _, v := range kernels.GemmVariants {
+		if v.Style == kernels.Subgroup {
+			continue
+		}
+		if err := v.Usable(ctx.Info); err != nil {
+			t.Fatalf("lavapipe cannot run a GPU variant: %v", err)
+		}
+		choice := kernels.Choice{Variant: v, Split: 1}
+		if v.Style == kernels.Warp {
+			choice.Split = 3
+		}
+		chosen := map[string]string{}
+		for _, p := range products {
+			chosen[p.Key()] = choice.String()
+		}
+		t.Run(choice.String(), func(t *testing.T) {
+			net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, chosen), m.Init(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer net.Close()
+			set, err := net.Upload(images, labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := StepValues{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{3, 0, 1}}
+			if err := net.Step(set, ModeTrain, augment.Nearest, v); err != nil {
+				t.Fatal(err)
+			}
+			if err := ctx.Check(); err != nil {
+				t.Fatal(err)
+			}
+			if dense := net.Tuning.Gemm(denseForward(m.Layers[len(m.Layers)-2], batch)); choice.Split > 1 && dense.Split < 2 {
+				t.Fatalf("the dense layer runs unsplit")
+			}
+		})
+	}
+}
