@@ -207,15 +207,20 @@ func tuneOne(ctx *vk.Context, p kernels.Product, reps int) (tp tuneProduct, err 
 	return tp, nil
 }
 
-// timeProduct runs p once (returning its output) and then, unless that run
-// was over slowCutoff times best, reps times more, timed by timestamps;
-// no times means it was too slow.
+// timeProduct runs p twice (returning its output) and then, unless the
+// second run was over slowCutoff times best, reps times more, timed by
+// timestamps; no times means it was too slow.
 func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, got []float32, err error) {
 	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.Record(ctx, rec, args) })
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rec.Close()
+	// Lavapipe compiles a pipeline at its first dispatch: a warm-up run
+	// keeps compile time out of the check against the best.
+	if err := rec.Run(); err != nil {
+		return nil, nil, err
+	}
 	first, err := runTimes(ctx, rec, 1)
 	if err != nil {
 		return nil, nil, err
