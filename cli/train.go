@@ -28,16 +28,21 @@ var dataFlag = &cli.StringFlag{
 // augmentFlags are shared by train and augment.
 func augmentFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x 28 pixels on each axis, bilinear (Keras width/height_shift_range)"},
+		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x 28 pixels on each axis (Keras 2.0.6's width/height_shift_range)"},
 		&cli.IntFlag{Name: "shift-px", Usage: "random whole-pixel shift of up to P pixels on each axis (the capsule paper's)"},
 		&cli.Float64Flag{Name: "rotate", Usage: "random rotation of up to DEG degrees"},
 		&cli.Float64Flag{Name: "zoom", Usage: "random zoom by a factor in [1-Z, 1+Z]"},
 		&cli.StringFlag{Name: "fill", Usage: "outside the image: nearest (default with --shift) or constant (default with --shift-px)"},
+		&cli.StringFlag{Name: "interp", Value: "nearest", Usage: "how a transform reads the image: nearest (the nearest pixel, as Keras 2.0.6 and SciPy's order=0) or bilinear"},
 	}
 }
 
 func augmentConfig(c *cli.Context) (augment.Config, error) {
-	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom")}
+	interp, err := augment.ParseInterp(c.String("interp"))
+	if err != nil {
+		return augment.Config{}, err
+	}
+	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom"), Interp: interp}
 	if f := c.String("fill"); f != "" {
 		fill, err := augment.ParseFill(f)
 		if err != nil {

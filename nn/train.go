@@ -152,7 +152,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}
-	fill := cfg.Augment.FillMode()
+	warp := cfg.Augment.Sampling()
 	seed := uint32(cfg.Seed) ^ uint32(cfg.Seed>>32)
 	checkpoint := func() error {
 		if hooks.Checkpoint == nil {
@@ -196,7 +196,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 				affines = gen.Batch(net.Batch)
 			}
 			v := StepValues{Counter: st.Counter, Seed: seed, LR: AdamLR(cfg.LR, st.Counter), Indices: batch, Affines: affines}
-			if err := net.Step(train, ModeTrain, fill, v); err != nil {
+			if err := net.Step(train, ModeTrain, warp, v); err != nil {
 				return st.History, fmt.Errorf("epoch %d, step %d: %w", epoch, s+1, err)
 			}
 			st.Images += len(batch)
@@ -292,7 +292,7 @@ func Evaluate(net *Net, set *DeviceSet, indices []int, perBatch func(batch []int
 	}
 	for s := 0; s < len(indices); s += net.Batch {
 		batch := indices[s:min(s+net.Batch, len(indices))]
-		if err := net.Step(set, ModeEval, augment.Nearest, StepValues{Indices: batch}); err != nil {
+		if err := net.Step(set, ModeEval, augment.Sampling{}, StepValues{Indices: batch}); err != nil {
 			return 0, 0, err
 		}
 		if perBatch != nil {
