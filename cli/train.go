@@ -57,9 +57,11 @@ func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
 		Usage: "train a model on MNIST and write the run's files to --out",
-		Description: "Writes OUT/model.json, OUT/weights.safetensors (Keras names and layouts),\n" +
-			"OUT/history.csv, OUT/accuracy.png and OUT/checkpoint.safetensors after every\n" +
-			"epoch. Validates after each epoch on the test set, or with --val-split on the\n" +
+		Description: "Writes OUT/model.json, OUT/run.json (settings, device), OUT/weights.safetensors\n" +
+			"(Keras names and layouts), OUT/history.csv, OUT/accuracy.png and\n" +
+			"OUT/checkpoint.safetensors after every epoch, and OUT/steps.csv (training loss,\n" +
+			"accuracy and speed every --log-every steps) with OUT/training.png as it goes.\n" +
+			"Validates after each epoch on the test set, or with --val-split on the\n" +
 			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
@@ -76,6 +78,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "keep", Value: "last", Usage: "weights to keep: last, or best (lowest validation loss)"},
 			&cli.StringFlag{Name: "out", Usage: "run folder (default: runs/MODEL-DATE-TIME)"},
 			&cli.IntFlag{Name: "checkpoint-every", Usage: "also write OUT/checkpoint.safetensors every N steps (it is written after every epoch)"},
+			&cli.IntFlag{Name: "log-every", Usage: "write a row of OUT/steps.csv every N steps (default: about 100 rows an epoch)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this folder from its checkpoint, with its own settings (--epochs may raise the total)"},
 			dataFlag,
 			deviceFlag,
@@ -184,6 +187,7 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	cfg := nn.TrainConfig{
 		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: c.Int("steps"), LR: lr,
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
+		LogEvery: c.Int("log-every"),
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
@@ -264,7 +268,15 @@ func train(c *cli.Context) (err error) {
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
 		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
 
-	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out)}
+	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+		return err
+	}
+	steps, stepRows, err := openStepLog(setup.out, setup.resume, c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	defer steps.Close()
+	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out), steps: steps, stepRows: stepRows}
 	if setup.resume != nil {
 		for _, e := range setup.resume.History {
 			run.history = append(run.history, historyRow(e))
@@ -279,7 +291,12 @@ func train(c *cli.Context) (err error) {
 			fmt.Fprintln(w, epochLine(st, setup.cfg.Epochs))
 			return run.epoch(st)
 		},
+		Log: run.logStep,
 		Checkpoint: func(st *nn.TrainState) error {
+			// The log first: a checkpoint never runs ahead of it.
+			if err := steps.Sync(); err != nil {
+				return err
+			}
 			return net.SaveCheckpoint(filepath.Join(setup.out, checkpointFile), setup.cfg, st)
 		},
 		CheckpointEvery: c.Int("checkpoint-every"),
@@ -290,6 +307,9 @@ func train(c *cli.Context) (err error) {
 	}
 	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks, setup.resume); err != nil {
 		run.bar.finish()
+		if len(run.stepRows) > 0 {
+			err = errors.Join(err, run.trainingFigure())
+		}
 		if errors.Is(err, nn.ErrStopped) {
 			return exitError{status: 130, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", setup.out)}
 		}
@@ -303,7 +323,7 @@ func train(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "Wrote %s: model.json, weights.safetensors (%s epoch), history.csv, accuracy.png\n", setup.out, c.String("keep"))
+	fmt.Fprintf(w, "Wrote %s: model.json, run.json, weights.safetensors (%s epoch), history.csv, steps.csv, accuracy.png, training.png\n", setup.out, c.String("keep"))
 	return nil
 }
 
@@ -332,6 +352,9 @@ type runWriter struct {
 	net     *nn.Net
 	history []report.Epoch
 	bar     progress
+	// The training log and its rows so far.
+	steps    *report.StepLog
+	stepRows []report.Step
 }
 
 func historyRow(st nn.EpochStats) report.Epoch {
@@ -346,7 +369,10 @@ func (r *runWriter) epoch(st nn.EpochStats) error {
 	if err := report.WriteHistory(filepath.Join(r.dir, "history.csv"), r.history); err != nil {
 		return err
 	}
-	return report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history)
+	if err := report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history); err != nil {
+		return err
+	}
+	return r.trainingFigure()
 }
 
 func (r *runWriter) saveWeights() error {
