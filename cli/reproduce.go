@@ -64,9 +64,9 @@ func reproduceCommand() *cli.Command {
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs of each experiment, with seeds 1..N"},
 			&cli.StringFlag{Name: "experiments", Value: strings.Join(experimentNames(), ","), Usage: "comma-separated: " + strings.Join(experimentNames(), ", ")},
 			&cli.StringFlag{Name: "out", Value: filepath.Join("runs", "reproduce"), Usage: "folder of the runs and the report"},
-			&cli.IntFlag{Name: "batch-size", Usage: "samples a step (default: train's, 64; the small preset 32)"},
-			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial (0: whole epochs)"},
-			&cli.IntFlag{Name: "log-every", Usage: "a row of each run's steps.csv every N steps (default: about 100 an epoch)"},
+			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
+			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial", DefaultText: "whole epochs"},
+			&cli.IntFlag{Name: "log-every", Usage: "a row of each run's steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
 			dataFlag,
 			deviceFlag,
 		},
@@ -222,15 +222,15 @@ func (r *reproduction) trainArgs(e experiment, seed int, resume bool) []string {
 	return args
 }
 
-// runState is how far a run folder got: its epochs, and whether it has a
+// runState is how far a run folder got: its history, and whether it has a
 // checkpoint to continue from.
-func runState(dir string) (epochs int, checkpoint bool, err error) {
+func runState(dir string) (history []report.Epoch, checkpoint bool, err error) {
 	h, err := report.ReadHistory(filepath.Join(dir, "history.csv"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, false, err
+		return nil, false, err
 	}
 	_, err = os.Stat(filepath.Join(dir, checkpointFile))
-	return len(h), err == nil, nil
+	return h, err == nil, nil
 }
 
 func reproduce(c *cli.Context) error {
@@ -250,17 +250,18 @@ func reproduce(c *cli.Context) error {
 		for seed := 1; seed <= r.seeds; seed++ {
 			n++
 			dir := r.dir(e, seed)
-			epochs, checkpoint, err := runState(dir)
+			history, checkpoint, err := runState(dir)
 			if err != nil {
 				return err
 			}
 			what := "training"
 			switch {
-			case epochs >= r.epochs:
-				fmt.Fprintf(w, "[%d/%d] %s seed %d: done, in %s\n", n, total, e.name, seed, dir)
+			case len(history) >= r.epochs:
+				fmt.Fprintf(w, "[%d/%d] %s seed %d: done, test error %.2f%% after %s, in %s\n",
+					n, total, e.name, seed, 100*(1-history[r.epochs-1].ValAcc), report.Plural(r.epochs, "epoch"), dir)
 				continue
 			case checkpoint:
-				what = fmt.Sprintf("resuming after epoch %d of %d", epochs, r.epochs)
+				what = fmt.Sprintf("resuming after epoch %d of %d", len(history), r.epochs)
 			}
 			fmt.Fprintf(w, "[%d/%d] %s seed %d: %s, in %s\n", n, total, e.name, seed, what, dir)
 			err = newApp(w, c.App.ErrWriter).Run(r.trainArgs(e, seed, checkpoint))
@@ -298,7 +299,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 			dir := r.dir(e, seed)
 			run := report.SeedRun{Seed: uint64(seed), Dir: filepath.Base(dir)}
 			if rec, err := readRunRecord(dir); err == nil {
-				if device := fmt.Sprintf("%s (driver %s)", rec.Device, rec.Driver); !slices.Contains(devices, device) {
+				if device := rec.Device + ", driver " + rec.Driver; !slices.Contains(devices, device) {
 					devices = append(devices, device)
 				}
 				if record == nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"vkcnn/internal/atomicfile"
 	"vkcnn/nn"
@@ -94,9 +95,10 @@ func logRow(r nn.StepLog) report.Step {
 	return report.Step{Step: r.Step, Epoch: r.Epoch, Images: r.Images, Loss: r.Loss, Acc: r.Acc, LR: r.LR, ImagesPerSecond: r.ImagesPerSecond}
 }
 
-// figureEvery is how many log rows pass between redraws of training.png
-// within an epoch, so a long epoch shows its progress.
-const figureEvery = 10
+// figureEvery is how long a long epoch goes between redraws of
+// training.png, so that it shows progress; drawing takes a fraction of a
+// second, which a fast epoch should not pay more than once.
+const figureEvery = time.Minute
 
 func (r *runWriter) logStep(row nn.StepLog) error {
 	s := logRow(row)
@@ -104,13 +106,17 @@ func (r *runWriter) logStep(row nn.StepLog) error {
 		return err
 	}
 	r.stepRows = append(r.stepRows, s)
-	if len(r.stepRows)%figureEvery == 0 {
+	if r.drawn.IsZero() {
+		r.drawn = time.Now()
+	}
+	if time.Since(r.drawn) >= figureEvery {
 		return r.trainingFigure()
 	}
 	return nil
 }
 
 func (r *runWriter) trainingFigure() error {
+	r.drawn = time.Now()
 	return report.TrainingPlot(filepath.Join(r.dir, trainingFile), r.title, r.history, r.stepRows)
 }
 

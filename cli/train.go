@@ -78,7 +78,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "keep", Value: "last", Usage: "weights to keep: last, or best (lowest validation loss)"},
 			&cli.StringFlag{Name: "out", Usage: "run folder (default: runs/MODEL-DATE-TIME)"},
 			&cli.IntFlag{Name: "checkpoint-every", Usage: "also write OUT/checkpoint.safetensors every N steps (it is written after every epoch)"},
-			&cli.IntFlag{Name: "log-every", Usage: "write a row of OUT/steps.csv every N steps (default: about 100 rows an epoch)"},
+			&cli.IntFlag{Name: "log-every", Usage: "write a row of OUT/steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this folder from its checkpoint, with its own settings (--epochs may raise the total)"},
 			dataFlag,
 			deviceFlag,
@@ -352,9 +352,11 @@ type runWriter struct {
 	net     *nn.Net
 	history []report.Epoch
 	bar     progress
-	// The training log and its rows so far.
+	// The training log, its rows so far, and when training.png was last
+	// drawn.
 	steps    *report.StepLog
 	stepRows []report.Step
+	drawn    time.Time
 }
 
 func historyRow(st nn.EpochStats) report.Epoch {

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -372,7 +373,9 @@ type accuracyTicks struct{}
 
 func (accuracyTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
-	for _, tick := range (logTicks{}).Ticks(1-hi, 1-lo) {
+	errs := (logTicks{}).Ticks(1-hi, 1-lo)
+	slices.Reverse(errs) // largest error first: lowest accuracy first
+	for _, tick := range errs {
 		if tick.Value > 1 {
 			continue
 		}
@@ -381,9 +384,6 @@ func (accuracyTicks) Ticks(lo, hi float64) []plot.Tick {
 			label = strconv.FormatFloat(100-100*tick.Value, 'f', -1, 64) + "%"
 		}
 		ticks = append(ticks, plot.Tick{Value: 1 - tick.Value, Label: label})
-	}
-	if lo <= 0 {
-		ticks = append(ticks, plot.Tick{Value: 0, Label: "0%"})
 	}
 	return ticks
 }
