@@ -203,24 +203,40 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 	if err != nil {
 		return nil, err
 	}
-	out, err := newBuf(4 * n * mnist.Pixels)
+	out, err := newBuf(4 * min(n, warpChunk) * mnist.Pixels)
 	if err != nil {
 		return nil, err
 	}
 	if err := errors.Join(set.Write(0, images), orderBuf.WriteUint32(0, order), affineBuf.WriteFloat32(0, affines)); err != nil {
 		return nil, err
 	}
+	pixels := make([]float32, n*mnist.Pixels)
+	for first := 0; first < n; first += warpChunk {
+		count := min(warpChunk, n-first)
+		chunk := vk.Range{Buf: affineBuf, Offset: int64(4 * 6 * first), Size: int64(4 * 6 * count)}
+		if err := warpChunkOnDevice(ctx, vk.Whole(set), vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
+			return nil, err
+		}
+		if err := out.ReadFloat32(0, pixels[first*mnist.Pixels:(first+count)*mnist.Pixels]); err != nil {
+			return nil, err
+		}
+	}
+	return pixels, nil
+}
+
+// warpChunk is the most samples one dispatch warps: its output (12.8 MB)
+// stays well within any device's storage-buffer range, and its affines'
+// offset (24 bytes a sample) keeps any offset alignment up to 256 bytes.
+const warpChunk = 4096
+
+func warpChunkOnDevice(ctx *vk.Context, set, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
 	rec, err := ctx.NewRecording()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rec.Close()
-	if err := kernels.Augment(ctx, rec, vk.Whole(set), vk.Whole(orderBuf), 0, vk.Whole(affineBuf), vk.Whole(out), n, warp); err != nil {
-		return nil, err
+	if err := kernels.Augment(ctx, rec, set, order, first, affines, out, count, warp); err != nil {
+		return err
 	}
-	if err := rec.Run(); err != nil {
-		return nil, err
-	}
-	pixels := make([]float32, n*mnist.Pixels)
-	return pixels, out.ReadFloat32(0, pixels)
+	return rec.Run()
 }

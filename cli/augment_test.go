@@ -12,19 +12,22 @@ import (
 	"vkcnn/mnist"
 )
 
-// TestAugmentNPZ writes an archive and checks that every entry has its
-// shape and type, that index, labels and affine belong together, and that
-// images hold exactly the reference warp of each indexed training digit
-// (the warp itself is checked against SciPy in nn/kernels).
+// TestAugmentNPZ writes an archive (of more samples than one dispatch
+// warps) and checks that every entry has its shape and type, that index,
+// labels and affine belong together, and that images hold exactly the
+// reference warp of each indexed training digit (the warp itself is
+// checked against SciPy in nn/kernels).
 func TestAugmentNPZ(t *testing.T) {
 	data := dataDir(t)
 	dir := t.TempDir()
 	archive, grid := filepath.Join(dir, "samples.npz"), filepath.Join(dir, "samples.png")
-	const n = 40
-	out := mustRun(t, "augment", "--shift", "0.1", "--n", "40", "--seed", "5", "--npz", archive, "--out", grid, "--data", data)
+	const n = warpChunk + 100
+	out := mustRun(t, "augment", "--shift", "0.1", "--n", fmt.Sprint(n), "--seed", "5", "--npz", archive, "--data", data)
 	if !strings.Contains(out, "nearest interpolation, fill nearest") {
 		t.Errorf("output does not say how the digits were warped:\n%s", out)
 	}
+	mustRun(t, "augment", "--shift-px", "2", "--n", "40", "--out", grid, "--data", data)
+	checkPNG(t, grid, 6+7*90, 6+6*106) // 7 columns and 6 rows of 84-pixel digits
 	r, err := npz.Open(archive)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +36,8 @@ func TestAugmentNPZ(t *testing.T) {
 	shapes := map[string]struct {
 		shape string
 		descr string
-	}{"index.npy": {"[40]", "<i8"}, "labels.npy": {"[40]", "|u1"}, "affine.npy": {"[40 6]", "<f4"}, "images.npy": {"[40 28 28]", "<f4"}}
+	}{"index.npy": {fmt.Sprint([]int{n}), "<i8"}, "labels.npy": {fmt.Sprint([]int{n}), "|u1"},
+		"affine.npy": {fmt.Sprint([]int{n, 6}), "<f4"}, "images.npy": {fmt.Sprint([]int{n, 28, 28}), "<f4"}}
 	for name, want := range shapes {
 		h := r.Header(name)
 		if h == nil {
@@ -89,7 +93,6 @@ func TestAugmentBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"augment", "--shift", "0.1"}, "nothing to write"},
-		{[]string{"augment", "--n", "101", "--out", "x.png"}, "--n 101"},
 		{[]string{"augment", "--n", "0", "--npz", "x.npz"}, "--n 0"},
 		{[]string{"augment", "--shift", "0.1", "--interp", "cubic", "--npz", "x.npz"}, "unknown interpolation \"cubic\""},
 		{[]string{"train", "--shift", "0.1", "--interp", "cubic"}, "unknown interpolation \"cubic\""},
