@@ -245,6 +245,11 @@ func reproduce(c *cli.Context) error {
 		return err
 	}
 	w := c.App.Writer
+	// Shared with each run's train: Ctrl-C stops the run under way, or,
+	// between runs, the next one from starting.
+	stop := interrupts()
+	defer stop.release()
+	interrupted := exitError{status: 130, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
 	total, n := len(r.experiments)*r.seeds, 0
 	for _, e := range r.experiments {
 		for seed := 1; seed <= r.seeds; seed++ {
@@ -260,6 +265,8 @@ func reproduce(c *cli.Context) error {
 				fmt.Fprintf(w, "[%d/%d] %s seed %d: done, test error %.2f%% after %s, in %s\n",
 					n, total, e.name, seed, 100*(1-history[r.epochs-1].ValAcc), report.Plural(r.epochs, "epoch"), dir)
 				continue
+			case checkpoint && len(history) == 0:
+				what = "resuming its first epoch from the checkpoint"
 			case checkpoint:
 				what = fmt.Sprintf("resuming after epoch %d of %d", len(history), r.epochs)
 			}
@@ -272,10 +279,13 @@ func reproduce(c *cli.Context) error {
 			}
 			var exit exitError
 			if errors.As(err, &exit) && exit.status == 130 {
-				return exitError{status: 130, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
+				return interrupted
 			}
 			if err != nil {
 				return err
+			}
+			if stop.requested() {
+				return interrupted
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,5 +162,37 @@ func checkPNG(t *testing.T, path string, w, h int) {
 	}
 	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
 		t.Fatalf("%s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
+	}
+}
+
+// TestStopperIsShared: reproduce and the train runs it makes share one
+// stopper, so a Ctrl-C that a run honours (or that comes as it ends) also
+// stops reproduce; released by both, the next command gets a fresh one.
+func TestStopperIsShared(t *testing.T) {
+	outer := interrupts()
+	inner := interrupts()
+	if inner != outer {
+		t.Fatal("a nested command got its own stopper")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !inner.requested(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGINT did not reach the stopper")
+		}
+	}
+	inner.release()
+	if active != outer || !outer.requested() {
+		t.Fatal("releasing the inner use dropped the outer stopper or its request")
+	}
+	outer.release()
+	if active != nil {
+		t.Fatal("the stopper outlived its command")
+	}
+	fresh := interrupts()
+	defer fresh.release()
+	if fresh.requested() {
+		t.Fatal("a new command inherited the old request to stop")
 	}
 }
