@@ -43,6 +43,52 @@ func ParseFill(s string) (Fill, error) {
 	return 0, fmt.Errorf("unknown fill %q (nearest or constant)", s)
 }
 
+// Interp says how a pixel is read at a point between pixel centres.
+type Interp int
+
+const (
+	// NearestNeighbour takes the pixel whose centre is nearest, a half
+	// rounding up: SciPy's affine_transform(order=0), which Keras 2.0.6's
+	// ImageDataGenerator uses.
+	NearestNeighbour Interp = iota
+	// Bilinear blends the four pixels around the point.
+	Bilinear
+)
+
+func (i Interp) String() string {
+	if i == Bilinear {
+		return "bilinear"
+	}
+	return "nearest"
+}
+
+// ParseInterp reads "nearest" or "bilinear".
+func ParseInterp(s string) (Interp, error) {
+	switch s {
+	case "nearest":
+		return NearestNeighbour, nil
+	case "bilinear":
+		return Bilinear, nil
+	}
+	return 0, fmt.Errorf("unknown interpolation %q (nearest or bilinear)", s)
+}
+
+// MarshalText and UnmarshalText write the interpolation by name, so run
+// records and checkpoints say "nearest" or "bilinear".
+func (i Interp) MarshalText() ([]byte, error) { return []byte(i.String()), nil }
+func (i *Interp) UnmarshalText(b []byte) error {
+	v, err := ParseInterp(string(b))
+	*i = v
+	return err
+}
+
+// Sampling is how the warp reads the source image: the interpolation, and
+// what lies outside the image.
+type Sampling struct {
+	Interp Interp
+	Fill   Fill
+}
+
 // Config describes the random transforms. At most one of ShiftFrac and
 // ShiftPx is set.
 type Config struct {
@@ -60,6 +106,9 @@ type Config struct {
 	// Fill overrides the mode's default fill when FillSet.
 	Fill    Fill
 	FillSet bool
+	// Interp applies to every transform; the zero value, nearest
+	// neighbour, makes ShiftFrac Keras 2.0.6's shift.
+	Interp Interp
 }
 
 // Check reports the first invalid setting.
@@ -75,6 +124,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("rotation %g degrees: must lie in [0, 180]", c.RotateDeg)
 	case c.Zoom < 0 || c.Zoom >= 1 || math.IsNaN(c.Zoom):
 		return fmt.Errorf("zoom %g: must lie in [0, 1)", c.Zoom)
+	case c.Interp != NearestNeighbour && c.Interp != Bilinear:
+		return fmt.Errorf("interpolation %d: nearest (0) or bilinear (1)", c.Interp)
 	}
 	return nil
 }
@@ -88,6 +139,11 @@ func (c Config) FillMode() Fill {
 		return Constant
 	}
 	return Nearest
+}
+
+// Sampling is the interpolation and fill in effect.
+func (c Config) Sampling() Sampling {
+	return Sampling{Interp: c.Interp, Fill: c.FillMode()}
 }
 
 // Identity reports whether the config never moves a pixel.
@@ -178,38 +234,78 @@ func (g *Generator) SetState(b []byte) error {
 	return nil
 }
 
-// Warp samples a 28x28 uint8 image at a's coordinates with bilinear
-// interpolation and returns float32 pixels in [0, 1]. It does exactly what
-// the shader does, in the same order, in float32.
-func Warp(src []byte, a Affine, fill Fill) []float32 {
+// Warp samples a 28x28 uint8 image at a's coordinates and returns float32
+// pixels in [0, 1]. It does exactly what the shader does, in the same
+// order, in float32.
+func Warp(src []byte, a Affine, s Sampling) []float32 {
 	out := make([]float32, Side*Side)
 	for y := 0; y < Side; y++ {
 		for x := 0; x < Side; x++ {
-			out[y*Side+x] = sample(src, a, fill, x, y)
+			if s.Interp == Bilinear {
+				out[y*Side+x] = bilinear(src, a, s.Fill, x, y)
+			} else {
+				out[y*Side+x] = nearest(src, a, s.Fill, x, y)
+			}
 		}
 	}
 	return out
 }
 
-func sample(src []byte, a Affine, fill Fill, x, y int) float32 {
+// pixel reads src at (px, py) as the fill says, as a float in [0, 255].
+func pixel(src []byte, fill Fill, px, py int) float32 {
+	if fill == Nearest {
+		px, py = max(min(px, Side-1), 0), max(min(py, Side-1), 0)
+	} else if px < 0 || px >= Side || py < 0 || py >= Side {
+		return 0
+	}
+	return float32(src[py*Side+px])
+}
+
+// The explicit float32 conversions keep Go from fusing a multiply and an
+// add, which the shader's precise qualifier forbids too.
+
+func bilinear(src []byte, a Affine, fill Fill, x, y int) float32 {
 	fx, fy := float32(x), float32(y)
-	sx := a[0]*fx + a[1]*fy + a[2]
-	sy := a[3]*fx + a[4]*fy + a[5]
+	sx := float32(a[0]*fx) + float32(a[1]*fy) + a[2]
+	sy := float32(a[3]*fx) + float32(a[4]*fy) + a[5]
 	x0f, y0f := float32(math.Floor(float64(sx))), float32(math.Floor(float64(sy)))
 	wx, wy := sx-x0f, sy-y0f
 	// Far-off coordinates are clamped first so the integer conversion is
 	// defined; any point past the border samples like the border itself.
 	x0 := int(max(min(x0f, Side+1), -2))
 	y0 := int(max(min(y0f, Side+1), -2))
-	pixel := func(px, py int) float32 {
-		if fill == Nearest {
-			px, py = max(min(px, Side-1), 0), max(min(py, Side-1), 0)
-		} else if px < 0 || px >= Side || py < 0 || py >= Side {
-			return 0
-		}
-		return float32(src[py*Side+px])
-	}
-	top := pixel(x0, y0)*(1-wx) + pixel(x0+1, y0)*wx
-	bottom := pixel(x0, y0+1)*(1-wx) + pixel(x0+1, y0+1)*wx
+	top := pixel(src, fill, x0, y0)*(1-wx) + pixel(src, fill, x0+1, y0)*wx
+	bottom := pixel(src, fill, x0, y0+1)*(1-wx) + pixel(src, fill, x0+1, y0+1)*wx
 	return (top*(1-wy) + bottom*wy) / 255
+}
+
+func nearest(src []byte, a Affine, fill Fill, x, y int) float32 {
+	fx, fy := float32(x), float32(y)
+	px, inX := nearestIndex(float32(a[0]*fx)+float32(a[1]*fy), a[2])
+	py, inY := nearestIndex(float32(a[3]*fx)+float32(a[4]*fy), a[5])
+	if fill == Constant && !(inX && inY) {
+		return 0
+	}
+	return pixel(src, fill, px, py) / 255
+}
+
+// nearestIndex rounds the coordinate t + offset to the nearest pixel as
+// SciPy's order-0 interpolation does, floor(c + 0.5), and reports whether
+// the coordinate lies within [0, Side-1], where SciPy's constant mode
+// reads the image. Whole pixels are split off t first, so for a whole t
+// (shifts and flips) the result is exact: adding t and offset, and then
+// 0.5, in float32 would round and could cross a half.
+func nearestIndex(t, offset float32) (int, bool) {
+	whole := float32(math.Floor(float64(t)))
+	s := (t - whole) + offset // the coordinate less whole
+	n := float32(math.Floor(float64(s)))
+	up := float32(0)
+	if s-n >= 0.5 { // exact: near a half, s-n is representable
+		up = 1
+	}
+	index := whole + n + up
+	inside := !(s < -whole || s > Side-1-whole)
+	// Clamped before the conversion, which is undefined far off the image;
+	// -1 and Side are outside all the same.
+	return int(max(min(index, Side), -1)), inside
 }

@@ -23,10 +23,93 @@ func near(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-6 }
 
 func TestIdentityKeepsEveryPixel(t *testing.T) {
 	src := ramp()
-	out := Warp(src, IdentityAffine, Nearest)
-	for i, v := range src {
-		if !near(out[i], float32(v)/255) {
-			t.Fatalf("pixel %d: %g, want %g", i, out[i], float32(v)/255)
+	for _, interp := range []Interp{NearestNeighbour, Bilinear} {
+		out := Warp(src, IdentityAffine, Sampling{Interp: interp, Fill: Constant})
+		for i, v := range src {
+			if !near(out[i], float32(v)/255) {
+				t.Fatalf("%v: pixel %d: %g, want %g", interp, i, out[i], float32(v)/255)
+			}
+		}
+	}
+}
+
+// sciPyOrder0 is what scipy.ndimage.affine_transform(img, eye(2),
+// offset=[0, offset], order=0, mode=...) reads at output columns 0, 1, 13,
+// 26 and 27 of a row: a source column, or -1 for cval. Printed by SciPy
+// 1.10.1 for these float32 offsets: halves round up, and float32 neighbours
+// of a half fall on either side of it (which float32 arithmetic, rounding
+// 26 + 0.49999997 to 26.5, would get wrong).
+var sciPyOrder0 = []struct {
+	offset            float32
+	nearest, constant [5]int
+}{
+	{0, [5]int{0, 1, 13, 26, 27}, [5]int{0, 1, 13, 26, 27}},
+	{float32(math.Copysign(0, -1)), [5]int{0, 1, 13, 26, 27}, [5]int{0, 1, 13, 26, 27}},
+	{0.4, [5]int{0, 1, 13, 26, 27}, [5]int{0, 1, 13, 26, -1}},
+	{-0.4, [5]int{0, 1, 13, 26, 27}, [5]int{-1, 1, 13, 26, 27}},
+	{0.5, [5]int{1, 2, 14, 27, 27}, [5]int{1, 2, 14, 27, -1}},
+	{-0.5, [5]int{0, 1, 13, 26, 27}, [5]int{-1, 1, 13, 26, 27}},
+	{0.6, [5]int{1, 2, 14, 27, 27}, [5]int{1, 2, 14, 27, -1}},
+	{-0.6, [5]int{0, 0, 12, 25, 26}, [5]int{-1, 0, 12, 25, 26}},
+	{1.5, [5]int{2, 3, 15, 27, 27}, [5]int{2, 3, 15, -1, -1}},
+	{-1.5, [5]int{0, 0, 12, 25, 26}, [5]int{-1, -1, 12, 25, 26}},
+	{2.5, [5]int{3, 4, 16, 27, 27}, [5]int{3, 4, 16, -1, -1}},
+	{-2.5, [5]int{0, 0, 11, 24, 25}, [5]int{-1, -1, 11, 24, 25}},
+	{2.8, [5]int{3, 4, 16, 27, 27}, [5]int{3, 4, 16, -1, -1}},
+	{-2.8, [5]int{0, 0, 10, 23, 24}, [5]int{-1, -1, 10, 23, 24}},
+	{26.5, [5]int{27, 27, 27, 27, 27}, [5]int{27, -1, -1, -1, -1}},
+	{27.5, [5]int{27, 27, 27, 27, 27}, [5]int{-1, -1, -1, -1, -1}},
+	{-27.5, [5]int{0, 0, 0, 0, 0}, [5]int{-1, -1, -1, -1, -1}},
+	{1000, [5]int{27, 27, 27, 27, 27}, [5]int{-1, -1, -1, -1, -1}},
+	{0.49999997, [5]int{0, 1, 13, 26, 27}, [5]int{0, 1, 13, 26, -1}},
+	{0.50000006, [5]int{1, 2, 14, 27, 27}, [5]int{1, 2, 14, 27, -1}},
+	{-0.50000006, [5]int{0, 0, 12, 25, 26}, [5]int{-1, 0, 12, 25, 26}},
+	{-0.49999997, [5]int{0, 1, 13, 26, 27}, [5]int{-1, 1, 13, 26, 27}},
+	{1.4999999, [5]int{1, 2, 14, 27, 27}, [5]int{1, 2, 14, -1, -1}},
+	{1.5000001, [5]int{2, 3, 15, 27, 27}, [5]int{2, 3, 15, -1, -1}},
+	{-1.5000001, [5]int{0, 0, 11, 24, 25}, [5]int{-1, -1, 11, 24, 25}},
+	{-1.4999999, [5]int{0, 0, 12, 25, 26}, [5]int{-1, -1, 12, 25, 26}},
+	{2.4999998, [5]int{2, 3, 15, 27, 27}, [5]int{2, 3, 15, -1, -1}},
+	{2.5000002, [5]int{3, 4, 16, 27, 27}, [5]int{3, 4, 16, -1, -1}},
+}
+
+// TestNearestIsSciPyOrder0 checks the reference against SciPy's own
+// answers, along columns and, transposed, along rows.
+func TestNearestIsSciPyOrder0(t *testing.T) {
+	// Pixel value 9k+1 at column (or row) k: which source pixel a sample
+	// came from shows in its value.
+	cols, rows := make([]byte, Side*Side), make([]byte, Side*Side)
+	for y := range Side {
+		for x := range Side {
+			cols[y*Side+x], rows[y*Side+x] = byte(9*x+1), byte(9*y+1)
+		}
+	}
+	want := func(k int) float32 {
+		if k < 0 {
+			return 0
+		}
+		return float32(9*k+1) / 255
+	}
+	xs := [5]int{0, 1, 13, 26, 27}
+	for _, c := range sciPyOrder0 {
+		for _, fill := range []Fill{Nearest, Constant} {
+			expect := c.nearest
+			if fill == Constant {
+				expect = c.constant
+			}
+			s := Sampling{Interp: NearestNeighbour, Fill: fill}
+			along := Warp(cols, Affine{1, 0, c.offset, 0, 1, 0}, s)
+			across := Warp(rows, Affine{1, 0, 0, 0, 1, c.offset}, s)
+			for i, x := range xs {
+				for _, y := range []int{0, 9, 27} {
+					if got := at(along, x, y); got != want(expect[i]) {
+						t.Errorf("fill %v, column offset %v: (%d,%d) = %g, want source column %d", fill, c.offset, x, y, got*255, expect[i])
+					}
+					if got := at(across, y, x); got != want(expect[i]) {
+						t.Errorf("fill %v, row offset %v: (%d,%d) = %g, want source row %d", fill, c.offset, y, x, got*255, expect[i])
+					}
+				}
+			}
 		}
 	}
 }
@@ -34,7 +117,7 @@ func TestIdentityKeepsEveryPixel(t *testing.T) {
 func TestOnePixelShift(t *testing.T) {
 	src := ramp()
 	// Moving the image right by one: output (x, y) shows input (x-1, y).
-	out := Warp(src, Shift(1, 0), Constant)
+	out := Warp(src, Shift(1, 0), Sampling{Interp: Bilinear, Fill: Constant})
 	if !near(at(out, 5, 7), float32(3*4+5*7+2)/255) {
 		t.Fatalf("(5,7) = %g", at(out, 5, 7)*255)
 	}
@@ -42,12 +125,12 @@ func TestOnePixelShift(t *testing.T) {
 		t.Fatalf("constant fill: column 0 = %g, want 0", at(out, 0, 7)*255)
 	}
 	// Nearest fill repeats the old left column.
-	out = Warp(src, Shift(1, 0), Nearest)
+	out = Warp(src, Shift(1, 0), Sampling{Interp: Bilinear, Fill: Nearest})
 	if !near(at(out, 0, 7), float32(5*7+2)/255) {
 		t.Fatalf("nearest fill: column 0 = %g, want %d", at(out, 0, 7)*255, 5*7+2)
 	}
 	// Down by one: output (x, y) shows input (x, y-1).
-	out = Warp(src, Shift(0, 1), Constant)
+	out = Warp(src, Shift(0, 1), Sampling{Interp: Bilinear, Fill: Constant})
 	if !near(at(out, 4, 9), float32(3*4+5*8+2)/255) || at(out, 4, 0) != 0 {
 		t.Fatalf("down shift: (4,9) = %g, (4,0) = %g", at(out, 4, 9)*255, at(out, 4, 0)*255)
 	}
@@ -55,7 +138,7 @@ func TestOnePixelShift(t *testing.T) {
 
 func TestHalfPixelShiftInterpolates(t *testing.T) {
 	src := ramp()
-	out := Warp(src, Shift(0.5, 0), Nearest)
+	out := Warp(src, Shift(0.5, 0), Sampling{Interp: Bilinear, Fill: Nearest})
 	// Halfway between input columns 9 and 10 on row 3.
 	want := (float32(3*9+5*3+2) + float32(3*10+5*3+2)) / 2 / 255
 	if !near(at(out, 10, 3), want) {
@@ -66,7 +149,7 @@ func TestHalfPixelShiftInterpolates(t *testing.T) {
 		t.Fatalf("(0,3) nearest = %g", at(out, 0, 3)*255)
 	}
 	// Constant fill blends column 0 with black.
-	out = Warp(src, Shift(0.5, 0), Constant)
+	out = Warp(src, Shift(0.5, 0), Sampling{Interp: Bilinear, Fill: Constant})
 	if !near(at(out, 0, 3), float32(5*3+2)/2/255) {
 		t.Fatalf("(0,3) constant = %g", at(out, 0, 3)*255)
 	}
@@ -74,7 +157,7 @@ func TestHalfPixelShiftInterpolates(t *testing.T) {
 
 func TestOutOfRangeShift(t *testing.T) {
 	src := ramp()
-	out := Warp(src, Shift(1000, -1000), Constant)
+	out := Warp(src, Shift(1000, -1000), Sampling{Interp: Bilinear, Fill: Constant})
 	for i, v := range out {
 		if v != 0 {
 			t.Fatalf("constant fill, shifted away: pixel %d = %g", i, v)
@@ -82,7 +165,7 @@ func TestOutOfRangeShift(t *testing.T) {
 	}
 	// Shifted far right and up, every output pixel samples the input's
 	// bottom-left corner.
-	out = Warp(src, Shift(1000, -1000), Nearest)
+	out = Warp(src, Shift(1000, -1000), Sampling{Interp: Bilinear, Fill: Nearest})
 	corner := float32(3*0+5*27+2) / 255
 	for i, v := range out {
 		if !near(v, corner) {

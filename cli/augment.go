@@ -3,11 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 
+	"codeberg.org/sbinet/npyio/npz"
 	"github.com/urfave/cli/v2"
 
 	"vkcnn/augment"
+	"vkcnn/internal/atomicfile"
 	"vkcnn/mnist"
 	"vkcnn/nn/kernels"
 	"vkcnn/report"
@@ -35,11 +38,16 @@ func summaryCommand() *cli.Command {
 func augmentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "augment",
-		Usage:     "draw a grid of augmented training digits with their labels, warped on the device",
-		UsageText: "vkcnn augment --shift F | --shift-px P [--n 25] --out samples.png [--seed S] [--data DIR] [--device D]",
+		Usage:     "draw augmented training digits, warped on the device as training does, to a PNG grid or a NumPy archive",
+		UsageText: "vkcnn augment --shift F | --shift-px P [--interp nearest|bilinear] [--n 25] [--out samples.png] [--npz samples.npz] [--seed S] [--data DIR] [--device D]",
+		Description: "--npz writes index (N int64: each sample's training-set index), labels (N uint8),\n" +
+			"affine (N x 6 float32: output pixel x=column, y=row to input coordinates,\n" +
+			"x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5) and images (N x 28 x 28 float32,\n" +
+			"the values training sees), so the warp can be checked against SciPy.",
 		Flags: append([]cli.Flag{
-			&cli.IntFlag{Name: "n", Value: 25, Usage: "digits to draw, 1 to 100"},
-			&cli.StringFlag{Name: "out", Required: true, Usage: "PNG file to write"},
+			&cli.IntFlag{Name: "n", Value: 25, Usage: "digits to draw: 1 to 100 for --out, up to 60000 for --npz alone"},
+			&cli.StringFlag{Name: "out", Usage: "PNG file to write: a grid of the digits with their labels"},
+			&cli.StringFlag{Name: "npz", Usage: "NumPy archive to write: index, labels, affine and images"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the sample choice and the transforms"},
 			dataFlag,
 			deviceFlag,
@@ -50,9 +58,12 @@ func augmentCommand() *cli.Command {
 }
 
 func augmentSamples(c *cli.Context) (err error) {
-	n := c.Int("n")
-	if n < 1 || n > 100 {
-		return fmt.Errorf("--n %d: must lie in 1..100", n)
+	n, png, archive := c.Int("n"), c.String("out"), c.String("npz")
+	if png == "" && archive == "" {
+		return errors.New("nothing to write: give --out FILE.png, --npz FILE.npz or both")
+	}
+	if n < 1 || (png != "" && n > report.MaxDigits) {
+		return fmt.Errorf("--n %d: must lie in 1..%d for a grid (--npz alone takes more)", n, report.MaxDigits)
 	}
 	cfg, err := augmentConfig(c)
 	if err != nil {
@@ -66,47 +77,106 @@ func augmentSamples(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if n > train.N {
+		return fmt.Errorf("--n %d: the training set has %d digits", n, train.N)
+	}
 	pick := rand.New(rand.NewPCG(c.Uint64("seed"), 0x706963))
 	order := make([]uint32, n)
-	labels := make([]string, n)
 	for i := range order {
 		order[i] = uint32(pick.IntN(train.N))
-		labels[i] = fmt.Sprint(train.Labels[order[i]])
 	}
+	affines := gen.Batch(n)
 
 	ctx, err := openDevice(c)
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	pixels, err := warpOnDevice(ctx, train.Images, order, gen.Batch(n), cfg.FillMode() == augment.Constant)
+	pixels, err := warpOnDevice(ctx, train.Images, order, affines, cfg.Sampling())
 	if err != nil {
 		return err
 	}
-	images := make([][]float32, n)
-	for i := range images {
-		images[i] = pixels[i*mnist.Pixels : (i+1)*mnist.Pixels]
+	samples := augmentedSamples{order: order, labels: train.Labels, affines: affines, pixels: pixels}
+	if png != "" {
+		if err := samples.grid(png); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "Wrote %s: %d training digits, %s\n", png, n, describeAugment(cfg))
 	}
-	if err := report.DigitGrid(c.String("out"), images, labels); err != nil {
-		return err
+	if archive != "" {
+		if err := samples.npz(archive); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "Wrote %s: index, labels, affine and images of %d training digits, %s\n", archive, n, describeAugment(cfg))
 	}
-	fmt.Fprintf(c.App.Writer, "Wrote %s: %d training digits, %s\n", c.String("out"), n, describeAugment(cfg))
+	return nil
+}
+
+// augmentedSamples are training digits as the device warped them.
+type augmentedSamples struct {
+	order   []uint32  // training-set index of each sample
+	labels  []byte    // the whole training set's labels
+	affines []float32 // 6 a sample
+	pixels  []float32 // 784 a sample
+}
+
+func (s augmentedSamples) grid(path string) error {
+	images := make([][]float32, len(s.order))
+	labels := make([]string, len(s.order))
+	for i, idx := range s.order {
+		images[i] = s.pixels[i*mnist.Pixels : (i+1)*mnist.Pixels]
+		labels[i] = fmt.Sprint(s.labels[idx])
+	}
+	return report.DigitGrid(path, images, labels)
+}
+
+// npz writes the samples as a NumPy archive; nested arrays give npyio the
+// shapes (N, 6) and (N, 28, 28).
+func (s augmentedSamples) npz(path string) error {
+	n := len(s.order)
+	index := make([]int64, n)
+	labels := make([]uint8, n)
+	affine := make([][6]float32, n)
+	images := make([][augment.Side][augment.Side]float32, n)
+	for i, idx := range s.order {
+		index[i], labels[i] = int64(idx), s.labels[idx]
+		copy(affine[i][:], s.affines[6*i:])
+		for y := range augment.Side {
+			copy(images[i][y][:], s.pixels[i*mnist.Pixels+y*augment.Side:])
+		}
+	}
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		z := npz.NewWriter(w)
+		for _, entry := range []struct {
+			name  string
+			value any
+		}{{"index", index}, {"labels", labels}, {"affine", affine}, {"images", images}} {
+			if err := z.Write(entry.name+".npy", entry.value); err != nil {
+				return err
+			}
+		}
+		return z.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	return nil
 }
 
 func describeAugment(cfg augment.Config) string {
+	how := fmt.Sprintf("%s interpolation, fill %s", cfg.Interp, cfg.FillMode())
 	switch {
 	case cfg.ShiftFrac > 0:
-		return fmt.Sprintf("shifted by up to %.3g pixels, fill %s", cfg.ShiftFrac*augment.Side, cfg.FillMode())
+		return fmt.Sprintf("shifted by up to %.3g pixels, %s", cfg.ShiftFrac*augment.Side, how)
 	case cfg.ShiftPx > 0:
-		return fmt.Sprintf("shifted by up to %d whole pixels, fill %s", cfg.ShiftPx, cfg.FillMode())
+		return fmt.Sprintf("shifted by up to %d whole pixels, %s", cfg.ShiftPx, how)
 	}
 	return "not shifted"
 }
 
 // warpOnDevice gathers images[order] on the device and warps each by its
 // affine: the same shader training uses.
-func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []float32, zeroFill bool) ([]float32, error) {
+func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []float32, warp augment.Sampling) ([]float32, error) {
 	n := len(order)
 	var bufs []*vk.Buffer
 	defer func() {
@@ -133,24 +203,40 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 	if err != nil {
 		return nil, err
 	}
-	out, err := newBuf(4 * n * mnist.Pixels)
+	out, err := newBuf(4 * min(n, warpChunk) * mnist.Pixels)
 	if err != nil {
 		return nil, err
 	}
 	if err := errors.Join(set.Write(0, images), orderBuf.WriteUint32(0, order), affineBuf.WriteFloat32(0, affines)); err != nil {
 		return nil, err
 	}
+	pixels := make([]float32, n*mnist.Pixels)
+	for first := 0; first < n; first += warpChunk {
+		count := min(warpChunk, n-first)
+		chunk := vk.Range{Buf: affineBuf, Offset: int64(4 * 6 * first), Size: int64(4 * 6 * count)}
+		if err := warpChunkOnDevice(ctx, vk.Whole(set), vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
+			return nil, err
+		}
+		if err := out.ReadFloat32(0, pixels[first*mnist.Pixels:(first+count)*mnist.Pixels]); err != nil {
+			return nil, err
+		}
+	}
+	return pixels, nil
+}
+
+// warpChunk is the most samples one dispatch warps: its output (12.8 MB)
+// stays well within any device's storage-buffer range, and its affines'
+// offset (24 bytes a sample) keeps any offset alignment up to 256 bytes.
+const warpChunk = 4096
+
+func warpChunkOnDevice(ctx *vk.Context, set, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
 	rec, err := ctx.NewRecording()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rec.Close()
-	if err := kernels.Augment(ctx, rec, vk.Whole(set), vk.Whole(orderBuf), 0, vk.Whole(affineBuf), vk.Whole(out), n, zeroFill); err != nil {
-		return nil, err
+	if err := kernels.Augment(ctx, rec, set, order, first, affines, out, count, warp); err != nil {
+		return err
 	}
-	if err := rec.Run(); err != nil {
-		return nil, err
-	}
-	pixels := make([]float32, n*mnist.Pixels)
-	return pixels, out.ReadFloat32(0, pixels)
+	return rec.Run()
 }

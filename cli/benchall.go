@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"vkcnn/augment"
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
@@ -107,7 +108,7 @@ func benchAll(c *cli.Context) (err error) {
 		indices[i] = i
 	}
 	step := func(mode nn.Mode, t uint32) error {
-		return net.Step(set, mode, 0, nn.StepValues{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: indices})
+		return net.Step(set, mode, augment.Sampling{}, nn.StepValues{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: indices})
 	}
 	// Warm up: the first run of each pipeline compiles it on some drivers.
 	if err := errors.Join(step(nn.ModeTrain, 1), step(nn.ModeEval, 1)); err != nil {

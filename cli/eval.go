@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -240,8 +239,10 @@ func readDigit(path string) ([]byte, bool, error) {
 func plotCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plot",
-		Usage:     "draw the accuracy histories of several runs on one figure",
+		Usage:     "draw the loss and accuracy of several runs on the same axes",
 		UsageText: "vkcnn plot --out cmp.png RUN_DIR...",
+		Description: "Each run in its colour: training loss and accuracy smoothed from its steps.csv\n" +
+			"(per epoch from history.csv for runs without one), validation as points.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "PNG file to write"},
 		},
@@ -253,11 +254,11 @@ func plotCommand() *cli.Command {
 			}
 			var runs []report.Run
 			for _, d := range dirs {
-				h, err := report.ReadHistory(filepath.Join(d, "history.csv"))
+				r, err := readRun(d)
 				if err != nil {
 					return err
 				}
-				runs = append(runs, report.Run{Name: filepath.Base(filepath.Clean(d)), Epochs: h})
+				runs = append(runs, r)
 			}
 			if err := report.ComparePlot(c.String("out"), runs); err != nil {
 				return err

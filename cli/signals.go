@@ -23,10 +23,21 @@ type stopper struct {
 	signals chan os.Signal
 	stop    atomic.Bool
 	done    chan struct{}
+	nested  int // interrupts calls within the first, not yet released
 }
 
+// active is the process's stopper while a command holds one: a command
+// that runs others (reproduce runs train) shares it with them, so that a
+// request to stop that a run honours also ends the loop around it.
+var active *stopper
+
 func interrupts() *stopper {
+	if active != nil {
+		active.nested++
+		return active
+	}
 	s := &stopper{signals: make(chan os.Signal, 2), done: make(chan struct{})}
+	active = s
 	signal.Notify(s.signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		for {
@@ -48,6 +59,11 @@ func interrupts() *stopper {
 func (s *stopper) requested() bool { return s.stop.Load() }
 
 func (s *stopper) release() {
+	if s.nested > 0 {
+		s.nested--
+		return
+	}
 	signal.Stop(s.signals)
 	close(s.done)
+	active = nil
 }

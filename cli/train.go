@@ -30,16 +30,21 @@ var dataFlag = &cli.StringFlag{
 // augmentFlags are shared by train and augment.
 func augmentFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x 28 pixels on each axis, bilinear (Keras width/height_shift_range)"},
+		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x 28 pixels on each axis (Keras 2.0.6's width/height_shift_range)"},
 		&cli.IntFlag{Name: "shift-px", Usage: "random whole-pixel shift of up to P pixels on each axis (the capsule paper's)"},
 		&cli.Float64Flag{Name: "rotate", Usage: "random rotation of up to DEG degrees"},
 		&cli.Float64Flag{Name: "zoom", Usage: "random zoom by a factor in [1-Z, 1+Z]"},
 		&cli.StringFlag{Name: "fill", Usage: "outside the image: nearest (default with --shift) or constant (default with --shift-px)"},
+		&cli.StringFlag{Name: "interp", Value: "nearest", Usage: "how a transform reads the image: nearest (the nearest pixel, as Keras 2.0.6 and SciPy's order=0) or bilinear"},
 	}
 }
 
 func augmentConfig(c *cli.Context) (augment.Config, error) {
-	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom")}
+	interp, err := augment.ParseInterp(c.String("interp"))
+	if err != nil {
+		return augment.Config{}, err
+	}
+	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom"), Interp: interp}
 	if f := c.String("fill"); f != "" {
 		fill, err := augment.ParseFill(f)
 		if err != nil {
@@ -55,9 +60,12 @@ func trainCommand() *cli.Command {
 		Name:  "train",
 		Usage: "train a model on MNIST and write the run's files to --out",
 		Description: "Says first how many steps the run takes (--epochs x --steps-per-epoch).\n" +
-			"Writes OUT/model.json, OUT/weights.safetensors (Keras names and layouts),\n" +
-			"OUT/history.csv, OUT/accuracy.png and OUT/checkpoint.safetensors after every\n" +
-			"epoch. Validates after each epoch on the test set, or with --val-split on the\n" +
+			"Writes OUT/model.json, OUT/run.json (settings, device), OUT/kernels.json (the\n" +
+			"kernels it trains with, which --resume runs again), OUT/weights.safetensors\n" +
+			"(Keras names and layouts), OUT/history.csv, OUT/accuracy.png and\n" +
+			"OUT/checkpoint.safetensors after every epoch, and OUT/steps.csv (training loss,\n" +
+			"accuracy and speed every --log-every steps) with OUT/training.png as it goes.\n" +
+			"Validates after each epoch on the test set, or with --val-split on the\n" +
 			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
@@ -75,6 +83,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "keep", Value: "last", Usage: "weights to keep: last, or best (lowest validation loss)"},
 			&cli.StringFlag{Name: "out", Usage: "run folder (default: runs/MODEL-DATE-TIME)"},
 			&cli.IntFlag{Name: "checkpoint-every", Usage: "also write OUT/checkpoint.safetensors every N steps (it is written after every epoch)"},
+			&cli.IntFlag{Name: "log-every", Usage: "write a row of OUT/steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this folder from its checkpoint, with its own settings (--epochs may raise the total)"},
 			dataFlag,
 			deviceFlag,
@@ -187,6 +196,7 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	cfg := nn.TrainConfig{
 		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr,
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
+		LogEvery: c.Int("log-every"),
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
@@ -288,7 +298,15 @@ func train(c *cli.Context) (err error) {
 		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
 	fmt.Fprintln(w, stepsLine(setup.cfg, trainData.N-held, setup.resume))
 
-	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out)}
+	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+		return err
+	}
+	steps, stepRows, err := openStepLog(setup.out, setup.resume, c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	defer steps.Close()
+	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out), steps: steps, stepRows: stepRows}
 	if setup.resume != nil {
 		for _, e := range setup.resume.History {
 			run.history = append(run.history, historyRow(e))
@@ -303,7 +321,12 @@ func train(c *cli.Context) (err error) {
 			fmt.Fprintln(w, epochLine(st, setup.cfg.Epochs))
 			return run.epoch(st)
 		},
+		Log: run.logStep,
 		Checkpoint: func(st *nn.TrainState) error {
+			// The log first: a checkpoint never runs ahead of it.
+			if err := steps.Sync(); err != nil {
+				return err
+			}
 			return net.SaveCheckpoint(filepath.Join(setup.out, checkpointFile), setup.cfg, st)
 		},
 		CheckpointEvery: c.Int("checkpoint-every"),
@@ -322,6 +345,9 @@ func train(c *cli.Context) (err error) {
 	}
 	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks, setup.resume); err != nil {
 		run.bar.finish()
+		if len(run.stepRows) > 0 {
+			err = errors.Join(err, run.trainingFigure())
+		}
 		if errors.Is(err, nn.ErrStopped) {
 			if last.Step < last.Steps {
 				fmt.Fprintln(w, partialEpochLine(last, net.Batch))
@@ -338,7 +364,7 @@ func train(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "Wrote %s: model.json, weights.safetensors (%s epoch), history.csv, accuracy.png\n", setup.out, c.String("keep"))
+	fmt.Fprintf(w, "Wrote %s: model.json, run.json, weights.safetensors (%s epoch), history.csv, steps.csv, accuracy.png, training.png\n", setup.out, c.String("keep"))
 	return nil
 }
 
@@ -427,6 +453,11 @@ type runWriter struct {
 	net     *nn.Net
 	history []report.Epoch
 	bar     progress
+	// The training log, its rows so far, and when training.png was last
+	// drawn.
+	steps    *report.StepLog
+	stepRows []report.Step
+	drawn    time.Time
 }
 
 func historyRow(st nn.EpochStats) report.Epoch {
@@ -441,7 +472,10 @@ func (r *runWriter) epoch(st nn.EpochStats) error {
 	if err := report.WriteHistory(filepath.Join(r.dir, "history.csv"), r.history); err != nil {
 		return err
 	}
-	return report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history)
+	if err := report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history); err != nil {
+		return err
+	}
+	return r.trainingFigure()
 }
 
 func (r *runWriter) saveWeights() error {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"vkcnn/augment"
 	"vkcnn/nn/weights"
 )
 
@@ -80,6 +81,18 @@ type checkpointMeta struct {
 	State  TrainState  `json:"state"`
 }
 
+// parseCheckpointMeta reads a checkpoint's metadata. Checkpoints written
+// before augmentation had a choice of interpolation were trained with
+// bilinear sampling, so that is what a checkpoint without one resumes with.
+func parseCheckpointMeta(js string) (checkpointMeta, error) {
+	var meta checkpointMeta
+	meta.Config.Augment.Interp = augment.Bilinear
+	if err := json.Unmarshal([]byte(js), &meta); err != nil {
+		return meta, fmt.Errorf("corrupt checkpoint metadata: %w", err)
+	}
+	return meta, nil
+}
+
 // SaveCheckpoint writes everything needed to continue training: the
 // parameters, Adam's moments, the best parameters so far (with
 // KeepBest) and the state, atomically.
@@ -131,9 +144,9 @@ func (m *Model) LoadCheckpoint(path string) (params, adamM, adamV []float32, cfg
 	if !ok {
 		return fail(errors.New("not a vkcnn checkpoint (no checkpoint metadata)"))
 	}
-	var meta checkpointMeta
-	if err := json.Unmarshal([]byte(js), &meta); err != nil {
-		return fail(fmt.Errorf("corrupt checkpoint metadata: %w", err))
+	meta, err := parseCheckpointMeta(js)
+	if err != nil {
+		return fail(err)
 	}
 	groups := map[string][]weights.Tensor{}
 	for _, t := range tensors {

@@ -1,10 +1,13 @@
 package nn
 
 import (
+	"encoding/json"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vkcnn/augment"
 )
 
 func TestWeightsRoundTripBitExact(t *testing.T) {
@@ -48,5 +51,32 @@ func TestWeightsForAnotherArchitecture(t *testing.T) {
 	s, _ := Build(standard)
 	if _, err := s.LoadWeights(path); err == nil || !strings.Contains(err.Error(), "another architecture") {
 		t.Fatalf("loading into the standard model: %v", err)
+	}
+}
+
+// A checkpoint records the interpolation by name; one written before there
+// was a choice (no such field) resumes bilinear, as it was trained.
+func TestCheckpointInterpolation(t *testing.T) {
+	cfg := TrainConfig{Epochs: 1, BatchSize: 8, LR: 1e-3, Augment: augment.Config{ShiftFrac: 0.1}}
+	js, err := json.Marshal(checkpointMeta{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"Interp":"nearest"`) {
+		t.Fatalf("checkpoint metadata %s does not name the interpolation", js)
+	}
+	meta, err := parseCheckpointMeta(string(js))
+	if err != nil || meta.Config.Augment.Interp != augment.NearestNeighbour {
+		t.Fatalf("round trip: %v, %v", meta.Config.Augment.Interp, err)
+	}
+	old := strings.Replace(string(js), `,"Interp":"nearest"`, "", 1)
+	if old == string(js) {
+		t.Fatal("could not remove the field")
+	}
+	if meta, err = parseCheckpointMeta(old); err != nil || meta.Config.Augment.Interp != augment.Bilinear {
+		t.Fatalf("a checkpoint without interpolation resumes %v (%v), want bilinear", meta.Config.Augment.Interp, err)
+	}
+	if _, err := parseCheckpointMeta(strings.Replace(string(js), `"nearest"`, `"cubic"`, 1)); err == nil || !strings.Contains(err.Error(), "unknown interpolation") {
+		t.Fatalf("unknown interpolation: %v", err)
 	}
 }

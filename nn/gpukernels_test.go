@@ -54,7 +54,7 @@ func TestGPUKernelsPassSyncValidation(t *testing.T) {
 				t.Fatal(err)
 			}
 			v := StepValues{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{3, 0, 1}}
-			if err := net.Step(set, ModeTrain, augment.Nearest, v); err != nil {
+			if err := net.Step(set, ModeTrain, augment.Sampling{}, v); err != nil {
 				t.Fatal(err)
 			}
 			if err := ctx.Check(); err != nil {

@@ -55,7 +55,7 @@ type Net struct {
 type recordingKey struct {
 	set     *DeviceSet
 	mode    Mode
-	fill    augment.Fill
+	warp    augment.Sampling
 	profile bool
 }
 
@@ -318,10 +318,10 @@ func (n *Net) affines() vk.Range {
 
 // recording returns the training or evaluation step on set, recorded on
 // first use.
-func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recording, error) {
-	key := recordingKey{set, mode, fill, n.profile}
+func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.Recording, error) {
+	key := recordingKey{set, mode, warp, n.profile}
 	if mode == ModeEval {
-		key.fill = augment.Nearest
+		key.warp = augment.Sampling{}
 	}
 	if r, ok := n.recordings[key]; ok {
 		return r, nil
@@ -341,7 +341,7 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 		err = rec.Copy(whole(n.stepUpload), whole(n.step))
 	}
 	if err == nil {
-		err = n.record(rec, set, mode, key.fill)
+		err = n.record(rec, set, mode, key.warp)
 	}
 	if err == nil && stamps && !n.profile {
 		_, err = rec.Timestamp()
@@ -356,9 +356,9 @@ func (n *Net) recording(set *DeviceSet, mode Mode, fill augment.Fill) (*vk.Recor
 
 // record adds one step: gather and warp the batch, forward, loss and
 // counters, then as the mode says backward and Adam.
-func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, fill augment.Fill) error {
+func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
 	ctx := n.ctx
-	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, fill == augment.Constant); err != nil {
+	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp); err != nil {
 		return err
 	}
 	if err := n.mark(rec, "augment", 0, float64(n.Batch*28*28*(1+4))); err != nil {

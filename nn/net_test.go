@@ -70,7 +70,7 @@ func TestGradientMatchesFiniteDifferences(t *testing.T) {
 		if err := net.ResetTotals(); err != nil {
 			t.Fatal(err)
 		}
-		if err := net.Step(set, ModeGradient, augment.Nearest, step); err != nil {
+		if err := net.Step(set, ModeGradient, augment.Sampling{}, step); err != nil {
 			t.Fatal(err)
 		}
 		l, _, n, err := net.Totals()

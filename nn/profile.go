@@ -29,10 +29,10 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, ti
 		n.marks = map[*vk.Recording][]KernelTime{}
 	}
 	defer func() { n.profile = false }()
-	if err := n.Step(set, mode, augment.Nearest, v); err != nil {
+	if err := n.Step(set, mode, augment.Sampling{}, v); err != nil {
 		return nil, 0, err
 	}
-	rec := n.recordings[recordingKey{set, mode, augment.Nearest, true}]
+	rec := n.recordings[recordingKey{set, mode, augment.Sampling{}, true}]
 	// Timestamp 0 opens the step; mark i's timestamp is i+1.
 	var parts []KernelTime
 	for i, part := range n.marks[rec] {

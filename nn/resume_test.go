@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"vkcnn/augment"
@@ -13,13 +14,15 @@ import (
 
 // TestStopAndResumeIsBitIdentical stops a run after k steps (mid-epoch and
 // at an epoch's end), resumes it from its checkpoint file in a new network,
-// and expects exactly the weights of an uninterrupted run.
+// and expects exactly the weights of an uninterrupted run, and its log
+// rows: those of the stopped run up to the checkpoint, then the resumed
+// run's, with none twice or missing.
 func TestStopAndResumeIsBitIdentical(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(21, 22))
 	images, labels := randomSet(rng, 70)
 	cfg := TrainConfig{Epochs: 3, BatchSize: 8, StepsPerEpoch: 5, LR: 1e-3, Seed: 4, Shuffle: true,
-		Augment: augment.Config{ShiftFrac: 0.1}, ValSplit: 0.2, KeepBest: true}
+		Augment: augment.Config{ShiftFrac: 0.1}, ValSplit: 0.2, KeepBest: true, LogEvery: 2}
 	m, err := Build(tinySpec())
 	if err != nil {
 		t.Fatal(err)
@@ -42,15 +45,37 @@ func TestStopAndResumeIsBitIdentical(t *testing.T) {
 		}
 		return p, history, trainErr
 	}
-	want, wantHistory, err := run(nil, nil, nil, nil, nil)
+	var rows []StepLog
+	logTo := func(to *[]StepLog) func(StepLog) error {
+		return func(r StepLog) error {
+			r.ImagesPerSecond = 0 // the one field that depends on the clock
+			*to = append(*to, r)
+			return nil
+		}
+	}
+	want, wantHistory, err := run(nil, nil, nil, &Hooks{Log: logTo(&rows)}, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Rows after steps 2, 4 and 5 of each epoch, each the mean of its own
+	// steps: weighted by their samples, they make the epoch's loss.
+	if len(rows) != 9 || rows[1].Step != 4 || rows[2].Step != 5 || rows[2].Epoch != 1 || rows[3].Epoch != 1.4 || rows[8].Images != 15*8 || rows[0].LR != 1e-3 {
+		t.Fatalf("log rows %+v", rows)
+	}
+	for e, h := range wantHistory {
+		r := rows[3*e : 3*e+3]
+		mean := (2*r[0].Loss + 2*r[1].Loss + r[2].Loss) / 5
+		if math.Abs(mean-h.Loss) > 1e-5*h.Loss {
+			t.Fatalf("epoch %d: rows %+v average %g, the epoch's loss is %g", e+1, r, mean, h.Loss)
+		}
 	}
 	for _, k := range []int{3, 5, 12} {
 		path := filepath.Join(t.TempDir(), "checkpoint.safetensors")
 		steps := 0
 		var saved *Net
+		var before, after []StepLog
 		hooks := &Hooks{
+			Log:  logTo(&before),
 			Stop: func() bool { steps++; return steps == k },
 			Checkpoint: func(st *TrainState) error {
 				return saved.SaveCheckpoint(path, cfg, st)
@@ -77,7 +102,7 @@ func TestStopAndResumeIsBitIdentical(t *testing.T) {
 		if loadedCfg != cfg {
 			t.Fatalf("k=%d: configuration changed in the checkpoint: %+v", k, loadedCfg)
 		}
-		got, history, err := run(params, adamM, adamV, nil, st)
+		got, history, err := run(params, adamM, adamV, &Hooks{Log: logTo(&after)}, st)
 		if err != nil {
 			t.Fatalf("k=%d: resuming: %v", k, err)
 		}
@@ -88,6 +113,15 @@ func TestStopAndResumeIsBitIdentical(t *testing.T) {
 		}
 		if len(history) != len(wantHistory) || history[2].Loss != wantHistory[2].Loss || history[2].ValAcc != wantHistory[2].ValAcc {
 			t.Fatalf("k=%d: history %+v, want %+v", k, history, wantHistory)
+		}
+		kept := before[:0]
+		for _, r := range before {
+			if r.Step <= int(st.Counter) {
+				kept = append(kept, r)
+			}
+		}
+		if joined := append(kept, after...); !slices.Equal(joined, rows) {
+			t.Fatalf("k=%d: log rows\n%+v\nthen\n%+v\nwant\n%+v", k, kept, after, rows)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func AdamLR(lr float64, t uint32) float32 {
 
 // Step runs one step of the given mode on set and waits for it. Samples past len(v.Indices) are padding: computed, but they add
 // nothing to the loss, the counters or the gradients.
-func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) error {
+func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v StepValues) error {
 	valid := len(v.Indices)
 	if valid == 0 || valid > n.Batch {
 		return fmt.Errorf("step: %d samples for a batch of %d", valid, n.Batch)
@@ -65,7 +65,7 @@ func (n *Net) Step(set *DeviceSet, mode Mode, fill augment.Fill, v StepValues) e
 		values.WriteFloat32(n.affineOffset, affines)); err != nil {
 		return err
 	}
-	rec, err := n.recording(set, mode, fill)
+	rec, err := n.recording(set, mode, warp)
 	if err != nil {
 		return err
 	}

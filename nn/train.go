@@ -26,6 +26,17 @@ type TrainConfig struct {
 	// KeepBest restores, at the end, the parameters of the epoch with the
 	// lowest validation loss.
 	KeepBest bool
+	// LogEvery is how many steps Hooks.Log sums up in a row (and every
+	// epoch's last step ends one); 0 makes about 100 rows an epoch.
+	LogEvery int
+}
+
+// logEvery is the steps a log row covers in an epoch of steps steps.
+func (c TrainConfig) logEvery(steps int) int {
+	if c.LogEvery > 0 {
+		return c.LogEvery
+	}
+	return max(1, (steps+50)/100)
 }
 
 // Check reports the first invalid setting.
@@ -41,6 +52,8 @@ func (c TrainConfig) Check() error {
 		return fmt.Errorf("learning rate %g must be a positive number", c.LR)
 	case c.ValSplit < 0 || c.ValSplit >= 1 || math.IsNaN(c.ValSplit):
 		return fmt.Errorf("validation split %g outside [0, 1)", c.ValSplit)
+	case c.LogEvery < 0:
+		return fmt.Errorf("log every %d steps: must not be negative", c.LogEvery)
 	}
 	return c.Augment.Check()
 }
@@ -75,9 +88,24 @@ type Progress struct {
 	Elapsed                    time.Duration
 }
 
+// StepLog is one row of the training log: the steps since the previous
+// row (or the epoch's start).
+type StepLog struct {
+	Step            int     // Adam's iteration count after the row's last step
+	Epoch           float64 // epochs done, fractional: 1.5 is halfway through the second
+	Images          int     // training images seen since the run began
+	Loss, Acc       float64 // mean training loss and accuracy over the row's steps
+	LR              float64 // Adam's base learning rate
+	ImagesPerSecond float64 // over the row's steps
+}
+
 // Hooks let the caller watch and steer training; any may be nil.
 type Hooks struct {
 	Progress func(Progress)
+	// Log receives a row every TrainConfig.LogEvery steps and at each
+	// epoch's end, before any checkpoint of that step; an error stops
+	// training.
+	Log func(StepLog) error
 	// Epoch runs after each epoch; an error stops training.
 	Epoch func(EpochStats) error
 	// Checkpoint receives the state to save: after every epoch, every
@@ -104,7 +132,11 @@ type TrainState struct {
 	// augmentation generator now.
 	ShuffleState, AugmentState []byte
 	// Totals are the epoch's loss and accuracy counters so far.
-	Totals       [4]float32
+	Totals [4]float32
+	// LogTotals and LogSeconds are Totals and the epoch's seconds at the
+	// last Hooks.Log row of this epoch.
+	LogTotals    [4]float32
+	LogSeconds   float64
 	EpochSeconds float64
 	Images       int
 	History      []EpochStats
@@ -162,7 +194,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}
-	fill := cfg.Augment.FillMode()
+	warp := cfg.Augment.Sampling()
 	seed := uint32(cfg.Seed) ^ uint32(cfg.Seed>>32)
 	checkpoint := func() error {
 		if hooks.Checkpoint == nil {
@@ -183,13 +215,18 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 			return st.History, err
 		}
 		if st.Step == 0 {
-			st.Totals = [4]float32{}
+			st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
+		}
+		seen := 0 // images of the epochs before
+		for _, e := range st.History {
+			seen += e.Images
 		}
 		order := append([]int(nil), trainIdx...)
 		if cfg.Shuffle {
 			shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}
 		steps := cfg.EpochSteps(len(order))
+		logEvery := cfg.logEvery(steps)
 		if err := net.SetTotals(st.Totals); err != nil {
 			return st.History, err
 		}
@@ -203,18 +240,28 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 				affines = gen.Batch(net.Batch)
 			}
 			v := StepValues{Counter: st.Counter, Seed: seed, LR: AdamLR(cfg.LR, st.Counter), Indices: batch, Affines: affines}
-			if err := net.Step(train, ModeTrain, fill, v); err != nil {
+			if err := net.Step(train, ModeTrain, warp, v); err != nil {
 				return st.History, fmt.Errorf("epoch %d, step %d: %w", epoch, s+1, err)
 			}
 			st.Images += len(batch)
-			loss, acc, _, err := net.Totals()
+			totals, err := net.RawTotals()
 			if err != nil {
 				return st.History, err
 			}
+			loss, acc := meanOf(totals, [4]float32{})
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return st.History, fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, epoch, s+1, st.Counter)
 			}
 			elapsed := time.Since(start)
+			if hooks.Log != nil && ((s+1)%logEvery == 0 || s+1 == steps) {
+				row := StepLog{Step: int(st.Counter), Epoch: float64(epoch-1) + float64(s+1)/float64(steps), Images: seen + st.Images, LR: cfg.LR}
+				row.Loss, row.Acc = meanOf(totals, st.LogTotals)
+				row.ImagesPerSecond = float64(totals[3]-st.LogTotals[3]) / (elapsed.Seconds() - st.LogSeconds)
+				if err := hooks.Log(row); err != nil {
+					return st.History, err
+				}
+				st.LogTotals, st.LogSeconds = totals, elapsed.Seconds()
+			}
 			if hooks.Progress != nil {
 				hooks.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Step: s + 1, Steps: steps, Loss: loss, Acc: acc,
 					ImagesPerSecond: float64(st.Images) / elapsed.Seconds(), Elapsed: elapsed})
@@ -223,10 +270,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 			every := hooks.CheckpointEvery > 0 && int(st.Counter)%hooks.CheckpointEvery == 0
 			if (stop || every) && s+1 < steps {
 				st.Step++ // this step is done
-				if st.Totals, err = net.RawTotals(); err != nil {
-					return st.History, err
-				}
-				st.EpochSeconds = elapsed.Seconds()
+				st.Totals, st.EpochSeconds = totals, elapsed.Seconds()
 				err := checkpoint()
 				st.Step--
 				if err != nil {
@@ -238,9 +282,11 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 			}
 		}
 		es := EpochStats{Epoch: epoch, Images: st.Images}
-		if es.Loss, es.Acc, _, err = net.Totals(); err != nil {
+		totals, err := net.RawTotals()
+		if err != nil {
 			return st.History, err
 		}
+		es.Loss, es.Acc = meanOf(totals, [4]float32{})
 		trainTime := time.Since(start)
 		es.ImagesPerSecond = float64(st.Images) / trainTime.Seconds()
 		if valSet != nil {
@@ -264,7 +310,8 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 			}
 		}
 		// The state after an epoch: the next one starts afresh.
-		st.Epoch, st.Step, st.Images, st.EpochSeconds, st.Totals = epoch+1, 0, 0, 0, [4]float32{}
+		st.Epoch, st.Step, st.Images, st.EpochSeconds = epoch+1, 0, 0, 0
+		st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
 		if st.ShuffleState, err = shuffleSrc.MarshalBinary(); err != nil {
 			return st.History, err
 		}
@@ -283,6 +330,14 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 	return st.History, nil
 }
 
+// meanOf is the mean loss and accuracy of the samples counted in totals
+// (Net.RawTotals: loss sum, its compensation, correct, samples) since
+// since.
+func meanOf(totals, since [4]float32) (loss, acc float64) {
+	n := float64(totals[3]) - float64(since[3])
+	return (float64(totals[0]) - float64(since[0])) / n, (float64(totals[2]) - float64(since[2])) / n
+}
+
 // Evaluate runs the model without dropout over the samples indices of set
 // (all of it when nil) and returns the mean loss and the accuracy. After
 // each batch, perBatch (if not nil) may read the network's logits and
@@ -299,7 +354,7 @@ func Evaluate(net *Net, set *DeviceSet, indices []int, perBatch func(batch []int
 	}
 	for s := 0; s < len(indices); s += net.Batch {
 		batch := indices[s:min(s+net.Batch, len(indices))]
-		if err := net.Step(set, ModeEval, augment.Nearest, StepValues{Indices: batch}); err != nil {
+		if err := net.Step(set, ModeEval, augment.Sampling{}, StepValues{Indices: batch}); err != nil {
 			return 0, 0, err
 		}
 		if perBatch != nil {

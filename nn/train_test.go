@@ -97,7 +97,7 @@ func TestStandardModelTrainsOnLavapipe(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := StepValues{Counter: step, Seed: 1, LR: AdamLR(5e-4, step), Indices: []int{0, 1}}
-		if err := net.Step(set, ModeTrain, augment.Nearest, v); err != nil {
+		if err := net.Step(set, ModeTrain, augment.Sampling{}, v); err != nil {
 			t.Fatal(err)
 		}
 		loss, _, _, err := net.Totals()
@@ -136,7 +136,7 @@ func TestPresetStepsPassSyncValidation(t *testing.T) {
 			affines = append(affines, a[:]...)
 		}
 		v := StepValues{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{2, 0}, Affines: affines}
-		if err := net.Step(set, ModeTrain, augment.Constant, v); err != nil {
+		if err := net.Step(set, ModeTrain, augment.Sampling{Fill: augment.Constant}, v); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if err := ctx.Check(); err != nil {

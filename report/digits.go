@@ -22,10 +22,13 @@ const (
 	digitSide  = 28 // MNIST images are 28x28
 	digitScale = 3  // each pixel drawn as 3x3
 	cellSide   = digitSide * digitScale
-	labelBand  = 16  // under each digit, for one line of 7x13 text
-	gap        = 6   // between cells and around the grid
-	maxDigits  = 100 // a 10x10 grid; more would be unreadable
+	labelBand  = 16 // under each digit, for one line of 7x13 text
+	gap        = 6  // between cells and around the grid
 )
+
+// MaxDigits is the most digits DigitGrid draws: a 10x10 grid; more would
+// be unreadable.
+const MaxDigits = 100
 
 var (
 	gridBackground = color.RGBA{0x30, 0x30, 0x30, 0xff}
@@ -51,8 +54,8 @@ func digitGrid(images [][]float32, labels []string) (*image.RGBA, error) {
 	switch {
 	case n == 0:
 		return nil, errors.New("no images")
-	case n > maxDigits:
-		return nil, fmt.Errorf("%d images, at most %d", n, maxDigits)
+	case n > MaxDigits:
+		return nil, fmt.Errorf("%d images, at most %d", n, MaxDigits)
 	case len(labels) != n:
 		return nil, fmt.Errorf("%d labels for %d images", len(labels), n)
 	}

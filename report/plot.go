@@ -19,11 +19,8 @@ import (
 	"vkcnn/internal/atomicfile"
 )
 
-// Figure sizes in pixels.
-const (
-	AccuracyWidth, AccuracyHeight = 640, 480
-	CompareWidth, CompareHeight   = 800, 500
-)
+// Size of accuracy.png, in pixels.
+const AccuracyWidth, AccuracyHeight = 640, 480
 
 // palette is matplotlib's default colour cycle, so the figures look like
 // the Keras ones they are compared with.
@@ -32,12 +29,6 @@ var palette = []color.RGBA{
 	{0xd6, 0x27, 0x28, 0xff}, {0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff},
 	{0xe3, 0x77, 0xc2, 0xff}, {0x7f, 0x7f, 0x7f, 0xff}, {0xbc, 0xbd, 0x22, 0xff},
 	{0x17, 0xbe, 0xcf, 0xff},
-}
-
-// Run is one training run's history, named for a figure's legend.
-type Run struct {
-	Name   string
-	Epochs []Epoch
 }
 
 // AccuracyPlot writes a 640x480 PNG of training and validation accuracy per
@@ -59,33 +50,6 @@ func AccuracyPlot(path, title string, epochs []Epoch) error {
 		return fmt.Errorf("accuracy plot %s: %w", path, err)
 	}
 	return nil
-}
-
-// ComparePlot writes an 800x500 PNG of several runs' accuracy: validation
-// solid, training dashed, one colour per run (the colours repeat after ten).
-func ComparePlot(path string, runs []Run) error {
-	if err := comparePlot(path, runs); err != nil {
-		return fmt.Errorf("compare plot %s: %w", path, err)
-	}
-	return nil
-}
-
-func comparePlot(path string, runs []Run) error {
-	if len(runs) == 0 {
-		return errors.New("no runs")
-	}
-	p := newPlot("model accuracy")
-	dashed := []vg.Length{vg.Points(6), vg.Points(3)}
-	for i, r := range runs {
-		c := palette[i%len(palette)]
-		if err := addLine(p, r.Name+" validation", r.Epochs, func(e Epoch) float64 { return e.ValAcc }, c, nil); err != nil {
-			return fmt.Errorf("run %q: %w", r.Name, err)
-		}
-		if err := addLine(p, r.Name+" train", r.Epochs, func(e Epoch) float64 { return e.Acc }, c, dashed); err != nil {
-			return fmt.Errorf("run %q: %w", r.Name, err)
-		}
-	}
-	return savePNG(path, p, CompareWidth, CompareHeight)
 }
 
 func newPlot(title string) *plot.Plot {

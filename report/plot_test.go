@@ -77,7 +77,7 @@ func TestAccuracyPlot(t *testing.T) {
 
 func TestComparePlot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "compare.png")
-	runs := []Run{{"plain", history(10, 0.97)}, {"augmented", history(12, 0.96)}, {"wide", history(3, 0.95)}}
+	runs := []Run{{Name: "plain", Epochs: history(10, 0.97)}, {Name: "augmented", Epochs: history(12, 0.96)}, {Name: "wide", Epochs: history(3, 0.95)}}
 	if err := ComparePlot(path, runs); err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,10 @@ func TestPlotErrors(t *testing.T) {
 			return AccuracyPlot(p, "t", []Epoch{{Epoch: 1, Acc: 1e308, ValAcc: -1e308}})
 		}, "train accuracy at epoch 1 is 1e+308, not in [0, 1]"},
 		{"compare no runs", func(p string) error { return ComparePlot(p, nil) }, "no runs"},
-		{"compare empty run", func(p string) error { return ComparePlot(p, []Run{{"a", history(2, 0.9)}, {"b", nil}}) }, `run "b": no epochs`},
-		{"compare NaN", func(p string) error { return ComparePlot(p, []Run{{"a", nan}}) }, `run "a": a validation accuracy at epoch 2 is NaN`},
+		{"compare empty run", func(p string) error {
+			return ComparePlot(p, []Run{{Name: "a", Epochs: history(2, 0.9)}, {Name: "b"}})
+		}, `run "b": no epochs and no log rows`},
+		{"compare NaN", func(p string) error { return ComparePlot(p, []Run{{Name: "a", Epochs: nan}}) }, `run "a": validation accuracy at epoch 2 is NaN`},
 		{"missing directory", func(string) error { return AccuracyPlot(filepath.Join(dir, "no", "x.png"), "t", history(2, 0.9)) }, "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 
+	"vkcnn/augment"
 	"vkcnn/shaders"
 	"vkcnn/vk"
 )
@@ -75,7 +76,7 @@ var (
 	copyShader    = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
 	scaleShader   = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
 	addShader     = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
-	augmentShader = groupShader("augment", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 3)
+	augmentShader = groupShader("augment", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 4)
 )
 
 // maxRangeOverride, when positive, stands in for the device's
@@ -180,9 +181,8 @@ func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
 
 // Augment records the gather-and-warp of a batch: sample s of out (28x28
 // float32 pixels in [0, 1]) is image order[first+s] of images (uint8,
-// 784 bytes an image) sampled through affines[6s:6s+6], bilinearly, with
-// edge pixels repeated or, with zeroFill, black outside the image.
-func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first int, affines, out vk.Range, batch int, zeroFill bool) error {
+// 784 bytes an image) sampled through affines[6s:6s+6] as s says.
+func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling) error {
 	const pixels = 28 * 28
 	if batch <= 0 || first < 0 {
 		return fmt.Errorf("augment: batch %d from %d", batch, first)
@@ -198,5 +198,5 @@ func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first i
 		}
 	}
 	return single(ctx, rec, augmentShader, pixels*batch,
-		[]uint32{uint32(pixels * batch), uint32(first), boolWord(zeroFill)}, []vk.Range{images, order, affines, out})
+		[]uint32{uint32(pixels * batch), uint32(first), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear)}, []vk.Range{images, order, affines, out})
 }

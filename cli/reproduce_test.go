@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"vkcnn/report"
+)
+
+// TestReproduce runs two experiments of two seeds for a handful of steps,
+// checks the run folders, the report and the figure, runs it again (it
+// must train nothing), then once more with a second epoch: every run
+// resumes from its checkpoint and its steps.csv goes on without a row
+// twice or missing, even where the log had run ahead of the checkpoint.
+func TestReproduce(t *testing.T) {
+	data := dataDir(t)
+	model := writeTinyModel(t)
+	out := filepath.Join(t.TempDir(), "repro")
+	args := []string{"reproduce", "--model", model, "--epochs", "1", "--seeds", "2", "--experiments", "plain,shift",
+		"--steps", "4", "--batch-size", "16", "--out", out, "--data", data}
+	first := mustRun(t, args...)
+	if n := strings.Count(first, "\nEpoch 1/1 "); n != 4 {
+		t.Fatalf("want 4 runs trained, got %d:\n%s", n, first)
+	}
+	var errs [2][]float64
+	for i, exp := range []string{"plain", "shift"} {
+		for seed := 1; seed <= 2; seed++ {
+			dir := filepath.Join(out, fmt.Sprintf("%s-seed%d", exp, seed))
+			for _, f := range []string{"model.json", "run.json", "weights.safetensors", "history.csv", "steps.csv", "training.png", "checkpoint.safetensors"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Fatalf("%s lacks %s", dir, f)
+				}
+			}
+			rec, err := readRunRecord(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantShift := map[string]float64{"plain": 0, "shift": 0.1}[exp]
+			if rec.Config.Seed != uint64(seed) || rec.Config.StepsPerEpoch != 4 || rec.Config.BatchSize != 16 ||
+				rec.Config.Augment.ShiftFrac != wantShift || rec.Config.Augment.Interp.String() != "nearest" || rec.Device == "" {
+				t.Errorf("%s: run.json %+v", dir, rec)
+			}
+			h, err := report.ReadHistory(filepath.Join(dir, "history.csv"))
+			if err != nil || len(h) != 1 {
+				t.Fatalf("%s: history %v, %v", dir, h, err)
+			}
+			errs[i] = append(errs[i], 100*(1-h[0].ValAcc))
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, exp := range []string{"plain", "shift"} {
+		// The table's mean and best seed, from the histories.
+		mean := (errs[i][0] + errs[i][1]) / 2
+		best := 1
+		if errs[i][1] < errs[i][0] {
+			best = 2
+		}
+		row := regexp.MustCompile(`(?m)^\| ` + exp + ` \| .* \| 2 of 2 \| ` + regexp.QuoteMeta(fmt.Sprintf("%.2f%% ± ", mean)) +
+			`\d+\.\d\d% \| ` + regexp.QuoteMeta(fmt.Sprintf("%.2f%% (seed %d)", errs[i][best-1], best)) + ` \| .* \| ` +
+			regexp.QuoteMeta(map[string]string{"plain": "0.83%", "shift": "0.54%"}[exp]) + ` \[\d\] \| \d+\.\d \| \d+ \|$`)
+		if !row.Match(md) {
+			t.Errorf("REPORT.md has no row for %s with mean %.2f%% and best seed %d:\n%s", exp, mean, best, md)
+		}
+	}
+	if !strings.Contains(string(md), "Device: ") || !strings.Contains(string(md), "![test error against epoch](reproduce.png)") ||
+		strings.Contains(string(md), "| paper |") {
+		t.Errorf("REPORT.md:\n%s", md)
+	}
+	checkPNG(t, filepath.Join(out, "reproduce.png"), report.ReproduceWidth, report.ReproduceHeight)
+	checkPNG(t, filepath.Join(out, "plain-seed1", "training.png"), report.TrainingWidth, report.TrainingHeight)
+
+	weights := filepath.Join(out, "plain-seed1", "weights.safetensors")
+	before, err := os.Stat(weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	again := mustRun(t, args...)
+	if strings.Contains(again, "Epoch ") || strings.Count(again, ": done, test error ") != 4 {
+		t.Fatalf("a second invocation trained:\n%s", again)
+	}
+	if after, _ := os.Stat(weights); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("a finished run's weights were rewritten")
+	}
+	t.Logf("second invocation: %v", time.Since(start))
+
+	// A row past the checkpoint, as a crash between a log row and the next
+	// checkpoint leaves it, must not survive the resumption.
+	steps := filepath.Join(out, "shift-seed2", "steps.csv")
+	f, err := os.OpenFile(steps, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "5,1.25,80,9,0.5,0.001,100")
+	f.Close()
+	args[4] = "2" // --epochs
+	third := mustRun(t, args...)
+	if n := strings.Count(third, "resuming after epoch 1 of 2"); n != 4 {
+		t.Fatalf("want 4 runs resumed:\n%s", third)
+	}
+	for _, exp := range []string{"plain-seed1", "shift-seed2"} {
+		rows, err := report.ReadSteps(filepath.Join(out, exp, "steps.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rows {
+			got = append(got, fmt.Sprint(r.Step, "@", r.Epoch))
+		}
+		// 4 steps an epoch log every step.
+		if want := "1@0.25 2@0.5 3@0.75 4@1 5@1.25 6@1.5 7@1.75 8@2"; strings.Join(got, " ") != want || rows[4].Loss == 9 {
+			t.Errorf("%s: steps.csv rows %s (row 5 loss %g), want %s", exp, strings.Join(got, " "), rows[4].Loss, want)
+		}
+	}
+
+	_, stderr, status := runVkcnn(t, nil, "reproduce", "--model", model, "--batch-size", "32", "--out", out, "--data", data)
+	if status != 1 || !strings.Contains(stderr, "holds runs made with --model "+model+" --batch-size 16 --steps-per-epoch 4") {
+		t.Errorf("other settings in the same folder: status %d, %s", status, stderr)
+	}
+}
+
+func TestReproduceBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"reproduce", "--experiments", "plain,rotate"}, `unknown experiment "rotate"`},
+		{[]string{"reproduce", "--experiments", "plain,plain"}, "plain given twice"},
+		{[]string{"reproduce", "--seeds", "0"}, "--seeds 0"},
+		{[]string{"reproduce", "--epochs", "0"}, "--epochs 0"},
+		{[]string{"reproduce", "--model", "lenet"}, "unknown model"},
+		{[]string{"reproduce", "extra"}, `unexpected argument "extra"`},
+	} {
+		_, stderr, status := runVkcnn(t, nil, c.args...)
+		if status != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("vkcnn %s: status %d, stderr %q; want status 1 and one line with %q", strings.Join(c.args, " "), status, stderr, c.want)
+		}
+	}
+}
+
+// checkPNG decodes path as a w x h PNG.
+func checkPNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("%s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
+	}
+}
+
+// TestStopperIsShared: reproduce and the train runs it makes share one
+// stopper, so a Ctrl-C that a run honours (or that comes as it ends) also
+// stops reproduce; released by both, the next command gets a fresh one.
+func TestStopperIsShared(t *testing.T) {
+	outer := interrupts()
+	inner := interrupts()
+	if inner != outer {
+		t.Fatal("a nested command got its own stopper")
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !inner.requested(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGINT did not reach the stopper")
+		}
+	}
+	inner.release()
+	if active != outer || !outer.requested() {
+		t.Fatal("releasing the inner use dropped the outer stopper or its request")
+	}
+	outer.release()
+	if active != nil {
+		t.Fatal("the stopper outlived its command")
+	}
+	fresh := interrupts()
+	defer fresh.release()
+	if fresh.requested() {
+		t.Fatal("a new command inherited the old request to stop")
+	}
+}
