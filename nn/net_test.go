@@ -189,11 +189,11 @@ func TestStepReportsLabelsOutsideTheClasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = net.Step(set, ModeEval, augment.Nearest, StepValues{Indices: []int{0, 1, 4, 5}})
+	err = net.Step(set, ModeEval, augment.Sampling{}, StepValues{Indices: []int{0, 1, 4, 5}})
 	if want := "2 samples of the batch have labels outside the model's 10 classes (0..9)"; err == nil || err.Error() != want {
 		t.Fatalf("step with labels 10 and 255: %v; want %q", err, want)
 	}
-	if err := net.Step(set, ModeEval, augment.Nearest, StepValues{Indices: []int{0, 2, 3, 5}}); err != nil {
+	if err := net.Step(set, ModeEval, augment.Sampling{}, StepValues{Indices: []int{0, 2, 3, 5}}); err != nil {
 		t.Fatalf("the next step, with good labels: %v", err)
 	}
 }
