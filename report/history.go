@@ -54,53 +54,69 @@ func WriteHistory(path string, epochs []Epoch) error {
 // ReadHistory reads a history written by WriteHistory. Errors name the file
 // and, for a bad row, its line and field.
 func ReadHistory(path string) ([]Epoch, error) {
-	f, err := os.Open(path)
+	var epochs []Epoch
+	err := readCSV(path, "history", historyHeader, func(rec []string) error {
+		e := Epoch{}
+		var err error
+		if e.Epoch, err = strconv.Atoi(rec[0]); err != nil {
+			return fmt.Errorf("epoch %q is not an integer", rec[0])
+		}
+		for i, dst := range []*float64{&e.Loss, &e.Acc, &e.ValLoss, &e.ValAcc, &e.Seconds} {
+			if *dst, err = strconv.ParseFloat(rec[i+1], 64); err != nil {
+				return fmt.Errorf("%s %q is not a number", historyHeader[i+1], rec[i+1])
+			}
+		}
+		epochs = append(epochs, e)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
-	}
-	defer f.Close()
-	epochs, err := readHistory(f)
-	if err != nil {
-		return nil, fmt.Errorf("read history %s: %w", path, err)
+		return nil, err
 	}
 	return epochs, nil
 }
 
-func readHistory(r io.Reader) ([]Epoch, error) {
+// readCSV reads a CSV file whose first line must be header, passing each
+// row to row in order. Errors name the file (as what) and, for a bad row,
+// its line.
+func readCSV(path, what string, header []string, row func(rec []string) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	defer f.Close()
+	if err := scanCSV(f, header, row); err != nil {
+		return fmt.Errorf("read %s %s: %w", what, path, err)
+	}
+	return nil
+}
+
+func scanCSV(r io.Reader, header []string, row func(rec []string) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // counted below, for a clearer message
-	header, err := cr.Read()
+	got, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, errors.New("empty file, want the header line")
+		return errors.New("empty file, want the header line")
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if !slices.Equal(header, historyHeader) {
-		return nil, fmt.Errorf("line 1: header %q, want %q", header, historyHeader)
+	if !slices.Equal(got, header) {
+		return fmt.Errorf("line 1: header %q, want %q", got, header)
 	}
-	var epochs []Epoch
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return epochs, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rec) != len(historyHeader) {
-			return nil, fmt.Errorf("line %d: %d fields, want %d", line, len(rec), len(historyHeader))
+		if len(rec) != len(header) {
+			return fmt.Errorf("line %d: %d fields, want %d", line, len(rec), len(header))
 		}
-		e := Epoch{}
-		if e.Epoch, err = strconv.Atoi(rec[0]); err != nil {
-			return nil, fmt.Errorf("line %d: epoch %q is not an integer", line, rec[0])
+		if err := row(rec); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
 		}
-		for i, dst := range []*float64{&e.Loss, &e.Acc, &e.ValLoss, &e.ValAcc, &e.Seconds} {
-			if *dst, err = strconv.ParseFloat(rec[i+1], 64); err != nil {
-				return nil, fmt.Errorf("line %d: %s %q is not a number", line, historyHeader[i+1], rec[i+1])
-			}
-		}
-		epochs = append(epochs, e)
 	}
 }

@@ -3,11 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 
 	"vkcnn/internal/atomicfile"
@@ -99,62 +97,34 @@ func (l *StepLog) Close() error { return l.f.Close() }
 // rows before it with the error, which names the file and line: a run
 // that was killed mid-write can keep what it had.
 func ReadSteps(path string) ([]Step, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read training log: %w", err)
-	}
-	defer f.Close()
-	steps, err := readSteps(f)
-	if err != nil {
-		return steps, fmt.Errorf("read training log %s: %w", path, err)
-	}
-	return steps, nil
+	var steps []Step
+	err := readCSV(path, "training log", stepsHeader, stepRow(&steps))
+	return steps, err
 }
 
-func readSteps(r io.Reader) ([]Step, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // counted below, for a clearer message
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, errors.New("empty file, want the header line")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Equal(header, stepsHeader) {
-		return nil, fmt.Errorf("line 1: header %q, want %q", header, stepsHeader)
-	}
-	var steps []Step
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return steps, nil
-		}
-		if err != nil {
-			return steps, err
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(stepsHeader) {
-			return steps, fmt.Errorf("line %d: %d fields, want %d", line, len(rec), len(stepsHeader))
-		}
+// stepRow appends the step a row of the log holds to steps.
+func stepRow(steps *[]Step) func(rec []string) error {
+	return func(rec []string) error {
 		var s Step
+		var err error
 		for i, dst := range []*int{0: &s.Step, 2: &s.Images} {
 			if dst != nil {
 				if *dst, err = strconv.Atoi(rec[i]); err != nil {
-					return steps, fmt.Errorf("line %d: %s %q is not an integer", line, stepsHeader[i], rec[i])
+					return fmt.Errorf("%s %q is not an integer", stepsHeader[i], rec[i])
 				}
 			}
 		}
 		for i, dst := range []*float64{1: &s.Epoch, 3: &s.Loss, 4: &s.Acc, 5: &s.LR, 6: &s.ImagesPerSecond} {
 			if dst != nil {
 				if *dst, err = strconv.ParseFloat(rec[i], 64); err != nil {
-					return steps, fmt.Errorf("line %d: %s %q is not a number", line, stepsHeader[i], rec[i])
+					return fmt.Errorf("%s %q is not a number", stepsHeader[i], rec[i])
 				}
 			}
 		}
-		if len(steps) > 0 && s.Step <= steps[len(steps)-1].Step {
-			return steps, fmt.Errorf("line %d: step %d after step %d", line, s.Step, steps[len(steps)-1].Step)
+		if n := len(*steps); n > 0 && s.Step <= (*steps)[n-1].Step {
+			return fmt.Errorf("step %d after step %d", s.Step, (*steps)[n-1].Step)
 		}
-		steps = append(steps, s)
+		*steps = append(*steps, s)
+		return nil
 	}
 }

@@ -75,7 +75,8 @@ func TestReadStepsRejects(t *testing.T) {
 		{header + "1,1,2,3,four,5,6\n", `acc "four" is not a number`},
 		{header + "2,1,2,3,4,5,6\n1,1,2,3,4,5,6\n", "line 3: step 1 after step 2"},
 	} {
-		_, err := readSteps(strings.NewReader(c.body))
+		var steps []Step
+		err := scanCSV(strings.NewReader(c.body), stepsHeader, stepRow(&steps))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.body, err, c.want)
 		}
