@@ -12,6 +12,8 @@ import (
 // written by the host before each submission so that a recording made
 // once serves every step: the step counter, the dropout seed, the number
 // of valid samples in the batch and Adam's bias-corrected learning rate.
+// These index its words; shaders/step.glsl declares them for the shaders
+// (TestStepHeader checks that the two agree).
 const (
 	StepCounter = iota
 	StepSeed
