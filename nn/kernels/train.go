@@ -24,7 +24,8 @@ const (
 
 // The fixed kernels of a training step.
 var (
-	reluShader            = elementwiseShader("relu", "forward", []vk.Access{vk.Read, vk.Write}, 0, 0)
+	// relu's y is read-write in its SPIR-V, for backward's in-place update.
+	reluShader            = elementwiseShader("relu", "forward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 0)
 	reluBackwardShader    = elementwiseShader("relu", "backward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 1)
 	maxPoolShader         = groupShader("maxpool", "forward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 0)
 	maxPoolBackwardShader = groupShader("maxpool", "backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 1)
