@@ -15,6 +15,7 @@ import (
 
 	"vkcnn/augment"
 	"vkcnn/internal/atomicfile"
+	"vkcnn/internal/humanize"
 	"vkcnn/mnist"
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
@@ -295,7 +296,7 @@ func train(c *cli.Context) (err error) {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
-		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
+		setup.model.Spec.Name, humanize.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
 	fmt.Fprintln(w, stepsLine(setup.cfg, trainData.N-held, setup.resume))
 
 	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
@@ -377,12 +378,12 @@ func stepsLine(cfg nn.TrainConfig, samples int, resume *nn.TrainState) string {
 	whole := uncut.EpochSteps(samples)
 	line := fmt.Sprintf("%s of %s", plural(cfg.Epochs, "epoch"), plural(per, "step"))
 	if per < whole {
-		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", commas(whole))
+		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", humanize.Commas(whole))
 	}
 	total := cfg.Epochs * per
 	line += fmt.Sprintf(": %s in all", plural(total, "step"))
 	if resume != nil {
-		line += fmt.Sprintf(", %s to go", commas(total-(resume.Epoch-1)*per-resume.Step))
+		line += fmt.Sprintf(", %s to go", humanize.Commas(total-(resume.Epoch-1)*per-resume.Step))
 	}
 	return line
 }
@@ -392,15 +393,7 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return commas(n) + " " + noun + "s"
-}
-
-func commas(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return humanize.Commas(n) + " " + noun + "s"
 }
 
 // epochLine is Keras' one line per epoch.
