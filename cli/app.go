@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,6 +139,30 @@ func loadModel(c *cli.Context) (*nn.Model, error) {
 		return nil, err
 	}
 	return nn.Build(spec)
+}
+
+// openBench checks a measuring command's --batch-size and --reps, builds
+// the model --model names and opens the device.
+func openBench(c *cli.Context, batch, reps int) (*nn.Model, *vk.Context, error) {
+	if batch <= 0 || reps <= 0 {
+		return nil, nil, fmt.Errorf("--batch-size and --reps must be positive (got %d, %d)", batch, reps)
+	}
+	model, err := loadModel(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, err := openDevice(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return model, ctx, nil
+}
+
+// printJSON prints v for machines, indented.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // loadTuning reads the device's tuned kernel choices; a cache it cannot

@@ -178,32 +178,21 @@ func describeAugment(cfg augment.Config) string {
 // affine: the same shader training uses.
 func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []float32, warp augment.Sampling) ([]float32, error) {
 	n := len(order)
-	var bufs []*vk.Buffer
-	defer func() {
-		for _, b := range bufs {
-			b.Close()
-		}
-	}()
-	newBuf := func(size int) (*vk.Buffer, error) {
-		b, err := ctx.NewBuffer(int64(size))
-		if err == nil {
-			bufs = append(bufs, b)
-		}
-		return b, err
-	}
-	set, err := newBuf(len(images))
+	var bufs vk.Buffers
+	defer bufs.Close()
+	set, err := bufs.New(ctx, int64(len(images)))
 	if err != nil {
 		return nil, err
 	}
-	orderBuf, err := newBuf(4 * n)
+	orderBuf, err := bufs.New(ctx, 4*int64(n))
 	if err != nil {
 		return nil, err
 	}
-	affineBuf, err := newBuf(4 * len(affines))
+	affineBuf, err := bufs.New(ctx, 4*int64(len(affines)))
 	if err != nil {
 		return nil, err
 	}
-	out, err := newBuf(4 * min(n, warpChunk) * mnist.Pixels)
+	out, err := bufs.New(ctx, 4*int64(min(n, warpChunk)*mnist.Pixels))
 	if err != nil {
 		return nil, err
 	}

@@ -1,19 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math/rand/v2"
-	"slices"
-	"time"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/augment"
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"vkcnn/internal/measure"
 )
 
 func benchAllCommand() *cli.Command {
@@ -33,153 +26,29 @@ func benchAllCommand() *cli.Command {
 	}
 }
 
-type benchPart struct {
-	Label   string  `json:"label"`
-	Seconds float64 `json:"seconds"`
-	Share   float64 `json:"share"`
-	GFLOPS  float64 `json:"gflops,omitempty"`
-	GBPerS  float64 `json:"gb_per_s,omitempty"`
-}
-
-// benchKernel is the variant that runs one product, and why.
-type benchKernel struct {
-	Name    string `json:"name"`
-	Key     string `json:"key"`
-	Variant string `json:"variant"`
-	Tuned   bool   `json:"tuned"`
-}
-
-type benchAllResult struct {
-	Device           string        `json:"device"`
-	Driver           string        `json:"driver"`
-	Model            string        `json:"model"`
-	Batch            int           `json:"batch"`
-	Kernels          []benchKernel `json:"kernels"`
-	Parts            []benchPart   `json:"parts"`
-	StepSeconds      float64       `json:"step_seconds"`
-	PartsSeconds     float64       `json:"parts_seconds"`
-	WallStepSeconds  float64       `json:"wall_step_seconds"`
-	HostOverhead     float64       `json:"host_overhead"`
-	CopyGBPerS       float64       `json:"copy_gb_per_s"`
-	TrainImagesPerS  float64       `json:"train_images_per_second"`
-	InferImagesPerS  float64       `json:"inference_images_per_second"`
-	DeviceMemoryByte int64         `json:"device_memory_bytes"`
-	Pipelines        int           `json:"pipelines"`
-	PipelineSeconds  float64       `json:"pipeline_seconds"`
-	PipelineCache    string        `json:"pipeline_cache,omitempty"`
-	PipelineCacheIn  int           `json:"pipeline_cache_loaded_bytes"`
-}
-
 func benchAll(c *cli.Context) (err error) {
 	batch, reps := c.Int("batch-size"), c.Int("reps")
-	if batch <= 0 || reps <= 0 {
-		return fmt.Errorf("--batch-size and --reps must be positive (got %d, %d)", batch, reps)
-	}
-	model, err := loadModel(c)
-	if err != nil {
-		return err
-	}
-	ctx, err := openDevice(c)
+	model, ctx, err := openBench(c, batch, reps)
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	tuning := loadTuning(c, ctx)
-	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1))
+	res, err := measure.Step(ctx, model, loadTuning(c, ctx), batch, reps)
 	if err != nil {
 		return err
 	}
-	defer net.Close()
-	// Random digits: the timing does not depend on the data.
-	rng := rand.New(rand.NewPCG(1, 2))
-	images, labels := make([]byte, batch*784), make([]uint8, batch)
-	for i := range images {
-		images[i] = byte(rng.IntN(256))
-	}
-	for i := range labels {
-		labels[i] = uint8(rng.IntN(10))
-	}
-	set, err := net.Upload(images, labels)
-	if err != nil {
-		return err
-	}
-	indices := make([]int, batch)
-	for i := range indices {
-		indices[i] = i
-	}
-	step := func(mode nn.Mode, t uint32) error {
-		return net.Step(set, mode, augment.Sampling{}, nn.StepValues{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: indices})
-	}
-	// Warm up: the first run of each pipeline compiles it on some drivers.
-	if err := errors.Join(step(nn.ModeTrain, 1), step(nn.ModeEval, 1)); err != nil {
-		return err
-	}
-	res := benchAllResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Model: c.String("model"), Batch: batch, DeviceMemoryByte: net.DeviceBytes()}
-	names, products := nn.Products(model, batch)
-	for i, p := range products {
-		chosen, tuned := tuning.Choose(p)
-		res.Kernels = append(res.Kernels, benchKernel{Name: names[i], Key: p.Key(), Variant: chosen.Choice().String(), Tuned: tuned})
-	}
-	parts, total, err := net.Profile(set, nn.ModeTrain, nn.StepValues{Counter: 2, Seed: 1, LR: nn.AdamLR(5e-4, 2), Indices: indices})
-	if err != nil {
-		return err
-	}
-	res.StepSeconds = total.Seconds()
-	for _, p := range parts {
-		part := benchPart{Label: p.Label, Seconds: p.Time.Seconds(), Share: p.Time.Seconds() / total.Seconds()}
-		if p.FLOPs > 0 {
-			part.GFLOPS = p.FLOPs / part.Seconds / 1e9
-		} else if p.Bytes > 0 {
-			part.GBPerS = p.Bytes / part.Seconds / 1e9
-		}
-		res.Parts = append(res.Parts, part)
-		res.PartsSeconds += p.Time.Seconds()
-	}
-	copyFloats := min(model.ParamFloats, copyMaxFloats)
-	if res.CopyGBPerS, err = copyBandwidth(ctx, copyFloats); err != nil {
-		return err
-	}
-	// Wall time a step, and the device's share of it from the timestamps
-	// around each step.
-	timeSteps := func(mode nn.Mode) (wall, device float64, err error) {
-		for r := range reps {
-			start := time.Now()
-			if err := step(mode, uint32(3+r)); err != nil {
-				return 0, 0, err
-			}
-			wall += time.Since(start).Seconds()
-			d, err := net.StepDeviceTime()
-			if err != nil {
-				return 0, 0, err
-			}
-			device += d.Seconds()
-		}
-		return wall / float64(reps), device / float64(reps), nil
-	}
-	trainDevice := 0.0
-	if res.WallStepSeconds, trainDevice, err = timeSteps(nn.ModeTrain); err != nil {
-		return err
-	}
-	infer, _, err := timeSteps(nn.ModeEval)
-	if err != nil {
-		return err
-	}
-	// What the wall clock adds to the device's step: writing the step's
-	// values, submission, waiting and readback.
-	res.HostOverhead = max(0, res.WallStepSeconds-trainDevice) / res.WallStepSeconds
-	res.TrainImagesPerS = float64(batch) / res.WallStepSeconds
-	res.InferImagesPerS = float64(batch) / infer
-	var took time.Duration
-	res.Pipelines, took, res.PipelineCache, res.PipelineCacheIn = ctx.PipelineStats()
-	res.PipelineSeconds = took.Seconds()
-
+	res.Model = c.String("model")
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(c.App.Writer, res)
 	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "%s, batch %d, on %s (%s)\n", res.Model, batch, res.Device, res.Driver)
+	printStep(c.App.Writer, res, measure.CopyFloats(model))
+	return nil
+}
+
+// printStep prints what bench all measured: the kernel of each product,
+// the parts of a training step, and the whole step.
+func printStep(w io.Writer, res measure.StepResult, copyFloats int) {
+	fmt.Fprintf(w, "%s, batch %d, on %s (%s)\n", res.Model, res.Batch, res.Device, res.Driver)
 	fmt.Fprintf(w, "%-28s %-17s %s\n", "product", "variant", "shape")
 	for _, k := range res.Kernels {
 		how := "default"
@@ -208,39 +77,4 @@ func benchAll(c *cli.Context) (err error) {
 		cache = fmt.Sprintf("pipeline cache %s, started from %d bytes", res.PipelineCache, res.PipelineCacheIn)
 	}
 	fmt.Fprintf(w, "pipelines: %d built in %s (%s)\n", res.Pipelines, seconds(res.PipelineSeconds), cache)
-	return nil
-}
-
-// copyMaxFloats bounds the copy measurement to one binding on every device
-// (maxStorageBufferRange is at least 128 MiB where it matters).
-const copyMaxFloats = 16 << 20
-
-// copyBandwidth times the copy kernel over n floats (the size of the
-// parameter vector, which Adam streams, up to copyMaxFloats) and returns
-// the bytes read and written per second, the median of 5 runs.
-func copyBandwidth(ctx *vk.Context, n int) (float64, error) {
-	src, err := ctx.NewBuffer(4 * int64(n))
-	if err != nil {
-		return 0, err
-	}
-	defer src.Close()
-	dst, err := ctx.NewBuffer(4 * int64(n))
-	if err != nil {
-		return 0, err
-	}
-	defer dst.Close()
-	rec, err := timedRecording(ctx, func(rec *vk.Recording) error {
-		return kernels.Copy(ctx, rec, vk.Whole(src), vk.Whole(dst), n)
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer rec.Close()
-	times, err := runTimes(ctx, rec, 6)
-	if err != nil {
-		return 0, err
-	}
-	times = times[1:] // the first run warms the pages up
-	slices.Sort(times)
-	return 8 * float64(n) / times[len(times)/2] / 1e9, nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,9 +113,7 @@ func benchShaders(c *cli.Context) (err error) {
 		res.Pipelines = append(res.Pipelines, r)
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := printJSON(c.App.Writer, res); err != nil {
 			return err
 		}
 	} else {

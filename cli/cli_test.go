@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/measure"
 )
 
 // binary is vkcnn built once for the tests that run it as a user would.
@@ -110,7 +112,7 @@ func TestBenchGemmVerifiesAndTimes(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
 	}
-	var results []gemmResult
+	var results []measure.GemmResult
 	if err := json.Unmarshal([]byte(stdout), &results); err != nil {
 		t.Fatalf("%v in %s", err, stdout)
 	}

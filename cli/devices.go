@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"vkcnn/internal/humanize"
 	"vkcnn/vk"
 )
 
@@ -25,9 +25,7 @@ func devicesCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(devices)
+				return printJSON(c.App.Writer, devices)
 			}
 			printDevices(c.App.Writer, devices)
 			return nil
@@ -40,13 +38,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func mib(bytes uint64) string {
-	if bytes >= 1<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(bytes)/(1<<30))
-	}
-	return fmt.Sprintf("%d MiB", bytes>>20)
 }
 
 func printDevices(w io.Writer, devices []vk.DeviceInfo) {
@@ -67,7 +58,7 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		if d.Placement == "" {
 			fmt.Fprintf(w, "     memory: no device-local memory for buffers: vkcnn cannot train here\n")
 		} else {
-			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", mib(d.DeviceLocalBytes), d.Placement, mib(uint64(d.MaxStorageBufferRange)))
+			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", humanize.Bytes(d.DeviceLocalBytes), d.Placement, humanize.Bytes(uint64(d.MaxStorageBufferRange)))
 		}
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)

@@ -15,6 +15,7 @@ import (
 
 	"vkcnn/augment"
 	"vkcnn/internal/atomicfile"
+	"vkcnn/internal/humanize"
 	"vkcnn/mnist"
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
@@ -233,7 +234,68 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	// The run folder first: a bad --out should fail before minutes of setup.
+	if err := startRunFolder(setup); err != nil {
+		return err
+	}
+	params, err := startParams(c, setup)
+	if err != nil {
+		return err
+	}
+	trainData, testData, err := mnist.Load(mnist.Dir(c.String("data")))
+	if err != nil {
+		return err
+	}
+	ctx, err := openDevice(c)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(ctx, &err)
+	net, err := trainingNet(c, ctx, setup, params)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	data, err := uploadData(net, setup.cfg, trainData, testData)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
+		setup.model.Spec.Name, humanize.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, data.valDesc, setup.out)
+	fmt.Fprintln(w, stepsLine(setup.cfg, data.samples, setup.resume))
+
+	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+		return err
+	}
+	run, err := openRunWriter(setup, net, c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	defer run.steps.Close()
+	if setup.resume != nil {
+		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Step+1)
+	}
+	stop := interrupts()
+	defer stop.release()
+	hooks := run.hooks(w, setup.cfg, c.Int("checkpoint-every"), stop.requested)
+	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		run.draw = run.bar.update(f)
+	}
+	if _, err := nn.Train(net, data.train, data.val, setup.cfg, hooks, setup.resume); err != nil {
+		return run.failed(w, err)
+	}
+	if setup.cfg.KeepBest {
+		if err := run.saveWeights(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "Wrote %s: model.json, run.json, weights.safetensors (%s epoch), history.csv, steps.csv, accuracy.png, training.png\n", setup.out, c.String("keep"))
+	return nil
+}
+
+// startRunFolder makes the run folder and writes its model.json: first,
+// so that a bad --out fails before minutes of setup.
+func startRunFolder(setup *trainSetup) error {
 	if err := os.MkdirAll(setup.out, 0o755); err != nil {
 		return fmt.Errorf("create run folder: %w", err)
 	}
@@ -247,125 +309,128 @@ func train(c *cli.Context) (err error) {
 	}); err != nil {
 		return fmt.Errorf("write model.json: %w", err)
 	}
-	params := setup.model.Init(setup.cfg.Seed)
-	if setup.resume != nil {
-		params = setup.params
-	} else if path := c.String("init"); path != "" {
-		if params, err = setup.model.LoadWeights(path); err != nil {
-			return err
-		}
-	}
+	return nil
+}
 
-	trainData, testData, err := mnist.Load(mnist.Dir(c.String("data")))
-	if err != nil {
-		return err
+// startParams are the weights training starts from: the checkpoint's on
+// resuming, else --init's, else the model's initialisation.
+func startParams(c *cli.Context, setup *trainSetup) ([]float32, error) {
+	if setup.resume != nil {
+		return setup.params, nil
 	}
-	ctx, err := openDevice(c)
-	if err != nil {
-		return err
+	if path := c.String("init"); path != "" {
+		return setup.model.LoadWeights(path)
 	}
-	defer closeDevice(ctx, &err)
+	return setup.model.Init(setup.cfg.Seed), nil
+}
+
+// trainingNet builds the network with the run's kernels and, on resuming,
+// Adam's moments from the checkpoint.
+func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []float32) (*nn.Net, error) {
 	tuning, err := runTuning(c, ctx, setup)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, tuning, params)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer net.Close()
 	if setup.resume != nil {
 		if err := net.SetAdamState(setup.adamM, setup.adamV); err != nil {
-			return err
+			net.Close()
+			return nil, err
 		}
 	}
-	trainSet, err := net.Upload(trainData.Images, trainData.Labels)
-	if err != nil {
-		return err
-	}
-	var valSet *nn.DeviceSet
-	valDesc := fmt.Sprintf("validate on %d test samples", testData.N)
-	held := int(float64(trainData.N) * setup.cfg.ValSplit)
-	if setup.cfg.ValSplit == 0 {
-		if valSet, err = net.Upload(testData.Images, testData.Labels); err != nil {
-			return err
-		}
-	} else {
-		valDesc = fmt.Sprintf("validate on the last %d training samples", held)
-	}
-	w := c.App.Writer
-	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
-		setup.model.Spec.Name, commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, valDesc, setup.out)
-	fmt.Fprintln(w, stepsLine(setup.cfg, trainData.N-held, setup.resume))
+	return net, nil
+}
 
-	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
-		return err
+// deviceData is what a run trains and validates on, on the device.
+type deviceData struct {
+	train, val *nn.DeviceSet // val: nil where it is the training set's last part
+	samples    int           // the training samples, less those held out
+	valDesc    string
+}
+
+// uploadData puts the training set on the device, and the test set where
+// the run validates on it rather than on the last --val-split of the
+// training set.
+func uploadData(net *nn.Net, cfg nn.TrainConfig, trainData, testData *mnist.Set) (deviceData, error) {
+	held := int(float64(trainData.N) * cfg.ValSplit)
+	d := deviceData{samples: trainData.N - held, valDesc: fmt.Sprintf("validate on %d test samples", testData.N)}
+	var err error
+	if d.train, err = net.Upload(trainData.Images, trainData.Labels); err != nil {
+		return d, err
 	}
-	steps, stepRows, err := openStepLog(setup.out, setup.resume, c.App.ErrWriter)
+	if cfg.ValSplit != 0 {
+		d.valDesc = fmt.Sprintf("validate on the last %d training samples", held)
+		return d, nil
+	}
+	d.val, err = net.Upload(testData.Images, testData.Labels)
+	return d, err
+}
+
+// openRunWriter opens the run's training log, keeping a resumed run's
+// rows and epochs so far.
+func openRunWriter(setup *trainSetup, net *nn.Net, warn io.Writer) (*runWriter, error) {
+	steps, stepRows, err := openStepLog(setup.out, setup.resume, warn)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer steps.Close()
 	run := &runWriter{dir: setup.out, model: setup.model, net: net, title: filepath.Base(setup.out), steps: steps, stepRows: stepRows}
 	if setup.resume != nil {
 		for _, e := range setup.resume.History {
 			run.history = append(run.history, historyRow(e))
 		}
-		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Step+1)
 	}
-	stop := interrupts()
-	defer stop.release()
-	hooks := &nn.Hooks{
+	return run, nil
+}
+
+// hooks print each epoch's line and keep the run folder current: the
+// log, the figures and weights after each epoch, and the checkpoint.
+func (r *runWriter) hooks(w io.Writer, cfg nn.TrainConfig, checkpointEvery int, stop func() bool) *nn.Hooks {
+	return &nn.Hooks{
 		Epoch: func(st nn.EpochStats) error {
-			run.bar.finish()
-			fmt.Fprintln(w, epochLine(st, setup.cfg.Epochs))
-			return run.epoch(st)
+			r.bar.finish()
+			fmt.Fprintln(w, epochLine(st, cfg.Epochs))
+			return r.epoch(st)
 		},
-		Log: run.logStep,
+		Log: r.logStep,
 		Checkpoint: func(st *nn.TrainState) error {
 			// The log first: a checkpoint never runs ahead of it.
-			if err := steps.Sync(); err != nil {
+			if err := r.steps.Sync(); err != nil {
 				return err
 			}
-			return net.SaveCheckpoint(filepath.Join(setup.out, checkpointFile), setup.cfg, st)
+			return r.net.SaveCheckpoint(filepath.Join(r.dir, checkpointFile), cfg, st)
 		},
-		CheckpointEvery: c.Int("checkpoint-every"),
-		Stop:            stop.requested,
-	}
-	var bar func(nn.Progress)
-	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar = run.bar.update(f)
-	}
-	var last nn.Progress
-	hooks.Progress = func(p nn.Progress) {
-		last = p
-		if bar != nil {
-			bar(p)
-		}
-	}
-	if _, err := nn.Train(net, trainSet, valSet, setup.cfg, hooks, setup.resume); err != nil {
-		run.bar.finish()
-		if len(run.stepRows) > 0 {
-			err = errors.Join(err, run.trainingFigure())
-		}
-		if errors.Is(err, nn.ErrStopped) {
-			if last.Step < last.Steps {
-				fmt.Fprintln(w, partialEpochLine(last, net.Batch))
+		CheckpointEvery: checkpointEvery,
+		Stop:            stop,
+		Progress: func(p nn.Progress) {
+			r.last = p
+			if r.draw != nil {
+				r.draw(p)
 			}
-			return exitError{status: 130, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", setup.out)}
-		}
-		if len(run.history) > 0 {
-			err = fmt.Errorf("%w (the run folder keeps epoch %d's weights and checkpoint)", err, len(run.history))
-		}
-		return err
+		},
 	}
-	if setup.cfg.KeepBest {
-		if err := run.saveWeights(); err != nil {
-			return err
-		}
+}
+
+// failed reports training that ended early: stopped (status 130, with
+// the partial epoch's line and how to go on), or failed, saying what the
+// run folder keeps. training.png shows the log so far either way.
+func (r *runWriter) failed(w io.Writer, err error) error {
+	r.bar.finish()
+	if len(r.stepRows) > 0 {
+		err = errors.Join(err, r.trainingFigure())
 	}
-	fmt.Fprintf(w, "Wrote %s: model.json, run.json, weights.safetensors (%s epoch), history.csv, steps.csv, accuracy.png, training.png\n", setup.out, c.String("keep"))
-	return nil
+	if errors.Is(err, nn.ErrStopped) {
+		if r.last.Step < r.last.Steps {
+			fmt.Fprintln(w, partialEpochLine(r.last, r.net.Batch))
+		}
+		return exitError{status: 130, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", r.dir)}
+	}
+	if len(r.history) > 0 {
+		err = fmt.Errorf("%w (the run folder keeps epoch %d's weights and checkpoint)", err, len(r.history))
+	}
+	return err
 }
 
 // stepsLine says how many steps the run takes, so that a short test run
@@ -377,12 +442,12 @@ func stepsLine(cfg nn.TrainConfig, samples int, resume *nn.TrainState) string {
 	whole := uncut.EpochSteps(samples)
 	line := fmt.Sprintf("%s of %s", plural(cfg.Epochs, "epoch"), plural(per, "step"))
 	if per < whole {
-		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", commas(whole))
+		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", humanize.Commas(whole))
 	}
 	total := cfg.Epochs * per
 	line += fmt.Sprintf(": %s in all", plural(total, "step"))
 	if resume != nil {
-		line += fmt.Sprintf(", %s to go", commas(total-(resume.Epoch-1)*per-resume.Step))
+		line += fmt.Sprintf(", %s to go", humanize.Commas(total-(resume.Epoch-1)*per-resume.Step))
 	}
 	return line
 }
@@ -392,15 +457,7 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return commas(n) + " " + noun + "s"
-}
-
-func commas(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return humanize.Commas(n) + " " + noun + "s"
 }
 
 // epochLine is Keras' one line per epoch.
@@ -452,7 +509,11 @@ type runWriter struct {
 	model   *nn.Model
 	net     *nn.Net
 	history []report.Epoch
-	bar     progress
+	// The progress bar on a terminal (draw draws it; nil elsewhere) and
+	// the last progress reported.
+	bar  progress
+	draw func(nn.Progress)
+	last nn.Progress
 	// The training log, its rows so far, and when training.png was last
 	// drawn.
 	steps    *report.StepLog

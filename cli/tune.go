@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
+	"vkcnn/internal/measure"
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
@@ -36,19 +32,12 @@ func tuneCommand() *cli.Command {
 	}
 }
 
-type tuneCandidate struct {
-	Variant       string  `json:"variant"`
-	MedianSeconds float64 `json:"median_s,omitempty"`
-	GFLOPS        float64 `json:"gflops,omitempty"`
-	Skipped       string  `json:"skipped,omitempty"`
-}
-
+// tuneProduct is one product's candidates, with its name in the model and
+// the kernel it runs without tuning.
 type tuneProduct struct {
-	Name       string          `json:"name"`
-	Key        string          `json:"key"`
-	Candidates []tuneCandidate `json:"candidates"`
-	Best       string          `json:"best"`
-	Default    string          `json:"default"`
+	Name string `json:"name"`
+	measure.Tuned
+	Default string `json:"default"`
 }
 
 type tuneResult struct {
@@ -60,10 +49,6 @@ type tuneResult struct {
 	Cache    string        `json:"cache"`
 }
 
-// slowCutoff: a candidate whose checked run takes this many times the
-// best so far is not timed further.
-const slowCutoff = 3
-
 func tune(c *cli.Context) (err error) {
 	batch := c.Int("batch-size")
 	if !c.IsSet("batch-size") {
@@ -72,15 +57,7 @@ func tune(c *cli.Context) (err error) {
 			batch = d.BatchSize
 		}
 	}
-	reps := c.Int("reps")
-	if batch <= 0 || reps <= 0 {
-		return fmt.Errorf("--batch-size and --reps must be positive (got %d, %d)", batch, reps)
-	}
-	model, err := loadModel(c)
-	if err != nil {
-		return err
-	}
-	ctx, err := openDevice(c)
+	model, ctx, err := openBench(c, batch, c.Int("reps"))
 	if err != nil {
 		return err
 	}
@@ -99,11 +76,11 @@ func tune(c *cli.Context) (err error) {
 		}
 		seen[p.Key()] = true
 		def, _ := defaults.Choose(p)
-		tp, err := tuneOne(ctx, p, reps)
+		tuned, err := measure.Tune(ctx, p, c.Int("reps"))
 		if err != nil {
 			return fmt.Errorf("tune %s (%s): %w", names[i], p.Key(), err)
 		}
-		tp.Name, tp.Default = names[i], def.Choice().String()
+		tp := tuneProduct{Name: names[i], Tuned: tuned, Default: def.Choice().String()}
 		chosen[tp.Key] = tp.Best
 		res.Products = append(res.Products, tp)
 		if !c.Bool("json") {
@@ -114,9 +91,7 @@ func tune(c *cli.Context) (err error) {
 		return err
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(c.App.Writer, res)
 	}
 	fmt.Fprintf(c.App.Writer, "saved %d choices for %s (%s) to %s\n", len(chosen), res.Device, res.Driver, res.Cache)
 	return nil
@@ -136,118 +111,4 @@ func printTuned(c *cli.Context, tp tuneProduct) {
 		}
 		fmt.Fprintf(w, "  %s %-13s %12s %8.1f GFLOPS\n", mark, cand.Variant, seconds(cand.MedianSeconds), cand.GFLOPS)
 	}
-}
-
-// tuneOne times every usable variant on p with random operands and
-// returns them with the fastest. Each candidate's output must match the
-// first's within the kernel tests' tolerance.
-func tuneOne(ctx *vk.Context, p kernels.Product, reps int) (tp tuneProduct, err error) {
-	tp.Key = p.Key()
-	var choices []kernels.Choice
-	for _, v := range kernels.Candidates(ctx.Info) {
-		for _, split := range p.Splits(ctx.Info, v) {
-			choices = append(choices, kernels.Choice{Variant: v, Split: split})
-		}
-	}
-	// Arguments large enough for every candidate (a split's scratch grows
-	// with it).
-	sizes := p.ArgFloats()
-	for _, ch := range choices {
-		for i, n := range p.With(ch).ArgFloats() {
-			sizes[i] = max(sizes[i], n)
-		}
-	}
-	args := make([]vk.Range, len(sizes))
-	rng := rand.New(rand.NewPCG(7, 8))
-	for i, n := range sizes {
-		b, err := ctx.NewBuffer(4 * int64(n))
-		if err != nil {
-			return tp, err
-		}
-		defer b.Close()
-		data := make([]float32, n)
-		for j := range data {
-			data[j] = rng.Float32()*2 - 1
-		}
-		if err := b.WriteFloat32(0, data); err != nil {
-			return tp, err
-		}
-		args[i] = vk.Whole(b)
-	}
-	out := args[len(args)-1]
-	var want []float32
-	best := math.Inf(1)
-	for _, ch := range choices {
-		cand := tuneCandidate{Variant: ch.String()}
-		times, got, err := timeProduct(ctx, p.With(ch), args, out, reps, best)
-		skipped := len(times) == 0
-		if err != nil {
-			return tp, fmt.Errorf("%s: %w", ch, err)
-		}
-		if want == nil {
-			want = got
-		} else if d, tol := maxDiff(got, want), 1e-4*maxAbs(want)+1e-5; d > tol {
-			return tp, fmt.Errorf("%s differs from %s by %.3g (tolerance %.3g)", ch, tp.Candidates[0].Variant, d, tol)
-		}
-		if skipped {
-			cand.Skipped = fmt.Sprintf("skipped: its checked run took over %dx the best", slowCutoff)
-		} else {
-			slices.Sort(times)
-			cand.MedianSeconds = times[len(times)/2]
-			cand.GFLOPS = p.FLOPs() / cand.MedianSeconds / 1e9
-			if cand.MedianSeconds < best {
-				best, tp.Best = cand.MedianSeconds, cand.Variant
-			}
-		}
-		tp.Candidates = append(tp.Candidates, cand)
-	}
-	if tp.Best == "" {
-		return tp, errors.New("no variant could be timed")
-	}
-	return tp, nil
-}
-
-// timeProduct runs p twice (returning its output) and then, unless the
-// second run was over slowCutoff times best, reps times more, timed by
-// timestamps; no times means it was too slow.
-func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, got []float32, err error) {
-	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.Record(ctx, rec, args) })
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rec.Close()
-	// Lavapipe compiles a pipeline at its first dispatch: a warm-up run
-	// keeps compile time out of the check against the best.
-	if err := rec.Run(); err != nil {
-		return nil, nil, err
-	}
-	first, err := runTimes(ctx, rec, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	got = make([]float32, p.ArgFloats()[len(args)-1])
-	if err := out.Buf.ReadFloat32(0, got); err != nil {
-		return nil, nil, err
-	}
-	if first[0] > slowCutoff*best {
-		return nil, got, nil
-	}
-	times, err = runTimes(ctx, rec, reps)
-	return times, got, err
-}
-
-func maxDiff(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return d
-}
-
-func maxAbs(a []float32) float64 {
-	var m float64
-	for _, v := range a {
-		m = max(m, math.Abs(float64(v)))
-	}
-	return m
 }

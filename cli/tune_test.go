@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/measure"
 )
 
 // tune measures the small model's products, caches a winner for each, and
@@ -51,7 +53,7 @@ func TestTuneCachesWinnersThatBenchUses(t *testing.T) {
 	if status != 0 {
 		t.Fatalf("bench all: status %d: %s", status, stderr)
 	}
-	var bench benchAllResult
+	var bench measure.StepResult
 	if err := json.Unmarshal([]byte(out), &bench); err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,18 @@
 // in sample order, with Kahan summation: deterministic, and exact enough
 // over an epoch in float32. One invocation.
 // totals: [loss, loss compensation, correct, samples].
+#extension GL_GOOGLE_include_directive : require
+#define STEP_BINDING 1
+#include "step.glsl"
+
 layout(local_size_x = 1) in;
 layout(binding = 0) readonly buffer Stats { float stats[]; };
-layout(binding = 1) readonly buffer Step { uint step; uint seed; uint valid; } st;
 layout(binding = 2) buffer Totals { float total[]; };
 
 void main() {
     float sum = total[0], comp = total[1];
     float correct = total[2];
-    for (uint s = 0; s < st.valid; s++) {
+    for (uint s = 0; s < stepValues.valid; s++) {
         float y = stats[3 * s] - comp;
         float t = sum + y;
         comp = (t - sum) - y;
@@ -21,5 +24,5 @@ void main() {
     total[0] = sum;
     total[1] = comp;
     total[2] = correct;
-    total[3] += float(st.valid);
+    total[3] += float(stepValues.valid);
 }

@@ -7,6 +7,8 @@
 // loop over the lanes, so fewer, wider loads stream faster.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#define STEP_BINDING 4
+#include "step.glsl"
 
 layout(push_constant) uniform Push { uint n; float beta1, beta2, eps; } p;
 layout(binding = 0) buffer Params { float w[]; };
@@ -17,7 +19,6 @@ layout(binding = 2) buffer M { float m[]; };
 layout(binding = 2) buffer M4 { vec4 m4[]; };
 layout(binding = 3) buffer V { float v[]; };
 layout(binding = 3) buffer V4 { vec4 v4[]; };
-layout(binding = 4) readonly buffer Step { uint step; uint seed; uint valid; float lr; } st;
 
 void main() {
     uint i = flatIndex();
@@ -27,7 +28,7 @@ void main() {
         vec4 vi = p.beta2 * v4[i] + (1.0 - p.beta2) * gi * gi;
         m4[i] = mi;
         v4[i] = vi;
-        w4[i] -= st.lr * mi / (sqrt(vi) + p.eps);
+        w4[i] -= stepValues.lr * mi / (sqrt(vi) + p.eps);
         return;
     }
     for (uint j = 4 * i; j < p.n; j++) { // the last 1-3 parameters
@@ -36,6 +37,6 @@ void main() {
         float vj = p.beta2 * v[j] + (1.0 - p.beta2) * gj * gj;
         m[j] = mj;
         v[j] = vj;
-        w[j] -= st.lr * mj / (sqrt(vj) + p.eps);
+        w[j] -= stepValues.lr * mj / (sqrt(vj) + p.eps);
     }
 }

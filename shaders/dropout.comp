@@ -7,15 +7,16 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "hash.glsl"
+#define STEP_BINDING 2
+#include "step.glsl"
 
 layout(push_constant) uniform Push { uint n; float rate; } p;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) writeonly buffer Y { float y[]; };
-layout(binding = 2) readonly buffer Step { uint step; uint seed; } s;
 
 void main() {
     uint i = flatIndex();
     if (i >= p.n) return;
-    bool keep = uniform01(hash(i ^ hash(s.step ^ hash(s.seed)))) >= p.rate;
+    bool keep = uniform01(hash(i ^ hash(stepValues.counter ^ hash(stepValues.seed)))) >= p.rate;
     y[i] = keep ? x[i] / (1.0 - p.rate) : 0.0;
 }

@@ -9,11 +9,12 @@
 // classes - 1, so that no read leaves the sample's row whatever the label.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#define STEP_BINDING 2
+#include "step.glsl"
 
 layout(push_constant) uniform Push { uint batch, classes; } p;
 layout(binding = 0) readonly buffer Logits { float z[]; };
 layout(binding = 1) readonly buffer Labels { uint labelWords[]; }; // uint8 labels of the whole set
-layout(binding = 2) readonly buffer Step { uint step; uint seed; uint valid; } st;
 layout(binding = 3) readonly buffer Order { uint order[]; };       // the batch's indices into the set
 layout(binding = 4) writeonly buffer DZ { float dz[]; };
 layout(binding = 5) writeonly buffer Stats { float stats[]; };     // 3 per sample
@@ -23,7 +24,7 @@ void main() {
     uint s = flatIndex();
     if (s >= p.batch) return;
     uint row = s * p.classes;
-    if (s >= st.valid) {
+    if (s >= stepValues.valid) {
         for (uint j = 0; j < p.classes; j++) dz[row + j] = 0.0;
         stats[3 * s] = 0.0; stats[3 * s + 1] = 0.0; stats[3 * s + 2] = 0.0;
         return;
@@ -41,10 +42,10 @@ void main() {
     }
     float sum = 0.0;
     for (uint j = 0; j < p.classes; j++) sum += exp(z[row + j] - zmax);
-    float inv = 1.0 / (sum * float(st.valid));
+    float inv = 1.0 / (sum * float(stepValues.valid));
     for (uint j = 0; j < p.classes; j++) {
         float g = exp(z[row + j] - zmax) * inv;
-        if (j == label) g -= 1.0 / float(st.valid);
+        if (j == label) g -= 1.0 / float(stepValues.valid);
         dz[row + j] = g;
     }
     stats[3 * s] = log(sum) - (z[row + label] - zmax);

@@ -34,6 +34,31 @@ func (c *Context) NewBuffer(size int64) (*Buffer, error) {
 	return c.newBuffer(size, false, "device buffer")
 }
 
+// Buffers are the device buffers of one piece of work, closed together:
+//
+//	var bufs vk.Buffers
+//	defer bufs.Close()
+//	a, err := bufs.New(ctx, 4*n)
+type Buffers []*Buffer
+
+// New allocates a device buffer of size bytes that Close frees.
+func (s *Buffers) New(ctx *Context, size int64) (*Buffer, error) {
+	b, err := ctx.NewBuffer(size)
+	if err != nil {
+		return nil, err
+	}
+	*s = append(*s, b)
+	return b, nil
+}
+
+// Close frees every buffer New made.
+func (s *Buffers) Close() {
+	for _, b := range *s {
+		b.Close()
+	}
+	*s = nil
+}
+
 // NewHostBuffer allocates a mapped buffer of size bytes in host memory,
 // for values the host writes or reads often.
 func (c *Context) NewHostBuffer(size int64) (*Buffer, error) {

@@ -89,6 +89,28 @@ func TestCloseReportsOpenObjects(t *testing.T) {
 	}
 }
 
+func TestBuffersCloseTogether(t *testing.T) {
+	ctx := open(t, Options{})
+	var bufs Buffers
+	for _, size := range []int64{64, 4096} {
+		b, err := bufs.New(ctx, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Size() != size {
+			t.Fatalf("a %d-byte buffer has %d", size, b.Size())
+		}
+	}
+	if _, err := bufs.New(ctx, 0); err == nil {
+		t.Fatal("a 0-byte buffer was made")
+	}
+	if len(bufs) != 2 {
+		t.Fatalf("%d buffers kept, want 2", len(bufs))
+	}
+	bufs.Close()
+	closeClean(t, ctx)
+}
+
 func TestValidationMessagesBecomeErrors(t *testing.T) {
 	if validate, _ := ValidateFromEnv(); !validate {
 		t.Skip("VKCNN_VALIDATE=1 not set")

@@ -71,16 +71,24 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k,
 	return nil
 }
 
+// needFloats checks that r holds n float32s.
 func needFloats(what string, r vk.Range, n int) error {
+	return needRange(what, r, int64(n), 4, "floats")
+}
+
+// needRange checks that r is a buffer's range that holds n elements of
+// size bytes each (units, in its error): what the range says it spans,
+// within what the buffer has past its offset.
+func needRange(what string, r vk.Range, n, size int64, units string) error {
 	if r.Buf == nil {
 		return fmt.Errorf("%s: no buffer", what)
 	}
-	have := (r.Buf.Size() - r.Offset) / 4
+	have := r.Buf.Size() - r.Offset
 	if r.Size > 0 {
-		have = r.Size / 4
+		have = min(have, r.Size)
 	}
-	if have < int64(n) {
-		return fmt.Errorf("%s holds %d floats, needs %d", what, have, n)
+	if have < n*size {
+		return fmt.Errorf("%s holds %d %s, needs %d", what, have/size, units, n)
 	}
 	return nil
 }

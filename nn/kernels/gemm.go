@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -233,32 +234,16 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if layers > 1 && g.Variant.Style != Warp {
 		return fmt.Errorf("gemm: variant %s cannot split k (warp variants can)", g.Variant.Name)
 	}
-	need := []struct {
-		name  string
-		r     vk.Range
-		elems int64
-	}{{"A", a, int64(g.M) * int64(g.K)}, {"B", b, int64(g.K) * int64(g.N)}, {"C", c, int64(g.M) * int64(g.N)}}
+	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
+	need := []error{needFloats(what+" A", a, g.M*g.K), needFloats(what+" B", b, g.K*g.N), needFloats(what+" C", c, g.M*g.N)}
 	if g.Bias {
-		need = append(need, struct {
-			name  string
-			r     vk.Range
-			elems int64
-		}{"bias", bias, int64(g.N)})
+		need = append(need, needFloats(what+" bias", bias, g.N))
 	}
 	if layers > 1 {
-		need = append(need, struct {
-			name  string
-			r     vk.Range
-			elems int64
-		}{"split scratch", scratch, int64(g.SplitScratch())})
+		need = append(need, needFloats(what+" split scratch", scratch, g.SplitScratch()))
 	}
-	for _, x := range need {
-		if x.r.Buf == nil {
-			return fmt.Errorf("gemm: no buffer for %s", x.name)
-		}
-		if have := (x.r.Buf.Size() - x.r.Offset) / 4; have < x.elems || (x.r.Size > 0 && x.r.Size/4 < x.elems) {
-			return fmt.Errorf("gemm %dx%dx%d: %s needs %d floats, its range holds fewer", g.M, g.N, g.K, x.name, x.elems)
-		}
+	if err := errors.Join(need...); err != nil {
+		return err
 	}
 	k, err := g.shader(layers > 1).kernel(ctx)
 	if err != nil {

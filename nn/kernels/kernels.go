@@ -187,15 +187,9 @@ func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first i
 	if batch <= 0 || first < 0 {
 		return fmt.Errorf("augment: batch %d from %d", batch, first)
 	}
-	checks := []struct {
-		name  string
-		r     vk.Range
-		bytes int64
-	}{{"order", order, 4 * int64(first+batch)}, {"affines", affines, 4 * 6 * int64(batch)}, {"out", out, 4 * pixels * int64(batch)}, {"images", images, pixels}}
-	for _, c := range checks {
-		if c.r.Buf == nil || c.r.Buf.Size()-c.r.Offset < c.bytes {
-			return fmt.Errorf("augment: %s needs %d bytes", c.name, c.bytes)
-		}
+	if err := errors.Join(needRange("augment images", images, pixels, 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
+		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, pixels*batch)); err != nil {
+		return err
 	}
 	return single(ctx, rec, augmentShader, pixels*batch,
 		[]uint32{uint32(pixels * batch), uint32(first), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear)}, []vk.Range{images, order, affines, out})

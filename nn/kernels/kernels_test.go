@@ -174,6 +174,14 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")
 	}
+	// A range is as short as its size says, or as its buffer past the
+	// offset, whichever is less.
+	big := upload(t, ctx, make([]float32, 64))
+	for _, r := range []vk.Range{{Buf: big, Size: 4 * 10}, {Buf: small, Size: 4 * 16}, {Buf: big, Offset: 4 * 50}} {
+		if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
+			t.Errorf("a 4x4x4 product into %d bytes from %d of a %d-byte buffer was accepted", r.Size, r.Offset, r.Buf.Size())
+		}
+	}
 	if err := (Gemm{M: 0, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("M = 0 was accepted")
 	}

@@ -12,6 +12,8 @@ import (
 // written by the host before each submission so that a recording made
 // once serves every step: the step counter, the dropout seed, the number
 // of valid samples in the batch and Adam's bias-corrected learning rate.
+// These index its words; shaders/step.glsl declares them for the shaders
+// (TestStepHeader checks that the two agree).
 const (
 	StepCounter = iota
 	StepSeed
@@ -22,7 +24,8 @@ const (
 
 // The fixed kernels of a training step.
 var (
-	reluShader            = elementwiseShader("relu", "forward", []vk.Access{vk.Read, vk.Write}, 0, 0)
+	// relu's y is read-write in its SPIR-V, for backward's in-place update.
+	reluShader            = elementwiseShader("relu", "forward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 0)
 	reluBackwardShader    = elementwiseShader("relu", "backward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 1)
 	maxPoolShader         = groupShader("maxpool", "forward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 0)
 	maxPoolBackwardShader = groupShader("maxpool", "backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 1)
