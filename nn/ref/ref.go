@@ -302,3 +302,110 @@ func Adam(p, g, m, v []float32, lr, beta1, beta2, eps float32) {
 		p[i] -= lr * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
 	}
 }
+
+// AvgPool is 2x2, stride-2 "valid" average pooling of an NHWC tensor, the
+// window summed in pairs as avgpool.comp does.
+func AvgPool(in []float32, batch, h, w, c int) []float32 {
+	oh, ow := h/2, w/2
+	out := make([]float32, batch*oh*ow*c)
+	for n := 0; n < batch; n++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				for ch := 0; ch < c; ch++ {
+					at := func(dy, dx int) float32 { return in[((n*h+2*y+dy)*w+2*x+dx)*c+ch] }
+					out[((n*oh+y)*ow+x)*c+ch] = 0.25 * ((at(0, 0) + at(0, 1)) + (at(1, 0) + at(1, 1)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// AvgPoolBackward gives each input of a window a quarter of the window's
+// output gradient, and 0 to a trailing row or column no window covers.
+func AvgPoolBackward(dOut []float32, batch, h, w, c int) []float32 {
+	oh, ow := h/2, w/2
+	dIn := make([]float32, batch*h*w*c)
+	for n := 0; n < batch; n++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				for ch := 0; ch < c; ch++ {
+					g := 0.25 * dOut[((n*oh+y)*ow+x)*c+ch]
+					for _, d := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
+						dIn[((n*h+2*y+d[0])*w+2*x+d[1])*c+ch] = g
+					}
+				}
+			}
+		}
+	}
+	return dIn
+}
+
+// BatchNorm is batch normalization of rows x C values (NHWC, a row per
+// pixel) as Keras does it: statistics per channel over the first valid
+// rows, the variance biased.
+type BatchNorm struct {
+	Rows, C, Valid int
+	Eps, Momentum  float64
+}
+
+// Stats returns each channel's mean and biased variance over the valid
+// rows.
+func (b BatchNorm) Stats(x []float32) (mean, variance []float64) {
+	mean, variance = make([]float64, b.C), make([]float64, b.C)
+	for c := range b.C {
+		for r := range b.Valid {
+			mean[c] += float64(x[r*b.C+c])
+		}
+		mean[c] /= float64(b.Valid)
+		for r := range b.Valid {
+			d := float64(x[r*b.C+c]) - mean[c]
+			variance[c] += d * d
+		}
+		variance[c] /= float64(b.Valid)
+	}
+	return mean, variance
+}
+
+// Forward returns gamma (x - mean) / sqrt(variance + eps) + beta over every
+// row, the padding included.
+func (b BatchNorm) Forward(x, gamma, beta []float32, mean, variance []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		c := i % b.C
+		y[i] = float32(float64(gamma[c])*(float64(v)-mean[c])/math.Sqrt(variance[c]+b.Eps) + float64(beta[c]))
+	}
+	return y
+}
+
+// Update returns the moving averages after a training step with the
+// batch's mean and variance: moving - (moving - batch) (1 - momentum).
+func (b BatchNorm) Update(moving []float32, batch []float64) []float32 {
+	out := make([]float32, len(moving))
+	for c, m := range moving {
+		out[c] = float32(float64(m) - (float64(m)-batch[c])*(1-b.Momentum))
+	}
+	return out
+}
+
+// Backward returns the gradients of gamma and beta and of the input, for
+// output gradient dy, in training (batch statistics): the padding rows
+// get no input gradient.
+func (b BatchNorm) Backward(x, dy, gamma []float32, mean, variance []float64) (dGamma, dBeta, dx []float32) {
+	sdy, sdyx := make([]float64, b.C), make([]float64, b.C)
+	xhat := func(i int) float64 {
+		c := i % b.C
+		return (float64(x[i]) - mean[c]) / math.Sqrt(variance[c]+b.Eps)
+	}
+	for i := range b.Valid * b.C {
+		sdy[i%b.C] += float64(dy[i])
+		sdyx[i%b.C] += float64(dy[i]) * xhat(i)
+	}
+	dx = make([]float32, len(x))
+	for i := range b.Valid * b.C {
+		c := i % b.C
+		n := float64(b.Valid)
+		dx[i] = float32(float64(gamma[c]) / math.Sqrt(variance[c]+b.Eps) * (float64(dy[i]) - (sdy[c]+xhat(i)*sdyx[c])/n))
+	}
+	return toFloat32(sdyx), toFloat32(sdy), dx
+}
