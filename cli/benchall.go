@@ -108,7 +108,7 @@ func benchAll(c *cli.Context) (err error) {
 		indices[i] = i
 	}
 	step := func(mode nn.Mode, t uint32) error {
-		return net.Step(set, mode, augment.Sampling{}, nn.StepValues{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: indices})
+		return net.Step(set, mode, augment.Sampling{}, nn.Feed{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: indices})
 	}
 	// Warm up: the first run of each pipeline compiles it on some drivers.
 	if err := errors.Join(step(nn.ModeTrain, 1), step(nn.ModeEval, 1)); err != nil {
@@ -120,7 +120,7 @@ func benchAll(c *cli.Context) (err error) {
 		chosen, tuned := tuning.Choose(p)
 		res.Kernels = append(res.Kernels, benchKernel{Name: names[i], Key: p.Key(), Variant: chosen.Choice().String(), Tuned: tuned})
 	}
-	parts, total, err := net.Profile(set, nn.ModeTrain, nn.StepValues{Counter: 2, Seed: 1, LR: nn.AdamLR(5e-4, 2), Indices: indices})
+	parts, total, err := net.Profile(set, nn.ModeTrain, nn.Feed{Counter: 2, Seed: 1, LR: nn.AdamLR(5e-4, 2), Indices: indices})
 	if err != nil {
 		return err
 	}

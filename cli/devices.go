@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"vkcnn/internal/numfmt"
 	"vkcnn/vk"
 )
 
@@ -42,13 +43,6 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func mib(bytes uint64) string {
-	if bytes >= 1<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(bytes)/(1<<30))
-	}
-	return fmt.Sprintf("%d MiB", bytes>>20)
-}
-
 func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 	for _, d := range devices {
 		mark := " "
@@ -67,7 +61,7 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		if d.Placement == "" {
 			fmt.Fprintf(w, "     memory: no device-local memory for buffers: vkcnn cannot train here\n")
 		} else {
-			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", mib(d.DeviceLocalBytes), d.Placement, mib(uint64(d.MaxStorageBufferRange)))
+			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", numfmt.Bytes(int64(d.DeviceLocalBytes)), d.Placement, numfmt.Bytes(int64(d.MaxStorageBufferRange)))
 		}
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)

@@ -286,7 +286,7 @@ func TestStepsLine(t *testing.T) {
 		{beyond, nil, "20 epochs of 1,875 steps: 37,500 steps in all"},
 		{one, nil, "1 epoch of 1,875 steps: 1,875 steps in all"},
 		{oneCut, nil, "1 epoch of 1 step (--steps-per-epoch; a whole epoch is 1,875): 1 step in all"},
-		{cfg, &nn.TrainState{Epoch: 3, Step: 5}, "20 epochs of 1,875 steps: 37,500 steps in all, 33,745 to go"},
+		{cfg, &nn.TrainState{Epoch: 3, Done: 5}, "20 epochs of 1,875 steps: 37,500 steps in all, 33,745 to go"},
 	}
 	for _, c := range cases {
 		if got := stepsLine(c.cfg, 60000, c.resume); got != c.want {
