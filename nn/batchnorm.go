@@ -17,6 +17,14 @@ const (
 // training with the statistics of the batch's real samples, the padding of
 // a last, partial batch left out, moving the moving averages towards them
 // (not in gradient checks); in evaluation with the moving averages.
+//
+// The moving averages are Keras 2.2's (TensorFlow backend, since Keras
+// 2.1.3): zero-debiased over the training steps so far, which forgets
+// their initial values, and of the unbiased variance. Keras 2.0.6 kept a
+// plain average: after 200 steps at momentum 0.99 its moving variance
+// still holds 13% of its initial 1, against true variances of a few
+// thousandths after a first convolution, and evaluation fails (12% test
+// accuracy where training reached 94%).
 type batchNorm struct {
 	in                                 Shape
 	gamma, beta, movingMean, movingVar *Param

@@ -7,8 +7,13 @@
 //   STAGE 1: per channel, the chunks merged in order (Chan, Golub and
 //            LeVeque) into the mean and the biased variance: stats holds
 //            the mean at c and 1/sqrt(var + eps) at C + c. With UPDATE,
-//            the moving averages follow them as Keras updates them:
-//            moving -= (moving - batch) * (1 - momentum);
+//            the moving averages follow them as Keras 2.2's TensorFlow
+//            backend updates them: with the variance unbiased (n / (n - 1
+//            - eps)), into TensorFlow's zero-debiased moving average over
+//            the step counter's t updates, which forgets the initial
+//            values: biased = moving (1 - momentum^(t-1)); biased -=
+//            (biased - batch) (1 - momentum); moving = biased / (1 -
+//            momentum^t);
 //   STAGE 2: stats from the moving averages instead (evaluation), the
 //            other bindings unused.
 #extension GL_GOOGLE_include_directive : require
@@ -67,7 +72,13 @@ void main() {
     stats[i] = mean;
     stats[p.C + i] = 1.0 / sqrt(var + p.eps);
     if (UPDATE == 1) {
-        movingMean[i] -= (movingMean[i] - mean) * (1.0 - p.momentum);
-        movingVar[i] -= (movingVar[i] - var) * (1.0 - p.momentum);
+        float t = float(st.step);
+        float before = 1.0 - pow(p.momentum, t - 1.0), after = 1.0 - pow(p.momentum, t);
+        float biasedMean = movingMean[i] * before;
+        float biasedVar = movingVar[i] * before;
+        biasedMean -= (biasedMean - mean) * (1.0 - p.momentum);
+        biasedVar -= (biasedVar - var * (n / (n - (1.0 + p.eps)))) * (1.0 - p.momentum);
+        movingMean[i] = biasedMean / after;
+        movingVar[i] = biasedVar / after;
     }
 }

@@ -378,12 +378,28 @@ func (b BatchNorm) Forward(x, gamma, beta []float32, mean, variance []float64) [
 	return y
 }
 
-// Update returns the moving averages after a training step with the
-// batch's mean and variance: moving - (moving - batch) (1 - momentum).
-func (b BatchNorm) Update(moving []float32, batch []float64) []float32 {
+// Update returns a moving average after training step t (from 1) with
+// the batch's values, as Keras 2.2's TensorFlow backend has it: a
+// zero-debiased moving average, whose biased accumulator is moving (1 -
+// momentum^(t-1)).
+func (b BatchNorm) Update(moving []float32, batch []float64, t int) []float32 {
 	out := make([]float32, len(moving))
 	for c, m := range moving {
-		out[c] = float32(float64(m) - (float64(m)-batch[c])*(1-b.Momentum))
+		biased := float64(m) * (1 - math.Pow(b.Momentum, float64(t-1)))
+		biased -= (biased - batch[c]) * (1 - b.Momentum)
+		out[c] = float32(biased / (1 - math.Pow(b.Momentum, float64(t))))
+	}
+	return out
+}
+
+// Unbiased returns the variances made unbiased as Keras 2.2 does before
+// it updates the moving variance: times n / (n - 1 - eps), n the valid
+// rows.
+func (b BatchNorm) Unbiased(variance []float64) []float64 {
+	n := float64(b.Valid)
+	out := make([]float64, len(variance))
+	for c, v := range variance {
+		out[c] = v * n / (n - 1 - b.Eps)
 	}
 	return out
 }
