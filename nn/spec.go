@@ -1,6 +1,3 @@
-// Package nn holds models as data, their layers' shapes and parameters,
-// the device network that trains them, and the training loop. Layers
-// record kernels (nn/kernels); nothing here calls Vulkan directly.
 package nn
 
 import (

@@ -12,7 +12,7 @@ var (
 	bnBatchShader     = groupShader("batchnorm_stats", "batch", bnStatsAccess, 6, 1, 0)
 	bnUpdateShader    = groupShader("batchnorm_stats", "batch, updating", bnStatsAccess, 6, 1, 1)
 	bnMovingShader    = groupShader("batchnorm_stats", "moving", bnStatsAccess, 6, 2, 0)
-	bnNormalizeShader = groupShader("batchnorm", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write}, 2)
+	bnNormalizeShader = groupShader("batchnorm_normalize", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write}, 2)
 	bnGradPartsShader = groupShader("batchnorm_grad", "chunks", bnGradAccess, 4, 0)
 	bnGradTotalShader = groupShader("batchnorm_grad", "totals", bnGradAccess, 4, 1)
 	bnInputGradShader = groupShader("batchnorm_dx", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read}, 3)
