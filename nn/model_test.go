@@ -1,8 +1,11 @@
 package nn
 
 import (
+	"os"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/numfmt"
 )
 
 func TestStandardModelHasThePapersParameterCount(t *testing.T) {
@@ -156,4 +159,35 @@ func abs32(x float32) float32 {
 		return -x
 	}
 	return x
+}
+
+// TestREADMEModel: the README's model.json example builds, with batch
+// normalization and average pooling, and has the parameters it says.
+func TestREADMEModel(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Your own model")
+	_, example, ok2 := strings.Cut(section, "```json\n")
+	example, _, ok3 := strings.Cut(example, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no model.json example under \"## Your own model\" in README.md")
+	}
+	spec, err := ParseSpec([]byte(example))
+	if err != nil {
+		t.Fatalf("README.md's example: %v", err)
+	}
+	m, _ := Build(spec)
+	kinds := map[string]bool{}
+	for _, l := range m.Layers {
+		kinds[l.Spec.Type] = true
+	}
+	if !kinds["batchnorm"] || !kinds["avgpool2d"] {
+		t.Fatalf("README.md's example has layers %v", kinds)
+	}
+	total, nonTrainable := numfmt.Commas(m.CountParams()), numfmt.Commas(m.CountParams()-m.CountTrainable())
+	if want := "It has " + total + " parameters, " + nonTrainable + " of them non-trainable"; !strings.Contains(strings.Join(strings.Fields(section), " "), want) {
+		t.Fatalf("README.md does not say %q", want)
+	}
 }
