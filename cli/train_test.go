@@ -34,8 +34,11 @@ func dataDir(t *testing.T) string {
 	return abs
 }
 
+// tinyModel has batch normalization, whose moving statistics evaluation,
+// prediction and resuming must take from the run.
 const tinyModel = `{"format": "vkcnn-sequential-1", "name": "tiny", "input_shape": [28, 28, 1], "layers": [
   {"type": "conv2d", "filters": 4, "kernel_size": 3, "activation": "relu"},
+  {"type": "batchnorm"},
   {"type": "maxpool2d"},
   {"type": "flatten"},
   {"type": "dense", "units": 16, "activation": "relu"},
