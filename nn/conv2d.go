@@ -29,7 +29,7 @@ func buildConv2D(b *builder) (recorder, error) {
 		return nil, fmt.Errorf("filters (at most %d) or kernel_size (at most %d) too large", maxDim, maxKernel)
 	}
 	if b.flat {
-		return nil, errors.New("a convolution after flatten")
+		return nil, errors.New("a convolution after flatten or dense: its input is a vector")
 	}
 	relu, err := b.activation(false)
 	if err != nil {
