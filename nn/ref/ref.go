@@ -174,44 +174,67 @@ func ReLUBackward(y, dy []float32) []float32 {
 	return dx
 }
 
-// MaxPool is 2x2, stride-2 "valid" max pooling of an NHWC tensor.
-func MaxPool(in []float32, batch, h, w, c int) []float32 {
+// poolWindows calls f for each window of 2x2, stride-2 "valid" pooling of
+// an NHWC tensor (a trailing odd row or column is dropped): the index of
+// its output and those of its four inputs, in row-major order.
+func poolWindows(batch, h, w, c int, f func(out int, in [4]int)) {
 	oh, ow := h/2, w/2
-	out := make([]float32, batch*oh*ow*c)
 	for n := 0; n < batch; n++ {
 		for y := 0; y < oh; y++ {
 			for x := 0; x < ow; x++ {
 				for ch := 0; ch < c; ch++ {
-					at := func(dy, dx int) float32 { return in[((n*h+2*y+dy)*w+2*x+dx)*c+ch] }
-					out[((n*oh+y)*ow+x)*c+ch] = max(at(0, 0), at(0, 1), at(1, 0), at(1, 1))
+					at := func(dy, dx int) int { return ((n*h+2*y+dy)*w+2*x+dx)*c + ch }
+					f(((n*oh+y)*ow+x)*c+ch, [4]int{at(0, 0), at(0, 1), at(1, 0), at(1, 1)})
 				}
 			}
 		}
 	}
+}
+
+// MaxPool is 2x2, stride-2 "valid" max pooling of an NHWC tensor.
+func MaxPool(in []float32, batch, h, w, c int) []float32 {
+	out := make([]float32, batch*(h/2)*(w/2)*c)
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		out[o] = max(in[i[0]], in[i[1]], in[i[2]], in[i[3]])
+	})
 	return out
 }
 
 // MaxPoolBackward routes each window's gradient to its first maximum in
 // row-major order.
 func MaxPoolBackward(in, dOut []float32, batch, h, w, c int) []float32 {
-	oh, ow := h/2, w/2
 	dIn := make([]float32, len(in))
-	for n := 0; n < batch; n++ {
-		for y := 0; y < oh; y++ {
-			for x := 0; x < ow; x++ {
-				for ch := 0; ch < c; ch++ {
-					best := -1
-					for _, d := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
-						i := ((n*h+2*y+d[0])*w+2*x+d[1])*c + ch
-						if best < 0 || in[i] > in[best] {
-							best = i
-						}
-					}
-					dIn[best] = dOut[((n*oh+y)*ow+x)*c+ch]
-				}
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		best := i[0]
+		for _, j := range i[1:] {
+			if in[j] > in[best] {
+				best = j
 			}
 		}
-	}
+		dIn[best] = dOut[o]
+	})
+	return dIn
+}
+
+// AvgPool is 2x2, stride-2 "valid" average pooling of an NHWC tensor, the
+// window summed in pairs as avgpool.comp does.
+func AvgPool(in []float32, batch, h, w, c int) []float32 {
+	out := make([]float32, batch*(h/2)*(w/2)*c)
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		out[o] = 0.25 * ((in[i[0]] + in[i[1]]) + (in[i[2]] + in[i[3]]))
+	})
+	return out
+}
+
+// AvgPoolBackward gives each input of a window a quarter of the window's
+// output gradient, and 0 to a trailing row or column no window covers.
+func AvgPoolBackward(dOut []float32, batch, h, w, c int) []float32 {
+	dIn := make([]float32, batch*h*w*c)
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		for _, j := range i {
+			dIn[j] = 0.25 * dOut[o]
+		}
+	})
 	return dIn
 }
 
@@ -301,44 +324,6 @@ func Adam(p, g, m, v []float32, lr, beta1, beta2, eps float32) {
 		v[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
 		p[i] -= lr * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
 	}
-}
-
-// AvgPool is 2x2, stride-2 "valid" average pooling of an NHWC tensor, the
-// window summed in pairs as avgpool.comp does.
-func AvgPool(in []float32, batch, h, w, c int) []float32 {
-	oh, ow := h/2, w/2
-	out := make([]float32, batch*oh*ow*c)
-	for n := 0; n < batch; n++ {
-		for y := 0; y < oh; y++ {
-			for x := 0; x < ow; x++ {
-				for ch := 0; ch < c; ch++ {
-					at := func(dy, dx int) float32 { return in[((n*h+2*y+dy)*w+2*x+dx)*c+ch] }
-					out[((n*oh+y)*ow+x)*c+ch] = 0.25 * ((at(0, 0) + at(0, 1)) + (at(1, 0) + at(1, 1)))
-				}
-			}
-		}
-	}
-	return out
-}
-
-// AvgPoolBackward gives each input of a window a quarter of the window's
-// output gradient, and 0 to a trailing row or column no window covers.
-func AvgPoolBackward(dOut []float32, batch, h, w, c int) []float32 {
-	oh, ow := h/2, w/2
-	dIn := make([]float32, batch*h*w*c)
-	for n := 0; n < batch; n++ {
-		for y := 0; y < oh; y++ {
-			for x := 0; x < ow; x++ {
-				for ch := 0; ch < c; ch++ {
-					g := 0.25 * dOut[((n*oh+y)*ow+x)*c+ch]
-					for _, d := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
-						dIn[((n*h+2*y+d[0])*w+2*x+d[1])*c+ch] = g
-					}
-				}
-			}
-		}
-	}
-	return dIn
 }
 
 // BatchNorm is batch normalization of rows x C values (NHWC, a row per
