@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/internal/humanize"
+	"vkcnn/internal/numfmt"
 	"vkcnn/vk"
 )
 
@@ -58,7 +58,7 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		if d.Placement == "" {
 			fmt.Fprintf(w, "     memory: no device-local memory for buffers: vkcnn cannot train here\n")
 		} else {
-			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", humanize.Bytes(d.DeviceLocalBytes), d.Placement, humanize.Bytes(uint64(d.MaxStorageBufferRange)))
+			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", numfmt.Bytes(int64(d.DeviceLocalBytes)), d.Placement, numfmt.Bytes(int64(d.MaxStorageBufferRange)))
 		}
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)

@@ -15,7 +15,7 @@ import (
 
 	"vkcnn/augment"
 	"vkcnn/internal/atomicfile"
-	"vkcnn/internal/humanize"
+	"vkcnn/internal/numfmt"
 	"vkcnn/mnist"
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
@@ -159,14 +159,8 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 		return nil, err
 	}
 	if c.IsSet("dropout") {
-		rate := c.Float64("dropout")
-		if rate < 0 || rate >= 1 || rate != rate {
-			return nil, fmt.Errorf("--dropout %g: must lie in [0, 1)", rate)
-		}
-		for i := range spec.Layers {
-			if spec.Layers[i].Type == "dropout" {
-				spec.Layers[i].Rate = rate
-			}
+		if spec, err = spec.WithDropout(c.Float64("dropout")); err != nil {
+			return nil, fmt.Errorf("--dropout %g: %w", c.Float64("dropout"), err)
 		}
 	}
 	model, err := nn.Build(spec)
@@ -261,7 +255,7 @@ func train(c *cli.Context) (err error) {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
-		setup.model.Spec.Name, humanize.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, data.valDesc, setup.out)
+		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, data.valDesc, setup.out)
 	fmt.Fprintln(w, stepsLine(setup.cfg, data.samples, setup.resume))
 
 	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
@@ -273,7 +267,7 @@ func train(c *cli.Context) (err error) {
 	}
 	defer run.steps.Close()
 	if setup.resume != nil {
-		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Step+1)
+		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Done+1)
 	}
 	stop := interrupts()
 	defer stop.release()
@@ -442,12 +436,12 @@ func stepsLine(cfg nn.TrainConfig, samples int, resume *nn.TrainState) string {
 	whole := uncut.EpochSteps(samples)
 	line := fmt.Sprintf("%s of %s", plural(cfg.Epochs, "epoch"), plural(per, "step"))
 	if per < whole {
-		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", humanize.Commas(whole))
+		line += fmt.Sprintf(" (--steps-per-epoch; a whole epoch is %s)", numfmt.Commas(whole))
 	}
 	total := cfg.Epochs * per
 	line += fmt.Sprintf(": %s in all", plural(total, "step"))
 	if resume != nil {
-		line += fmt.Sprintf(", %s to go", humanize.Commas(total-(resume.Epoch-1)*per-resume.Step))
+		line += fmt.Sprintf(", %s to go", numfmt.Commas(total-(resume.Epoch-1)*per-resume.Done))
 	}
 	return line
 }
@@ -457,7 +451,7 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return humanize.Commas(n) + " " + noun + "s"
+	return numfmt.Commas(n) + " " + noun + "s"
 }
 
 // epochLine is Keras' one line per epoch.

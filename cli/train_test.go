@@ -34,8 +34,11 @@ func dataDir(t *testing.T) string {
 	return abs
 }
 
+// tinyModel has batch normalization, whose moving statistics evaluation,
+// prediction and resuming must take from the run.
 const tinyModel = `{"format": "vkcnn-sequential-1", "name": "tiny", "input_shape": [28, 28, 1], "layers": [
   {"type": "conv2d", "filters": 4, "kernel_size": 3, "activation": "relu"},
+  {"type": "batchnorm"},
   {"type": "maxpool2d"},
   {"type": "flatten"},
   {"type": "dense", "units": 16, "activation": "relu"},
@@ -286,7 +289,7 @@ func TestStepsLine(t *testing.T) {
 		{beyond, nil, "20 epochs of 1,875 steps: 37,500 steps in all"},
 		{one, nil, "1 epoch of 1,875 steps: 1,875 steps in all"},
 		{oneCut, nil, "1 epoch of 1 step (--steps-per-epoch; a whole epoch is 1,875): 1 step in all"},
-		{cfg, &nn.TrainState{Epoch: 3, Step: 5}, "20 epochs of 1,875 steps: 37,500 steps in all, 33,745 to go"},
+		{cfg, &nn.TrainState{Epoch: 3, Done: 5}, "20 epochs of 1,875 steps: 37,500 steps in all, 33,745 to go"},
 	}
 	for _, c := range cases {
 		if got := stepsLine(c.cfg, 60000, c.resume); got != c.want {

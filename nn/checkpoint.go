@@ -18,16 +18,25 @@ var WeightsMetadata = map[string]string{
 	"layout": "keras channels_last: conv kernels HWIO [kh, kw, in, out], dense kernels [in, out] with inputs in NHWC flatten order",
 }
 
-// Tensors returns the parameters as named tensors in Keras' layouts.
+// Tensors returns the weight vector as named tensors in Keras' layouts.
 func (m *Model) Tensors(params []float32) []weights.Tensor {
-	out := make([]weights.Tensor, len(m.Params))
-	for i, p := range m.Params {
-		out[i] = weights.Tensor{Name: p.Name, Shape: slices.Clone(p.Shape), Data: params[p.Offset : p.Offset+p.Size()]}
+	return m.tensors(params, false)
+}
+
+// tensors returns the tensors of a vector laid out as the weights: of
+// every parameter, or of the trainable ones (gradients, Adam's moments).
+func (m *Model) tensors(values []float32, trainableOnly bool) []weights.Tensor {
+	var out []weights.Tensor
+	for _, p := range m.Params {
+		if p.Trainable || !trainableOnly {
+			out = append(out, weights.Tensor{Name: p.Name, Shape: slices.Clone(p.Shape), Data: values[p.Offset : p.Offset+p.Size()]})
+		}
 	}
 	return out
 }
 
-// SaveWeights writes the parameters to a safetensors file, atomically.
+// SaveWeights writes the weight vector to a safetensors file, atomically:
+// every parameter, batch normalization's moving statistics included.
 func (m *Model) SaveWeights(path string, params []float32) error {
 	meta := map[string]string{"model": m.Spec.Name}
 	for k, v := range WeightsMetadata {
@@ -36,27 +45,37 @@ func (m *Model) SaveWeights(path string, params []float32) error {
 	return weights.SaveFile(path, m.Tensors(params), meta)
 }
 
-// LoadWeights reads a safetensors file into a parameter vector, checking
+// LoadWeights reads a safetensors file into a weight vector, checking
 // that it holds exactly this model's tensors.
 func (m *Model) LoadWeights(path string) ([]float32, error) {
 	tensors, _, err := weights.LoadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	params, err := m.fromTensors(tensors)
+	params, err := m.fromTensors(tensors, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return params, nil
 }
 
-func (m *Model) fromTensors(tensors []weights.Tensor) ([]float32, error) {
+// fromTensors is the inverse of tensors: it checks that tensors are
+// exactly those of the model's parameters (its trainable ones) and lays
+// them out in a vector.
+func (m *Model) fromTensors(tensors []weights.Tensor, trainableOnly bool) ([]float32, error) {
 	byName := make(map[string]weights.Tensor, len(tensors))
 	for _, t := range tensors {
 		byName[t.Name] = t
 	}
-	params := make([]float32, m.ParamFloats)
+	size := m.ParamFloats
+	if trainableOnly {
+		size = m.TrainableFloats
+	}
+	params := make([]float32, size)
 	for _, p := range m.Params {
+		if trainableOnly && !p.Trainable {
+			continue
+		}
 		t, ok := byName[p.Name]
 		if !ok {
 			return nil, fmt.Errorf("weights for another architecture: no tensor %s (shape %v)", p.Name, p.Shape)
@@ -93,9 +112,18 @@ func parseCheckpointMeta(js string) (checkpointMeta, error) {
 	return meta, nil
 }
 
+// checkpointGroups are a checkpoint's groups of tensors, by the prefix of
+// their names: the weights, Adam's moments (of the trainable parameters)
+// and the best weights so far; all but the last are required.
+var checkpointGroups = []struct {
+	prefix        string
+	trainableOnly bool
+}{{"", false}, {"adam_m/", true}, {"adam_v/", true}, {"best/", false}}
+
 // SaveCheckpoint writes everything needed to continue training: the
-// parameters, Adam's moments, the best parameters so far (with
-// KeepBest) and the state, atomically.
+// weights (batch normalization's moving statistics included), Adam's
+// moments, the best weights so far (with KeepBest) and the state,
+// atomically.
 func (n *Net) SaveCheckpoint(path string, cfg TrainConfig, st *TrainState) error {
 	params, err := n.Params()
 	if err != nil {
@@ -105,15 +133,13 @@ func (n *Net) SaveCheckpoint(path string, cfg TrainConfig, st *TrainState) error
 	if err != nil {
 		return err
 	}
-	tensors := n.Model.Tensors(params)
-	for _, group := range []struct {
-		prefix string
-		values []float32
-	}{{"adam_m/", m}, {"adam_v/", v}, {"best/", st.Best}} {
-		if group.values == nil {
+	var tensors []weights.Tensor
+	for i, values := range [][]float32{params, m, v, st.Best} {
+		if values == nil {
 			continue
 		}
-		for _, t := range n.Model.Tensors(group.values) {
+		group := checkpointGroups[i]
+		for _, t := range n.Model.tensors(values, group.trainableOnly) {
 			t.Name = group.prefix + t.Name
 			tensors = append(tensors, t)
 		}
@@ -131,7 +157,7 @@ func (n *Net) SaveCheckpoint(path string, cfg TrainConfig, st *TrainState) error
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint for this
-// model: the parameters, Adam's moments, the configuration and the state.
+// model: the weights, Adam's moments, the configuration and the state.
 func (m *Model) LoadCheckpoint(path string) (params, adamM, adamV []float32, cfg TrainConfig, st *TrainState, err error) {
 	tensors, metadata, err := weights.LoadFile(path)
 	if err != nil {
@@ -156,32 +182,33 @@ func (m *Model) LoadCheckpoint(path string) (params, adamM, adamV []float32, cfg
 		}
 		groups[prefix] = append(groups[prefix], t)
 	}
-	vectors := map[string][]float32{}
-	for prefix, ts := range groups {
-		switch prefix {
-		case "", "adam_m/", "adam_v/", "best/":
-		default:
-			return fail(fmt.Errorf("unexpected tensor group %q", prefix))
+	vectors := make([][]float32, len(checkpointGroups))
+	for i, group := range checkpointGroups {
+		ts, ok := groups[group.prefix]
+		if !ok && group.prefix != "best/" {
+			return fail(fmt.Errorf("the checkpoint lacks its %q tensors", group.prefix))
 		}
-		if vectors[prefix], err = m.fromTensors(ts); err != nil {
-			return fail(fmt.Errorf("%s: %w", strings.TrimSuffix(prefix, "/"), err))
+		delete(groups, group.prefix)
+		if !ok {
+			continue
+		}
+		if vectors[i], err = m.fromTensors(ts, group.trainableOnly); err != nil {
+			return fail(fmt.Errorf("%s: %w", strings.TrimSuffix(group.prefix, "/"), err))
 		}
 	}
-	for _, need := range []string{"", "adam_m/", "adam_v/"} {
-		if vectors[need] == nil {
-			return fail(fmt.Errorf("the checkpoint lacks its %q tensors", need))
-		}
+	for prefix := range groups { // a group left over is not one of ours
+		return fail(fmt.Errorf("unexpected tensor group %q", prefix))
 	}
 	st = &meta.State
-	st.Best = vectors["best/"]
+	st.Best = vectors[3]
 	if st.BestLoss < 0 {
 		st.BestLoss = math.Inf(1)
 	}
 	if err := meta.Config.Check(); err != nil {
 		return fail(fmt.Errorf("checkpoint configuration: %w", err))
 	}
-	if st.Epoch < 1 || st.Step < 0 {
-		return fail(fmt.Errorf("checkpoint at epoch %d, step %d", st.Epoch, st.Step))
+	if st.Epoch < 1 || st.Done < 0 {
+		return fail(fmt.Errorf("checkpoint at epoch %d, step %d", st.Epoch, st.Done))
 	}
-	return vectors[""], vectors["adam_m/"], vectors["adam_v/"], meta.Config, st, nil
+	return vectors[0], vectors[1], vectors[2], meta.Config, st, nil
 }

@@ -53,14 +53,14 @@ func TestGPUKernelsPassSyncValidation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := StepValues{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{3, 0, 1}}
+			v := Feed{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{3, 0, 1}}
 			if err := net.Step(set, ModeTrain, augment.Sampling{}, v); err != nil {
 				t.Fatal(err)
 			}
 			if err := ctx.Check(); err != nil {
 				t.Fatal(err)
 			}
-			if dense := net.Tuning.Gemm(denseForward(m.Layers[len(m.Layers)-2], batch)); choice.Split > 1 && dense.Split < 2 {
+			if g := net.Tuning.Gemm(m.Layers[len(m.Layers)-2].rec.(*dense).forwardGemm(batch)); choice.Split > 1 && g.Split < 2 {
 				t.Fatalf("the dense layer runs unsplit")
 			}
 		})

@@ -1,8 +1,11 @@
 package nn
 
 import (
+	"os"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/numfmt"
 )
 
 func TestStandardModelHasThePapersParameterCount(t *testing.T) {
@@ -23,8 +26,54 @@ func TestStandardModelHasThePapersParameterCount(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
-	if !strings.HasSuffix(s, "Total params: 35,445,522\n") {
+	if !strings.HasSuffix(s, "Total params: 35,445,522\nTrainable params: 35,445,522\nNon-trainable params: 0\n"+strings.Repeat("_", 65)+"\n") {
 		t.Errorf("summary:\n%s", s)
+	}
+}
+
+// TestBatchNormParameters: Keras counts a batch normalization's moving
+// statistics as non-trainable parameters, names its tensors gamma, beta,
+// moving_mean and moving_variance, and starts gamma and the moving
+// variance at one.
+func TestBatchNormParameters(t *testing.T) {
+	m, err := Build(bnSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// conv 5x5x1x8 + 8; batchnorm 4x8; dense 1568x16 + 16; batchnorm 4x16;
+	// dense 16x10 + 10.
+	total, nonTrainable := 208+32+25104+64+170, 2*8+2*16
+	if m.CountParams() != total || m.CountTrainable() != total-nonTrainable {
+		t.Fatalf("%d parameters, %d trainable; want %d and %d", m.CountParams(), m.CountTrainable(), total, total-nonTrainable)
+	}
+	s := m.Summary()
+	for _, want := range []string{"batch_normalization_1 (Batch (None, 28, 28, 8)         32\n", "average_pooling2d_1 (Average (None, 14, 14, 8)         0\n",
+		"batch_normalization_2 (Batch (None, 16)                64\n", "Total params: 25,578\nTrainable params: 25,530\nNon-trainable params: 48\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	var names []string
+	for _, p := range m.Layers[1].Params {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, " "); got != "batch_normalization_1.gamma batch_normalization_1.beta batch_normalization_1.moving_mean batch_normalization_1.moving_variance" {
+		t.Fatalf("tensors %s", got)
+	}
+	init := m.Init(1)
+	for i, want := range []float32{1, 0, 0, 1} {
+		p := m.Layers[1].Params[i]
+		if p.Trainable != (i < 2) {
+			t.Errorf("%s: trainable %v", p.Name, p.Trainable)
+		}
+		if (p.Offset < m.TrainableFloats) != p.Trainable {
+			t.Errorf("%s at %d: the trainable parameters are the first %d floats", p.Name, p.Offset, m.TrainableFloats)
+		}
+		for _, v := range init[p.Offset : p.Offset+p.Size()] {
+			if v != want {
+				t.Fatalf("%s starts at %g, want %g", p.Name, v, want)
+			}
+		}
 	}
 }
 
@@ -57,13 +106,19 @@ func TestBuildRejectsBadModels(t *testing.T) {
 		`{"format":"other","input_shape":[28,28,1],"layers":[]}`:                                                                                                                                                     "model format",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"tanh"}]}`:                                                                      "unknown activation",
 		`{"format":"vkcnn-sequential-1"`: "not a valid model.json",
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":7,"activation":"softmax"}]}`:                        "the last layer has 7 units; MNIST has 10 classes",
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"d"},{"type":"dense","name":"d","units":10,"activation":"softmax"}]}`: "layer 2 (d): layer 1 has the same name",
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"dense_1"},{"type":"dense","units":10,"activation":"softmax"}]}`:      "layer 2 (dense_1): the default name dense_1 is already layer 1's",
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":""},{"type":"dense","units":10,"activation":"softmax"}]}`:             "layer 1: an empty name",
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","name":"adam_m/out","units":10,"activation":"softmax"}]}`:   `must not contain "/"`,
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","name":"out.kernel","units":10,"activation":"softmax"}]}`:   `must not contain "/" or "."`,
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}}`:                      "not a valid model.json",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":7,"activation":"softmax"}]}`:                                                                     "the last layer has 7 units; MNIST has 10 classes",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"d"},{"type":"dense","name":"d","units":10,"activation":"softmax"}]}`:                                              "layer 2 (d): layer 1 has the same name",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"dense_1"},{"type":"dense","units":10,"activation":"softmax"}]}`:                                                   "layer 2 (dense_1): the default name dense_1 is already layer 1's",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":""},{"type":"dense","units":10,"activation":"softmax"}]}`:                                                          "layer 1: an empty name",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","name":"adam_m/out","units":10,"activation":"softmax"}]}`:                                                `must not contain "/"`,
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","name":"out.kernel","units":10,"activation":"softmax"}]}`:                                                `must not contain "/" or "."`,
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}}`:                                                                   "not a valid model.json",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","units":3},{"type":"dense","units":10,"activation":"softmax"}]}`:                                                          "layer 1: a flatten layer takes no units",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"batchnorm","activation":"relu"},{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`:                           "a batchnorm layer takes no activation",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"batchnorm"},{"type":"conv2d","filters":2,"kernel_size":3},{"type":"dense","units":10,"activation":"softmax"}]}`: "layer 3 (conv2d_1): a convolution after flatten or dense",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"avgpool2d"},{"type":"conv2d","filters":10,"kernel_size":3,"activation":"softmax"}]}`:                                               "softmax is only supported on the last layer, a dense layer",
+		`{"format":"vkcnn-sequential-1","input_shape":[1,5,1],"layers":[{"type":"avgpool2d"},{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`:                                                 "input (None, 1, 5, 1) is too small to pool",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"softmax"}]}`:                                                                                                                       "write the softmax as the last dense layer's activation",
 	}
 	for js, want := range cases {
 		_, err := ParseSpec([]byte(js))
@@ -104,4 +159,35 @@ func abs32(x float32) float32 {
 		return -x
 	}
 	return x
+}
+
+// TestREADMEModel: the README's model.json example builds, with batch
+// normalization and average pooling, and has the parameters it says.
+func TestREADMEModel(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Your own model")
+	_, example, ok2 := strings.Cut(section, "```json\n")
+	example, _, ok3 := strings.Cut(example, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no model.json example under \"## Your own model\" in README.md")
+	}
+	spec, err := ParseSpec([]byte(example))
+	if err != nil {
+		t.Fatalf("README.md's example: %v", err)
+	}
+	m, _ := Build(spec)
+	kinds := map[string]bool{}
+	for _, l := range m.Layers {
+		kinds[l.Spec.Type] = true
+	}
+	if !kinds["batchnorm"] || !kinds["avgpool2d"] {
+		t.Fatalf("README.md's example has layers %v", kinds)
+	}
+	total, nonTrainable := numfmt.Commas(m.CountParams()), numfmt.Commas(m.CountParams()-m.CountTrainable())
+	if want := "It has " + total + " parameters, " + nonTrainable + " of them non-trainable"; !strings.Contains(strings.Join(strings.Fields(section), " "), want) {
+		t.Fatalf("README.md does not say %q", want)
+	}
 }

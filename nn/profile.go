@@ -20,7 +20,7 @@ type KernelTime struct {
 // Profile runs one step of mode on set with a timestamp after every
 // layer's kernels and returns the device time of each part and of the
 // whole step.
-func (n *Net) Profile(set *DeviceSet, mode Mode, v StepValues) ([]KernelTime, time.Duration, error) {
+func (n *Net) Profile(set *DeviceSet, mode Mode, v Feed) ([]KernelTime, time.Duration, error) {
 	if !n.ctx.Info.Timestamps {
 		return nil, 0, vk.ErrNoTimestamps
 	}

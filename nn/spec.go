@@ -1,6 +1,3 @@
-// Package nn holds models as data, their layers' shapes and parameters,
-// the device network that trains them, and the training loop. Layers
-// record kernels (nn/kernels); nothing here calls Vulkan directly.
 package nn
 
 import (
@@ -17,13 +14,28 @@ const SpecFormat = "vkcnn-sequential-1"
 
 // LayerSpec is one layer of a sequential model as model.json stores it.
 type LayerSpec struct {
-	Type       string  `json:"type"` // conv2d, maxpool2d, dense, relu, dropout, flatten, softmax
+	Type       string  `json:"type"` // a layer kind (see the kind files: conv2d.go, dense.go, ...)
 	Name       string  `json:"name,omitempty"`
 	Filters    int     `json:"filters,omitempty"`     // conv2d
 	KernelSize int     `json:"kernel_size,omitempty"` // conv2d: odd, square
 	Units      int     `json:"units,omitempty"`       // dense
 	Activation string  `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
 	Rate       float64 `json:"rate,omitempty"`        // dropout
+}
+
+// fieldsSet names, as model.json does, the fields of the layer that are
+// set, other than its type and name.
+func (s LayerSpec) fieldsSet() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // ModelSpec is a sequential model: an input shape and its layers.

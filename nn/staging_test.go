@@ -43,7 +43,7 @@ func TestStagedTrainingIsBitIdentical(t *testing.T) {
 					t.Fatalf("staged run: a device buffer of %d bytes is mapped", b.Size())
 				}
 			}
-			if net.stepUpload == nil {
+			if net.slotUpload == nil {
 				t.Fatal("staged run: the step's values are not uploaded through host memory")
 			}
 		}

@@ -10,8 +10,9 @@ import (
 	"vkcnn/nn/kernels"
 )
 
-// StepValues are what changes from one step to the next.
-type StepValues struct {
+// Feed is what changes from one step to the next, written to the slot
+// before the step runs.
+type Feed struct {
 	Counter uint32    // Adam's iteration t (1-based) and the dropout counter
 	Seed    uint32    // dropout seed
 	LR      float32   // Adam's bias-corrected learning rate for Counter
@@ -25,9 +26,10 @@ func AdamLR(lr float64, t uint32) float32 {
 	return float32(lr * math.Sqrt(1-math.Pow(AdamBeta2, ft)) / (1 - math.Pow(AdamBeta1, ft)))
 }
 
-// Step runs one step of the given mode on set and waits for it. Samples past len(v.Indices) are padding: computed, but they add
-// nothing to the loss, the counters or the gradients.
-func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v StepValues) error {
+// Step runs one step of the given mode on set and waits for it. Samples
+// past len(v.Indices) are padding: computed, but they add nothing to the
+// loss, the counters, the gradients or batch normalization's statistics.
+func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v Feed) error {
 	valid := len(v.Indices)
 	if valid == 0 || valid > n.Batch {
 		return fmt.Errorf("step: %d samples for a batch of %d", valid, n.Batch)
@@ -57,9 +59,9 @@ func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v StepValue
 	header[kernels.StepSeed] = v.Seed
 	header[kernels.StepValid] = uint32(valid)
 	header[kernels.StepLR] = math.Float32bits(v.LR)
-	values := n.step
-	if n.stepUpload != nil {
-		values = n.stepUpload
+	values := n.slot
+	if n.slotUpload != nil {
+		values = n.slotUpload
 	}
 	if err := errors.Join(values.WriteUint32(0, header), values.WriteUint32(n.orderOffset, order),
 		values.WriteFloat32(n.affineOffset, affines)); err != nil {
@@ -149,13 +151,13 @@ func (n *Net) Predictions() ([]int, error) {
 	return out, nil
 }
 
-// Params reads the parameter vector.
+// Params reads the weight vector, non-trainable parameters included.
 func (n *Net) Params() ([]float32, error) {
 	out := make([]float32, n.Model.ParamFloats)
 	return out, n.params.ReadFloat32(0, out)
 }
 
-// SetParams writes the parameter vector.
+// SetParams writes the weight vector.
 func (n *Net) SetParams(p []float32) error {
 	if len(p) != n.Model.ParamFloats {
 		return fmt.Errorf("%d parameters for a model of %d", len(p), n.Model.ParamFloats)
@@ -163,23 +165,25 @@ func (n *Net) SetParams(p []float32) error {
 	return n.params.WriteFloat32(0, p)
 }
 
-// Gradients reads the gradient vector of the last training step.
+// Gradients reads the gradients of the trainable parameters at the last
+// training step, laid out as they are in the weight vector.
 func (n *Net) Gradients() ([]float32, error) {
-	out := make([]float32, n.Model.ParamFloats)
+	out := make([]float32, n.Model.TrainableFloats)
 	return out, n.grads.ReadFloat32(0, out)
 }
 
-// AdamState reads and restores Adam's moments, for checkpoints.
+// AdamState reads Adam's moments of the trainable parameters, for
+// checkpoints.
 func (n *Net) AdamState() (m, v []float32, err error) {
-	m = make([]float32, n.Model.ParamFloats)
-	v = make([]float32, n.Model.ParamFloats)
+	m = make([]float32, n.Model.TrainableFloats)
+	v = make([]float32, n.Model.TrainableFloats)
 	return m, v, errors.Join(n.adamM.ReadFloat32(0, m), n.adamV.ReadFloat32(0, v))
 }
 
 // SetAdamState restores Adam's moments.
 func (n *Net) SetAdamState(m, v []float32) error {
-	if len(m) != n.Model.ParamFloats || len(v) != n.Model.ParamFloats {
-		return fmt.Errorf("Adam state of %d and %d values for a model of %d", len(m), len(v), n.Model.ParamFloats)
+	if len(m) != n.Model.TrainableFloats || len(v) != n.Model.TrainableFloats {
+		return fmt.Errorf("Adam state of %d and %d values for a model of %d", len(m), len(v), n.Model.TrainableFloats)
 	}
 	return errors.Join(n.adamM.WriteFloat32(0, m), n.adamV.WriteFloat32(0, v))
 }

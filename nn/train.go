@@ -121,10 +121,10 @@ type Hooks struct {
 var ErrStopped = errors.New("training stopped")
 
 // TrainState is where a run stands between two steps: with the network's
-// parameters and Adam's moments, enough to continue bit for bit.
+// weights and Adam's moments, enough to continue bit for bit.
 type TrainState struct {
 	Epoch int // the epoch under way, from 1
-	Step  int // steps of it done
+	Done  int `json:"Step"` // steps of it done (checkpoints keep the older name)
 	// Counter is Adam's iteration count, also the dropout step.
 	Counter uint32
 	// ShuffleState is the shuffling generator as it was when this epoch
@@ -149,8 +149,48 @@ type TrainState struct {
 // Train trains net on train for cfg.Epochs epochs, validating after each
 // on val (or on the held-out part of train with cfg.ValSplit). A non-nil
 // resume continues a run from its state (the network must hold the
-// parameters and Adam moments saved with it). It returns the history.
+// weights and Adam moments saved with it). It returns the history.
 func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resume *TrainState) ([]EpochStats, error) {
+	t, err := newTrainer(net, train, val, cfg, hooks, resume)
+	if err != nil {
+		return nil, err
+	}
+	for t.st.Epoch <= cfg.Epochs {
+		if err := t.epoch(); err != nil {
+			return t.st.History, err
+		}
+		if t.stop && t.st.Epoch <= cfg.Epochs {
+			return t.st.History, ErrStopped
+		}
+	}
+	if cfg.KeepBest && t.st.Best != nil {
+		if err := net.SetParams(t.st.Best); err != nil {
+			return t.st.History, err
+		}
+	}
+	return t.st.History, nil
+}
+
+// trainer is a run of Train under way.
+type trainer struct {
+	net   *Net
+	cfg   TrainConfig
+	hooks *Hooks
+	train *DeviceSet
+	// val holds the validation samples valIdx (nil: no validation).
+	val              *DeviceSet
+	trainIdx, valIdx []int
+	gen              *augment.Generator
+	shuffleSrc       *rand.PCG
+	shuffle          *rand.Rand
+	warp             augment.Sampling
+	seed             uint32 // dropout's
+	st               *TrainState
+	seen             int  // images trained in the epochs before this one
+	stop             bool // asked by Hooks.Stop; honoured at the next checkpoint
+}
+
+func newTrainer(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resume *TrainState) (*trainer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -164,170 +204,211 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 	if err != nil {
 		return nil, err
 	}
-	shuffleSrc := rand.NewPCG(cfg.Seed, 0x73687566) // second word: a fixed stream for shuffling
-	shuffle := rand.New(shuffleSrc)
-	trainIdx := make([]int, train.N)
-	for i := range trainIdx {
-		trainIdx[i] = i
+	t := &trainer{net: net, cfg: cfg, hooks: hooks, train: train, gen: gen, warp: cfg.Augment.Sampling(),
+		seed: uint32(cfg.Seed) ^ uint32(cfg.Seed>>32), st: &TrainState{Epoch: 1, BestLoss: math.Inf(1)}}
+	t.shuffleSrc = rand.NewPCG(cfg.Seed, 0x73687566) // second word: a fixed stream for shuffling
+	t.shuffle = rand.New(t.shuffleSrc)
+	if t.trainIdx, t.val, t.valIdx, err = splitValidation(train, val, cfg.ValSplit); err != nil {
+		return nil, err
 	}
-	valSet, valIdx := val, []int(nil)
-	if cfg.ValSplit > 0 {
-		held := int(float64(train.N) * cfg.ValSplit)
-		if held == 0 || held == train.N {
-			return nil, fmt.Errorf("validation split %g of %d samples leaves an empty part", cfg.ValSplit, train.N)
-		}
-		valSet, valIdx = train, trainIdx[train.N-held:]
-		trainIdx = trainIdx[:train.N-held]
-	} else if val != nil {
-		valIdx = make([]int, val.N)
-		for i := range valIdx {
-			valIdx[i] = i
-		}
-	}
-	if cfg.KeepBest && valSet == nil {
+	if cfg.KeepBest && t.val == nil {
 		return nil, errors.New("keeping the best epoch needs validation data")
 	}
-	st := &TrainState{Epoch: 1, BestLoss: math.Inf(1)}
 	if resume != nil {
-		st = resume
-		if err := errors.Join(shuffleSrc.UnmarshalBinary(st.ShuffleState), gen.SetState(st.AugmentState)); err != nil {
+		t.st = resume
+		if err := errors.Join(t.shuffleSrc.UnmarshalBinary(resume.ShuffleState), gen.SetState(resume.AugmentState)); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 	}
-	warp := cfg.Augment.Sampling()
-	seed := uint32(cfg.Seed) ^ uint32(cfg.Seed>>32)
-	checkpoint := func() error {
-		if hooks.Checkpoint == nil {
-			return nil
+	return t, nil
+}
+
+// splitValidation returns the indices of the training samples and the
+// validation set and samples: the last fraction split of train held out,
+// else all of val (nil: no validation).
+func splitValidation(train, val *DeviceSet, split float64) (trainIdx []int, valSet *DeviceSet, valIdx []int, err error) {
+	trainIdx = allSamples(train.N)
+	if split > 0 {
+		held := int(float64(train.N) * split)
+		if held == 0 || held == train.N {
+			return nil, nil, nil, fmt.Errorf("validation split %g of %d samples leaves an empty part", split, train.N)
 		}
-		var err error
-		if st.AugmentState, err = gen.State(); err != nil {
+		return trainIdx[:train.N-held], train, trainIdx[train.N-held:], nil
+	}
+	if val == nil {
+		return trainIdx, nil, nil, nil
+	}
+	return trainIdx, val, allSamples(val.N), nil
+}
+
+// allSamples are the indices of a set of n samples.
+func allSamples(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// epoch trains epoch st.Epoch from where st stands, then ends it; a stop
+// mid-epoch returns ErrStopped once the checkpoint is written.
+func (t *trainer) epoch() error {
+	st := t.st
+	// The generator as it is before this epoch's permutation: a resumed
+	// run restored it to exactly this.
+	var err error
+	if st.ShuffleState, err = t.shuffleSrc.MarshalBinary(); err != nil {
+		return err
+	}
+	if st.Done == 0 {
+		st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
+	}
+	t.seen = 0
+	for _, e := range st.History {
+		t.seen += e.Images
+	}
+	order := append([]int(nil), t.trainIdx...)
+	if t.cfg.Shuffle {
+		t.shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	steps := t.cfg.EpochSteps(len(order))
+	if err := t.net.SetTotals(st.Totals); err != nil {
+		return err
+	}
+	start := time.Now().Add(-time.Duration(st.EpochSeconds * float64(time.Second)))
+	for st.Done < steps {
+		if err := t.step(order, steps, start); err != nil {
 			return err
 		}
-		return hooks.Checkpoint(st)
 	}
-	stop := false // asked by Hooks.Stop; honoured at the next checkpoint
-	for st.Epoch <= cfg.Epochs {
-		epoch := st.Epoch
-		// The generator as it is before this epoch's permutation: a
-		// resumed run restored it to exactly this.
-		if st.ShuffleState, err = shuffleSrc.MarshalBinary(); err != nil {
-			return st.History, err
-		}
-		if st.Step == 0 {
-			st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
-		}
-		seen := 0 // images of the epochs before
-		for _, e := range st.History {
-			seen += e.Images
-		}
-		order := append([]int(nil), trainIdx...)
-		if cfg.Shuffle {
-			shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		}
-		steps := cfg.EpochSteps(len(order))
-		logEvery := cfg.logEvery(steps)
-		if err := net.SetTotals(st.Totals); err != nil {
-			return st.History, err
-		}
-		start := time.Now().Add(-time.Duration(st.EpochSeconds * float64(time.Second)))
-		for ; st.Step < steps; st.Step++ {
-			s := st.Step
-			batch := order[s*net.Batch : min((s+1)*net.Batch, len(order))]
-			st.Counter++
-			var affines []float32
-			if !cfg.Augment.Identity() {
-				affines = gen.Batch(net.Batch)
-			}
-			v := StepValues{Counter: st.Counter, Seed: seed, LR: AdamLR(cfg.LR, st.Counter), Indices: batch, Affines: affines}
-			if err := net.Step(train, ModeTrain, warp, v); err != nil {
-				return st.History, fmt.Errorf("epoch %d, step %d: %w", epoch, s+1, err)
-			}
-			st.Images += len(batch)
-			totals, err := net.RawTotals()
-			if err != nil {
-				return st.History, err
-			}
-			loss, acc := meanOf(totals, [4]float32{})
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return st.History, fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, epoch, s+1, st.Counter)
-			}
-			elapsed := time.Since(start)
-			if hooks.Log != nil && ((s+1)%logEvery == 0 || s+1 == steps) {
-				row := StepLog{Step: int(st.Counter), Epoch: float64(epoch-1) + float64(s+1)/float64(steps), Images: seen + st.Images, LR: cfg.LR}
-				row.Loss, row.Acc = meanOf(totals, st.LogTotals)
-				row.ImagesPerSecond = float64(totals[3]-st.LogTotals[3]) / (elapsed.Seconds() - st.LogSeconds)
-				if err := hooks.Log(row); err != nil {
-					return st.History, err
-				}
-				st.LogTotals, st.LogSeconds = totals, elapsed.Seconds()
-			}
-			if hooks.Progress != nil {
-				hooks.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Step: s + 1, Steps: steps, Loss: loss, Acc: acc,
-					ImagesPerSecond: float64(st.Images) / elapsed.Seconds(), Elapsed: elapsed})
-			}
-			stop = stop || (hooks.Stop != nil && hooks.Stop())
-			every := hooks.CheckpointEvery > 0 && int(st.Counter)%hooks.CheckpointEvery == 0
-			if (stop || every) && s+1 < steps {
-				st.Step++ // this step is done
-				st.Totals, st.EpochSeconds = totals, elapsed.Seconds()
-				err := checkpoint()
-				st.Step--
-				if err != nil {
-					return st.History, err
-				}
-				if stop {
-					return st.History, ErrStopped
-				}
-			}
-		}
-		es := EpochStats{Epoch: epoch, Images: st.Images}
-		totals, err := net.RawTotals()
-		if err != nil {
-			return st.History, err
-		}
-		es.Loss, es.Acc = meanOf(totals, [4]float32{})
-		trainTime := time.Since(start)
-		es.ImagesPerSecond = float64(st.Images) / trainTime.Seconds()
-		if valSet != nil {
-			if es.ValLoss, es.ValAcc, err = Evaluate(net, valSet, valIdx, nil); err != nil {
-				return st.History, fmt.Errorf("epoch %d validation: %w", epoch, err)
-			}
-			es.HasVal = true
-			if cfg.KeepBest && es.ValLoss < st.BestLoss {
-				st.BestLoss = es.ValLoss
-				if st.Best, err = net.Params(); err != nil {
-					return st.History, err
-				}
-			}
-		}
-		es.Seconds = time.Since(start).Seconds()
-		es.ValidationSecond = es.Seconds - trainTime.Seconds()
-		st.History = append(st.History, es)
-		if hooks.Epoch != nil {
-			if err := hooks.Epoch(es); err != nil {
-				return st.History, err
-			}
-		}
-		// The state after an epoch: the next one starts afresh.
-		st.Epoch, st.Step, st.Images, st.EpochSeconds = epoch+1, 0, 0, 0
-		st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
-		if st.ShuffleState, err = shuffleSrc.MarshalBinary(); err != nil {
-			return st.History, err
-		}
-		if err := checkpoint(); err != nil {
-			return st.History, err
-		}
-		if stop && st.Epoch <= cfg.Epochs {
-			return st.History, ErrStopped
+	return t.endEpoch(start)
+}
+
+// step trains the epoch's next batch and reports it; asked to stop, or
+// every Hooks.CheckpointEvery iterations, it checkpoints, unless the step
+// ends the epoch (endEpoch checkpoints then).
+func (t *trainer) step(order []int, steps int, start time.Time) error {
+	st, net := t.st, t.net
+	batch := order[st.Done*net.Batch : min((st.Done+1)*net.Batch, len(order))]
+	st.Counter++
+	var affines []float32
+	if !t.cfg.Augment.Identity() {
+		affines = t.gen.Batch(net.Batch)
+	}
+	feed := Feed{Counter: st.Counter, Seed: t.seed, LR: AdamLR(t.cfg.LR, st.Counter), Indices: batch, Affines: affines}
+	if err := net.Step(t.train, ModeTrain, t.warp, feed); err != nil {
+		return fmt.Errorf("epoch %d, step %d: %w", st.Epoch, st.Done+1, err)
+	}
+	st.Done++
+	st.Images += len(batch)
+	totals, err := net.RawTotals()
+	if err != nil {
+		return err
+	}
+	loss, acc := meanOf(totals, [4]float32{})
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, st.Epoch, st.Done, st.Counter)
+	}
+	elapsed := time.Since(start)
+	if err := t.log(totals, steps, elapsed); err != nil {
+		return err
+	}
+	if t.hooks.Progress != nil {
+		t.hooks.Progress(Progress{Epoch: st.Epoch, Epochs: t.cfg.Epochs, Step: st.Done, Steps: steps, Loss: loss, Acc: acc,
+			ImagesPerSecond: float64(st.Images) / elapsed.Seconds(), Elapsed: elapsed})
+	}
+	t.stop = t.stop || (t.hooks.Stop != nil && t.hooks.Stop())
+	every := t.hooks.CheckpointEvery > 0 && int(st.Counter)%t.hooks.CheckpointEvery == 0
+	if !(t.stop || every) || st.Done == steps {
+		return nil
+	}
+	st.Totals, st.EpochSeconds = totals, elapsed.Seconds()
+	if err := t.checkpoint(); err != nil {
+		return err
+	}
+	if t.stop {
+		return ErrStopped
+	}
+	return nil
+}
+
+// log sends Hooks.Log a row every TrainConfig.LogEvery steps and at the
+// epoch's end.
+func (t *trainer) log(totals [4]float32, steps int, elapsed time.Duration) error {
+	st := t.st
+	if t.hooks.Log == nil || (st.Done%t.cfg.logEvery(steps) != 0 && st.Done != steps) {
+		return nil
+	}
+	row := StepLog{Step: int(st.Counter), Epoch: float64(st.Epoch-1) + float64(st.Done)/float64(steps), Images: t.seen + st.Images, LR: t.cfg.LR}
+	row.Loss, row.Acc = meanOf(totals, st.LogTotals)
+	row.ImagesPerSecond = float64(totals[3]-st.LogTotals[3]) / (elapsed.Seconds() - st.LogSeconds)
+	if err := t.hooks.Log(row); err != nil {
+		return err
+	}
+	st.LogTotals, st.LogSeconds = totals, elapsed.Seconds()
+	return nil
+}
+
+// endEpoch validates, reports the epoch and checkpoints the state the
+// next epoch starts from.
+func (t *trainer) endEpoch(start time.Time) error {
+	st := t.st
+	es := EpochStats{Epoch: st.Epoch, Images: st.Images}
+	totals, err := t.net.RawTotals()
+	if err != nil {
+		return err
+	}
+	es.Loss, es.Acc = meanOf(totals, [4]float32{})
+	trainTime := time.Since(start)
+	es.ImagesPerSecond = float64(st.Images) / trainTime.Seconds()
+	if t.val != nil {
+		if err := t.validate(&es); err != nil {
+			return err
 		}
 	}
-	if cfg.KeepBest && st.Best != nil {
-		if err := net.SetParams(st.Best); err != nil {
-			return st.History, err
+	es.Seconds = time.Since(start).Seconds()
+	es.ValidationSecond = es.Seconds - trainTime.Seconds()
+	st.History = append(st.History, es)
+	if t.hooks.Epoch != nil {
+		if err := t.hooks.Epoch(es); err != nil {
+			return err
 		}
 	}
-	return st.History, nil
+	// The state after an epoch: the next one starts afresh.
+	st.Epoch, st.Done, st.Images, st.EpochSeconds = st.Epoch+1, 0, 0, 0
+	st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
+	if st.ShuffleState, err = t.shuffleSrc.MarshalBinary(); err != nil {
+		return err
+	}
+	return t.checkpoint()
+}
+
+// validate evaluates the epoch's weights on the validation samples, and
+// with TrainConfig.KeepBest keeps them if they are the best so far.
+func (t *trainer) validate(es *EpochStats) error {
+	var err error
+	if es.ValLoss, es.ValAcc, err = Evaluate(t.net, t.val, t.valIdx, nil); err != nil {
+		return fmt.Errorf("epoch %d validation: %w", es.Epoch, err)
+	}
+	es.HasVal = true
+	if t.cfg.KeepBest && es.ValLoss < t.st.BestLoss {
+		t.st.BestLoss = es.ValLoss
+		t.st.Best, err = t.net.Params()
+	}
+	return err
+}
+
+// checkpoint hands Hooks.Checkpoint the state, with the augmentation
+// generator's.
+func (t *trainer) checkpoint() error {
+	if t.hooks.Checkpoint == nil {
+		return nil
+	}
+	var err error
+	if t.st.AugmentState, err = t.gen.State(); err != nil {
+		return err
+	}
+	return t.hooks.Checkpoint(t.st)
 }
 
 // meanOf is the mean loss and accuracy of the samples counted in totals
@@ -344,17 +425,14 @@ func meanOf(totals, since [4]float32) (loss, acc float64) {
 // predictions for the batch's samples.
 func Evaluate(net *Net, set *DeviceSet, indices []int, perBatch func(batch []int) error) (loss, acc float64, err error) {
 	if indices == nil {
-		indices = make([]int, set.N)
-		for i := range indices {
-			indices[i] = i
-		}
+		indices = allSamples(set.N)
 	}
 	if err := net.ResetTotals(); err != nil {
 		return 0, 0, err
 	}
 	for s := 0; s < len(indices); s += net.Batch {
 		batch := indices[s:min(s+net.Batch, len(indices))]
-		if err := net.Step(set, ModeEval, augment.Sampling{}, StepValues{Indices: batch}); err != nil {
+		if err := net.Step(set, ModeEval, augment.Sampling{}, Feed{Indices: batch}); err != nil {
 			return 0, 0, err
 		}
 		if perBatch != nil {

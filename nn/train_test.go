@@ -96,7 +96,7 @@ func TestStandardModelTrainsOnLavapipe(t *testing.T) {
 		if err := net.ResetTotals(); err != nil {
 			t.Fatal(err)
 		}
-		v := StepValues{Counter: step, Seed: 1, LR: AdamLR(5e-4, step), Indices: []int{0, 1}}
+		v := Feed{Counter: step, Seed: 1, LR: AdamLR(5e-4, step), Indices: []int{0, 1}}
 		if err := net.Step(set, ModeTrain, augment.Sampling{}, v); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestPresetStepsPassSyncValidation(t *testing.T) {
 		for _, a := range []augment.Affine{augment.Shift(2, -1), augment.Shift(-3, 0)} {
 			affines = append(affines, a[:]...)
 		}
-		v := StepValues{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{2, 0}, Affines: affines}
+		v := Feed{Counter: 1, Seed: 1, LR: AdamLR(1e-3, 1), Indices: []int{2, 0}, Affines: affines}
 		if err := net.Step(set, ModeTrain, augment.Sampling{Fill: augment.Constant}, v); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

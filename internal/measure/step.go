@@ -139,8 +139,8 @@ func newStepper(net *nn.Net) (*stepper, error) {
 }
 
 // values are the step values of step t.
-func (s *stepper) values(t uint32) nn.StepValues {
-	return nn.StepValues{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: s.indices}
+func (s *stepper) values(t uint32) nn.Feed {
+	return nn.Feed{Counter: t, Seed: 1, LR: nn.AdamLR(5e-4, t), Indices: s.indices}
 }
 
 func (s *stepper) step(mode nn.Mode, t uint32) error {

@@ -76,10 +76,20 @@ func MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, in, dOut, dIn vk.Range,
 // backward: dy -> dx) with the mask hashed from the step buffer's seed and
 // counter.
 func Dropout(ctx *vk.Context, rec *vk.Recording, x, y, step vk.Range, n int, rate float32) error {
-	if rate < 0 || rate >= 1 {
-		return fmt.Errorf("dropout rate %g outside [0, 1)", rate)
+	if err := CheckDropoutRate(float64(rate)); err != nil {
+		return err
 	}
 	return elementwise(ctx, rec, dropoutShader, n, []vk.Range{x, y}, []vk.Range{step}, []uint32{math.Float32bits(rate)})
+}
+
+// CheckDropoutRate rejects a rate the dropout kernel cannot apply: it
+// drops elements with probability rate and scales the others by
+// 1/(1 - rate).
+func CheckDropoutRate(rate float64) error {
+	if !(rate >= 0 && rate < 1) {
+		return fmt.Errorf("dropout rate %g outside [0, 1)", rate)
+	}
+	return nil
 }
 
 // SoftmaxXent records the fused softmax and cross-entropy of batch rows of

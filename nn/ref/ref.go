@@ -174,44 +174,67 @@ func ReLUBackward(y, dy []float32) []float32 {
 	return dx
 }
 
-// MaxPool is 2x2, stride-2 "valid" max pooling of an NHWC tensor.
-func MaxPool(in []float32, batch, h, w, c int) []float32 {
+// poolWindows calls f for each window of 2x2, stride-2 "valid" pooling of
+// an NHWC tensor (a trailing odd row or column is dropped): the index of
+// its output and those of its four inputs, in row-major order.
+func poolWindows(batch, h, w, c int, f func(out int, in [4]int)) {
 	oh, ow := h/2, w/2
-	out := make([]float32, batch*oh*ow*c)
 	for n := 0; n < batch; n++ {
 		for y := 0; y < oh; y++ {
 			for x := 0; x < ow; x++ {
 				for ch := 0; ch < c; ch++ {
-					at := func(dy, dx int) float32 { return in[((n*h+2*y+dy)*w+2*x+dx)*c+ch] }
-					out[((n*oh+y)*ow+x)*c+ch] = max(at(0, 0), at(0, 1), at(1, 0), at(1, 1))
+					at := func(dy, dx int) int { return ((n*h+2*y+dy)*w+2*x+dx)*c + ch }
+					f(((n*oh+y)*ow+x)*c+ch, [4]int{at(0, 0), at(0, 1), at(1, 0), at(1, 1)})
 				}
 			}
 		}
 	}
+}
+
+// MaxPool is 2x2, stride-2 "valid" max pooling of an NHWC tensor.
+func MaxPool(in []float32, batch, h, w, c int) []float32 {
+	out := make([]float32, batch*(h/2)*(w/2)*c)
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		out[o] = max(in[i[0]], in[i[1]], in[i[2]], in[i[3]])
+	})
 	return out
 }
 
 // MaxPoolBackward routes each window's gradient to its first maximum in
 // row-major order.
 func MaxPoolBackward(in, dOut []float32, batch, h, w, c int) []float32 {
-	oh, ow := h/2, w/2
 	dIn := make([]float32, len(in))
-	for n := 0; n < batch; n++ {
-		for y := 0; y < oh; y++ {
-			for x := 0; x < ow; x++ {
-				for ch := 0; ch < c; ch++ {
-					best := -1
-					for _, d := range [4][2]int{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
-						i := ((n*h+2*y+d[0])*w+2*x+d[1])*c + ch
-						if best < 0 || in[i] > in[best] {
-							best = i
-						}
-					}
-					dIn[best] = dOut[((n*oh+y)*ow+x)*c+ch]
-				}
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		best := i[0]
+		for _, j := range i[1:] {
+			if in[j] > in[best] {
+				best = j
 			}
 		}
-	}
+		dIn[best] = dOut[o]
+	})
+	return dIn
+}
+
+// AvgPool is 2x2, stride-2 "valid" average pooling of an NHWC tensor, the
+// window summed in pairs as avgpool.comp does.
+func AvgPool(in []float32, batch, h, w, c int) []float32 {
+	out := make([]float32, batch*(h/2)*(w/2)*c)
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		out[o] = 0.25 * ((in[i[0]] + in[i[1]]) + (in[i[2]] + in[i[3]]))
+	})
+	return out
+}
+
+// AvgPoolBackward gives each input of a window a quarter of the window's
+// output gradient, and 0 to a trailing row or column no window covers.
+func AvgPoolBackward(dOut []float32, batch, h, w, c int) []float32 {
+	dIn := make([]float32, batch*h*w*c)
+	poolWindows(batch, h, w, c, func(o int, i [4]int) {
+		for _, j := range i {
+			dIn[j] = 0.25 * dOut[o]
+		}
+	})
 	return dIn
 }
 
@@ -301,4 +324,89 @@ func Adam(p, g, m, v []float32, lr, beta1, beta2, eps float32) {
 		v[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
 		p[i] -= lr * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
 	}
+}
+
+// BatchNorm is batch normalization of rows x C values (NHWC, a row per
+// pixel) as Keras does it: statistics per channel over the first valid
+// rows, the variance biased.
+type BatchNorm struct {
+	Rows, C, Valid int
+	Eps, Momentum  float64
+}
+
+// Stats returns each channel's mean and biased variance over the valid
+// rows.
+func (b BatchNorm) Stats(x []float32) (mean, variance []float64) {
+	mean, variance = make([]float64, b.C), make([]float64, b.C)
+	for c := range b.C {
+		for r := range b.Valid {
+			mean[c] += float64(x[r*b.C+c])
+		}
+		mean[c] /= float64(b.Valid)
+		for r := range b.Valid {
+			d := float64(x[r*b.C+c]) - mean[c]
+			variance[c] += d * d
+		}
+		variance[c] /= float64(b.Valid)
+	}
+	return mean, variance
+}
+
+// Forward returns gamma (x - mean) / sqrt(variance + eps) + beta over every
+// row, the padding included.
+func (b BatchNorm) Forward(x, gamma, beta []float32, mean, variance []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		c := i % b.C
+		y[i] = float32(float64(gamma[c])*(float64(v)-mean[c])/math.Sqrt(variance[c]+b.Eps) + float64(beta[c]))
+	}
+	return y
+}
+
+// Update returns a moving average after training step t (from 1) with
+// the batch's values, as Keras 2.2's TensorFlow backend has it: a
+// zero-debiased moving average, whose biased accumulator is moving (1 -
+// momentum^(t-1)).
+func (b BatchNorm) Update(moving []float32, batch []float64, t int) []float32 {
+	out := make([]float32, len(moving))
+	for c, m := range moving {
+		biased := float64(m) * (1 - math.Pow(b.Momentum, float64(t-1)))
+		biased -= (biased - batch[c]) * (1 - b.Momentum)
+		out[c] = float32(biased / (1 - math.Pow(b.Momentum, float64(t))))
+	}
+	return out
+}
+
+// Unbiased returns the variances made unbiased as Keras 2.2 does before
+// it updates the moving variance: times n / (n - 1 - eps), n the valid
+// rows.
+func (b BatchNorm) Unbiased(variance []float64) []float64 {
+	n := float64(b.Valid)
+	out := make([]float64, len(variance))
+	for c, v := range variance {
+		out[c] = v * n / (n - 1 - b.Eps)
+	}
+	return out
+}
+
+// Backward returns the gradients of gamma and beta and of the input, for
+// output gradient dy, in training (batch statistics): the padding rows
+// get no input gradient.
+func (b BatchNorm) Backward(x, dy, gamma []float32, mean, variance []float64) (dGamma, dBeta, dx []float32) {
+	sdy, sdyx := make([]float64, b.C), make([]float64, b.C)
+	xhat := func(i int) float64 {
+		c := i % b.C
+		return (float64(x[i]) - mean[c]) / math.Sqrt(variance[c]+b.Eps)
+	}
+	for i := range b.Valid * b.C {
+		sdy[i%b.C] += float64(dy[i])
+		sdyx[i%b.C] += float64(dy[i]) * xhat(i)
+	}
+	dx = make([]float32, len(x))
+	for i := range b.Valid * b.C {
+		c := i % b.C
+		n := float64(b.Valid)
+		dx[i] = float32(float64(gamma[c]) / math.Sqrt(variance[c]+b.Eps) * (float64(dy[i]) - (sdy[c]+xhat(i)*sdyx[c])/n))
+	}
+	return toFloat32(sdyx), toFloat32(sdy), dx
 }

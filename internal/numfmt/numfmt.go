@@ -1,0 +1,27 @@
+// Package numfmt writes numbers as vkcnn's messages and tables show them.
+package numfmt
+
+import "fmt"
+
+// Commas writes n with thousands separators, as Keras' summary does:
+// 35,445,522.
+func Commas(n int) string {
+	s := fmt.Sprint(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Bytes writes a size in MiB, or in GiB from 1 GiB on: "640 MiB",
+// "79.6 GiB".
+func Bytes(b int64) string {
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
+}

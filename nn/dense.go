@@ -1,0 +1,98 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+
+	"vkcnn/nn/kernels"
+	"vkcnn/vk"
+)
+
+func init() {
+	register("dense", kind{class: "Dense", prefix: "dense", fields: []string{"units", "activation"}, flat: true, build: buildDense})
+}
+
+// dense is a fully connected layer on a vector, with a bias and,
+// optionally, a fused ReLU; the last layer's softmax is the loss's.
+type dense struct {
+	in, units    int
+	kernel, bias *Param
+	relu         bool
+}
+
+func buildDense(b *builder) (recorder, error) {
+	s, in := b.spec(), b.in()
+	if s.Units <= 0 {
+		return nil, errors.New("needs units > 0")
+	}
+	if s.Units > maxDim {
+		return nil, fmt.Errorf("units (at most %d) too large", maxDim)
+	}
+	if in.H != 1 || in.W != 1 {
+		return nil, fmt.Errorf("input %v is not flat (add a flatten layer)", in)
+	}
+	relu, err := b.activation(true)
+	if err != nil {
+		return nil, err
+	}
+	d := &dense{in: in.C, units: s.Units, relu: relu}
+	b.l.Out = Shape{1, 1, s.Units}
+	d.kernel = b.glorot("kernel", []int{in.C, s.Units}, in.C, s.Units)
+	d.bias = b.param("bias", []int{s.Units}, Zeros, true)
+	return d, nil
+}
+
+// The layer's products at a batch size: forward X*W, the kernel gradient
+// X^T*dY and the input gradient dY*W^T.
+func (d *dense) forwardGemm(batch int) kernels.Gemm {
+	return kernels.Gemm{M: batch, N: d.units, K: d.in, Bias: true, ReLU: d.relu}
+}
+
+func (d *dense) kernelGradient(batch int) kernels.Gemm {
+	return kernels.Gemm{M: d.in, N: d.units, K: batch, TransA: true}
+}
+
+func (d *dense) inputGradient(batch int) kernels.Gemm {
+	return kernels.Gemm{M: batch, N: d.in, K: d.units, TransB: true}
+}
+
+func (d *dense) needs(batch int, first bool, t kernels.Tuning) needs {
+	n := needs{colSum: kernels.ColSumScratch(batch, d.units)}
+	for _, g := range d.products(batch, first) {
+		n.split = max(n.split, t.Gemm(*g.Gemm).SplitScratch())
+	}
+	return n
+}
+
+func (d *dense) products(batch int, first bool) []product {
+	f, kg, ig := d.forwardGemm(batch), d.kernelGradient(batch), d.inputGradient(batch)
+	out := []product{{"forward", kernels.Product{Gemm: &f}}, {"kernel gradient", kernels.Product{Gemm: &kg}}}
+	if !first {
+		out = append(out, product{"input gradient", kernels.Product{Gemm: &ig}})
+	}
+	return out
+}
+
+func (d *dense) forward(p *pass) error {
+	g := p.gemm("forward", d.forwardGemm(p.batch()))
+	return g.Record(p.ctx(), p.rec, p.in, p.param(d.kernel), p.out, p.param(d.bias), p.splitScratch())
+}
+
+func (d *dense) backward(p *pass) error {
+	var err error
+	if d.relu {
+		err = p.reluBackward()
+	}
+	dW := p.gemm("kernel gradient", d.kernelGradient(p.batch()))
+	err = errors.Join(err,
+		dW.Record(p.ctx(), p.rec, p.in, p.dOut, p.grad(d.kernel), vk.Range{}, p.splitScratch()),
+		p.colSum(d.bias))
+	if err == nil && p.inputGradient() {
+		dX := p.gemm("input gradient", d.inputGradient(p.batch()))
+		err = dX.Record(p.ctx(), p.rec, p.dOut, p.param(d.kernel), p.dIn, vk.Range{}, p.splitScratch())
+	}
+	if err != nil {
+		return err
+	}
+	return p.mark("backward")
+}

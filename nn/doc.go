@@ -1,0 +1,37 @@
+// Package nn holds models as data, their layers' shapes and parameters,
+// the device network that trains them, and the training loop. Layers
+// record kernels (nn/kernels); nothing here calls Vulkan directly.
+//
+// # Layers
+//
+// Each layer type of model.json is a kind with a file of its own
+// (conv2d.go, dense.go, batchnorm.go, ...), registered under its type name
+// from the file's init. The kind's build checks the layer's spec against
+// its input shape, sets its output shape and adds its parameters, Keras'
+// names and initialisers with them, trainable or not (batch
+// normalization's moving statistics); what it returns records the layer
+// on a network (the recorder interface in layer.go): what it needs there
+// (buffers of its own, shared scratch, whether it works in place), its
+// forward and backward passes, and the GEMM-shaped products they record,
+// which `vkcnn tune` and `vkcnn bench` measure. Build, the network's
+// buffers, a step's recording, Products and the summary loop over layers
+// and ask them.
+//
+// # Adding a layer
+//
+//   - its kind file in nn: register the type with its Keras class and
+//     default-name prefix and the model.json fields it takes; build and
+//     the recorder's methods (a field model.json does not have yet goes
+//     in LayerSpec and its fieldsSet, in spec.go);
+//   - its shaders in shaders/ (./build.sh shaders compiles them) and their
+//     wrapper in nn/kernels, which declares each pipeline's bindings, push
+//     constants and specialization once;
+//   - its plain-Go reference in nn/ref;
+//   - tests: the kernels against the reference on odd shapes (nn/kernels),
+//     the layer in tinySpec (net_test.go), which the finite-difference
+//     gradient check, the recorded-products check and the bit-identical
+//     resume and staging tests run;
+//   - where it has a PyTorch equivalent, bench/torch_model.py.
+//
+// Nothing else in Go switches on layer types.
+package nn

@@ -1,0 +1,155 @@
+package nn
+
+import (
+	"fmt"
+
+	"vkcnn/augment"
+	"vkcnn/nn/kernels"
+	"vkcnn/vk"
+)
+
+// recording returns the training or evaluation step on set, recorded on
+// first use.
+func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.Recording, error) {
+	key := recordingKey{set, mode, warp, n.profile}
+	if mode == ModeEval {
+		key.warp = augment.Sampling{}
+	}
+	if r, ok := n.recordings[key]; ok {
+		return r, nil
+	}
+	rec, err := n.ctx.NewRecording()
+	if err != nil {
+		return nil, err
+	}
+	// Where the device has timestamps, one opens every step and one closes
+	// it (StepDeviceTime reads them); a profiled step's marks put one after
+	// every part, the last closing it.
+	stamps := n.ctx.Info.Timestamps
+	if stamps {
+		_, err = rec.Timestamp()
+	}
+	if err == nil && n.slotUpload != nil {
+		err = rec.Copy(whole(n.slotUpload), whole(n.slot))
+	}
+	if err == nil {
+		err = n.record(rec, set, mode, key.warp)
+	}
+	if err == nil && stamps && !n.profile {
+		_, err = rec.Timestamp()
+	}
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	n.recordings[key] = rec
+	return rec, nil
+}
+
+// record adds one step: gather and warp the batch, forward, loss and
+// counters, then as the mode says backward and Adam.
+func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
+	ctx := n.ctx
+	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp); err != nil {
+		return err
+	}
+	if err := n.mark(rec, "augment", 0, float64(n.Batch*28*28*(1+4))); err != nil {
+		return err
+	}
+	outs, err := n.forward(rec, mode)
+	if err != nil {
+		return err
+	}
+	last := len(n.Model.Layers)
+	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes); err != nil {
+		return err
+	}
+	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {
+		return err
+	}
+	if err := n.mark(rec, "softmax/cross-entropy", 0, float64(4*2*n.Batch*n.Model.Classes)); err != nil {
+		return err
+	}
+	if mode == ModeEval {
+		return nil
+	}
+	if err := n.backward(rec, mode, outs); err != nil || mode == ModeGradient {
+		return err
+	}
+	trainable := n.Model.TrainableFloats
+	if err := kernels.Adam(ctx, rec, whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV), n.header(), trainable, AdamBeta1, AdamBeta2, AdamEpsilon); err != nil {
+		return err
+	}
+	// Adam reads parameters, gradients and both moments, and writes three.
+	return n.mark(rec, "adam", 0, 7*4*float64(trainable))
+}
+
+// mark times the work recorded since the last mark, when profiling: label
+// names it, flops and bytes say how much it computes and moves (for
+// rates; bytes count only where flops are zero).
+func (n *Net) mark(rec *vk.Recording, label string, flops, bytes float64) error {
+	if !n.profile {
+		return nil
+	}
+	if _, err := rec.Timestamp(); err != nil {
+		return err
+	}
+	n.marks[rec] = append(n.marks[rec], KernelTime{Label: label, FLOPs: flops, Bytes: bytes})
+	return nil
+}
+
+// forward records every layer and returns the range holding each layer
+// boundary's values (outs[0] is the input, outs[len] the logits).
+func (n *Net) forward(rec *vk.Recording, mode Mode) ([]vk.Range, error) {
+	outs := make([]vk.Range, len(n.Model.Layers)+1)
+	outs[0] = whole(n.acts[0])
+	for i, l := range n.Model.Layers {
+		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], in: outs[i], out: whole(n.acts[i+1])}
+		err := l.rec.forward(p)
+		// A layer that passes its input on records nothing to time.
+		if err == nil && p.out != p.in {
+			err = p.mark("forward")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s forward: %w", l.Spec.Name, err)
+		}
+		outs[i+1] = p.out
+	}
+	return outs, nil
+}
+
+// backward records the gradients of every layer, last to first, into the
+// gradient vector (laid out as the weights' trainable prefix).
+func (n *Net) backward(rec *vk.Recording, mode Mode, outs []vk.Range) error {
+	for i := len(n.Model.Layers) - 1; i >= 0; i-- {
+		l := n.Model.Layers[i]
+		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], in: outs[i], out: outs[i+1], dOut: whole(n.dacts[i+1]), backward: true}
+		if i > 0 {
+			p.dIn = whole(n.dacts[i])
+		}
+		if err := l.rec.backward(p); err != nil {
+			return fmt.Errorf("%s backward: %w", l.Spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// recordedProduct is a GEMM-shaped product a recording holds, named as
+// Products names it.
+type recordedProduct struct {
+	name    string
+	product kernels.Product
+}
+
+// Products lists the GEMM-shaped launches of a training step of m at a
+// batch size, each under the name of its layer and pass, without their
+// variants: what `vkcnn tune` measures.
+func Products(m *Model, batch int) (names []string, products []kernels.Product) {
+	for i, l := range m.Layers {
+		for _, p := range l.rec.products(batch, i == 0) {
+			names = append(names, l.Spec.Name+" "+p.pass)
+			products = append(products, p.Product)
+		}
+	}
+	return names, products
+}
