@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"vkcnn/internal/numfmt"
 )
 
 // MemoryFlags are a memory type's VkMemoryPropertyFlags.
@@ -182,17 +184,10 @@ func (u *heapUse) take(heap int, size uint64) error {
 	h := u.heaps[heap]
 	if u.used[heap]+size > h.Bytes {
 		return fmt.Errorf("memory heap %d has %s of its %s left, not the %s asked for",
-			heap, mibString(h.Bytes-min(h.Bytes, u.used[heap])), mibString(h.Bytes), mibString(size))
+			heap, numfmt.Bytes(int64(h.Bytes-min(h.Bytes, u.used[heap]))), numfmt.Bytes(int64(h.Bytes)), numfmt.Bytes(int64(size)))
 	}
 	u.used[heap] += size
 	return nil
 }
 
 func (u *heapUse) give(heap int, size uint64) { u.used[heap] -= min(size, u.used[heap]) }
-
-func mibString(b uint64) string {
-	if b >= 10<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-}

@@ -213,8 +213,8 @@ func TestHeapUseRefusesWhatAHeapCannotHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := use.take(0, 100*mib)
-	if err == nil || !strings.Contains(err.Error(), "56.0 MiB") {
-		t.Fatalf("error %v, want one saying 56.0 MiB are left", err)
+	if err == nil || !strings.Contains(err.Error(), "has 56 MiB of its 256 MiB left, not the 100 MiB") {
+		t.Fatalf("error %v, want one saying 56 MiB are left", err)
 	}
 	use.give(0, 200*mib)
 	if err := use.take(0, 256*mib); err != nil {

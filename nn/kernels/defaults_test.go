@@ -64,3 +64,22 @@ func TestVariantsAreConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestUsableRefusesTilesTheShaderCannotHold checks the subgroup shader's
+// own limits, whatever the device.
+func TestUsableRefusesTilesTheShaderCannotHold(t *testing.T) {
+	for _, v := range []GemmVariant{
+		{Name: "tall", Style: Subgroup, Rows: 72, Cols: 64},
+		{Name: "odd", Style: Subgroup, Rows: 12, Cols: 64},
+		{Name: "wide", Style: Subgroup, Rows: 16, Cols: 48},
+	} {
+		if v.Usable(lavapipe) == nil {
+			t.Errorf("%s (%dx%d) usable", v.Name, v.Rows, v.Cols)
+		}
+	}
+	for _, v := range GemmVariants {
+		if err := v.Usable(lavapipe); v.Style == Subgroup && err != nil {
+			t.Errorf("%s: %v", v.Name, err)
+		}
+	}
+}

@@ -64,6 +64,11 @@ var GemmVariants = []GemmVariant{
 // Usable reports whether the device can run the variant, and why not.
 func (v GemmVariant) Usable(info vk.DeviceInfo) error {
 	if v.Style == Subgroup {
+		// The subgroup body writes out up to 8 blocks of 8 rows and holds
+		// 64 or 32 columns (gemm_subgroup_body.glsl).
+		if v.Rows == 0 || v.Rows > 64 || v.Rows%8 != 0 || (v.Cols != 32 && v.Cols != 64) {
+			return fmt.Errorf("GEMM variant %s: a subgroup tile of %dx%d; the shader takes 8 to 64 rows in eights by 32 or 64 columns", v.Name, v.Rows, v.Cols)
+		}
 		if info.SubgroupSize != 8 || !slices.Contains(info.SubgroupOps, "ballot") {
 			return fmt.Errorf("GEMM variant %s needs 8-lane subgroups with broadcast (the device has %d lanes, operations %s)",
 				v.Name, info.SubgroupSize, strings.Join(info.SubgroupOps, ","))
