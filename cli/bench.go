@@ -24,7 +24,7 @@ func benchCommand() *cli.Command {
 				&cli.IntFlag{Name: "n", Value: 1024, Usage: "columns of B and C"},
 				&cli.IntFlag{Name: "k", Value: 1024, Usage: "columns of A, rows of B"},
 				&cli.IntFlag{Name: "reps", Value: 10, Usage: "timed repetitions after one verified run"},
-				&cli.StringFlag{Name: "variant", Usage: "GEMM variant (" + variantNames() + ") or all; default: the device's default"},
+				&cli.StringFlag{Name: "variant", Usage: "GEMM variant (" + variantNames() + ") or all, warp variants split over k as by default; default: the device's default"},
 				&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 				deviceFlag,
 			},

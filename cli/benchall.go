@@ -12,7 +12,7 @@ import (
 func benchAllCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "all",
-		Usage:     "time every part of a training step of a model at its real shapes, and the whole step",
+		Usage:     "time every part of a training step of a model at its real shapes, the whole step, the host's share and pipeline creation",
 		UsageText: "vkcnn bench all [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,

@@ -14,11 +14,13 @@ import (
 func tuneCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "tune",
-		Usage: "measure every GEMM variant on each of a model's products and cache the fastest for this device",
+		Usage: "measure every GEMM variant (and split of k) on each of a model's products and cache the fastest for this device",
 		Description: "Each convolution pass and dense product of a training step is timed with every variant the\n" +
-			"device can run; the winners are stored in the tuning cache ($VKCNN_TUNING, else vkcnn/tuning.json\n" +
+			"device can run, and each dense product with its sum over k split several ways by the warp\n" +
+			"variants; the winners are stored in the tuning cache ($VKCNN_TUNING, else vkcnn/tuning.json\n" +
 			"in the user's cache folder) under the device's name and driver, where train, eval, predict\n" +
-			"and bench find them. Every variant's output is checked against the first one's.",
+			"and bench find them. Every candidate's output is checked against the first one's. A run\n" +
+			"records the kernels it trains with (kernels.json), and --resume runs those again.",
 		UsageText: "vkcnn tune [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,

@@ -11,7 +11,7 @@ const bool TRANS_B = false;
 const bool A_KMAJOR = false;
 const bool B_NMAJOR = false;
 #include "conv_common.glsl"
-#include "conv_split.glsl"
+#include "ksplit.glsl"
 #define CH p.COUT
 #define DIR -1
 #include "warp_tile.glsl"

@@ -8,12 +8,8 @@ layout(constant_id = 1) const bool RELU = false;
 const bool TRANS_B = false;
 const bool A_KMAJOR = true;
 const bool B_NMAJOR = false;
-// The sum over pixels is split across workgroup layers; each writes its own
-// partial kernel gradient, summed afterwards in order.
-#define K_SPLIT
-#define K_BEGIN (gl_WorkGroupID.z * p.KSPLIT)
-#define K_END min(K, K_BEGIN + p.KSPLIT)
-#define C_SLICE (gl_WorkGroupID.z * M * N)
+// The sum over pixels is split across workgroup layers.
+#include "ksplit.glsl"
 
 #include "conv_common.glsl"
 #include "gemm_io.glsl"

@@ -11,7 +11,7 @@ const bool TRANS_B = false;
 const bool A_KMAJOR = true;
 const bool B_NMAJOR = false;
 #include "conv_common.glsl"
-#include "conv_split.glsl"
+#include "ksplit.glsl"
 #include "warp_tile.glsl"
 #include "gemm_io.glsl"
 #include "conv_bwd_filter_warp_a.glsl"

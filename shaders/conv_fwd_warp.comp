@@ -12,7 +12,7 @@ const bool A_KMAJOR = false;
 const bool B_NMAJOR = false;
 #define HAS_BIAS
 #include "conv_common.glsl"
-#include "conv_split.glsl"
+#include "ksplit.glsl"
 #define CH p.CIN
 #define DIR 1
 #include "warp_tile.glsl"

@@ -17,10 +17,7 @@ layout(push_constant) uniform Push { uint M, N, K, KSPLIT; } p;
 #define M p.M
 #define N p.N
 #define K p.K
-#define K_SPLIT
-#define K_BEGIN (gl_WorkGroupID.z * p.KSPLIT)
-#define K_END min(K, K_BEGIN + p.KSPLIT)
-#define C_SLICE (gl_WorkGroupID.z * M * N)
+#include "ksplit.glsl"
 #define HAS_BIAS
 
 #include "warp_tile.glsl"

@@ -118,15 +118,6 @@ func (v GemmVariant) tile() (rows, cols uint32) {
 	return v.BM, v.BN
 }
 
-// depth is the k a workgroup takes a step: a split's k per layer is a
-// multiple of it.
-func (v GemmVariant) depth() uint32 {
-	if v.Style == Subgroup {
-		return 4
-	}
-	return v.BK
-}
-
 // GemmVariantByName finds a variant.
 func GemmVariantByName(name string) (GemmVariant, error) {
 	names := make([]string, len(GemmVariants))
@@ -258,7 +249,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	rows := int64(g.M)
 	if limit := maxRange(ctx); rows*rowBytes > limit {
 		if g.TransA {
-			return fmt.Errorf("gemm %dx%dx%d: transposed A exceeds the device's storage-buffer range of %d bytes", g.M, g.N, g.K, limit)
+			return fmt.Errorf("%s: transposed A exceeds the device's storage-buffer range of %d bytes", what, limit)
 		}
 		tileRows, _ := g.Variant.tile()
 		align := max(ctx.Info.StorageOffsetAlignment, 16)
@@ -267,7 +258,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 			rows -= int64(tileRows)
 		}
 		if rows <= 0 {
-			return fmt.Errorf("gemm %dx%dx%d: one band of rows exceeds the device's storage-buffer range of %d bytes", g.M, g.N, g.K, limit)
+			return fmt.Errorf("%s: one band of rows exceeds the device's storage-buffer range of %d bytes", what, limit)
 		}
 	}
 	for m0 := int64(0); m0 < int64(g.M); m0 += rows {
@@ -293,11 +284,11 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 			push = append(push, uint32(splitDepth(g.K, layers)))
 		}
 		if err := rec.Dispatch(k, grid, push, aBand, bRange, out, biasRange); err != nil {
-			return fmt.Errorf("gemm %dx%dx%d: %w", g.M, g.N, g.K, err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if layers > 1 {
 			if err := splitSum(ctx, rec, out, cBand, biasRange, int(m)*g.N, g.N, layers, g.Bias, g.ReLU); err != nil {
-				return fmt.Errorf("gemm %dx%dx%d: %w", g.M, g.N, g.K, err)
+				return fmt.Errorf("%s: %w", what, err)
 			}
 		}
 	}

@@ -116,9 +116,6 @@ func (p Product) Choice() Choice {
 	return Choice{Variant: p.Gemm.Variant, Split: max(p.Gemm.Split, 1)}
 }
 
-// Variant is the variant the product runs with.
-func (p Product) Variant() GemmVariant { return p.Choice().Variant }
-
 // With returns the product run as ch says (a convolution ignores the
 // split: its kernel gradient splits by its shape alone).
 func (p Product) With(ch Choice) Product {
