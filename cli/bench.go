@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,13 +19,14 @@ func benchCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "gemm",
 			Usage:     "verify, then time C = A*B (M x K times K x N) for GEMM variants",
-			UsageText: "vkcnn bench gemm --m M --n N --k K [--reps R] [--variant V|all] [--json] [--device D]",
+			UsageText: "vkcnn bench gemm --m M --n N --k K [--reps R] [--variant V|all] [--warp TILE]... [--json] [--device D]",
 			Flags: []cli.Flag{
 				&cli.IntFlag{Name: "m", Value: 1024, Usage: "rows of A and C"},
 				&cli.IntFlag{Name: "n", Value: 1024, Usage: "columns of B and C"},
 				&cli.IntFlag{Name: "k", Value: 1024, Usage: "columns of A, rows of B"},
 				&cli.IntFlag{Name: "reps", Value: 10, Usage: "timed repetitions after one verified run"},
 				&cli.StringFlag{Name: "variant", Usage: "GEMM variant (" + variantNames() + ") or all, warp variants split over k as by default; default: the device's default"},
+				&cli.StringSliceFlag{Name: "warp", Usage: "also time a warp kernel of another `TILE`, BMxBNxBK/WMxWN/WMIxWNI (tile, warp tile, 4x4 blocks an invocation: warp128 is 128x128x16/64x32/2x2); repeatable"},
 				&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 				deviceFlag,
 			},
@@ -56,25 +58,38 @@ func benchGemm(c *cli.Context) (err error) {
 	}
 	defer closeDevice(ctx, &err)
 
+	product := kernels.Product{Gemm: &kernels.Gemm{M: m, N: n, K: k}}
 	var variants []kernels.GemmVariant
 	switch name := c.String("variant"); name {
 	case "":
-		variants = []kernels.GemmVariant{kernels.DefaultGemmVariant(ctx.Info, m, n)}
+		variants = []kernels.GemmVariant{kernels.DefaultGemmVariant(ctx.Info, product)}
 	case "all":
 		for _, v := range kernels.GemmVariants {
-			if v.Usable(ctx.Info) == nil {
-				variants = append(variants, v)
+			if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "skipping %s: %v\n", v.Name, err)
+				continue
 			}
+			variants = append(variants, v)
 		}
 	default:
 		v, err := kernels.GemmVariantByName(name)
 		if err != nil {
 			return err
 		}
-		if err := v.Usable(ctx.Info); err != nil {
+		if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
 			return err
 		}
 		variants = []kernels.GemmVariant{v}
+	}
+	for _, tile := range c.StringSlice("warp") {
+		v, err := kernels.ParseWarpVariant(tile)
+		if err != nil {
+			return fmt.Errorf("--warp: %w", err)
+		}
+		if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
+			return fmt.Errorf("--warp: %w", err)
+		}
+		variants = append(variants, v)
 	}
 
 	var results []measure.GemmResult

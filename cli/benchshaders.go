@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -26,10 +28,11 @@ func benchShadersCommand() *cli.Command {
 			"With no GPU, RADV's null hardware is AMD's compiler:\n" +
 			"  RADV_FORCE_FAMILY=navi31 VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/radeon_icd.json \\\n" +
 			"    vkcnn bench shaders --device 'null hardware'",
-		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--json] [--device D]",
+		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--json] [--isa DIR] [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
+			&cli.StringFlag{Name: "isa", Usage: "write each pipeline's disassembly, where the driver gives one, to `DIR`/SHADER VARIANT.s"},
 			deviceFlag,
 		},
 		OnUsageError: usageError,
@@ -92,7 +95,7 @@ func benchShaders(c *cli.Context) (err error) {
 	names, products := nn.Products(model, 1)
 	names = append(names, "bench gemm")
 	products = append(products, kernels.Product{Gemm: &kernels.Gemm{}})
-	pipelines, err := kernels.Pipelines(names, products, variants)
+	pipelines, err := kernels.Pipelines(comp.Info(), names, products, variants)
 	if err != nil {
 		return err
 	}
@@ -106,6 +109,9 @@ func benchShaders(c *cli.Context) (err error) {
 		r := shaderResult{Shader: p.Spec.Name, Variant: p.Label, Spec: p.Spec.Spec, UsedBy: p.Users}
 		for _, e := range exes {
 			r.add(e, info)
+			if err := writeISA(c.String("isa"), r, e); err != nil {
+				return err
+			}
 		}
 		if len(r.Problems) > 0 {
 			failed++
@@ -150,6 +156,28 @@ func (r *shaderResult) add(e vk.Executable, info vk.DeviceInfo) {
 		n := vk.CountISA(isa)
 		r.Instructions, r.FMAInstructions, r.WideLoads = &n.Instructions, &n.FMA, &n.WideLoads
 	}
+}
+
+// writeISA writes the executable's disassembly to dir, named after the
+// pipeline; nothing where dir is "" or the driver gives no disassembly.
+func writeISA(dir string, r shaderResult, e vk.Executable) error {
+	isa, ok := e.ISA()
+	if dir == "" || !ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--isa: %w", err)
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, strings.TrimSpace(r.Shader+" "+r.Variant)) + ".s"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(isa), 0o644); err != nil {
+		return fmt.Errorf("--isa: %w", err)
+	}
+	return nil
 }
 
 // shaderColumn is a table column: the sum of the named statistics.

@@ -19,6 +19,7 @@ layout(binding = 2) writeonly buffer C { float c[]; };
 layout(binding = 2) writeonly buffer C4 { vec4 c4[]; };
 #ifdef HAS_BIAS
 layout(binding = 3) readonly buffer Bias { float bias[]; };
+layout(binding = 3) readonly buffer Bias4 { vec4 bias4[]; };
 #endif
 
 float elemB(uint k, uint n) {

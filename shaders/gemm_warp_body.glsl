@@ -9,56 +9,75 @@
 // The including shader declares M, N, K, K_BEGIN, K_END (uint
 // expressions; the range starts on a multiple of BK and ends there or at
 // K), the constants A_KMAJOR and B_NMAJOR (which index of A, B is
-// contiguous) and, besides gemm_io.glsl's loadB, b, b4 and storeC:
+// contiguous) and, besides gemm_io.glsl's buffers:
 //   void aBegin(uint row0)         once, before the first fetch
-//   vec4 aFetch(uint s, uint k0)   slot s of the A tile at k0: row-major,
-//       A[row0 + rowSlotRow(s)][k0 + rowSlotK(s) ..+3]; k-major,
-//       A[row0 + colSlotRow(s, BM) ..+3][k0 + colSlotK(s, BM)]; zero past
-//       M or K
+//   vec4 aFetch(uint s, uint k0, out bool zero)   slot s of the A tile at
+//       k0: row-major, A[row0 + rowSlotRow(s)][k0 + rowSlotK(s) ..+3];
+//       k-major, A[row0 + colSlotRow(s, BM) ..+3][k0 + colSlotK(s, BM)].
+//       Past M or K (or off the image) it sets zero and loads from
+//       anywhere in A: the body zeroes the value when it stores the tile,
+//       a step later, so that no wait for the load sits between the fetch
+//       and this step's arithmetic.
 //   void aNext()                   after each tile's fetch: k0 moves on BK
 // aBegin and aNext let a gathering A (a convolution's) work out its
 // addresses once, with no division in the loop.
 
-const uint BMP = BM + 4; // padded rows of the shared tiles
-const uint BNP = BN + 4;
-shared vec4 As[BK * BMP / 4]; // [k][m]
-shared vec4 Bs[BK * BNP / 4]; // [k][n]
+const uint BMV = (BM + 4) / 4; // vec4s a row of k of the padded shared tiles
+const uint BNV = (BN + 4) / 4;
+shared vec4 As[BK * BMV]; // [k][m]
+shared vec4 Bs[BK * BNV]; // [k][n]
 
 // Slot s of the B tile at k0 (columns col0..): row-major B by vec4s of n,
-// B stored N x K by vec4s of k.
-vec4 bFetch(uint s, uint k0, uint col0) {
-    if (!B_NMAJOR) return loadB(k0 + colSlotK(s, BN), col0 + colSlotRow(s, BN));
+// B stored N x K by vec4s of k; zero as aFetch's.
+vec4 bFetch(uint s, uint k0, uint col0, out bool zero) {
+    if (!B_NMAJOR) {
+        uint k = k0 + colSlotK(s, BN), n = col0 + colSlotRow(s, BN);
+        zero = k >= K || n >= N;
+        return b4[zero ? 0 : (k * N + n) >> 2];
+    }
     uint n = col0 + rowSlotRow(s), k = k0 + rowSlotK(s);
-    if ((K & 3u) == 0) return (n < N && k < K) ? b4[(n * K + k) >> 2] : vec4(0.0);
-    return vec4(elemB(k, n), elemB(k + 1, n), elemB(k + 2, n), elemB(k + 3, n));
+    zero = n >= N || k >= K;
+    return b4[zero ? 0 : (n * K + k) >> 2];
 }
 
-void storeTiles(vec4 ra[MAX_VECS], vec4 rb[MAX_VECS]) {
+void storeTiles(vec4 ra[MAX_VECS], bool za[MAX_VECS], vec4 rb[MAX_VECS], bool zb[MAX_VECS]) {
     [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
         if (s >= A_VECS) break;
+        vec4 v = za[s] ? vec4(0.0) : ra[s];
         if (A_KMAJOR) {
-            As[(colSlotK(s, BM) * BMP + colSlotRow(s, BM)) / 4] = ra[s];
+            As[colSlotK(s, BM) * BMV + colSlotVec(s, BM)] = v;
         } else {
-            uint m = rowSlotRow(s), k = rowSlotK(s);
-            [[unroll]] for (uint j = 0; j < 4; j++) As[((k + j) * BMP + m) / 4][m % 4] = ra[s][j];
+            uint m = rowSlotRow(s), at = rowSlotK(s) * BMV + m / 4;
+            [[unroll]] for (uint j = 0; j < 4; j++) As[at + j * BMV][m % 4] = v[j];
         }
     }
     [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
         if (s >= B_VECS) break;
+        vec4 v = zb[s] ? vec4(0.0) : rb[s];
         if (!B_NMAJOR) {
-            Bs[(colSlotK(s, BN) * BNP + colSlotRow(s, BN)) / 4] = rb[s];
+            Bs[colSlotK(s, BN) * BNV + colSlotVec(s, BN)] = v;
         } else {
-            uint n = rowSlotRow(s), k = rowSlotK(s);
-            [[unroll]] for (uint j = 0; j < 4; j++) Bs[((k + j) * BNP + n) / 4][n % 4] = rb[s][j];
+            uint n = rowSlotRow(s), at = rowSlotK(s) * BNV + n / 4;
+            [[unroll]] for (uint j = 0; j < 4; j++) Bs[at + j * BNV][n % 4] = v[j];
         }
     }
+}
+
+// The bias of columns n..n+3, zero past N (or without one).
+vec4 biasAt(uint n) {
+#ifdef HAS_BIAS
+    if (BIAS) return n < N ? bias4[n >> 2] : vec4(0.0);
+#endif
+    return vec4(0.0);
 }
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint warp = tid / WARP, lane = tid % WARP;
-    uint wm0 = warp / (BN / WN) * WM + lane / WTN * 4;
-    uint wn0 = warp % (BN / WN) * WN + lane % WTN * 4;
+    // The vec4 of the shared tiles where the invocation's first block
+    // starts: its rows wm0.., columns wn0...
+    uint aVec = warp / (BN / WN) * (WM / 4) + lane / WTN;
+    uint bVec = warp % (BN / WN) * (WN / 4) + lane % WTN;
     uint row0 = gl_WorkGroupID.y * BM;
     uint col0 = gl_WorkGroupID.x * BN;
 
@@ -66,28 +85,29 @@ void main() {
     [[unroll]] for (uint i = 0; i < MAX_BLOCKS * 4 * MAX_BLOCKS; i++) acc[i] = vec4(0.0);
 
     vec4 ra[MAX_VECS], rb[MAX_VECS];
+    bool za[MAX_VECS], zb[MAX_VECS];
     aBegin(row0);
-    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < A_VECS) ra[s] = aFetch(s, K_BEGIN);
-    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < B_VECS) rb[s] = bFetch(s, K_BEGIN, col0);
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < A_VECS) ra[s] = aFetch(s, K_BEGIN, za[s]);
+    [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < B_VECS) rb[s] = bFetch(s, K_BEGIN, col0, zb[s]);
     aNext();
 
     for (uint k0 = K_BEGIN; k0 < K_END; k0 += BK) {
-        storeTiles(ra, rb);
+        storeTiles(ra, za, rb, zb);
         barrier();
         if (k0 + BK < K_END) {
-            [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < A_VECS) ra[s] = aFetch(s, k0 + BK);
-            [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < B_VECS) rb[s] = bFetch(s, k0 + BK, col0);
+            [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < A_VECS) ra[s] = aFetch(s, k0 + BK, za[s]);
+            [[unroll]] for (uint s = 0; s < MAX_VECS; s++) if (s < B_VECS) rb[s] = bFetch(s, k0 + BK, col0, zb[s]);
             aNext();
         }
-        // Four k a pass, unrolled: static shared-memory offsets for GPUs,
-        // and a quarter of the code a full unroll gives lavapipe's LLVM
-        // to compile (seconds a pipeline).
-        for (uint k4 = 0; k4 < BK; k4 += 4) {
-            [[unroll]] for (uint kk = 0; kk < 4; kk++) {
-                uint k = k4 + kk;
+        // KUNROLL k a pass (warp_tile.glsl), unrolled to a fixed bound; the
+        // shared tiles are read at offsets the compiler can fold.
+        for (uint kp = 0; kp < BK; kp += KUNROLL) {
+            [[unroll]] for (uint kk = 0; kk < MAX_KUNROLL; kk++) {
+                if (kk >= KUNROLL) break;
+                uint k = kp + kk;
                 vec4 av[MAX_BLOCKS], bv[MAX_BLOCKS];
-                [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++) if (i < WMITER) av[i] = As[(k * BMP + wm0 + i * WTM * 4) / 4];
-                [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = Bs[(k * BNP + wn0 + j * WTN * 4) / 4];
+                [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++) if (i < WMITER) av[i] = As[k * BMV + aVec + i * WTM];
+                [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = Bs[k * BNV + bVec + j * WTN];
                 [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
                     [[unroll]] for (uint r = 0; r < 4; r++)
                         [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++)
@@ -97,13 +117,21 @@ void main() {
         barrier();
     }
 
+    // The epilogue: the bias of each block of columns read once, then
+    // ReLU, and C written by vec4s.
+    vec4 bv[MAX_BLOCKS];
+    [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = biasAt(col0 + (bVec + j * WTN) * 4);
     [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
         [[unroll]] for (uint r = 0; r < 4; r++) {
-            uint m = row0 + wm0 + i * WTM * 4 + r;
+            uint m = row0 + (aVec + i * WTM) * 4 + r;
             if (i >= WMITER || m >= M) continue;
             [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) {
-                uint n = col0 + wn0 + j * WTN * 4;
-                if (j < WNITER && n < N) storeC(m, n, acc[(i * 4 + r) * MAX_BLOCKS + j]);
+                uint n = col0 + (bVec + j * WTN) * 4;
+                if (j >= WNITER || n >= N) continue;
+                vec4 v = acc[(i * 4 + r) * MAX_BLOCKS + j];
+                if (BIAS) v += bv[j];
+                if (RELU) v = max(v, vec4(0.0));
+                c4[(C_SLICE + m * N + n) >> 2] = v;
             }
         }
 }

@@ -12,7 +12,8 @@
 //
 // Each K-step the workgroup fetches the A and B tiles as vec4s: A_VECS and
 // B_VECS of them an invocation (slots), along the operand's contiguous
-// index. The specialization constants are laid out by the host
+// index. Every length read or written by vec4s must be a multiple of 4
+// (GemmVariant.Runs): the kernels have no element-by-element paths. The specialization constants are laid out by the host
 // (GemmVariant.specialize); ids 5-8 are the including shader's flags.
 
 layout(constant_id = 0) const uint BM = 128;
@@ -25,6 +26,10 @@ layout(constant_id = 9) const uint WG_SIZE = 256;
 layout(constant_id = 10) const uint WMITER = 2;
 layout(constant_id = 11) const uint WNITER = 2;
 layout(local_size_x_id = 9) in;
+// The k of one pass of the unrolled inner loop: all of BK on GPUs, whose
+// compilers then give every shared-memory read a static offset; 4 on
+// lavapipe, whose LLVM takes seconds a pipeline to compile more.
+layout(constant_id = 12) const uint KUNROLL = 4;
 
 const uint WTM = WM / (4 * WMITER); // invocations down a warp tile
 const uint WTN = WN / (4 * WNITER); // and across it
@@ -36,12 +41,14 @@ const uint B_VECS = BN * BK / 4 / WG_SIZE;
 // a loop bounded by a specialization constant of 1 rolled, which put the
 // accumulators in local memory (warp tiles of one block down ran 16x
 // slower on an H100). The host keeps within these bounds.
-const uint MAX_VECS = 4;
+const uint MAX_VECS = 8;
 const uint MAX_BLOCKS = 4;
+const uint MAX_KUNROLL = 32;
 
 // Slot s of a row-major operand with R rows: row (within the tile) and
 // first k of the vec4 it fetches; of a k-major one: k and first row.
 uint rowSlotRow(uint s) { return (gl_LocalInvocationID.x + s * WG_SIZE) / (BK / 4); }
 uint rowSlotK(uint s) { return (gl_LocalInvocationID.x + s * WG_SIZE) % (BK / 4) * 4; }
 uint colSlotK(uint s, uint rows) { return (gl_LocalInvocationID.x + s * WG_SIZE) / (rows / 4); }
-uint colSlotRow(uint s, uint rows) { return (gl_LocalInvocationID.x + s * WG_SIZE) % (rows / 4) * 4; }
+uint colSlotVec(uint s, uint rows) { return (gl_LocalInvocationID.x + s * WG_SIZE) % (rows / 4); }
+uint colSlotRow(uint s, uint rows) { return colSlotVec(s, rows) * 4; }

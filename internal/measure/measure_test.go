@@ -15,7 +15,8 @@ import (
 
 func TestGemmChecksEveryEntryOfASmallProduct(t *testing.T) {
 	ctx := vktest.Open(t)
-	g := kernels.Gemm{M: 37, N: 29, K: 41, Variant: kernels.DefaultGemmVariant(ctx.Info, 37, 29)}
+	g := kernels.Gemm{M: 37, N: 29, K: 41}
+	g.Variant = kernels.DefaultGemmVariant(ctx.Info, kernels.Product{Gemm: &g})
 	res, err := Gemm(ctx, g, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestTuneTimesEveryCandidate(t *testing.T) {
 	_, products := nn.Products(smallModel(t), 2)
 	p := products[len(products)-1]
 	var want []string
-	for _, v := range kernels.Candidates(ctx.Info) {
+	for _, v := range kernels.Candidates(ctx.Info, p) {
 		for _, split := range p.Splits(ctx.Info, v) {
 			want = append(want, kernels.Choice{Variant: v, Split: split}.String())
 		}

@@ -36,7 +36,7 @@ const slowCutoff = 3
 func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
 	tp.Key = p.Key()
 	var choices []kernels.Choice
-	for _, v := range kernels.Candidates(ctx.Info) {
+	for _, v := range kernels.Candidates(ctx.Info, p) {
 		for _, split := range p.Splits(ctx.Info, v) {
 			choices = append(choices, kernels.Choice{Variant: v, Split: split})
 		}

@@ -23,14 +23,14 @@ func declaredShaders() []shader {
 	for _, v := range GemmVariants {
 		for flags := range 16 {
 			g := Gemm{TransA: bit(flags, 0), TransB: bit(flags, 1), Bias: bit(flags, 2), ReLU: bit(flags, 3), Variant: v}
-			out = append(out, g.shader(false))
+			out = append(out, g.shader(vk.DeviceInfo{}, false))
 			if v.Style == Warp {
-				out = append(out, g.shader(true))
+				out = append(out, g.shader(vk.DeviceInfo{}, true))
 			}
 		}
 		for _, pass := range []ConvPass{ConvForward, ConvBackwardData, ConvBackwardFilter} {
 			for flags := range 4 {
-				out = append(out, Conv{Bias: bit(flags, 0), ReLU: bit(flags, 1), Variant: v}.shader(pass))
+				out = append(out, Conv{Bias: bit(flags, 0), ReLU: bit(flags, 1), Variant: v}.shader(vk.DeviceInfo{}, pass))
 			}
 		}
 	}

@@ -35,7 +35,7 @@ func (c Conv) FLOPs() float64 {
 
 // shader is the pipeline of one pass: the pass's shader in the variant's
 // style, with the forward pass's bias and ReLU flags.
-func (c Conv) shader(pass ConvPass) shader {
+func (c Conv) shader(info vk.DeviceInfo, pass ConvPass) shader {
 	name := [...]string{"conv_fwd", "conv_bwd_data", "conv_bwd_filter"}[pass]
 	access := []vk.Access{vk.Read, vk.Read, vk.Write}
 	flags := []uint32{0, 0}
@@ -43,7 +43,7 @@ func (c Conv) shader(pass ConvPass) shader {
 		access = append(access, vk.Read) // bias
 		flags = []uint32{boolWord(c.Bias), boolWord(c.ReLU)}
 	}
-	style, spec := c.Variant.specialize(flags...)
+	style, spec := c.Variant.specialize(info, flags...)
 	return shader{name: name + "_" + style, label: c.Variant.Name + flagNames(flags, "bias", "relu"), access: access, push: 10, spec: spec}
 }
 
@@ -53,10 +53,10 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k,
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := c.Variant.Usable(ctx.Info); err != nil {
+	if err := errors.Join(c.Variant.Usable(ctx.Info), c.Variant.Runs(Product{Conv: &c, Pass: pass})); err != nil {
 		return err
 	}
-	s := c.shader(pass)
+	s := c.shader(ctx.Info, pass)
 	kern, err := s.kernel(ctx)
 	if err != nil {
 		return err

@@ -17,21 +17,28 @@ var convShapes = []ref.ConvGeom{
 	{Batch: 3, H: 9, W: 6, Cin: 4, Cout: 8, KH: 5, KW: 5},
 	{Batch: 2, H: 7, W: 7, Cin: 6, Cout: 5, KH: 3, KW: 5},
 	{Batch: 1, H: 4, W: 4, Cin: 8, Cout: 68, KH: 5, KW: 5}, // kernel wider than the image
+	{Batch: 2, H: 5, W: 7, Cin: 12, Cout: 4, KH: 3, KW: 3},
 }
 
 func TestConvMatchesReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(11, 12))
+	ran := runsCases{}
 	for _, v := range GemmVariants {
 		if v.Usable(ctx.Info) != nil {
 			continue
 		}
 		for _, g := range convShapes {
+			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
+			if !ran.add(v, v.Runs(Product{Conv: &c})) {
+				continue
+			}
 			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
 				checkConv(t, ctx, rng, g, v)
 			})
 		}
 	}
+	ran.check(t)
 }
 
 func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v GemmVariant) {
@@ -83,7 +90,8 @@ func TestConvRejectsEvenKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3, Variant: DefaultGemmVariant(ctx.Info, 4, 1)}
+	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3}
+	c.Variant = DefaultGemmVariant(ctx.Info, Product{Conv: &c})
 	if err := c.Forward(ctx, rec, vk.Whole(buf), vk.Whole(buf), vk.Whole(buf), vk.Range{}); err == nil {
 		t.Fatal("a 2x3 kernel was accepted")
 	}

@@ -1,6 +1,10 @@
 package kernels
 
 import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"vkcnn/vk"
@@ -35,7 +39,7 @@ func TestDefaultChoices(t *testing.T) {
 		{"conv2 forward on lavapipe", lavapipe, Gemm{M: 8 * 28 * 28, N: 256, K: 6400}, "subgroup64", 1},
 		{"dense_1 forward on lavapipe", lavapipe, Gemm{M: 64, N: 328, K: 100352}, "subgroup16", 1},
 	} {
-		v := DefaultGemmVariant(tc.info, tc.g.M, tc.g.N)
+		v := DefaultGemmVariant(tc.info, Product{Gemm: &tc.g})
 		tc.g.Variant = v
 		if split := DefaultSplit(tc.info, tc.g); v.Name != tc.variant || split != tc.split {
 			t.Errorf("%s: %s split %d, want %s split %d", tc.name, v.Name, split, tc.variant, tc.split)
@@ -43,42 +47,43 @@ func TestDefaultChoices(t *testing.T) {
 	}
 }
 
-// TestVariantsAreConsistent checks what the shaders assume of the
-// constants: whole warp tiles and register blocks, and the fixed register
-// arrays of warp_tile.glsl (MAX_VECS, MAX_BLOCKS) never exceeded.
-func TestVariantsAreConsistent(t *testing.T) {
-	for _, v := range GemmVariants {
-		if v.Style != Warp {
-			continue
-		}
-		wg := v.workgroup()
-		if v.BM%v.WM != 0 || v.BN%v.WN != 0 || v.WM%(4*v.WMIter) != 0 || v.WN%(4*v.WNIter) != 0 {
-			t.Errorf("%s: warp tiles or register blocks do not divide the tile", v.Name)
-		}
-		aVecs, bVecs := v.BM*v.BK/4, v.BN*v.BK/4
-		if aVecs%wg != 0 || bVecs%wg != 0 || aVecs/wg > 4 || bVecs/wg > 4 || aVecs/wg == 0 || bVecs/wg == 0 {
-			t.Errorf("%s: %d and %d vec4s of A and B over %d invocations: each must fetch 1 to 4", v.Name, aVecs, bVecs, wg)
-		}
-		if v.WMIter > 4 || v.WNIter > 4 || v.BK%4 != 0 || 64%v.BK != 0 {
-			t.Errorf("%s: register blocks %dx%d or depth %d outside what the shader holds", v.Name, v.WMIter, v.WNIter, v.BK)
+// TestWarpLimitsMatchTheShader checks that the Go side's limits on warp
+// tiles are warp_tile.glsl's register arrays and loop bound.
+func TestWarpLimitsMatchTheShader(t *testing.T) {
+	text, err := os.ReadFile("../../shaders/warp_tile.glsl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"MAX_VECS": warpMaxVecs, "MAX_BLOCKS": warpMaxBlocks, "MAX_KUNROLL": warpMaxDepth} {
+		m := regexp.MustCompile(`const uint ` + name + ` = (\d+);`).FindSubmatch(text)
+		if m == nil || string(m[1]) != strconv.Itoa(want) {
+			t.Errorf("warp_tile.glsl: %s is %q, the Go side says %d", name, m, want)
 		}
 	}
 }
 
-// TestUsableRefusesTilesTheShaderCannotHold checks the subgroup shader's
-// own limits, whatever the device.
+// TestUsableRefusesTilesTheShaderCannotHold checks the subgroup and warp
+// shaders' own limits, on a device that could run them otherwise.
 func TestUsableRefusesTilesTheShaderCannotHold(t *testing.T) {
-	for _, v := range []GemmVariant{
-		{Name: "tall", Style: Subgroup, Rows: 72, Cols: 64},
-		{Name: "odd", Style: Subgroup, Rows: 12, Cols: 64},
-		{Name: "wide", Style: Subgroup, Rows: 16, Cols: 48},
+	for _, tc := range []struct {
+		v    GemmVariant
+		info vk.DeviceInfo
+		why  string
+	}{
+		{GemmVariant{Name: "tall", Style: Subgroup, Rows: 72, Cols: 64}, lavapipe, "8 to 64 rows"},
+		{GemmVariant{Name: "odd", Style: Subgroup, Rows: 12, Cols: 64}, lavapipe, "8 to 64 rows"},
+		{GemmVariant{Name: "wide", Style: Subgroup, Rows: 16, Cols: 48}, lavapipe, "32 or 64 columns"},
+		{GemmVariant{Name: "ragged", Style: Warp, BM: 128, BN: 128, BK: 16, WM: 48, WN: 32, WMIter: 2, WNIter: 2}, h100, "do not divide"},
+		{GemmVariant{Name: "five blocks", Style: Warp, BM: 160, BN: 32, BK: 16, WM: 160, WN: 32, WMIter: 5, WNIter: 1}, h100, "holds up to 4x4"},
+		{GemmVariant{Name: "deep", Style: Warp, BM: 32, BN: 32, BK: 64, WM: 32, WN: 32, WMIter: 2, WNIter: 2}, h100, "a depth of 64"},
+		{GemmVariant{Name: "many fetches", Style: Warp, BM: 128, BN: 64, BK: 32, WM: 128, WN: 64, WMIter: 4, WNIter: 4}, h100, "each must fetch 1 to 8"},
 	} {
-		if v.Usable(lavapipe) == nil {
-			t.Errorf("%s (%dx%d) usable", v.Name, v.Rows, v.Cols)
+		if err := tc.v.Usable(tc.info); err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%s: %v, want an error saying %q", tc.v.Name, err, tc.why)
 		}
 	}
 	for _, v := range GemmVariants {
-		if err := v.Usable(lavapipe); v.Style == Subgroup && err != nil {
+		if err := v.Usable(lavapipe); err != nil {
 			t.Errorf("%s: %v", v.Name, err)
 		}
 	}

@@ -75,12 +75,65 @@ func (v GemmVariant) Usable(info vk.DeviceInfo) error {
 		}
 		return nil
 	}
+	if v.Style == Warp {
+		if err := v.warpShape(); err != nil {
+			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
+		}
+	}
 	wg := v.workgroup()
 	if wg > info.MaxWorkgroupInvocations || wg > info.MaxWorkgroupSize[0] {
 		return fmt.Errorf("GEMM variant %s needs %d invocations a workgroup, the device allows %d", v.Name, wg, info.MaxWorkgroupInvocations)
 	}
 	if shared := v.SharedBytes(); shared > info.SharedMemoryBytes {
 		return fmt.Errorf("GEMM variant %s needs %d bytes of shared memory, the device has %d", v.Name, shared, info.SharedMemoryBytes)
+	}
+	return nil
+}
+
+// The warp body's fixed register arrays and unrolled loop (warp_tile.glsl's
+// MAX_VECS, MAX_BLOCKS, MAX_KUNROLL).
+const (
+	warpMaxVecs   = 8
+	warpMaxBlocks = 4
+	warpMaxDepth  = 32
+)
+
+// warpShape checks what the warp body assumes of a tile: whole warp tiles
+// and register blocks, each invocation fetching whole vec4s and no more
+// than its registers hold, and a depth that divides a split's layers
+// (splitDepth) and fits the unrolled loop.
+func (v GemmVariant) warpShape() error {
+	if v.BM == 0 || v.BN == 0 || v.WM == 0 || v.WN == 0 || v.WMIter == 0 || v.WNIter == 0 ||
+		v.BM%v.WM != 0 || v.BN%v.WN != 0 || v.WM%(4*v.WMIter) != 0 || v.WN%(4*v.WNIter) != 0 {
+		return fmt.Errorf("warp tiles of %dx%d with %dx%d blocks of 4x4 do not divide a tile of %dx%d", v.WM, v.WN, v.WMIter, v.WNIter, v.BM, v.BN)
+	}
+	if v.WMIter > warpMaxBlocks || v.WNIter > warpMaxBlocks {
+		return fmt.Errorf("%dx%d register blocks an invocation; the shader holds up to %dx%d", v.WMIter, v.WNIter, warpMaxBlocks, warpMaxBlocks)
+	}
+	if v.BK == 0 || v.BK%4 != 0 || 64%v.BK != 0 || v.BK > warpMaxDepth {
+		return fmt.Errorf("a depth of %d; it must be 4, 8, 16 or 32", v.BK)
+	}
+	wg := v.workgroup()
+	for _, vecs := range []uint32{v.BM * v.BK / 4, v.BN * v.BK / 4} {
+		if vecs%wg != 0 || vecs/wg == 0 || vecs/wg > warpMaxVecs {
+			return fmt.Errorf("%d vec4s of a tile over %d invocations; each must fetch 1 to %d", vecs, wg, warpMaxVecs)
+		}
+	}
+	return nil
+}
+
+// Runs reports whether the variant can run the product's shape, and why
+// not: the warp kernels read and write only vec4s, with no element-by-
+// element paths (which took a third of their instructions), so the
+// lengths they read and write along must be multiples of 4. Products that
+// are not (a first layer of one channel, ten classes) are small, and run
+// on another style.
+func (v GemmVariant) Runs(p Product) error {
+	if v.Style != Warp {
+		return nil
+	}
+	if bad := p.misaligned(); bad != "" {
+		return fmt.Errorf("GEMM variant %s reads and writes by vec4s: %s has %s, not a multiple of 4", v.Name, p.Key(), bad)
 	}
 	return nil
 }
@@ -130,15 +183,28 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 	return GemmVariant{}, fmt.Errorf("unknown GEMM variant %q (variants: %s)", name, strings.Join(names, ", "))
 }
 
-// DefaultGemmVariant is the built-in choice for a device and an m x n
-// product, where no tuning says otherwise: on CPUs that can run it, the
-// subgroup kernel with the largest tile that m and n fill well; on GPUs
-// the largest warp tile (GemmVariants lists them largest first), whose sum
-// over k splits where its tiles are too few to fill the device
-// (defaultSplit). On an H100 it was the fastest of the warp variants at
-// every large product of the standard model, dense_1's forward included
-// (split 88: 330 µs, against 700 µs for a 64x64 tile split 44).
-func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
+// ParseWarpVariant reads a warp variant of any tile, written
+// BMxBNxBK/WMxWN/WMIxWNI (warp128 is 128x128x16/64x32/2x2), for timing
+// tiles that GemmVariants does not list. Usable checks the shape.
+func ParseWarpVariant(tile string) (GemmVariant, error) {
+	v := GemmVariant{Name: tile, Style: Warp}
+	if _, err := fmt.Sscanf(tile, "%dx%dx%d/%dx%d/%dx%d", &v.BM, &v.BN, &v.BK, &v.WM, &v.WN, &v.WMIter, &v.WNIter); err != nil {
+		return GemmVariant{}, fmt.Errorf("warp tile %q is not BMxBNxBK/WMxWN/WMIxWNI, such as 128x128x16/64x32/2x2", tile)
+	}
+	return v, nil
+}
+
+// DefaultGemmVariant is the built-in choice for a device and a product,
+// where no tuning says otherwise: on CPUs that can run it, the subgroup
+// kernel with the largest tile that the product's m and n fill well; on
+// GPUs the largest warp tile (GemmVariants lists them largest first) where
+// it runs the product (Runs), whose sum over k splits where its tiles are
+// too few to fill the device (defaultSplit), else the largest tiled one.
+// On an H100 warp128 was the fastest of the warp variants at every large
+// product of the standard model, dense_1's forward included (split 88:
+// 330 µs, against 700 µs for a 64x64 tile split 44).
+func DefaultGemmVariant(info vk.DeviceInfo, p Product) GemmVariant {
+	m, n := p.size()
 	if info.Type == "CPU" {
 		rows, cols := uint32(16), uint32(64)
 		switch {
@@ -158,7 +224,7 @@ func DefaultGemmVariant(info vk.DeviceInfo, m, n int) GemmVariant {
 	}
 	for _, style := range []GemmStyle{Warp, Tiled, Subgroup} {
 		for _, v := range GemmVariants {
-			if v.Style == style && v.Usable(info) == nil {
+			if v.Style == style && v.Usable(info) == nil && v.Runs(p) == nil {
 				return v
 			}
 		}
@@ -223,7 +289,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
-	if err := g.Variant.Usable(ctx.Info); err != nil {
+	if err := errors.Join(g.Variant.Usable(ctx.Info), g.Variant.Runs(Product{Gemm: &g})); err != nil {
 		return err
 	}
 	layers := g.layers()
@@ -241,7 +307,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if err := errors.Join(need...); err != nil {
 		return err
 	}
-	k, err := g.shader(layers > 1).kernel(ctx)
+	k, err := g.shader(ctx.Info, layers > 1).kernel(ctx)
 	if err != nil {
 		return err
 	}
@@ -317,9 +383,9 @@ var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 // shader is the product's pipeline: the variant's style with the
 // transposition, bias and ReLU flags; a split product leaves the bias and
 // ReLU to the sum of its layers.
-func (g Gemm) shader(split bool) shader {
+func (g Gemm) shader(info vk.DeviceInfo, split bool) shader {
 	flags := []uint32{boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias && !split), boolWord(g.ReLU && !split)}
-	style, spec := g.Variant.specialize(flags...)
+	style, spec := g.Variant.specialize(info, flags...)
 	push := 3
 	if g.Variant.Style == Warp {
 		push = 4 // and the k of a split's layer
@@ -342,9 +408,9 @@ func flagNames(flags []uint32, names ...string) string {
 // specialization constants around the including shader's flags (at most
 // four): the subgroup body reads its tile at ids 8 and 9; the tiled body
 // its tile at 0-4 and workgroup size at 9; the warp body its tile at 0-4,
-// workgroup size at 9 and register blocks at 10 and 11; the flags follow
-// the tile.
-func (v GemmVariant) specialize(flags ...uint32) (style string, spec []uint32) {
+// workgroup size at 9, register blocks at 10 and 11 and the depth of its
+// unrolled k loop at 12; the flags follow the tile.
+func (v GemmVariant) specialize(info vk.DeviceInfo, flags ...uint32) (style string, spec []uint32) {
 	switch v.Style {
 	case Subgroup:
 		spec = append(append(spec, flags...), make([]uint32, 8-len(flags))...)
@@ -352,9 +418,19 @@ func (v GemmVariant) specialize(flags ...uint32) (style string, spec []uint32) {
 	case Warp:
 		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
 		spec = append(spec, make([]uint32, 4-len(flags))...)
-		return string(v.Style), append(spec, v.workgroup(), v.WMIter, v.WNIter)
+		return string(v.Style), append(spec, v.workgroup(), v.WMIter, v.WNIter, v.unroll(info))
 	}
 	spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
 	spec = append(spec, make([]uint32, 4-len(flags))...)
 	return string(v.Style), append(spec, v.workgroup())
+}
+
+// unroll is how many k a warp kernel's inner loop unrolls (KUNROLL): all
+// of a K-step on GPUs (10% faster on an H100 than 4), 4 on CPUs, where
+// lavapipe's LLVM takes 4-7 s to compile the full unroll of a pipeline.
+func (v GemmVariant) unroll(info vk.DeviceInfo) uint32 {
+	if info.Type == "CPU" {
+		return 4
+	}
+	return v.BK
 }

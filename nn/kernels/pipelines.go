@@ -22,9 +22,9 @@ type Pipeline struct {
 // Pipelines lists, once each and by shader name, the pipelines of the
 // products (named by names) in every one of variants and those of the
 // other kernels: every pipeline a training step or evaluation of the
-// products' model can build on a device whose usable variants are these.
-// The constants come from the code that dispatches them.
-func Pipelines(names []string, products []Product, variants []GemmVariant) ([]Pipeline, error) {
+// products' model can build on the device (info) whose usable variants are
+// these. The constants come from the code that dispatches them.
+func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant) ([]Pipeline, error) {
 	var out []Pipeline
 	seen := map[string]int{}
 	add := func(s shader, user string) error {
@@ -51,10 +51,10 @@ func Pipelines(names []string, products []Product, variants []GemmVariant) ([]Pi
 		for i, p := range products {
 			for _, split := range []bool{false, true} {
 				// A split GEMM leaves its bias and ReLU to the sum.
-				if split && (p.Gemm == nil || v.Style != Warp || !p.Gemm.Bias && !p.Gemm.ReLU) {
+				if split && (p.Gemm == nil || v.Style != Warp || !p.Gemm.Bias && !p.Gemm.ReLU) || v.Runs(p) != nil {
 					continue
 				}
-				if err := add(p.With(Choice{Variant: v, Split: 1}).shader(split), names[i]); err != nil {
+				if err := add(p.With(Choice{Variant: v, Split: 1}).shader(info, split), names[i]); err != nil {
 					return nil, err
 				}
 			}
@@ -71,9 +71,9 @@ func Pipelines(names []string, products []Product, variants []GemmVariant) ([]Pi
 
 // shader is the pipeline of the product's GEMM-shaped kernel, as it runs
 // unsplit or with its sum over k split.
-func (p Product) shader(split bool) shader {
+func (p Product) shader(info vk.DeviceInfo, split bool) shader {
 	if p.Conv != nil {
-		return p.Conv.shader(p.Pass)
+		return p.Conv.shader(info, p.Pass)
 	}
-	return p.Gemm.shader(split)
+	return p.Gemm.shader(info, split)
 }

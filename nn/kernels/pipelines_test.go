@@ -8,6 +8,7 @@ import (
 
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
+	"vkcnn/vk"
 )
 
 func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.Pipeline {
@@ -21,7 +22,7 @@ func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.P
 		t.Fatal(err)
 	}
 	names, products := nn.Products(model, 1)
-	pipelines, err := kernels.Pipelines(names, products, variants)
+	pipelines, err := kernels.Pipelines(vk.DeviceInfo{}, names, products, variants)
 	if err != nil {
 		t.Fatal(err)
 	}

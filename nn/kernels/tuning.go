@@ -70,6 +70,36 @@ func (p Product) size() (m, n int) {
 	return c.pixels(), c.Cout
 }
 
+// misaligned names a length of the product that the warp kernels read or
+// write along by vec4s and is not a multiple of 4 ("" where none is): A's
+// and B's contiguous lengths and C's rows; a convolution's channels.
+func (p Product) misaligned() string {
+	type length struct {
+		name string
+		n    int
+	}
+	var lengths []length
+	if c := p.Conv; c != nil {
+		lengths = []length{{"Cin", c.Cin}, {"Cout", c.Cout}}
+	} else {
+		g := p.Gemm
+		lengths = []length{{"K", g.K}, {"N", g.N}}
+		if g.TransA {
+			lengths[0] = length{"M", g.M}
+		}
+		if g.TransB {
+			lengths[1] = length{"K", g.K}
+		}
+		lengths = append(lengths, length{"N", g.N})
+	}
+	for _, l := range lengths {
+		if l.n%4 != 0 {
+			return fmt.Sprintf("%s %d", l.name, l.n)
+		}
+	}
+	return ""
+}
+
 // Choice is how a product runs: its variant and, for a plain GEMM, the
 // split of its sum over k (1: none).
 type Choice struct {
@@ -234,15 +264,14 @@ func NewTuning(info vk.DeviceInfo, chosen map[string]string) Tuning {
 // choice set them.
 func (t Tuning) Choose(p Product) (Product, bool) {
 	if s, ok := t.chosen[p.Key()]; ok {
-		if ch, err := ParseChoice(s); err == nil && ch.Variant.Usable(t.info) == nil {
+		if ch, err := ParseChoice(s); err == nil && ch.Variant.Usable(t.info) == nil && ch.Variant.Runs(p) == nil {
 			return p.With(ch), true
 		}
 	}
-	m, n := p.size()
-	v := DefaultGemmVariant(t.info, m, n)
+	v := DefaultGemmVariant(t.info, p)
 	split := 1
 	if p.Gemm != nil {
-		split = defaultSplit(t.info, v, m, n, p.Gemm.K)
+		split = defaultSplit(t.info, v, p.Gemm.M, p.Gemm.N, p.Gemm.K)
 	}
 	return p.With(Choice{Variant: v, Split: split}), false
 }
@@ -259,11 +288,12 @@ func (t Tuning) Conv(c Conv, pass ConvPass) Conv {
 	return *p.Conv
 }
 
-// Candidates are the variants the device can run, for the tuner to try.
-func Candidates(info vk.DeviceInfo) []GemmVariant {
+// Candidates are the variants the device can run the product with, for
+// the tuner to try.
+func Candidates(info vk.DeviceInfo, p Product) []GemmVariant {
 	var out []GemmVariant
 	for _, v := range GemmVariants {
-		if v.Usable(info) == nil {
+		if v.Usable(info) == nil && v.Runs(p) == nil {
 			out = append(out, v)
 		}
 	}
