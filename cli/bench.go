@@ -26,7 +26,7 @@ func benchCommand() *cli.Command {
 				&cli.IntFlag{Name: "k", Value: 1024, Usage: "columns of A, rows of B"},
 				&cli.IntFlag{Name: "reps", Value: 10, Usage: "timed repetitions after one verified run"},
 				&cli.StringFlag{Name: "variant", Usage: "GEMM variant (" + variantNames() + ") or all, warp variants split over k as by default; default: the device's default"},
-				&cli.StringSliceFlag{Name: "warp", Usage: "also time a warp kernel of another `TILE`, BMxBNxBK/WMxWN/WMIxWNI (tile, warp tile, 4x4 blocks an invocation: warp128 is 128x128x16/64x32/2x2); repeatable"},
+				warpFlag,
 				&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 				deviceFlag,
 			},
@@ -34,6 +34,23 @@ func benchCommand() *cli.Command {
 			Action:       benchGemm,
 		}, benchAllCommand(), benchShadersCommand()},
 	}
+}
+
+// warpFlag adds warp kernels of tiles that kernels.GemmVariants does not
+// list, for finding a device's best.
+var warpFlag = &cli.StringSliceFlag{Name: "warp", Usage: "also a warp kernel of another `TILE`, BMxBNxBK/WMxWN/WMIxWNI (tile, warp tile, 4x4 blocks an invocation: warp128 is 128x128x16/64x32/2x2); repeatable"}
+
+// warpVariants are the variants --warp names.
+func warpVariants(c *cli.Context) ([]kernels.GemmVariant, error) {
+	var out []kernels.GemmVariant
+	for _, tile := range c.StringSlice("warp") {
+		v, err := kernels.ParseWarpVariant(tile)
+		if err != nil {
+			return nil, fmt.Errorf("--warp: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func variantNames() string {
@@ -81,11 +98,11 @@ func benchGemm(c *cli.Context) (err error) {
 		}
 		variants = []kernels.GemmVariant{v}
 	}
-	for _, tile := range c.StringSlice("warp") {
-		v, err := kernels.ParseWarpVariant(tile)
-		if err != nil {
-			return fmt.Errorf("--warp: %w", err)
-		}
+	extra, err := warpVariants(c)
+	if err != nil {
+		return err
+	}
+	for _, v := range extra {
 		if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
 			return fmt.Errorf("--warp: %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -28,11 +29,12 @@ func benchShadersCommand() *cli.Command {
 			"With no GPU, RADV's null hardware is AMD's compiler:\n" +
 			"  RADV_FORCE_FAMILY=navi31 VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/radeon_icd.json \\\n" +
 			"    vkcnn bench shaders --device 'null hardware'",
-		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--json] [--isa DIR] [--device D]",
+		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--json] [--isa DIR] [--warp TILE]... [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
-			&cli.StringFlag{Name: "isa", Usage: "write each pipeline's disassembly, where the driver gives one, to `DIR`/SHADER VARIANT.s"},
+			&cli.StringFlag{Name: "isa", Usage: "write each pipeline's disassembly, where the driver gives one, to `DIR`/SHADER_VARIANT.s"},
+			warpFlag,
 			deviceFlag,
 		},
 		OnUsageError: usageError,
@@ -81,8 +83,12 @@ func benchShaders(c *cli.Context) (err error) {
 	info := comp.Info()
 	res := benchShadersResult{Device: info.Name, Driver: info.DriverInfo, Model: c.String("model"), Statistics: comp.Statistics()}
 
+	extra, err := warpVariants(c)
+	if err != nil {
+		return err
+	}
 	var variants []kernels.GemmVariant
-	for _, v := range kernels.GemmVariants {
+	for _, v := range append(slices.Clone(kernels.GemmVariants), extra...) {
 		if err := v.Usable(info); err != nil {
 			res.Skipped = append(res.Skipped, err.Error())
 			res.skippedNames = append(res.skippedNames, v.Name)

@@ -19,6 +19,11 @@
 #                                    .deps/reproduce if an earlier call left
 #                                    it, and prints the test error of every
 #                                    epoch so far and REPORT.md
+#   scripts/gpu-check.sh --vkcnn S ARGS...
+#                                    runs bin/vkcnn ARGS for at most S
+#                                    seconds on the GPU, after the same
+#                                    setup and device check (a sweep of
+#                                    bench gemm --warp tiles, say)
 #
 # It cannot pass by mistake: where nvidia-smi lists a GPU but vkcnn's
 # default device is not an NVIDIA one, it fails with the loader's
@@ -54,17 +59,27 @@ if [ "${1:-}" = --prepare ]; then
 	exit 0
 fi
 
-mode=check budget=0
+mode=check budget=0 vkcnn_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reproduce) mode=reproduce ;;
 	--budget) budget=${2:-}; shift ;;
-	*) echo "gpu-check: unknown argument $1 (--prepare, --reproduce --budget S)" >&2; exit 2 ;;
+	--vkcnn)
+		mode=vkcnn budget=${2:-}
+		shift 2 || { echo "gpu-check: --vkcnn needs SECONDS and arguments" >&2; exit 2; }
+		vkcnn_args=("$@")
+		break
+		;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --reproduce --budget S, --vkcnn S ARGS...)" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ $mode = reproduce ] && ! [ "$budget" -gt 60 ] 2>/dev/null; then
 	echo "gpu-check: --reproduce needs --budget SECONDS, more than 60" >&2
+	exit 2
+fi
+if [ $mode = vkcnn ] && { ! [ "$budget" -gt 0 ] 2>/dev/null || [ ${#vkcnn_args[@]} -eq 0 ]; }; then
+	echo "gpu-check: --vkcnn needs SECONDS (a positive number) and vkcnn's arguments" >&2
 	exit 2
 fi
 
@@ -189,7 +204,10 @@ fi
 # Tuned choices go to a cache of this run's own.
 export VKCNN_TUNING=$PWD/.deps/gpu-check-tuning.json
 
-if [ $mode = reproduce ]; then
+if [ $mode = vkcnn ]; then
+	section "vkcnn ${vkcnn_args[*]} (at most ${budget}s)"
+	stage "$budget" bin/vkcnn "${vkcnn_args[@]}" || fail "vkcnn ${vkcnn_args[*]}"
+elif [ $mode = reproduce ]; then
 	# The seed's shift experiment, one seed, resumed on every call while
 	# the machine keeps .deps; on lavapipe a few steps of the small preset.
 	out=.deps/reproduce args=(--model standard --epochs 20)

@@ -42,23 +42,25 @@ vec4 bFetch(uint s, uint k0, uint col0, out bool zero) {
 
 void storeTiles(vec4 ra[MAX_VECS], bool za[MAX_VECS], vec4 rb[MAX_VECS], bool zb[MAX_VECS]) {
     [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
-        if (s >= A_VECS) break;
-        vec4 v = za[s] ? vec4(0.0) : ra[s];
-        if (A_KMAJOR) {
-            As[colSlotK(s, BM) * BMV + colSlotVec(s, BM)] = v;
-        } else {
-            uint m = rowSlotRow(s), at = rowSlotK(s) * BMV + m / 4;
-            [[unroll]] for (uint j = 0; j < 4; j++) As[at + j * BMV][m % 4] = v[j];
+        if (s < A_VECS) {
+            vec4 v = za[s] ? vec4(0.0) : ra[s];
+            if (A_KMAJOR) {
+                As[colSlotK(s, BM) * BMV + colSlotVec(s, BM)] = v;
+            } else {
+                uint m = rowSlotRow(s), at = rowSlotK(s) * BMV + m / 4;
+                [[unroll]] for (uint j = 0; j < 4; j++) As[at + j * BMV][m % 4] = v[j];
+            }
         }
     }
     [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
-        if (s >= B_VECS) break;
-        vec4 v = zb[s] ? vec4(0.0) : rb[s];
-        if (!B_NMAJOR) {
-            Bs[colSlotK(s, BN) * BNV + colSlotVec(s, BN)] = v;
-        } else {
-            uint n = rowSlotRow(s), at = rowSlotK(s) * BNV + n / 4;
-            [[unroll]] for (uint j = 0; j < 4; j++) Bs[at + j * BNV][n % 4] = v[j];
+        if (s < B_VECS) {
+            vec4 v = zb[s] ? vec4(0.0) : rb[s];
+            if (!B_NMAJOR) {
+                Bs[colSlotK(s, BN) * BNV + colSlotVec(s, BN)] = v;
+            } else {
+                uint n = rowSlotRow(s), at = rowSlotK(s) * BNV + n / 4;
+                [[unroll]] for (uint j = 0; j < 4; j++) Bs[at + j * BNV][n % 4] = v[j];
+            }
         }
     }
 }
@@ -103,35 +105,39 @@ void main() {
         // shared tiles are read at offsets the compiler can fold.
         for (uint kp = 0; kp < BK; kp += KUNROLL) {
             [[unroll]] for (uint kk = 0; kk < MAX_KUNROLL; kk++) {
-                if (kk >= KUNROLL) break;
-                uint k = kp + kk;
-                vec4 av[MAX_BLOCKS], bv[MAX_BLOCKS];
-                [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++) if (i < WMITER) av[i] = As[k * BMV + aVec + i * WTM];
-                [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = Bs[k * BNV + bVec + j * WTN];
-                [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
-                    [[unroll]] for (uint r = 0; r < 4; r++)
-                        [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++)
-                            if (i < WMITER && j < WNITER) acc[(i * 4 + r) * MAX_BLOCKS + j] = fma(vec4(av[i][r]), bv[j], acc[(i * 4 + r) * MAX_BLOCKS + j]);
+                if (kk < KUNROLL) {
+                    uint k = kp + kk;
+                    vec4 av[MAX_BLOCKS], bv[MAX_BLOCKS];
+                    [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++) if (i < WMITER) av[i] = As[k * BMV + aVec + i * WTM];
+                    [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = Bs[k * BNV + bVec + j * WTN];
+                    [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
+                        [[unroll]] for (uint r = 0; r < 4; r++)
+                            [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++)
+                                if (i < WMITER && j < WNITER) acc[(i * 4 + r) * MAX_BLOCKS + j] = fma(vec4(av[i][r]), bv[j], acc[(i * 4 + r) * MAX_BLOCKS + j]);
+                }
             }
         }
         barrier();
     }
 
     // The epilogue: the bias of each block of columns read once, then
-    // ReLU, and C written by vec4s.
+    // ReLU, and C written by vec4s at offsets from one row's (in vec4s:
+    // N is a multiple of 4).
     vec4 bv[MAX_BLOCKS];
     [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) if (j < WNITER) bv[j] = biasAt(col0 + (bVec + j * WTN) * 4);
+    uint rowVecs = N / 4;
+    uint first = (C_SLICE / 4) + (row0 + aVec * 4) * rowVecs + col0 / 4 + bVec;
     [[unroll]] for (uint i = 0; i < MAX_BLOCKS; i++)
         [[unroll]] for (uint r = 0; r < 4; r++) {
             uint m = row0 + (aVec + i * WTM) * 4 + r;
             if (i >= WMITER || m >= M) continue;
+            uint at = first + (i * WTM * 4 + r) * rowVecs;
             [[unroll]] for (uint j = 0; j < MAX_BLOCKS; j++) {
-                uint n = col0 + (bVec + j * WTN) * 4;
-                if (j >= WNITER || n >= N) continue;
+                if (j >= WNITER || col0 + (bVec + j * WTN) * 4 >= N) continue;
                 vec4 v = acc[(i * 4 + r) * MAX_BLOCKS + j];
                 if (BIAS) v += bv[j];
                 if (RELU) v = max(v, vec4(0.0));
-                c4[(C_SLICE + m * N + n) >> 2] = v;
+                c4[at + j * WTN] = v;
             }
         }
 }

@@ -41,7 +41,7 @@ const uint B_VECS = BN * BK / 4 / WG_SIZE;
 // a loop bounded by a specialization constant of 1 rolled, which put the
 // accumulators in local memory (warp tiles of one block down ran 16x
 // slower on an H100). The host keeps within these bounds.
-const uint MAX_VECS = 8;
+const uint MAX_VECS = 4;
 const uint MAX_BLOCKS = 4;
 const uint MAX_KUNROLL = 32;
 

@@ -93,7 +93,7 @@ func (v GemmVariant) Usable(info vk.DeviceInfo) error {
 // The warp body's fixed register arrays and unrolled loop (warp_tile.glsl's
 // MAX_VECS, MAX_BLOCKS, MAX_KUNROLL).
 const (
-	warpMaxVecs   = 8
+	warpMaxVecs   = 4
 	warpMaxBlocks = 4
 	warpMaxDepth  = 32
 )
@@ -114,6 +114,11 @@ func (v GemmVariant) warpShape() error {
 		return fmt.Errorf("a depth of %d; it must be 4, 8, 16 or 32", v.BK)
 	}
 	wg := v.workgroup()
+	// The convolution gathers share a tap between an invocation's slots
+	// (conv_rows_warp_a.glsl, conv_bwd_filter_warp_a.glsl).
+	if wg%(v.BK/4) != 0 || wg%(v.BM/4) != 0 {
+		return fmt.Errorf("%d invocations do not divide by a tile's %d vec4s of k or %d of rows", wg, v.BK/4, v.BM/4)
+	}
 	for _, vecs := range []uint32{v.BM * v.BK / 4, v.BN * v.BK / 4} {
 		if vecs%wg != 0 || vecs/wg == 0 || vecs/wg > warpMaxVecs {
 			return fmt.Errorf("%d vec4s of a tile over %d invocations; each must fetch 1 to %d", vecs, wg, warpMaxVecs)
