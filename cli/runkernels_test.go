@@ -46,9 +46,9 @@ func TestResumeRunsTheRecordedKernels(t *testing.T) {
 		t.Fatalf("no choice recorded for %s: %v", key, before)
 	}
 	// A cache that now picks another kernel for that product.
-	other := "warp32 split 2"
+	other := "warp64 split 2"
 	if before[key] == other {
-		other = "warp64"
+		other = "warp128"
 	}
 	var devices []struct {
 		Name       string `json:"name"`

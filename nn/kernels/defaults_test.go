@@ -47,6 +47,42 @@ func TestDefaultChoices(t *testing.T) {
 	}
 }
 
+// TestRunsRefusesWhatTheKernelsCannotDo checks the shapes the warp
+// kernels refuse, and that the others take them.
+func TestRunsRefusesWhatTheKernelsCannotDo(t *testing.T) {
+	conv1 := Conv{Batch: 64, H: 28, W: 28, Cin: 1, Cout: 256, KH: 5, KW: 5}
+	conv2 := Conv{Batch: 64, H: 28, W: 28, Cin: 256, Cout: 256, KH: 5, KW: 5}
+	for _, tc := range []struct {
+		variant string
+		p       Product
+		why     string // "" where it runs
+	}{
+		{"warp128", Product{Conv: &conv1}, "Cin 1"},
+		{"warp128", Product{Conv: &conv2, Pass: ConvBackwardFilter}, ""},
+		{"warp128", Product{Gemm: &Gemm{M: 64, N: 10, K: 192}}, "N 10"},
+		{"warp128", Product{Gemm: &Gemm{M: 6, N: 12, K: 192, TransA: true}}, "M 6"},
+		{"warp128", Product{Gemm: &Gemm{M: 6, N: 12, K: 192}}, ""},
+		{"warp128", Product{Gemm: &Gemm{M: 8, N: 12, K: 10, TransB: true}}, "K 10"},
+		{"warp64", Product{Conv: &conv2}, "plain products only"},
+		{"warp64", Product{Gemm: &Gemm{M: 64, N: 328, K: 100352}}, ""},
+		{"tiled64", Product{Conv: &conv1}, ""},
+		{"tiled64", Product{Gemm: &Gemm{M: 64, N: 10, K: 192}}, ""},
+	} {
+		v, err := GemmVariantByName(tc.variant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = v.Runs(tc.p)
+		if tc.why == "" && err != nil || tc.why != "" && (err == nil || !strings.Contains(err.Error(), tc.why)) {
+			t.Errorf("%s on %s: %v, want an error saying %q (none if empty)", tc.variant, tc.p.Key(), err, tc.why)
+		}
+	}
+	// Where warp128 cannot, a GPU runs the product tiled.
+	if v := DefaultGemmVariant(h100, Product{Conv: &conv1}); v.Name != "tiled64" {
+		t.Errorf("conv2d_1 on an H100: %s, want tiled64", v.Name)
+	}
+}
+
 // TestWarpLimitsMatchTheShader checks that the Go side's limits on warp
 // tiles are warp_tile.glsl's register arrays and loop bound.
 func TestWarpLimitsMatchTheShader(t *testing.T) {

@@ -39,6 +39,9 @@ type GemmVariant struct {
 	// it (WMIter x WNIter).
 	BM, BN, BK, TM, TN     uint32
 	WM, WN, WMIter, WNIter uint32
+	// GemmOnly variants run plain GEMMs (the dense layers), no
+	// convolution (Runs).
+	GemmOnly bool
 }
 
 // GemmVariants lists every variant; Usable says which a device can run.
@@ -51,14 +54,20 @@ var GemmVariants = []GemmVariant{
 	{Name: "subgroup64x32", Style: Subgroup, Rows: 64, Cols: 32},
 	{Name: "tiled64", Style: Tiled, BM: 64, BN: 64, BK: 16, TM: 4, TN: 4},
 	{Name: "tiled128", Style: Tiled, BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
-	// The warp tiles all hold 2 blocks of 4 rows an invocation: with one,
-	// an H100 ran 16x slower (see warp_tile.glsl). Large products: 256
-	// invocations of 8x8 outputs, 31 TFLOPS at 4096^3 on an H100.
+	// The warp tiles all hold 2x2 blocks of 4x4 an invocation (8x8
+	// outputs): with one block of rows an H100 ran 16x slower (see
+	// warp_tile.glsl), and with 8x4 the FMAs of the RDNA3 code fell under
+	// half its instructions. Large products: 256 invocations, 43.5
+	// TFLOPS at 4096^3 on an H100.
 	{Name: "warp128", Style: Warp, BM: 128, BN: 128, BK: 16, WM: 64, WN: 32, WMIter: 2, WNIter: 2},
-	// Medium ones: 64 invocations of 8x8.
-	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 2, WNIter: 2},
-	// Short ones: 64 invocations of 8x4.
-	{Name: "warp32", Style: Warp, BM: 32, BN: 64, BK: 16, WM: 32, WN: 16, WMIter: 2, WNIter: 1},
+	// Medium ones: 128 invocations.
+	{Name: "warp64x128", Style: Warp, BM: 64, BN: 128, BK: 16, WM: 32, WN: 64, WMIter: 2, WNIter: 2},
+	// Dense layers (64 rows, a long k, split): 64 invocations. Its tile is
+	// too small for a convolution's gathers (47% of its RDNA3
+	// instructions FMAs), and warp128 was faster at every convolution
+	// pass of the standard model on an H100. dense_1's forward product
+	// split 44 ways took 160 µs there, against 240 µs for warp128.
+	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 2, WNIter: 2, GemmOnly: true},
 }
 
 // Usable reports whether the device can run the variant, and why not.
@@ -127,13 +136,16 @@ func (v GemmVariant) warpShape() error {
 	return nil
 }
 
-// Runs reports whether the variant can run the product's shape, and why
-// not: the warp kernels read and write only vec4s, with no element-by-
+// Runs reports whether the variant can run the product, and why not: a
+// GemmOnly variant no convolution; the warp kernels read and write only vec4s, with no element-by-
 // element paths (which took a third of their instructions), so the
 // lengths they read and write along must be multiples of 4. Products that
 // are not (a first layer of one channel, ten classes) are small, and run
 // on another style.
 func (v GemmVariant) Runs(p Product) error {
+	if v.GemmOnly && p.Conv != nil {
+		return fmt.Errorf("GEMM variant %s runs plain products only, not %s", v.Name, p.Key())
+	}
 	if v.Style != Warp {
 		return nil
 	}

@@ -108,7 +108,7 @@ type Choice struct {
 }
 
 // String is the choice as the tuning cache and run folders keep it:
-// "warp32", or "warp32 split 8".
+// "warp64", or "warp64 split 8".
 func (c Choice) String() string {
 	if c.Split > 1 {
 		return fmt.Sprintf("%s split %d", c.Variant.Name, c.Split)
