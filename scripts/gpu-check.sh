@@ -203,6 +203,16 @@ else
 fi
 # Tuned choices go to a cache of this run's own.
 export VKCNN_TUNING=$PWD/.deps/gpu-check-tuning.json
+# The GPU's clocks, power, temperature and throttle reasons twice a second
+# while the stages run: on the H100 the same pipeline ran at 10 to 45
+# TFLOPS from one process to the next, which a throttled clock would
+# explain.
+sampler=""
+if [ -n "$gpu" ]; then
+	nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_event_reasons.active \
+		--format=csv,noheader,nounits -lms 500 >.deps/gpu-clocks.csv 2>&1 &
+	sampler=$!
+fi
 
 if [ $mode = vkcnn ]; then
 	section "vkcnn ${vkcnn_args[*]} (at most ${budget}s)"
@@ -264,6 +274,22 @@ else
 	else
 		echo "no data/mnist here (carry data): skipping the training stage"
 	fi
+fi
+
+if [ -n "$sampler" ]; then
+	kill "$sampler" 2>/dev/null
+	wait "$sampler" 2>/dev/null
+	section "GPU clocks while the stages ran (.deps/gpu-clocks.csv)"
+	awk -F', *' 'NF >= 5 && $2 ~ /^[0-9]+$/ {
+		n++; if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2
+		if ($3 > power) power = $3; if ($4 > temp) temp = $4
+		if ($5 != "0x0000000000000000" && $5 != "0x0000000000000001") { slow++; why[$5]++ }
+	} END {
+		if (n == 0) { print "no samples (nvidia-smi could not report clocks)"; exit }
+		printf "%d samples: SM clock %d-%d MHz, power up to %s W, temperature up to %s C\n", n, min, max, power, temp
+		if (slow == 0) print "no throttle reason but idle in any sample"
+		for (r in why) printf "throttle reasons %s in %d samples (0x4 power cap, 0x8 HW slowdown, 0x20/0x40 thermal, 0x80 power brake)\n", r, why[r]
+	}' .deps/gpu-clocks.csv
 fi
 
 section "done"
