@@ -83,6 +83,19 @@ func TestRunsRefusesWhatTheKernelsCannotDo(t *testing.T) {
 	}
 }
 
+func TestParseWarpVariant(t *testing.T) {
+	v, err := ParseWarpVariant("128x128x16/64x32/2x2")
+	if want, _ := GemmVariantByName("warp128"); err != nil || v.BM != want.BM || v.BN != want.BN || v.BK != want.BK ||
+		v.WM != want.WM || v.WN != want.WN || v.WMIter != want.WMIter || v.WNIter != want.WNIter || v.Style != Warp {
+		t.Errorf("128x128x16/64x32/2x2: %+v, %v", v, err)
+	}
+	for _, bad := range []string{"", "128x128x16", "128x128x16/64x32/2x2x", "128x128x16/64x32/2x2 ", "a/b/c"} {
+		if _, err := ParseWarpVariant(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
 // TestWarpLimitsMatchTheShader checks that the Go side's limits on warp
 // tiles are warp_tile.glsl's register arrays and loop bound.
 func TestWarpLimitsMatchTheShader(t *testing.T) {

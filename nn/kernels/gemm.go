@@ -204,8 +204,10 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 // BMxBNxBK/WMxWN/WMIxWNI (warp128 is 128x128x16/64x32/2x2), for timing
 // tiles that GemmVariants does not list. Usable checks the shape.
 func ParseWarpVariant(tile string) (GemmVariant, error) {
+	const form = "%dx%dx%d/%dx%d/%dx%d"
 	v := GemmVariant{Name: tile, Style: Warp}
-	if _, err := fmt.Sscanf(tile, "%dx%dx%d/%dx%d/%dx%d", &v.BM, &v.BN, &v.BK, &v.WM, &v.WN, &v.WMIter, &v.WNIter); err != nil {
+	if _, err := fmt.Sscanf(tile, form, &v.BM, &v.BN, &v.BK, &v.WM, &v.WN, &v.WMIter, &v.WNIter); err != nil ||
+		fmt.Sprintf(form, v.BM, v.BN, v.BK, v.WM, v.WN, v.WMIter, v.WNIter) != tile {
 		return GemmVariant{}, fmt.Errorf("warp tile %q is not BMxBNxBK/WMxWN/WMIxWNI, such as 128x128x16/64x32/2x2", tile)
 	}
 	return v, nil
