@@ -9,6 +9,7 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 
 	"vkcnn/augment"
+	"vkcnn/internal/pngtest"
 	"vkcnn/mnist"
 )
 
@@ -27,7 +28,7 @@ func TestAugmentNPZ(t *testing.T) {
 		t.Errorf("output does not say how the digits were warped:\n%s", out)
 	}
 	mustRun(t, "augment", "--shift-px", "2", "--n", "40", "--out", grid, "--data", data)
-	checkPNG(t, grid, 6+7*90, 6+6*106) // 7 columns and 6 rows of 84-pixel digits
+	pngtest.Decode(t, grid, 6+7*90, 6+6*106) // 7 columns and 6 rows of 84-pixel digits
 	r, err := npz.Open(archive)
 	if err != nil {
 		t.Fatal(err)

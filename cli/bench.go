@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,7 +81,7 @@ func benchGemm(c *cli.Context) (err error) {
 		variants = []kernels.GemmVariant{kernels.DefaultGemmVariant(ctx.Info, product)}
 	case "all":
 		for _, v := range kernels.GemmVariants {
-			if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
+			if err := v.CanRun(ctx.Info, product); err != nil {
 				fmt.Fprintf(c.App.ErrWriter, "skipping %s: %v\n", v.Name, err)
 				continue
 			}
@@ -93,7 +92,7 @@ func benchGemm(c *cli.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
+		if err := v.CanRun(ctx.Info, product); err != nil {
 			return err
 		}
 		variants = []kernels.GemmVariant{v}
@@ -103,7 +102,7 @@ func benchGemm(c *cli.Context) (err error) {
 		return err
 	}
 	for _, v := range extra {
-		if err := errors.Join(v.Usable(ctx.Info), v.Runs(product)); err != nil {
+		if err := v.CanRun(ctx.Info, product); err != nil {
 			return fmt.Errorf("--warp: %w", err)
 		}
 		variants = append(variants, v)

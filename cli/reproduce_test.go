@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"vkcnn/internal/pngtest"
 	"vkcnn/report"
 )
 
@@ -76,8 +76,8 @@ func TestReproduce(t *testing.T) {
 		strings.Contains(string(md), "| paper |") {
 		t.Errorf("REPORT.md:\n%s", md)
 	}
-	checkPNG(t, filepath.Join(out, "reproduce.png"), report.ReproduceWidth, report.ReproduceHeight)
-	checkPNG(t, filepath.Join(out, "plain-seed1", "training.png"), report.TrainingWidth, report.TrainingHeight)
+	pngtest.Decode(t, filepath.Join(out, "reproduce.png"), report.ReproduceWidth, report.ReproduceHeight)
+	pngtest.Decode(t, filepath.Join(out, "plain-seed1", "training.png"), report.TrainingWidth, report.TrainingHeight)
 
 	weights := filepath.Join(out, "plain-seed1", "weights.safetensors")
 	before, err := os.Stat(weights)
@@ -145,23 +145,6 @@ func TestReproduceBadInput(t *testing.T) {
 		if status != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("vkcnn %s: status %d, stderr %q; want status 1 and one line with %q", strings.Join(c.args, " "), status, stderr, c.want)
 		}
-	}
-}
-
-// checkPNG decodes path as a w x h PNG.
-func checkPNG(t *testing.T, path string, w, h int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-		t.Fatalf("%s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/pngtest"
 )
 
 func filled(v float32) []float32 {
@@ -28,7 +30,7 @@ func TestDigitGrid(t *testing.T) {
 	}
 	// 5 images: 3 columns, 2 rows.
 	w, h := gap+3*(cellSide+gap), gap+2*(cellSide+labelBand+gap)
-	img := decodePNG(t, path, w, h)
+	img := pngtest.Decode(t, path, w, h)
 	cell := func(i int) image.Point {
 		return image.Pt(gap+i%3*(cellSide+gap), gap+i/3*(cellSide+labelBand+gap))
 	}

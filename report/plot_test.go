@@ -3,12 +3,13 @@ package report
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/pngtest"
 )
 
 func history(n int, base float64) []Epoch {
@@ -18,24 +19,6 @@ func history(n int, base float64) []Epoch {
 		h = append(h, Epoch{Epoch: e, Loss: 1 / x, Acc: base + 0.02*(1-math.Exp(-x/3)), ValLoss: 1 / x, ValAcc: base + 0.01*(1-math.Exp(-x/4)), Seconds: 10})
 	}
 	return h
-}
-
-// decodePNG reads path as a PNG of the given size.
-func decodePNG(t *testing.T, path string, w, h int) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode %s: %v", path, err)
-	}
-	if b := img.Bounds(); b != image.Rect(0, 0, w, h) {
-		t.Fatalf("%s is %v, want %dx%d", path, b, w, h)
-	}
-	return img
 }
 
 // count returns how many pixels of img are exactly c.
@@ -59,7 +42,7 @@ func TestAccuracyPlot(t *testing.T) {
 		if err := AccuracyPlot(path, "model accuracy", history(n, 0.97)); err != nil {
 			t.Fatal(err)
 		}
-		img := decodePNG(t, path, AccuracyWidth, AccuracyHeight)
+		img := pngtest.Decode(t, path, AccuracyWidth, AccuracyHeight)
 		// Mostly white background, and both series drawn in their colours.
 		if white := count(img, color.White); white < AccuracyWidth*AccuracyHeight/2 {
 			t.Errorf("%d epochs: only %d white pixels", n, white)
@@ -81,7 +64,7 @@ func TestComparePlot(t *testing.T) {
 	if err := ComparePlot(path, runs); err != nil {
 		t.Fatal(err)
 	}
-	img := decodePNG(t, path, CompareWidth, CompareHeight)
+	img := pngtest.Decode(t, path, CompareWidth, CompareHeight)
 	for i, c := range palette[:3] {
 		if count(img, c) < 20 {
 			t.Errorf("run %d (colour %v) barely drawn", i, c)

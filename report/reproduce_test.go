@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vkcnn/internal/pngtest"
 )
 
 // seedRun has test errors errs (percent) after its epochs, 10 s an epoch,
@@ -52,7 +54,7 @@ func TestWriteReproduction(t *testing.T) {
 	if err := ErrorPlot(png, "title", exps); err != nil {
 		t.Fatal(err)
 	}
-	img := decodePNG(t, png, ReproduceWidth, ReproduceHeight)
+	img := pngtest.Decode(t, png, ReproduceWidth, ReproduceHeight)
 	// Two experiments with finished runs, in their colours; the third has
 	// none.
 	for i, c := range palette[:2] {

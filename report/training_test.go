@@ -12,6 +12,8 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+
+	"vkcnn/internal/pngtest"
 )
 
 // logOf makes a run of epochs epochs and rows rows an epoch whose loss
@@ -91,7 +93,7 @@ func TestTrainingPlot(t *testing.T) {
 		if err := TrainingPlot(path, "run", h, s); err != nil {
 			t.Fatal(err)
 		}
-		img := decodePNG(t, path, TrainingWidth, TrainingHeight)
+		img := pngtest.Decode(t, path, TrainingWidth, TrainingHeight)
 		if white := count(img, color.White); white < TrainingWidth*TrainingHeight/2 {
 			t.Errorf("%d epochs: only %d white pixels", epochs, white)
 		}
@@ -122,7 +124,7 @@ func TestComparePlotWithLogs(t *testing.T) {
 	if err := ComparePlot(path, runs); err != nil {
 		t.Fatal(err)
 	}
-	img := decodePNG(t, path, CompareWidth, CompareHeight)
+	img := pngtest.Decode(t, path, CompareWidth, CompareHeight)
 	for i, c := range palette[:3] {
 		if count(img, c) < 50 {
 			t.Errorf("run %d (colour %v) barely drawn", i, c)

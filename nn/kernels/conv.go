@@ -53,7 +53,7 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k,
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := errors.Join(c.Variant.Usable(ctx.Info), c.Variant.Runs(Product{Conv: &c, Pass: pass})); err != nil {
+	if err := c.Variant.CanRun(ctx.Info, Product{Conv: &c, Pass: pass}); err != nil {
 		return err
 	}
 	s := c.shader(ctx.Info, pass)

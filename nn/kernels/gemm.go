@@ -136,12 +136,12 @@ func (v GemmVariant) warpShape() error {
 	return nil
 }
 
-// Runs reports whether the variant can run the product, and why not: a
-// GemmOnly variant no convolution; the warp kernels read and write only vec4s, with no element-by-
-// element paths (which took a third of their instructions), so the
-// lengths they read and write along must be multiples of 4. Products that
-// are not (a first layer of one channel, ten classes) are small, and run
-// on another style.
+// Runs reports whether the variant can run the product, and why not. A
+// GemmOnly variant runs no convolution. The warp kernels read and write
+// only vec4s, with no element-by-element paths (which took a third of
+// their instructions), so the lengths they read and write along must be
+// multiples of 4; products that are not (a first layer of one channel,
+// ten classes) are small, and run on another style.
 func (v GemmVariant) Runs(p Product) error {
 	if v.GemmOnly && p.Conv != nil {
 		return fmt.Errorf("GEMM variant %s runs plain products only, not %s", v.Name, p.Key())
@@ -153,6 +153,12 @@ func (v GemmVariant) Runs(p Product) error {
 		return fmt.Errorf("GEMM variant %s reads and writes by vec4s: %s has %s, not a multiple of 4", v.Name, p.Key(), bad)
 	}
 	return nil
+}
+
+// CanRun reports whether the device can run the variant (Usable) and the
+// variant the product (Runs).
+func (v GemmVariant) CanRun(info vk.DeviceInfo, p Product) error {
+	return errors.Join(v.Usable(info), v.Runs(p))
 }
 
 // SharedBytes is the shared memory the variant's shader declares: the A
@@ -219,9 +225,8 @@ func ParseWarpVariant(tile string) (GemmVariant, error) {
 // GPUs the largest warp tile (GemmVariants lists them largest first) where
 // it runs the product (Runs), whose sum over k splits where its tiles are
 // too few to fill the device (defaultSplit), else the largest tiled one.
-// On an H100 warp128 was the fastest of the warp variants at every large
-// product of the standard model, dense_1's forward included (split 88:
-// 330 µs, against 700 µs for a 64x64 tile split 44).
+// On an H100 tuning chose warp128 or warp64x128, a few percent apart, for
+// every large product of the standard model.
 func DefaultGemmVariant(info vk.DeviceInfo, p Product) GemmVariant {
 	m, n := p.size()
 	if info.Type == "CPU" {
@@ -243,7 +248,7 @@ func DefaultGemmVariant(info vk.DeviceInfo, p Product) GemmVariant {
 	}
 	for _, style := range []GemmStyle{Warp, Tiled, Subgroup} {
 		for _, v := range GemmVariants {
-			if v.Style == style && v.Usable(info) == nil && v.Runs(p) == nil {
+			if v.Style == style && v.CanRun(info, p) == nil {
 				return v
 			}
 		}
@@ -308,7 +313,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
-	if err := errors.Join(g.Variant.Usable(ctx.Info), g.Variant.Runs(Product{Gemm: &g})); err != nil {
+	if err := g.Variant.CanRun(ctx.Info, Product{Gemm: &g}); err != nil {
 		return err
 	}
 	layers := g.layers()

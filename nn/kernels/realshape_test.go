@@ -25,7 +25,7 @@ func TestKernelsAtModelShapes(t *testing.T) {
 	} {
 		for _, variant := range GemmVariants {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
-			if variant.Usable(ctx.Info) == nil && variant.Runs(Product{Conv: &c}) == nil {
+			if variant.CanRun(ctx.Info, Product{Conv: &c}) == nil {
 				t.Run(fmt.Sprintf("conv %s %+v", variant.Name, g), func(t *testing.T) { checkConv(t, ctx, rng, g, variant) })
 			}
 		}

@@ -264,7 +264,7 @@ func NewTuning(info vk.DeviceInfo, chosen map[string]string) Tuning {
 // choice set them.
 func (t Tuning) Choose(p Product) (Product, bool) {
 	if s, ok := t.chosen[p.Key()]; ok {
-		if ch, err := ParseChoice(s); err == nil && ch.Variant.Usable(t.info) == nil && ch.Variant.Runs(p) == nil {
+		if ch, err := ParseChoice(s); err == nil && ch.Variant.CanRun(t.info, p) == nil {
 			return p.With(ch), true
 		}
 	}
@@ -293,7 +293,7 @@ func (t Tuning) Conv(c Conv, pass ConvPass) Conv {
 func Candidates(info vk.DeviceInfo, p Product) []GemmVariant {
 	var out []GemmVariant
 	for _, v := range GemmVariants {
-		if v.Usable(info) == nil && v.Runs(p) == nil {
+		if v.CanRun(info, p) == nil {
 			out = append(out, v)
 		}
 	}
