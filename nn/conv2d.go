@@ -60,11 +60,11 @@ func (c *conv2d) needs(batch int, first bool, _ kernels.Tuning) needs {
 func (c *conv2d) products(batch int, first bool) []product {
 	conv := c.conv(batch)
 	out := []product{
-		{"forward", kernels.Product{Conv: &conv, Pass: kernels.ConvForward}},
-		{"backward-filter", kernels.Product{Conv: &conv, Pass: kernels.ConvBackwardFilter}},
+		{"forward", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvForward}},
+		{"backward-filter", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvBackwardFilter}},
 	}
 	if !first {
-		out = append(out, product{"backward-data", kernels.Product{Conv: &conv, Pass: kernels.ConvBackwardData}})
+		out = append(out, product{"backward-data", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvBackwardData}})
 	}
 	return out
 }

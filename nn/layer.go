@@ -216,14 +216,14 @@ func (p *pass) inputGradient() bool { return p.dIn.Buf != nil }
 // gemm returns the product g of the layer's pass as tuning runs it, noting
 // that the step records it.
 func (p *pass) gemm(name string, g kernels.Gemm) kernels.Gemm {
-	p.note(name, kernels.Product{Gemm: &g})
+	p.note(name, g)
 	return p.n.Tuning.Gemm(g)
 }
 
 // conv returns a pass of the layer's convolution as tuning runs it, noting
 // that the step records it.
 func (p *pass) conv(name string, c kernels.Conv, cp kernels.ConvPass) kernels.Conv {
-	p.note(name, kernels.Product{Conv: &c, Pass: cp})
+	p.note(name, kernels.ConvProduct{Conv: c, Pass: cp})
 	return p.n.Tuning.Conv(c, cp)
 }
 

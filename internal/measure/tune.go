@@ -35,12 +35,7 @@ const slowCutoff = 3
 // must match the first's within the kernel tests' tolerance.
 func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
 	tp.Key = p.Key()
-	var choices []kernels.Choice
-	for _, v := range kernels.Candidates(ctx.Info, p) {
-		for _, split := range p.Splits(ctx.Info, v) {
-			choices = append(choices, kernels.Choice{Variant: v, Split: split})
-		}
-	}
+	choices := kernels.Choices(ctx.Info, p)
 	// Arguments large enough for every candidate (a split's scratch grows
 	// with it).
 	sizes := p.ArgFloats()
@@ -97,7 +92,7 @@ func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
 // second run was over slowCutoff times best, reps times more, timed by
 // timestamps; no times means it was too slow.
 func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, got []float32, err error) {
-	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.Record(ctx, rec, args) })
+	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.RecordArgs(ctx, rec, args) })
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,19 @@ import (
 	"vkcnn/vk"
 )
 
+// ConvPass is one of the three GEMMs of a convolution.
+type ConvPass int
+
+const (
+	ConvForward ConvPass = iota
+	ConvBackwardData
+	ConvBackwardFilter
+)
+
+func (p ConvPass) String() string {
+	return [...]string{"forward", "backward-data", "backward-filter"}[p]
+}
+
 // Conv is a 2-D convolution on NHWC tensors with "same" padding and
 // stride 1, computed as implicit GEMMs (no im2col buffer). The kernel is
 // HWIO: [KH][KW][Cin][Cout].
@@ -53,7 +66,7 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k,
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := c.Variant.CanRun(ctx.Info, Product{Conv: &c, Pass: pass}); err != nil {
+	if err := Check(ctx.Info, ConvProduct{Conv: c, Pass: pass}, Choice{Variant: c.Variant, Split: 1}); err != nil {
 		return err
 	}
 	s := c.shader(ctx.Info, pass)

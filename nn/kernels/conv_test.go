@@ -25,12 +25,12 @@ func TestConvMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	ran := runsCases{}
 	for _, v := range GemmVariants {
-		if v.Usable(ctx.Info) != nil || v.GemmOnly {
+		if v.usable(ctx.Info) != nil || v.GemmOnly {
 			continue
 		}
 		for _, g := range convShapes {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
-			if !ran.add(v, v.Runs(Product{Conv: &c})) {
+			if !ran.add(v, Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1})) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
@@ -91,7 +91,7 @@ func TestConvRejectsEvenKernels(t *testing.T) {
 	}
 	defer rec.Close()
 	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3}
-	c.Variant = DefaultGemmVariant(ctx.Info, Product{Conv: &c})
+	c.Variant = Default(ctx.Info, ConvProduct{Conv: c}).Variant
 	if err := c.Forward(ctx, rec, vk.Whole(buf), vk.Whole(buf), vk.Whole(buf), vk.Range{}); err == nil {
 		t.Fatal("a 2x3 kernel was accepted")
 	}

@@ -40,11 +40,12 @@ type GemmVariant struct {
 	BM, BN, BK, TM, TN     uint32
 	WM, WN, WMIter, WNIter uint32
 	// GemmOnly variants run plain GEMMs (the dense layers), no
-	// convolution (Runs).
+	// convolution (Check).
 	GemmOnly bool
 }
 
-// GemmVariants lists every variant; Usable says which a device can run.
+// GemmVariants lists every variant; Check says which a device runs a
+// product with.
 var GemmVariants = []GemmVariant{
 	{Name: "subgroup16", Style: Subgroup, Rows: 16, Cols: 64},
 	{Name: "subgroup32", Style: Subgroup, Rows: 32, Cols: 64},
@@ -70,8 +71,8 @@ var GemmVariants = []GemmVariant{
 	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 2, WNIter: 2, GemmOnly: true},
 }
 
-// Usable reports whether the device can run the variant, and why not.
-func (v GemmVariant) Usable(info vk.DeviceInfo) error {
+// usable reports whether the device can run the variant, and why not.
+func (v GemmVariant) usable(info vk.DeviceInfo) error {
 	if v.Style == Subgroup {
 		// The subgroup body writes out up to 8 blocks of 8 rows and holds
 		// 64 or 32 columns (gemm_subgroup_body.glsl).
@@ -136,31 +137,6 @@ func (v GemmVariant) warpShape() error {
 	return nil
 }
 
-// Runs reports whether the variant can run the product, and why not. A
-// GemmOnly variant runs no convolution. The warp kernels read and write
-// only vec4s, with no element-by-element paths (which took a third of
-// their instructions), so the lengths they read and write along must be
-// multiples of 4; products that are not (a first layer of one channel,
-// ten classes) are small, and run on another style.
-func (v GemmVariant) Runs(p Product) error {
-	if v.GemmOnly && p.Conv != nil {
-		return fmt.Errorf("GEMM variant %s runs plain products only, not %s", v.Name, p.Key())
-	}
-	if v.Style != Warp {
-		return nil
-	}
-	if bad := p.misaligned(); bad != "" {
-		return fmt.Errorf("GEMM variant %s reads and writes by vec4s: %s has %s, not a multiple of 4", v.Name, p.Key(), bad)
-	}
-	return nil
-}
-
-// CanRun reports whether the device can run the variant (Usable) and the
-// variant the product (Runs).
-func (v GemmVariant) CanRun(info vk.DeviceInfo, p Product) error {
-	return errors.Join(v.Usable(info), v.Runs(p))
-}
-
 // SharedBytes is the shared memory the variant's shader declares: the A
 // and B tiles, padded by a vec4 a row in the warp kernels.
 func (v GemmVariant) SharedBytes() uint32 {
@@ -208,7 +184,7 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 
 // ParseWarpVariant reads a warp variant of any tile, written
 // BMxBNxBK/WMxWN/WMIxWNI (warp128 is 128x128x16/64x32/2x2), for timing
-// tiles that GemmVariants does not list. Usable checks the shape.
+// tiles that GemmVariants does not list. Check checks the shape.
 func ParseWarpVariant(tile string) (GemmVariant, error) {
 	const form = "%dx%dx%d/%dx%d/%dx%d"
 	v := GemmVariant{Name: tile, Style: Warp}
@@ -217,43 +193,6 @@ func ParseWarpVariant(tile string) (GemmVariant, error) {
 		return GemmVariant{}, fmt.Errorf("warp tile %q is not BMxBNxBK/WMxWN/WMIxWNI, such as 128x128x16/64x32/2x2", tile)
 	}
 	return v, nil
-}
-
-// DefaultGemmVariant is the built-in choice for a device and a product,
-// where no tuning says otherwise: on CPUs that can run it, the subgroup
-// kernel with the largest tile that the product's m and n fill well; on
-// GPUs the largest warp tile (GemmVariants lists them largest first) where
-// it runs the product (Runs), whose sum over k splits where its tiles are
-// too few to fill the device (defaultSplit), else the largest tiled one.
-// On an H100 tuning chose warp128 or warp64x128, a few percent apart, for
-// every large product of the standard model.
-func DefaultGemmVariant(info vk.DeviceInfo, p Product) GemmVariant {
-	m, n := p.size()
-	if info.Type == "CPU" {
-		rows, cols := uint32(16), uint32(64)
-		switch {
-		case m >= 1024:
-			rows = 64
-		case m >= 128:
-			rows = 32
-		}
-		if n <= 32 {
-			cols = 32
-		}
-		for _, v := range GemmVariants {
-			if v.Style == Subgroup && v.Rows == rows && v.Cols == cols && v.Usable(info) == nil {
-				return v
-			}
-		}
-	}
-	for _, style := range []GemmStyle{Warp, Tiled, Subgroup} {
-		for _, v := range GemmVariants {
-			if v.Style == style && v.CanRun(info, p) == nil {
-				return v
-			}
-		}
-	}
-	return GemmVariants[0]
 }
 
 // Gemm is C = op(A)*op(B) (+ bias[n]) (ReLU) on row-major float32
@@ -313,13 +252,10 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
-	if err := g.Variant.CanRun(ctx.Info, Product{Gemm: &g}); err != nil {
+	if err := Check(ctx.Info, g, g.Choice()); err != nil {
 		return err
 	}
 	layers := g.layers()
-	if layers > 1 && g.Variant.Style != Warp {
-		return fmt.Errorf("gemm: variant %s cannot split k (warp variants can)", g.Variant.Name)
-	}
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	need := []error{needFloats(what+" A", a, g.M*g.K), needFloats(what+" B", b, g.K*g.N), needFloats(what+" C", c, g.M*g.N)}
 	if g.Bias {

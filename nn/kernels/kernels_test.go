@@ -76,7 +76,7 @@ func maxAbsDiff(got, want []float32) (float64, int) {
 
 // gemmShapes are odd shapes: partial tiles, lengths of one. The warp
 // variants run those whose lengths read by vec4s are multiples of 4
-// (Runs), the last three among them.
+// (Check), the last three among them.
 var gemmShapes = [][3]int{{1, 1, 1}, {17, 33, 65}, {1000, 1, 999}, {1, 1000, 7}, {64, 64, 64}, {70, 129, 33}, {33, 68, 12}, {36, 68, 20}, {132, 260, 36}, {4, 1000, 996}}
 
 // runsCases counts the cases a variant ran of those a test tried, and
@@ -108,7 +108,7 @@ func TestGemmMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ran := runsCases{}
 	for _, v := range GemmVariants {
-		if err := v.Usable(ctx.Info); err != nil {
+		if err := v.usable(ctx.Info); err != nil {
 			t.Logf("skip %v", err)
 			continue
 		}
@@ -117,7 +117,7 @@ func TestGemmMatchesReference(t *testing.T) {
 			for _, trans := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, epi := range [][2]bool{{false, false}, {true, true}} {
 					g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: epi[0], ReLU: epi[1], Variant: v}
-					if !ran.add(v, v.Runs(Product{Gemm: &g})) {
+					if !ran.add(v, Check(ctx.Info, g, g.Choice())) {
 						continue
 					}
 					t.Run(fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v,bias+relu=%v", v.Name, m, n, k, trans[0], trans[1], epi[0]), func(t *testing.T) {
@@ -141,14 +141,14 @@ func TestGemmSplitKMatchesReference(t *testing.T) {
 		if v.Style != Warp {
 			continue
 		}
-		if err := v.Usable(ctx.Info); err != nil {
+		if err := v.usable(ctx.Info); err != nil {
 			t.Fatalf("a warp variant lavapipe cannot run: %v", err)
 		}
 		for _, shape := range [][4]int{{64, 40, 1000, 3}, {17, 36, 652, 2}, {8, 72, 1300, 7}} {
 			m, n, k, split := shape[0], shape[1], shape[2], shape[3]
 			for _, trans := range [][2]bool{{false, false}, {true, true}} {
 				g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: true, ReLU: true, Variant: v, Split: split}
-				if !ran.add(v, v.Runs(Product{Gemm: &g})) {
+				if !ran.add(v, Check(ctx.Info, g, g.Choice())) {
 					continue
 				}
 				if g.layers() < 2 {
@@ -195,7 +195,7 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := Gemm{M: 200, N: 40, K: 36, Bias: true}
-	g.Variant = DefaultGemmVariant(ctx.Info, Product{Gemm: &g})
+	g.Variant = Default(ctx.Info, g).Variant
 	checkGemm(t, ctx, rng, g)
 }
 
@@ -207,7 +207,7 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	v := DefaultGemmVariant(ctx.Info, Product{Gemm: &Gemm{M: 4, N: 4, K: 4}})
+	v := Default(ctx.Info, Gemm{M: 4, N: 4, K: 4}).Variant
 	r := vk.Whole(small)
 	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")
