@@ -59,7 +59,7 @@ func (d *dense) inputGradient(batch int) kernels.Gemm {
 func (d *dense) needs(batch int, first bool, t kernels.Tuning) needs {
 	n := needs{colSum: kernels.ColSumScratch(batch, d.units)}
 	for _, g := range d.gemms(batch, first) {
-		n.split = max(n.split, t.Gemm(g).SplitScratch())
+		n.split = max(n.split, t.Scratch(g))
 	}
 	return n
 }

@@ -38,9 +38,9 @@ func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
 	choices := kernels.Choices(ctx.Info, p)
 	// Arguments large enough for every candidate (a split's scratch grows
 	// with it).
-	sizes := p.ArgFloats()
+	sizes := p.ArgFloats(ctx.Info)
 	for _, ch := range choices {
-		for i, n := range p.With(ch).ArgFloats() {
+		for i, n := range p.With(ch).ArgFloats(ctx.Info) {
 			sizes[i] = max(sizes[i], n)
 		}
 	}
@@ -106,7 +106,7 @@ func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Ran
 	if err != nil {
 		return nil, nil, err
 	}
-	got = make([]float32, p.ArgFloats()[len(args)-1])
+	got = make([]float32, p.ArgFloats(ctx.Info)[len(args)-1])
 	if err := out.Buf.ReadFloat32(0, got); err != nil {
 		return nil, nil, err
 	}

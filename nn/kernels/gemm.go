@@ -204,7 +204,7 @@ type Gemm struct {
 	Bias, ReLU     bool
 	Variant        GemmVariant
 	// Split, above 1, sums k in up to that many workgroup layers (warp
-	// variants only), each writing a partial C to scratch (SplitScratch
+	// variants only), each writing a partial C to scratch (Scratch
 	// floats); they are then added in order, with the bias and ReLU:
 	// deterministic, with no float atomics. A product of few tiles needs
 	// it to fill a GPU.
@@ -227,12 +227,41 @@ func (g Gemm) layers() int {
 	return (g.K + per - 1) / per
 }
 
-// SplitScratch is the scratch Record needs, in floats.
-func (g Gemm) SplitScratch() int {
-	if l := g.layers(); l > 1 {
-		return l * g.M * g.N
+// Scratch is the scratch Record needs on the device, in floats: the
+// partial products of a split k, and where the transposed A passes the
+// device's storage-buffer range, the product of a slice of k to add to
+// those of the slices before, first.
+func (g Gemm) Scratch(info vk.DeviceInfo) int {
+	layers := g.layers()
+	if kPer, err := g.kSlice(info); err == nil && kPer < g.K {
+		return g.sumFloats(info) + max(g.Split, 1)*g.M*g.N
+	}
+	if layers > 1 {
+		return layers * g.M * g.N
 	}
 	return 0
+}
+
+// sumFloats is the scratch that holds a slice of k's product, the split
+// scratch starting past it at an aligned offset.
+func (g Gemm) sumFloats(info vk.DeviceInfo) int {
+	floats := alignment(info) / 4
+	return int((int64(g.M*g.N) + floats - 1) / floats * floats)
+}
+
+// kSlice is how many of k each slice of a product with A transposed sums:
+// all of k where the transposed A fits the device's storage-buffer range,
+// else the most rows of A that do. The slices' products are added in
+// order, which only a product without bias and ReLU allows.
+func (g Gemm) kSlice(info vk.DeviceInfo) (int, error) {
+	what := fmt.Sprintf("a row of the transposed A of gemm %dx%dx%d", g.M, g.N, g.K)
+	if !g.TransA || 4*int64(g.K)*int64(g.M) <= maxRange(info) {
+		return g.K, nil
+	}
+	if g.TransB || g.Bias || g.ReLU {
+		return 0, fitsWhole(info, "the transposed A of gemm with B transposed, a bias or ReLU", 4*int64(g.K)*int64(g.M))
+	}
+	return perSlice(info, what, g.K, 1, 4*int64(g.M), 4*int64(g.N))
 }
 
 func boolWord(b bool) uint32 {
@@ -246,8 +275,9 @@ func boolWord(b bool) uint32 {
 func (g Gemm) FLOPs() float64 { return 2 * float64(g.M) * float64(g.N) * float64(g.K) }
 
 // Record adds the product to rec. bias is ignored unless g.Bias, scratch
-// unless g splits k. Where A and C would exceed the device's
-// storage-buffer range, the product is split into bands of rows.
+// unless Scratch says it is needed. Where A and C would pass the device's
+// storage-buffer range, the product is split into bands of rows; where a
+// transposed A would, into slices of k whose products are added in order.
 func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
@@ -255,56 +285,80 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if err := Check(ctx.Info, g, g.Choice()); err != nil {
 		return err
 	}
-	layers := g.layers()
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	need := []error{needFloats(what+" A", a, g.M*g.K), needFloats(what+" B", b, g.K*g.N), needFloats(what+" C", c, g.M*g.N)}
 	if g.Bias {
 		need = append(need, needFloats(what+" bias", bias, g.N))
 	}
-	if layers > 1 {
-		need = append(need, needFloats(what+" split scratch", scratch, g.SplitScratch()))
+	if n := g.Scratch(ctx.Info); n > 0 {
+		need = append(need, needFloats(what+" scratch", scratch, n))
 	}
 	if err := errors.Join(need...); err != nil {
 		return err
 	}
+	kPer, err := g.kSlice(ctx.Info)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if kPer == g.K {
+		return g.recordRows(ctx, rec, a, b, c, bias, scratch)
+	}
+	sum := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(g.M*g.N)}
+	split := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset + 4*int64(g.sumFloats(ctx.Info))}
+	return eachSlice(g.K, kPer, func(first, count int) error {
+		s := g
+		s.K = count
+		a, b := part(a, first, count, 4*int64(g.M)), part(b, first, count, 4*int64(g.N))
+		if first == 0 {
+			return s.recordRows(ctx, rec, a, b, c, bias, split)
+		}
+		if err := s.recordRows(ctx, rec, a, b, sum, bias, split); err != nil {
+			return err
+		}
+		return Add(ctx, rec, c, sum, c, g.M*g.N)
+	})
+}
+
+// recordRows records the product in bands of rows of A and C, each within
+// the device's storage-buffer range: all rows at once where they fit, and
+// where A is transposed (the shader strides it by M).
+func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
+	layers := g.layers()
+	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	k, err := g.shader(ctx.Info, layers > 1).kernel(ctx)
 	if err != nil {
 		return err
 	}
-	rowBytes := 4 * int64(max(g.K, layers*g.N))
-	rows := int64(g.M)
-	if limit := maxRange(ctx); rows*rowBytes > limit {
-		if g.TransA {
-			return fmt.Errorf("%s: transposed A exceeds the device's storage-buffer range of %d bytes", what, limit)
-		}
-		tileRows, _ := g.Variant.tile()
-		align := max(ctx.Info.StorageOffsetAlignment, 16)
-		rows = limit / rowBytes / int64(tileRows) * int64(tileRows)
-		for rows > 0 && (rows*4*int64(g.K)%int64(align) != 0 || rows*4*int64(g.N)%int64(align) != 0) {
-			rows -= int64(tileRows)
-		}
-		if rows <= 0 {
-			return fmt.Errorf("%s: one band of rows exceeds the device's storage-buffer range of %d bytes", what, limit)
-		}
+	tileRows, tileCols := g.Variant.tile()
+	rows := g.M
+	if g.TransA {
+		err = errors.Join(fitsWhole(ctx.Info, "the transposed A of "+what, 4*int64(g.K)*int64(g.M)),
+			fitsWhole(ctx.Info, "the output of "+what+" with A transposed", 4*int64(layers)*int64(g.M)*int64(g.N)))
+	} else {
+		rows, err = perSlice(ctx.Info, "a band of rows of "+what, g.M, int(tileRows), 4*int64(g.K), 4*int64(layers)*int64(g.N))
 	}
-	for m0 := int64(0); m0 < int64(g.M); m0 += rows {
-		m := min(rows, int64(g.M)-m0)
-		aBand := vk.Range{Buf: a.Buf, Offset: a.Offset + 4*m0*int64(g.K), Size: 4 * m * int64(g.K)}
-		cBand := vk.Range{Buf: c.Buf, Offset: c.Offset + 4*m0*int64(g.N), Size: 4 * m * int64(g.N)}
+	if err == nil {
+		err = fitsWhole(ctx.Info, "B of "+what, 4*int64(g.K)*int64(g.N))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	bRange := vk.Range{Buf: b.Buf, Offset: b.Offset, Size: 4 * int64(g.K) * int64(g.N)}
+	return eachSlice(g.M, rows, func(m0, m int) error {
+		aBand := part(a, m0, m, 4*int64(g.K))
 		if g.TransA {
 			aBand = vk.Range{Buf: a.Buf, Offset: a.Offset, Size: 4 * int64(g.M) * int64(g.K)}
 		}
-		bRange := vk.Range{Buf: b.Buf, Offset: b.Offset, Size: 4 * int64(g.K) * int64(g.N)}
+		cBand := part(c, m0, m, 4*int64(g.N))
 		biasRange := cBand // bound but unused: the binding must hold a buffer
 		if g.Bias {
 			biasRange = vk.Range{Buf: bias.Buf, Offset: bias.Offset, Size: 4 * int64(g.N)}
 		}
 		out := cBand
 		if layers > 1 {
-			out = vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers) * m * int64(g.N)}
+			out = vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers*m*g.N)}
 		}
-		tileRows, tileCols := g.Variant.tile()
-		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int64(tileRows) - 1) / int64(tileRows)), uint32(layers)}
+		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int(tileRows) - 1) / int(tileRows)), uint32(layers)}
 		push := []uint32{uint32(m), uint32(g.N), uint32(g.K)}
 		if g.Variant.Style == Warp {
 			push = append(push, uint32(splitDepth(g.K, layers)))
@@ -313,12 +367,12 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if layers > 1 {
-			if err := splitSum(ctx, rec, out, cBand, biasRange, int(m)*g.N, g.N, layers, g.Bias, g.ReLU); err != nil {
+			if err := splitSum(ctx, rec, out, cBand, biasRange, m*g.N, g.N, layers, g.Bias, g.ReLU); err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // splitSum records c[i] = sum over layers of part[layer*count + i], in
@@ -328,15 +382,28 @@ func splitSum(ctx *vk.Context, rec *vk.Recording, part, c, bias vk.Range, count,
 		[]uint32{uint32(count), uint32(cols), uint32(layers)}, []vk.Range{part, c, bias})
 }
 
-// splitSumShaders are splitsum's pipelines by bias and ReLU flag.
-var splitSumShaders = func() (s [2][2]shader) {
-	for bias := range uint32(2) {
-		for relu := range uint32(2) {
-			s[bias][relu] = groupShader("splitsum", flagNames([]uint32{bias, relu}, "bias", "relu"), []vk.Access{vk.Read, vk.Write, vk.Read}, 3, bias, relu)
+// addSum records c[i] += the sum over layers of part[layer*count + i],
+// in layer order: the products of a later slice of k added to those of
+// the slices before.
+func addSum(ctx *vk.Context, rec *vk.Recording, part, c vk.Range, count, layers int) error {
+	return single(ctx, rec, addSumShader, count, []uint32{uint32(count), 1, uint32(layers)}, []vk.Range{part, c, c})
+}
+
+var splitSumAccess = []vk.Access{vk.Read, vk.ReadWrite, vk.Read}
+
+// splitSumShaders are splitsum's pipelines by bias and ReLU flag;
+// addSumShader adds to what C holds.
+var (
+	splitSumShaders = func() (s [2][2]shader) {
+		for bias := range uint32(2) {
+			for relu := range uint32(2) {
+				s[bias][relu] = groupShader("splitsum", flagNames([]uint32{bias, relu}, "bias", "relu"), splitSumAccess, 3, bias, relu, 0)
+			}
 		}
-	}
-	return s
-}()
+		return s
+	}()
+	addSumShader = groupShader("splitsum", " accumulate", splitSumAccess, 3, 0, 0, 1)
+)
 
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 

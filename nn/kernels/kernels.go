@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"vkcnn/augment"
+	"vkcnn/internal/numfmt"
 	"vkcnn/shaders"
 	"vkcnn/vk"
 )
@@ -83,18 +84,97 @@ var (
 // maxStorageBufferRange so tests can exercise chunking on small buffers.
 var maxRangeOverride int64
 
-func maxRange(ctx *vk.Context) int64 {
+func maxRange(info vk.DeviceInfo) int64 {
 	if maxRangeOverride > 0 {
 		return maxRangeOverride
 	}
-	return int64(ctx.Info.MaxStorageBufferRange)
+	return int64(info.MaxStorageBufferRange)
 }
+
+// alignment is the device's storage-buffer offset alignment, at least a
+// vec4's.
+func alignment(info vk.DeviceInfo) int64 { return max(int64(info.StorageOffsetAlignment), 16) }
 
 // chunkElems is the most float32 elements one binding may span such that
 // chunk boundaries keep the device's offset alignment.
-func chunkElems(ctx *vk.Context) int64 {
-	align := max(int64(ctx.Info.StorageOffsetAlignment), 16)
-	return (maxRange(ctx) / align * align) / 4
+func chunkElems(info vk.DeviceInfo) int64 {
+	align := alignment(info)
+	return (maxRange(info) / align * align) / 4
+}
+
+// RangeError is work that cannot be split so that each binding stays
+// within the device's storage-buffer range: one item of it (an image, a
+// row, a kernel) takes Bytes in one binding.
+type RangeError struct {
+	What         string
+	Bytes, Limit int64
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("%s takes %s in one binding, past the device's storage-buffer range of %s",
+		e.What, numfmt.Bytes(e.Bytes), numfmt.Bytes(e.Limit))
+}
+
+// fitsWhole checks that a binding that cannot be split, of bytes, fits
+// the device's range.
+func fitsWhole(info vk.DeviceInfo, what string, bytes int64) error {
+	if limit := maxRange(info); bytes > limit {
+		return &RangeError{What: what, Bytes: bytes, Limit: limit}
+	}
+	return nil
+}
+
+// perSlice is how many items each dispatch of a kernel that splits its work
+// by items (images, rows) takes, so that every binding that holds
+// bytes[i] of each item stays within the device's storage-buffer range
+// and starts at an aligned offset: all of them where they fit, else the
+// most that do, a multiple of unit items. what names an item for the
+// error where not even unit items fit.
+func perSlice(info vk.DeviceInfo, what string, items, unit int, bytes ...int64) (int, error) {
+	limit := maxRange(info)
+	var most int64
+	for _, b := range bytes {
+		most = max(most, b)
+	}
+	if int64(items)*most <= limit {
+		return items, nil
+	}
+	align := alignment(info)
+	step := int64(unit)
+	for _, b := range bytes {
+		if b > 0 {
+			step = lcm(step, align/gcd(align, b))
+		}
+	}
+	per := limit / most / step * step
+	if per == 0 {
+		return 0, &RangeError{What: what, Bytes: step * most, Limit: limit}
+	}
+	return int(per), nil
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func lcm(a, b int64) int64 { return a / gcd(a, b) * b }
+
+// eachSlice calls record for slices of per items of items, in order.
+func eachSlice(items, per int, record func(first, count int) error) error {
+	for first := 0; first < items; first += per {
+		if err := record(first, min(per, items-first)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// part is the count items from first of r, of bytes each.
+func part(r vk.Range, first, count int, bytes int64) vk.Range {
+	return vk.Range{Buf: r.Buf, Offset: r.Offset + int64(first)*bytes, Size: int64(count) * bytes}
 }
 
 // elementwise records a kernel over n float32 elements of every split
@@ -122,7 +202,7 @@ func elementwiseBy(ctx *vk.Context, rec *vk.Recording, s shader, n, per int, spl
 	if err != nil {
 		return err
 	}
-	step := chunkElems(ctx)
+	step := chunkElems(ctx.Info)
 	for start := int64(0); start < int64(n); start += step {
 		count := min(step, int64(n)-start)
 		args := make([]vk.Range, 0, len(split)+len(fixed))

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -173,7 +174,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	want := ref.Gemm(g.M, g.N, g.K, a, b, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten
-	scratch := upload(t, ctx, make([]float32, max(g.SplitScratch(), 1)))
+	scratch := upload(t, ctx, make([]float32, max(g.Scratch(ctx.Info), 1)))
 	var biasRange vk.Range
 	if g.Bias {
 		biasRange = vk.Whole(upload(t, ctx, bias))
@@ -197,6 +198,36 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	g := Gemm{M: 200, N: 40, K: 36, Bias: true}
 	g.Variant = Default(ctx.Info, g).Variant
 	checkGemm(t, ctx, rng, g)
+}
+
+// TestGemmSlicesKPastStorageRange runs a product shaped like a dense
+// layer's kernel gradient (A transposed) whose A passes a lowered
+// storage-buffer range, in slices of k whose products are added in order:
+// with every variant, and split over k within each slice by the warp
+// variants.
+func TestGemmSlicesKPastStorageRange(t *testing.T) {
+	ctx := vktest.Open(t)
+	maxRangeOverride = 16 << 10 // A's 48,000 bytes in three slices of k
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, v := range GemmVariants {
+		for _, split := range []int{1, 2} {
+			g := Gemm{M: 40, N: 12, K: 300, TransA: true, Variant: v, Split: split}
+			if Check(ctx.Info, g, g.Choice()) != nil {
+				continue
+			}
+			if kPer, err := g.kSlice(ctx.Info); err != nil || kPer != 102 {
+				t.Fatalf("%s: slices of %d (%v), want 102", g.Choice(), kPer, err)
+			}
+			t.Run(g.Choice().String(), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
+		}
+	}
+	// Slices of k are added after the fact: no room for a bias or ReLU.
+	g := Gemm{M: 40, N: 12, K: 300, TransA: true, Bias: true}
+	var re *RangeError
+	if _, err := g.kSlice(ctx.Info); !errors.As(err, &re) {
+		t.Errorf("with a bias: %v, want a RangeError", err)
+	}
 }
 
 func TestGemmRejectsBadShapes(t *testing.T) {

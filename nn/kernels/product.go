@@ -18,9 +18,11 @@ type Product interface {
 	Key() string
 	// FLOPs is the product's floating-point operations.
 	FLOPs() float64
-	// ArgFloats is the size of each argument RecordArgs takes, in floats;
-	// the last is the output.
-	ArgFloats() []int
+	// ArgFloats is the size of each argument RecordArgs takes on a device,
+	// in floats; the last is the output.
+	ArgFloats(info vk.DeviceInfo) []int
+	// Scratch is the scratch the product needs on a device, in floats.
+	Scratch(info vk.DeviceInfo) int
 	// RecordArgs records the product on args (as ArgFloats lists them).
 	// Where it adds a bias, the bias is the start of the second argument:
 	// timing does not depend on the values.
@@ -223,12 +225,12 @@ func (g Gemm) Key() string {
 	return fmt.Sprintf("gemm %dx%dx%d tA%v tB%v", g.M, g.N, g.K, g.TransA, g.TransB)
 }
 
-// ArgFloats: A, B, the split scratch and C.
-func (g Gemm) ArgFloats() []int {
-	return []int{g.M * g.K, g.K * g.N, max(g.SplitScratch(), 1), g.M * g.N}
+// ArgFloats: A, B, the scratch and C.
+func (g Gemm) ArgFloats(info vk.DeviceInfo) []int {
+	return []int{g.M * g.K, g.K * g.N, max(g.Scratch(info), 1), g.M * g.N}
 }
 
-// RecordArgs records the GEMM on A, B, the split scratch and C, the
+// RecordArgs records the GEMM on A, B, the scratch and C, the
 // bias read from B.
 func (g Gemm) RecordArgs(ctx *vk.Context, rec *vk.Recording, args []vk.Range) error {
 	return g.Record(ctx, rec, args[0], args[1], args[3], args[1], args[2])
@@ -275,7 +277,7 @@ func (p ConvProduct) FLOPs() float64 { return p.Conv.FLOPs() }
 
 // ArgFloats: the pass's inputs, (for the kernel gradient, its scratch)
 // and output.
-func (p ConvProduct) ArgFloats() []int {
+func (p ConvProduct) ArgFloats(info vk.DeviceInfo) []int {
 	c := p.Conv
 	in, out, w := c.pixels()*c.Cin, c.pixels()*c.Cout, c.KH*c.KW*c.Cin*c.Cout
 	switch p.Pass {
@@ -284,7 +286,16 @@ func (p ConvProduct) ArgFloats() []int {
 	case ConvBackwardData:
 		return []int{out, w, in}
 	}
-	return []int{in, out, max(c.FilterScratch(), 1), w}
+	return []int{in, out, max(p.Scratch(info), 1), w}
+}
+
+// Scratch is the kernel gradient's (FilterScratch); the other passes need
+// none.
+func (p ConvProduct) Scratch(info vk.DeviceInfo) int {
+	if p.Pass != ConvBackwardFilter {
+		return 0
+	}
+	return p.Conv.FilterScratch(info)
 }
 
 // RecordArgs records the pass on ArgFloats' arguments, the forward

@@ -44,6 +44,12 @@ func (t Tuning) Gemm(g Gemm) Gemm {
 	return p.(Gemm)
 }
 
+// Scratch is the scratch p needs as it is chosen to run, in floats.
+func (t Tuning) Scratch(p Product) int {
+	chosen, _ := t.Choose(p)
+	return chosen.Scratch(t.info)
+}
+
 // Conv returns c with the variant chosen for one of its passes.
 func (t Tuning) Conv(c Conv, pass ConvPass) Conv {
 	p, _ := t.Choose(ConvProduct{Conv: c, Pass: pass})
