@@ -113,28 +113,27 @@ func (c Conv) images(info vk.DeviceInfo) (int, error) {
 	if err := fitsWhole(info, fmt.Sprintf("a %dx%d kernel of %d>%d channels", c.KH, c.KW, c.Cin, c.Cout), 4*int64(c.KH*c.KW*c.Cin*c.Cout)); err != nil {
 		return 0, err
 	}
-	return perSlice(info, fmt.Sprintf("one %dx%dx%d image of a convolution to %d channels", c.H, c.W, c.Cin, c.Cout), c.Batch, 1,
-		c.imageBytes(c.Cin), c.imageBytes(c.Cout))
+	return perSlice(info, c.image(), c.Batch, 1, c.imageBytes(c.Cin), c.imageBytes(c.Cout))
+}
+
+func (c Conv) image() string {
+	return fmt.Sprintf("one %dx%dx%d image of a convolution to %d channels", c.H, c.W, c.Cin, c.Cout)
 }
 
 // imageBytes is one image's values of channels.
 func (c Conv) imageBytes(channels int) int64 { return 4 * int64(c.H*c.W*channels) }
 
 // slices records a pass one batch slice at a time (all of the batch where
-// its activations fit the device's range), in and out its first and last
-// activations, of cin and cout channels: with s the slice's convolution.
-func (c Conv) slices(ctx *vk.Context, in, out vk.Range, cin, cout int, record func(s Conv, first int, in, out vk.Range) error) error {
-	if err := c.check(); err != nil {
+// its activations fit the device's range), with s the slice's
+// convolution and args its arguments.
+func (c Conv) slices(ctx *vk.Context, args []sliced, record func(s Conv, first int, args []vk.Range) error) error {
+	if _, err := c.images(ctx.Info); err != nil {
 		return err
 	}
-	per, err := c.images(ctx.Info)
-	if err != nil {
-		return err
-	}
-	return eachSlice(c.Batch, per, func(first, count int) error {
+	return inSlices(ctx.Info, c.image(), c.Batch, args, func(first, count int, args []vk.Range) error {
 		s := c
 		s.Batch = count
-		return record(s, first, part(in, first, count, c.imageBytes(cin)), part(out, first, count, c.imageBytes(cout)))
+		return record(s, first, args)
 	})
 }
 
@@ -152,8 +151,9 @@ func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Ra
 	} else {
 		bias = w // bound but unused
 	}
-	return c.slices(ctx, in, out, c.Cin, c.Cout, func(s Conv, _ int, in, out vk.Range) error {
-		return s.record(ctx, rec, ConvForward, s.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, in, w, out, bias)
+	args := []sliced{{in, c.imageBytes(c.Cin)}, {w, 0}, {out, c.imageBytes(c.Cout)}, {bias, 0}}
+	return c.slices(ctx, args, func(s Conv, _ int, args []vk.Range) error {
+		return s.record(ctx, rec, ConvForward, s.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, args...)
 	})
 }
 
@@ -165,8 +165,9 @@ func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.
 		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
 		return err
 	}
-	return c.slices(ctx, dOut, dIn, c.Cout, c.Cin, func(s Conv, _ int, dOut, dIn vk.Range) error {
-		return s.record(ctx, rec, ConvBackwardData, s.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, dOut, wT, dIn)
+	args := []sliced{{dOut, c.imageBytes(c.Cout)}, {wT, 0}, {dIn, c.imageBytes(c.Cin)}}
+	return c.slices(ctx, args, func(s Conv, _ int, args []vk.Range) error {
+		return s.record(ctx, rec, ConvBackwardData, s.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, args...)
 	})
 }
 
@@ -191,13 +192,14 @@ func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, s
 		return err
 	}
 	kSplit := c.kSplit()
-	return c.slices(ctx, in, dOut, c.Cin, c.Cout, func(s Conv, first int, in, dOut vk.Range) error {
+	args := []sliced{{in, c.imageBytes(c.Cin)}, {dOut, c.imageBytes(c.Cout)}}
+	return c.slices(ctx, args, func(s Conv, first int, args []vk.Range) error {
 		layers := (s.pixels() + kSplit - 1) / kSplit
 		if first == 0 && layers == 1 {
-			return s.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, s.pixels(), kSplit, in, dOut, dW)
+			return s.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, s.pixels(), kSplit, args[0], args[1], dW)
 		}
 		parts := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers*size)}
-		if err := s.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, s.pixels(), kSplit, in, dOut, parts); err != nil {
+		if err := s.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, s.pixels(), kSplit, args[0], args[1], parts); err != nil {
 			return err
 		}
 		if first == 0 {

@@ -177,6 +177,39 @@ func part(r vk.Range, first, count int, bytes int64) vk.Range {
 	return vk.Range{Buf: r.Buf, Offset: r.Offset + int64(first)*bytes, Size: int64(count) * bytes}
 }
 
+// sliced is an argument of work split into batch slices: a range of
+// bytes an image, or, with bytes 0, one bound whole to every slice.
+type sliced struct {
+	r     vk.Range
+	bytes int64
+}
+
+// inSlices records work on a batch in slices of images whose arguments
+// stay within the device's storage-buffer range: the whole batch where
+// they fit. record gets each slice's first image, its count and its
+// arguments in order. what names an image for the error where not one
+// fits.
+func inSlices(info vk.DeviceInfo, what string, batch int, args []sliced, record func(first, count int, args []vk.Range) error) error {
+	var bytes []int64
+	for _, a := range args {
+		bytes = append(bytes, a.bytes)
+	}
+	per, err := perSlice(info, what, batch, 1, bytes...)
+	if err != nil {
+		return err
+	}
+	return eachSlice(batch, per, func(first, count int) error {
+		parts := make([]vk.Range, len(args))
+		for i, a := range args {
+			parts[i] = a.r
+			if a.bytes > 0 {
+				parts[i] = part(a.r, first, count, a.bytes)
+			}
+		}
+		return record(first, count, parts)
+	})
+}
+
 // elementwise records a kernel over n float32 elements of every split
 // argument, in several dispatches where one binding would exceed the
 // device's storage-buffer range; fixed arguments (such as the step buffer)
