@@ -61,7 +61,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 		},
 		Commands: []*cli.Command{devicesCommand(), summaryCommand(), trainCommand(), evalCommand(), predictCommand(),
-			plotCommand(), augmentCommand(), reproduceCommand(), benchCommand(), tuneCommand()},
+			plotCommand(), augmentCommand(), reproduceCommand(), benchCommand(), tuneCommand(), exportCommand()},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fmt.Errorf("unknown command %q (see --help)", c.Args().First())

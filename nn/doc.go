@@ -31,7 +31,9 @@
 //     the layer in tinySpec (net_test.go), which the finite-difference
 //     gradient check, the recorded-products check and the bit-identical
 //     resume and staging tests run;
-//   - where it has a PyTorch equivalent, bench/torch_model.py.
+//   - where it has a PyTorch equivalent, bench/torch_model.py;
+//   - its ONNX nodes in onnx/export.go (onnx's tests fail until every
+//     type of LayerTypes exports).
 //
-// Nothing else in Go switches on layer types.
+// Nothing else in Go but the ONNX export switches on layer types.
 package nn

@@ -89,15 +89,18 @@ var kinds = map[string]*kind{}
 // register adds a layer type; each kind's file calls it from init.
 func register(name string, k kind) { kinds[name] = &k }
 
-// kindNames lists the layer types, for messages.
-func kindNames() string {
+// LayerTypes are the layer types of model.json, sorted.
+func LayerTypes() []string {
 	var names []string
 	for name := range kinds {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	return strings.Join(names, ", ")
+	return names
 }
+
+// kindNames lists the layer types, for messages.
+func kindNames() string { return strings.Join(LayerTypes(), ", ") }
 
 // builder is what a kind's build works on.
 type builder struct {
