@@ -92,7 +92,7 @@ func benchShaders(c *cli.Context) (err error) {
 	names, products := nn.Products(model, 1)
 	names = append(names, "bench gemm")
 	products = append(products, kernels.Gemm{})
-	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...))
+	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...), model.Input().Geometry())
 	if err != nil {
 		return err
 	}

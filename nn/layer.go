@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"vkcnn/augment"
 
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
@@ -15,6 +16,11 @@ type Shape struct{ H, W, C int }
 
 // Size is the number of values in one sample.
 func (s Shape) Size() int { return s.H * s.W * s.C }
+
+// Geometry is the shape as the images of a data set have it.
+func (s Shape) Geometry() augment.Geometry {
+	return augment.Geometry{Width: s.W, Height: s.H, Channels: s.C}
+}
 
 func (s Shape) String() string {
 	if s.H == 1 && s.W == 1 {

@@ -76,8 +76,8 @@ const (
 	ModeEval
 )
 
-// DeviceSet is a data set resident on the device: uint8 images (28x28
-// each, row-major) and uint8 labels.
+// DeviceSet is a data set resident on the device: uint8 images (of the
+// model's input shape, HWC) and uint8 labels.
 type DeviceSet struct {
 	N              int
 	images, labels *vk.Buffer
@@ -121,11 +121,15 @@ func (n *Net) Close() {
 	n.owned = nil
 }
 
-// Upload puts a data set on the device.
+// Upload puts a data set on the device: its images, of the model's input
+// shape, a byte a value (HWC), and their labels.
 func (n *Net) Upload(images []byte, labels []uint8) (*DeviceSet, error) {
-	const pixels = 28 * 28
-	if len(labels) == 0 || len(images) != pixels*len(labels) {
-		return nil, fmt.Errorf("upload: %d image bytes for %d labels", len(images), len(labels))
+	in := n.Model.Input()
+	if len(labels) == 0 || len(images) != in.Size()*len(labels) {
+		return nil, fmt.Errorf("upload: %d image bytes for %d labels of %dx%dx%d images", len(images), len(labels), in.H, in.W, in.C)
+	}
+	if err := kernels.CheckDataSet(n.ctx.Info, len(labels), in.Geometry()); err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
 	}
 	s := &DeviceSet{N: len(labels)}
 	var err error

@@ -200,7 +200,7 @@ func newTrainer(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, 
 	if hooks == nil {
 		hooks = &Hooks{}
 	}
-	gen, err := augment.NewGenerator(cfg.Augment, cfg.Seed)
+	gen, err := augment.NewGenerator(cfg.Augment, net.Model.Input().Geometry(), cfg.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,6 @@ var (
 	copyShader    = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
 	scaleShader   = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
 	addShader     = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
-	augmentShader = groupShader("augment", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 4)
 )
 
 // maxRangeOverride, when positive, stands in for the device's
@@ -292,18 +291,67 @@ func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
 	return elementwise(ctx, rec, addShader, n, []vk.Range{x, y, z}, nil, nil)
 }
 
-// Augment records the gather-and-warp of a batch: sample s of out (28x28
-// float32 pixels in [0, 1]) is image order[first+s] of images (uint8,
-// 784 bytes an image) sampled through affines[6s:6s+6] as s says.
-func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling) error {
-	const pixels = 28 * 28
-	if batch <= 0 || first < 0 {
-		return fmt.Errorf("augment: batch %d from %d", batch, first)
+// augmentPieces is how many bindings augment.comp reads the data set
+// through.
+const augmentPieces = 4
+
+// augmentShader is augment.comp's pipeline for images of geometry g: the
+// data set's pieces, the batch order, the affines and the output.
+func augmentShader(g augment.Geometry) shader {
+	access := []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read, vk.Write}
+	return shader{name: "augment", label: g.String(), access: access, push: 5,
+		spec: []uint32{elementwiseGroup, uint32(g.Width), uint32(g.Height), uint32(g.Channels)}}
+}
+
+// perPiece is how many images each of the data set's bindings holds in
+// augment.comp: all n where they fit the device's storage-buffer range.
+func perPiece(info vk.DeviceInfo, n int, g augment.Geometry) (int, error) {
+	bytes := int64(g.Values())
+	per, err := perSlice(info, fmt.Sprintf("one %v image", g), n, 1, bytes)
+	if err != nil {
+		return 0, err
 	}
-	if err := errors.Join(needRange("augment images", images, pixels, 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
-		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, pixels*batch)); err != nil {
+	if (n+per-1)/per > augmentPieces {
+		return 0, fmt.Errorf("a data set of %s %v images (%s) takes more than %d bindings of the device's storage-buffer range of %s",
+			numfmt.Commas(n), g, numfmt.Bytes(int64(n)*bytes), augmentPieces, numfmt.Bytes(maxRange(info)))
+	}
+	return per, nil
+}
+
+// CheckDataSet reports whether Augment can read a data set of n images
+// of geometry g on the device.
+func CheckDataSet(info vk.DeviceInfo, n int, g augment.Geometry) error {
+	_, err := perPiece(info, n, g)
+	return err
+}
+
+// Augment records the gather-and-warp of a batch: sample s of out
+// (float32 values in [0, 1], HWC) is image order[first+s] of images (n
+// images of geometry g, a byte a value) sampled through
+// affines[6s:6s+6] as s says. The data set is bound in pieces, and the
+// batch recorded in slices, within the device's storage-buffer range.
+func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling) error {
+	values := g.Values()
+	if batch <= 0 || first < 0 || values <= 0 || n <= 0 {
+		return fmt.Errorf("augment: batch %d from %d of %d %v images", batch, first, n, g)
+	}
+	if err := errors.Join(needRange("augment images", images, int64(n*values), 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
+		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, values*batch)); err != nil {
 		return err
 	}
-	return single(ctx, rec, augmentShader, pixels*batch,
-		[]uint32{uint32(pixels * batch), uint32(first), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear)}, []vk.Range{images, order, affines, out})
+	per, err := perPiece(ctx.Info, n, g)
+	if err != nil {
+		return err
+	}
+	args := make([]sliced, augmentPieces)
+	for k := range args {
+		first := min(k*per, n-1) / per * per // pieces past the data bind the last
+		args[k] = sliced{part(images, first, min(per, n-first), int64(values)), 0}
+	}
+	args = append(args, sliced{order, 0}, sliced{affines, 6 * 4}, sliced{out, 4 * int64(values)})
+	sh := augmentShader(g)
+	return inSlices(ctx.Info, fmt.Sprintf("one augmented %v image", g), batch, args, func(slice, count int, args []vk.Range) error {
+		return single(ctx, rec, sh, values*count,
+			[]uint32{uint32(values * count), uint32(first + slice), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear), uint32(per)}, args)
+	})
 }

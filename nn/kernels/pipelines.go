@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"vkcnn/augment"
 	"vkcnn/vk"
 )
 
@@ -29,11 +30,12 @@ type Skip struct {
 
 // Pipelines lists, once each and by shader name, the pipelines of the
 // products (named by names) in every one of variants that runs them
-// (Check) and those of the other kernels: every pipeline a training step
-// or evaluation of the products' model can build on the device (info).
+// (Check) and those of the other kernels, the augmentation's for images
+// of geometry g: every pipeline a training step or evaluation of the
+// products' model can build on the device (info).
 // The constants come from the code that dispatches them. skipped are the
 // variants that run none of the products.
-func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant) (out []Pipeline, skipped []Skip, err error) {
+func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant, g augment.Geometry) (out []Pipeline, skipped []Skip, err error) {
 	seen := map[string]int{}
 	add := func(s shader, user string) error {
 		key := fmt.Sprint(s.name, s.spec)
@@ -80,7 +82,7 @@ func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants 
 			skipped = append(skipped, Skip{Variant: v.Name, Why: why})
 		}
 	}
-	for _, s := range fixedShaders {
+	for _, s := range append(slices.Clone(fixedShaders), augmentShader(g)) {
 		if err := add(s, ""); err != nil {
 			return nil, nil, err
 		}

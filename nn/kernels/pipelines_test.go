@@ -27,7 +27,7 @@ func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.P
 		t.Fatal(err)
 	}
 	names, products := nn.Products(model, 1)
-	pipelines, skipped, err := kernels.Pipelines(everyVariant, names, products, variants)
+	pipelines, skipped, err := kernels.Pipelines(everyVariant, names, products, variants, model.Input().Geometry())
 	if err != nil || len(skipped) > 0 {
 		t.Fatalf("%v; skipped %v", err, skipped)
 	}
