@@ -2,8 +2,8 @@ package augment
 
 import (
 	"math"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 )
 

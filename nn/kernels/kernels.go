@@ -73,10 +73,10 @@ func groupShader(name, label string, access []vk.Access, push int, spec ...uint3
 
 // The fixed kernels of this file.
 var (
-	fillShader    = elementwiseShader("fill", "", []vk.Access{vk.Write}, 1)
-	copyShader    = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
-	scaleShader   = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
-	addShader     = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
+	fillShader  = elementwiseShader("fill", "", []vk.Access{vk.Write}, 1)
+	copyShader  = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
+	scaleShader = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
+	addShader   = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
 )
 
 // maxRangeOverride, when positive, stands in for the device's
