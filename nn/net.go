@@ -99,7 +99,14 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	need := p.deviceBytes() + DataBytes(60000+10000)
 	if have := int64(ctx.Info.DeviceLocalBytes); have > 0 && need > have {
 		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
-			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(m, tuning, have))
+			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(func(batch int) bool {
+				return EstimateBytes(m, batch, tuning)+DataBytes(60000+10000) <= have
+			}))
+	}
+	if err := rangeError(ctx.Info, m, batch, tuning); err != nil {
+		return nil, fmt.Errorf("%s at batch size %d: %w: %s", m.Spec.Name, batch, err, largestBatch(func(batch int) bool {
+			return rangeError(ctx.Info, m, batch, tuning) == nil
+		}))
 	}
 	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(p, params); err != nil {

@@ -230,7 +230,8 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 	standard, _ := Preset("standard")
 	m, _ := Build(standard)
 	tuning := kernels.NewTuning(ctx.Info, nil)
-	msg := largestBatch(m, tuning, EstimateBytes(m, 100, tuning)+DataBytes(70000))
+	have := EstimateBytes(m, 100, tuning) + DataBytes(70000)
+	msg := largestBatch(func(batch int) bool { return EstimateBytes(m, batch, tuning)+DataBytes(70000) <= have })
 	if msg != "the largest batch size that fits is 100" {
 		t.Fatalf("largestBatch: %s", msg)
 	}
