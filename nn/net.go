@@ -83,6 +83,13 @@ type DeviceSet struct {
 	images, labels *vk.Buffer
 }
 
+// memoryError is a network that does not fit in the device's memory: it
+// matches vk.ErrOutOfDeviceMemory, as an allocation that fails does.
+type memoryError string
+
+func (e memoryError) Error() string        { return string(e) }
+func (e memoryError) Is(target error) bool { return target == vk.ErrOutOfDeviceMemory }
+
 // NewNet allocates the network's buffers on ctx. The weights start at
 // params (from Model.Init or a checkpoint).
 func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32) (*Net, error) {
@@ -97,11 +104,15 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	}
 	p := newPlan(m, batch, tuning)
 	need := p.deviceBytes() + DataBytes(60000+10000)
-	if have := int64(ctx.Info.DeviceLocalBytes); have > 0 && need > have {
-		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
+	switch have := int64(ctx.Info.DeviceLocalBytes); {
+	case have == 0:
+		ctx.Warn(fmt.Errorf("the device reports no size for its memory: the %s %s needs at batch size %d could not be checked against it",
+			numfmt.Bytes(need), m.Spec.Name, batch))
+	case need > have:
+		return nil, memoryError(fmt.Sprintf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
 			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(func(batch int) bool {
 				return EstimateBytes(m, batch, tuning)+DataBytes(60000+10000) <= have
-			}))
+			})))
 	}
 	if err := rangeError(ctx.Info, m, batch, tuning); err != nil {
 		return nil, fmt.Errorf("%s at batch size %d: %w: %s", m.Spec.Name, batch, err, largestBatch(func(batch int) bool {

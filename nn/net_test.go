@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -135,6 +136,33 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 	msg := largestBatch(func(batch int) bool { return EstimateBytes(m, batch, tuning)+DataBytes(70000) <= have })
 	if msg != "the largest batch size that fits is 100" {
 		t.Fatalf("largestBatch: %s", msg)
+	}
+}
+
+// TestMemoryCheckSaysWhatItCannotCheck: a network past the device's
+// memory is refused as out of memory; where the device reports no memory
+// size, the network is built with a note that the estimate went
+// unchecked.
+func TestMemoryCheckSaysWhatItCannotCheck(t *testing.T) {
+	var notes []string
+	ctx := vktest.OpenWith(t, vk.Options{Warn: func(err error) { notes = append(notes, err.Error()) }})
+	m, err := Build(tinySpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuning := kernels.NewTuning(ctx.Info, nil)
+	ctx.Info.DeviceLocalBytes = 1 << 20
+	if _, err := NewNet(ctx, m, 4, tuning, m.Init(1)); !errors.Is(err, vk.ErrOutOfDeviceMemory) || !strings.Contains(err.Error(), "the device has 1 MiB") {
+		t.Errorf("1 MiB of memory: %v", err)
+	}
+	ctx.Info.DeviceLocalBytes = 0
+	net, err := NewNet(ctx, m, 4, tuning, m.Init(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Close()
+	if len(notes) != 1 || !strings.Contains(notes[0], "could not be checked") {
+		t.Errorf("notes %q, want one saying the estimate could not be checked", notes)
 	}
 }
 
