@@ -122,6 +122,10 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(p, params); err != nil {
 		n.Close()
+		if errors.Is(err, vk.ErrOutOfDeviceMemory) {
+			err = fmt.Errorf("%s at batch size %d: %w, of the %s the estimate said it needs with MNIST (another program may hold device memory; a smaller batch size needs less)",
+				m.Spec.Name, batch, err, numfmt.Bytes(need))
+		}
 		return nil, err
 	}
 	return n, nil

@@ -189,8 +189,10 @@ type trainer struct {
 	st               *TrainState
 	seen             int  // images trained in the epochs before this one
 	stop             bool // asked by Hooks.Stop; honoured at the next checkpoint
-	// stepTimes are the last steps' times, for the watchdog.
-	stepTimes []time.Duration
+	// stepTimes are the last steps' times, for the watchdog, after the
+	// first one.
+	stepTimes     []time.Duration
+	firstStepDone bool
 }
 
 func newTrainer(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resume *TrainState) (*trainer, error) {
@@ -343,8 +345,13 @@ const watchSteps = 63
 // watch notes a step's time and bounds the next submissions' by 20 times
 // the median of the last steps (never below the device's watchdog): a
 // step that takes that long is hung. Lavapipe's standard-model steps take
-// a minute or two, a GPU's milliseconds.
+// a minute or two, a GPU's milliseconds. The process's first step, which
+// builds the pipelines, does not count.
 func (t *trainer) watch(d time.Duration) {
+	if !t.firstStepDone {
+		t.firstStepDone = true
+		return
+	}
 	t.stepTimes = append(t.stepTimes, d)
 	if len(t.stepTimes) > watchSteps {
 		t.stepTimes = t.stepTimes[1:]

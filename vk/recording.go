@@ -330,7 +330,7 @@ func (r *Recording) Run() error {
 	if err := r.end(); err != nil {
 		return err
 	}
-	if err := r.ctx.submit(r.cmd, "run recording"); err != nil {
+	if err := r.ctx.submit(r.cmd, "the recorded work"); err != nil {
 		return err
 	}
 	r.timestampOK = false

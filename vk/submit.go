@@ -1,8 +1,7 @@
 package vk
 
 import (
-	"fmt"
-	"time"
+		"time"
 
 	"vkcnn/internal/faults"
 
@@ -17,7 +16,7 @@ const fenceWaitStep = time.Second
 // lost or hung device ends the context's work.
 func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
 	if c.fault != nil {
-		return fmt.Errorf("%s: %w", op, c.fault)
+		return c.fault
 	}
 	info := vulkan.SubmitInfo{
 		SType:              vulkan.StructureTypeSubmitInfo,
@@ -29,7 +28,7 @@ func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
 	if faults.At(faults.Submit, "") == faults.Lost {
 		r = vulkan.ErrorDeviceLost
 	}
-	if err := c.noteFault(check(op+": vkQueueSubmit", r)); err != nil {
+	if err := c.noteFault(check("vkQueueSubmit", r)); err != nil {
 		return err
 	}
 	hang := faults.At(faults.Wait, "") == faults.Hang // a fence that never signals
@@ -48,12 +47,12 @@ func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
 		if r == vulkan.Timeout {
 			continue
 		}
-		if err := c.noteFault(check(op+": vkWaitForFences", r)); err != nil {
+		if err := c.noteFault(check("vkWaitForFences", r)); err != nil {
 			return err
 		}
 		break
 	}
-	return check(op+": vkResetFences", vulkan.ResetFences(c.device, 1, []vulkan.Fence{fence}))
+	return check("vkResetFences", vulkan.ResetFences(c.device, 1, []vulkan.Fence{fence}))
 }
 
 // runOnce records a one-time command buffer with record, runs it and
@@ -82,7 +81,7 @@ func (c *Context) runOnce(record func(cmd vulkan.CommandBuffer)) error {
 	if err := check("vkEndCommandBuffer", vulkan.EndCommandBuffer(cmd)); err != nil {
 		return err
 	}
-	return c.submit(cmd, "transfer")
+	return c.submit(cmd, "a transfer")
 }
 
 func (c *Context) allocateCommandBuffer() (vulkan.CommandBuffer, error) {
