@@ -1,7 +1,7 @@
 package vk
 
 import (
-		"time"
+	"time"
 
 	"vkcnn/internal/faults"
 
