@@ -72,42 +72,70 @@ func GemmEntry(m, n, k int, a, b []float32, transA, transB bool, i, j int) float
 // 1, odd kernel sides, kernel HWIO.
 type ConvGeom struct{ Batch, H, W, Cin, Cout, KH, KW int }
 
-// tap calls f for every (output pixel, input pixel, ky, kx) pair that the
-// convolution connects, skipping the padding.
-func (g ConvGeom) tap(f func(out, in, ky, kx int)) {
-	for n := 0; n < g.Batch; n++ {
-		for y := 0; y < g.H; y++ {
-			for x := 0; x < g.W; x++ {
-				for ky := 0; ky < g.KH; ky++ {
-					for kx := 0; kx < g.KW; kx++ {
-						iy, ix := y+ky-g.KH/2, x+kx-g.KW/2
-						if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
-							continue
-						}
-						f((n*g.H+y)*g.W+x, (n*g.H+iy)*g.W+ix, ky, kx)
-					}
+func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
+
+// pixel is the input pixel that kernel tap (ky, kx) reads for output
+// pixel o, or -1 in the padding.
+func (g ConvGeom) pixel(o, ky, kx int) int {
+	y, x := o/g.W%g.H+ky-g.KH/2, o%g.W+kx-g.KW/2
+	if y < 0 || y >= g.H || x < 0 || x >= g.W {
+		return -1
+	}
+	return o + (ky-g.KH/2)*g.W + kx - g.KW/2
+}
+
+// ConvForwardEntry returns output (pixel o, channel co) of conv(in, w)
+// in float64, without bias or ReLU. The entries check convolutions too
+// large to compute whole; the whole references are made of them.
+func ConvForwardEntry(g ConvGeom, in, w []float32, o, co int) float64 {
+	var s float64
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			if i := g.pixel(o, ky, kx); i >= 0 {
+				for ci := 0; ci < g.Cin; ci++ {
+					s += float64(in[i*g.Cin+ci]) * float64(w[g.w(ky, kx, ci, co)])
 				}
 			}
 		}
 	}
+	return s
 }
 
-func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
+// ConvBackwardDataEntry returns the input gradient at (pixel i, channel
+// ci) for output gradient dOut: the output pixels whose taps read i.
+func ConvBackwardDataEntry(g ConvGeom, dOut, w []float32, i, ci int) float64 {
+	var s float64
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			// Tap (ky, kx) of output pixel o reads i where o is i moved
+			// back by the tap's offset, which g.pixel finds by symmetry.
+			if o := g.pixel(i, g.KH-1-ky, g.KW-1-kx); o >= 0 {
+				for co := 0; co < g.Cout; co++ {
+					s += float64(dOut[o*g.Cout+co]) * float64(w[g.w(ky, kx, ci, co)])
+				}
+			}
+		}
+	}
+	return s
+}
+
+// ConvBackwardFilterEntry returns the kernel gradient at (ky, kx, ci, co)
+// for input in and output gradient dOut: a sum over every output pixel.
+func ConvBackwardFilterEntry(g ConvGeom, in, dOut []float32, ky, kx, ci, co int) float64 {
+	var s float64
+	for o := 0; o < g.Batch*g.H*g.W; o++ {
+		if i := g.pixel(o, ky, kx); i >= 0 {
+			s += float64(in[i*g.Cin+ci]) * float64(dOut[o*g.Cout+co])
+		}
+	}
+	return s
+}
 
 // ConvForward returns conv(in, w) (+ bias) (ReLU).
 func ConvForward(g ConvGeom, in, w, bias []float32, relu bool) []float32 {
-	pixels := g.Batch * g.H * g.W
-	acc := make([]float64, pixels*g.Cout)
-	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			v := float64(in[i*g.Cin+ci])
-			for co := 0; co < g.Cout; co++ {
-				acc[o*g.Cout+co] += v * float64(w[g.w(ky, kx, ci, co)])
-			}
-		}
-	})
-	out := make([]float32, len(acc))
-	for i, v := range acc {
+	out := make([]float32, g.Batch*g.H*g.W*g.Cout)
+	for i := range out {
+		v := ConvForwardEntry(g, in, w, i/g.Cout, i%g.Cout)
 		if bias != nil {
 			v += float64(bias[i%g.Cout])
 		}
@@ -121,29 +149,27 @@ func ConvForward(g ConvGeom, in, w, bias []float32, relu bool) []float32 {
 
 // ConvBackwardData returns the input gradient for output gradient dOut.
 func ConvBackwardData(g ConvGeom, dOut, w []float32) []float32 {
-	acc := make([]float64, g.Batch*g.H*g.W*g.Cin)
-	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				acc[i*g.Cin+ci] += float64(dOut[o*g.Cout+co]) * float64(w[g.w(ky, kx, ci, co)])
-			}
-		}
-	})
-	return toFloat32(acc)
+	dIn := make([]float32, g.Batch*g.H*g.W*g.Cin)
+	for i := range dIn {
+		dIn[i] = float32(ConvBackwardDataEntry(g, dOut, w, i/g.Cin, i%g.Cin))
+	}
+	return dIn
 }
 
 // ConvBackwardFilter returns the kernel gradient for input in and output
 // gradient dOut.
 func ConvBackwardFilter(g ConvGeom, in, dOut []float32) []float32 {
-	acc := make([]float64, g.KH*g.KW*g.Cin*g.Cout)
-	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				acc[g.w(ky, kx, ci, co)] += float64(in[i*g.Cin+ci]) * float64(dOut[o*g.Cout+co])
+	dW := make([]float32, g.KH*g.KW*g.Cin*g.Cout)
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			for ci := 0; ci < g.Cin; ci++ {
+				for co := 0; co < g.Cout; co++ {
+					dW[g.w(ky, kx, ci, co)] = float32(ConvBackwardFilterEntry(g, in, dOut, ky, kx, ci, co))
+				}
 			}
 		}
-	})
-	return toFloat32(acc)
+	}
+	return dW
 }
 
 func toFloat32(x []float64) []float32 {
