@@ -186,14 +186,20 @@ func (c stepCheck) entries(rows, cols int) []int {
 // float32's rounding (sqrt(k) of its unit a term, with a margin of 8).
 func (c stepCheck) sums(what string, got []float32, entries []int, k int, want func(e int) (v, magnitude float64)) {
 	c.t.Helper()
+	worst := 0.0
 	for _, e := range entries {
 		v, mag := want(e)
 		tol := 8 * math.Sqrt(float64(k)) * mag / (1 << 24)
-		if d := math.Abs(float64(got[e]) - v); !(d <= tol) {
+		d := math.Abs(float64(got[e]) - v)
+		if !(d <= tol) {
 			c.t.Errorf("%s: entry %d is %g, want %g (|error| %.3g, tolerance %.3g)", what, e, got[e], v, d, tol)
 			return
 		}
+		if tol > 0 {
+			worst = max(worst, d/tol)
+		}
 	}
+	c.t.Logf("%s: %d entries, the largest error %.2f of its tolerance", what, len(entries), worst)
 }
 
 // close checks every element of got against want, within 2^-22 of it and

@@ -2,7 +2,9 @@
 # Tests scripts/gpu-check.sh on a machine without a GPU: with a stub
 # nvidia-smi that lists one, the check must fail (exit 1) and say that the
 # device vkcnn chose is not the GPU; without it, the check must run to its
-# end on whatever device is here.
+# end on whatever device is here; --tests must run a quick test of every
+# package's test binary (the GPU-sized ones skip) and fail where one
+# fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,3 +38,25 @@ if [ $rc -ne 0 ] || ! grep -q "every step passed" <<<"$out" || [ $took -gt 480 ]
 	exit 1
 fi
 echo "gpu-check-test: without a GPU the check runs to its end in ${took}s"
+
+# A test of each package's binary, and the GPU-sized tests, which skip on a
+# CPU device: the mechanism, not the suite (./build.sh test ran that).
+subset='^(TestBufferRoundTrip|TestGemmChecksEveryEntryOfASmallProduct|TestDevicesJSONMarksOneDefault|TestStepHeader|TestMemoryEstimateIsExact|TestWarpVariantsAtGPUSizes|TestStandardStepAtBatch64MatchesReference)$'
+out=$(scripts/gpu-check.sh --tests --run "$subset" 2>&1)
+rc=$?
+packages=$(grep -cE '^ok   [a-z/]+ +[0-9]+s  [1-9][0-9]* passed, 0 failed' <<<"$out")
+if [ $rc -ne 0 ] || [ "$packages" -ne 5 ] || [ "$(grep -c '^     skipped Test.*sized for a GPU' <<<"$out")" -ne 2 ]; then
+	printf '%s\n' "$out" | tail -40
+	echo "gpu-check-test: --tests exited $rc with $packages packages passing a test; want 0 and 5, and the 2 GPU-sized tests skipped" >&2
+	exit 1
+fi
+echo "gpu-check-test: --tests runs a test of each of $packages packages' binaries and skips the GPU-sized ones"
+# cli's tests run VKCNN_TEST_BINARY: one that always fails fails them.
+out=$(VKCNN_TEST_BINARY=/bin/false scripts/gpu-check.sh --tests --run "$subset" 2>&1)
+rc=$?
+if [ $rc -ne 1 ] || ! grep -q '^FAIL cli ' <<<"$out" || ! grep -q -- '--- FAIL: TestDevicesJSONMarksOneDefault' <<<"$out"; then
+	printf '%s\n' "$out" | tail -40
+	echo "gpu-check-test: --tests with a failing test exited $rc; want 1, with cli failing and the failed test's output" >&2
+	exit 1
+fi
+echo "gpu-check-test: --tests fails where a test fails: $(grep -m1 '^FAIL cli' <<<"$out")"

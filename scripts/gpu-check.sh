@@ -39,29 +39,62 @@ cd "$(dirname "$0")/.."
 debs=.deps/debs
 # The loader, and the glvnd libraries NVIDIA's driver library needs.
 packages=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+# The Khronos validation layer, under which the tests run (unpacked into
+# .deps/layer, never into /).
+layer_debs=.deps/layer-debs layer_packages=(vulkan-validationlayers)
+# The test binaries of every package whose tests open a device, and the
+# limit on running them all.
+tests=.deps/tests.tar.gz tests_limit=120
+
+# download DIR PACKAGE...: the packages' .debs into DIR, with apt-get.
+download() {
+	local dir=$1 lists rc=0
+	shift
+	rm -rf "$dir" && mkdir -p "$dir"
+	lists=$(mktemp -d) && mkdir -p "$lists/partial"
+	local apt=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
+	if ! apt-get "${apt[@]}" update -qq >/dev/null 2>&1 ||
+		! (cd "$dir" && apt-get "${apt[@]}" download "$@" >/dev/null 2>&1); then
+		echo "gpu-check: could not download $* with apt-get (a Debian or Ubuntu machine with its archive reachable is needed)" >&2
+		rc=1
+	fi
+	rm -rf "$lists"
+	return $rc
+}
+
+# build_tests writes $tests: the test binaries (go test -c) of vk and of
+# every package whose test binary links it, and a list of "folder binary"
+# lines; the GPU machine runs them without Go.
+build_tests() {
+	local dir=.deps/tests pkg name
+	rm -rf "$dir" && mkdir -p "$dir" || return 1
+	go list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... |
+		awk '$1 ~ /\.test$/ && ($1 == "vkcnn/vk.test" || / vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^vkcnn\//, "", $1); print $1 }' >"$dir/list" || return 1
+	while read -r pkg; do
+		name=$(tr / - <<<"$pkg").test
+		# -s -w: no symbol table or DWARF; panics still name functions.
+		go test -c -ldflags='-s -w' -o "$dir/$name" "./$pkg" || return 1
+		echo "$pkg $name" >>"$dir/packages"
+	done <"$dir/list"
+	tar -czf "$tests" -C "$dir" packages $(cut -d' ' -f2 "$dir/packages") && rm -rf "$dir"
+}
 
 if [ "${1:-}" = --prepare ]; then
 	./build.sh build || exit 1
-	rm -rf "$debs" && mkdir -p "$debs"
-	lists=$(mktemp -d) && mkdir -p "$lists/partial"
-	apt=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 "-oDir::State::Lists=$lists")
-	if ! apt-get "${apt[@]}" update -qq >/dev/null 2>&1 ||
-		! (cd "$debs" && apt-get "${apt[@]}" download "${packages[@]}" >/dev/null 2>&1); then
-		echo "gpu-check: could not download ${packages[*]} with apt-get (a Debian or Ubuntu machine with its archive reachable is needed)" >&2
-		rm -rf "$lists"
-		exit 1
-	fi
-	rm -rf "$lists"
+	download "$debs" "${packages[@]}" && download "$layer_debs" "${layer_packages[@]}" || exit 1
+	build_tests || { echo "gpu-check: could not build the test binaries" >&2; exit 1; }
 	glibc=$({ objdump -T bin/vkcnn 2>/dev/null || readelf -V bin/vkcnn 2>/dev/null; } | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 	echo "${glibc:-unknown}" >.deps/glibc-requirement
-	echo "gpu-check: prepared bin/vkcnn (needs ${glibc:-an unknown glibc}) and $(ls "$debs" | wc -l) packages in $debs"
-	echo "gpu-check: carry bin, .deps and data to the GPU machine, then run scripts/gpu-check.sh there"
+	echo "gpu-check: prepared bin/vkcnn (needs ${glibc:-an unknown glibc}), $(ls "$debs" | wc -l) packages in $debs, the validation layer in $layer_debs and the test binaries in $tests"
+	echo "gpu-check: carry bin, .deps and data ($(du -shcL bin .deps data 2>/dev/null | tail -1 | cut -f1) in all) to the GPU machine, then run scripts/gpu-check.sh there"
 	exit 0
 fi
 
-mode=check budget=0 vkcnn_args=()
+mode=check budget=0 vkcnn_args=() filter=""
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--tests) mode=tests ;;
+	--run) filter=${2:-}; shift ;;
 	--reproduce) mode=reproduce ;;
 	--budget) budget=${2:-}; shift ;;
 	--vkcnn)
@@ -70,10 +103,14 @@ while [ $# -gt 0 ]; do
 		vkcnn_args=("$@")
 		break
 		;;
-	*) echo "gpu-check: unknown argument $1 (--prepare, --reproduce --budget S, --vkcnn S ARGS...)" >&2; exit 2 ;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S, --vkcnn S ARGS...)" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ -n "$filter" ] && [ $mode != tests ]; then
+	echo "gpu-check: --run filters --tests" >&2
+	exit 2
+fi
 if [ $mode = reproduce ] && ! [ "$budget" -gt 60 ] 2>/dev/null; then
 	echo "gpu-check: --reproduce needs --budget SECONDS, more than 60" >&2
 	exit 2
@@ -96,6 +133,75 @@ stage() {
 	local rc=$?
 	[ $rc -eq 124 ] && echo "(stopped at its limit of ${limit}s)"
 	return $rc
+}
+# run_tests runs the test binaries of $tests (rebuilt first where Go is
+# here) against the device, every package at once, under the validation
+# layer where there is one, for at most $tests_limit seconds in all
+# (-test.run $filter where set); it prints a line for each package, each
+# skipped test's reason, and every failed test's output.
+run_tests() {
+	local dir=.deps/tests root=$PWD pkg bin
+	# Where Go is here, bin/vkcnn and the test binaries are built from the
+	# tree as it is (the test binaries only if a source is newer).
+	if command -v go >/dev/null; then
+		./build.sh build >/dev/null || { fail "building bin/vkcnn"; return; }
+		if ! [ -f "$tests" ] || [ -n "$(find . -path ./.deps -prune -o \( -name '*.go' -o -name '*.spv' -o -name 'go.mod' -o -name 'go.sum' \) -newer "$tests" -print -quit)" ]; then
+			build_tests || { fail "building the test binaries"; return; }
+		fi
+	fi
+	[ -f "$tests" ] || { fail "no $tests: run --prepare on the build machine and carry .deps"; return; }
+	rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$tests" -C "$dir" || { fail "unpacking $tests"; return; }
+	# cli's tests run vkcnn: the one built beside them.
+	export VKCNN_TEST_BINARY=${VKCNN_TEST_BINARY:-$root/bin/vkcnn}
+	local validate="" pids=()
+	[ -n "$layer" ] && validate=1
+	while read -r pkg bin; do
+		(
+			begin=$(date +%s)
+			cd "$pkg" && VKCNN_VALIDATE=$validate timeout -k 5 $tests_limit "$root/$dir/$bin" -test.v -test.count=1 \
+				-test.timeout $((tests_limit - 5))s ${filter:+-test.run "$filter"} >"$root/$dir/$bin.log" 2>&1
+			echo "$? $(($(date +%s) - begin))" >"$root/$dir/$bin.rc"
+		) &
+		pids+=($!)
+	done <"$dir/packages"
+	wait "${pids[@]}" # not the clock sampler
+	local failed=0 rc took
+	while read -r pkg bin; do
+		read -r rc took <"$dir/$bin.rc"
+		awk -v pkg="$pkg" -v rc="$rc" -v took="$took" -v limit="$tests_limit" '
+			/^=== RUN   / { said = "" }
+			/^    [^ ].*\.go:[0-9]+: / { said = $0; sub(/^ +/, "", said) }
+			/^--- PASS: / { pass++ }
+			/^--- SKIP: / { skip++; why[$3] = said }
+			/^--- FAIL: / { fail++ }
+			END {
+				state = rc == 0 ? "ok  " : "FAIL"
+				note = rc == 124 || rc == 137 ? ", stopped at the limit of " limit "s" : rc != 0 && fail == 0 ? ", exit status " rc : ""
+				printf "%s %-18s %4ds  %d passed, %d failed, %d skipped%s\n", state, pkg, took, pass, fail, skip, note
+				for (t in why) printf "     skipped %s: %s\n", t, why[t]
+			}' "$dir/$bin.log"
+		[ "$rc" -eq 0 ] || failed=$((failed + 1))
+	done <"$dir/packages"
+	[ $failed -eq 0 ] && return
+	while read -r pkg bin; do
+		read -r rc took <"$dir/$bin.rc"
+		[ "$rc" -eq 0 ] && continue
+		echo "-- $pkg: what failed ($dir/$bin.log)"
+		# A top-level test's lines run from its "=== RUN" to the next;
+		# print those of the tests that failed, else (a crash or the
+		# limit) the log's end.
+		awk '
+			function flush() { if (failed) { printf "%s", block; shown = 1 } block = ""; failed = 0 }
+			/^=== RUN   [^\/]*$/ { flush() }
+			/^(=== (RUN|PAUSE|CONT|NAME)|[ ]*--- (PASS|SKIP):)/ { next }
+			/^--- FAIL: / { failed = 1 }
+			{ block = block $0 "\n"; last[NR % 40] = $0 }
+			END {
+				flush()
+				if (!shown) for (i = NR + 1; i <= NR + 40; i++) if ((i % 40) in last) print last[i % 40]
+			}' "$dir/$bin.log" | head -80
+	done <"$dir/packages"
+	fail "tests: $failed package(s) failed on $chosen"
 }
 find_lib() { # prints the resolved path of a shared library known to ldconfig
 	ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
@@ -161,6 +267,24 @@ if [ -n "$icd" ]; then
 	[ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
 fi
 
+# The validation layer, for the tests: the machine's own, else the one
+# --prepare downloaded, unpacked beside the tree with its library named by
+# its full path.
+layer=""
+for d in /usr/share/vulkan/explicit_layer.d /etc/vulkan/explicit_layer.d /usr/local/share/vulkan/explicit_layer.d; do
+	[ -z "$layer" ] && [ -f "$d/VkLayer_khronos_validation.json" ] && layer=$d/VkLayer_khronos_validation.json
+done
+if [ -z "$layer" ] && ls "$layer_debs"/*.deb >/dev/null 2>&1; then
+	rm -rf .deps/layer && mkdir -p .deps/layer
+	for f in "$layer_debs"/*.deb; do dpkg -x "$f" .deps/layer; done
+	layer=$PWD/.deps/layer/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json
+	lib=$PWD/.deps/layer/usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so
+	sed -i "s|\"library_path\": \"[^\"]*\"|\"library_path\": \"$lib\"|" "$layer"
+	export VK_LAYER_PATH=${layer%/*}
+	ldd "$lib" 2>&1 | grep 'not found' | sed 's/^/validation layer: missing /'
+fi
+echo "validation layer: ${layer:-none (the tests run without it)}"
+
 # diagnose prints what decides whether the loader finds NVIDIA's driver.
 diagnose() {
 	echo "-- NVIDIA_DRIVER_CAPABILITIES=${NVIDIA_DRIVER_CAPABILITIES:-(unset)} (Vulkan needs graphics or all)"
@@ -217,6 +341,11 @@ fi
 if [ $mode = vkcnn ]; then
 	section "vkcnn ${vkcnn_args[*]} (at most ${budget}s)"
 	stage "$budget" bin/vkcnn "${vkcnn_args[@]}" || fail "vkcnn ${vkcnn_args[*]}"
+elif [ $mode = tests ]; then
+	how="without the validation layer"
+	[ -n "$layer" ] && how="under the validation layer"
+	section "test binaries on $chosen, $how, at most ${tests_limit}s in all${filter:+ (-test.run '$filter')}"
+	run_tests
 elif [ $mode = reproduce ]; then
 	# The seed's shift experiment, one seed, resumed on every call while
 	# the machine keeps .deps; on lavapipe a few steps of the small preset.
