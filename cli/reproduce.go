@@ -98,17 +98,16 @@ type reproduceSettings struct {
 }
 
 // text is the settings as reproduce's flags.
-func (s reproduceSettings) text() string {
-	return strings.Replace(strings.Join(s.args(), " "), "--steps ", "--steps-per-epoch ", 1)
-}
+func (s reproduceSettings) text() string { return strings.Join(s.args(), " ") }
 
-// args are the train flags the settings stand for.
+// args are the train flags the settings stand for, which reproduce takes
+// too.
 func (s reproduceSettings) args() []string {
 	args := []string{"--model", s.Model}
 	for _, f := range []struct {
 		name  string
 		value int
-	}{{"--batch-size", s.BatchSize}, {"--steps", s.StepsPerEpoch}, {"--log-every", s.LogEvery}} {
+	}{{"--batch-size", s.BatchSize}, {"--steps-per-epoch", s.StepsPerEpoch}, {"--log-every", s.LogEvery}} {
 		if f.value != 0 {
 			args = append(args, f.name, strconv.Itoa(f.value))
 		}

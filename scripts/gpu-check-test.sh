@@ -4,7 +4,8 @@
 # device vkcnn chose is not the GPU; without it, the check must run to its
 # end on whatever device is here; --tests must run a quick test of every
 # package's test binary (the GPU-sized ones skip) and fail where one
-# fails.
+# fails; --reproduce must file a trial run as docs/reproduce keeps them
+# and pack it, and start no run that would not fit in its budget.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,3 +61,40 @@ if [ $rc -ne 1 ] || ! grep -q '^FAIL cli ' <<<"$out" || ! grep -q -- '--- FAIL: 
 	exit 1
 fi
 echo "gpu-check-test: --tests fails where a test fails: $(grep -m1 '^FAIL cli' <<<"$out")"
+
+# --reproduce: a trial of the next missing run (shift seed 1 in an empty
+# folder), timed by a probe, filed with its report and packed.
+records=.deps/reproduce-trial
+rm -rf "$records" .deps/reproduce .deps/reproduce-runs.tar.gz
+out=$(scripts/gpu-check.sh --reproduce --budget 120 2>&1)
+rc=$?
+filed=$(cd "$records" 2>/dev/null && find . -type f | sort | tr '\n' ' ')
+want="./REPORT.md ./reproduce.json ./reproduce.png ./shift-seed1/history.csv ./shift-seed1/kernels.json ./shift-seed1/run.json ./shift-seed1/steps.csv "
+packed=$(tar -tzf .deps/reproduce-runs.tar.gz 2>/dev/null | grep -c "^$records/.*[^/]$")
+if [ $rc -ne 0 ] || [ "$filed" != "$want" ] || [ "$packed" -ne 7 ] || ! grep -q "timing 5 steps" <<<"$out"; then
+	printf '%s\n' "$out" | tail -40
+	echo "gpu-check-test: --reproduce exited $rc, filing $filed($packed packed); want 0, a probe, and $want(7 packed)" >&2
+	exit 1
+fi
+# The report command rebuilds the report from the folder alone.
+rm "$records/REPORT.md"
+bin/vkcnn reproduce --report-only --epochs 1 --out "$records" >/dev/null
+if ! grep -q '^| shift | .* | 1 of 3 | [0-9.]*% ± — | .* | 0.54% \[2\] |' "$records/REPORT.md" 2>/dev/null; then
+	cat "$records/REPORT.md"
+	echo "gpu-check-test: vkcnn reproduce --report-only did not rebuild $records/REPORT.md with shift's 1 of 3 seeds beside 0.54%" >&2
+	exit 1
+fi
+echo "gpu-check-test: --reproduce filed and packed shift seed 1: $filed"
+# A record of an epoch far over the budget on this device: the next run
+# (plain seed 1) must not start.
+cp -r "$records/shift-seed1" "$records/paper-seed3"
+awk -F, -v OFS=, 'NR > 1 { $NF = 100000 } { print }' "$records/shift-seed1/history.csv" >"$records/paper-seed3/history.csv"
+out=$(scripts/gpu-check.sh --reproduce --budget 120 2>&1)
+rc=$?
+rm -r "$records/paper-seed3"
+if [ $rc -ne 0 ] || ! grep -q "the next run, plain seed 1, needs about 100030s (1 x 100000s an epoch): .* not started" <<<"$out" || [ -d "$records/plain-seed1" ]; then
+	printf '%s\n' "$out" | tail -20
+	echo "gpu-check-test: --reproduce with a recorded epoch of 100000 s exited $rc; want 0 and plain seed 1 not started" >&2
+	exit 1
+fi
+echo "gpu-check-test: --reproduce starts no run that would overrun its budget: $(grep -m1 'not started' <<<"$out")"

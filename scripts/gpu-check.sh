@@ -141,13 +141,11 @@ stage() {
 # skipped test's reason, and every failed test's output.
 run_tests() {
 	local dir=.deps/tests root=$PWD pkg bin
-	# Where Go is here, bin/vkcnn and the test binaries are built from the
-	# tree as it is (the test binaries only if a source is newer).
-	if command -v go >/dev/null; then
-		./build.sh build >/dev/null || { fail "building bin/vkcnn"; return; }
-		if ! [ -f "$tests" ] || [ -n "$(find . -path ./.deps -prune -o \( -name '*.go' -o -name '*.spv' -o -name 'go.mod' -o -name 'go.sum' \) -newer "$tests" -print -quit)" ]; then
-			build_tests || { fail "building the test binaries"; return; }
-		fi
+	# Where Go is here, the test binaries are built from the tree as it
+	# is, if a source is newer.
+	if command -v go >/dev/null && { ! [ -f "$tests" ] ||
+		[ -n "$(find . -path ./.deps -prune -o \( -name '*.go' -o -name '*.spv' -o -name 'go.mod' -o -name 'go.sum' \) -newer "$tests" -print -quit)" ]; }; then
+		build_tests || { fail "building the test binaries"; return; }
 	fi
 	[ -f "$tests" ] || { fail "no $tests: run --prepare on the build machine and carry .deps"; return; }
 	rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$tests" -C "$dir" || { fail "unpacking $tests"; return; }
@@ -203,10 +201,104 @@ run_tests() {
 	done <"$dir/packages"
 	fail "tests: $failed package(s) failed on $chosen"
 }
+# small_model writes a model small enough for lavapipe to run every stage
+# in seconds, and prints its path.
+small_model() {
+	mkdir -p .deps
+	printf '%s\n' '{"format": "vkcnn-sequential-1", "name": "gpu-check", "input_shape": [28, 28, 1], "layers": [' \
+		'{"type": "conv2d", "filters": 8, "kernel_size": 5, "activation": "relu"}, {"type": "maxpool2d"}, {"type": "flatten"},' \
+		'{"type": "dense", "units": 10, "activation": "softmax"}]}' >.deps/gpu-check-model.json
+	echo .deps/gpu-check-model.json
+}
+
+# history_rows FILE prints the epochs a history.csv holds (0 if none).
+history_rows() {
+	if [ -f "$1" ]; then echo $(($(wc -l <"$1") - 1)); else echo 0; fi
+}
+
+# reproduce_next trains the next run of the seed's table that $records
+# lacks (fp32 shift seed 1, plain seed 1, paper seed 1, then seeds 2 and
+# 3), if it fits in what is left of $budget seconds, judged from the last
+# epoch recorded on this device or, with none, from a 20-step probe. A
+# finished run's small files (run.json, history.csv, steps.csv,
+# kernels.json; never weights) go to $records/EXPERIMENT-seedN, the report
+# is rebuilt from $records, and both are packed into $pack, to unpack in
+# the repository's root wherever the run's machine does not last.
+reproduce_next() {
+	local deadline=$(($(date +%s) + budget)) run="" e seed work=.deps/reproduce
+	for seed in 1 2 3; do
+		for e in shift plain paper; do
+			if [ -z "$run" ] && [ "$(history_rows "$records/$e-seed$seed/history.csv")" -lt "$epochs" ]; then
+				run=$e-seed$seed
+			fi
+		done
+	done
+	if [ -z "$run" ]; then
+		echo "every run of the table is in $records"
+		return
+	fi
+	local name=${run%-seed*} n=${run##*-seed} device=${chosen%  (*}
+	# Runs at another precision will need their own figures here, once
+	# vkcnn has a --precision.
+	local epoch_s="" f
+	for f in $(ls -t "$records"/*/history.csv 2>/dev/null); do
+		if [ -z "$epoch_s" ] && grep -qF "\"device\": \"$device\"" "${f%/history.csv}/run.json"; then
+			epoch_s=$(awk -F, 'END { printf "%.0f", $NF }' "$f")
+			echo "the last epoch recorded on $device took ${epoch_s}s (${f%/history.csv})"
+		fi
+	done
+	if [ -z "$epoch_s" ]; then
+		local probe=.deps/reproduce-probe have=$((deadline - $(date +%s)))
+		rm -rf "$probe"
+		echo "no epoch of $device recorded in $records: timing $probe_steps steps"
+		[ $have -gt 10 ] && stage $have bin/vkcnn train "${args[@]}" --epochs 1 --steps-per-epoch "$probe_steps" --out "$probe" >/dev/null ||
+			{ fail "the probe run"; return; }
+		# The last log row's rate is past the pipelines' first runs; the
+		# rest of the probe's epoch is the test pass.
+		epoch_s=$(awk -F, -v steps="$steps" -v probe="$probe_steps" -v batch="$batch" '
+			FILENAME ~ /steps/ && FNR > 1 { ips = $NF } FILENAME ~ /history/ && FNR > 1 { secs = $NF }
+			END { train = probe * batch / ips; printf "%.0f", steps * batch / ips + (secs > train ? secs - train : 0) }' \
+			"$probe/steps.csv" "$probe/history.csv")
+		echo "an epoch would take about ${epoch_s}s"
+	fi
+	mkdir -p "$work" "$records"
+	[ -f "$records/reproduce.json" ] && cp "$records/reproduce.json" "$work/"
+	local left=$((epochs - $(history_rows "$work/$run/history.csv")))
+	local need=$((left * epoch_s + 30)) have=$((deadline - $(date +%s)))
+	if [ $need -gt $have ]; then
+		echo "the next run, $name seed $n, needs about ${need}s ($left x ${epoch_s}s an epoch): more than the ${have}s left of the budget; not started"
+		return
+	fi
+	section "vkcnn reproduce ${args[*]} --epochs $epochs --run $name:$n (about ${need}s, at most ${have}s)"
+	stage $have bin/vkcnn reproduce "${args[@]}" --epochs "$epochs" --run "$name:$n" --out "$work"
+	local rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 124 ] || [ $rc -eq 130 ] || fail "reproduce (status $rc)"
+	if [ -f "$work/$run/history.csv" ]; then
+		echo "test error by epoch ($work/$run/history.csv):"
+		awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			{ printf "epoch %s: %.2f%% (%.0f s)\n", $col["epoch"], 100 * (1 - $col["val_acc"]), $col["seconds"] }' "$work/$run/history.csv"
+	fi
+	if [ "$(history_rows "$work/$run/history.csv")" -lt "$epochs" ]; then
+		echo "$name seed $n did not finish: nothing filed in $records"
+		return
+	fi
+	mkdir -p "$records/$run"
+	cp "$work/reproduce.json" "$records/"
+	cp "$work/$run/"{run.json,history.csv,steps.csv,kernels.json} "$records/$run/" || { fail "filing $run in $records"; return; }
+	bin/vkcnn reproduce --report-only --epochs "$epochs" --out "$records" >/dev/null || { fail "the report of $records"; return; }
+	tar -czf "$pack" "$records"/{reproduce.json,REPORT.md,reproduce.png} "$records/$run" || { fail "packing $pack"; return; }
+	echo "filed $name seed $n in $records/$run and packed it with the report into $pack ($(du -k "$pack" | cut -f1) KiB): unpack it in the repository's root (tar -xzf)"
+	cat "$records/REPORT.md"
+}
+
 find_lib() { # prints the resolved path of a shared library known to ldconfig
 	ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
 }
 
+# Where Go is here (the build machine), bin/vkcnn is the tree as it is.
+if command -v go >/dev/null; then
+	./build.sh build 2>/dev/null || { echo "gpu-check: ./build.sh build failed" >&2; exit 1; }
+fi
 [ -x bin/vkcnn ] || { echo "gpu-check: bin/vkcnn missing: run scripts/gpu-check.sh --prepare on the build machine and carry bin, .deps and data" >&2; exit 1; }
 
 section "machine"
@@ -347,20 +439,17 @@ elif [ $mode = tests ]; then
 	section "test binaries on $chosen, $how, at most ${tests_limit}s in all${filter:+ (-test.run '$filter')}"
 	run_tests
 elif [ $mode = reproduce ]; then
-	# The seed's shift experiment, one seed, resumed on every call while
-	# the machine keeps .deps; on lavapipe a few steps of the small preset.
-	out=.deps/reproduce args=(--model standard --epochs 20)
-	[ -n "$gpu" ] || args=(--model small --epochs 2 --steps-per-epoch 10)
-	section "vkcnn reproduce ${args[*]} --seeds 1 --experiments shift, for at most ${budget}s"
-	stage "$budget" bin/vkcnn reproduce "${args[@]}" --seeds 1 --experiments shift --out "$out"
-	rc=$?
-	[ $rc -eq 0 ] || [ $rc -eq 124 ] || [ $rc -eq 130 ] || fail "reproduce (status $rc)"
-	if [ -f "$out/shift-seed1/history.csv" ]; then
-		echo "test error by epoch ($out/shift-seed1/history.csv):"
-		awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-			{ printf "epoch %s: %.2f%% (%.0f s)\n", $col["epoch"], 100 * (1 - $col["val_acc"]), $col["seconds"] }' "$out/shift-seed1/history.csv"
+	# The standard model's 20-epoch runs, filed in docs/reproduce; on
+	# lavapipe a trial of 10 steps of a small model, filed beside it.
+	pack=.deps/reproduce-runs.tar.gz
+	if [ -n "$gpu" ]; then
+		records=docs/reproduce epochs=20 batch=64 steps=938 probe_steps=20 args=(--model standard)
+	else
+		records=.deps/reproduce-trial epochs=1 batch=8 steps=10 probe_steps=5
+		args=(--model "$(small_model)" --steps-per-epoch 10 --batch-size 8)
 	fi
-	[ -f "$out/REPORT.md" ] && cat "$out/REPORT.md"
+	section "the next run of the seed's table missing from $records, if it fits in ${budget}s"
+	reproduce_next
 else
 	if [ -n "$gpu" ]; then
 		size=4096 reps=10 model=standard batch=64 train_args=(--epochs 2 --shift 0.1)
@@ -370,11 +459,7 @@ else
 		# compiling every variant of the small preset's products (as tune
 		# does) takes it over two minutes on a fresh machine: a small
 		# model proves the stages work.
-		model=.deps/gpu-check-model.json
-		mkdir -p .deps
-		printf '%s\n' '{"format": "vkcnn-sequential-1", "name": "gpu-check", "input_shape": [28, 28, 1], "layers": [' \
-			'{"type": "conv2d", "filters": 8, "kernel_size": 5, "activation": "relu"}, {"type": "maxpool2d"}, {"type": "flatten"},' \
-			'{"type": "dense", "units": 10, "activation": "softmax"}]}' >"$model"
+		model=$(small_model)
 		size=512 reps=3 batch=8 train_args=(--epochs 1 --steps-per-epoch 20 --batch-size 8)
 		gemm_limit=40 tune_limit=150 train_limit=60
 	fi
