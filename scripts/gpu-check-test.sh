@@ -5,7 +5,9 @@
 # end on whatever device is here; --tests must run a quick test of every
 # package's test binary (the GPU-sized ones skip) and fail where one
 # fails; --reproduce must file a trial run as docs/reproduce keeps them
-# and pack it, and start no run that would not fit in its budget.
+# and pack it, and start no run that would not fit in its budget; --torch
+# must time vkcnn and, where a python3 imports torch, PyTorch beside it
+# and agree with PyTorch's logits.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,3 +100,23 @@ if [ $rc -ne 0 ] || ! grep -q "the next run, plain seed 1, needs about 100030s (
 	exit 1
 fi
 echo "gpu-check-test: --reproduce starts no run that would overrun its budget: $(grep -m1 'not started' <<<"$out")"
+
+# --torch: vkcnn's figures, and PyTorch's where it is installed (Debian's
+# python3-torch: not on CI machines, whose every run would install 700 MB).
+out=$(scripts/gpu-check.sh --torch 2>&1)
+rc=$?
+if /usr/bin/python3 -c 'import torch' 2>/dev/null || python3 -c 'import torch' 2>/dev/null; then
+	rows=$(grep -cE '^\| (fp32-strict|defaults|amp-bf16) \| [0-9.]+ ms \| [0-9,]+ \| fp32 \| [0-9.]+ ms \| [0-9,]+ \| [0-9.]+ \|$' <<<"$out")
+	if [ $rc -ne 0 ] || [ "$rows" -ne 3 ] || ! grep -q '"same_predictions": 1.0' <<<"$out"; then
+		printf '%s\n' "$out" | tail -30
+		echo "gpu-check-test: --torch exited $rc with $rows timed settings; want 0, 3 and the same predictions" >&2
+		exit 1
+	fi
+	echo "gpu-check-test: --torch times PyTorch's settings beside vkcnn and agrees with PyTorch's logits: $(grep -m1 max_abs_logit_difference <<<"$out" | cut -c1-120)"
+elif [ $rc -ne 0 ] || ! grep -q 'no python3 here imports torch' <<<"$out"; then
+	printf '%s\n' "$out" | tail -30
+	echo "gpu-check-test: --torch without PyTorch exited $rc; want 0 and vkcnn's figures alone" >&2
+	exit 1
+else
+	echo "gpu-check-test: --torch times vkcnn alone: no python3 here imports torch"
+fi

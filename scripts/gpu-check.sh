@@ -94,6 +94,7 @@ mode=check budget=0 vkcnn_args=() filter=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) mode=tests ;;
+	--torch) mode=torch ;;
 	--run) filter=${2:-}; shift ;;
 	--reproduce) mode=reproduce ;;
 	--budget) budget=${2:-}; shift ;;
@@ -103,7 +104,7 @@ while [ $# -gt 0 ]; do
 		vkcnn_args=("$@")
 		break
 		;;
-	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S, --vkcnn S ARGS...)" >&2; exit 2 ;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S, --torch, --vkcnn S ARGS...)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -122,17 +123,36 @@ fi
 
 start=$(date +%s)
 failures=0
+sampler="" clocks=.deps/gpu-clocks.csv
 section() { printf '\n== %s (%ds)\n' "$1" $(($(date +%s) - start)); }
 fail() { echo "FAILED: $*"; failures=$((failures + 1)); }
 # stage LIMIT CMD...: runs CMD for at most LIMIT seconds, then 5 more after
 # SIGTERM before SIGKILL.
+# While the clock sampler runs, it also prints to stderr the GPU's clocks
+# during the stage: each figure with the clock it was measured at.
 stage() {
-	local limit=$1
+	local limit=$1 first=0
 	shift
+	[ -n "$sampler" ] && first=$(wc -l <"$clocks")
 	timeout -k 5 "$limit" "$@"
 	local rc=$?
 	[ $rc -eq 124 ] && echo "(stopped at its limit of ${limit}s)"
+	[ -n "$sampler" ] && clock_summary "$first" "this stage" >&2
 	return $rc
+}
+# clock_summary N WHAT prints the clock samples after the first N: the
+# SM clock's range, power and temperature, and any throttle reasons.
+clock_summary() {
+	awk -F', *' -v first="$1" -v what="$2" 'NR > first && NF >= 5 && $2 ~ /^[0-9]+$/ {
+		n++; if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2
+		if ($3 > power) power = $3; if ($4 > temp) temp = $4
+		if ($5 != "0x0000000000000000" && $5 != "0x0000000000000001") { slow++; why[$5]++ }
+	} END {
+		if (n == 0) { printf "clocks, %s: no samples\n", what; exit }
+		printf "clocks, %s: %d samples, SM clock %d-%d MHz, power up to %s W, temperature up to %s C", what, n, min, max, power, temp
+		if (slow == 0) print "; no throttle reason but idle"
+		else { print ""; for (r in why) printf "  throttle reasons %s in %d samples (0x4 power cap, 0x8 HW slowdown, 0x20/0x40 thermal, 0x80 power brake)\n", r, why[r] }
+	}' "$clocks"
 }
 # run_tests runs the test binaries of $tests (rebuilt first where Go is
 # here) against the device, every package at once, under the validation
@@ -423,10 +443,9 @@ export VKCNN_TUNING=$PWD/.deps/gpu-check-tuning.json
 # while the stages run: on the H100 the same pipeline ran at 10 to 45
 # TFLOPS from one process to the next, which a throttled clock would
 # explain.
-sampler=""
 if [ -n "$gpu" ]; then
 	nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_event_reasons.active \
-		--format=csv,noheader,nounits -lms 500 >.deps/gpu-clocks.csv 2>&1 &
+		--format=csv,noheader,nounits -lms 500 >"$clocks" 2>&1 &
 	sampler=$!
 fi
 
@@ -438,6 +457,39 @@ elif [ $mode = tests ]; then
 	[ -n "$layer" ] && how="under the validation layer"
 	section "test binaries on $chosen, $how, at most ${tests_limit}s in all${filter:+ (-test.run '$filter')}"
 	run_tests
+elif [ $mode = torch ]; then
+	# vkcnn and PyTorch side by side on this device: the same model and
+	# batch, both step times in one table, and the test-set logits of the
+	# same weights compared.
+	py=""
+	for p in python3 /usr/bin/python3; do
+		[ -z "$py" ] && "$p" -c 'import torch' 2>/dev/null && py=$p
+	done
+	dir=.deps/torch
+	rm -rf "$dir" && mkdir -p "$dir"
+	if [ -n "$gpu" ]; then
+		model=standard batch=64 reps=50 steps=200 warmup=20 train_steps=100 tune_limit=80 torch_limit=240
+	else
+		model=$(small_model) batch=8 reps=3 steps=5 warmup=2 train_steps=5 tune_limit=150 torch_limit=60
+	fi
+	section "vkcnn tune --model $model --batch-size $batch"
+	stage $tune_limit bin/vkcnn tune --model "$model" --batch-size $batch --reps 3 >"$dir/tune.txt" || fail "tune"
+	grep '^saved' "$dir/tune.txt"
+	section "vkcnn bench all --model $model --batch-size $batch --reps $reps"
+	stage 60 bin/vkcnn bench all --model "$model" --batch-size $batch --reps $reps --json >"$dir/vkcnn-fp32.json" || fail "bench all"
+	section "weights to compare: vkcnn train --model $model --steps-per-epoch $train_steps, then vkcnn eval --logits"
+	stage 60 bin/vkcnn train --model "$model" --epochs 1 --steps-per-epoch $train_steps --batch-size $batch --out "$dir/run" | grep '^Epoch' &&
+		stage 30 bin/vkcnn eval --run "$dir/run" --logits "$dir/vkcnn-logits.npy" | grep -E '^(Test|Wrote)' || fail "train and eval"
+	if [ -z "$py" ]; then
+		echo "no python3 here imports torch: no PyTorch figures"
+	else
+		section "PyTorch: bench/torch_model.py --bench --batch-size $batch --steps $steps --warmup $warmup"
+		PYTHONUNBUFFERED=1 stage $torch_limit "$py" bench/torch_model.py "$dir/run/model.json" --bench --batch-size $batch \
+			--steps $steps --warmup $warmup --data data/mnist --vkcnn "fp32=$dir/vkcnn-fp32.json" || fail "PyTorch's steps"
+		section "test-set logits of the same weights, PyTorch beside vkcnn"
+		stage 60 "$py" bench/torch_model.py "$dir/run/model.json" --weights "$dir/run/weights.safetensors" \
+			--logits "$dir/vkcnn-logits.npy" --data data/mnist --tolerance 1e-4 || fail "PyTorch's logits"
+	fi
 elif [ $mode = reproduce ]; then
 	# The standard model's 20-epoch runs, filed in docs/reproduce; on
 	# lavapipe a trial of 10 steps of a small model, filed beside it.
@@ -493,17 +545,9 @@ fi
 if [ -n "$sampler" ]; then
 	kill "$sampler" 2>/dev/null
 	wait "$sampler" 2>/dev/null
-	section "GPU clocks while the stages ran (.deps/gpu-clocks.csv)"
-	awk -F', *' 'NF >= 5 && $2 ~ /^[0-9]+$/ {
-		n++; if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2
-		if ($3 > power) power = $3; if ($4 > temp) temp = $4
-		if ($5 != "0x0000000000000000" && $5 != "0x0000000000000001") { slow++; why[$5]++ }
-	} END {
-		if (n == 0) { print "no samples (nvidia-smi could not report clocks)"; exit }
-		printf "%d samples: SM clock %d-%d MHz, power up to %s W, temperature up to %s C\n", n, min, max, power, temp
-		if (slow == 0) print "no throttle reason but idle in any sample"
-		for (r in why) printf "throttle reasons %s in %d samples (0x4 power cap, 0x8 HW slowdown, 0x20/0x40 thermal, 0x80 power brake)\n", r, why[r]
-	}' .deps/gpu-clocks.csv
+	section "GPU clocks while the stages ran ($clocks)"
+	sampler=""
+	clock_summary 0 "every stage"
 fi
 
 section "done"
