@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # GPU check: does vkcnn's Vulkan path run on this machine's GPU, and how fast?
 #
-#   scripts/gpu-check.sh --prepare   on the build machine: builds bin/vkcnn,
+#   scripts/gpu-check.sh --prepare   on the build machine: builds bin/vkcnn
+#                                    and the test binaries (.deps/tests.tar.gz),
 #                                    downloads the Vulkan loader and glvnd
-#                                    packages into .deps/debs and notes the
-#                                    binary's glibc requirement
+#                                    packages into .deps/debs and the
+#                                    validation layer into .deps/layer-debs,
+#                                    and notes the binary's glibc requirement
 #   scripts/gpu-check.sh             on the GPU machine (no Go, nothing to
 #                                    install; carry bin, .deps and data):
 #                                    unpacks the loader if the machine lacks
 #                                    one, finds the NVIDIA Vulkan driver,
 #                                    checks that vkcnn chose the GPU, then
-#                                    times GEMM, tunes, profiles a step and
-#                                    trains two epochs of the standard model
+#                                    times GEMM, tunes twice, profiles a step
+#                                    and trains two epochs of the standard
+#                                    model
+#   scripts/gpu-check.sh --tests [--run REGEX]
+#                                    runs the test binaries against the GPU
+#                                    under the validation layer, 120 s in
+#                                    all (-test.run REGEX where given): a
+#                                    line a package, then what failed
 #   scripts/gpu-check.sh --reproduce --budget S
-#                                    runs vkcnn reproduce (the standard
-#                                    model, --shift 0.1, one seed) toward 20
-#                                    epochs for at most S seconds, resuming
-#                                    .deps/reproduce if an earlier call left
-#                                    it, and prints the test error of every
-#                                    epoch so far and REPORT.md
+#                                    trains the next run of the seed's table
+#                                    that docs/reproduce lacks, if it fits in
+#                                    S seconds, files its small files there,
+#                                    rebuilds the report and packs both into
+#                                    .deps/reproduce-runs.tar.gz
+#   scripts/gpu-check.sh --torch     tunes and times vkcnn's step, times
+#                                    PyTorch's in its settings beside it, and
+#                                    compares the test-set logits of the same
+#                                    weights (bench/torch_model.py)
 #   scripts/gpu-check.sh --vkcnn S ARGS...
 #                                    runs bin/vkcnn ARGS for at most S
 #                                    seconds on the GPU, after the same
@@ -28,11 +39,14 @@
 # It cannot pass by mistake: where nvidia-smi lists a GPU but vkcnn's
 # default device is not an NVIDIA one, it fails with the loader's
 # diagnostics. On a machine without nvidia-smi it runs on whatever device
-# is there (lavapipe on the build machine). Every stage has a hard limit
-# (timeout -k: SIGTERM first, which lets vkcnn finish its step); the limits
-# and their 5 s of grace add up to 460 s on every path (lavapipe compiles
-# each pipeline at its first dispatch, seconds apiece on a fresh machine:
-# its tune stage gets longer, its training shorter).
+# is there (lavapipe on the build machine: a small model, a trial run).
+# Every stage has a hard limit (timeout -k: SIGTERM first, which lets
+# vkcnn finish its step); with their 5 s of grace, the default check's add
+# up to 545 s on a GPU and 495 s on lavapipe (which compiles each pipeline
+# at its first dispatch, seconds apiece on a fresh machine: its first tune
+# gets longer, its training shorter). Where nvidia-smi lists a GPU, it
+# samples the clocks twice a second and prints their range after every
+# stage.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -505,7 +519,7 @@ elif [ $mode = reproduce ]; then
 else
 	if [ -n "$gpu" ]; then
 		size=4096 reps=10 model=standard batch=64 train_args=(--epochs 2 --shift 0.1)
-		gemm_limit=50 tune_limit=80 train_limit=120
+		gemm_limit=50 tune_limit=80 again_limit=80 train_limit=120
 	else
 		# lavapipe would take minutes a product at the GPU's sizes, and
 		# compiling every variant of the small preset's products (as tune
@@ -513,12 +527,28 @@ else
 		# model proves the stages work.
 		model=$(small_model)
 		size=512 reps=3 batch=8 train_args=(--epochs 1 --steps-per-epoch 20 --batch-size 8)
-		gemm_limit=40 tune_limit=150 train_limit=60
+		gemm_limit=40 tune_limit=150 again_limit=60 train_limit=60
 	fi
 	section "vkcnn bench gemm ${size}^3, every variant"
 	stage $gemm_limit bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
 	section "vkcnn tune --model $model --batch-size $batch"
 	stage $tune_limit bin/vkcnn tune --model $model --batch-size $batch --reps 3 || fail "tune"
+	# A tuned choice made on a settled clock is made again: the second
+	# tune's output beside the first's where they differ.
+	cp "$VKCNN_TUNING" .deps/gpu-check-tuning-first.json
+	section "vkcnn tune again: the same choices?"
+	stage $again_limit bin/vkcnn tune --model $model --batch-size $batch --reps 3 >.deps/gpu-check-tune-again.txt || fail "tune again"
+	chosen_first=$(grep '": "' .deps/gpu-check-tuning-first.json)
+	if [ "$chosen_first" = "$(grep '": "' "$VKCNN_TUNING")" ]; then
+		echo "the second tune chose what the first did for all $(wc -l <<<"$chosen_first") products"
+	else
+		echo "the second tune chose otherwise (< first, > second), its timings below:"
+		diff <(echo "$chosen_first") <(grep '": "' "$VKCNN_TUNING") | grep '^[<>]'
+		diff <(echo "$chosen_first") <(grep '": "' "$VKCNN_TUNING") | sed -n 's/^> *"\(.*\)": ".*/\1/p' | sed 's/\\u003e/>/g' |
+			while read -r key; do
+				awk -v key="[$key]" 'index($0, key) { on = 1; print; next } on && /^  / { print; next } { on = 0 }' .deps/gpu-check-tune-again.txt
+			done
+	fi
 	section "vkcnn bench all --model $model --batch-size $batch"
 	stage 50 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
 	# Pipeline creation from an empty pipeline cache, then from the one
