@@ -95,6 +95,10 @@ build_tests() {
 
 if [ "${1:-}" = --prepare ]; then
 	./build.sh build || exit 1
+	# .deps travels to the GPU machine (64 MiB in all there, with bin and
+	# data): what earlier checks left here stays behind.
+	rm -rf .deps/tests .deps/test-logs .deps/layer .deps/root .deps/reproduce .deps/reproduce-probe .deps/reproduce-trial \
+		.deps/reproduce-runs.tar.gz .deps/torch .deps/gpu-check-run .deps/pipelines-check
 	download "$debs" "${packages[@]}" && download "$layer_debs" "${layer_packages[@]}" || exit 1
 	build_tests || { echo "gpu-check: could not build the test binaries" >&2; exit 1; }
 	glibc=$({ objdump -T bin/vkcnn 2>/dev/null || readelf -V bin/vkcnn 2>/dev/null; } | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
@@ -174,7 +178,7 @@ clock_summary() {
 # (-test.run $filter where set); it prints a line for each package, each
 # skipped test's reason, and every failed test's output.
 run_tests() {
-	local dir=.deps/tests root=$PWD pkg bin
+	local dir=.deps/tests logs=.deps/test-logs root=$PWD pkg bin
 	# Where Go is here, the test binaries are built from the tree as it
 	# is, if a source is newer.
 	if command -v go >/dev/null && { ! [ -f "$tests" ] ||
@@ -182,7 +186,7 @@ run_tests() {
 		build_tests || { fail "building the test binaries"; return; }
 	fi
 	[ -f "$tests" ] || { fail "no $tests: run --prepare on the build machine and carry .deps"; return; }
-	rm -rf "$dir" && mkdir -p "$dir" && tar -xzf "$tests" -C "$dir" || { fail "unpacking $tests"; return; }
+	rm -rf "$dir" "$logs" && mkdir -p "$dir" "$logs" && tar -xzf "$tests" -C "$dir" || { fail "unpacking $tests"; return; }
 	# cli's tests run vkcnn: the one built beside them.
 	export VKCNN_TEST_BINARY=${VKCNN_TEST_BINARY:-$root/bin/vkcnn}
 	local validate="" pids=()
@@ -191,15 +195,16 @@ run_tests() {
 		(
 			begin=$(date +%s)
 			cd "$pkg" && VKCNN_VALIDATE=$validate timeout -k 5 $tests_limit "$root/$dir/$bin" -test.v -test.count=1 \
-				-test.timeout $((tests_limit - 5))s ${filter:+-test.run "$filter"} >"$root/$dir/$bin.log" 2>&1
-			echo "$? $(($(date +%s) - begin))" >"$root/$dir/$bin.rc"
+				-test.timeout $((tests_limit - 5))s ${filter:+-test.run "$filter"} >"$root/$logs/$bin.log" 2>&1
+			echo "$? $(($(date +%s) - begin))" >"$root/$logs/$bin.rc"
 		) &
 		pids+=($!)
 	done <"$dir/packages"
 	wait "${pids[@]}" # not the clock sampler
+	cp "$dir/packages" "$logs/" && rm -rf "$dir" # 31 MB of binaries
 	local failed=0 rc took
 	while read -r pkg bin; do
-		read -r rc took <"$dir/$bin.rc"
+		read -r rc took <"$logs/$bin.rc"
 		awk -v pkg="$pkg" -v rc="$rc" -v took="$took" -v limit="$tests_limit" '
 			/^=== RUN   / { said = "" }
 			/^    [^ ].*\.go:[0-9]+: / { said = $0; sub(/^ +/, "", said) }
@@ -211,14 +216,14 @@ run_tests() {
 				note = rc == 124 || rc == 137 ? ", stopped at the limit of " limit "s" : rc != 0 && fail == 0 ? ", exit status " rc : ""
 				printf "%s %-18s %4ds  %d passed, %d failed, %d skipped%s\n", state, pkg, took, pass, fail, skip, note
 				for (t in why) printf "     skipped %s: %s\n", t, why[t]
-			}' "$dir/$bin.log"
+			}' "$logs/$bin.log"
 		[ "$rc" -eq 0 ] || failed=$((failed + 1))
-	done <"$dir/packages"
+	done <"$logs/packages"
 	[ $failed -eq 0 ] && return
 	while read -r pkg bin; do
-		read -r rc took <"$dir/$bin.rc"
+		read -r rc took <"$logs/$bin.rc"
 		[ "$rc" -eq 0 ] && continue
-		echo "-- $pkg: what failed ($dir/$bin.log)"
+		echo "-- $pkg: what failed ($logs/$bin.log)"
 		# A top-level test's lines run from its "=== RUN" to the next;
 		# print those of the tests that failed, else (a crash or the
 		# limit) the log's end.
@@ -231,8 +236,8 @@ run_tests() {
 			END {
 				flush()
 				if (!shown) for (i = NR + 1; i <= NR + 40; i++) if ((i % 40) in last) print last[i % 40]
-			}' "$dir/$bin.log" | head -80
-	done <"$dir/packages"
+			}' "$logs/$bin.log" | head -80
+	done <"$logs/packages"
 	fail "tests: $failed package(s) failed on $chosen"
 }
 # small_model writes a model small enough for lavapipe to run every stage
