@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -126,32 +125,19 @@ func checkGemmSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 // checkConvSample runs the three passes of c and checks a sample of each
 // against the reference entries.
 func checkConvSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) {
-	g := ref.ConvGeom{Batch: c.Batch, H: c.H, W: c.W, Cin: c.Cin, Cout: c.Cout, KH: c.KH, KW: c.KW}
+	r := runConv(t, ctx, rng, c)
+	g := r.g
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
-	in, w := randomFloats(rng, pixels*g.Cin), randomFloats(rng, taps*g.Cin*g.Cout)
-	bias, dOut := randomFloats(rng, g.Cout), randomFloats(rng, pixels*g.Cout)
-	inB, wB, biasB, dOutB := upload(t, ctx, in), upload(t, ctx, w), upload(t, ctx, bias), upload(t, ctx, dOut)
-	outB, wTB := upload(t, ctx, randomFloats(rng, pixels*g.Cout)), upload(t, ctx, make([]float32, len(w)))
-	dInB, dWB := upload(t, ctx, randomFloats(rng, pixels*g.Cin)), upload(t, ctx, randomFloats(rng, len(w)))
-	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(), 1)))
-	run(t, ctx, func(rec *vk.Recording) error {
-		return errors.Join(
-			c.Forward(ctx, rec, vk.Whole(inB), vk.Whole(wB), vk.Whole(outB), vk.Whole(biasB)),
-			TransposeKernel(ctx, rec, vk.Whole(wB), vk.Whole(wTB), taps, g.Cin, g.Cout),
-			c.BackwardData(ctx, rec, vk.Whole(dOutB), vk.Whole(wTB), vk.Whole(dInB)),
-			c.BackwardFilter(ctx, rec, vk.Whole(inB), vk.Whole(dOutB), vk.Whole(dWB), vk.Whole(scratch)),
-		)
+	checkSample(t, "forward", r.out, sampleEntries(rng, pixels, g.Cout), taps*g.Cin, func(e int) float64 {
+		return max(ref.ConvForwardEntry(g, r.in, r.w, e/g.Cout, e%g.Cout)+float64(r.bias[e%g.Cout]), 0)
 	})
-	checkSample(t, "forward", download(t, outB, pixels*g.Cout), sampleEntries(rng, pixels, g.Cout), taps*g.Cin, func(e int) float64 {
-		return max(ref.ConvForwardEntry(g, in, w, e/g.Cout, e%g.Cout)+float64(bias[e%g.Cout]), 0)
-	})
-	checkSample(t, "backward data", download(t, dInB, pixels*g.Cin), sampleEntries(rng, pixels, g.Cin), taps*g.Cout, func(e int) float64 {
-		return ref.ConvBackwardDataEntry(g, dOut, w, e/g.Cin, e%g.Cin)
+	checkSample(t, "backward data", r.dIn, sampleEntries(rng, pixels, g.Cin), taps*g.Cout, func(e int) float64 {
+		return ref.ConvBackwardDataEntry(g, r.dOut, r.w, e/g.Cin, e%g.Cin)
 	})
 	// The kernel gradient is laid out HWIO: a row per (tap, input
 	// channel).
-	checkSample(t, "backward filter", download(t, dWB, len(w)), sampleEntries(rng, taps*g.Cin, g.Cout), pixels, func(e int) float64 {
+	checkSample(t, "backward filter", r.dW, sampleEntries(rng, taps*g.Cin, g.Cout), pixels, func(e int) float64 {
 		row := e / g.Cout
-		return ref.ConvBackwardFilterEntry(g, in, dOut, row/g.Cin/g.KW, row/g.Cin%g.KW, row%g.Cin, e%g.Cout)
+		return ref.ConvBackwardFilterEntry(g, r.in, r.dOut, row/g.Cin/g.KW, row/g.Cin%g.KW, row%g.Cin, e%g.Cout)
 	})
 }
