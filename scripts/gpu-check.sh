@@ -26,7 +26,7 @@
 #                                    S seconds, files its small files there,
 #                                    rebuilds the report and packs both into
 #                                    .deps/reproduce-runs.tar.gz
-#   scripts/gpu-check.sh --torch     tunes and times vkcnn's step, times
+#   scripts/gpu-check.sh --torch     tunes twice and times vkcnn's step, times
 #                                    PyTorch's in its settings beside it, and
 #                                    compares the test-set logits of the same
 #                                    weights (bench/torch_model.py)
@@ -338,6 +338,30 @@ reproduce_next() {
 	cat "$records/REPORT.md"
 }
 
+# tune_twice tunes $model at $batch, then again, and shows where the
+# second tune chose otherwise, with its timings: a choice made on a
+# settled clock is made again.
+tune_twice() {
+	section "vkcnn tune --model $model --batch-size $batch"
+	stage $tune_limit bin/vkcnn tune --model "$model" --batch-size $batch --reps 3 || fail "tune"
+	cp "$VKCNN_TUNING" .deps/gpu-check-tuning-first.json
+	section "vkcnn tune again: the same choices?"
+	stage $again_limit bin/vkcnn tune --model "$model" --batch-size $batch --reps 3 >.deps/gpu-check-tune-again.txt || fail "tune again"
+	local first second
+	first=$(grep '": "' .deps/gpu-check-tuning-first.json)
+	second=$(grep '": "' "$VKCNN_TUNING")
+	if [ "$first" = "$second" ]; then
+		echo "the second tune chose what the first did for all $(wc -l <<<"$first") products"
+		return
+	fi
+	echo "the second tune chose otherwise (< first, > second), its timings below:"
+	diff <(echo "$first") <(echo "$second") | grep '^[<>]'
+	diff <(echo "$first") <(echo "$second") | sed -n 's/^> *"\(.*\)": ".*/\1/p' | sed 's/\\u003e/>/g' |
+		while read -r key; do
+			awk -v key="[$key]" 'index($0, key) { on = 1; print; next } on && /^  / { print; next } { on = 0 }' .deps/gpu-check-tune-again.txt
+		done
+}
+
 find_lib() { # prints the resolved path of a shared library known to ldconfig
 	ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'
 }
@@ -495,13 +519,11 @@ elif [ $mode = torch ]; then
 	dir=.deps/torch
 	rm -rf "$dir" && mkdir -p "$dir"
 	if [ -n "$gpu" ]; then
-		model=standard batch=64 reps=50 steps=200 warmup=20 train_steps=100 tune_limit=80 torch_limit=240
+		model=standard batch=64 reps=50 steps=200 warmup=20 train_steps=100 tune_limit=80 again_limit=80 torch_limit=180
 	else
-		model=$(small_model) batch=8 reps=3 steps=5 warmup=2 train_steps=5 tune_limit=150 torch_limit=60
+		model=$(small_model) batch=8 reps=3 steps=5 warmup=2 train_steps=5 tune_limit=150 again_limit=60 torch_limit=60
 	fi
-	section "vkcnn tune --model $model --batch-size $batch"
-	stage $tune_limit bin/vkcnn tune --model "$model" --batch-size $batch --reps 3 >"$dir/tune.txt" || fail "tune"
-	grep '^saved' "$dir/tune.txt"
+	tune_twice
 	section "vkcnn bench all --model $model --batch-size $batch --reps $reps"
 	stage 60 bin/vkcnn bench all --model "$model" --batch-size $batch --reps $reps --json >"$dir/vkcnn-fp32.json" || fail "bench all"
 	section "weights to compare: vkcnn train --model $model --steps-per-epoch $train_steps, then vkcnn eval --logits"
@@ -544,24 +566,7 @@ else
 	fi
 	section "vkcnn bench gemm ${size}^3, every variant"
 	stage $gemm_limit bin/vkcnn bench gemm --m $size --n $size --k $size --reps $reps --variant all || fail "bench gemm"
-	section "vkcnn tune --model $model --batch-size $batch"
-	stage $tune_limit bin/vkcnn tune --model $model --batch-size $batch --reps 3 || fail "tune"
-	# A tuned choice made on a settled clock is made again: the second
-	# tune's output beside the first's where they differ.
-	cp "$VKCNN_TUNING" .deps/gpu-check-tuning-first.json
-	section "vkcnn tune again: the same choices?"
-	stage $again_limit bin/vkcnn tune --model $model --batch-size $batch --reps 3 >.deps/gpu-check-tune-again.txt || fail "tune again"
-	chosen_first=$(grep '": "' .deps/gpu-check-tuning-first.json)
-	if [ "$chosen_first" = "$(grep '": "' "$VKCNN_TUNING")" ]; then
-		echo "the second tune chose what the first did for all $(wc -l <<<"$chosen_first") products"
-	else
-		echo "the second tune chose otherwise (< first, > second), its timings below:"
-		diff <(echo "$chosen_first") <(grep '": "' "$VKCNN_TUNING") | grep '^[<>]'
-		diff <(echo "$chosen_first") <(grep '": "' "$VKCNN_TUNING") | sed -n 's/^> *"\(.*\)": ".*/\1/p' | sed 's/\\u003e/>/g' |
-			while read -r key; do
-				awk -v key="[$key]" 'index($0, key) { on = 1; print; next } on && /^  / { print; next } { on = 0 }' .deps/gpu-check-tune-again.txt
-			done
-	fi
+	tune_twice
 	section "vkcnn bench all --model $model --batch-size $batch"
 	stage 50 bin/vkcnn bench all --model $model --batch-size $batch --reps 3 || fail "bench all"
 	# Pipeline creation from an empty pipeline cache, then from the one
