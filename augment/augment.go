@@ -1,6 +1,6 @@
-// Package augment draws random affine transforms of MNIST digits and
-// warps images with them. The GPU does the warping (shaders/augment.comp);
-// Warp here is its plain-Go reference.
+// Package augment draws random affine transforms of images and warps
+// images with them. The GPU does the warping (shaders/augment.comp); Warp
+// here is its plain-Go reference.
 package augment
 
 import (
@@ -12,8 +12,16 @@ import (
 	"github.com/go-gl/mathgl/mgl32"
 )
 
-// Side is the width and height of an MNIST image.
-const Side = 28
+// Geometry is the size of a data set's images: values are stored HWC,
+// one byte each.
+type Geometry struct {
+	Width, Height, Channels int
+}
+
+// Values is one image's values.
+func (g Geometry) Values() int { return g.Width * g.Height * g.Channels }
+
+func (g Geometry) String() string { return fmt.Sprintf("%dx%dx%d", g.Height, g.Width, g.Channels) }
 
 // Fill says what lies outside the image.
 type Fill int
@@ -92,9 +100,9 @@ type Sampling struct {
 // Config describes the random transforms. At most one of ShiftFrac and
 // ShiftPx is set.
 type Config struct {
-	// ShiftFrac shifts by a uniform real amount in [-f, f]*28 pixels on
-	// each axis, as Keras' ImageDataGenerator(width_shift_range=f,
-	// height_shift_range=f); default fill Nearest.
+	// ShiftFrac shifts by a uniform real amount in [-f, f] x the width
+	// (or height) on each axis, as Keras' ImageDataGenerator(
+	// width_shift_range=f, height_shift_range=f); default fill Nearest.
 	ShiftFrac float64
 	// ShiftPx shifts by a uniform whole number of pixels in [-p, p] on each
 	// axis, as the capsule paper; default fill Constant.
@@ -118,8 +126,8 @@ func (c Config) Check() error {
 		return errors.New("--shift and --shift-px cannot both be set")
 	case c.ShiftFrac < 0 || c.ShiftFrac >= 1 || math.IsNaN(c.ShiftFrac):
 		return fmt.Errorf("--shift %g: must lie in [0, 1)", c.ShiftFrac)
-	case c.ShiftPx < 0 || c.ShiftPx >= Side:
-		return fmt.Errorf("--shift-px %d: must lie in [0, %d)", c.ShiftPx, Side)
+	case c.ShiftPx < 0:
+		return fmt.Errorf("--shift-px %d: must not be negative", c.ShiftPx)
 	case c.RotateDeg < 0 || c.RotateDeg > 180 || math.IsNaN(c.RotateDeg):
 		return fmt.Errorf("rotation %g degrees: must lie in [0, 180]", c.RotateDeg)
 	case c.Zoom < 0 || c.Zoom >= 1 || math.IsNaN(c.Zoom):
@@ -171,21 +179,26 @@ func Shift(dx, dy float32) Affine {
 	return affineOf(mgl32.Translate2D(dx, dy))
 }
 
-// Generator draws transforms from a seeded PCG, so a seed gives the same
-// sequence on every machine.
+// Generator draws transforms of images of a geometry from a seeded PCG,
+// so a seed gives the same sequence on every machine.
 type Generator struct {
-	cfg Config
-	src *rand.PCG
-	rng *rand.Rand
+	cfg  Config
+	geom Geometry
+	src  *rand.PCG
+	rng  *rand.Rand
 }
 
-// NewGenerator checks cfg and seeds a generator.
-func NewGenerator(cfg Config, seed uint64) (*Generator, error) {
+// NewGenerator checks cfg against the images' geometry and seeds a
+// generator.
+func NewGenerator(cfg Config, geom Geometry, seed uint64) (*Generator, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
+	if side := min(geom.Width, geom.Height); cfg.ShiftPx >= side {
+		return nil, fmt.Errorf("--shift-px %d: must be below the images' side of %d pixels", cfg.ShiftPx, side)
+	}
 	src := rand.NewPCG(seed, 0x61756d656e74) // second word: a fixed stream for augmentation
-	return &Generator{cfg: cfg, src: src, rng: rand.New(src)}, nil
+	return &Generator{cfg: cfg, geom: geom, src: src, rng: rand.New(src)}, nil
 }
 
 // Config is the generator's configuration.
@@ -198,17 +211,17 @@ func (g *Generator) Next() Affine {
 	var dx, dy float32
 	switch {
 	case g.cfg.ShiftFrac > 0:
-		dx, dy = uniform(g.cfg.ShiftFrac*Side), uniform(g.cfg.ShiftFrac*Side)
+		dx, dy = uniform(g.cfg.ShiftFrac*float64(g.geom.Width)), uniform(g.cfg.ShiftFrac*float64(g.geom.Height))
 	case g.cfg.ShiftPx > 0:
 		dx = float32(g.rng.IntN(2*g.cfg.ShiftPx+1) - g.cfg.ShiftPx)
 		dy = float32(g.rng.IntN(2*g.cfg.ShiftPx+1) - g.cfg.ShiftPx)
 	}
 	forward := mgl32.Translate2D(dx, dy)
 	if g.cfg.RotateDeg > 0 || g.cfg.Zoom > 0 {
-		const c = (Side - 1) / 2.0
+		cx, cy := float32(g.geom.Width-1)/2, float32(g.geom.Height-1)/2
 		angle := uniform(g.cfg.RotateDeg) * math.Pi / 180
 		zoom := 1 + uniform(g.cfg.Zoom)
-		around := mgl32.Translate2D(c, c).Mul3(mgl32.HomogRotate2D(angle)).Mul3(mgl32.Scale2D(zoom, zoom)).Mul3(mgl32.Translate2D(-c, -c))
+		around := mgl32.Translate2D(cx, cy).Mul3(mgl32.HomogRotate2D(angle)).Mul3(mgl32.Scale2D(zoom, zoom)).Mul3(mgl32.Translate2D(-cx, -cy))
 		forward = forward.Mul3(around)
 	}
 	return affineOf(forward)
@@ -234,37 +247,50 @@ func (g *Generator) SetState(b []byte) error {
 	return nil
 }
 
-// Warp samples a 28x28 uint8 image at a's coordinates and returns float32
-// pixels in [0, 1]. It does exactly what the shader does, in the same
-// order, in float32.
-func Warp(src []byte, a Affine, s Sampling) []float32 {
-	out := make([]float32, Side*Side)
-	for y := 0; y < Side; y++ {
-		for x := 0; x < Side; x++ {
-			if s.Interp == Bilinear {
-				out[y*Side+x] = bilinear(src, a, s.Fill, x, y)
-			} else {
-				out[y*Side+x] = nearest(src, a, s.Fill, x, y)
+// Warp samples a uint8 image of geometry g at a's coordinates and returns
+// float32 values in [0, 1], HWC. It does exactly what the shader does, in
+// the same order, in float32.
+func Warp(src []byte, g Geometry, a Affine, s Sampling) []float32 {
+	out := make([]float32, 0, g.Values())
+	for y := range g.Height {
+		for x := range g.Width {
+			for ch := range g.Channels {
+				im := image{src: src, geom: g, fill: s.Fill, ch: ch}
+				if s.Interp == Bilinear {
+					out = append(out, im.bilinear(a, x, y))
+				} else {
+					out = append(out, im.nearest(a, x, y))
+				}
 			}
 		}
 	}
 	return out
 }
 
-// pixel reads src at (px, py) as the fill says, as a float in [0, 255].
-func pixel(src []byte, fill Fill, px, py int) float32 {
-	if fill == Nearest {
-		px, py = max(min(px, Side-1), 0), max(min(py, Side-1), 0)
-	} else if px < 0 || px >= Side || py < 0 || py >= Side {
+// image is one channel of a source image as the warp reads it.
+type image struct {
+	src  []byte
+	geom Geometry
+	fill Fill
+	ch   int
+}
+
+// pixel reads the image at (px, py) as the fill says, as a float in [0,
+// 255].
+func (im image) pixel(px, py int) float32 {
+	w, h := im.geom.Width, im.geom.Height
+	if im.fill == Nearest {
+		px, py = max(min(px, w-1), 0), max(min(py, h-1), 0)
+	} else if px < 0 || px >= w || py < 0 || py >= h {
 		return 0
 	}
-	return float32(src[py*Side+px])
+	return float32(im.src[(py*w+px)*im.geom.Channels+im.ch])
 }
 
 // The explicit float32 conversions keep Go from fusing a multiply and an
 // add, which the shader's precise qualifier forbids too.
 
-func bilinear(src []byte, a Affine, fill Fill, x, y int) float32 {
+func (im image) bilinear(a Affine, x, y int) float32 {
 	fx, fy := float32(x), float32(y)
 	sx := float32(a[0]*fx) + float32(a[1]*fy) + a[2]
 	sy := float32(a[3]*fx) + float32(a[4]*fy) + a[5]
@@ -272,30 +298,30 @@ func bilinear(src []byte, a Affine, fill Fill, x, y int) float32 {
 	wx, wy := sx-x0f, sy-y0f
 	// Far-off coordinates are clamped first so the integer conversion is
 	// defined; any point past the border samples like the border itself.
-	x0 := int(max(min(x0f, Side+1), -2))
-	y0 := int(max(min(y0f, Side+1), -2))
-	top := pixel(src, fill, x0, y0)*(1-wx) + pixel(src, fill, x0+1, y0)*wx
-	bottom := pixel(src, fill, x0, y0+1)*(1-wx) + pixel(src, fill, x0+1, y0+1)*wx
+	x0 := int(max(min(x0f, float32(im.geom.Width+1)), -2))
+	y0 := int(max(min(y0f, float32(im.geom.Height+1)), -2))
+	top := im.pixel(x0, y0)*(1-wx) + im.pixel(x0+1, y0)*wx
+	bottom := im.pixel(x0, y0+1)*(1-wx) + im.pixel(x0+1, y0+1)*wx
 	return (top*(1-wy) + bottom*wy) / 255
 }
 
-func nearest(src []byte, a Affine, fill Fill, x, y int) float32 {
+func (im image) nearest(a Affine, x, y int) float32 {
 	fx, fy := float32(x), float32(y)
-	px, inX := nearestIndex(float32(a[0]*fx)+float32(a[1]*fy), a[2])
-	py, inY := nearestIndex(float32(a[3]*fx)+float32(a[4]*fy), a[5])
-	if fill == Constant && !(inX && inY) {
+	px, inX := nearestIndex(float32(a[0]*fx)+float32(a[1]*fy), a[2], im.geom.Width)
+	py, inY := nearestIndex(float32(a[3]*fx)+float32(a[4]*fy), a[5], im.geom.Height)
+	if im.fill == Constant && !(inX && inY) {
 		return 0
 	}
-	return pixel(src, fill, px, py) / 255
+	return im.pixel(px, py) / 255
 }
 
 // nearestIndex rounds the coordinate t + offset to the nearest pixel as
 // SciPy's order-0 interpolation does, floor(c + 0.5), and reports whether
-// the coordinate lies within [0, Side-1], where SciPy's constant mode
+// the coordinate lies within [0, side-1], where SciPy's constant mode
 // reads the image. Whole pixels are split off t first, so for a whole t
 // (shifts and flips) the result is exact: adding t and offset, and then
 // 0.5, in float32 would round and could cross a half.
-func nearestIndex(t, offset float32) (int, bool) {
+func nearestIndex(t, offset float32, side int) (int, bool) {
 	whole := float32(math.Floor(float64(t)))
 	s := (t - whole) + offset // the coordinate less whole
 	n := float32(math.Floor(float64(s)))
@@ -304,8 +330,8 @@ func nearestIndex(t, offset float32) (int, bool) {
 		up = 1
 	}
 	index := whole + n + up
-	inside := !(s < -whole || s > Side-1-whole)
+	inside := !(s < -whole || s > float32(side-1)-whole)
 	// Clamped before the conversion, which is undefined far off the image;
-	// -1 and Side are outside all the same.
-	return int(max(min(index, Side), -1)), inside
+	// -1 and side are outside all the same.
+	return int(max(min(index, float32(side)), -1)), inside
 }

@@ -3,28 +3,34 @@ package augment
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
+// digits is MNIST's geometry, the size these tests draw their images at.
+const side = 28
+
+var digits = Geometry{Width: side, Height: side, Channels: 1}
+
 // ramp is an image whose pixel (x, y) is 3x + 5y + 2 (at most 2+81+135 = 218).
 func ramp() []byte {
-	img := make([]byte, Side*Side)
-	for y := 0; y < Side; y++ {
-		for x := 0; x < Side; x++ {
-			img[y*Side+x] = byte(3*x + 5*y + 2)
+	img := make([]byte, side*side)
+	for y := 0; y < side; y++ {
+		for x := 0; x < side; x++ {
+			img[y*side+x] = byte(3*x + 5*y + 2)
 		}
 	}
 	return img
 }
 
-func at(img []float32, x, y int) float32 { return img[y*Side+x] }
+func at(img []float32, x, y int) float32 { return img[y*side+x] }
 
 func near(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-6 }
 
 func TestIdentityKeepsEveryPixel(t *testing.T) {
 	src := ramp()
 	for _, interp := range []Interp{NearestNeighbour, Bilinear} {
-		out := Warp(src, IdentityAffine, Sampling{Interp: interp, Fill: Constant})
+		out := Warp(src, digits, IdentityAffine, Sampling{Interp: interp, Fill: Constant})
 		for i, v := range src {
 			if !near(out[i], float32(v)/255) {
 				t.Fatalf("%v: pixel %d: %g, want %g", interp, i, out[i], float32(v)/255)
@@ -78,10 +84,10 @@ var sciPyOrder0 = []struct {
 func TestNearestIsSciPyOrder0(t *testing.T) {
 	// Pixel value 9k+1 at column (or row) k: which source pixel a sample
 	// came from shows in its value.
-	cols, rows := make([]byte, Side*Side), make([]byte, Side*Side)
-	for y := range Side {
-		for x := range Side {
-			cols[y*Side+x], rows[y*Side+x] = byte(9*x+1), byte(9*y+1)
+	cols, rows := make([]byte, side*side), make([]byte, side*side)
+	for y := range side {
+		for x := range side {
+			cols[y*side+x], rows[y*side+x] = byte(9*x+1), byte(9*y+1)
 		}
 	}
 	want := func(k int) float32 {
@@ -98,8 +104,8 @@ func TestNearestIsSciPyOrder0(t *testing.T) {
 				expect = c.constant
 			}
 			s := Sampling{Interp: NearestNeighbour, Fill: fill}
-			along := Warp(cols, Affine{1, 0, c.offset, 0, 1, 0}, s)
-			across := Warp(rows, Affine{1, 0, 0, 0, 1, c.offset}, s)
+			along := Warp(cols, digits, Affine{1, 0, c.offset, 0, 1, 0}, s)
+			across := Warp(rows, digits, Affine{1, 0, 0, 0, 1, c.offset}, s)
 			for i, x := range xs {
 				for _, y := range []int{0, 9, 27} {
 					if got := at(along, x, y); got != want(expect[i]) {
@@ -117,7 +123,7 @@ func TestNearestIsSciPyOrder0(t *testing.T) {
 func TestOnePixelShift(t *testing.T) {
 	src := ramp()
 	// Moving the image right by one: output (x, y) shows input (x-1, y).
-	out := Warp(src, Shift(1, 0), Sampling{Interp: Bilinear, Fill: Constant})
+	out := Warp(src, digits, Shift(1, 0), Sampling{Interp: Bilinear, Fill: Constant})
 	if !near(at(out, 5, 7), float32(3*4+5*7+2)/255) {
 		t.Fatalf("(5,7) = %g", at(out, 5, 7)*255)
 	}
@@ -125,12 +131,12 @@ func TestOnePixelShift(t *testing.T) {
 		t.Fatalf("constant fill: column 0 = %g, want 0", at(out, 0, 7)*255)
 	}
 	// Nearest fill repeats the old left column.
-	out = Warp(src, Shift(1, 0), Sampling{Interp: Bilinear, Fill: Nearest})
+	out = Warp(src, digits, Shift(1, 0), Sampling{Interp: Bilinear, Fill: Nearest})
 	if !near(at(out, 0, 7), float32(5*7+2)/255) {
 		t.Fatalf("nearest fill: column 0 = %g, want %d", at(out, 0, 7)*255, 5*7+2)
 	}
 	// Down by one: output (x, y) shows input (x, y-1).
-	out = Warp(src, Shift(0, 1), Sampling{Interp: Bilinear, Fill: Constant})
+	out = Warp(src, digits, Shift(0, 1), Sampling{Interp: Bilinear, Fill: Constant})
 	if !near(at(out, 4, 9), float32(3*4+5*8+2)/255) || at(out, 4, 0) != 0 {
 		t.Fatalf("down shift: (4,9) = %g, (4,0) = %g", at(out, 4, 9)*255, at(out, 4, 0)*255)
 	}
@@ -138,7 +144,7 @@ func TestOnePixelShift(t *testing.T) {
 
 func TestHalfPixelShiftInterpolates(t *testing.T) {
 	src := ramp()
-	out := Warp(src, Shift(0.5, 0), Sampling{Interp: Bilinear, Fill: Nearest})
+	out := Warp(src, digits, Shift(0.5, 0), Sampling{Interp: Bilinear, Fill: Nearest})
 	// Halfway between input columns 9 and 10 on row 3.
 	want := (float32(3*9+5*3+2) + float32(3*10+5*3+2)) / 2 / 255
 	if !near(at(out, 10, 3), want) {
@@ -149,7 +155,7 @@ func TestHalfPixelShiftInterpolates(t *testing.T) {
 		t.Fatalf("(0,3) nearest = %g", at(out, 0, 3)*255)
 	}
 	// Constant fill blends column 0 with black.
-	out = Warp(src, Shift(0.5, 0), Sampling{Interp: Bilinear, Fill: Constant})
+	out = Warp(src, digits, Shift(0.5, 0), Sampling{Interp: Bilinear, Fill: Constant})
 	if !near(at(out, 0, 3), float32(5*3+2)/2/255) {
 		t.Fatalf("(0,3) constant = %g", at(out, 0, 3)*255)
 	}
@@ -157,7 +163,7 @@ func TestHalfPixelShiftInterpolates(t *testing.T) {
 
 func TestOutOfRangeShift(t *testing.T) {
 	src := ramp()
-	out := Warp(src, Shift(1000, -1000), Sampling{Interp: Bilinear, Fill: Constant})
+	out := Warp(src, digits, Shift(1000, -1000), Sampling{Interp: Bilinear, Fill: Constant})
 	for i, v := range out {
 		if v != 0 {
 			t.Fatalf("constant fill, shifted away: pixel %d = %g", i, v)
@@ -165,7 +171,7 @@ func TestOutOfRangeShift(t *testing.T) {
 	}
 	// Shifted far right and up, every output pixel samples the input's
 	// bottom-left corner.
-	out = Warp(src, Shift(1000, -1000), Sampling{Interp: Bilinear, Fill: Nearest})
+	out = Warp(src, digits, Shift(1000, -1000), Sampling{Interp: Bilinear, Fill: Nearest})
 	corner := float32(3*0+5*27+2) / 255
 	for i, v := range out {
 		if !near(v, corner) {
@@ -176,12 +182,12 @@ func TestOutOfRangeShift(t *testing.T) {
 
 func TestSameSeedSameBatch(t *testing.T) {
 	cfg := Config{ShiftFrac: 0.1, RotateDeg: 10, Zoom: 0.1}
-	g1, err := NewGenerator(cfg, 7)
+	g1, err := NewGenerator(cfg, digits, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g2, _ := NewGenerator(cfg, 7)
-	g3, _ := NewGenerator(cfg, 8)
+	g2, _ := NewGenerator(cfg, digits, 7)
+	g3, _ := NewGenerator(cfg, digits, 8)
 	b1, b2, b3 := g1.Batch(50), g2.Batch(50), g3.Batch(50)
 	if !slices.Equal(b1, b2) {
 		t.Fatal("one seed gave two batches")
@@ -204,8 +210,8 @@ func TestSameSeedSameBatch(t *testing.T) {
 }
 
 func TestShiftRanges(t *testing.T) {
-	frac, _ := NewGenerator(Config{ShiftFrac: 0.1}, 1)
-	px, _ := NewGenerator(Config{ShiftPx: 2}, 1)
+	frac, _ := NewGenerator(Config{ShiftFrac: 0.1}, digits, 1)
+	px, _ := NewGenerator(Config{ShiftPx: 2}, digits, 1)
 	seenPx := map[float32]bool{}
 	for range 2000 {
 		a := frac.Next()
@@ -239,5 +245,58 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if _, err := ParseFill("reflect"); err == nil {
 		t.Error("fill reflect accepted")
+	}
+}
+
+// TestShiftPxMustFitTheImage checks that a whole-pixel shift is checked
+// against the images' shorter side.
+func TestShiftPxMustFitTheImage(t *testing.T) {
+	wide := Geometry{Width: 12, Height: 5, Channels: 3}
+	if _, err := NewGenerator(Config{ShiftPx: 5}, wide, 1); err == nil || !strings.Contains(err.Error(), "side of 5") {
+		t.Errorf("--shift-px 5 on %v: %v", wide, err)
+	}
+	if _, err := NewGenerator(Config{ShiftPx: 4}, wide, 1); err != nil {
+		t.Errorf("--shift-px 4 on %v: %v", wide, err)
+	}
+}
+
+// TestWarpTakesEachChannelAlike warps a 3-channel image of 7x5 pixels and
+// checks each channel against the warp of that channel alone, and a
+// rotation about the centre of the non-square image.
+func TestWarpTakesEachChannelAlike(t *testing.T) {
+	g := Geometry{Width: 7, Height: 5, Channels: 3}
+	one := Geometry{Width: 7, Height: 5, Channels: 1}
+	src := make([]byte, g.Values())
+	for i := range src {
+		src[i] = byte(37*i + 11)
+	}
+	gen, err := NewGenerator(Config{ShiftFrac: 0.2, RotateDeg: 30}, g, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		a := gen.Next()
+		for _, s := range []Sampling{{Interp: NearestNeighbour, Fill: Constant}, {Interp: Bilinear, Fill: Nearest}} {
+			got := Warp(src, g, a, s)
+			for ch := range 3 {
+				plane := make([]byte, one.Values())
+				for i := range plane {
+					plane[i] = src[3*i+ch]
+				}
+				for i, v := range Warp(plane, one, a, s) {
+					if got[3*i+ch] != v {
+						t.Fatalf("%v, %+v: channel %d, pixel %d: %g, alone %g", a, s, ch, i, got[3*i+ch], v)
+					}
+				}
+			}
+		}
+	}
+	// A rotation turns about the centre of the non-square image, (3, 2).
+	turn, _ := NewGenerator(Config{RotateDeg: 180}, g, 1)
+	for range 20 {
+		a := turn.Next()
+		if x, y := a[0]*3+a[1]*2+a[2], a[3]*3+a[4]*2+a[5]; math.Abs(float64(x)-3) > 1e-5 || math.Abs(float64(y)-2) > 1e-5 {
+			t.Fatalf("%v moves the centre (3, 2) to (%g, %g)", a, x, y)
+		}
 	}
 }

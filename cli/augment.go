@@ -69,7 +69,7 @@ func augmentSamples(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	gen, err := augment.NewGenerator(cfg, c.Uint64("seed"))
+	gen, err := augment.NewGenerator(cfg, digits, c.Uint64("seed"))
 	if err != nil {
 		return err
 	}
@@ -112,6 +112,9 @@ func augmentSamples(c *cli.Context) (err error) {
 	return nil
 }
 
+// digits is MNIST's geometry.
+var digits = augment.Geometry{Width: mnist.Cols, Height: mnist.Rows, Channels: 1}
+
 // augmentedSamples are training digits as the device warped them.
 type augmentedSamples struct {
 	order   []uint32  // training-set index of each sample
@@ -137,12 +140,12 @@ func (s augmentedSamples) npz(path string) error {
 	index := make([]int64, n)
 	labels := make([]uint8, n)
 	affine := make([][6]float32, n)
-	images := make([][augment.Side][augment.Side]float32, n)
+	images := make([][mnist.Rows][mnist.Cols]float32, n)
 	for i, idx := range s.order {
 		index[i], labels[i] = int64(idx), s.labels[idx]
 		copy(affine[i][:], s.affines[6*i:])
-		for y := range augment.Side {
-			copy(images[i][y][:], s.pixels[i*mnist.Pixels+y*augment.Side:])
+		for y := range mnist.Rows {
+			copy(images[i][y][:], s.pixels[i*mnist.Pixels+y*mnist.Cols:])
 		}
 	}
 	err := atomicfile.Write(path, func(w io.Writer) error {
@@ -167,7 +170,7 @@ func describeAugment(cfg augment.Config) string {
 	how := fmt.Sprintf("%s interpolation, fill %s", cfg.Interp, cfg.FillMode())
 	switch {
 	case cfg.ShiftFrac > 0:
-		return fmt.Sprintf("shifted by up to %.3g pixels, %s", cfg.ShiftFrac*augment.Side, how)
+		return fmt.Sprintf("shifted by up to %.3g pixels, %s", cfg.ShiftFrac*mnist.Cols, how)
 	case cfg.ShiftPx > 0:
 		return fmt.Sprintf("shifted by up to %d whole pixels, %s", cfg.ShiftPx, how)
 	}
@@ -203,7 +206,7 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 	for first := 0; first < n; first += warpChunk {
 		count := min(warpChunk, n-first)
 		chunk := vk.Range{Buf: affineBuf, Offset: int64(4 * 6 * first), Size: int64(4 * 6 * count)}
-		if err := warpChunkOnDevice(ctx, vk.Whole(set), vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
+		if err := warpChunkOnDevice(ctx, vk.Whole(set), len(images)/mnist.Pixels, vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
 			return nil, err
 		}
 		if err := out.ReadFloat32(0, pixels[first*mnist.Pixels:(first+count)*mnist.Pixels]); err != nil {
@@ -218,13 +221,13 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 // offset (24 bytes a sample) keeps any offset alignment up to 256 bytes.
 const warpChunk = 4096
 
-func warpChunkOnDevice(ctx *vk.Context, set, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
+func warpChunkOnDevice(ctx *vk.Context, set vk.Range, images int, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
 	rec, err := ctx.NewRecording()
 	if err != nil {
 		return err
 	}
 	defer rec.Close()
-	if err := kernels.Augment(ctx, rec, set, order, first, affines, out, count, warp); err != nil {
+	if err := kernels.Augment(ctx, rec, set, images, digits, order, first, affines, out, count, warp); err != nil {
 		return err
 	}
 	return rec.Run()

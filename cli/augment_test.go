@@ -74,7 +74,7 @@ func TestAugmentNPZ(t *testing.T) {
 		if abs32(a[2]) >= 0.5 || abs32(a[5]) >= 0.5 {
 			moved++
 		}
-		want := augment.Warp(train.Images[idx*mnist.Pixels:(idx+1)*mnist.Pixels], a, augment.Sampling{})
+		want := augment.Warp(train.Images[idx*mnist.Pixels:(idx+1)*mnist.Pixels], digits, a, augment.Sampling{})
 		for p, v := range want {
 			if got := images[i*mnist.Pixels+p]; got != v {
 				t.Fatalf("sample %d (index %d, affine %v): pixel (x %d, y %d) = %v, want %v", i, idx, a, p%28, p/28, got, v)

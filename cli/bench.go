@@ -74,45 +74,46 @@ func benchGemm(c *cli.Context) (err error) {
 	}
 	defer closeDevice(ctx, &err)
 
-	product := kernels.Product{Gemm: &kernels.Gemm{M: m, N: n, K: k}}
-	var variants []kernels.GemmVariant
+	product := kernels.Gemm{M: m, N: n, K: k}
+	var choices []kernels.Choice
 	switch name := c.String("variant"); name {
 	case "":
-		variants = []kernels.GemmVariant{kernels.DefaultGemmVariant(ctx.Info, product)}
+		choices = []kernels.Choice{kernels.Default(ctx.Info, product)}
 	case "all":
 		for _, v := range kernels.GemmVariants {
-			if err := v.CanRun(ctx.Info, product); err != nil {
+			ch, err := kernels.For(ctx.Info, product, v)
+			if err != nil {
 				fmt.Fprintf(c.App.ErrWriter, "skipping %s: %v\n", v.Name, err)
 				continue
 			}
-			variants = append(variants, v)
+			choices = append(choices, ch)
 		}
 	default:
 		v, err := kernels.GemmVariantByName(name)
 		if err != nil {
 			return err
 		}
-		if err := v.CanRun(ctx.Info, product); err != nil {
+		ch, err := kernels.For(ctx.Info, product, v)
+		if err != nil {
 			return err
 		}
-		variants = []kernels.GemmVariant{v}
+		choices = []kernels.Choice{ch}
 	}
 	extra, err := warpVariants(c)
 	if err != nil {
 		return err
 	}
 	for _, v := range extra {
-		if err := v.CanRun(ctx.Info, product); err != nil {
+		ch, err := kernels.For(ctx.Info, product, v)
+		if err != nil {
 			return fmt.Errorf("--warp: %w", err)
 		}
-		variants = append(variants, v)
+		choices = append(choices, ch)
 	}
 
 	var results []measure.GemmResult
-	for _, v := range variants {
-		g := kernels.Gemm{M: m, N: n, K: k, Variant: v}
-		g.Split = kernels.DefaultSplit(ctx.Info, g)
-		r, err := measure.Gemm(ctx, g, reps)
+	for _, ch := range choices {
+		r, err := measure.Gemm(ctx, product.With(ch).(kernels.Gemm), reps)
 		if err != nil {
 			return fmt.Errorf("gemm %dx%dx%d, %s: %w", m, n, k, r.Variant, err)
 		}

@@ -87,23 +87,18 @@ func benchShaders(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	var variants []kernels.GemmVariant
-	for _, v := range append(slices.Clone(kernels.GemmVariants), extra...) {
-		if err := v.Usable(info); err != nil {
-			res.Skipped = append(res.Skipped, err.Error())
-			res.skippedNames = append(res.skippedNames, v.Name)
-			continue
-		}
-		variants = append(variants, v)
-	}
 	// Shapes are push constants: one batch size stands for all. `bench
 	// gemm` runs the plain product, without flags.
 	names, products := nn.Products(model, 1)
 	names = append(names, "bench gemm")
-	products = append(products, kernels.Product{Gemm: &kernels.Gemm{}})
-	pipelines, err := kernels.Pipelines(comp.Info(), names, products, variants)
+	products = append(products, kernels.Gemm{})
+	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...), model.Input().Geometry())
 	if err != nil {
 		return err
+	}
+	for _, s := range skipped {
+		res.Skipped = append(res.Skipped, s.Why.Error())
+		res.skippedNames = append(res.skippedNames, s.Variant)
 	}
 
 	failed := 0
@@ -241,7 +236,7 @@ func shaderColumns(res benchShadersResult) []shaderColumn {
 func printShaders(w io.Writer, res benchShadersResult) {
 	fmt.Fprintf(w, "%d pipelines of the %s model's kernels on %s (%s)\n", len(res.Pipelines), res.Model, res.Device, res.Driver)
 	if len(res.Skipped) > 0 {
-		fmt.Fprintf(w, "not compiled, the device cannot run them: %s\n", strings.Join(res.skippedNames, ", "))
+		fmt.Fprintf(w, "not compiled, they run none of the model's products on this device: %s\n", strings.Join(res.skippedNames, ", "))
 	}
 	if !res.Statistics {
 		fmt.Fprintf(w, "%s reports no pipeline statistics (VK_KHR_pipeline_executable_properties); all %d pipelines were created without error\n", res.Device, len(res.Pipelines))

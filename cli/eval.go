@@ -87,7 +87,7 @@ func evaluate(c *cli.Context) (err error) {
 		return nil
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("evaluate %s on the test set: %w (nothing written)", c.String("run"), err)
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Test loss: %.4f\nTest accuracy: %.4f\nTest error: %.2f%%\n", loss, acc, 100*(1-acc))
@@ -177,7 +177,10 @@ func predict(c *cli.Context) (err error) {
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("classify %d images with %s: %w", len(paths), c.String("run"), err)
+	}
+	return nil
 }
 
 func softmaxTop(z []float32) (int, float64) {

@@ -409,7 +409,7 @@ func reproduce(c *cli.Context) error {
 
 // interrupted is the error of a reproduction stopped by Ctrl-C.
 func (r *reproduction) interrupted() error {
-	return exitError{status: 130, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
+	return exitError{status: statusInterrupted, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
 }
 
 // train trains the runs one after the other in this process, rewriting
@@ -426,7 +426,7 @@ func (r *reproduction) train(c *cli.Context, todo []pendingRun, stop *stopper) e
 			err = errors.Join(err, r.writeReport(c.App.ErrWriter))
 		}
 		var exit exitError
-		if errors.As(err, &exit) && exit.status == 130 {
+		if errors.As(err, &exit) && exit.status == statusInterrupted {
 			return r.interrupted()
 		}
 		if err != nil {

@@ -63,7 +63,7 @@ func (r *reproduction) trainOnDevices(c *cli.Context, todo []pendingRun, stop *s
 				}
 				mu.Lock()
 				var exit *exec.ExitError
-				if errors.As(err, &exit) && exit.ExitCode() == 130 {
+				if errors.As(err, &exit) && exit.ExitCode() == statusInterrupted {
 					interrupted = true
 				} else {
 					errs = append(errs, fmt.Errorf("%s on device %s: %w", run, device, err))

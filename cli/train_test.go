@@ -47,8 +47,14 @@ const tinyModel = `{"format": "vkcnn-sequential-1", "name": "tiny", "input_shape
 
 func writeTinyModel(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "tiny.json")
-	if err := os.WriteFile(path, []byte(tinyModel), 0o644); err != nil {
+	return writeModel(t, tinyModel)
+}
+
+// writeModel writes a model.json and returns its path.
+func writeModel(t *testing.T, js string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.json")
+	if err := os.WriteFile(path, []byte(js), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -185,6 +191,11 @@ func TestBadTrainingInput(t *testing.T) {
 		os.WriteFile(filepath.Join(torn, "weights.safetensors"), whole[:len(whole)/2], 0o644)); err != nil {
 		t.Fatal(err)
 	}
+	smallRun := filepath.Join(dir, "smallrun")
+	if err := errors.Join(os.MkdirAll(smallRun, 0o755), os.WriteFile(filepath.Join(smallRun, "model.json"), js, 0o644),
+		os.Link(smallWeights, filepath.Join(smallRun, "weights.safetensors"))); err != nil {
+		t.Fatal(err)
+	}
 	badJSON := filepath.Join(dir, "badjson")
 	if err := errors.Join(os.MkdirAll(badJSON, 0o755), os.WriteFile(filepath.Join(badJSON, "model.json"), js[:len(js)-9], 0o644)); err != nil {
 		t.Fatal(err)
@@ -253,6 +264,10 @@ func TestBadTrainingInput(t *testing.T) {
 		{[]string{"train", "--model", "small", "--data", "/nonexistent", "--out", filepath.Join(dir, "r")}, 1, "run ./build.sh data"},
 		{[]string{"eval", "--run", dir}, 1, "not a run folder"},
 		{[]string{"eval"}, 1, "Required flag \"run\""},
+		{[]string{"export", "--run", dir, "--onnx", filepath.Join(dir, "x.onnx")}, 1, "not a run folder"},
+		{[]string{"export", "--run", torn, "--onnx", filepath.Join(dir, "x.onnx")}, 1, "weights.safetensors"},
+		{[]string{"export", "--run", smallRun, "--onnx", "/proc/vkcnn.onnx"}, 1, "write /proc/vkcnn.onnx"},
+		{[]string{"export", "--run", smallRun}, 1, "Required flag \"onnx\""},
 		{[]string{"predict", "--run", dir}, 1, "no images given"},
 		{[]string{"predict", "--run", dir, notImage}, 1, "not a PNG or JPEG image"},
 		{[]string{"plot", "--out", filepath.Join(dir, "x.png"), dir}, 1, "history"},

@@ -6,10 +6,11 @@ func init() {
 	register("batchnorm", kind{class: "BatchNormalization", prefix: "batch_normalization", build: buildBatchNorm})
 }
 
-// Keras' defaults for batch normalization.
+// Keras' defaults for batch normalization; BatchNormEpsilon is also what
+// an exported inference graph normalizes with.
 const (
 	batchNormMomentum = 0.99
-	batchNormEpsilon  = 1e-3
+	BatchNormEpsilon  = 1e-3
 )
 
 // batchNorm normalizes each channel (the last axis: a convolution's
@@ -44,7 +45,7 @@ func buildBatchNorm(b *builder) (recorder, error) {
 }
 
 func (bn *batchNorm) kernel(batch int) kernels.BatchNorm {
-	return kernels.BatchNorm{Batch: batch, Pixels: bn.in.H * bn.in.W, C: bn.in.C, Eps: batchNormEpsilon, Momentum: batchNormMomentum}
+	return kernels.BatchNorm{Batch: batch, Pixels: bn.in.H * bn.in.W, C: bn.in.C, Eps: BatchNormEpsilon, Momentum: batchNormMomentum}
 }
 
 // Its own buffers: the statistics a step normalizes with, and scratch for

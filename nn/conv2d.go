@@ -49,8 +49,9 @@ func (c *conv2d) conv(batch int) kernels.Conv {
 	return kernels.Conv{Batch: batch, H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size, Bias: true, ReLU: c.relu}
 }
 
-func (c *conv2d) needs(batch int, first bool, _ kernels.Tuning) needs {
-	n := needs{colSum: kernels.ColSumScratch(batch*c.out.H*c.out.W, c.out.C), split: c.conv(batch).FilterScratch()}
+func (c *conv2d) needs(batch int, first bool, t kernels.Tuning) needs {
+	n := needs{colSum: kernels.ColSumScratch(batch*c.out.H*c.out.W, c.out.C),
+		split: t.Scratch(kernels.ConvProduct{Conv: c.conv(batch), Pass: kernels.ConvBackwardFilter})}
 	if !first {
 		n.own = []int{c.kernel.Size()} // the kernel transposed, for the input gradient
 	}
@@ -60,11 +61,11 @@ func (c *conv2d) needs(batch int, first bool, _ kernels.Tuning) needs {
 func (c *conv2d) products(batch int, first bool) []product {
 	conv := c.conv(batch)
 	out := []product{
-		{"forward", kernels.Product{Conv: &conv, Pass: kernels.ConvForward}},
-		{"backward-filter", kernels.Product{Conv: &conv, Pass: kernels.ConvBackwardFilter}},
+		{"forward", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvForward}},
+		{"backward-filter", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvBackwardFilter}},
 	}
 	if !first {
-		out = append(out, product{"backward-data", kernels.Product{Conv: &conv, Pass: kernels.ConvBackwardData}})
+		out = append(out, product{"backward-data", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvBackwardData}})
 	}
 	return out
 }

@@ -58,17 +58,26 @@ func (d *dense) inputGradient(batch int) kernels.Gemm {
 
 func (d *dense) needs(batch int, first bool, t kernels.Tuning) needs {
 	n := needs{colSum: kernels.ColSumScratch(batch, d.units)}
-	for _, g := range d.products(batch, first) {
-		n.split = max(n.split, t.Gemm(*g.Gemm).SplitScratch())
+	for _, g := range d.gemms(batch, first) {
+		n.split = max(n.split, t.Scratch(g))
 	}
 	return n
 }
 
-func (d *dense) products(batch int, first bool) []product {
-	f, kg, ig := d.forwardGemm(batch), d.kernelGradient(batch), d.inputGradient(batch)
-	out := []product{{"forward", kernels.Product{Gemm: &f}}, {"kernel gradient", kernels.Product{Gemm: &kg}}}
+// gemms are the layer's products but, in the first layer, the input
+// gradient.
+func (d *dense) gemms(batch int, first bool) []kernels.Gemm {
+	out := []kernels.Gemm{d.forwardGemm(batch), d.kernelGradient(batch)}
 	if !first {
-		out = append(out, product{"input gradient", kernels.Product{Gemm: &ig}})
+		out = append(out, d.inputGradient(batch))
+	}
+	return out
+}
+
+func (d *dense) products(batch int, first bool) []product {
+	var out []product
+	for i, g := range d.gemms(batch, first) {
+		out = append(out, product{[...]string{"forward", "kernel gradient", "input gradient"}[i], g})
 	}
 	return out
 }

@@ -32,7 +32,7 @@ func TestGPUKernelsPassSyncValidation(t *testing.T) {
 		if v.Style == kernels.Subgroup {
 			continue
 		}
-		if err := v.Usable(ctx.Info); err != nil {
+		if _, err := kernels.For(ctx.Info, kernels.Gemm{M: 4, N: 4, K: 4}, v); err != nil {
 			t.Fatalf("lavapipe cannot run a GPU variant: %v", err)
 		}
 		choice := kernels.Choice{Variant: v, Split: 1}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"vkcnn/augment"
 
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
@@ -15,6 +16,11 @@ type Shape struct{ H, W, C int }
 
 // Size is the number of values in one sample.
 func (s Shape) Size() int { return s.H * s.W * s.C }
+
+// Geometry is the shape as the images of a data set have it.
+func (s Shape) Geometry() augment.Geometry {
+	return augment.Geometry{Width: s.W, Height: s.H, Channels: s.C}
+}
 
 func (s Shape) String() string {
 	if s.H == 1 && s.W == 1 {
@@ -89,15 +95,18 @@ var kinds = map[string]*kind{}
 // register adds a layer type; each kind's file calls it from init.
 func register(name string, k kind) { kinds[name] = &k }
 
-// kindNames lists the layer types, for messages.
-func kindNames() string {
+// LayerTypes are the layer types of model.json, sorted.
+func LayerTypes() []string {
 	var names []string
 	for name := range kinds {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	return strings.Join(names, ", ")
+	return names
 }
+
+// kindNames lists the layer types, for messages.
+func kindNames() string { return strings.Join(LayerTypes(), ", ") }
 
 // builder is what a kind's build works on.
 type builder struct {
@@ -216,14 +225,14 @@ func (p *pass) inputGradient() bool { return p.dIn.Buf != nil }
 // gemm returns the product g of the layer's pass as tuning runs it, noting
 // that the step records it.
 func (p *pass) gemm(name string, g kernels.Gemm) kernels.Gemm {
-	p.note(name, kernels.Product{Gemm: &g})
+	p.note(name, g)
 	return p.n.Tuning.Gemm(g)
 }
 
 // conv returns a pass of the layer's convolution as tuning runs it, noting
 // that the step records it.
 func (p *pass) conv(name string, c kernels.Conv, cp kernels.ConvPass) kernels.Conv {
-	p.note(name, kernels.Product{Conv: &c, Pass: cp})
+	p.note(name, kernels.ConvProduct{Conv: c, Pass: cp})
 	return p.n.Tuning.Conv(c, cp)
 }
 

@@ -76,12 +76,19 @@ const (
 	ModeEval
 )
 
-// DeviceSet is a data set resident on the device: uint8 images (28x28
-// each, row-major) and uint8 labels.
+// DeviceSet is a data set resident on the device: uint8 images (of the
+// model's input shape, HWC) and uint8 labels.
 type DeviceSet struct {
 	N              int
 	images, labels *vk.Buffer
 }
+
+// memoryError is a network that does not fit in the device's memory: it
+// matches vk.ErrOutOfDeviceMemory, as an allocation that fails does.
+type memoryError string
+
+func (e memoryError) Error() string        { return string(e) }
+func (e memoryError) Is(target error) bool { return target == vk.ErrOutOfDeviceMemory }
 
 // NewNet allocates the network's buffers on ctx. The weights start at
 // params (from Model.Init or a checkpoint).
@@ -97,13 +104,28 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	}
 	p := newPlan(m, batch, tuning)
 	need := p.deviceBytes() + DataBytes(60000+10000)
-	if have := int64(ctx.Info.DeviceLocalBytes); have > 0 && need > have {
-		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
-			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(m, tuning, have))
+	switch have := int64(ctx.Info.DeviceLocalBytes); {
+	case have == 0:
+		ctx.Warn(fmt.Errorf("the device reports no size for its memory: the %s %s needs at batch size %d could not be checked against it",
+			numfmt.Bytes(need), m.Spec.Name, batch))
+	case need > have:
+		return nil, memoryError(fmt.Sprintf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
+			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(func(batch int) bool {
+				return EstimateBytes(m, batch, tuning)+DataBytes(60000+10000) <= have
+			})))
+	}
+	if err := rangeError(ctx.Info, m, batch, tuning); err != nil {
+		return nil, fmt.Errorf("%s at batch size %d: %w: %s", m.Spec.Name, batch, err, largestBatch(func(batch int) bool {
+			return rangeError(ctx.Info, m, batch, tuning) == nil
+		}))
 	}
 	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(p, params); err != nil {
 		n.Close()
+		if errors.Is(err, vk.ErrOutOfDeviceMemory) {
+			err = fmt.Errorf("%s at batch size %d: %w, of the %s the estimate said it needs with MNIST (another program may hold device memory; a smaller batch size needs less)",
+				m.Spec.Name, batch, err, numfmt.Bytes(need))
+		}
 		return nil, err
 	}
 	return n, nil
@@ -121,11 +143,15 @@ func (n *Net) Close() {
 	n.owned = nil
 }
 
-// Upload puts a data set on the device.
+// Upload puts a data set on the device: its images, of the model's input
+// shape, a byte a value (HWC), and their labels.
 func (n *Net) Upload(images []byte, labels []uint8) (*DeviceSet, error) {
-	const pixels = 28 * 28
-	if len(labels) == 0 || len(images) != pixels*len(labels) {
-		return nil, fmt.Errorf("upload: %d image bytes for %d labels", len(images), len(labels))
+	in := n.Model.Input()
+	if len(labels) == 0 || len(images) != in.Size()*len(labels) {
+		return nil, fmt.Errorf("upload: %d image bytes for %d labels of %dx%dx%d images", len(images), len(labels), in.H, in.W, in.C)
+	}
+	if err := kernels.CheckDataSet(n.ctx.Info, len(labels), in.Geometry()); err != nil {
+		return nil, fmt.Errorf("upload: %w", err)
 	}
 	s := &DeviceSet{N: len(labels)}
 	var err error

@@ -145,20 +145,34 @@ func DataBytes(n int) int64 {
 	return (int64(n)*28*28+15)&^15 + (int64(n)+15)&^15
 }
 
-// largestBatch says which batch size fits in have bytes.
-func largestBatch(m *Model, tuning kernels.Tuning, have int64) string {
-	data := DataBytes(70000)
-	if EstimateBytes(m, 1, tuning)+data > have {
+// rangeError is why a step of m at a batch size cannot be recorded within
+// the device's storage-buffer range, split as the kernels split their
+// work: the first of its products, as tuning chooses them, that cannot.
+func rangeError(info vk.DeviceInfo, m *Model, batch int, tuning kernels.Tuning) error {
+	names, products := Products(m, batch)
+	for i, p := range products {
+		chosen, _ := tuning.Choose(p)
+		if err := kernels.Fits(info, chosen); err != nil {
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// largestBatch says which batch size is the largest that fits, which the
+// sizes up to it do.
+func largestBatch(fits func(batch int) bool) string {
+	if !fits(1) {
 		return "even batch size 1 does not fit"
 	}
-	lo, hi := 1, 1
-	for EstimateBytes(m, hi*2, tuning)+data <= have && hi < 1<<20 {
-		hi *= 2
+	lo := 1
+	for fits(lo*2) && lo < 1<<20 {
+		lo *= 2
 	}
-	lo, hi = hi, hi*2
+	hi := lo * 2
 	for lo+1 < hi {
 		mid := (lo + hi) / 2
-		if EstimateBytes(m, mid, tuning)+data <= have {
+		if fits(mid) {
 			lo = mid
 		} else {
 			hi = mid

@@ -50,10 +50,11 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 // counters, then as the mode says backward and Adam.
 func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
 	ctx := n.ctx
-	if err := kernels.Augment(ctx, rec, whole(set.images), n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp); err != nil {
+	g := n.Model.Input().Geometry()
+	if err := kernels.Augment(ctx, rec, whole(set.images), set.N, g, n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp); err != nil {
 		return err
 	}
-	if err := n.mark(rec, "augment", 0, float64(n.Batch*28*28*(1+4))); err != nil {
+	if err := n.mark(rec, "augment", 0, float64(n.Batch*g.Values()*(1+4))); err != nil {
 		return err
 	}
 	outs, err := n.forward(rec, mode)

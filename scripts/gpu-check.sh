@@ -77,8 +77,9 @@ download() {
 }
 
 # build_tests writes $tests: the test binaries (go test -c) of vk and of
-# every package whose test binary links it, and a list of "folder binary"
-# lines; the GPU machine runs them without Go.
+# every package whose test binary links it, a list of "folder binary"
+# lines, and the faultinject build of vkcnn; the GPU machine runs them
+# without Go.
 build_tests() {
 	local dir=.deps/tests pkg name
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
@@ -90,7 +91,10 @@ build_tests() {
 		go test -c -ldflags='-s -w' -o "$dir/$name" "./$pkg" || return 1
 		echo "$pkg $name" >>"$dir/packages"
 	done <"$dir/list"
-	tar -czf "$tests" -C "$dir" packages $(cut -d' ' -f2 "$dir/packages") && rm -rf "$dir"
+	# cli's fault tests run vkcnn built with the faultinject tag, found
+	# beside the test binary.
+	go build -tags faultinject -ldflags='-s -w' -o "$dir/vkcnn-faultinject" . || return 1
+	tar -czf "$tests" -C "$dir" packages vkcnn-faultinject $(cut -d' ' -f2 "$dir/packages") && rm -rf "$dir"
 }
 
 if [ "${1:-}" = --prepare ]; then

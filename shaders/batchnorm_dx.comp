@@ -7,7 +7,9 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-layout(push_constant) uniform Push { uint count, C, pixels; } p; // pixels: rows a sample
+// pixels: rows a sample; first: the first row of x and dy, where the
+// batch runs in slices within the device's storage-buffer range.
+layout(push_constant) uniform Push { uint count, C, pixels, first; } p;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) buffer DY { float dy[]; };                // dy in, dx out
 #define STEP_BINDING 2
@@ -22,7 +24,7 @@ void main() {
     if (i >= p.count) return;
     uint c = i % p.C;
     uint valid = stepValues.valid * p.pixels;
-    if (i / p.C >= valid) {
+    if (p.first + i / p.C >= valid) {
         dy[i] = 0.0;
         return;
     }

@@ -11,7 +11,7 @@
 #include "common.glsl"
 
 layout(constant_id = 1) const uint STAGE = 0;
-layout(push_constant) uniform Push { uint rows, C, chunk, pixels; } p; // as in batchnorm_stats.comp
+layout(push_constant) uniform Push { uint rows, C, chunk, pixels, first; } p; // as in batchnorm_stats.comp
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer DY { float dy[]; };
 #define STEP_BINDING 2
@@ -23,7 +23,7 @@ layout(binding = 6) writeonly buffer DBeta { float dbeta[]; };
 
 void main() {
     uint i = flatIndex();
-    uint valid = min(stepValues.valid * p.pixels, p.rows);
+    uint valid = validRows(stepValues.valid * p.pixels, p.first, p.rows);
     if (STAGE == 0) {
         uint chunks = (p.rows + p.chunk - 1) / p.chunk;
         if (i >= chunks * p.C) return;

@@ -21,8 +21,11 @@
 
 layout(constant_id = 1) const uint STAGE = 0;
 layout(constant_id = 2) const uint UPDATE = 0;
-// rows: of the whole batch; pixels: rows a sample.
-layout(push_constant) uniform Push { uint rows, C, chunk, pixels; float eps, momentum; } p;
+// rows: x's, of the batch or of a slice of it that starts at row first
+// (a multiple of chunk: STAGE 0 runs in slices where the batch passes the
+// device's storage-buffer range, each writing its chunks in place in
+// part); pixels: rows a sample.
+layout(push_constant) uniform Push { uint rows, C, chunk, pixels; float eps, momentum; uint first; } p;
 layout(binding = 0) readonly buffer X { float x[]; };
 #define STEP_BINDING 1
 #include "step.glsl"
@@ -39,7 +42,7 @@ void main() {
         stats[p.C + i] = 1.0 / sqrt(movingVar[i] + p.eps);
         return;
     }
-    uint valid = min(stepValues.valid * p.pixels, p.rows);
+    uint valid = validRows(stepValues.valid * p.pixels, p.first, p.rows);
     if (STAGE == 0) {
         uint chunks = (p.rows + p.chunk - 1) / p.chunk;
         if (i >= chunks * p.C) return;

@@ -9,3 +9,9 @@ layout(binding = STEP_BINDING) readonly buffer Step {
     uint valid;   // the number of real samples in the batch
     float lr;     // Adam's bias-corrected learning rate
 } stepValues;
+
+// validRows is how many of the rows rows from row first are of the valid
+// samples, all rows before valid (the valid samples' rows).
+uint validRows(uint valid, uint first, uint rows) {
+    return valid > first ? min(valid - first, rows) : 0u;
+}

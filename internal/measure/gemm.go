@@ -51,7 +51,7 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 	if err != nil {
 		return res, err
 	}
-	scratch, err := bufs.New(ctx, 4*int64(max(g.SplitScratch(), 1)))
+	scratch, err := bufs.New(ctx, 4*int64(max(g.Scratch(ctx.Info), 1)))
 	if err != nil {
 		return res, err
 	}

@@ -16,7 +16,7 @@ import (
 func TestGemmChecksEveryEntryOfASmallProduct(t *testing.T) {
 	ctx := vktest.Open(t)
 	g := kernels.Gemm{M: 37, N: 29, K: 41}
-	g.Variant = kernels.DefaultGemmVariant(ctx.Info, kernels.Product{Gemm: &g})
+	g.Variant = kernels.Default(ctx.Info, g).Variant
 	res, err := Gemm(ctx, g, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +88,8 @@ func TestTuneTimesEveryCandidate(t *testing.T) {
 	_, products := nn.Products(smallModel(t), 2)
 	p := products[len(products)-1]
 	var want []string
-	for _, v := range kernels.Candidates(ctx.Info, p) {
-		for _, split := range p.Splits(ctx.Info, v) {
-			want = append(want, kernels.Choice{Variant: v, Split: split}.String())
-		}
+	for _, ch := range kernels.Choices(ctx.Info, p) {
+		want = append(want, ch.String())
 	}
 	tuned, err := Tune(ctx, p, 1)
 	if err != nil {

@@ -35,17 +35,12 @@ const slowCutoff = 3
 // must match the first's within the kernel tests' tolerance.
 func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
 	tp.Key = p.Key()
-	var choices []kernels.Choice
-	for _, v := range kernels.Candidates(ctx.Info, p) {
-		for _, split := range p.Splits(ctx.Info, v) {
-			choices = append(choices, kernels.Choice{Variant: v, Split: split})
-		}
-	}
+	choices := kernels.Choices(ctx.Info, p)
 	// Arguments large enough for every candidate (a split's scratch grows
 	// with it).
-	sizes := p.ArgFloats()
+	sizes := p.ArgFloats(ctx.Info)
 	for _, ch := range choices {
-		for i, n := range p.With(ch).ArgFloats() {
+		for i, n := range p.With(ch).ArgFloats(ctx.Info) {
 			sizes[i] = max(sizes[i], n)
 		}
 	}
@@ -97,7 +92,7 @@ func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
 // second run was over slowCutoff times best, warms up and runs it reps
 // times more, timed by timestamps; no times means it was too slow.
 func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, warmup Warmup, got []float32, err error) {
-	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.Record(ctx, rec, args) })
+	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.RecordArgs(ctx, rec, args) })
 	if err != nil {
 		return nil, warmup, nil, err
 	}
@@ -111,7 +106,7 @@ func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Ran
 	if err != nil {
 		return nil, warmup, nil, err
 	}
-	got = make([]float32, p.ArgFloats()[len(args)-1])
+	got = make([]float32, p.ArgFloats(ctx.Info)[len(args)-1])
 	if err := out.Buf.ReadFloat32(0, got); err != nil {
 		return nil, warmup, nil, err
 	}

@@ -17,11 +17,16 @@ func Commas(n int) string {
 	return s
 }
 
-// Bytes writes a size in MiB, or in GiB from 1 GiB on: "640 MiB",
-// "79.6 GiB".
+// Bytes writes a size in bytes below 1 KiB, in KiB below 1 MiB, in MiB
+// below 1 GiB, else in GiB: "960 bytes", "2.0 KiB", "640 MiB", "79.6 GiB".
 func Bytes(b int64) string {
-	if b >= 1<<30 {
+	switch {
+	case b >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%d MiB", b>>20)
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
 	}
-	return fmt.Sprintf("%d MiB", b>>20)
+	return fmt.Sprintf("%d bytes", b)
 }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"vkcnn/augment"
@@ -10,13 +11,16 @@ import (
 	"vkcnn/vk/vktest"
 )
 
+// digits is MNIST's geometry, 28x28x1.
+var digits = augment.Geometry{Width: 28, Height: 28, Channels: 1}
+
 const augmentPixels = 28 * 28
 
-// augmentSet is a random training set of images digits on the device, and
-// its bytes.
-func augmentSet(t *testing.T, ctx *vk.Context, rng *rand.Rand, images int) (*vk.Buffer, []byte) {
+// augmentSet is a random data set of images of geometry g on the device,
+// and its bytes.
+func augmentSet(t *testing.T, ctx *vk.Context, rng *rand.Rand, images int, g augment.Geometry) (*vk.Buffer, []byte) {
 	t.Helper()
-	set := make([]byte, images*augmentPixels)
+	set := make([]byte, images*g.Values())
 	for i := range set {
 		set[i] = byte(rng.IntN(256))
 	}
@@ -31,9 +35,9 @@ func augmentSet(t *testing.T, ctx *vk.Context, rng *rand.Rand, images int) (*vk.
 	return buf, set
 }
 
-// warpOnDevice runs the augment kernel on images order[first:] of set
-// through affines and returns the warped batch.
-func warpOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, order []uint32, first int, affines []augment.Affine, s augment.Sampling) []float32 {
+// warpOnDevice runs the augment kernel on images order[first:] of set (n
+// images of geometry g) through affines and returns the warped batch.
+func warpOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, n int, g augment.Geometry, order []uint32, first int, affines []augment.Affine, s augment.Sampling) []float32 {
 	t.Helper()
 	orderBuf := uploadWords(t, ctx, order)
 	var flat []float32
@@ -42,11 +46,11 @@ func warpOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, order []uint32,
 	}
 	affineBuf := upload(t, ctx, flat)
 	batch := len(affines)
-	out := upload(t, ctx, make([]float32, batch*augmentPixels))
+	out := upload(t, ctx, make([]float32, batch*g.Values()))
 	run(t, ctx, func(rec *vk.Recording) error {
-		return Augment(ctx, rec, vk.Whole(set), vk.Whole(orderBuf), first, vk.Whole(affineBuf), vk.Whole(out), batch, s)
+		return Augment(ctx, rec, vk.Whole(set), n, g, vk.Whole(orderBuf), first, vk.Whole(affineBuf), vk.Whole(out), batch, s)
 	})
-	return download(t, out, batch*augmentPixels)
+	return download(t, out, batch*g.Values())
 }
 
 var samplings = []augment.Sampling{
@@ -57,37 +61,64 @@ var samplings = []augment.Sampling{
 // TestAugmentMatchesReference warps a batch on the device and on the CPU:
 // identity, whole- and half-pixel shifts, a shift off the image, and
 // random shift/rotate/zoom transforms, under both interpolations and
-// fills. Nearest neighbour must agree exactly.
+// fills, of digits and of non-square 3-channel images, these also with
+// the data set in four pieces and the batch in slices of two within a
+// lowered storage-buffer range. Nearest neighbour must agree exactly.
 func TestAugmentMatchesReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(9, 10))
 	const images = 37
-	setBuf, set := augmentSet(t, ctx, rng, images)
-	gen, err := augment.NewGenerator(augment.Config{ShiftFrac: 0.3, RotateDeg: 20, Zoom: 0.2}, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	affines := []augment.Affine{augment.IdentityAffine, augment.Shift(1, 0), augment.Shift(0, -1), augment.Shift(0.5, 0.5), augment.Shift(-3.25, 40)}
-	for range 20 {
-		affines = append(affines, gen.Next())
-	}
-	order := make([]uint32, 3+len(affines)) // the batch starts at order[3]
-	for i := range order {
-		order[i] = uint32(rng.IntN(images))
-	}
-	for _, s := range samplings {
-		got := warpOnDevice(t, ctx, setBuf, order, 3, affines, s)
-		tolerance := 1e-5
-		if s.Interp == augment.NearestNeighbour {
-			tolerance = 0
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	colour := augment.Geometry{Width: 12, Height: 20, Channels: 3}
+	for _, tc := range []struct {
+		g     augment.Geometry
+		limit int64
+	}{{digits, 0}, {colour, 0}, {colour, 8000}} {
+		maxRangeOverride = tc.limit
+		g := tc.g
+		if per, err := perPiece(ctx.Info, images, g); tc.limit > 0 && (err != nil || per != 11) {
+			t.Fatalf("%v within %d bytes: %d images a piece (%v), want 11", g, tc.limit, per, err)
 		}
-		for i, a := range affines {
-			img := order[3+i]
-			want := augment.Warp(set[img*augmentPixels:(img+1)*augmentPixels], a, s)
-			if d, at := maxAbsDiff(got[i*augmentPixels:(i+1)*augmentPixels], want); d > tolerance {
-				t.Fatalf("%+v, sample %d (affine %v): pixel (%d,%d) = %g, want %g", s, i, a, at%28, at/28, got[i*augmentPixels+at], want[at])
+		setBuf, set := augmentSet(t, ctx, rng, images, g)
+		gen, err := augment.NewGenerator(augment.Config{ShiftFrac: 0.3, RotateDeg: 20, Zoom: 0.2}, g, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		affines := []augment.Affine{augment.IdentityAffine, augment.Shift(1, 0), augment.Shift(0, -1), augment.Shift(0.5, 0.5), augment.Shift(-3.25, 40)}
+		for range 20 {
+			affines = append(affines, gen.Next())
+		}
+		order := make([]uint32, 3+len(affines)) // the batch starts at order[3]
+		for i := range order {
+			order[i] = uint32(rng.IntN(images))
+		}
+		values := g.Values()
+		for _, s := range samplings {
+			got := warpOnDevice(t, ctx, setBuf, images, g, order, 3, affines, s)
+			tolerance := 1e-5
+			if s.Interp == augment.NearestNeighbour {
+				tolerance = 0
+			}
+			for i, a := range affines {
+				img := int(order[3+i])
+				want := augment.Warp(set[img*values:(img+1)*values], g, a, s)
+				if d, at := maxAbsDiff(got[i*values:(i+1)*values], want); d > tolerance {
+					t.Fatalf("%v within %d bytes, %+v, sample %d (affine %v): value %d = %g, want %g", g, tc.limit, s, i, a, at, got[i*values+at], want[at])
+				}
 			}
 		}
+	}
+}
+
+// TestAugmentRefusesADataSetPastFourPieces checks the error where the
+// data set needs more bindings of the device's range than the shader has.
+func TestAugmentRefusesADataSetPastFourPieces(t *testing.T) {
+	ctx := vktest.Open(t)
+	maxRangeOverride = 8000
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	err := CheckDataSet(ctx.Info, 45, augment.Geometry{Width: 12, Height: 20, Channels: 3})
+	if err == nil || !strings.Contains(err.Error(), "45 20x12x3 images") || !strings.Contains(err.Error(), "more than 4 bindings") {
+		t.Errorf("45 images in pieces of 11: %v", err)
 	}
 }
 
@@ -130,7 +161,7 @@ func TestNearestWarpIsSciPy(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(21, 22))
 	const images = 11
-	setBuf, set := augmentSet(t, ctx, rng, images)
+	setBuf, set := augmentSet(t, ctx, rng, images, digits)
 	var offsets []float32
 	for k := -3; k <= 3; k++ {
 		half := float32(k) + 0.5
@@ -153,7 +184,7 @@ func TestNearestWarpIsSciPy(t *testing.T) {
 		order[i] = uint32(rng.IntN(images))
 	}
 	for _, fill := range []augment.Fill{augment.Nearest, augment.Constant} {
-		got := warpOnDevice(t, ctx, setBuf, order, 0, affines, augment.Sampling{Interp: augment.NearestNeighbour, Fill: fill})
+		got := warpOnDevice(t, ctx, setBuf, images, digits, order, 0, affines, augment.Sampling{Interp: augment.NearestNeighbour, Fill: fill})
 		for i, a := range affines {
 			img := set[order[i]*augmentPixels : (order[i]+1)*augmentPixels]
 			want := sciPyNearest(img, a, fill)

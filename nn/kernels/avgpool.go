@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"errors"
+	"fmt"
 
 	"vkcnn/vk"
 )
@@ -18,7 +19,7 @@ func AvgPool(ctx *vk.Context, rec *vk.Recording, in, out vk.Range, batch, h, w, 
 	if err := errors.Join(needFloats("pool input", in, batch*h*w*c), needFloats("pool output", out, outs)); err != nil {
 		return err
 	}
-	return single(ctx, rec, avgPoolShader, outs, []uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, out})
+	return pool(ctx, rec, avgPoolShader, batch, h, w, c, []sliced{{in, 4 * int64(h*w*c)}, {out, poolOutBytes(h, w, c)}})
 }
 
 // AvgPoolBackward records the input gradient of AvgPool: a quarter of each
@@ -28,5 +29,18 @@ func AvgPoolBackward(ctx *vk.Context, rec *vk.Recording, dOut, dIn vk.Range, bat
 	if err := errors.Join(needFloats("pool output gradient", dOut, outs), needFloats("pool input gradient", dIn, batch*h*w*c)); err != nil {
 		return err
 	}
-	return single(ctx, rec, avgPoolBackwardShader, outs, []uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{dOut, dIn})
+	return pool(ctx, rec, avgPoolBackwardShader, batch, h, w, c, []sliced{{dOut, poolOutBytes(h, w, c)}, {dIn, 4 * int64(h*w*c)}})
+}
+
+// poolOutBytes is one image's pooled values.
+func poolOutBytes(h, w, c int) int64 { return 4 * int64((h/2)*(w/2)*c) }
+
+// pool records a pooling kernel, one invocation an output value, in batch
+// slices within the device's storage-buffer range.
+func pool(ctx *vk.Context, rec *vk.Recording, s shader, batch, h, w, c int, args []sliced) error {
+	what := fmt.Sprintf("one %dx%dx%d image of a pooling", h, w, c)
+	return inSlices(ctx.Info, what, batch, args, func(_, count int, args []vk.Range) error {
+		outs := count * (h / 2) * (w / 2) * c
+		return single(ctx, rec, s, outs, []uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, args)
+	})
 }

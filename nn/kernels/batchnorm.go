@@ -2,20 +2,21 @@ package kernels
 
 import (
 	"errors"
+	"fmt"
 	"math"
 
 	"vkcnn/vk"
 )
 
 var (
-	bnPartsShader     = groupShader("batchnorm_stats", "chunks", bnStatsAccess, 6, 0, 0)
-	bnBatchShader     = groupShader("batchnorm_stats", "batch", bnStatsAccess, 6, 1, 0)
-	bnUpdateShader    = groupShader("batchnorm_stats", "batch, updating", bnStatsAccess, 6, 1, 1)
-	bnMovingShader    = groupShader("batchnorm_stats", "moving", bnStatsAccess, 6, 2, 0)
+	bnPartsShader     = groupShader("batchnorm_stats", "chunks", bnStatsAccess, 7, 0, 0)
+	bnBatchShader     = groupShader("batchnorm_stats", "batch", bnStatsAccess, 7, 1, 0)
+	bnUpdateShader    = groupShader("batchnorm_stats", "batch, updating", bnStatsAccess, 7, 1, 1)
+	bnMovingShader    = groupShader("batchnorm_stats", "moving", bnStatsAccess, 7, 2, 0)
 	bnNormalizeShader = groupShader("batchnorm_normalize", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write}, 2)
-	bnGradPartsShader = groupShader("batchnorm_grad", "chunks", bnGradAccess, 4, 0)
-	bnGradTotalShader = groupShader("batchnorm_grad", "totals", bnGradAccess, 4, 1)
-	bnInputGradShader = groupShader("batchnorm_dx", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read}, 3)
+	bnGradPartsShader = groupShader("batchnorm_grad", "chunks", bnGradAccess, 5, 0)
+	bnGradTotalShader = groupShader("batchnorm_grad", "totals", bnGradAccess, 5, 1)
+	bnInputGradShader = groupShader("batchnorm_dx", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read}, 4)
 	bnStatsAccess     = []vk.Access{vk.Read, vk.Read, vk.ReadWrite, vk.Write, vk.ReadWrite, vk.ReadWrite}
 	bnGradAccess      = []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.ReadWrite, vk.Write, vk.Write}
 )
@@ -42,8 +43,41 @@ func (b BatchNorm) Scratch() int { return 2 * b.chunks() * b.C }
 // standard deviation per channel.
 func (b BatchNorm) StatsFloats() int { return 2 * b.C }
 
-func (b BatchNorm) statsPush() []uint32 {
-	return []uint32{uint32(b.rows()), uint32(b.C), bnChunk, uint32(b.Pixels), math.Float32bits(b.Eps), math.Float32bits(b.Momentum)}
+// statsPush is batchnorm_stats' push constants for rows from row first.
+func (b BatchNorm) statsPush(first, rows int) []uint32 {
+	return []uint32{uint32(rows), uint32(b.C), bnChunk, uint32(b.Pixels), math.Float32bits(b.Eps), math.Float32bits(b.Momentum), uint32(first)}
+}
+
+// gradPush is batchnorm_grad's push constants for rows from row first.
+func (b BatchNorm) gradPush(first, rows int) []uint32 {
+	return []uint32{uint32(rows), uint32(b.C), bnChunk, uint32(b.Pixels), uint32(first)}
+}
+
+// inChunks records work on the batch's rows in slices of whole chunks
+// within the device's storage-buffer range (all of them where they fit),
+// the values and gradients of each slice cut from x and dy, the rest
+// bound whole: record gets the slice's first row, its rows, its first
+// chunk and chunks, and its x and dy.
+func (b BatchNorm) inChunks(info vk.DeviceInfo, x, dy vk.Range, record func(first, rows, chunk, chunks int, x, dy vk.Range) error) error {
+	rowBytes := 4 * int64(b.C)
+	per, err := perSlice(info, fmt.Sprintf("a chunk of %d rows of %d channels", bnChunk, b.C), b.chunks(), 1, bnChunk*rowBytes, 2*rowBytes)
+	if err != nil {
+		return err
+	}
+	return eachSlice(b.chunks(), per, func(chunk, chunks int) error {
+		first := chunk * bnChunk
+		rows := min(chunks*bnChunk, b.rows()-first)
+		cut := func(r vk.Range) vk.Range {
+			return vk.Range{Buf: r.Buf, Offset: r.Offset + int64(first)*rowBytes, Size: int64(rows) * rowBytes}
+		}
+		return record(first, rows, chunk, chunks, cut(x), cut(dy))
+	})
+}
+
+// head is x's first chunk: the second stages do not read x, but must
+// bind it within the device's range.
+func (b BatchNorm) head(x vk.Range) vk.Range {
+	return vk.Range{Buf: x.Buf, Offset: x.Offset, Size: 4 * int64(min(b.rows(), bnChunk)*b.C)}
 }
 
 func (b BatchNorm) checkStats(x, step, scratch, stats, movingMean, movingVar vk.Range) error {
@@ -59,14 +93,18 @@ func (b BatchNorm) BatchStats(ctx *vk.Context, rec *vk.Recording, x, step, scrat
 	if err := b.checkStats(x, step, scratch, stats, movingMean, movingVar); err != nil {
 		return err
 	}
-	args := []vk.Range{x, step, scratch, stats, movingMean, movingVar}
 	total := bnBatchShader
 	if update {
 		total = bnUpdateShader
 	}
-	return errors.Join(
-		single(ctx, rec, bnPartsShader, b.chunks()*b.C, b.statsPush(), args),
-		single(ctx, rec, total, b.C, b.statsPush(), args))
+	err := b.inChunks(ctx.Info, x, x, func(first, rows, chunk, chunks int, x, _ vk.Range) error {
+		return single(ctx, rec, bnPartsShader, chunks*b.C, b.statsPush(first, rows),
+			[]vk.Range{x, step, part(scratch, chunk, chunks, 8*int64(b.C)), stats, movingMean, movingVar})
+	})
+	if err != nil {
+		return err
+	}
+	return single(ctx, rec, total, b.C, b.statsPush(0, b.rows()), []vk.Range{b.head(x), step, scratch, stats, movingMean, movingVar})
 }
 
 // MovingStats records the statistics of evaluation, from the moving
@@ -75,7 +113,7 @@ func (b BatchNorm) MovingStats(ctx *vk.Context, rec *vk.Recording, x, step, scra
 	if err := b.checkStats(x, step, scratch, stats, movingMean, movingVar); err != nil {
 		return err
 	}
-	return single(ctx, rec, bnMovingShader, b.C, b.statsPush(), []vk.Range{x, step, scratch, stats, movingMean, movingVar})
+	return single(ctx, rec, bnMovingShader, b.C, b.statsPush(0, b.rows()), []vk.Range{b.head(x), step, scratch, stats, movingMean, movingVar})
 }
 
 // Normalize records y = gamma (x - mean) / sqrt(var + eps) + beta with the
@@ -86,7 +124,9 @@ func (b BatchNorm) Normalize(ctx *vk.Context, rec *vk.Recording, x, stats, gamma
 		needFloats("gamma", gamma, b.C), needFloats("beta", beta, b.C), needFloats("batch norm output", y, n)); err != nil {
 		return err
 	}
-	return single(ctx, rec, bnNormalizeShader, n, []uint32{uint32(n), uint32(b.C)}, []vk.Range{x, stats, gamma, beta, y})
+	return b.inChunks(ctx.Info, x, y, func(_, rows, _, _ int, x, y vk.Range) error {
+		return single(ctx, rec, bnNormalizeShader, rows*b.C, []uint32{uint32(rows * b.C), uint32(b.C)}, []vk.Range{x, stats, gamma, beta, y})
+	})
 }
 
 // Gradients records the gradients of gamma and beta for output gradient
@@ -99,11 +139,15 @@ func (b BatchNorm) Gradients(ctx *vk.Context, rec *vk.Recording, x, dy, step, st
 		needFloats("gamma gradient", dGamma, b.C), needFloats("beta gradient", dBeta, b.C)); err != nil {
 		return err
 	}
-	push := []uint32{uint32(b.rows()), uint32(b.C), bnChunk, uint32(b.Pixels)}
-	args := []vk.Range{x, dy, step, stats, scratch, dGamma, dBeta}
-	return errors.Join(
-		single(ctx, rec, bnGradPartsShader, b.chunks()*b.C, push, args),
-		single(ctx, rec, bnGradTotalShader, b.C, push, args))
+	err := b.inChunks(ctx.Info, x, dy, func(first, rows, chunk, chunks int, x, dy vk.Range) error {
+		return single(ctx, rec, bnGradPartsShader, chunks*b.C, b.gradPush(first, rows),
+			[]vk.Range{x, dy, step, stats, part(scratch, chunk, chunks, 8*int64(b.C)), dGamma, dBeta})
+	})
+	if err != nil {
+		return err
+	}
+	head := b.head(x)
+	return single(ctx, rec, bnGradTotalShader, b.C, b.gradPush(0, b.rows()), []vk.Range{head, head, step, stats, scratch, dGamma, dBeta})
 }
 
 // InputGradient records, in place over the output gradient dy, the input
@@ -116,5 +160,8 @@ func (b BatchNorm) InputGradient(ctx *vk.Context, rec *vk.Recording, x, dy, step
 		needFloats("gamma gradient", dGamma, b.C), needFloats("beta gradient", dBeta, b.C)); err != nil {
 		return err
 	}
-	return single(ctx, rec, bnInputGradShader, n, []uint32{uint32(n), uint32(b.C), uint32(b.Pixels)}, []vk.Range{x, dy, step, stats, gamma, dGamma, dBeta})
+	return b.inChunks(ctx.Info, x, dy, func(first, rows, _, _ int, x, dy vk.Range) error {
+		return single(ctx, rec, bnInputGradShader, rows*b.C, []uint32{uint32(rows * b.C), uint32(b.C), uint32(b.Pixels), uint32(first)},
+			[]vk.Range{x, dy, step, stats, gamma, dGamma, dBeta})
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"vkcnn/augment"
 	"vkcnn/shaders"
 	"vkcnn/vk"
 )
@@ -18,7 +19,7 @@ import (
 // a shader: the fixed kernels and the GEMM-shaped ones in every variant,
 // with every flag and unsplit or split.
 func declaredShaders() []shader {
-	out := slices.Clone(fixedShaders)
+	out := append(slices.Clone(fixedShaders), augmentShader(augment.Geometry{Width: 12, Height: 20, Channels: 3}))
 	bit := func(flags, i int) bool { return flags>>i&1 == 1 }
 	for _, v := range GemmVariants {
 		for flags := range 16 {

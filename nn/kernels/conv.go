@@ -7,6 +7,19 @@ import (
 	"vkcnn/vk"
 )
 
+// ConvPass is one of the three GEMMs of a convolution.
+type ConvPass int
+
+const (
+	ConvForward ConvPass = iota
+	ConvBackwardData
+	ConvBackwardFilter
+)
+
+func (p ConvPass) String() string {
+	return [...]string{"forward", "backward-data", "backward-filter"}[p]
+}
+
 // Conv is a 2-D convolution on NHWC tensors with "same" padding and
 // stride 1, computed as implicit GEMMs (no im2col buffer). The kernel is
 // HWIO: [KH][KW][Cin][Cout].
@@ -53,7 +66,7 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k,
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := c.Variant.CanRun(ctx.Info, Product{Conv: &c, Pass: pass}); err != nil {
+	if err := Check(ctx.Info, ConvProduct{Conv: c, Pass: pass}, Choice{Variant: c.Variant, Split: 1}); err != nil {
 		return err
 	}
 	s := c.shader(ctx.Info, pass)
@@ -93,6 +106,50 @@ func needRange(what string, r vk.Range, n, size int64, units string) error {
 	return nil
 }
 
+// images is how many images each dispatch of a pass takes, so that its
+// activations stay within the device's storage-buffer range: the whole
+// batch where they fit. The kernel is bound whole.
+func (c Conv) images(info vk.DeviceInfo) (int, error) {
+	if err := fitsWhole(info, fmt.Sprintf("a %dx%d kernel of %d>%d channels", c.KH, c.KW, c.Cin, c.Cout), 4*int64(c.KH*c.KW*c.Cin*c.Cout)); err != nil {
+		return 0, err
+	}
+	return perSlice(info, c.image(), c.Batch, 1, c.imageBytes(c.Cin), c.imageBytes(c.Cout))
+}
+
+func (c Conv) image() string {
+	return fmt.Sprintf("one %dx%dx%d image of a convolution to %d channels", c.H, c.W, c.Cin, c.Cout)
+}
+
+// fits says why a pass cannot be recorded within the device's
+// storage-buffer range: an image's activations or the kernel past it, or
+// the kernel gradient's partial sums.
+func (c Conv) fits(info vk.DeviceInfo, pass ConvPass) error {
+	if _, err := c.images(info); err != nil {
+		return err
+	}
+	if pass != ConvBackwardFilter {
+		return nil
+	}
+	return fitsWhole(info, fmt.Sprintf("the partial kernel gradients of a %dx%d kernel of %d>%d channels", c.KH, c.KW, c.Cin, c.Cout), 4*int64(c.FilterScratch(info)))
+}
+
+// imageBytes is one image's values of channels.
+func (c Conv) imageBytes(channels int) int64 { return 4 * int64(c.H*c.W*channels) }
+
+// slices records a pass one batch slice at a time (all of the batch where
+// its activations fit the device's range), with s the slice's
+// convolution and args its arguments.
+func (c Conv) slices(ctx *vk.Context, args []sliced, record func(s Conv, first int, args []vk.Range) error) error {
+	if _, err := c.images(ctx.Info); err != nil {
+		return err
+	}
+	return inSlices(ctx.Info, c.image(), c.Batch, args, func(first, count int, args []vk.Range) error {
+		s := c
+		s.Batch = count
+		return record(s, first, args)
+	})
+}
+
 // Forward records out = conv(in, w) (+ bias) (ReLU).
 func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Range) error {
 	taps := c.KH * c.KW
@@ -107,7 +164,10 @@ func (c Conv) Forward(ctx *vk.Context, rec *vk.Recording, in, w, out, bias vk.Ra
 	} else {
 		bias = w // bound but unused
 	}
-	return c.record(ctx, rec, ConvForward, c.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, in, w, out, bias)
+	args := []sliced{{in, c.imageBytes(c.Cin)}, {w, 0}, {out, c.imageBytes(c.Cout)}, {bias, 0}}
+	return c.slices(ctx, args, func(s Conv, _ int, args []vk.Range) error {
+		return s.record(ctx, rec, ConvForward, s.pixels(), c.Cout, taps*c.Cin, taps*c.Cin, args...)
+	})
 }
 
 // BackwardData records dIn from dOut and the kernel transposed to
@@ -118,13 +178,19 @@ func (c Conv) BackwardData(ctx *vk.Context, rec *vk.Recording, dOut, wT, dIn vk.
 		needFloats("conv input gradient", dIn, c.pixels()*c.Cin)); err != nil {
 		return err
 	}
-	return c.record(ctx, rec, ConvBackwardData, c.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, dOut, wT, dIn)
+	args := []sliced{{dOut, c.imageBytes(c.Cout)}, {wT, 0}, {dIn, c.imageBytes(c.Cin)}}
+	return c.slices(ctx, args, func(s Conv, _ int, args []vk.Range) error {
+		return s.record(ctx, rec, ConvBackwardData, s.pixels(), c.Cin, taps*c.Cout, taps*c.Cout, args...)
+	})
 }
 
 // BackwardFilter records the kernel gradient dW from the layer's input and
 // output gradient. The sum over pixels is long and the kernel small, so it
 // is split across workgroups into partial gradients (FilterScratch floats
 // of scratch), then summed in order: deterministic, with no float atomics.
+// Where the batch's activations pass the device's storage-buffer range,
+// each slice of the batch sums its own partial gradients onto those of
+// the slices before.
 func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, scratch vk.Range) error {
 	taps := c.KH * c.KW
 	size := taps * c.Cin * c.Cout
@@ -132,16 +198,28 @@ func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, s
 		needFloats("conv kernel gradient", dW, size)); err != nil {
 		return err
 	}
-	splits := c.filterSplits()
-	if splits == 1 {
-		return c.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, c.pixels(), c.pixels(), in, dOut, dW)
-	}
-	if err := needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch()); err != nil {
+	if err := c.check(); err != nil {
 		return err
 	}
-	return errors.Join(
-		c.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, c.pixels(), c.kSplit(), in, dOut, scratch),
-		splitSum(ctx, rec, scratch, dW, dW, size, c.Cout, splits, false, false))
+	if err := errors.Join(needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch(ctx.Info)), c.fits(ctx.Info, ConvBackwardFilter)); err != nil {
+		return err
+	}
+	kSplit := c.kSplit()
+	args := []sliced{{in, c.imageBytes(c.Cin)}, {dOut, c.imageBytes(c.Cout)}}
+	return c.slices(ctx, args, func(s Conv, first int, args []vk.Range) error {
+		layers := (s.pixels() + kSplit - 1) / kSplit
+		if first == 0 && layers == 1 {
+			return s.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, s.pixels(), kSplit, args[0], args[1], dW)
+		}
+		parts := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers*size)}
+		if err := s.record(ctx, rec, ConvBackwardFilter, taps*c.Cin, c.Cout, s.pixels(), kSplit, args[0], args[1], parts); err != nil {
+			return err
+		}
+		if first == 0 {
+			return splitSum(ctx, rec, parts, dW, dW, size, c.Cout, layers, false, false)
+		}
+		return addSum(ctx, rec, parts, dW, size, layers)
+	})
 }
 
 // filterWorkgroups is how many workgroups of 128x128 tiles the kernel
@@ -165,12 +243,19 @@ func (c Conv) filterSplits() int {
 	return (c.pixels() + c.kSplit() - 1) / c.kSplit()
 }
 
-// FilterScratch is the scratch BackwardFilter needs, in floats.
-func (c Conv) FilterScratch() int {
-	if s := c.filterSplits(); s > 1 {
-		return s * c.KH * c.KW * c.Cin * c.Cout
+// FilterScratch is the scratch BackwardFilter needs on the device, in
+// floats: the partial gradients of the batch, or of the largest slice
+// where the batch is sliced (none where one layer sums all).
+func (c Conv) FilterScratch(info vk.DeviceInfo) int {
+	per, err := c.images(info)
+	if err != nil {
+		return 0 // BackwardFilter reports it
 	}
-	return 0
+	layers := (per*c.H*c.W + c.kSplit() - 1) / c.kSplit()
+	if layers == 1 && per == c.Batch {
+		return 0
+	}
+	return layers * c.KH * c.KW * c.Cin * c.Cout
 }
 
 var transposeShader = groupShader("transpose", "", []vk.Access{vk.Read, vk.Write}, 3)

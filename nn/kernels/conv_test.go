@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"vkcnn/nn/ref"
@@ -25,12 +26,12 @@ func TestConvMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	ran := runsCases{}
 	for _, v := range GemmVariants {
-		if v.Usable(ctx.Info) != nil || v.GemmOnly {
+		if v.usable(ctx.Info) != nil || v.GemmOnly {
 			continue
 		}
 		for _, g := range convShapes {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
-			if !ran.add(v, v.Runs(Product{Conv: &c})) {
+			if !ran.add(v, Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1})) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
@@ -62,7 +63,7 @@ func runConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) convRun {
 	wTB := upload(t, ctx, make([]float32, len(r.w)))
 	dInB := upload(t, ctx, randomFloats(rng, pixels*g.Cin))
 	dWB := upload(t, ctx, randomFloats(rng, len(r.w)))
-	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(), 1)))
+	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(ctx.Info), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
 		return errors.Join(
 			c.Forward(ctx, rec, vk.Whole(inB), vk.Whole(wB), vk.Whole(outB), vk.Whole(biasB)),
@@ -106,8 +107,54 @@ func TestConvRejectsEvenKernels(t *testing.T) {
 	}
 	defer rec.Close()
 	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3}
-	c.Variant = DefaultGemmVariant(ctx.Info, Product{Conv: &c})
+	c.Variant = Default(ctx.Info, ConvProduct{Conv: c}).Variant
 	if err := c.Forward(ctx, rec, vk.Whole(buf), vk.Whole(buf), vk.Whole(buf), vk.Range{}); err == nil {
 		t.Fatal("a 2x3 kernel was accepted")
+	}
+}
+
+// TestConvSlicesPastStorageRange runs every pass of convolutions whose
+// activations pass a (lowered) storage-buffer range, in batch slices:
+// forward and backward-data slice by slice, the kernel gradient summing
+// each slice's partial gradients onto those before, with one layer a
+// slice and with several.
+func TestConvSlicesPastStorageRange(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	for _, tc := range []struct {
+		g     ref.ConvGeom
+		limit int64
+	}{
+		{ref.ConvGeom{Batch: 12, H: 8, W: 8, Cin: 4, Cout: 8, KH: 3, KW: 3}, 5000},
+		{ref.ConvGeom{Batch: 5, H: 16, W: 16, Cin: 4, Cout: 4, KH: 5, KW: 3}, 9000},
+	} {
+		maxRangeOverride = tc.limit
+		g := tc.g
+		for _, v := range GemmVariants {
+			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Variant: v}
+			if Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1}) != nil {
+				continue
+			}
+			if per, err := c.images(ctx.Info); err != nil || per != 2 {
+				t.Fatalf("%+v: %d images a slice (%v), want 2", g, per, err)
+			}
+			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
+				checkConv(t, ctx, rng, g, v)
+			})
+		}
+	}
+}
+
+// TestConvRefusesAnImagePastStorageRange checks the error where not even
+// one image's values fit a binding.
+func TestConvRefusesAnImagePastStorageRange(t *testing.T) {
+	ctx := vktest.Open(t)
+	maxRangeOverride = 1500 // past the kernel's 1152 bytes, short of an image's 2048
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	c := Conv{Batch: 2, H: 8, W: 8, Cin: 4, Cout: 8, KH: 3, KW: 3}
+	var re *RangeError
+	if _, err := c.images(ctx.Info); !errors.As(err, &re) || re.Bytes != 8*8*8*4 || !strings.Contains(err.Error(), "one 8x8x4 image") {
+		t.Errorf("got %v, want a RangeError of one 8x8x8 output image", err)
 	}
 }

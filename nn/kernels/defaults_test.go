@@ -3,6 +3,7 @@ package kernels
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,47 +40,78 @@ func TestDefaultChoices(t *testing.T) {
 		{"conv2 forward on lavapipe", lavapipe, Gemm{M: 8 * 28 * 28, N: 256, K: 6400}, "subgroup64", 1},
 		{"dense_1 forward on lavapipe", lavapipe, Gemm{M: 64, N: 328, K: 100352}, "subgroup16", 1},
 	} {
-		v := DefaultGemmVariant(tc.info, Product{Gemm: &tc.g})
-		tc.g.Variant = v
-		if split := DefaultSplit(tc.info, tc.g); v.Name != tc.variant || split != tc.split {
-			t.Errorf("%s: %s split %d, want %s split %d", tc.name, v.Name, split, tc.variant, tc.split)
+		if ch := Default(tc.info, tc.g); ch.Variant.Name != tc.variant || ch.Split != tc.split {
+			t.Errorf("%s: %s, want %s split %d", tc.name, ch, tc.variant, tc.split)
 		}
 	}
 }
 
-// TestRunsRefusesWhatTheKernelsCannotDo checks the shapes the warp
-// kernels refuse, and that the others take them.
-func TestRunsRefusesWhatTheKernelsCannotDo(t *testing.T) {
+// TestCheckRefusesWhatTheKernelsCannotDo checks the shapes the warp
+// kernels refuse, the splits only they make of plain GEMMs, and that the
+// others take the rest.
+func TestCheckRefusesWhatTheKernelsCannotDo(t *testing.T) {
 	conv1 := Conv{Batch: 64, H: 28, W: 28, Cin: 1, Cout: 256, KH: 5, KW: 5}
 	conv2 := Conv{Batch: 64, H: 28, W: 28, Cin: 256, Cout: 256, KH: 5, KW: 5}
 	for _, tc := range []struct {
-		variant string
-		p       Product
-		why     string // "" where it runs
+		choice string
+		p      Product
+		why    string // "" where it runs
 	}{
-		{"warp128", Product{Conv: &conv1}, "Cin 1"},
-		{"warp128", Product{Conv: &conv2, Pass: ConvBackwardFilter}, ""},
-		{"warp128", Product{Gemm: &Gemm{M: 64, N: 10, K: 192}}, "N 10"},
-		{"warp128", Product{Gemm: &Gemm{M: 6, N: 12, K: 192, TransA: true}}, "M 6"},
-		{"warp128", Product{Gemm: &Gemm{M: 6, N: 12, K: 192}}, ""},
-		{"warp128", Product{Gemm: &Gemm{M: 8, N: 12, K: 10, TransB: true}}, "K 10"},
-		{"warp64", Product{Conv: &conv2}, "plain products only"},
-		{"warp64", Product{Gemm: &Gemm{M: 64, N: 328, K: 100352}}, ""},
-		{"tiled64", Product{Conv: &conv1}, ""},
-		{"tiled64", Product{Gemm: &Gemm{M: 64, N: 10, K: 192}}, ""},
+		{"warp128", ConvProduct{Conv: conv1}, "Cin 1"},
+		{"warp128", ConvProduct{Conv: conv2, Pass: ConvBackwardFilter}, ""},
+		{"warp128", Gemm{M: 64, N: 10, K: 192}, "N 10"},
+		{"warp128", Gemm{M: 6, N: 12, K: 192, TransA: true}, "M 6"},
+		{"warp128", Gemm{M: 6, N: 12, K: 192}, ""},
+		{"warp128", Gemm{M: 8, N: 12, K: 10, TransB: true}, "K 10"},
+		{"warp64", ConvProduct{Conv: conv2}, "plain products only"},
+		{"warp64", Gemm{M: 64, N: 328, K: 100352}, ""},
+		{"tiled64", ConvProduct{Conv: conv1}, ""},
+		{"tiled64", Gemm{M: 64, N: 10, K: 192}, ""},
+		{"warp64 split 44", Gemm{M: 64, N: 328, K: 100352}, ""},
+		{"tiled64 split 2", Gemm{M: 64, N: 328, K: 100352}, "cannot split"},
+		{"warp128 split 2", ConvProduct{Conv: conv2, Pass: ConvBackwardFilter}, "cannot split"},
 	} {
-		v, err := GemmVariantByName(tc.variant)
+		ch, err := ParseChoice(tc.choice)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = v.Runs(tc.p)
+		err = Check(h100, tc.p, ch)
 		if tc.why == "" && err != nil || tc.why != "" && (err == nil || !strings.Contains(err.Error(), tc.why)) {
-			t.Errorf("%s on %s: %v, want an error saying %q (none if empty)", tc.variant, tc.p.Key(), err, tc.why)
+			t.Errorf("%s on %s: %v, want an error saying %q (none if empty)", tc.choice, tc.p.Key(), err, tc.why)
 		}
 	}
 	// Where warp128 cannot, a GPU runs the product tiled.
-	if v := DefaultGemmVariant(h100, Product{Conv: &conv1}); v.Name != "tiled64" {
-		t.Errorf("conv2d_1 on an H100: %s, want tiled64", v.Name)
+	if ch := Default(h100, ConvProduct{Conv: conv1}); ch.String() != "tiled64" {
+		t.Errorf("conv2d_1 on an H100: %s, want tiled64", ch)
+	}
+}
+
+// TestChoicesAreWhatCheckAllows checks the tuner's candidates for the
+// standard model's products on an H100 and lavapipe: the default first,
+// each once, each one Check allows, and every variant Check allows among
+// them.
+func TestChoicesAreWhatCheckAllows(t *testing.T) {
+	conv := Conv{Batch: 64, H: 28, W: 28, Cin: 256, Cout: 256, KH: 5, KW: 5}
+	for _, info := range []vk.DeviceInfo{h100, lavapipe} {
+		for _, p := range []Product{Gemm{M: 64, N: 328, K: 100352, Bias: true}, Gemm{M: 64, N: 10, K: 192},
+			ConvProduct{Conv: conv}, ConvProduct{Conv: conv, Pass: ConvBackwardFilter}} {
+			choices := Choices(info, p)
+			if choices[0] != Default(info, p) {
+				t.Errorf("%s on %s: %s first, not the default %s", p.Key(), info.Type, choices[0], Default(info, p))
+			}
+			for i, ch := range choices {
+				if err := Check(info, p, ch); err != nil || slices.Index(choices, ch) != i {
+					t.Errorf("%s on %s: choice %s at %d: %v", p.Key(), info.Type, ch, i, err)
+				}
+			}
+			for _, v := range GemmVariants {
+				runs := Check(info, p, Choice{Variant: v, Split: 1}) == nil
+				listed := slices.ContainsFunc(choices, func(ch Choice) bool { return ch.Variant.Name == v.Name })
+				if runs != listed {
+					t.Errorf("%s on %s: %s runs it %v, listed %v", p.Key(), info.Type, v.Name, runs, listed)
+				}
+			}
+		}
 	}
 }
 
@@ -127,12 +159,12 @@ func TestUsableRefusesTilesTheShaderCannotHold(t *testing.T) {
 		{GemmVariant{Name: "deep", Style: Warp, BM: 32, BN: 32, BK: 64, WM: 32, WN: 32, WMIter: 2, WNIter: 2}, h100, "a depth of 64"},
 		{GemmVariant{Name: "many fetches", Style: Warp, BM: 128, BN: 64, BK: 32, WM: 128, WN: 64, WMIter: 4, WNIter: 4}, h100, "each must fetch 1 to 4"},
 	} {
-		if err := tc.v.Usable(tc.info); err == nil || !strings.Contains(err.Error(), tc.why) {
+		if err := tc.v.usable(tc.info); err == nil || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("%s: %v, want an error saying %q", tc.v.Name, err, tc.why)
 		}
 	}
 	for _, v := range GemmVariants {
-		if err := v.Usable(lavapipe); err != nil {
+		if err := v.usable(lavapipe); err != nil {
 			t.Errorf("%s: %v", v.Name, err)
 		}
 	}

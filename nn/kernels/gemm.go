@@ -40,11 +40,12 @@ type GemmVariant struct {
 	BM, BN, BK, TM, TN     uint32
 	WM, WN, WMIter, WNIter uint32
 	// GemmOnly variants run plain GEMMs (the dense layers), no
-	// convolution (Runs).
+	// convolution (Check).
 	GemmOnly bool
 }
 
-// GemmVariants lists every variant; Usable says which a device can run.
+// GemmVariants lists every variant; Check says which a device runs a
+// product with.
 var GemmVariants = []GemmVariant{
 	{Name: "subgroup16", Style: Subgroup, Rows: 16, Cols: 64},
 	{Name: "subgroup32", Style: Subgroup, Rows: 32, Cols: 64},
@@ -70,8 +71,8 @@ var GemmVariants = []GemmVariant{
 	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 2, WNIter: 2, GemmOnly: true},
 }
 
-// Usable reports whether the device can run the variant, and why not.
-func (v GemmVariant) Usable(info vk.DeviceInfo) error {
+// usable reports whether the device can run the variant, and why not.
+func (v GemmVariant) usable(info vk.DeviceInfo) error {
 	if v.Style == Subgroup {
 		// The subgroup body writes out up to 8 blocks of 8 rows and holds
 		// 64 or 32 columns (gemm_subgroup_body.glsl).
@@ -136,31 +137,6 @@ func (v GemmVariant) warpShape() error {
 	return nil
 }
 
-// Runs reports whether the variant can run the product, and why not. A
-// GemmOnly variant runs no convolution. The warp kernels read and write
-// only vec4s, with no element-by-element paths (which took a third of
-// their instructions), so the lengths they read and write along must be
-// multiples of 4; products that are not (a first layer of one channel,
-// ten classes) are small, and run on another style.
-func (v GemmVariant) Runs(p Product) error {
-	if v.GemmOnly && p.Conv != nil {
-		return fmt.Errorf("GEMM variant %s runs plain products only, not %s", v.Name, p.Key())
-	}
-	if v.Style != Warp {
-		return nil
-	}
-	if bad := p.misaligned(); bad != "" {
-		return fmt.Errorf("GEMM variant %s reads and writes by vec4s: %s has %s, not a multiple of 4", v.Name, p.Key(), bad)
-	}
-	return nil
-}
-
-// CanRun reports whether the device can run the variant (Usable) and the
-// variant the product (Runs).
-func (v GemmVariant) CanRun(info vk.DeviceInfo, p Product) error {
-	return errors.Join(v.Usable(info), v.Runs(p))
-}
-
 // SharedBytes is the shared memory the variant's shader declares: the A
 // and B tiles, padded by a vec4 a row in the warp kernels.
 func (v GemmVariant) SharedBytes() uint32 {
@@ -208,7 +184,7 @@ func GemmVariantByName(name string) (GemmVariant, error) {
 
 // ParseWarpVariant reads a warp variant of any tile, written
 // BMxBNxBK/WMxWN/WMIxWNI (warp128 is 128x128x16/64x32/2x2), for timing
-// tiles that GemmVariants does not list. Usable checks the shape.
+// tiles that GemmVariants does not list. Check checks the shape.
 func ParseWarpVariant(tile string) (GemmVariant, error) {
 	const form = "%dx%dx%d/%dx%d/%dx%d"
 	v := GemmVariant{Name: tile, Style: Warp}
@@ -217,43 +193,6 @@ func ParseWarpVariant(tile string) (GemmVariant, error) {
 		return GemmVariant{}, fmt.Errorf("warp tile %q is not BMxBNxBK/WMxWN/WMIxWNI, such as 128x128x16/64x32/2x2", tile)
 	}
 	return v, nil
-}
-
-// DefaultGemmVariant is the built-in choice for a device and a product,
-// where no tuning says otherwise: on CPUs that can run it, the subgroup
-// kernel with the largest tile that the product's m and n fill well; on
-// GPUs the largest warp tile (GemmVariants lists them largest first) where
-// it runs the product (Runs), whose sum over k splits where its tiles are
-// too few to fill the device (defaultSplit), else the largest tiled one.
-// On an H100 tuning chose warp128 or warp64x128, a few percent apart, for
-// every large product of the standard model.
-func DefaultGemmVariant(info vk.DeviceInfo, p Product) GemmVariant {
-	m, n := p.size()
-	if info.Type == "CPU" {
-		rows, cols := uint32(16), uint32(64)
-		switch {
-		case m >= 1024:
-			rows = 64
-		case m >= 128:
-			rows = 32
-		}
-		if n <= 32 {
-			cols = 32
-		}
-		for _, v := range GemmVariants {
-			if v.Style == Subgroup && v.Rows == rows && v.Cols == cols && v.Usable(info) == nil {
-				return v
-			}
-		}
-	}
-	for _, style := range []GemmStyle{Warp, Tiled, Subgroup} {
-		for _, v := range GemmVariants {
-			if v.Style == style && v.CanRun(info, p) == nil {
-				return v
-			}
-		}
-	}
-	return GemmVariants[0]
 }
 
 // Gemm is C = op(A)*op(B) (+ bias[n]) (ReLU) on row-major float32
@@ -265,7 +204,7 @@ type Gemm struct {
 	Bias, ReLU     bool
 	Variant        GemmVariant
 	// Split, above 1, sums k in up to that many workgroup layers (warp
-	// variants only), each writing a partial C to scratch (SplitScratch
+	// variants only), each writing a partial C to scratch (Scratch
 	// floats); they are then added in order, with the bias and ReLU:
 	// deterministic, with no float atomics. A product of few tiles needs
 	// it to fill a GPU.
@@ -288,12 +227,41 @@ func (g Gemm) layers() int {
 	return (g.K + per - 1) / per
 }
 
-// SplitScratch is the scratch Record needs, in floats.
-func (g Gemm) SplitScratch() int {
-	if l := g.layers(); l > 1 {
-		return l * g.M * g.N
+// Scratch is the scratch Record needs on the device, in floats: the
+// partial products of a split k, and where the transposed A passes the
+// device's storage-buffer range, the product of a slice of k to add to
+// those of the slices before, first.
+func (g Gemm) Scratch(info vk.DeviceInfo) int {
+	layers := g.layers()
+	if kPer, err := g.kSlice(info); err == nil && kPer < g.K {
+		return g.sumFloats(info) + max(g.Split, 1)*g.M*g.N
+	}
+	if layers > 1 {
+		return layers * g.M * g.N
 	}
 	return 0
+}
+
+// sumFloats is the scratch that holds a slice of k's product, the split
+// scratch starting past it at an aligned offset.
+func (g Gemm) sumFloats(info vk.DeviceInfo) int {
+	floats := alignment(info) / 4
+	return int((int64(g.M*g.N) + floats - 1) / floats * floats)
+}
+
+// kSlice is how many of k each slice of a product with A transposed sums:
+// all of k where the transposed A fits the device's storage-buffer range,
+// else the most rows of A that do. The slices' products are added in
+// order, which only a product without bias and ReLU allows.
+func (g Gemm) kSlice(info vk.DeviceInfo) (int, error) {
+	what := "a row of its transposed A"
+	if !g.TransA || 4*int64(g.K)*int64(g.M) <= maxRange(info) {
+		return g.K, nil
+	}
+	if g.TransB || g.Bias || g.ReLU {
+		return 0, fitsWhole(info, "its transposed A, with B transposed, a bias or ReLU,", 4*int64(g.K)*int64(g.M))
+	}
+	return perSlice(info, what, g.K, 1, 4*int64(g.M), 4*int64(g.N))
 }
 
 func boolWord(b bool) uint32 {
@@ -307,68 +275,103 @@ func boolWord(b bool) uint32 {
 func (g Gemm) FLOPs() float64 { return 2 * float64(g.M) * float64(g.N) * float64(g.K) }
 
 // Record adds the product to rec. bias is ignored unless g.Bias, scratch
-// unless g splits k. Where A and C would exceed the device's
-// storage-buffer range, the product is split into bands of rows.
+// unless Scratch says it is needed. Where A and C would pass the device's
+// storage-buffer range, the product is split into bands of rows; where a
+// transposed A would, into slices of k whose products are added in order.
 func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
-	if err := g.Variant.CanRun(ctx.Info, Product{Gemm: &g}); err != nil {
+	if err := Check(ctx.Info, g, g.Choice()); err != nil {
 		return err
-	}
-	layers := g.layers()
-	if layers > 1 && g.Variant.Style != Warp {
-		return fmt.Errorf("gemm: variant %s cannot split k (warp variants can)", g.Variant.Name)
 	}
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	need := []error{needFloats(what+" A", a, g.M*g.K), needFloats(what+" B", b, g.K*g.N), needFloats(what+" C", c, g.M*g.N)}
 	if g.Bias {
 		need = append(need, needFloats(what+" bias", bias, g.N))
 	}
-	if layers > 1 {
-		need = append(need, needFloats(what+" split scratch", scratch, g.SplitScratch()))
+	if n := g.Scratch(ctx.Info); n > 0 {
+		need = append(need, needFloats(what+" scratch", scratch, n))
 	}
 	if err := errors.Join(need...); err != nil {
 		return err
 	}
+	rows, kPer, err := g.bands(ctx.Info)
+	if err != nil {
+		return err
+	}
+	if kPer == g.K {
+		return g.recordRows(ctx, rec, rows, a, b, c, bias, scratch)
+	}
+	sum := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(g.M*g.N)}
+	split := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset + 4*int64(g.sumFloats(ctx.Info))}
+	return eachSlice(g.K, kPer, func(first, count int) error {
+		s := g
+		s.K = count
+		a, b := part(a, first, count, 4*int64(g.M)), part(b, first, count, 4*int64(g.N))
+		if first == 0 {
+			return s.recordRows(ctx, rec, rows, a, b, c, bias, split)
+		}
+		if err := s.recordRows(ctx, rec, rows, a, b, sum, bias, split); err != nil {
+			return err
+		}
+		return Add(ctx, rec, c, sum, c, g.M*g.N)
+	})
+}
+
+// bands is how the product splits within the device's storage-buffer
+// range: the rows of C each band takes (all of them where A is
+// transposed: the shader strides it by M) and how much of k each slice
+// sums; or why it cannot.
+func (g Gemm) bands(info vk.DeviceInfo) (rows, kPer int, err error) {
+	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
+	kPer, err = g.kSlice(info)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", what, err)
+	}
+	slice := g
+	slice.K = kPer
+	layers := int64(slice.layers())
+	m, n, k := int64(g.M), int64(g.N), int64(kPer)
+	if g.TransA {
+		rows = g.M
+		err = errors.Join(fitsWhole(info, "the transposed A of "+what, 4*k*m),
+			fitsWhole(info, "the output of "+what+" with A transposed", 4*layers*m*n))
+	} else {
+		tileRows, _ := g.Variant.tile()
+		rows, err = perSlice(info, "a band of rows of "+what, g.M, int(tileRows), 4*k, 4*layers*n)
+	}
+	if err := errors.Join(err, fitsWhole(info, "B of "+what, 4*k*n)); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return rows, kPer, nil
+}
+
+// recordRows records the product in bands of rows of A and C.
+func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, a, b, c, bias, scratch vk.Range) error {
+	layers := g.layers()
+	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	k, err := g.shader(ctx.Info, layers > 1).kernel(ctx)
 	if err != nil {
 		return err
 	}
-	rowBytes := 4 * int64(max(g.K, layers*g.N))
-	rows := int64(g.M)
-	if limit := maxRange(ctx); rows*rowBytes > limit {
-		if g.TransA {
-			return fmt.Errorf("%s: transposed A exceeds the device's storage-buffer range of %d bytes", what, limit)
-		}
-		tileRows, _ := g.Variant.tile()
-		align := max(ctx.Info.StorageOffsetAlignment, 16)
-		rows = limit / rowBytes / int64(tileRows) * int64(tileRows)
-		for rows > 0 && (rows*4*int64(g.K)%int64(align) != 0 || rows*4*int64(g.N)%int64(align) != 0) {
-			rows -= int64(tileRows)
-		}
-		if rows <= 0 {
-			return fmt.Errorf("%s: one band of rows exceeds the device's storage-buffer range of %d bytes", what, limit)
-		}
-	}
-	for m0 := int64(0); m0 < int64(g.M); m0 += rows {
-		m := min(rows, int64(g.M)-m0)
-		aBand := vk.Range{Buf: a.Buf, Offset: a.Offset + 4*m0*int64(g.K), Size: 4 * m * int64(g.K)}
-		cBand := vk.Range{Buf: c.Buf, Offset: c.Offset + 4*m0*int64(g.N), Size: 4 * m * int64(g.N)}
+	tileRows, tileCols := g.Variant.tile()
+	bRange := vk.Range{Buf: b.Buf, Offset: b.Offset, Size: 4 * int64(g.K) * int64(g.N)}
+	return eachSlice(g.M, rows, func(m0, m int) error {
+		aBand := part(a, m0, m, 4*int64(g.K))
 		if g.TransA {
 			aBand = vk.Range{Buf: a.Buf, Offset: a.Offset, Size: 4 * int64(g.M) * int64(g.K)}
 		}
-		bRange := vk.Range{Buf: b.Buf, Offset: b.Offset, Size: 4 * int64(g.K) * int64(g.N)}
+		cBand := part(c, m0, m, 4*int64(g.N))
 		biasRange := cBand // bound but unused: the binding must hold a buffer
 		if g.Bias {
 			biasRange = vk.Range{Buf: bias.Buf, Offset: bias.Offset, Size: 4 * int64(g.N)}
 		}
 		out := cBand
 		if layers > 1 {
-			out = vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers) * m * int64(g.N)}
+			out = vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(layers*m*g.N)}
 		}
-		tileRows, tileCols := g.Variant.tile()
-		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int64(tileRows) - 1) / int64(tileRows)), uint32(layers)}
+		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int(tileRows) - 1) / int(tileRows)), uint32(layers)}
 		push := []uint32{uint32(m), uint32(g.N), uint32(g.K)}
 		if g.Variant.Style == Warp {
 			push = append(push, uint32(splitDepth(g.K, layers)))
@@ -377,12 +380,12 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if layers > 1 {
-			if err := splitSum(ctx, rec, out, cBand, biasRange, int(m)*g.N, g.N, layers, g.Bias, g.ReLU); err != nil {
+			if err := splitSum(ctx, rec, out, cBand, biasRange, m*g.N, g.N, layers, g.Bias, g.ReLU); err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // splitSum records c[i] = sum over layers of part[layer*count + i], in
@@ -392,15 +395,28 @@ func splitSum(ctx *vk.Context, rec *vk.Recording, part, c, bias vk.Range, count,
 		[]uint32{uint32(count), uint32(cols), uint32(layers)}, []vk.Range{part, c, bias})
 }
 
-// splitSumShaders are splitsum's pipelines by bias and ReLU flag.
-var splitSumShaders = func() (s [2][2]shader) {
-	for bias := range uint32(2) {
-		for relu := range uint32(2) {
-			s[bias][relu] = groupShader("splitsum", flagNames([]uint32{bias, relu}, "bias", "relu"), []vk.Access{vk.Read, vk.Write, vk.Read}, 3, bias, relu)
+// addSum records c[i] += the sum over layers of part[layer*count + i],
+// in layer order: the products of a later slice of k added to those of
+// the slices before.
+func addSum(ctx *vk.Context, rec *vk.Recording, part, c vk.Range, count, layers int) error {
+	return single(ctx, rec, addSumShader, count, []uint32{uint32(count), 1, uint32(layers)}, []vk.Range{part, c, c})
+}
+
+var splitSumAccess = []vk.Access{vk.Read, vk.ReadWrite, vk.Read}
+
+// splitSumShaders are splitsum's pipelines by bias and ReLU flag;
+// addSumShader adds to what C holds.
+var (
+	splitSumShaders = func() (s [2][2]shader) {
+		for bias := range uint32(2) {
+			for relu := range uint32(2) {
+				s[bias][relu] = groupShader("splitsum", flagNames([]uint32{bias, relu}, "bias", "relu"), splitSumAccess, 3, bias, relu, 0)
+			}
 		}
-	}
-	return s
-}()
+		return s
+	}()
+	addSumShader = groupShader("splitsum", " accumulate", splitSumAccess, 3, 0, 0, 1)
+)
 
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 

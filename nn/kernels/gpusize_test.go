@@ -28,7 +28,7 @@ func TestWarpVariantsAtGPUSizes(t *testing.T) {
 		if v.Style != Warp {
 			continue
 		}
-		if err := v.Usable(ctx.Info); err != nil {
+		if err := v.usable(ctx.Info); err != nil {
 			t.Errorf("a GPU cannot run a warp variant: %v", err)
 			continue
 		}
@@ -41,15 +41,16 @@ func TestWarpVariantsAtGPUSizes(t *testing.T) {
 			{M: 64, N: 100352, K: 328, TransB: true},           // its input gradient
 		} {
 			g.Variant = v
-			if !ran.add(v, v.Runs(Product{Gemm: &g})) {
+			def, err := For(ctx.Info, g, v)
+			if !ran.add(v, err) {
 				continue
 			}
 			layers := map[int]bool{}
-			for _, split := range []int{DefaultSplit(ctx.Info, g), 8} {
+			for _, split := range []int{def.Split, 8} {
 				// A split whose partial products overrun a binding is
-				// refused (Record says so); the device's own rule never
+				// refused (Fits says so); the device's own rule never
 				// splits products that large.
-				if g.Split = split; layers[g.layers()] || 4*int64(g.SplitScratch()) > int64(ctx.Info.MaxStorageBufferRange) {
+				if g.Split = split; layers[g.layers()] || Fits(ctx.Info, g) != nil {
 					continue
 				}
 				layers[g.layers()] = true
@@ -64,7 +65,7 @@ func TestWarpVariantsAtGPUSizes(t *testing.T) {
 			{Batch: 5, H: 30, W: 30, Cin: 132, Cout: 260, KH: 3, KW: 3},
 		} {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v}
-			if ran.add(v, v.Runs(Product{Conv: &c})) {
+			if ran.add(v, Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1})) {
 				t.Run(fmt.Sprintf("conv %s %+v", v.Name, g), func(t *testing.T) { checkConvSample(t, ctx, rng, c) })
 			}
 		}
@@ -106,7 +107,7 @@ func checkGemmSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	}
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N))
-	scratch := upload(t, ctx, make([]float32, max(g.SplitScratch(), 1)))
+	scratch := upload(t, ctx, make([]float32, max(g.Scratch(ctx.Info), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
 		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
 	})

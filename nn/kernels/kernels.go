@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"vkcnn/augment"
+	"vkcnn/internal/numfmt"
 	"vkcnn/shaders"
 	"vkcnn/vk"
 )
@@ -72,29 +73,140 @@ func groupShader(name, label string, access []vk.Access, push int, spec ...uint3
 
 // The fixed kernels of this file.
 var (
-	fillShader    = elementwiseShader("fill", "", []vk.Access{vk.Write}, 1)
-	copyShader    = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
-	scaleShader   = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
-	addShader     = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
-	augmentShader = groupShader("augment", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Write}, 4)
+	fillShader  = elementwiseShader("fill", "", []vk.Access{vk.Write}, 1)
+	copyShader  = groupShader("copy", "", []vk.Access{vk.Read, vk.Write}, 1)
+	scaleShader = elementwiseShader("scale", "", []vk.Access{vk.Read, vk.Write}, 1)
+	addShader   = elementwiseShader("add", "", []vk.Access{vk.Read, vk.Read, vk.Write}, 0)
 )
 
 // maxRangeOverride, when positive, stands in for the device's
 // maxStorageBufferRange so tests can exercise chunking on small buffers.
 var maxRangeOverride int64
 
-func maxRange(ctx *vk.Context) int64 {
+func maxRange(info vk.DeviceInfo) int64 {
 	if maxRangeOverride > 0 {
 		return maxRangeOverride
 	}
-	return int64(ctx.Info.MaxStorageBufferRange)
+	return int64(info.MaxStorageBufferRange)
 }
+
+// alignment is the device's storage-buffer offset alignment, at least a
+// vec4's.
+func alignment(info vk.DeviceInfo) int64 { return max(int64(info.StorageOffsetAlignment), 16) }
 
 // chunkElems is the most float32 elements one binding may span such that
 // chunk boundaries keep the device's offset alignment.
-func chunkElems(ctx *vk.Context) int64 {
-	align := max(int64(ctx.Info.StorageOffsetAlignment), 16)
-	return (maxRange(ctx) / align * align) / 4
+func chunkElems(info vk.DeviceInfo) int64 {
+	align := alignment(info)
+	return (maxRange(info) / align * align) / 4
+}
+
+// RangeError is work that cannot be split so that each binding stays
+// within the device's storage-buffer range: one item of it (an image, a
+// row, a kernel) takes Bytes in one binding.
+type RangeError struct {
+	What         string
+	Bytes, Limit int64
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("%s takes %s in one binding, past the device's storage-buffer range of %s",
+		e.What, numfmt.Bytes(e.Bytes), numfmt.Bytes(e.Limit))
+}
+
+// fitsWhole checks that a binding that cannot be split, of bytes, fits
+// the device's range.
+func fitsWhole(info vk.DeviceInfo, what string, bytes int64) error {
+	if limit := maxRange(info); bytes > limit {
+		return &RangeError{What: what, Bytes: bytes, Limit: limit}
+	}
+	return nil
+}
+
+// perSlice is how many items each dispatch of a kernel that splits its work
+// by items (images, rows) takes, so that every binding that holds
+// bytes[i] of each item stays within the device's storage-buffer range
+// and starts at an aligned offset: all of them where they fit, else the
+// most that do, a multiple of unit items. what names an item for the
+// error where not even unit items fit.
+func perSlice(info vk.DeviceInfo, what string, items, unit int, bytes ...int64) (int, error) {
+	limit := maxRange(info)
+	var most int64
+	for _, b := range bytes {
+		most = max(most, b)
+	}
+	if int64(items)*most <= limit {
+		return items, nil
+	}
+	align := alignment(info)
+	step := int64(unit)
+	for _, b := range bytes {
+		if b > 0 {
+			step = lcm(step, align/gcd(align, b))
+		}
+	}
+	per := limit / most / step * step
+	if per == 0 {
+		return 0, &RangeError{What: what, Bytes: step * most, Limit: limit}
+	}
+	return int(per), nil
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func lcm(a, b int64) int64 { return a / gcd(a, b) * b }
+
+// eachSlice calls record for slices of per items of items, in order.
+func eachSlice(items, per int, record func(first, count int) error) error {
+	for first := 0; first < items; first += per {
+		if err := record(first, min(per, items-first)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// part is the count items from first of r, of bytes each.
+func part(r vk.Range, first, count int, bytes int64) vk.Range {
+	return vk.Range{Buf: r.Buf, Offset: r.Offset + int64(first)*bytes, Size: int64(count) * bytes}
+}
+
+// sliced is an argument of work split into batch slices: a range of
+// bytes an image, or, with bytes 0, one bound whole to every slice.
+type sliced struct {
+	r     vk.Range
+	bytes int64
+}
+
+// inSlices records work on a batch in slices of images whose arguments
+// stay within the device's storage-buffer range: the whole batch where
+// they fit. record gets each slice's first image, its count and its
+// arguments in order. what names an image for the error where not one
+// fits.
+func inSlices(info vk.DeviceInfo, what string, batch int, args []sliced, record func(first, count int, args []vk.Range) error) error {
+	var bytes []int64
+	for _, a := range args {
+		bytes = append(bytes, a.bytes)
+	}
+	per, err := perSlice(info, what, batch, 1, bytes...)
+	if err != nil {
+		return err
+	}
+	return eachSlice(batch, per, func(first, count int) error {
+		parts := make([]vk.Range, len(args))
+		for i, a := range args {
+			parts[i] = a.r
+			if a.bytes > 0 {
+				parts[i] = part(a.r, first, count, a.bytes)
+			}
+		}
+		return record(first, count, parts)
+	})
 }
 
 // elementwise records a kernel over n float32 elements of every split
@@ -122,7 +234,7 @@ func elementwiseBy(ctx *vk.Context, rec *vk.Recording, s shader, n, per int, spl
 	if err != nil {
 		return err
 	}
-	step := chunkElems(ctx)
+	step := chunkElems(ctx.Info)
 	for start := int64(0); start < int64(n); start += step {
 		count := min(step, int64(n)-start)
 		args := make([]vk.Range, 0, len(split)+len(fixed))
@@ -179,18 +291,67 @@ func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
 	return elementwise(ctx, rec, addShader, n, []vk.Range{x, y, z}, nil, nil)
 }
 
-// Augment records the gather-and-warp of a batch: sample s of out (28x28
-// float32 pixels in [0, 1]) is image order[first+s] of images (uint8,
-// 784 bytes an image) sampled through affines[6s:6s+6] as s says.
-func Augment(ctx *vk.Context, rec *vk.Recording, images, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling) error {
-	const pixels = 28 * 28
-	if batch <= 0 || first < 0 {
-		return fmt.Errorf("augment: batch %d from %d", batch, first)
+// augmentPieces is how many bindings augment.comp reads the data set
+// through.
+const augmentPieces = 4
+
+// augmentShader is augment.comp's pipeline for images of geometry g: the
+// data set's pieces, the batch order, the affines and the output.
+func augmentShader(g augment.Geometry) shader {
+	access := []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read, vk.Write}
+	return shader{name: "augment", label: g.String(), access: access, push: 5,
+		spec: []uint32{elementwiseGroup, uint32(g.Width), uint32(g.Height), uint32(g.Channels)}}
+}
+
+// perPiece is how many images each of the data set's bindings holds in
+// augment.comp: all n where they fit the device's storage-buffer range.
+func perPiece(info vk.DeviceInfo, n int, g augment.Geometry) (int, error) {
+	bytes := int64(g.Values())
+	per, err := perSlice(info, fmt.Sprintf("one %v image", g), n, 1, bytes)
+	if err != nil {
+		return 0, err
 	}
-	if err := errors.Join(needRange("augment images", images, pixels, 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
-		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, pixels*batch)); err != nil {
+	if (n+per-1)/per > augmentPieces {
+		return 0, fmt.Errorf("a data set of %s %v images (%s) takes more than %d bindings of the device's storage-buffer range of %s",
+			numfmt.Commas(n), g, numfmt.Bytes(int64(n)*bytes), augmentPieces, numfmt.Bytes(maxRange(info)))
+	}
+	return per, nil
+}
+
+// CheckDataSet reports whether Augment can read a data set of n images
+// of geometry g on the device.
+func CheckDataSet(info vk.DeviceInfo, n int, g augment.Geometry) error {
+	_, err := perPiece(info, n, g)
+	return err
+}
+
+// Augment records the gather-and-warp of a batch: sample s of out
+// (float32 values in [0, 1], HWC) is image order[first+s] of images (n
+// images of geometry g, a byte a value) sampled through
+// affines[6s:6s+6] as s says. The data set is bound in pieces, and the
+// batch recorded in slices, within the device's storage-buffer range.
+func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling) error {
+	values := g.Values()
+	if batch <= 0 || first < 0 || values <= 0 || n <= 0 {
+		return fmt.Errorf("augment: batch %d from %d of %d %v images", batch, first, n, g)
+	}
+	if err := errors.Join(needRange("augment images", images, int64(n*values), 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
+		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, values*batch)); err != nil {
 		return err
 	}
-	return single(ctx, rec, augmentShader, pixels*batch,
-		[]uint32{uint32(pixels * batch), uint32(first), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear)}, []vk.Range{images, order, affines, out})
+	per, err := perPiece(ctx.Info, n, g)
+	if err != nil {
+		return err
+	}
+	args := make([]sliced, augmentPieces)
+	for k := range args {
+		first := min(k*per, n-1) / per * per // pieces past the data bind the last
+		args[k] = sliced{part(images, first, min(per, n-first), int64(values)), 0}
+	}
+	args = append(args, sliced{order, 0}, sliced{affines, 6 * 4}, sliced{out, 4 * int64(values)})
+	sh := augmentShader(g)
+	return inSlices(ctx.Info, fmt.Sprintf("one augmented %v image", g), batch, args, func(slice, count int, args []vk.Range) error {
+		return single(ctx, rec, sh, values*count,
+			[]uint32{uint32(values * count), uint32(first + slice), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear), uint32(per)}, args)
+	})
 }

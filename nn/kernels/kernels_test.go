@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -76,7 +77,7 @@ func maxAbsDiff(got, want []float32) (float64, int) {
 
 // gemmShapes are odd shapes: partial tiles, lengths of one. The warp
 // variants run those whose lengths read by vec4s are multiples of 4
-// (Runs), the last three among them.
+// (Check), the last three among them.
 var gemmShapes = [][3]int{{1, 1, 1}, {17, 33, 65}, {1000, 1, 999}, {1, 1000, 7}, {64, 64, 64}, {70, 129, 33}, {33, 68, 12}, {36, 68, 20}, {132, 260, 36}, {4, 1000, 996}}
 
 // runsCases counts the cases a variant ran of those a test tried, and
@@ -108,7 +109,7 @@ func TestGemmMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ran := runsCases{}
 	for _, v := range GemmVariants {
-		if err := v.Usable(ctx.Info); err != nil {
+		if err := v.usable(ctx.Info); err != nil {
 			t.Logf("skip %v", err)
 			continue
 		}
@@ -117,7 +118,7 @@ func TestGemmMatchesReference(t *testing.T) {
 			for _, trans := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, epi := range [][2]bool{{false, false}, {true, true}} {
 					g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: epi[0], ReLU: epi[1], Variant: v}
-					if !ran.add(v, v.Runs(Product{Gemm: &g})) {
+					if !ran.add(v, Check(ctx.Info, g, g.Choice())) {
 						continue
 					}
 					t.Run(fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v,bias+relu=%v", v.Name, m, n, k, trans[0], trans[1], epi[0]), func(t *testing.T) {
@@ -141,14 +142,14 @@ func TestGemmSplitKMatchesReference(t *testing.T) {
 		if v.Style != Warp {
 			continue
 		}
-		if err := v.Usable(ctx.Info); err != nil {
+		if err := v.usable(ctx.Info); err != nil {
 			t.Fatalf("a warp variant lavapipe cannot run: %v", err)
 		}
 		for _, shape := range [][4]int{{64, 40, 1000, 3}, {17, 36, 652, 2}, {8, 72, 1300, 7}} {
 			m, n, k, split := shape[0], shape[1], shape[2], shape[3]
 			for _, trans := range [][2]bool{{false, false}, {true, true}} {
 				g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: true, ReLU: true, Variant: v, Split: split}
-				if !ran.add(v, v.Runs(Product{Gemm: &g})) {
+				if !ran.add(v, Check(ctx.Info, g, g.Choice())) {
 					continue
 				}
 				if g.layers() < 2 {
@@ -173,7 +174,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	want := ref.Gemm(g.M, g.N, g.K, a, b, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten
-	scratch := upload(t, ctx, make([]float32, max(g.SplitScratch(), 1)))
+	scratch := upload(t, ctx, make([]float32, max(g.Scratch(ctx.Info), 1)))
 	var biasRange vk.Range
 	if g.Bias {
 		biasRange = vk.Whole(upload(t, ctx, bias))
@@ -195,8 +196,38 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := Gemm{M: 200, N: 40, K: 36, Bias: true}
-	g.Variant = DefaultGemmVariant(ctx.Info, Product{Gemm: &g})
+	g.Variant = Default(ctx.Info, g).Variant
 	checkGemm(t, ctx, rng, g)
+}
+
+// TestGemmSlicesKPastStorageRange runs a product shaped like a dense
+// layer's kernel gradient (A transposed) whose A passes a lowered
+// storage-buffer range, in slices of k whose products are added in order:
+// with every variant, and split over k within each slice by the warp
+// variants.
+func TestGemmSlicesKPastStorageRange(t *testing.T) {
+	ctx := vktest.Open(t)
+	maxRangeOverride = 16 << 10 // A's 48,000 bytes in three slices of k
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, v := range GemmVariants {
+		for _, split := range []int{1, 2} {
+			g := Gemm{M: 40, N: 12, K: 300, TransA: true, Variant: v, Split: split}
+			if Check(ctx.Info, g, g.Choice()) != nil {
+				continue
+			}
+			if kPer, err := g.kSlice(ctx.Info); err != nil || kPer != 102 {
+				t.Fatalf("%s: slices of %d (%v), want 102", g.Choice(), kPer, err)
+			}
+			t.Run(g.Choice().String(), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
+		}
+	}
+	// Slices of k are added after the fact: no room for a bias or ReLU.
+	g := Gemm{M: 40, N: 12, K: 300, TransA: true, Bias: true}
+	var re *RangeError
+	if _, err := g.kSlice(ctx.Info); !errors.As(err, &re) {
+		t.Errorf("with a bias: %v, want a RangeError", err)
+	}
 }
 
 func TestGemmRejectsBadShapes(t *testing.T) {
@@ -207,7 +238,7 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	v := DefaultGemmVariant(ctx.Info, Product{Gemm: &Gemm{M: 4, N: 4, K: 4}})
+	v := Default(ctx.Info, Gemm{M: 4, N: 4, K: 4}).Variant
 	r := vk.Whole(small)
 	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")

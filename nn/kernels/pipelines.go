@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
+	"vkcnn/augment"
 	"vkcnn/vk"
 )
 
@@ -19,18 +22,25 @@ type Pipeline struct {
 	Users []string
 }
 
+// Skip is a variant that runs none of the products, and why.
+type Skip struct {
+	Variant string
+	Why     error
+}
+
 // Pipelines lists, once each and by shader name, the pipelines of the
-// products (named by names) in every one of variants and those of the
-// other kernels: every pipeline a training step or evaluation of the
-// products' model can build on the device (info) whose usable variants are
-// these. The constants come from the code that dispatches them.
-func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant) ([]Pipeline, error) {
-	var out []Pipeline
+// products (named by names) in every one of variants that runs them
+// (Check) and those of the other kernels, the augmentation's for images
+// of geometry g: every pipeline a training step or evaluation of the
+// products' model can build on the device (info).
+// The constants come from the code that dispatches them. skipped are the
+// variants that run none of the products.
+func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant, g augment.Geometry) (out []Pipeline, skipped []Skip, err error) {
 	seen := map[string]int{}
 	add := func(s shader, user string) error {
 		key := fmt.Sprint(s.name, s.spec)
 		if i, ok := seen[key]; ok {
-			if user != "" {
+			if user != "" && !slices.Contains(out[i].Users, user) {
 				out[i].Users = append(out[i].Users, user)
 			}
 			return nil
@@ -48,32 +58,35 @@ func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants 
 		return nil
 	}
 	for _, v := range variants {
+		var why error
+		ran := false
 		for i, p := range products {
-			for _, split := range []bool{false, true} {
-				// A split GEMM leaves its bias and ReLU to the sum.
-				if split && (p.Gemm == nil || v.Style != Warp || !p.Gemm.Bias && !p.Gemm.ReLU) || v.Runs(p) != nil {
+			if err := Check(info, p, Choice{Variant: v, Split: 1}); err != nil {
+				why = cmp.Or(why, err)
+				continue
+			}
+			ran = true
+			// A split GEMM leaves its bias and ReLU to the sum: another
+			// pipeline where it has them.
+			q := p.With(Choice{Variant: v, Split: 1})
+			for _, split := range []int{1, 2} {
+				if Check(info, p, Choice{Variant: v, Split: split}) != nil {
 					continue
 				}
-				if err := add(p.With(Choice{Variant: v, Split: 1}).shader(info, split), names[i]); err != nil {
-					return nil, err
+				if err := add(q.shader(info, split > 1), names[i]); err != nil {
+					return nil, nil, err
 				}
 			}
 		}
+		if !ran {
+			skipped = append(skipped, Skip{Variant: v.Name, Why: why})
+		}
 	}
-	for _, s := range fixedShaders {
+	for _, s := range append(slices.Clone(fixedShaders), augmentShader(g)) {
 		if err := add(s, ""); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Spec.Name < out[j].Spec.Name })
-	return out, nil
-}
-
-// shader is the pipeline of the product's GEMM-shaped kernel, as it runs
-// unsplit or with its sum over k split.
-func (p Product) shader(info vk.DeviceInfo, split bool) shader {
-	if p.Conv != nil {
-		return p.Conv.shader(info, p.Pass)
-	}
-	return p.Gemm.shader(info, split)
+	return out, skipped, nil
 }

@@ -11,6 +11,11 @@ import (
 	"vkcnn/vk"
 )
 
+// everyVariant is a device that can run every listed variant: 8-lane
+// subgroups for the subgroup kernels, a GPU's limits for the others.
+var everyVariant = vk.DeviceInfo{Type: "discrete GPU", SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
+	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SharedMemoryBytes: 48 << 10}
+
 func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.Pipeline {
 	t.Helper()
 	spec, err := nn.Preset("standard")
@@ -22,9 +27,9 @@ func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.P
 		t.Fatal(err)
 	}
 	names, products := nn.Products(model, 1)
-	pipelines, err := kernels.Pipelines(vk.DeviceInfo{}, names, products, variants)
-	if err != nil {
-		t.Fatal(err)
+	pipelines, skipped, err := kernels.Pipelines(everyVariant, names, products, variants, model.Input().Geometry())
+	if err != nil || len(skipped) > 0 {
+		t.Fatalf("%v; skipped %v", err, skipped)
 	}
 	return pipelines
 }

@@ -25,7 +25,7 @@ func TestKernelsAtModelShapes(t *testing.T) {
 	} {
 		for _, variant := range GemmVariants {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
-			if variant.CanRun(ctx.Info, Product{Conv: &c}) == nil {
+			if Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: variant, Split: 1}) == nil {
 				t.Run(fmt.Sprintf("conv %s %+v", variant.Name, g), func(t *testing.T) { checkConv(t, ctx, rng, g, variant) })
 			}
 		}
@@ -35,7 +35,7 @@ func TestKernelsAtModelShapes(t *testing.T) {
 		{M: 3136, N: 128, K: 64, TransA: true},
 		{M: 64, N: 3136, K: 128, TransB: true},
 	} {
-		g.Variant = DefaultGemmVariant(ctx.Info, Product{Gemm: &g})
+		g.Variant = Default(ctx.Info, g).Variant
 		t.Run(fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
 	}
 }

@@ -55,8 +55,7 @@ func MaxPool(ctx *vk.Context, rec *vk.Recording, in, out vk.Range, batch, h, w, 
 		return err
 	}
 	// Binding 1 is unused forward; any buffer will do.
-	return single(ctx, rec, maxPoolShader, outs,
-		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, in, out})
+	return pool(ctx, rec, maxPoolShader, batch, h, w, c, []sliced{{in, 4 * int64(h*w*c)}, {in, 4 * int64(h*w*c)}, {out, poolOutBytes(h, w, c)}})
 }
 
 // MaxPoolBackward records the input gradient of MaxPool: each window's
@@ -67,9 +66,7 @@ func MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, in, dOut, dIn vk.Range,
 		needFloats("pool input gradient", dIn, ins)); err != nil {
 		return err
 	}
-	outs := batch * (h / 2) * (w / 2) * c
-	return single(ctx, rec, maxPoolBackwardShader, outs,
-		[]uint32{uint32(outs), uint32(h), uint32(w), uint32(c)}, []vk.Range{in, dOut, dIn})
+	return pool(ctx, rec, maxPoolBackwardShader, batch, h, w, c, []sliced{{in, 4 * int64(h*w*c)}, {dOut, poolOutBytes(h, w, c)}, {dIn, 4 * int64(h*w*c)}})
 }
 
 // Dropout records inverted dropout of n elements (forward: x -> y;
@@ -141,10 +138,25 @@ func ColSum(ctx *vk.Context, rec *vk.Recording, g, b, scratch vk.Range, rows, co
 		needFloats("column-sum scratch", scratch, ColSumScratch(rows, cols))); err != nil {
 		return err
 	}
-	push := []uint32{uint32(rows), uint32(cols), colSumChunk}
-	return errors.Join(
-		single(ctx, rec, colSumPartsShader, ColSumScratch(rows, cols), push, []vk.Range{g, scratch}),
-		single(ctx, rec, colSumTotalShader, cols, push, []vk.Range{scratch, b}))
+	// The first stage in slices of whole chunks within the device's
+	// storage-buffer range (all of g where it fits), each writing its
+	// chunks' sums in place.
+	chunks := (rows + colSumChunk - 1) / colSumChunk
+	rowBytes := 4 * int64(cols)
+	per, err := perSlice(ctx.Info, fmt.Sprintf("a chunk of %d rows of %d columns", colSumChunk, cols), chunks, 1, colSumChunk*rowBytes, rowBytes)
+	if err != nil {
+		return err
+	}
+	err = eachSlice(chunks, per, func(first, count int) error {
+		n := min(count*colSumChunk, rows-first*colSumChunk)
+		gPart := vk.Range{Buf: g.Buf, Offset: g.Offset + int64(first*colSumChunk)*rowBytes, Size: int64(n) * rowBytes}
+		return single(ctx, rec, colSumPartsShader, count*cols, []uint32{uint32(n), uint32(cols), colSumChunk},
+			[]vk.Range{gPart, part(scratch, first, count, rowBytes)})
+	})
+	if err != nil {
+		return err
+	}
+	return single(ctx, rec, colSumTotalShader, cols, []uint32{uint32(rows), uint32(cols), colSumChunk}, []vk.Range{scratch, b})
 }
 
 // Adam records one Adam update of n parameters with their gradients and

@@ -8,247 +8,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 
 	"vkcnn/internal/atomicfile"
 	"vkcnn/vk"
 )
 
-// ConvPass is one of the three GEMMs of a convolution.
-type ConvPass int
-
-const (
-	ConvForward ConvPass = iota
-	ConvBackwardData
-	ConvBackwardFilter
-)
-
-func (p ConvPass) String() string {
-	return [...]string{"forward", "backward-data", "backward-filter"}[p]
-}
-
-// Product is one GEMM-shaped kernel launch of a model: a plain GEMM, or a
-// pass of a convolution. Tuning chooses a variant for each by its Key.
-type Product struct {
-	Gemm *Gemm
-	Conv *Conv
-	Pass ConvPass
-}
-
-// Key names the product's shape: equal keys run the same dispatches.
-func (p Product) Key() string {
-	if p.Conv != nil {
-		c := p.Conv
-		return fmt.Sprintf("conv %s b%d %dx%d %d>%d k%dx%d", p.Pass, c.Batch, c.H, c.W, c.Cin, c.Cout, c.KH, c.KW)
-	}
-	g := p.Gemm
-	return fmt.Sprintf("gemm %dx%dx%d tA%v tB%v", g.M, g.N, g.K, g.TransA, g.TransB)
-}
-
-// FLOPs is the product's floating-point operations.
-func (p Product) FLOPs() float64 {
-	if p.Conv != nil {
-		return p.Conv.FLOPs()
-	}
-	return p.Gemm.FLOPs()
-}
-
-// size is M and N of the product as a GEMM: what a tile wastes past.
-func (p Product) size() (m, n int) {
-	if p.Conv == nil {
-		return p.Gemm.M, p.Gemm.N
-	}
-	c := p.Conv
-	switch p.Pass {
-	case ConvBackwardFilter:
-		return c.KH * c.KW * c.Cin, c.Cout
-	case ConvBackwardData:
-		return c.pixels(), c.Cin
-	}
-	return c.pixels(), c.Cout
-}
-
-// misaligned names a length of the product that the warp kernels read or
-// write along by vec4s and is not a multiple of 4 ("" where none is): A's
-// and B's contiguous lengths and C's rows; a convolution's channels.
-func (p Product) misaligned() string {
-	type length struct {
-		name string
-		n    int
-	}
-	var lengths []length
-	if c := p.Conv; c != nil {
-		lengths = []length{{"Cin", c.Cin}, {"Cout", c.Cout}}
-	} else {
-		g := p.Gemm
-		lengths = []length{{"K", g.K}, {"N", g.N}}
-		if g.TransA {
-			lengths[0] = length{"M", g.M}
-		}
-		if g.TransB {
-			lengths[1] = length{"K", g.K}
-		}
-		lengths = append(lengths, length{"N", g.N})
-	}
-	for _, l := range lengths {
-		if l.n%4 != 0 {
-			return fmt.Sprintf("%s %d", l.name, l.n)
-		}
-	}
-	return ""
-}
-
-// Choice is how a product runs: its variant and, for a plain GEMM, the
-// split of its sum over k (1: none).
-type Choice struct {
-	Variant GemmVariant
-	Split   int
-}
-
-// String is the choice as the tuning cache and run folders keep it:
-// "warp64", or "warp64 split 8".
-func (c Choice) String() string {
-	if c.Split > 1 {
-		return fmt.Sprintf("%s split %d", c.Variant.Name, c.Split)
-	}
-	return c.Variant.Name
-}
-
-// ParseChoice reads a Choice written by String.
-func ParseChoice(s string) (Choice, error) {
-	f := strings.Fields(s)
-	if len(f) != 1 && (len(f) != 3 || f[1] != "split") {
-		return Choice{}, fmt.Errorf("kernel choice %q is not a variant, or a variant and \"split N\"", s)
-	}
-	v, err := GemmVariantByName(f[0])
-	if err != nil {
-		return Choice{}, err
-	}
-	c := Choice{Variant: v, Split: 1}
-	if len(f) == 3 {
-		if c.Split, err = strconv.Atoi(f[2]); err != nil || c.Split < 1 {
-			return Choice{}, fmt.Errorf("kernel choice %q: the split must be a positive integer", s)
-		}
-		if v.Style != Warp && c.Split > 1 {
-			return Choice{}, fmt.Errorf("kernel choice %q: only warp variants split k", s)
-		}
-	}
-	return c, nil
-}
-
-// Choice is how the product runs.
-func (p Product) Choice() Choice {
-	if p.Conv != nil {
-		return Choice{Variant: p.Conv.Variant, Split: 1}
-	}
-	return Choice{Variant: p.Gemm.Variant, Split: max(p.Gemm.Split, 1)}
-}
-
-// With returns the product run as ch says (a convolution ignores the
-// split: its kernel gradient splits by its shape alone).
-func (p Product) With(ch Choice) Product {
-	if p.Conv != nil {
-		c := *p.Conv
-		c.Variant = ch.Variant
-		p.Conv = &c
-	} else {
-		g := *p.Gemm
-		g.Variant, g.Split = ch.Variant, ch.Split
-		p.Gemm = &g
-	}
-	return p
-}
-
-// Splits are the splits of k worth trying for the product with variant v,
-// the default first.
-func (p Product) Splits(info vk.DeviceInfo, v GemmVariant) []int {
-	if p.Gemm == nil || v.Style != Warp {
-		return []int{1}
-	}
-	def := defaultSplit(info, v, p.Gemm.M, p.Gemm.N, p.Gemm.K)
-	out := []int{def}
-	for _, s := range []int{1, def / 2, def * 2, def * 4} {
-		if s >= 1 && s*256 <= p.Gemm.K && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// DefaultSplit is the split of g's sum over k with its variant on a
-// device, where nothing is tuned.
-func DefaultSplit(info vk.DeviceInfo, g Gemm) int {
-	return defaultSplit(info, g.Variant, g.M, g.N, g.K)
-}
-
-// defaultSplit splits a GEMM's sum over k so that the device's compute
-// units get about two workgroups each where its tiles alone give fewer,
-// keeping at least 256 of k a layer.
-func defaultSplit(info vk.DeviceInfo, v GemmVariant, m, n, k int) int {
-	if v.Style != Warp {
-		return 1
-	}
-	rows, cols := v.tile()
-	tiles := ((m + int(rows) - 1) / int(rows)) * ((n + int(cols) - 1) / int(cols))
-	want := 2 * computeUnits(info)
-	if tiles >= want {
-		return 1
-	}
-	return max(1, min((want+tiles-1)/tiles, k/256))
-}
-
-// computeUnits is the device's multiprocessors (NVIDIA) or compute units
-// (AMD) where its driver reports them; else 32 for a GPU, a guess between
-// integrated and large discrete parts, and 1 for a CPU.
-func computeUnits(info vk.DeviceInfo) int {
-	switch {
-	case info.ComputeUnits > 0:
-		return int(info.ComputeUnits)
-	case info.Type == "CPU":
-		return 1
-	}
-	return 32
-}
-
-// ArgFloats is the size of each argument Record takes, in floats; the
-// last is the output.
-func (p Product) ArgFloats() []int {
-	if g := p.Gemm; g != nil {
-		return []int{g.M * g.K, g.K * g.N, max(g.SplitScratch(), 1), g.M * g.N}
-	}
-	c := p.Conv
-	in, out, w := c.pixels()*c.Cin, c.pixels()*c.Cout, c.KH*c.KW*c.Cin*c.Cout
-	switch p.Pass {
-	case ConvForward:
-		return []int{in, w, out}
-	case ConvBackwardData:
-		return []int{out, w, in}
-	}
-	return []int{in, out, max(c.FilterScratch(), 1), w}
-}
-
-// Record records the product on args (as ArgFloats lists them). Where it
-// adds a bias, the bias is the start of the second argument: timing does
-// not depend on the values.
-func (p Product) Record(ctx *vk.Context, rec *vk.Recording, args []vk.Range) error {
-	if g := p.Gemm; g != nil {
-		return g.Record(ctx, rec, args[0], args[1], args[3], args[1], args[2])
-	}
-	c := p.Conv
-	switch p.Pass {
-	case ConvForward:
-		return c.Forward(ctx, rec, args[0], args[1], args[2], args[1])
-	case ConvBackwardData:
-		return c.BackwardData(ctx, rec, args[0], args[1], args[2])
-	}
-	return c.BackwardFilter(ctx, rec, args[0], args[1], args[3], args[2])
-}
-
 // Tuning chooses the GEMM variant of each product: the one `vkcnn tune`
 // measured fastest for its shape on this device, else the device's
-// default (DefaultGemmVariant).
+// default (Default).
 type Tuning struct {
 	info   vk.DeviceInfo
 	chosen map[string]string
@@ -264,40 +31,29 @@ func NewTuning(info vk.DeviceInfo, chosen map[string]string) Tuning {
 // choice set them.
 func (t Tuning) Choose(p Product) (Product, bool) {
 	if s, ok := t.chosen[p.Key()]; ok {
-		if ch, err := ParseChoice(s); err == nil && ch.Variant.CanRun(t.info, p) == nil {
+		if ch, err := ParseChoice(s); err == nil && Check(t.info, p, ch) == nil {
 			return p.With(ch), true
 		}
 	}
-	v := DefaultGemmVariant(t.info, p)
-	split := 1
-	if p.Gemm != nil {
-		split = defaultSplit(t.info, v, p.Gemm.M, p.Gemm.N, p.Gemm.K)
-	}
-	return p.With(Choice{Variant: v, Split: split}), false
+	return p.With(Default(t.info, p)), false
 }
 
-// Gemm returns g with its variant chosen.
+// Gemm returns g with its variant and split chosen.
 func (t Tuning) Gemm(g Gemm) Gemm {
-	p, _ := t.Choose(Product{Gemm: &g})
-	return *p.Gemm
+	p, _ := t.Choose(g)
+	return p.(Gemm)
+}
+
+// Scratch is the scratch p needs as it is chosen to run, in floats.
+func (t Tuning) Scratch(p Product) int {
+	chosen, _ := t.Choose(p)
+	return chosen.Scratch(t.info)
 }
 
 // Conv returns c with the variant chosen for one of its passes.
 func (t Tuning) Conv(c Conv, pass ConvPass) Conv {
-	p, _ := t.Choose(Product{Conv: &c, Pass: pass})
-	return *p.Conv
-}
-
-// Candidates are the variants the device can run the product with, for
-// the tuner to try.
-func Candidates(info vk.DeviceInfo, p Product) []GemmVariant {
-	var out []GemmVariant
-	for _, v := range GemmVariants {
-		if v.CanRun(info, p) == nil {
-			out = append(out, v)
-		}
-	}
-	return out
+	p, _ := t.Choose(ConvProduct{Conv: c, Pass: pass})
+	return p.(ConvProduct).Conv
 }
 
 // tuningFile is the cache: tuned choices by device ("name | driver") and

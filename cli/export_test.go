@@ -1,0 +1,294 @@
+package cli
+
+import (
+	"bytes"
+	endian "encoding/binary"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"codeberg.org/sbinet/npyio/npy"
+
+	"vkcnn/mnist"
+	"vkcnn/nn"
+	"vkcnn/onnx"
+)
+
+// onnxTolerance bounds the difference of ONNX Runtime's probabilities
+// from the softmax of vkcnn's logits.
+const onnxTolerance = 1e-5
+
+// TestExportSmallMatchesONNXRuntime trains a small network with pooling a
+// few hundred steps and checks its export in ONNX Runtime on the first
+// 1,000 test digits.
+func TestExportSmallMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-sequential-1", "name": "pooled", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "filters": 6, "kernel_size": 5, "activation": "relu"},
+  {"type": "maxpool2d"},
+  {"type": "conv2d", "filters": 8, "kernel_size": 3, "activation": "relu"},
+  {"type": "maxpool2d"},
+  {"type": "flatten"},
+  {"type": "dense", "units": 32, "activation": "relu"},
+  {"type": "dropout", "rate": 0.25},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
+// TestExportBatchNormMatchesONNXRuntime does the same for batch
+// normalization (of images and, after the flatten, of a vector whose
+// features ONNX orders otherwise), average pooling and a ReLU layer.
+func TestExportBatchNormMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-sequential-1", "name": "normalized", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "filters": 6, "kernel_size": 3},
+  {"type": "batchnorm"},
+  {"type": "relu"},
+  {"type": "avgpool2d"},
+  {"type": "conv2d", "filters": 8, "kernel_size": 3, "activation": "relu"},
+  {"type": "avgpool2d"},
+  {"type": "flatten"},
+  {"type": "batchnorm"},
+  {"type": "dense", "units": 24, "activation": "relu"},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
+func exportTrained(t *testing.T, model string) {
+	data := dataDir(t)
+	runner := onnxRuntime(t)
+	run := filepath.Join(t.TempDir(), "run")
+	mustRun(t, "train", "--model", writeModel(t, model), "--epochs", "1", "--steps-per-epoch", "300", "--batch-size", "32",
+		"--lr", "3e-3", "--data", data, "--out", run)
+	c := compareExport(t, runner, run, data, 1000)
+	t.Logf("1,000 digits: probabilities at most %.3g apart, logits %.3g; %d classes differ", c.probabilities, c.logits, c.classes)
+	if c.probabilities > onnxTolerance || c.classes != 0 {
+		t.Errorf("ONNX Runtime's probabilities are up to %.3g from vkcnn's (want at most %g), and %d of 1000 classes differ",
+			c.probabilities, onnxTolerance, c.classes)
+	}
+}
+
+// TestExportStandardMatchesONNXRuntime checks the export of the standard
+// model's architecture, with its random initial weights, on 64 digits.
+// Random weights give near-ties, so the classes are not compared.
+func TestExportStandardMatchesONNXRuntime(t *testing.T) {
+	data := dataDir(t)
+	runner := onnxRuntime(t)
+	spec, err := nn.Preset("standard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := nn.Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := t.TempDir()
+	js, err := spec.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(os.WriteFile(filepath.Join(run, "model.json"), js, 0o644),
+		model.SaveWeights(filepath.Join(run, "weights.safetensors"), model.Init(7))); err != nil {
+		t.Fatal(err)
+	}
+	c := compareExport(t, runner, run, data, 64)
+	t.Logf("64 digits: probabilities at most %.3g apart, logits %.3g; vkcnn eval %v, export %v, ONNX Runtime %v",
+		c.probabilities, c.logits, c.eval.Round(time.Millisecond), c.export.Round(time.Millisecond), c.runtime.Round(time.Millisecond))
+	if c.probabilities > onnxTolerance {
+		t.Errorf("ONNX Runtime's probabilities are up to %.3g from vkcnn's (want at most %g)", c.probabilities, onnxTolerance)
+	}
+}
+
+// comparison is what compareExport measured.
+type comparison struct {
+	probabilities, logits float64 // the largest differences
+	classes               int     // digits whose most likely class differs
+	eval, export, runtime time.Duration
+}
+
+// compareExport runs the first n test digits through `vkcnn eval --logits`
+// and through the run's ONNX export in ONNX Runtime.
+func compareExport(t *testing.T, runner, run, data string, n int) comparison {
+	t.Helper()
+	var c comparison
+	digits, input := firstTestDigits(t, data, n)
+	dir := t.TempDir()
+	logitsFile, model := filepath.Join(dir, "logits.npy"), filepath.Join(dir, "model.onnx")
+	start := time.Now()
+	mustRun(t, "eval", "--run", run, "--data", digits, "--logits", logitsFile, "--batch-size", strconv.Itoa(min(n, 100)))
+	c.eval = time.Since(start)
+	start = time.Now()
+	out := mustRun(t, "export", "--run", run, "--onnx", model)
+	c.export = time.Since(start)
+	if want := `input "input" float32 [N, 1, 28, 28] in [0, 1], outputs "probabilities" and "logits" [N, 10]`; !strings.Contains(out, want) {
+		t.Errorf("export says %q, want %q", out, want)
+	}
+	want := readNpy(t, logitsFile)
+	start = time.Now()
+	got := runONNX(t, runner, model, input, []int{n, 1, mnist.Rows, mnist.Cols})
+	c.runtime = time.Since(start)
+	if len(want) != n*mnist.Classes || len(got[onnx.Probabilities]) != n*mnist.Classes || len(got[onnx.Logits]) != n*mnist.Classes {
+		t.Fatalf("%d logits from eval, %d probabilities and %d logits from ONNX Runtime; want %d each",
+			len(want), len(got[onnx.Probabilities]), len(got[onnx.Logits]), n*mnist.Classes)
+	}
+	for i := range n {
+		z := want[i*mnist.Classes : (i+1)*mnist.Classes]
+		p := got[onnx.Probabilities][i*mnist.Classes : (i+1)*mnist.Classes]
+		for j, q := range softmax(z) {
+			c.probabilities = max(c.probabilities, math.Abs(q-float64(p[j])))
+			c.logits = max(c.logits, math.Abs(float64(z[j]-got[onnx.Logits][i*mnist.Classes+j])))
+		}
+		if argmax(z) != argmax(p) {
+			c.classes++
+		}
+	}
+	return c
+}
+
+func softmax(z []float32) []float64 {
+	top := slices.Max(z)
+	out := make([]float64, len(z))
+	var sum float64
+	for j, v := range z {
+		out[j] = math.Exp(float64(v - top))
+		sum += out[j]
+	}
+	for j := range out {
+		out[j] /= sum
+	}
+	return out
+}
+
+func argmax(z []float32) int {
+	return slices.Index(z, slices.Max(z))
+}
+
+// firstTestDigits writes a data folder with MNIST's training set and the
+// first n test digits, and returns it with those digits as the export's
+// input: float32 NCHW, byte / 255.
+func firstTestDigits(t *testing.T, data string, n int) (string, []float32) {
+	t.Helper()
+	_, test, err := mnist.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"} {
+		if err := os.Symlink(filepath.Join(data, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pixels := test.Images[:n*mnist.Pixels]
+	images := endian.BigEndian.AppendUint32(nil, 0x803) // IDX: unsigned bytes, 3 dimensions
+	labels := endian.BigEndian.AppendUint32(nil, 0x801) // 1 dimension
+	for _, d := range []int{n, mnist.Rows, mnist.Cols} {
+		images = endian.BigEndian.AppendUint32(images, uint32(d))
+	}
+	labels = endian.BigEndian.AppendUint32(labels, uint32(n))
+	if err := errors.Join(os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), append(images, pixels...), 0o644),
+		os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), append(labels, test.Labels[:n]...), 0o644)); err != nil {
+		t.Fatal(err)
+	}
+	input := make([]float32, len(pixels))
+	for i, b := range pixels {
+		input[i] = float32(b) / 255
+	}
+	return dir, input
+}
+
+func readNpy(t *testing.T, path string) []float32 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var v []float32
+	if err := npy.Read(f, &v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
+}
+
+// onnxRuntime is the script that runs a model in ONNX Runtime, which
+// ./build.sh installs with Node.js.
+func onnxRuntime(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node on PATH: ./build.sh deps installs Node.js, and ONNX Runtime with it")
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "tools", "onnxcheck"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "onnxruntime-node")); err != nil {
+		t.Fatalf("ONNX Runtime is not installed in %s: run ./build.sh deps (npm ci --ignore-scripts there)", dir)
+	}
+	return filepath.Join(dir, "run.js")
+}
+
+// runONNX runs model on input of dimensions dims in ONNX Runtime and
+// returns its outputs by name, checking the names and dimensions of the
+// model's input and outputs.
+func runONNX(t *testing.T, runner, model string, input []float32, dims []int) map[string][]float32 {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "input.f32")
+	raw := make([]byte, 0, 4*len(input))
+	for _, v := range input {
+		raw = endian.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	if err := os.WriteFile(in, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var dimList []string
+	for _, d := range dims {
+		dimList = append(dimList, strconv.Itoa(d))
+	}
+	cmd := exec.Command("node", runner, model, in, strings.Join(dimList, ","), dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ONNX Runtime: %v: %s", err, stderr.String())
+	}
+	var report struct {
+		Inputs  []string `json:"inputs"`
+		Outputs []struct {
+			Name string `json:"name"`
+			Dims []int  `json:"dims"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
+		t.Fatalf("ONNX Runtime's report %q: %v", stdout.String(), err)
+	}
+	if !slices.Equal(report.Inputs, []string{onnx.Input}) {
+		t.Errorf("inputs %q, want %q", report.Inputs, onnx.Input)
+	}
+	var names []string
+	for _, o := range report.Outputs {
+		names = append(names, o.Name)
+	}
+	if want := []string{onnx.Probabilities, onnx.Logits}; !slices.Equal(names, want) {
+		t.Errorf("outputs %q, want %q", names, want)
+	}
+	out := map[string][]float32{}
+	for _, o := range report.Outputs {
+		if want := []int{dims[0], mnist.Classes}; !slices.Equal(o.Dims, want) {
+			t.Errorf("output %q has dimensions %v, want %v", o.Name, o.Dims, want)
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, o.Name+".f32"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float32, len(raw)/4)
+		for j := range v {
+			v[j] = math.Float32frombits(endian.LittleEndian.Uint32(raw[4*j:]))
+		}
+		out[o.Name] = v
+	}
+	return out
+}

@@ -1,0 +1,320 @@
+// Package onnx writes a model's inference graph as an ONNX model, in
+// ONNX's own schema (onnxpb), for ONNX Runtime and the other runtimes
+// that read ONNX.
+//
+// ONNX's Conv, pooling and BatchNormalization take NCHW values, so the
+// graph is NCHW: its input is float32 [N, C, H, W] in [0, 1] (a pixel's
+// byte / 255), N dynamic, and the convolution kernels are converted from
+// Keras' HWIO to ONNX's OIHW. vkcnn flattens NHWC and ONNX's Flatten NCHW,
+// so the features of a flattened image reach the next layers in another
+// order: the first dense layer's kernel rows (and a batch normalization's
+// vectors before it) are permuted to match. Dropout, the identity in
+// inference, is left out. The outputs are the softmax's probabilities and
+// the logits it takes, both [N, classes].
+package onnx
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime/debug"
+
+	"google.golang.org/protobuf/proto"
+
+	"vkcnn/internal/atomicfile"
+	"vkcnn/nn"
+	"vkcnn/onnx/onnxpb"
+)
+
+const (
+	// Opset is the version of ONNX's default operator set the graph uses
+	// (ONNX 1.12, 2022), which every ONNX Runtime since 1.12 runs.
+	Opset = 17
+	// irVersion is the file format version of ONNX 1.12, the first with
+	// opset 17.
+	irVersion = 8
+	// Producer names vkcnn in the model; its version is the build's.
+	Producer = "vkcnn"
+
+	// The graph's input and outputs.
+	Input         = "input"
+	Probabilities = "probabilities"
+	Logits        = "logits"
+	// batchDim names the dynamic batch dimension.
+	batchDim = "N"
+)
+
+// WriteFile writes the inference graph of model with weights params to
+// path, atomically.
+func WriteFile(path string, model *nn.Model, params []float32) error {
+	m, err := Export(model, params)
+	if err != nil {
+		return err
+	}
+	data, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode the ONNX model: %w", err)
+	}
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Export returns the inference graph of model with weights params.
+func Export(model *nn.Model, params []float32) (*onnxpb.ModelProto, error) {
+	if len(params) != model.ParamFloats {
+		return nil, fmt.Errorf("%d weights for a model of %d", len(params), model.ParamFloats)
+	}
+	in := model.Input()
+	name := model.Spec.Name
+	if name == "" {
+		name = Producer // ONNX's checker wants the graph named
+	}
+	b := &builder{params: params, value: Input, spatial: true}
+	b.graph = &onnxpb.GraphProto{
+		Name:   name,
+		Input:  []*onnxpb.ValueInfoProto{tensorInfo(Input, in.C, in.H, in.W)},
+		Output: []*onnxpb.ValueInfoProto{tensorInfo(Probabilities, model.Classes), tensorInfo(Logits, model.Classes)},
+		DocString: fmt.Sprintf("input: float32 [N, %d, %d, %d] (NCHW), pixels in [0, 1]; outputs: %s and %s, float32 [N, %d]",
+			in.C, in.H, in.W, Probabilities, Logits, model.Classes),
+	}
+	for i, l := range model.Layers {
+		if err := b.layer(l, i == len(model.Layers)-1); err != nil {
+			return nil, fmt.Errorf("layer %s: %w", l.Spec.Name, err)
+		}
+	}
+	if b.value != Probabilities {
+		return nil, fmt.Errorf("the model does not end in a softmax")
+	}
+	spec, err := model.Spec.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return &onnxpb.ModelProto{
+		IrVersion:       irVersion,
+		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: "", Version: Opset}},
+		ProducerName:    Producer,
+		ProducerVersion: producerVersion(),
+		DocString:       fmt.Sprintf("%s, exported by vkcnn", name),
+		Graph:           b.graph,
+		MetadataProps:   []*onnxpb.StringStringEntryProto{{Key: "vkcnn_model_json", Value: string(spec)}},
+	}, nil
+}
+
+// producerVersion is the module version the Go toolchain stamped into the
+// build (a pseudo-version from version control), or "(devel)".
+func producerVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+// builder appends a model's layers to a graph.
+type builder struct {
+	graph  *onnxpb.GraphProto
+	params []float32
+	// value names the graph's value so far; spatial says it is NCHW,
+	// else [N, features].
+	value   string
+	spatial bool
+	// order, after an image was flattened, is for each of ONNX's features
+	// the vkcnn feature it is (nil: the same), until a dense layer mixes
+	// them.
+	order []int
+	// err collects what went wrong; layer returns it.
+	err error
+}
+
+// layer appends a layer's nodes, each named layer/Op after its layer and
+// operator, as is its output; last says it is the model's last, whose
+// outputs are the logits and probabilities.
+func (b *builder) layer(l *nn.Layer, last bool) error {
+	name := l.Spec.Name
+	switch l.Spec.Type {
+	case "conv2d":
+		k, pad := int64(l.Spec.KernelSize), int64(l.Spec.KernelSize/2)
+		kernel := b.tensor(l, "kernel", convKernel(l.In.C, l.Out.C, l.Spec.KernelSize))
+		b.node("Conv", name, "", []string{b.value, kernel, b.tensor(l, "bias", layout{})},
+			intsAttr("kernel_shape", k, k), intsAttr("pads", pad, pad, pad, pad), intsAttr("strides", 1, 1))
+	case "maxpool2d", "avgpool2d":
+		op := "MaxPool"
+		if l.Spec.Type == "avgpool2d" {
+			op = "AveragePool"
+		}
+		b.node(op, name, "", []string{b.value}, intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2))
+	case "batchnorm":
+		inputs := []string{b.value}
+		for _, p := range []string{"gamma", "beta", "moving_mean", "moving_variance"} {
+			inputs = append(inputs, b.tensor(l, p, permuted(b.order)))
+		}
+		b.node("BatchNormalization", name, "", inputs, floatAttr("epsilon", nn.BatchNormEpsilon))
+	case "flatten":
+		b.flatten(name, l.In)
+	case "dense":
+		// A 1x1 image may meet a dense layer without a flatten.
+		b.flatten(name, l.In)
+		kernel := b.tensor(l, "kernel", denseKernel(b.order, l.Out.C))
+		out := ""
+		if last {
+			out = Logits
+		}
+		b.node("Gemm", name, out, []string{b.value, kernel, b.tensor(l, "bias", layout{})})
+		b.order = nil
+	case "relu":
+		b.node("Relu", name, "", []string{b.value})
+	case "dropout":
+	default:
+		return fmt.Errorf("type %q has no ONNX export", l.Spec.Type)
+	}
+	switch l.Spec.Activation {
+	case "", "linear":
+	case "relu":
+		b.node("Relu", name, "", []string{b.value})
+	case "softmax":
+		b.node("Softmax", name, Probabilities, []string{b.value}, intAttr("axis", -1))
+	default:
+		return fmt.Errorf("activation %q has no ONNX export", l.Spec.Activation)
+	}
+	return b.err
+}
+
+// flatten appends a Flatten of the value, if it is an NCHW image of shape
+// in, and notes the order of its features.
+func (b *builder) flatten(layer string, in nn.Shape) {
+	if !b.spatial {
+		return
+	}
+	b.node("Flatten", layer, "", []string{b.value}, intAttr("axis", 1))
+	b.spatial = false
+	b.order = flattenOrder(in)
+}
+
+// flattenOrder is, for each feature of an NCHW flatten of an image of
+// shape s, the NHWC feature it is.
+func flattenOrder(s nn.Shape) []int {
+	if s.C == 1 || s.H*s.W == 1 {
+		return nil
+	}
+	order := make([]int, 0, s.Size())
+	for c := range s.C {
+		for h := range s.H {
+			for w := range s.W {
+				order = append(order, (h*s.W+w)*s.C+c)
+			}
+		}
+	}
+	return order
+}
+
+// A layout takes one of a layer's tensors from vkcnn's layout to ONNX's:
+// its shape there (nil: the same) and, for each of its values there, the
+// vkcnn value it is (nil: the same). The zero layout changes nothing.
+type layout struct {
+	shape []int64
+	from  func(i int) int
+}
+
+// convKernel is a convolution kernel's layout: Keras' HWIO [k, k, in,
+// out] to ONNX's OIHW [out, in, k, k].
+func convKernel(in, out, k int) layout {
+	return layout{shape: []int64{int64(out), int64(in), int64(k), int64(k)}, from: func(i int) int {
+		x, y, c, o := i%k, i/k%k, i/(k*k)%in, i/(k*k*in)
+		return ((y*k+x)*in+c)*out + o
+	}}
+}
+
+// denseKernel is a dense kernel's layout, [in, units] in both, its rows
+// in order (nil: as they are).
+func denseKernel(order []int, units int) layout {
+	if order == nil {
+		return layout{}
+	}
+	return layout{from: func(i int) int { return order[i/units]*units + i%units }}
+}
+
+// permuted is the layout of a vector in order (nil: as it is).
+func permuted(order []int) layout {
+	if order == nil {
+		return layout{}
+	}
+	return layout{from: func(i int) int { return order[i] }}
+}
+
+// tensor adds the layer's parameter name as an initializer of the same
+// name, in layout l, and returns its name; a parameter the layer lacks is
+// the builder's error.
+func (b *builder) tensor(layer *nn.Layer, name string, l layout) string {
+	var p *nn.Param
+	for _, q := range layer.Params {
+		if q.Name == layer.Spec.Name+"."+name {
+			p = q
+		}
+	}
+	if p == nil {
+		b.err = errors.Join(b.err, fmt.Errorf("no parameter %s", name))
+		return ""
+	}
+	values := b.params[p.Offset : p.Offset+p.Size()]
+	shape := l.shape
+	if shape == nil {
+		for _, d := range p.Shape {
+			shape = append(shape, int64(d))
+		}
+	}
+	from := l.from
+	if from == nil {
+		from = func(i int) int { return i }
+	}
+	raw := make([]byte, 0, 4*len(values))
+	for i := range values {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(values[from(i)]))
+	}
+	b.graph.Initializer = append(b.graph.Initializer, &onnxpb.TensorProto{
+		Name: p.Name, Dims: shape, DataType: int32(onnxpb.TensorProto_FLOAT), RawData: raw,
+	})
+	return p.Name
+}
+
+// node appends an operator of the default domain, named layer/op, whose
+// output (named output, else as the node) becomes the graph's value.
+func (b *builder) node(op, layer, output string, inputs []string, attrs ...*onnxpb.AttributeProto) {
+	name := layer + "/" + op
+	if output == "" {
+		output = name
+	}
+	b.graph.Node = append(b.graph.Node, &onnxpb.NodeProto{
+		OpType: op, Name: name, Input: inputs, Output: []string{output}, Attribute: attrs,
+	})
+	b.value = output
+}
+
+func intAttr(name string, v int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_INT, I: v}
+}
+
+func intsAttr(name string, v ...int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_INTS, Ints: v}
+}
+
+func floatAttr(name string, v float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: name, Type: onnxpb.AttributeProto_FLOAT, F: v}
+}
+
+// tensorInfo declares a float32 value of dimensions [N, dims...].
+func tensorInfo(name string, dims ...int) *onnxpb.ValueInfoProto {
+	shape := &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
+		{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: batchDim}},
+	}}
+	for _, d := range dims {
+		shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{
+			Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)},
+		})
+	}
+	return &onnxpb.ValueInfoProto{Name: name, Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: int32(onnxpb.TensorProto_FLOAT), Shape: shape},
+	}}}
+}

@@ -1,0 +1,233 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"vkcnn/nn"
+	"vkcnn/onnx/onnxpb"
+)
+
+// everyLayer has a layer of every type (ONNX Runtime checks the numbers in
+// cli's tests); a 1x1 image meets its last dense layers without a flatten.
+var everyLayer = nn.ModelSpec{Format: nn.SpecFormat, Name: "every", Input: [3]int{6, 4, 3}, Layers: []nn.LayerSpec{
+	{Type: "conv2d", Filters: 5, KernelSize: 3, Activation: "relu"},
+	{Type: "batchnorm"},
+	{Type: "maxpool2d"},
+	{Type: "conv2d", Filters: 2, KernelSize: 1},
+	{Type: "avgpool2d"},
+	{Type: "relu"},
+	{Type: "flatten"},
+	{Type: "batchnorm"},
+	{Type: "dense", Units: 7, Activation: "relu"},
+	{Type: "dropout", Rate: 0.5},
+	{Type: "dense", Units: 10, Activation: "softmax"},
+}}
+
+func TestExportCoversEveryLayerType(t *testing.T) {
+	var types []string
+	for _, l := range everyLayer.Layers {
+		types = append(types, l.Type)
+	}
+	slices.Sort(types)
+	if got, want := slices.Compact(types), nn.LayerTypes(); !slices.Equal(got, want) {
+		t.Fatalf("the test model has the layer types %q, nn has %q: add the new ones here and to export.go", got, want)
+	}
+	model := build(t, everyLayer)
+	m := exportAndRead(t, model)
+	if m.IrVersion != 8 || len(m.OpsetImport) != 1 || m.OpsetImport[0].Domain != "" || m.OpsetImport[0].Version != 17 {
+		t.Errorf("IR version %d, opsets %v; want IR 8 and opset 17", m.IrVersion, m.OpsetImport)
+	}
+	if m.ProducerName != "vkcnn" || m.ProducerVersion == "" {
+		t.Errorf("producer %q version %q", m.ProducerName, m.ProducerVersion)
+	}
+	g := m.Graph
+	if len(g.Input) != 1 || g.Input[0].Name != "input" || dims(g.Input[0]) != "N,3,6,4" {
+		t.Errorf("input %v, want input [N,3,6,4]", g.Input)
+	}
+	if len(g.Output) != 2 || g.Output[0].Name != "probabilities" || g.Output[1].Name != "logits" ||
+		dims(g.Output[0]) != "N,10" || dims(g.Output[1]) != "N,10" {
+		t.Errorf("outputs %v, want probabilities and logits [N,10]", g.Output)
+	}
+	var ops []string
+	for _, n := range g.Node {
+		ops = append(ops, n.OpType)
+	}
+	want := []string{"Conv", "Relu", "BatchNormalization", "MaxPool", "Conv", "AveragePool", "Relu", "Flatten",
+		"BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
+	if !slices.Equal(ops, want) {
+		t.Errorf("operators %q, want %q", ops, want)
+	}
+	shapes := map[string][]int64{}
+	for _, init := range g.Initializer {
+		shapes[init.Name] = init.Dims
+		if len(init.RawData) != 4*int(product(init.Dims)) {
+			t.Errorf("%s: %d bytes for dimensions %v", init.Name, len(init.RawData), init.Dims)
+		}
+	}
+	for name, want := range map[string][]int64{
+		"conv2d_1.kernel": {5, 3, 3, 3}, "conv2d_2.kernel": {2, 5, 1, 1}, "batch_normalization_2.moving_variance": {2},
+		"dense_1.kernel": {2, 7}, "dense_2.kernel": {7, 10},
+	} {
+		if !slices.Equal(shapes[name], want) {
+			t.Errorf("initializer %s has dimensions %v, want %v", name, shapes[name], want)
+		}
+	}
+}
+
+// TestExportFlattensA1x1Image: a dense layer may take a 1x1 image without
+// a flatten, which ONNX's Gemm needs.
+func TestExportFlattensA1x1Image(t *testing.T) {
+	spec := nn.ModelSpec{Format: nn.SpecFormat, Input: [3]int{2, 2, 3}, Layers: []nn.LayerSpec{
+		{Type: "maxpool2d"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+	g := exportAndRead(t, build(t, spec)).Graph
+	if g.Name != "vkcnn" {
+		t.Errorf("an unnamed model's graph is named %q, want vkcnn", g.Name)
+	}
+	if len(g.Node) != 4 || g.Node[1].OpType != "Flatten" || g.Node[2].OpType != "Gemm" {
+		t.Fatalf("nodes %v: want MaxPool, Flatten, Gemm, Softmax", g.Node)
+	}
+}
+
+// TestConvKernelLayout: Keras' HWIO value [y, x, i, o] is ONNX's OIHW
+// value [o, i, y, x].
+func TestConvKernelLayout(t *testing.T) {
+	const in, out, k = 2, 3, 5
+	l := convKernel(in, out, k)
+	if !slices.Equal(l.shape, []int64{out, in, k, k}) {
+		t.Fatalf("shape %v", l.shape)
+	}
+	at := 0
+	for o := range out {
+		for i := range in {
+			for y := range k {
+				for x := range k {
+					if got, want := l.from(at), ((y*k+x)*in+i)*out+o; got != want {
+						t.Fatalf("OIHW [%d %d %d %d] takes HWIO value %d, want %d", o, i, y, x, got, want)
+					}
+					at++
+				}
+			}
+		}
+	}
+}
+
+// TestFlattenOrder: ONNX flattens an image of 2x3x2 (HWC) channel by
+// channel, vkcnn pixel by pixel.
+func TestFlattenOrder(t *testing.T) {
+	want := []int{0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11}
+	if got := flattenOrder(nn.Shape{H: 2, W: 3, C: 2}); !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+	if got := flattenOrder(nn.Shape{H: 2, W: 3, C: 1}); got != nil {
+		t.Errorf("one channel: order %v, want none", got)
+	}
+}
+
+// TestDenseRowsFollowTheFlatten: the first dense layer's kernel row for
+// ONNX's feature (c, h, w) is vkcnn's row for the pixel (h, w), channel c.
+func TestDenseRowsFollowTheFlatten(t *testing.T) {
+	spec := nn.ModelSpec{Format: nn.SpecFormat, Input: [3]int{2, 3, 2}, Layers: []nn.LayerSpec{
+		{Type: "flatten"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+	model := build(t, spec)
+	params := make([]float32, model.ParamFloats)
+	kernel := model.Params[0]
+	for i := range kernel.Size() {
+		params[kernel.Offset+i] = float32(i)
+	}
+	m, err := Export(model, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := floats(m.Graph.Initializer[0])
+	for c := range 2 {
+		for h := range 2 {
+			for w := range 3 {
+				onnxRow, ourRow := (c*2+h)*3+w, (h*3+w)*2+c
+				if got[onnxRow*10] != float32(ourRow*10) {
+					t.Fatalf("ONNX row %d (c %d, h %d, w %d) begins %v, want vkcnn's row %d", onnxRow, c, h, w, got[onnxRow*10], ourRow)
+				}
+			}
+		}
+	}
+}
+
+func TestWriteFileErrors(t *testing.T) {
+	model := build(t, everyLayer)
+	if err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "x.onnx"), model, model.Init(1)); err == nil {
+		t.Error("no error writing into a missing folder")
+	}
+	if _, err := Export(model, make([]float32, 3)); err == nil {
+		t.Error("no error for weights of another size")
+	}
+}
+
+func build(t *testing.T, spec nn.ModelSpec) *nn.Model {
+	t.Helper()
+	model, err := nn.Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// exportAndRead writes the model's file and reads it back.
+func exportAndRead(t *testing.T, model *nn.Model) *onnxpb.ModelProto {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := WriteFile(path, model, model.Init(1)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+// dims writes a value's dimensions as "N,3,28,28".
+func dims(v *onnxpb.ValueInfoProto) string {
+	s := ""
+	for i, d := range v.GetType().GetTensorType().GetShape().GetDim() {
+		if i > 0 {
+			s += ","
+		}
+		if p := d.GetDimParam(); p != "" {
+			s += p
+		} else {
+			s += fmt.Sprint(d.GetDimValue())
+		}
+	}
+	return s
+}
+
+func product(dims []int64) int64 {
+	n := int64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+func floats(t *onnxpb.TensorProto) []float32 {
+	out := make([]float32, len(t.RawData)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
+	}
+	return out
+}
