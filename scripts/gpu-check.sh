@@ -2,13 +2,14 @@
 # GPU check: does vkcnn's Vulkan path run on this machine's GPU, and how fast?
 #
 #   scripts/gpu-check.sh --prepare   on the build machine: builds bin/vkcnn
-#                                    and the test binaries (.deps/tests.tar.gz),
+#                                    and packs it, the test binaries and the
+#                                    faultinject build (.deps/binaries.tar.gz),
 #                                    downloads the Vulkan loader and glvnd
 #                                    packages into .deps/debs and the
 #                                    validation layer into .deps/layer-debs,
 #                                    and notes the binary's glibc requirement
 #   scripts/gpu-check.sh             on the GPU machine (no Go, nothing to
-#                                    install; carry bin, .deps and data):
+#                                    install; carry .deps and data):
 #                                    unpacks the loader if the machine lacks
 #                                    one, finds the NVIDIA Vulkan driver,
 #                                    checks that vkcnn chose the GPU, then
@@ -56,9 +57,9 @@ packages=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 # The Khronos validation layer, under which the tests run (unpacked into
 # .deps/layer, never into /).
 layer_debs=.deps/layer-debs layer_packages=(vulkan-validationlayers)
-# The test binaries of every package whose tests open a device, and the
-# limit on running them all.
-tests=.deps/tests.tar.gz tests_limit=120
+# Every binary the GPU machine runs: vkcnn, the test binaries of every
+# package whose tests open a device, and the limit on running them all.
+binaries=.deps/binaries.tar.gz tests_limit=120
 
 # download DIR PACKAGE...: the packages' .debs into DIR, with apt-get.
 download() {
@@ -76,25 +77,25 @@ download() {
 	return $rc
 }
 
-# build_tests writes $tests: the test binaries (go test -c) of vk and of
-# every package whose test binary links it, a list of "folder binary"
-# lines, and the faultinject build of vkcnn; the GPU machine runs them
-# without Go.
-build_tests() {
+# build_binaries writes $binaries: vkcnn, the test binaries (go test -c)
+# of vk and of every package whose test binary links it, a list of
+# "folder binary" lines, and the faultinject build of vkcnn, all without
+# symbol tables (-s -w: panics still name functions), for a GPU machine
+# without Go and a 64 MiB carry.
+build_binaries() {
 	local dir=.deps/tests pkg name
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
 	go list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... |
 		awk '$1 ~ /\.test$/ && ($1 == "vkcnn/vk.test" || / vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^vkcnn\//, "", $1); print $1 }' >"$dir/list" || return 1
 	while read -r pkg; do
 		name=$(tr / - <<<"$pkg").test
-		# -s -w: no symbol table or DWARF; panics still name functions.
 		go test -c -ldflags='-s -w' -o "$dir/$name" "./$pkg" || return 1
 		echo "$pkg $name" >>"$dir/packages"
 	done <"$dir/list"
 	# cli's fault tests run vkcnn built with the faultinject tag, found
 	# beside the test binary.
-	go build -tags faultinject -ldflags='-s -w' -o "$dir/vkcnn-faultinject" . || return 1
-	tar -czf "$tests" -C "$dir" packages vkcnn-faultinject $(cut -d' ' -f2 "$dir/packages") && rm -rf "$dir"
+	go build -ldflags='-s -w' -o "$dir/vkcnn" . && go build -tags faultinject -ldflags='-s -w' -o "$dir/vkcnn-faultinject" . || return 1
+	tar -czf "$binaries" -C "$dir" packages vkcnn vkcnn-faultinject $(cut -d' ' -f2 "$dir/packages") && rm -rf "$dir"
 }
 
 if [ "${1:-}" = --prepare ]; then
@@ -104,11 +105,11 @@ if [ "${1:-}" = --prepare ]; then
 	rm -rf .deps/tests .deps/test-logs .deps/layer .deps/root .deps/reproduce .deps/reproduce-probe .deps/reproduce-trial \
 		.deps/reproduce-runs.tar.gz .deps/torch .deps/gpu-check-run .deps/pipelines-check
 	download "$debs" "${packages[@]}" && download "$layer_debs" "${layer_packages[@]}" || exit 1
-	build_tests || { echo "gpu-check: could not build the test binaries" >&2; exit 1; }
+	build_binaries || { echo "gpu-check: could not build the binaries" >&2; exit 1; }
 	glibc=$({ objdump -T bin/vkcnn 2>/dev/null || readelf -V bin/vkcnn 2>/dev/null; } | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 	echo "${glibc:-unknown}" >.deps/glibc-requirement
-	echo "gpu-check: prepared bin/vkcnn (needs ${glibc:-an unknown glibc}), $(ls "$debs" | wc -l) packages in $debs, the validation layer in $layer_debs and the test binaries in $tests"
-	echo "gpu-check: carry bin, .deps and data ($(du -shcL bin .deps data 2>/dev/null | tail -1 | cut -f1) in all) to the GPU machine, then run scripts/gpu-check.sh there"
+	echo "gpu-check: prepared bin/vkcnn (needs ${glibc:-an unknown glibc}), $(ls "$debs" | wc -l) packages in $debs, the validation layer in $layer_debs, and vkcnn and the test binaries in $binaries"
+	echo "gpu-check: carry .deps and data ($(du -shcL .deps data 2>/dev/null | tail -1 | cut -f1) in all) to the GPU machine, then run scripts/gpu-check.sh there"
 	exit 0
 fi
 
@@ -176,7 +177,7 @@ clock_summary() {
 		else { print ""; for (r in why) printf "  throttle reasons %s in %d samples (0x4 power cap, 0x8 HW slowdown, 0x20/0x40 thermal, 0x80 power brake)\n", r, why[r] }
 	}' "$clocks"
 }
-# run_tests runs the test binaries of $tests (rebuilt first where Go is
+# run_tests runs the test binaries of $binaries (rebuilt first where Go is
 # here) against the device, every package at once, under the validation
 # layer where there is one, for at most $tests_limit seconds in all
 # (-test.run $filter where set); it prints a line for each package, each
@@ -185,12 +186,12 @@ run_tests() {
 	local dir=.deps/tests logs=.deps/test-logs root=$PWD pkg bin
 	# Where Go is here, the test binaries are built from the tree as it
 	# is, if a source is newer.
-	if command -v go >/dev/null && { ! [ -f "$tests" ] ||
-		[ -n "$(find . -path ./.deps -prune -o \( -name '*.go' -o -name '*.spv' -o -name 'go.mod' -o -name 'go.sum' \) -newer "$tests" -print -quit)" ]; }; then
-		build_tests || { fail "building the test binaries"; return; }
+	if command -v go >/dev/null && { ! [ -f "$binaries" ] ||
+		[ -n "$(find . -path ./.deps -prune -o \( -name '*.go' -o -name '*.spv' -o -name 'go.mod' -o -name 'go.sum' \) -newer "$binaries" -print -quit)" ]; }; then
+		build_binaries || { fail "building the test binaries"; return; }
 	fi
-	[ -f "$tests" ] || { fail "no $tests: run --prepare on the build machine and carry .deps"; return; }
-	rm -rf "$dir" "$logs" && mkdir -p "$dir" "$logs" && tar -xzf "$tests" -C "$dir" || { fail "unpacking $tests"; return; }
+	[ -f "$binaries" ] || { fail "no $binaries: run --prepare on the build machine and carry .deps"; return; }
+	rm -rf "$dir" "$logs" && mkdir -p "$dir" "$logs" && tar -xzf "$binaries" -C "$dir" || { fail "unpacking $binaries"; return; }
 	# cli's tests run vkcnn: the one built beside them.
 	export VKCNN_TEST_BINARY=${VKCNN_TEST_BINARY:-$root/bin/vkcnn}
 	local validate="" pids=()
@@ -374,7 +375,11 @@ find_lib() { # prints the resolved path of a shared library known to ldconfig
 if command -v go >/dev/null; then
 	./build.sh build 2>/dev/null || { echo "gpu-check: ./build.sh build failed" >&2; exit 1; }
 fi
-[ -x bin/vkcnn ] || { echo "gpu-check: bin/vkcnn missing: run scripts/gpu-check.sh --prepare on the build machine and carry bin, .deps and data" >&2; exit 1; }
+# Elsewhere (the GPU machine) it comes packed, with the test binaries.
+if ! [ -x bin/vkcnn ] && [ -f "$binaries" ]; then
+	mkdir -p bin && tar -xzf "$binaries" -C bin vkcnn
+fi
+[ -x bin/vkcnn ] || { echo "gpu-check: bin/vkcnn missing: run scripts/gpu-check.sh --prepare on the build machine and carry .deps and data" >&2; exit 1; }
 
 section "machine"
 uname -srm
