@@ -288,7 +288,7 @@ cmd_test() {
 	fi
 	log "test: VKCNN_VALIDATE=1 go test ./..."
 	VKCNN_VALIDATE=1 go test "$@" ./...
-	log "test: scripts/gpu-check-test.sh (the GPU check, with and without a stub nvidia-smi)"
+	log "test: scripts/gpu-check-test.sh (the GPU check's modes on lavapipe, and with a stub nvidia-smi)"
 	scripts/gpu-check-test.sh
 	# Ten seconds (FUZZTIME) of fuzzing per parser of untrusted files; the committed
 	# corpus runs in every go test above. -fuzzminimizetime keeps the

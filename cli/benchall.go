@@ -17,7 +17,7 @@ func benchAllCommand() *cli.Command {
 		Flags: []cli.Flag{
 			modelFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step"},
-			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed steps after a warm-up step"},
+			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed steps, after training steps until their rate settles"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			deviceFlag,
 		},
@@ -57,7 +57,8 @@ func printStep(w io.Writer, res measure.StepResult, copyFloats int) {
 		}
 		fmt.Fprintf(w, "%-28s %-17s %s (%s)\n", k.Name, k.Variant, k.Key, how)
 	}
-	fmt.Fprintf(w, "\n%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
+	fmt.Fprintf(w, "\ntraining steps to warm up: %s\n", res.Warmup)
+	fmt.Fprintf(w, "%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
 	for _, p := range res.Parts {
 		rate := ""
 		if p.GFLOPS > 0 {

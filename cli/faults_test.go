@@ -30,10 +30,18 @@ var (
 	faultErr    error
 )
 
-// faulty builds the faultinject binary once.
+// faulty builds the faultinject binary once, or takes the one beside the
+// test binary where there is one (built with it for a machine without Go:
+// scripts/gpu-check.sh).
 func faulty(t *testing.T) string {
 	t.Helper()
 	faultBuild.Do(func() {
+		if exe, err := os.Executable(); err == nil {
+			faultBinary = filepath.Join(filepath.Dir(exe), "vkcnn-faultinject")
+			if _, err := os.Stat(faultBinary); err == nil {
+				return
+			}
+		}
 		faultBinary = filepath.Join(filepath.Dir(binary), "vkcnn-faultinject")
 		build := exec.Command("go", "build", "-tags", "faultinject", "-o", faultBinary, "vkcnn")
 		var out bytes.Buffer

@@ -23,6 +23,7 @@ type GemmResult struct {
 	Timer         string  `json:"timer"`
 	MaxError      float64 `json:"max_abs_error"`
 	Checked       int     `json:"checked_entries"`
+	Warmup        Warmup  `json:"warmup"`
 	MinSeconds    float64 `json:"min_s"`
 	MedianSeconds float64 `json:"median_s"`
 	BestGFLOPS    float64 `json:"best_gflops"`
@@ -31,7 +32,7 @@ type GemmResult struct {
 
 // Gemm runs the product once on random operands and checks it against the
 // reference (every entry for small products, a sample otherwise), then
-// times reps runs.
+// warms up and times reps runs.
 func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 	choice := kernels.Choice{Variant: g.Variant, Split: g.Split}
 	res := GemmResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Variant: choice.String(), M: g.M, N: g.N, K: g.K, Reps: reps}
@@ -75,6 +76,9 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 		return res, fmt.Errorf("wrong result: max |error| %.3g exceeds %.3g", res.MaxError, tol)
 	}
 
+	if res.Warmup, err = warmUp(recordingRun(ctx, rec), warmupLimitOn(ctx.Info)); err != nil {
+		return res, err
+	}
 	times, err := runTimes(ctx, rec, reps)
 	if err != nil {
 		return res, err

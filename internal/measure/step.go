@@ -3,7 +3,6 @@ package measure
 import (
 	"errors"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"vkcnn/augment"
@@ -38,6 +37,7 @@ type StepResult struct {
 	Model            string   `json:"model"`
 	Batch            int      `json:"batch"`
 	Kernels          []Kernel `json:"kernels"`
+	Warmup           Warmup   `json:"warmup"`
 	Parts            []Part   `json:"parts"`
 	StepSeconds      float64  `json:"step_seconds"`
 	PartsSeconds     float64  `json:"parts_seconds"`
@@ -56,8 +56,8 @@ type StepResult struct {
 // Step times model's training step at batch on random digits (the timing
 // does not depend on the data) with tuning's kernels: each part by
 // timestamps, the whole step and inference on the wall clock over reps
-// steps each, after a warm-up step; and the copy kernel's bandwidth over
-// CopyFloats(model) floats.
+// steps each, after training steps until their rate settles; and the copy
+// kernel's bandwidth over CopyFloats(model) floats.
 func Step(ctx *vk.Context, model *nn.Model, tuning kernels.Tuning, batch, reps int) (res StepResult, err error) {
 	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1))
 	if err != nil {
@@ -68,12 +68,23 @@ func Step(ctx *vk.Context, model *nn.Model, tuning kernels.Tuning, batch, reps i
 	if err != nil {
 		return res, err
 	}
-	// Warm up: the first run of each pipeline compiles it on some drivers.
+	// The first run of each pipeline compiles it on some drivers; then
+	// training steps until their rate settles.
 	if err := errors.Join(s.step(nn.ModeTrain, 1), s.step(nn.ModeEval, 1)); err != nil {
 		return res, err
 	}
 	res = StepResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Batch: batch, DeviceMemoryByte: net.DeviceBytes(),
 		Kernels: stepKernels(model, tuning, batch)}
+	counter := uint32(1)
+	res.Warmup, err = warmUp(func() (float64, error) {
+		start := time.Now()
+		counter++
+		err := s.step(nn.ModeTrain, counter)
+		return time.Since(start).Seconds(), err
+	}, warmupLimitOn(ctx.Info))
+	if err != nil {
+		return res, err
+	}
 	if err := s.profile(&res); err != nil {
 		return res, err
 	}
@@ -218,7 +229,6 @@ func copyBandwidth(ctx *vk.Context, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	times = times[1:] // the first run warms the pages up
-	slices.Sort(times)
-	return 8 * float64(n) / times[len(times)/2] / 1e9, nil
+	// The first run warms the pages up.
+	return 8 * float64(n) / median(times[1:]) / 1e9, nil
 }

@@ -42,20 +42,27 @@ func TestConvMatchesReference(t *testing.T) {
 	ran.check(t)
 }
 
-func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v GemmVariant) {
-	pixels := g.Batch * g.H * g.W
-	taps := g.KH * g.KW
-	in := randomFloats(rng, pixels*g.Cin)
-	w := randomFloats(rng, taps*g.Cin*g.Cout)
-	bias := randomFloats(rng, g.Cout)
-	dOut := randomFloats(rng, pixels*g.Cout)
-	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v}
+// convRun is a convolution's three passes on random operands: what they
+// read and what each wrote.
+type convRun struct {
+	g                 ref.ConvGeom
+	in, w, bias, dOut []float32
+	out, dIn, dW      []float32
+}
 
-	inB, wB, biasB, dOutB := upload(t, ctx, in), upload(t, ctx, w), upload(t, ctx, bias), upload(t, ctx, dOut)
+// runConv runs c forward (with bias and ReLU), backward to its input and
+// to its kernel, over garbage that each must overwrite.
+func runConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) convRun {
+	t.Helper()
+	g := ref.ConvGeom{Batch: c.Batch, H: c.H, W: c.W, Cin: c.Cin, Cout: c.Cout, KH: c.KH, KW: c.KW}
+	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
+	r := convRun{g: g, in: randomFloats(rng, pixels*g.Cin), w: randomFloats(rng, taps*g.Cin*g.Cout),
+		bias: randomFloats(rng, g.Cout), dOut: randomFloats(rng, pixels*g.Cout)}
+	inB, wB, biasB, dOutB := upload(t, ctx, r.in), upload(t, ctx, r.w), upload(t, ctx, r.bias), upload(t, ctx, r.dOut)
 	outB := upload(t, ctx, randomFloats(rng, pixels*g.Cout))
-	wTB := upload(t, ctx, make([]float32, len(w)))
+	wTB := upload(t, ctx, make([]float32, len(r.w)))
 	dInB := upload(t, ctx, randomFloats(rng, pixels*g.Cin))
-	dWB := upload(t, ctx, randomFloats(rng, len(w)))
+	dWB := upload(t, ctx, randomFloats(rng, len(r.w)))
 	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(ctx.Info), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
 		return errors.Join(
@@ -65,15 +72,23 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v 
 			c.BackwardFilter(ctx, rec, vk.Whole(inB), vk.Whole(dOutB), vk.Whole(dWB), vk.Whole(scratch)),
 		)
 	})
+	r.out, r.dIn, r.dW = download(t, outB, pixels*g.Cout), download(t, dInB, pixels*g.Cin), download(t, dWB, len(r.w))
+	return r
+}
+
+func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v GemmVariant) {
+	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v}
+	r := runConv(t, ctx, rng, c)
+	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
 	checks := []struct {
 		name string
 		got  []float32
 		want []float32
 		k    int
 	}{
-		{"forward", download(t, outB, pixels*g.Cout), ref.ConvForward(g, in, w, bias, true), taps * g.Cin},
-		{"backward data", download(t, dInB, pixels*g.Cin), ref.ConvBackwardData(g, dOut, w), taps * g.Cout},
-		{"backward filter", download(t, dWB, len(w)), ref.ConvBackwardFilter(g, in, dOut), pixels},
+		{"forward", r.out, ref.ConvForward(g, r.in, r.w, r.bias, true), taps * g.Cin},
+		{"backward data", r.dIn, ref.ConvBackwardData(g, r.dOut, r.w), taps * g.Cout},
+		{"backward filter", r.dW, ref.ConvBackwardFilter(g, r.in, r.dOut), pixels},
 	}
 	for _, ch := range checks {
 		tol := 4*float64(ch.k)/(1<<23) + 1e-6
