@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"vkcnn/augment"
-	"vkcnn/internal/numfmt"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
@@ -89,18 +88,13 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
 	}
-	if in := m.Input(); in != (Shape{28, 28, 1}) {
-		return nil, fmt.Errorf("input shape %v: vkcnn feeds 28x28x1 MNIST images", in)
-	}
 	if len(params) != m.ParamFloats {
 		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
 	}
-	p := newPlan(m, batch, tuning)
-	need := p.deviceBytes() + DataBytes(60000+10000)
-	if have := int64(ctx.Info.DeviceLocalBytes); have > 0 && need > have {
-		return nil, fmt.Errorf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
-			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(m, tuning, have))
+	if err := CheckMemory(ctx.Info, m, batch, tuning, 0); err != nil {
+		return nil, err
 	}
+	p := newPlan(m, batch, tuning)
 	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(p, params); err != nil {
 		n.Close()

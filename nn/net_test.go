@@ -230,7 +230,8 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 	standard, _ := Preset("standard")
 	m, _ := Build(standard)
 	tuning := kernels.NewTuning(ctx.Info, nil)
-	msg := largestBatch(m, tuning, EstimateBytes(m, 100, tuning)+DataBytes(70000))
+	data := DataBytes(m.Input(), 70000)
+	msg := largestBatch(m, tuning, EstimateBytes(m, 100, tuning)+data, data)
 	if msg != "the largest batch size that fits is 100" {
 		t.Fatalf("largestBatch: %s", msg)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"vkcnn/internal/numfmt"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
@@ -140,14 +141,33 @@ func EstimateBytes(m *Model, batch int, tuning kernels.Tuning) int64 {
 	return newPlan(m, batch, tuning).deviceBytes()
 }
 
-// DataBytes is the device memory of a data set of n MNIST samples.
-func DataBytes(n int) int64 {
-	return (int64(n)*28*28+15)&^15 + (int64(n)+15)&^15
+// DataBytes is the device memory of a data set of n samples of the
+// model's input: their bytes and their labels.
+func DataBytes(in Shape, n int) int64 {
+	return (int64(n)*int64(in.Size())+15)&^15 + (int64(n)+15)&^15
 }
 
-// largestBatch says which batch size fits in have bytes.
-func largestBatch(m *Model, tuning kernels.Tuning, have int64) string {
-	data := DataBytes(70000)
+// CheckMemory checks, before anything is allocated, that a network of the
+// model at a batch size, with the kernels tuning chooses, and data sets of
+// samples images in all fit in the device's memory.
+func CheckMemory(info vk.DeviceInfo, m *Model, batch int, tuning kernels.Tuning, samples int) error {
+	data := DataBytes(m.Input(), samples)
+	need := EstimateBytes(m, batch, tuning) + data
+	have := int64(info.DeviceLocalBytes)
+	if have <= 0 || need <= have {
+		return nil
+	}
+	with := ""
+	if samples > 0 {
+		with = fmt.Sprintf(" with its data (%s images of %v, %s)", numfmt.Commas(samples), m.Input().Geometry(), numfmt.Bytes(data))
+	}
+	return fmt.Errorf("%s at batch size %d needs about %s of device memory%s, the device has %s: %s",
+		m.Spec.Name, batch, numfmt.Bytes(need), with, numfmt.Bytes(have), largestBatch(m, tuning, have, data))
+}
+
+// largestBatch says which batch size fits in have bytes beside data bytes
+// of data sets.
+func largestBatch(m *Model, tuning kernels.Tuning, have, data int64) string {
 	if EstimateBytes(m, 1, tuning)+data > have {
 		return "even batch size 1 does not fit"
 	}
