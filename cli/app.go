@@ -18,24 +18,50 @@ import (
 	"vkcnn/vk"
 )
 
+// Exit statuses beyond 0 and 1 (bad input, usage and any other failure):
+// schedulers such as Slurm can requeue a run on statusDevice
+// (EX_TEMPFAIL), and a smaller batch may fit after statusMemory.
+const (
+	statusInternal    = 2
+	statusMemory      = 3
+	statusDevice      = 75
+	statusInterrupted = 130
+)
+
 // Main runs the command line and returns the process's exit status. Every
-// failure is one line on stderr and status 1.
+// failure is one line on stderr: status 1, or as exitStatus says.
 func Main(args []string) (status int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "vkcnn: internal error: %v (please report this)\n", r)
-			status = 2
+			status = statusInternal
 		}
 	}()
 	if err := newApp(os.Stdout, os.Stderr).Run(args); err != nil {
-		fmt.Fprintf(os.Stderr, "vkcnn: %s\n", oneLine(err))
-		var exit exitError
-		if errors.As(err, &exit) {
-			return exit.status
+		msg := oneLine(err)
+		if errors.Is(err, vk.ErrHang) {
+			msg += " (if the work is only slow, raise --watchdog or VKCNN_WATCHDOG)"
 		}
-		return 1
+		fmt.Fprintf(os.Stderr, "vkcnn: %s\n", msg)
+		return exitStatus(err)
 	}
 	return 0
+}
+
+// exitStatus is the status a command's error ends the process with: its
+// own, statusDevice for a lost or hung device, statusMemory where memory
+// ran out or a network does not fit, else 1.
+func exitStatus(err error) int {
+	var exit exitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.status
+	case errors.Is(err, vk.ErrDeviceLost), errors.Is(err, vk.ErrHang):
+		return statusDevice
+	case errors.Is(err, vk.ErrOutOfDeviceMemory), errors.Is(err, vk.ErrOutOfHostMemory):
+		return statusMemory
+	}
+	return 1
 }
 
 func oneLine(err error) string {
@@ -58,6 +84,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{
 				Name:  "validate-sync",
 				Usage: "--validate with the layer's synchronization validation too (or set VKCNN_VALIDATE=sync)",
+			},
+			&cli.DurationFlag{
+				Name:    "watchdog",
+				Value:   vk.DefaultWatchdog,
+				Usage:   "take the device as hung when work takes longer than this (training: or 20 times its median step, if longer)",
+				EnvVars: []string{"VKCNN_WATCHDOG"},
 			},
 		},
 		Commands: []*cli.Command{devicesCommand(), summaryCommand(), trainCommand(), evalCommand(), predictCommand(),
@@ -92,7 +124,7 @@ var deviceFlag = &cli.StringFlag{
 func deviceOptions(c *cli.Context) vk.Options {
 	validate, sync := vk.ValidateFromEnv()
 	return vk.Options{Device: c.String("device"), Validate: validate || c.Bool("validate"),
-		SyncValidation: sync || c.Bool("validate-sync")}
+		SyncValidation: sync || c.Bool("validate-sync"), Watchdog: c.Duration("watchdog")}
 }
 
 // pipelineCacheEnv names the folder of the pipeline cache, or turns it off.

@@ -35,7 +35,7 @@ func benchAll(c *cli.Context) (err error) {
 	defer closeDevice(ctx, &err)
 	res, err := measure.Step(ctx, model, loadTuning(c, ctx), batch, reps)
 	if err != nil {
-		return err
+		return fmt.Errorf("time a training step of %s at batch size %d: %w", c.String("model"), batch, err)
 	}
 	res.Model = c.String("model")
 	if c.Bool("json") {

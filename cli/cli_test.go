@@ -35,7 +35,14 @@ func TestMain(m *testing.M) {
 
 func runVkcnn(t *testing.T, env []string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return runBinary(t, binary, env, args...)
+}
+
+// runBinary runs a vkcnn binary with the environment and env; a process
+// killed by a signal has status -1.
+func runBinary(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -92,7 +92,7 @@ func evaluate(c *cli.Context) (err error) {
 		return nil
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("evaluate %s on the test set: %w (nothing written)", c.String("run"), err)
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Data: %s\n", data)
@@ -208,7 +208,10 @@ func predict(c *cli.Context) (err error) {
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("classify %d images with %s: %w", len(paths), c.String("run"), err)
+	}
+	return nil
 }
 
 func softmaxTop(z []float32) (int, float64) {

@@ -249,7 +249,7 @@ func reproduce(c *cli.Context) error {
 	// between runs, the next one from starting.
 	stop := interrupts()
 	defer stop.release()
-	interrupted := exitError{status: 130, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
+	interrupted := exitError{status: statusInterrupted, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
 	total, n := len(r.experiments)*r.seeds, 0
 	for _, e := range r.experiments {
 		for seed := 1; seed <= r.seeds; seed++ {

@@ -137,7 +137,7 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 		}
 	}
 	if st.Epoch > cfg.Epochs {
-		return nil, fmt.Errorf("the run in %s finished its %d epochs (raise --epochs to train on)", dir, cfg.Epochs)
+		return nil, errFinished{dir: dir, epochs: cfg.Epochs}
 	}
 	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, "model.json"), cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
 }
@@ -221,8 +221,25 @@ func stepsPerEpoch(c *cli.Context) (int, error) {
 	return c.Int("steps"), nil
 }
 
+// errFinished is a run that --resume finds finished: nothing to do, and
+// no failure, so that a scheduler that runs a killed job again sees it
+// end well.
+type errFinished struct {
+	dir    string
+	epochs int
+}
+
+func (e errFinished) Error() string {
+	return fmt.Sprintf("the run in %s finished its %d epochs; nothing to do (raise --epochs to train on)", e.dir, e.epochs)
+}
+
 func train(c *cli.Context) (err error) {
 	setup, err := parseTrainFlags(c)
+	var finished errFinished
+	if errors.As(err, &finished) {
+		fmt.Fprintf(c.App.ErrWriter, "vkcnn: %v\n", finished)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -230,9 +247,18 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := startRunFolder(setup); err != nil {
+	fresh, err := startRunFolder(setup)
+	if err != nil {
 		return err
 	}
+	// A run that fails before it trains leaves no folder it made behind:
+	// nothing in it could resume, and --resume would misread it.
+	training := false
+	defer func() {
+		if err != nil && fresh && !training {
+			err = errors.Join(err, os.RemoveAll(setup.out))
+		}
+	}()
 	params, err := startParams(c, setup)
 	if err != nil {
 		return err
@@ -267,6 +293,7 @@ func train(c *cli.Context) (err error) {
 	defer run.steps.Close()
 	if setup.resume != nil {
 		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Done+1)
+		run.checkpoint = &checkpointAt{setup.resume.Epoch, setup.resume.Done}
 	}
 	stop := interrupts()
 	defer stop.release()
@@ -274,6 +301,7 @@ func train(c *cli.Context) (err error) {
 	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		run.draw = run.bar.update(f)
 	}
+	training = true
 	if _, err := nn.Train(net, onDevice.train, onDevice.val, setup.cfg, hooks, setup.resume); err != nil {
 		return run.failed(w, err)
 	}
@@ -306,22 +334,30 @@ func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
 }
 
 // startRunFolder makes the run folder and writes its model.json: before
-// the device, so that a bad --out fails before minutes of setup.
-func startRunFolder(setup *trainSetup) error {
+// the device, so that a bad --out fails before minutes of setup; fresh
+// says it made the folder. A resumed run's folder loses the temporary files a killed
+// writer left.
+func startRunFolder(setup *trainSetup) (fresh bool, err error) {
+	if setup.resume != nil {
+		return false, atomicfile.Clean(setup.out)
+	}
+	if _, err := os.Stat(setup.out); errors.Is(err, fs.ErrNotExist) {
+		fresh = true
+	}
 	if err := os.MkdirAll(setup.out, 0o755); err != nil {
-		return fmt.Errorf("create run folder: %w", err)
+		return false, fmt.Errorf("create run folder: %w", err)
 	}
 	modelJSON, err := setup.spec.JSON()
 	if err != nil {
-		return err
+		return fresh, err
 	}
 	if err := atomicfile.Write(filepath.Join(setup.out, "model.json"), func(w io.Writer) error {
 		_, err := w.Write(modelJSON)
 		return err
 	}); err != nil {
-		return fmt.Errorf("write model.json: %w", err)
+		return fresh, fmt.Errorf("write model.json: %w", err)
 	}
-	return nil
+	return fresh, nil
 }
 
 // startParams are the weights training starts from: the checkpoint's on
@@ -343,10 +379,7 @@ func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []fl
 	if err != nil {
 		return nil, err
 	}
-	if err := nn.CheckMemory(ctx.Info, setup.model, setup.cfg.BatchSize, tuning, samples); err != nil {
-		return nil, err
-	}
-	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, tuning, params)
+	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, tuning, params, samples)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +448,11 @@ func (r *runWriter) hooks(w io.Writer, cfg nn.TrainConfig, checkpointEvery int, 
 			if err := r.steps.Sync(); err != nil {
 				return err
 			}
-			return r.net.SaveCheckpoint(filepath.Join(r.dir, checkpointFile), cfg, st)
+			if err := r.net.SaveCheckpoint(filepath.Join(r.dir, checkpointFile), cfg, st); err != nil {
+				return fmt.Errorf("write the checkpoint: %w", err)
+			}
+			r.checkpoint = &checkpointAt{st.Epoch, st.Done}
+			return nil
 		},
 		CheckpointEvery: checkpointEvery,
 		Stop:            stop,
@@ -440,12 +477,22 @@ func (r *runWriter) failed(w io.Writer, err error) error {
 		if r.last.Step < r.last.Steps {
 			fmt.Fprintln(w, partialEpochLine(r.last, r.net.Batch))
 		}
-		return exitError{status: 130, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", r.dir)}
+		return exitError{status: statusInterrupted, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", r.dir)}
 	}
-	if len(r.history) > 0 {
-		err = fmt.Errorf("%w (the run folder keeps epoch %d's weights and checkpoint)", err, len(r.history))
+	return fmt.Errorf("%w; %s", err, r.resumeHint())
+}
+
+// resumeHint says where the last checkpoint is and how to go on from it.
+func (r *runWriter) resumeHint() string {
+	st := r.checkpoint
+	if st == nil {
+		return fmt.Sprintf("no checkpoint was written: start the run again (or remove %s)", r.dir)
 	}
-	return err
+	at := fmt.Sprintf("epoch %d, step %d", st.epoch, st.done)
+	if st.done == 0 {
+		at = fmt.Sprintf("the end of epoch %d", st.epoch-1)
+	}
+	return fmt.Sprintf("the last checkpoint, %s, holds %s; continue with vkcnn train --resume %s", filepath.Join(r.dir, checkpointFile), at, r.dir)
 }
 
 // stepsLine says how many steps the run takes, so that a short test run
@@ -534,7 +581,13 @@ type runWriter struct {
 	steps    *report.StepLog
 	stepRows []report.Step
 	drawn    time.Time
+	// checkpoint is where the run's last checkpoint stands (nil: none).
+	checkpoint *checkpointAt
 }
+
+// checkpointAt is where a checkpoint stands: the epoch it trains on, and
+// the steps of it done (0: the epoch before ended).
+type checkpointAt struct{ epoch, done int }
 
 func historyRow(st nn.EpochStats) report.Epoch {
 	return report.Epoch{Epoch: st.Epoch, Loss: st.Loss, Acc: st.Acc, ValLoss: st.ValLoss, ValAcc: st.ValAcc, Seconds: st.Seconds}
@@ -623,12 +676,7 @@ func openNet(c *cli.Context, model *nn.Model, params []float32, batch, samples i
 	if err != nil {
 		return nil, nil, err
 	}
-	tuning := loadTuning(c, ctx)
-	err = nn.CheckMemory(ctx.Info, model, batch, tuning, samples)
-	var net *nn.Net
-	if err == nil {
-		net, err = nn.NewNet(ctx, model, batch, tuning, params)
-	}
+	net, err := nn.NewNet(ctx, model, batch, loadTuning(c, ctx), params, samples)
 	if err != nil {
 		ctx.Close()
 		return nil, nil, err

@@ -80,7 +80,7 @@ func tune(c *cli.Context) (err error) {
 		def, _ := defaults.Choose(p)
 		tuned, err := measure.Tune(ctx, p, c.Int("reps"))
 		if err != nil {
-			return fmt.Errorf("tune %s (%s): %w", names[i], p.Key(), err)
+			return fmt.Errorf("tune %s (%s): %w; the tuning cache is as it was", names[i], p.Key(), err)
 		}
 		tp := tuneProduct{Name: names[i], Tuned: tuned, Default: def.Choice().String()}
 		chosen[tp.Key] = tp.Best

@@ -26,11 +26,20 @@
 //   - its shaders in shaders/ (./build.sh shaders compiles them) and their
 //     wrapper in nn/kernels, which declares each pipeline's bindings, push
 //     constants and specialization once;
-//   - its plain-Go reference in nn/ref;
+//   - its plain-Go reference in nn/ref: float64, with the float32
+//     rounding of its sums and operations drawn by a ref.Rounding, and the
+//     float32 reference the kernel tests use as that, rounded;
+//   - its float64 layer reference in the references map of
+//     gradcheck_test.go (forward, and backward setting its parameters'
+//     gradients), which the whole-network gradient check runs: that
+//     reference against finite differences of its loss, and the device's
+//     every gradient, logit and loss against it, within what float32
+//     rounding may move them (TestEveryKindHasAReference fails until it
+//     is there);
 //   - tests: the kernels against the reference on odd shapes (nn/kernels),
-//     the layer in tinySpec (net_test.go), which the finite-difference
-//     gradient check, the recorded-products check and the bit-identical
-//     resume and staging tests run;
+//     the layer in tinySpec (net_test.go), which the gradient check, the
+//     recorded-products check and the bit-identical resume and staging
+//     tests run;
 //   - where it has a PyTorch equivalent, bench/torch_model.py;
 //   - its ONNX nodes in onnx/export.go (onnx's tests fail until every
 //     type of LayerTypes exports).

@@ -1,40 +1,46 @@
 package nn
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
+	"vkcnn/vk/vktest"
 )
 
-// TestCheckMemoryCountsTheData: the data sets take their share of the
+// TestMemoryCheckCountsTheData: the data sets take their share of the
 // device's memory, at the size of the model's input.
-func TestCheckMemoryCountsTheData(t *testing.T) {
+func TestMemoryCheckCountsTheData(t *testing.T) {
+	ctx := vktest.Open(t)
 	spec := ModelSpec{Format: SpecFormat, Name: "colour", Input: [3]int{20, 12, 3}, Layers: []LayerSpec{
 		{Type: "flatten"}, {Type: "dense", Units: 4, Activation: "softmax"}}}
 	m, err := Build(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := vk.DeviceInfo{Name: "test device"}
-	tuning := kernels.NewTuning(info, nil)
+	tuning := kernels.NewTuning(ctx.Info, nil)
 	const samples = 1024
 	data := DataBytes(m.Input(), samples)
 	if want := int64(samples*20*12*3 + samples); data != want {
 		t.Fatalf("DataBytes: %d, want %d", data, want)
 	}
-	info.DeviceLocalBytes = uint64(EstimateBytes(m, 8, tuning) + data)
-	if err := CheckMemory(info, m, 8, tuning, samples); err != nil {
+	ctx.Info.DeviceLocalBytes = uint64(EstimateBytes(m, 8, tuning) + data)
+	net, err := NewNet(ctx, m, 8, tuning, m.Init(1), samples)
+	if err != nil {
 		t.Fatalf("what fits exactly: %v", err)
 	}
-	err = CheckMemory(info, m, 9, tuning, samples)
+	net.Close()
+	_, err = NewNet(ctx, m, 9, tuning, m.Init(1), samples)
 	want := "colour at batch size 9 needs about"
-	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "with its data (1,024 images of 20x12x3") ||
-		!strings.HasSuffix(err.Error(), "the largest batch size that fits is 8") {
+	if !errors.Is(err, vk.ErrOutOfDeviceMemory) || !strings.HasPrefix(err.Error(), want) ||
+		!strings.Contains(err.Error(), "with its data (1,024 images of 20x12x3") || !strings.HasSuffix(err.Error(), "the largest batch size that fits is 8") {
 		t.Fatalf("got %v, want %q ... with its data ... the largest batch size that fits is 8", err, want)
 	}
-	if err := CheckMemory(info, m, 9, tuning, 0); err != nil {
+	net, err = NewNet(ctx, m, 9, tuning, m.Init(1), 0)
+	if err != nil {
 		t.Fatalf("without data: %v", err)
 	}
+	net.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"vkcnn/augment"
+	"vkcnn/internal/numfmt"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
@@ -82,22 +83,52 @@ type DeviceSet struct {
 	images, labels *vk.Buffer
 }
 
+// memoryError is a network that does not fit in the device's memory: it
+// matches vk.ErrOutOfDeviceMemory, as an allocation that fails does.
+type memoryError string
+
+func (e memoryError) Error() string        { return string(e) }
+func (e memoryError) Is(target error) bool { return target == vk.ErrOutOfDeviceMemory }
+
 // NewNet allocates the network's buffers on ctx. The weights start at
-// params (from Model.Init or a checkpoint).
-func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32) (*Net, error) {
+// params (from Model.Init or a checkpoint). samples is how many images the
+// data sets it will hold have in all: the memory check counts them.
+func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32, samples int) (*Net, error) {
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
 	}
 	if len(params) != m.ParamFloats {
 		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
 	}
-	if err := CheckMemory(ctx.Info, m, batch, tuning, 0); err != nil {
-		return nil, err
-	}
 	p := newPlan(m, batch, tuning)
+	data := DataBytes(m.Input(), samples)
+	need := p.deviceBytes() + data
+	with := "" // what need counts besides the network
+	if samples > 0 {
+		with = fmt.Sprintf(" with its data (%s images of %v, %s)", numfmt.Commas(samples), m.Input().Geometry(), numfmt.Bytes(data))
+	}
+	switch have := int64(ctx.Info.DeviceLocalBytes); {
+	case have == 0:
+		ctx.Warn(fmt.Errorf("the device reports no size for its memory: the %s %s needs at batch size %d%s could not be checked against it",
+			numfmt.Bytes(need), m.Spec.Name, batch, with))
+	case need > have:
+		return nil, memoryError(fmt.Sprintf("%s at batch size %d needs about %s of device memory%s, the device has %s: %s",
+			m.Spec.Name, batch, numfmt.Bytes(need), with, numfmt.Bytes(have), largestBatch(func(batch int) bool {
+				return EstimateBytes(m, batch, tuning)+data <= have
+			})))
+	}
+	if err := rangeError(ctx.Info, m, batch, tuning); err != nil {
+		return nil, fmt.Errorf("%s at batch size %d: %w: %s", m.Spec.Name, batch, err, largestBatch(func(batch int) bool {
+			return rangeError(ctx.Info, m, batch, tuning) == nil
+		}))
+	}
 	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(p, params); err != nil {
 		n.Close()
+		if errors.Is(err, vk.ErrOutOfDeviceMemory) {
+			err = fmt.Errorf("%s at batch size %d: %w, of the %s the estimate said it needs%s (another program may hold device memory; a smaller batch size needs less)",
+				m.Spec.Name, batch, err, numfmt.Bytes(need), with)
+		}
 		return nil, err
 	}
 	return n, nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"vkcnn/internal/numfmt"
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
@@ -141,44 +140,40 @@ func EstimateBytes(m *Model, batch int, tuning kernels.Tuning) int64 {
 	return newPlan(m, batch, tuning).deviceBytes()
 }
 
-// DataBytes is the device memory of a data set of n samples of the
+// DataBytes is the device memory of data sets of n samples of the
 // model's input: their bytes and their labels.
 func DataBytes(in Shape, n int) int64 {
 	return (int64(n)*int64(in.Size())+15)&^15 + (int64(n)+15)&^15
 }
 
-// CheckMemory checks, before anything is allocated, that a network of the
-// model at a batch size, with the kernels tuning chooses, and data sets of
-// samples images in all fit in the device's memory.
-func CheckMemory(info vk.DeviceInfo, m *Model, batch int, tuning kernels.Tuning, samples int) error {
-	data := DataBytes(m.Input(), samples)
-	need := EstimateBytes(m, batch, tuning) + data
-	have := int64(info.DeviceLocalBytes)
-	if have <= 0 || need <= have {
-		return nil
+// rangeError is why a step of m at a batch size cannot be recorded within
+// the device's storage-buffer range, split as the kernels split their
+// work: the first of its products, as tuning chooses them, that cannot.
+func rangeError(info vk.DeviceInfo, m *Model, batch int, tuning kernels.Tuning) error {
+	names, products := Products(m, batch)
+	for i, p := range products {
+		chosen, _ := tuning.Choose(p)
+		if err := kernels.Fits(info, chosen); err != nil {
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
 	}
-	with := ""
-	if samples > 0 {
-		with = fmt.Sprintf(" with its data (%s images of %v, %s)", numfmt.Commas(samples), m.Input().Geometry(), numfmt.Bytes(data))
-	}
-	return fmt.Errorf("%s at batch size %d needs about %s of device memory%s, the device has %s: %s",
-		m.Spec.Name, batch, numfmt.Bytes(need), with, numfmt.Bytes(have), largestBatch(m, tuning, have, data))
+	return nil
 }
 
-// largestBatch says which batch size fits in have bytes beside data bytes
-// of data sets.
-func largestBatch(m *Model, tuning kernels.Tuning, have, data int64) string {
-	if EstimateBytes(m, 1, tuning)+data > have {
+// largestBatch says which batch size is the largest that fits, which the
+// sizes up to it do.
+func largestBatch(fits func(batch int) bool) string {
+	if !fits(1) {
 		return "even batch size 1 does not fit"
 	}
-	lo, hi := 1, 1
-	for EstimateBytes(m, hi*2, tuning)+data <= have && hi < 1<<20 {
-		hi *= 2
+	lo := 1
+	for fits(lo*2) && lo < 1<<20 {
+		lo *= 2
 	}
-	lo, hi = hi, hi*2
+	hi := lo * 2
 	for lo+1 < hi {
 		mid := (lo + hi) / 2
-		if EstimateBytes(m, mid, tuning)+data <= have {
+		if fits(mid) {
 			lo = mid
 		} else {
 			hi = mid

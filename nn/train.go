@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"vkcnn/augment"
@@ -188,6 +189,10 @@ type trainer struct {
 	st               *TrainState
 	seen             int  // images trained in the epochs before this one
 	stop             bool // asked by Hooks.Stop; honoured at the next checkpoint
+	// stepTimes are the last steps' times, for the watchdog, after the
+	// first one.
+	stepTimes     []time.Duration
+	firstStepDone bool
 }
 
 func newTrainer(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resume *TrainState) (*trainer, error) {
@@ -296,9 +301,11 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 		affines = t.gen.Batch(net.Batch)
 	}
 	feed := Feed{Counter: st.Counter, Seed: t.seed, LR: AdamLR(t.cfg.LR, st.Counter), Indices: batch, Affines: affines}
+	began := time.Now()
 	if err := net.Step(t.train, ModeTrain, t.warp, feed); err != nil {
 		return fmt.Errorf("epoch %d, step %d: %w", st.Epoch, st.Done+1, err)
 	}
+	t.watch(time.Since(began))
 	st.Done++
 	st.Images += len(batch)
 	totals, err := net.RawTotals()
@@ -330,6 +337,27 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 		return ErrStopped
 	}
 	return nil
+}
+
+// watchSteps is how many of the last steps' times the watchdog follows.
+const watchSteps = 63
+
+// watch notes a step's time and bounds the next submissions' by 20 times
+// the median of the last steps (never below the device's watchdog): a
+// step that takes that long is hung. Lavapipe's standard-model steps take
+// a minute or two, a GPU's milliseconds. The process's first step, which
+// builds the pipelines, does not count.
+func (t *trainer) watch(d time.Duration) {
+	if !t.firstStepDone {
+		t.firstStepDone = true
+		return
+	}
+	t.stepTimes = append(t.stepTimes, d)
+	if len(t.stepTimes) > watchSteps {
+		t.stepTimes = t.stepTimes[1:]
+	}
+	sorted := slices.Sorted(slices.Values(t.stepTimes))
+	t.net.ctx.SetWatchdog(20 * sorted[len(sorted)/2])
 }
 
 // log sends Hooks.Log a row every TrainConfig.LogEvery steps and at the

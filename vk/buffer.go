@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"unsafe"
 
+	"vkcnn/internal/faults"
+
 	vulkan "github.com/vulkan-go/vulkan"
 )
 
@@ -123,6 +125,10 @@ func (b *Buffer) allocate(host bool) error {
 	var mem vulkan.DeviceMemory
 	r := vulkan.AllocateMemory(c.device, info, nil, &mem)
 	info.Free()
+	if faults.At(faults.Alloc, "") == faults.OOM && r == vulkan.Success {
+		vulkan.FreeMemory(c.device, mem, nil)
+		r = vulkan.ErrorOutOfDeviceMemory
+	}
 	if err := check(fmt.Sprintf("vkAllocateMemory (%s, %d bytes)", b.kind, b.size), r); err != nil {
 		c.heaps.give(heap, uint64(req.Size))
 		return err
@@ -165,12 +171,14 @@ func (b *Buffer) Close() {
 		return
 	}
 	c := b.ctx
-	vulkan.DestroyBuffer(c.device, asHandle[vulkan.Buffer](b.handle), nil)
-	if b.mapped != nil {
-		vulkan.UnmapMemory(c.device, asHandle[vulkan.DeviceMemory](b.memory))
-		b.mapped = nil
+	if c.fault == nil { // else abandoned with the device (Context.Close)
+		vulkan.DestroyBuffer(c.device, asHandle[vulkan.Buffer](b.handle), nil)
+		if b.mapped != nil {
+			vulkan.UnmapMemory(c.device, asHandle[vulkan.DeviceMemory](b.memory))
+		}
+		vulkan.FreeMemory(c.device, asHandle[vulkan.DeviceMemory](b.memory), nil)
 	}
-	vulkan.FreeMemory(c.device, asHandle[vulkan.DeviceMemory](b.memory), nil)
+	b.mapped = nil
 	c.heaps.give(b.heap, b.allocated)
 	b.handle, b.memory = 0, 0
 	c.live[b.kind+"s"]--

@@ -1,6 +1,7 @@
 package vk
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -32,9 +33,18 @@ type Options struct {
 	// never a reason to fail.
 	PipelineCacheDir, ShaderSet string
 	Warn                        func(error)
+	// Watchdog bounds the wait for any submission: past it the device is
+	// taken as hung (HangError). Zero means DefaultWatchdog; SetWatchdog
+	// raises it for longer work.
+	Watchdog time.Duration
 
 	compileOnly bool // see OpenCompiler
 }
+
+// DefaultWatchdog is the least time vkcnn waits for a submission before it
+// takes the device as hung: generous, since lavapipe takes a minute or
+// two for a step of the standard model.
+const DefaultWatchdog = 10 * time.Minute
 
 // StagingEnv, set to 1, forces staged uploads and readbacks on any device:
 // a debugging switch that runs a discrete GPU's path on lavapipe.
@@ -77,6 +87,12 @@ type Context struct {
 	kernels       map[string]*Kernel
 	live          map[string]int // open buffers and recordings, by kind
 
+	// watchdog bounds each wait for a submission, never below
+	// watchdogBase; fault is the lost or hung device that ended the
+	// context's work (nil while it works).
+	watchdog, watchdogBase time.Duration
+	fault                  error
+
 	compileOnly bool                       // no fence, no queue work: see OpenCompiler
 	capture     vulkan.PipelineCreateFlags // statistics capture, where compiling only
 }
@@ -91,6 +107,8 @@ func Open(opts Options) (*Context, error) {
 	if c.warn == nil {
 		c.warn = func(error) {}
 	}
+	c.watchdogBase = cmp.Or(opts.Watchdog, DefaultWatchdog)
+	c.watchdog = c.watchdogBase
 	if err := c.open(opts); err != nil {
 		c.destroy()
 		return nil, err
@@ -191,11 +209,41 @@ func (c *Context) Check() error {
 // Validating reports whether the validation layer is on.
 func (c *Context) Validating() bool { return c.inst != nil && c.inst.validate != nil }
 
+// SetWatchdog sets how long a submission may take before the device is
+// taken as hung: d, but never less than Options.Watchdog.
+func (c *Context) SetWatchdog(d time.Duration) { c.watchdog = max(c.watchdogBase, d) }
+
+// Watchdog is how long a submission may take now.
+func (c *Context) Watchdog() time.Duration { return c.watchdog }
+
+// Warn passes a note on to Options.Warn: something the user should know
+// that is no reason to fail.
+func (c *Context) Warn(err error) { c.warn(err) }
+
+// Fault is the lost or hung device that ended the context's work, or nil.
+func (c *Context) Fault() error { return c.fault }
+
+// noteFault remembers a lost device as the context's fault, and returns
+// err.
+func (c *Context) noteFault(err error) error {
+	if errors.Is(err, ErrDeviceLost) && c.fault == nil {
+		c.fault = err
+	}
+	return err
+}
+
 // Close destroys the context's objects, the device and the instance. It
 // reports buffers or recordings left open and any validation message,
 // including the layer's report of objects that were never destroyed.
+// After a lost or hung device it abandons them instead, for the process
+// to end soon after: nothing waits on the device again, and destroying
+// what a hung device still runs could take the driver down with it.
 func (c *Context) Close() error {
 	if c.inst == nil {
+		return nil
+	}
+	if c.fault != nil {
+		c.inst = nil
 		return nil
 	}
 	var leaks []string

@@ -3,6 +3,7 @@ package vk
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )
@@ -10,8 +11,24 @@ import (
 // Sentinel errors for the results a caller may want to act on.
 var (
 	ErrOutOfDeviceMemory = errors.New("out of device memory")
+	ErrOutOfHostMemory   = errors.New("out of host memory")
 	ErrDeviceLost        = errors.New("device lost")
+	ErrHang              = errors.New("device hung")
 )
+
+// HangError is work the device did not finish within the context's
+// watchdog (SetWatchdog): it is taken as hung.
+type HangError struct {
+	Op     string
+	Waited time.Duration
+}
+
+func (e *HangError) Error() string {
+	return fmt.Sprintf("the device hung: %s did not finish within %s", e.Op, e.Waited)
+}
+
+// Is lets errors.Is match ErrHang.
+func (e *HangError) Is(target error) bool { return target == ErrHang }
 
 // ResultError is a failed Vulkan call: which operation, and its VkResult.
 type ResultError struct {
@@ -20,6 +37,14 @@ type ResultError struct {
 }
 
 func (e *ResultError) Error() string {
+	what := map[vulkan.Result]string{
+		vulkan.ErrorDeviceLost:        "the device was lost",
+		vulkan.ErrorOutOfDeviceMemory: "the device ran out of memory",
+		vulkan.ErrorOutOfHostMemory:   "the host ran out of memory",
+	}[e.Result]
+	if what != "" {
+		return fmt.Sprintf("%s (%s in %s)", what, resultName(e.Result), e.Op)
+	}
 	return fmt.Sprintf("%s: %s", e.Op, resultName(e.Result))
 }
 
@@ -28,6 +53,8 @@ func (e *ResultError) Is(target error) bool {
 	switch target {
 	case ErrOutOfDeviceMemory:
 		return e.Result == vulkan.ErrorOutOfDeviceMemory
+	case ErrOutOfHostMemory:
+		return e.Result == vulkan.ErrorOutOfHostMemory
 	case ErrDeviceLost:
 		return e.Result == vulkan.ErrorDeviceLost
 	}

@@ -330,7 +330,7 @@ func (r *Recording) Run() error {
 	if err := r.end(); err != nil {
 		return err
 	}
-	if err := r.ctx.submit(r.cmd, "run recording"); err != nil {
+	if err := r.ctx.submit(r.cmd, "the recorded work"); err != nil {
 		return err
 	}
 	r.timestampOK = false
@@ -380,12 +380,14 @@ func (r *Recording) Close() {
 		return
 	}
 	c := r.ctx
-	vulkan.FreeCommandBuffers(c.device, asHandle[vulkan.CommandPool](c.commandPool), 1, []vulkan.CommandBuffer{r.cmd})
-	for _, p := range r.pools {
-		vulkan.DestroyDescriptorPool(c.device, asHandle[vulkan.DescriptorPool](p), nil)
-	}
-	if r.queryPool != 0 {
-		vulkan.DestroyQueryPool(c.device, asHandle[vulkan.QueryPool](r.queryPool), nil)
+	if c.fault == nil { // else abandoned with the device (Context.Close)
+		vulkan.FreeCommandBuffers(c.device, asHandle[vulkan.CommandPool](c.commandPool), 1, []vulkan.CommandBuffer{r.cmd})
+		for _, p := range r.pools {
+			vulkan.DestroyDescriptorPool(c.device, asHandle[vulkan.DescriptorPool](p), nil)
+		}
+		if r.queryPool != 0 {
+			vulkan.DestroyQueryPool(c.device, asHandle[vulkan.QueryPool](r.queryPool), nil)
+		}
 	}
 	r.cmd, r.pools, r.queryPool = nil, nil, 0
 	c.live["recordings"]--

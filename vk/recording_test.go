@@ -1,9 +1,11 @@
 package vk
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"vkcnn/shaders"
 )
@@ -229,5 +231,45 @@ func TestTimestampTicksMaskAndWrap(t *testing.T) {
 		if got := timestampTicks(tc.from, tc.to, tc.bits); got != tc.want {
 			t.Errorf("timestampTicks(%#x, %#x, %d) = %d, want %d", tc.from, tc.to, tc.bits, got, tc.want)
 		}
+	}
+}
+
+// TestWatchdogTakesALongSubmissionAsHung runs a submission longer than a
+// watchdog of a millisecond: it is reported as a hang, the context takes
+// no more work, and closing it waits on nothing.
+func TestWatchdogTakesALongSubmissionAsHung(t *testing.T) {
+	ctx := open(t, Options{Watchdog: time.Millisecond})
+	k := fillKernel(t, ctx)
+	const n = 4 << 20
+	buf, err := ctx.NewBuffer(4 * n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := ctx.NewRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid, err := ctx.Grid1D(n / 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 { // each waits for the one before: a long submission
+		if err := rec.Dispatch(k, grid, []uint32{n, math.Float32bits(float32(i))}, Whole(buf)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = rec.Run()
+	var hang *HangError
+	if !errors.As(err, &hang) || !errors.Is(err, ErrHang) || hang.Waited != time.Millisecond || !errors.Is(ctx.Fault(), ErrHang) {
+		t.Fatalf("run: %v, want a hang after 1ms", err)
+	}
+	if err := rec.Run(); !errors.Is(err, ErrHang) {
+		t.Errorf("a second run on the hung device: %v", err)
+	}
+	start := time.Now()
+	rec.Close()
+	buf.Close()
+	if err := ctx.Close(); err != nil || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("close after the hang: %v after %s", err, time.Since(start))
 	}
 }

@@ -3,34 +3,56 @@ package vk
 import (
 	"time"
 
+	"vkcnn/internal/faults"
+
 	vulkan "github.com/vulkan-go/vulkan"
 )
 
 // fenceWaitStep bounds each wait so that a lost device is noticed.
-const fenceWaitStep = uint64(time.Second)
+const fenceWaitStep = time.Second
 
-// submit runs one command buffer on the queue and waits for it to finish.
+// submit runs one command buffer on the queue and waits for it to finish,
+// for at most the watchdog: past it the device is taken as hung, and a
+// lost or hung device ends the context's work.
 func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
+	if c.fault != nil {
+		return c.fault
+	}
 	info := vulkan.SubmitInfo{
 		SType:              vulkan.StructureTypeSubmitInfo,
 		CommandBufferCount: 1,
 		PCommandBuffers:    []vulkan.CommandBuffer{cmd},
 	}
 	fence := asHandle[vulkan.Fence](c.fence)
-	if err := check(op+": vkQueueSubmit", vulkan.QueueSubmit(c.queue, 1, []vulkan.SubmitInfo{info}, fence)); err != nil {
+	r := vulkan.QueueSubmit(c.queue, 1, []vulkan.SubmitInfo{info}, fence)
+	if faults.At(faults.Submit, "") == faults.Lost {
+		r = vulkan.ErrorDeviceLost
+	}
+	if err := c.noteFault(check("vkQueueSubmit", r)); err != nil {
 		return err
 	}
+	hang := faults.At(faults.Wait, "") == faults.Hang // a fence that never signals
+	start := time.Now()
 	for {
-		r := vulkan.WaitForFences(c.device, 1, []vulkan.Fence{fence}, vulkan.True, fenceWaitStep)
+		waited := time.Since(start)
+		if waited >= c.watchdog {
+			c.fault = &HangError{Op: op, Waited: c.watchdog}
+			return c.fault
+		}
+		r := vulkan.WaitForFences(c.device, 1, []vulkan.Fence{fence}, vulkan.True, uint64(min(fenceWaitStep, c.watchdog-waited)))
+		if hang && r == vulkan.Success {
+			time.Sleep(min(fenceWaitStep, c.watchdog-waited))
+			r = vulkan.Timeout
+		}
 		if r == vulkan.Timeout {
 			continue
 		}
-		if err := check(op+": vkWaitForFences", r); err != nil {
+		if err := c.noteFault(check("vkWaitForFences", r)); err != nil {
 			return err
 		}
 		break
 	}
-	return check(op+": vkResetFences", vulkan.ResetFences(c.device, 1, []vulkan.Fence{fence}))
+	return check("vkResetFences", vulkan.ResetFences(c.device, 1, []vulkan.Fence{fence}))
 }
 
 // runOnce records a one-time command buffer with record, runs it and
@@ -41,7 +63,11 @@ func (c *Context) runOnce(record func(cmd vulkan.CommandBuffer)) error {
 		return err
 	}
 	pool := asHandle[vulkan.CommandPool](c.commandPool)
-	defer vulkan.FreeCommandBuffers(c.device, pool, 1, []vulkan.CommandBuffer{cmd})
+	defer func() {
+		if c.fault == nil {
+			vulkan.FreeCommandBuffers(c.device, pool, 1, []vulkan.CommandBuffer{cmd})
+		}
+	}()
 	begin := &vulkan.CommandBufferBeginInfo{
 		SType: vulkan.StructureTypeCommandBufferBeginInfo,
 		Flags: vulkan.CommandBufferUsageFlags(vulkan.CommandBufferUsageOneTimeSubmitBit),
@@ -55,7 +81,7 @@ func (c *Context) runOnce(record func(cmd vulkan.CommandBuffer)) error {
 	if err := check("vkEndCommandBuffer", vulkan.EndCommandBuffer(cmd)); err != nil {
 		return err
 	}
-	return c.submit(cmd, "transfer")
+	return c.submit(cmd, "a transfer")
 }
 
 func (c *Context) allocateCommandBuffer() (vulkan.CommandBuffer, error) {

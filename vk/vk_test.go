@@ -183,7 +183,10 @@ func TestResultErrorMatchesSentinels(t *testing.T) {
 	if !errors.Is(err, ErrOutOfDeviceMemory) || errors.Is(err, ErrDeviceLost) {
 		t.Fatalf("%v", err)
 	}
-	if !strings.Contains(err.Error(), "vkAllocateMemory: VK_ERROR_OUT_OF_DEVICE_MEMORY") {
+	if err.Error() != "the device ran out of memory (VK_ERROR_OUT_OF_DEVICE_MEMORY in vkAllocateMemory)" {
+		t.Fatalf("message %q", err)
+	}
+	if err := check("vkCreateFence", vulkan.ErrorTooManyObjects); err.Error() != "vkCreateFence: VK_ERROR_TOO_MANY_OBJECTS" {
 		t.Fatalf("message %q", err)
 	}
 }

@@ -5,32 +5,43 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"syscall"
+
+	"vkcnn/internal/faults"
 )
 
 // Write writes path through write: to a temporary file in the
 // same directory, synced, renamed over path, then the directory synced so
-// the rename itself survives a crash.
+// the rename itself survives a crash. A temporary file of path that a
+// killed writer left is removed first.
 func Write(path string, write func(io.Writer) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err := clean(dir, base); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, tempPrefix(base)+"*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	if err := writeSyncClose(f, write); err != nil {
+	if err := writeSyncClose(f, base, write); err != nil {
 		os.Remove(tmp)
 		return err
 	}
+	faults.At(faults.Rename, base)
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
+	faults.At(faults.Renamed, base)
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -39,12 +50,42 @@ func Write(path string, write func(io.Writer) error) error {
 	return d.Sync()
 }
 
+// tempPrefix starts the names of base's temporary files.
+func tempPrefix(base string) string { return "." + base + ".tmp" }
+
+// Clean removes the temporary files that killed writers left in dir.
+func Clean(dir string) error { return clean(dir, "") }
+
+// temporary matches the names of Write's temporary files: the file's
+// name after a dot, then ".tmp" and CreateTemp's digits.
+var temporary = regexp.MustCompile(`^\.(.+)\.tmp[0-9]+$`)
+
+// clean removes the temporary files of base in dir, of every file where
+// base is "".
+func clean(dir, base string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		m := temporary.FindStringSubmatch(e.Name())
+		if m != nil && e.Type().IsRegular() && (base == "" || m[1] == base) {
+			errs = append(errs, os.Remove(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // writeSyncClose fills f through write and closes it, whatever happens.
-func writeSyncClose(f *os.File, write func(io.Writer) error) error {
+func writeSyncClose(f *os.File, base string, write func(io.Writer) error) error {
 	err := f.Chmod(0o644) // CreateTemp makes 0600; vkcnn's files are for reading
 	if err == nil {
 		bw := bufio.NewWriter(f)
 		if err = write(bw); err == nil {
+			err = injected(faults.At(faults.Write, base), f.Name())
+		}
+		if err == nil {
 			err = bw.Flush()
 		}
 	}
@@ -55,4 +96,15 @@ func writeSyncClose(f *os.File, write func(io.Writer) error) error {
 		err = cerr
 	}
 	return err
+}
+
+// injected is the error of an injected full disk or failed write.
+func injected(a faults.Action, path string) error {
+	switch a {
+	case faults.NoSpace:
+		return &os.PathError{Op: "write", Path: path, Err: syscall.ENOSPC}
+	case faults.IOError:
+		return &os.PathError{Op: "write", Path: path, Err: syscall.EIO}
+	}
+	return nil
 }

@@ -120,6 +120,19 @@ func (c Conv) image() string {
 	return fmt.Sprintf("one %dx%dx%d image of a convolution to %d channels", c.H, c.W, c.Cin, c.Cout)
 }
 
+// fits says why a pass cannot be recorded within the device's
+// storage-buffer range: an image's activations or the kernel past it, or
+// the kernel gradient's partial sums.
+func (c Conv) fits(info vk.DeviceInfo, pass ConvPass) error {
+	if _, err := c.images(info); err != nil {
+		return err
+	}
+	if pass != ConvBackwardFilter {
+		return nil
+	}
+	return fitsWhole(info, fmt.Sprintf("the partial kernel gradients of a %dx%d kernel of %d>%d channels", c.KH, c.KW, c.Cin, c.Cout), 4*int64(c.FilterScratch(info)))
+}
+
 // imageBytes is one image's values of channels.
 func (c Conv) imageBytes(channels int) int64 { return 4 * int64(c.H*c.W*channels) }
 
@@ -188,7 +201,7 @@ func (c Conv) BackwardFilter(ctx *vk.Context, rec *vk.Recording, in, dOut, dW, s
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch(ctx.Info)); err != nil {
+	if err := errors.Join(needFloats("conv kernel-gradient scratch", scratch, c.FilterScratch(ctx.Info)), c.fits(ctx.Info, ConvBackwardFilter)); err != nil {
 		return err
 	}
 	kSplit := c.kSplit()

@@ -254,12 +254,12 @@ func (g Gemm) sumFloats(info vk.DeviceInfo) int {
 // else the most rows of A that do. The slices' products are added in
 // order, which only a product without bias and ReLU allows.
 func (g Gemm) kSlice(info vk.DeviceInfo) (int, error) {
-	what := fmt.Sprintf("a row of the transposed A of gemm %dx%dx%d", g.M, g.N, g.K)
+	what := "a row of its transposed A"
 	if !g.TransA || 4*int64(g.K)*int64(g.M) <= maxRange(info) {
 		return g.K, nil
 	}
 	if g.TransB || g.Bias || g.ReLU {
-		return 0, fitsWhole(info, "the transposed A of gemm with B transposed, a bias or ReLU", 4*int64(g.K)*int64(g.M))
+		return 0, fitsWhole(info, "its transposed A, with B transposed, a bias or ReLU,", 4*int64(g.K)*int64(g.M))
 	}
 	return perSlice(info, what, g.K, 1, 4*int64(g.M), 4*int64(g.N))
 }
@@ -296,12 +296,12 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 	if err := errors.Join(need...); err != nil {
 		return err
 	}
-	kPer, err := g.kSlice(ctx.Info)
+	rows, kPer, err := g.bands(ctx.Info)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return err
 	}
 	if kPer == g.K {
-		return g.recordRows(ctx, rec, a, b, c, bias, scratch)
+		return g.recordRows(ctx, rec, rows, a, b, c, bias, scratch)
 	}
 	sum := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(g.M*g.N)}
 	split := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset + 4*int64(g.sumFloats(ctx.Info))}
@@ -310,19 +310,45 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 		s.K = count
 		a, b := part(a, first, count, 4*int64(g.M)), part(b, first, count, 4*int64(g.N))
 		if first == 0 {
-			return s.recordRows(ctx, rec, a, b, c, bias, split)
+			return s.recordRows(ctx, rec, rows, a, b, c, bias, split)
 		}
-		if err := s.recordRows(ctx, rec, a, b, sum, bias, split); err != nil {
+		if err := s.recordRows(ctx, rec, rows, a, b, sum, bias, split); err != nil {
 			return err
 		}
 		return Add(ctx, rec, c, sum, c, g.M*g.N)
 	})
 }
 
-// recordRows records the product in bands of rows of A and C, each within
-// the device's storage-buffer range: all rows at once where they fit, and
-// where A is transposed (the shader strides it by M).
-func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
+// bands is how the product splits within the device's storage-buffer
+// range: the rows of C each band takes (all of them where A is
+// transposed: the shader strides it by M) and how much of k each slice
+// sums; or why it cannot.
+func (g Gemm) bands(info vk.DeviceInfo) (rows, kPer int, err error) {
+	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
+	kPer, err = g.kSlice(info)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", what, err)
+	}
+	slice := g
+	slice.K = kPer
+	layers := int64(slice.layers())
+	m, n, k := int64(g.M), int64(g.N), int64(kPer)
+	if g.TransA {
+		rows = g.M
+		err = errors.Join(fitsWhole(info, "the transposed A of "+what, 4*k*m),
+			fitsWhole(info, "the output of "+what+" with A transposed", 4*layers*m*n))
+	} else {
+		tileRows, _ := g.Variant.tile()
+		rows, err = perSlice(info, "a band of rows of "+what, g.M, int(tileRows), 4*k, 4*layers*n)
+	}
+	if err := errors.Join(err, fitsWhole(info, "B of "+what, 4*k*n)); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return rows, kPer, nil
+}
+
+// recordRows records the product in bands of rows of A and C.
+func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, a, b, c, bias, scratch vk.Range) error {
 	layers := g.layers()
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	k, err := g.shader(ctx.Info, layers > 1).kernel(ctx)
@@ -330,19 +356,6 @@ func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scra
 		return err
 	}
 	tileRows, tileCols := g.Variant.tile()
-	rows := g.M
-	if g.TransA {
-		err = errors.Join(fitsWhole(ctx.Info, "the transposed A of "+what, 4*int64(g.K)*int64(g.M)),
-			fitsWhole(ctx.Info, "the output of "+what+" with A transposed", 4*int64(layers)*int64(g.M)*int64(g.N)))
-	} else {
-		rows, err = perSlice(ctx.Info, "a band of rows of "+what, g.M, int(tileRows), 4*int64(g.K), 4*int64(layers)*int64(g.N))
-	}
-	if err == nil {
-		err = fitsWhole(ctx.Info, "B of "+what, 4*int64(g.K)*int64(g.N))
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
 	bRange := vk.Range{Buf: b.Buf, Offset: b.Offset, Size: 4 * int64(g.K) * int64(g.N)}
 	return eachSlice(g.M, rows, func(m0, m int) error {
 		aBand := part(a, m0, m, 4*int64(g.K))

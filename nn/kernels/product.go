@@ -45,7 +45,15 @@ type Product interface {
 	// shader is the product's pipeline as it runs unsplit or with its sum
 	// over k split.
 	shader(info vk.DeviceInfo, split bool) shader
+	// fits says why the product cannot be split so that every binding
+	// stays within the device's storage-buffer range (nil where it can).
+	fits(info vk.DeviceInfo) error
 }
+
+// Fits reports whether p, as chosen to run, can be recorded within the
+// device's storage-buffer range, split as the kernels split it, and a
+// *RangeError where not.
+func Fits(info vk.DeviceInfo, p Product) error { return p.fits(info) }
 
 // length is one of a product's lengths, named for errors.
 type length struct {
@@ -260,6 +268,11 @@ func (g Gemm) vec4Lengths() []length {
 
 func (g Gemm) plain() bool { return true }
 
+func (g Gemm) fits(info vk.DeviceInfo) error {
+	_, _, err := g.bands(info)
+	return err
+}
+
 // ConvProduct is one pass of a convolution as a product.
 type ConvProduct struct {
 	Conv Conv
@@ -337,5 +350,7 @@ func (p ConvProduct) vec4Lengths() []length {
 }
 
 func (p ConvProduct) plain() bool { return false }
+
+func (p ConvProduct) fits(info vk.DeviceInfo) error { return p.Conv.fits(info, p.Pass) }
 
 func (p ConvProduct) shader(info vk.DeviceInfo, _ bool) shader { return p.Conv.shader(info, p.Pass) }

@@ -1,5 +1,8 @@
 // Package ref is a plain-Go reference of every vkcnn kernel, for tests.
-// It favours clarity over speed and accumulates in float64.
+// It favours clarity over speed and accumulates in float64. Most float32
+// references here are the float64 ones of ref64.go rounded once at the
+// end; those, run with a Rounding, also show how far float32 rounding may
+// move a result.
 package ref
 
 import "math"
@@ -96,54 +99,22 @@ func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.C
 
 // ConvForward returns conv(in, w) (+ bias) (ReLU).
 func ConvForward(g ConvGeom, in, w, bias []float32, relu bool) []float32 {
-	pixels := g.Batch * g.H * g.W
-	acc := make([]float64, pixels*g.Cout)
-	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			v := float64(in[i*g.Cin+ci])
-			for co := 0; co < g.Cout; co++ {
-				acc[o*g.Cout+co] += v * float64(w[g.w(ky, kx, ci, co)])
-			}
-		}
-	})
-	out := make([]float32, len(acc))
-	for i, v := range acc {
-		if bias != nil {
-			v += float64(bias[i%g.Cout])
-		}
-		if relu && v < 0 {
-			v = 0
-		}
-		out[i] = float32(v)
+	out := ConvForward64(g, Float64s(in), Float64s(w), Float64s(bias), nil)
+	if relu {
+		out = ReLU64(out)
 	}
-	return out
+	return toFloat32(out)
 }
 
 // ConvBackwardData returns the input gradient for output gradient dOut.
 func ConvBackwardData(g ConvGeom, dOut, w []float32) []float32 {
-	acc := make([]float64, g.Batch*g.H*g.W*g.Cin)
-	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				acc[i*g.Cin+ci] += float64(dOut[o*g.Cout+co]) * float64(w[g.w(ky, kx, ci, co)])
-			}
-		}
-	})
-	return toFloat32(acc)
+	return toFloat32(ConvBackwardData64(g, Float64s(dOut), Float64s(w), nil))
 }
 
 // ConvBackwardFilter returns the kernel gradient for input in and output
 // gradient dOut.
 func ConvBackwardFilter(g ConvGeom, in, dOut []float32) []float32 {
-	acc := make([]float64, g.KH*g.KW*g.Cin*g.Cout)
-	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				acc[g.w(ky, kx, ci, co)] += float64(in[i*g.Cin+ci]) * float64(dOut[o*g.Cout+co])
-			}
-		}
-	})
-	return toFloat32(acc)
+	return toFloat32(ConvBackwardFilter64(g, Float64s(in), Float64s(dOut), nil))
 }
 
 func toFloat32(x []float64) []float32 {
@@ -154,24 +125,26 @@ func toFloat32(x []float64) []float32 {
 	return out
 }
 
+// Float64s is x in float64; nil stays nil.
+func Float64s(x []float32) []float64 {
+	if x == nil {
+		return nil
+	}
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
+}
+
 // ReLU returns max(0, x).
 func ReLU(x []float32) []float32 {
-	y := make([]float32, len(x))
-	for i, v := range x {
-		y[i] = max(v, 0)
-	}
-	return y
+	return toFloat32(ReLU64(Float64s(x)))
 }
 
 // ReLUBackward returns dy where the forward output y is positive, else 0.
 func ReLUBackward(y, dy []float32) []float32 {
-	dx := make([]float32, len(dy))
-	for i := range dy {
-		if y[i] > 0 {
-			dx[i] = dy[i]
-		}
-	}
-	return dx
+	return toFloat32(ReLUBackward64(Float64s(y), Float64s(dy)))
 }
 
 // poolWindows calls f for each window of 2x2, stride-2 "valid" pooling of
@@ -193,27 +166,15 @@ func poolWindows(batch, h, w, c int, f func(out int, in [4]int)) {
 
 // MaxPool is 2x2, stride-2 "valid" max pooling of an NHWC tensor.
 func MaxPool(in []float32, batch, h, w, c int) []float32 {
-	out := make([]float32, batch*(h/2)*(w/2)*c)
-	poolWindows(batch, h, w, c, func(o int, i [4]int) {
-		out[o] = max(in[i[0]], in[i[1]], in[i[2]], in[i[3]])
-	})
-	return out
+	out, _, _ := MaxPool64(Float64s(in), batch, h, w, c)
+	return toFloat32(out)
 }
 
 // MaxPoolBackward routes each window's gradient to its first maximum in
 // row-major order.
 func MaxPoolBackward(in, dOut []float32, batch, h, w, c int) []float32 {
-	dIn := make([]float32, len(in))
-	poolWindows(batch, h, w, c, func(o int, i [4]int) {
-		best := i[0]
-		for _, j := range i[1:] {
-			if in[j] > in[best] {
-				best = j
-			}
-		}
-		dIn[best] = dOut[o]
-	})
-	return dIn
+	_, from, _ := MaxPool64(Float64s(in), batch, h, w, c)
+	return toFloat32(MaxPoolBackward64(from, Float64s(dOut), len(in)))
 }
 
 // AvgPool is 2x2, stride-2 "valid" average pooling of an NHWC tensor, the
@@ -229,13 +190,7 @@ func AvgPool(in []float32, batch, h, w, c int) []float32 {
 // AvgPoolBackward gives each input of a window a quarter of the window's
 // output gradient, and 0 to a trailing row or column no window covers.
 func AvgPoolBackward(dOut []float32, batch, h, w, c int) []float32 {
-	dIn := make([]float32, batch*h*w*c)
-	poolWindows(batch, h, w, c, func(o int, i [4]int) {
-		for _, j := range i {
-			dIn[j] = 0.25 * dOut[o]
-		}
-	})
-	return dIn
+	return toFloat32(AvgPoolBackward64(Float64s(dOut), batch, h, w, c))
 }
 
 // Hash is the shaders' 32-bit integer hash (hash.glsl).
@@ -248,15 +203,25 @@ func Hash(x uint32) uint32 {
 	return x
 }
 
-// Dropout returns x/(1-rate) where the hash of (seed, step, i) keeps
-// element i, else 0, as dropout.comp does.
+// DropoutMask says which of n elements dropout.comp keeps at (seed,
+// step): those where the hash of (seed, step, i) is at least rate.
+func DropoutMask(n int, rate float32, seed, step uint32) []bool {
+	keep := make([]bool, n)
+	stepHash := Hash(step ^ Hash(seed))
+	for i := range keep {
+		u := float32(Hash(uint32(i)^stepHash)>>8) * (1.0 / 16777216.0)
+		keep[i] = u >= rate
+	}
+	return keep
+}
+
+// Dropout returns x/(1-rate), in float32, where the mask keeps an
+// element, else 0, as dropout.comp does.
 func Dropout(x []float32, rate float32, seed, step uint32) []float32 {
 	y := make([]float32, len(x))
-	stepHash := Hash(step ^ Hash(seed))
-	for i, v := range x {
-		u := float32(Hash(uint32(i)^stepHash)>>8) * (1.0 / 16777216.0)
-		if u >= rate {
-			y[i] = v / (1 - rate)
+	for i, keep := range DropoutMask(len(x), rate, seed, step) {
+		if keep {
+			y[i] = x[i] / (1 - rate)
 		}
 	}
 	return y
@@ -267,53 +232,25 @@ func Dropout(x []float32, rate float32, seed, step uint32) []float32 {
 // (loss, correct, argmax). A label outside 0..classes-1 is counted in
 // badLabels and taken as classes-1.
 func SoftmaxXent(logits []float32, labels []int, valid, classes int) (dz []float32, stats []float32, badLabels int) {
-	rows := len(logits) / classes
-	dz = make([]float32, len(logits))
-	stats = make([]float32, 3*rows)
-	for s := 0; s < valid; s++ {
-		z := logits[s*classes : (s+1)*classes]
-		label := labels[s]
-		if label < 0 || label >= classes {
+	d, loss, best := SoftmaxXent64(Float64s(logits), labels, valid, classes, nil)
+	stats = make([]float32, 3*len(loss))
+	for s := range valid {
+		label, bad := classOf(labels[s], classes)
+		if bad {
 			badLabels++
-			label = classes - 1
 		}
-		best := 0
-		for j := range z {
-			if z[j] > z[best] {
-				best = j
-			}
-		}
-		var sum float64
-		for _, v := range z {
-			sum += math.Exp(float64(v - z[best]))
-		}
-		for j, v := range z {
-			g := math.Exp(float64(v-z[best])) / sum / float64(valid)
-			if j == label {
-				g -= 1 / float64(valid)
-			}
-			dz[s*classes+j] = float32(g)
-		}
-		stats[3*s] = float32(math.Log(sum) - float64(z[label]-z[best]))
-		if best == label {
+		stats[3*s] = float32(loss[s])
+		if best[s] == label {
 			stats[3*s+1] = 1
 		}
-		stats[3*s+2] = float32(best)
+		stats[3*s+2] = float32(best[s])
 	}
-	return dz, stats, badLabels
+	return toFloat32(d), stats, badLabels
 }
 
 // ColSum returns the sums of the columns of a rows x cols matrix.
 func ColSum(g []float32, rows, cols int) []float32 {
-	b := make([]float32, cols)
-	for n := 0; n < cols; n++ {
-		var s float64
-		for m := 0; m < rows; m++ {
-			s += float64(g[m*cols+n])
-		}
-		b[n] = float32(s)
-	}
-	return b
+	return toFloat32(ColSum64(Float64s(g), rows, cols, nil))
 }
 
 // Adam applies one Keras 2.0 Adam update in place, with lr the
@@ -337,30 +274,14 @@ type BatchNorm struct {
 // Stats returns each channel's mean and biased variance over the valid
 // rows.
 func (b BatchNorm) Stats(x []float32) (mean, variance []float64) {
-	mean, variance = make([]float64, b.C), make([]float64, b.C)
-	for c := range b.C {
-		for r := range b.Valid {
-			mean[c] += float64(x[r*b.C+c])
-		}
-		mean[c] /= float64(b.Valid)
-		for r := range b.Valid {
-			d := float64(x[r*b.C+c]) - mean[c]
-			variance[c] += d * d
-		}
-		variance[c] /= float64(b.Valid)
-	}
-	return mean, variance
+	return b.Stats64(Float64s(x), nil)
 }
 
 // Forward returns gamma (x - mean) / sqrt(variance + eps) + beta over every
 // row, the padding included.
 func (b BatchNorm) Forward(x, gamma, beta []float32, mean, variance []float64) []float32 {
-	y := make([]float32, len(x))
-	for i, v := range x {
-		c := i % b.C
-		y[i] = float32(float64(gamma[c])*(float64(v)-mean[c])/math.Sqrt(variance[c]+b.Eps) + float64(beta[c]))
-	}
-	return y
+	xhat, _ := b.Normalize64(Float64s(x), mean, variance, nil)
+	return toFloat32(b.Forward64(xhat, Float64s(gamma), Float64s(beta), nil))
 }
 
 // Update returns a moving average after training step t (from 1) with
@@ -393,20 +314,7 @@ func (b BatchNorm) Unbiased(variance []float64) []float64 {
 // output gradient dy, in training (batch statistics): the padding rows
 // get no input gradient.
 func (b BatchNorm) Backward(x, dy, gamma []float32, mean, variance []float64) (dGamma, dBeta, dx []float32) {
-	sdy, sdyx := make([]float64, b.C), make([]float64, b.C)
-	xhat := func(i int) float64 {
-		c := i % b.C
-		return (float64(x[i]) - mean[c]) / math.Sqrt(variance[c]+b.Eps)
-	}
-	for i := range b.Valid * b.C {
-		sdy[i%b.C] += float64(dy[i])
-		sdyx[i%b.C] += float64(dy[i]) * xhat(i)
-	}
-	dx = make([]float32, len(x))
-	for i := range b.Valid * b.C {
-		c := i % b.C
-		n := float64(b.Valid)
-		dx[i] = float32(float64(gamma[c]) / math.Sqrt(variance[c]+b.Eps) * (float64(dy[i]) - (sdy[c]+xhat(i)*sdyx[c])/n))
-	}
-	return toFloat32(sdyx), toFloat32(sdy), dx
+	xhat, invStd := b.Normalize64(Float64s(x), mean, variance, nil)
+	g, bt, d := b.Backward64(xhat, invStd, Float64s(dy), Float64s(gamma), nil)
+	return toFloat32(g), toFloat32(bt), toFloat32(d)
 }
