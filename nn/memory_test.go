@@ -32,7 +32,10 @@ func TestMemoryCheckCountsTheData(t *testing.T) {
 		t.Fatalf("what fits exactly: %v", err)
 	}
 	net.Close()
-	_, err = NewNet(ctx, m, 9, tuning, m.Init(1), samples)
+	net, err = NewNet(ctx, m, 9, tuning, m.Init(1), samples)
+	if err == nil {
+		net.Close()
+	}
 	want := "colour at batch size 9 needs about"
 	if !errors.Is(err, vk.ErrOutOfDeviceMemory) || !strings.HasPrefix(err.Error(), want) ||
 		!strings.Contains(err.Error(), "with its data (1,024 images of 20x12x3") || !strings.HasSuffix(err.Error(), "the largest batch size that fits is 8") {
