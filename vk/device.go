@@ -37,13 +37,17 @@ type DeviceInfo struct {
 	StorageOffsetAlignment  uint64    `json:"storage_offset_alignment"`
 	MaxPushConstantsBytes   uint32    `json:"max_push_constants_bytes"`
 
-	SubgroupSize      uint32   `json:"subgroup_size"`
-	SubgroupOps       []string `json:"subgroup_operations"`
-	Float16           bool     `json:"float16"`
-	Storage16Bit      bool     `json:"storage_16bit"`
-	CooperativeMatrix bool     `json:"cooperative_matrix"`
-	Timestamps        bool     `json:"timestamps"`
-	TimestampBits     uint32   `json:"timestamp_valid_bits"`
+	SubgroupSize uint32   `json:"subgroup_size"`
+	SubgroupOps  []string `json:"subgroup_operations"`
+	Float16      bool     `json:"float16"`
+	Storage16Bit bool     `json:"storage_16bit"`
+	// CooperativeMatrices are the matrix products the device's tensor
+	// cores run (VK_KHR_cooperative_matrix), none where it has none;
+	// Bfloat16 says it takes bf16 in them (VK_KHR_shader_bfloat16).
+	CooperativeMatrices []MatrixShape `json:"cooperative_matrices"`
+	Bfloat16            bool          `json:"bfloat16"`
+	Timestamps          bool          `json:"timestamps"`
+	TimestampBits       uint32        `json:"timestamp_valid_bits"`
 	// ComputeUnits counts multiprocessors (NVIDIA) or compute units (AMD)
 	// where the driver says; 0 where it does not.
 	ComputeUnits      uint32  `json:"compute_units"`
@@ -215,7 +219,8 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 	d.Storage16Bit = extra.Storage16
 	d.DriverName = extra.DriverName
 	d.DriverInfo = extra.DriverInfo
-	d.CooperativeMatrix = exts["VK_KHR_cooperative_matrix"] || exts["VK_NV_cooperative_matrix"]
+	m := queryMatrices(inst.handle, h, exts)
+	d.CooperativeMatrices, d.Bfloat16 = m.shapes, m.bfloat16
 	return d
 }
 

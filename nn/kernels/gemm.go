@@ -254,12 +254,12 @@ func (g Gemm) sumFloats(info vk.DeviceInfo) int {
 // else the most rows of A that do. The slices' products are added in
 // order, which only a product without bias and ReLU allows.
 func (g Gemm) kSlice(info vk.DeviceInfo) (int, error) {
-	what := "a row of its transposed A"
+	what := fmt.Sprintf("a row of the transposed A of gemm %dx%dx%d", g.M, g.N, g.K)
 	if !g.TransA || 4*int64(g.K)*int64(g.M) <= maxRange(info) {
 		return g.K, nil
 	}
 	if g.TransB || g.Bias || g.ReLU {
-		return 0, fitsWhole(info, "its transposed A, with B transposed, a bias or ReLU,", 4*int64(g.K)*int64(g.M))
+		return 0, fitsWhole(info, fmt.Sprintf("the transposed A of gemm %dx%dx%d (with B transposed, a bias or ReLU)", g.M, g.N, g.K), 4*int64(g.K)*int64(g.M))
 	}
 	return perSlice(info, what, g.K, 1, 4*int64(g.M), 4*int64(g.N))
 }
@@ -327,7 +327,7 @@ func (g Gemm) bands(info vk.DeviceInfo) (rows, kPer int, err error) {
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	kPer, err = g.kSlice(info)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", what, err)
+		return 0, 0, err
 	}
 	slice := g
 	slice.K = kPer
@@ -342,7 +342,7 @@ func (g Gemm) bands(info vk.DeviceInfo) (rows, kPer int, err error) {
 		rows, err = perSlice(info, "a band of rows of "+what, g.M, int(tileRows), 4*k, 4*layers*n)
 	}
 	if err := errors.Join(err, fitsWhole(info, "B of "+what, 4*k*n)); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", what, err)
+		return 0, 0, err
 	}
 	return rows, kPer, nil
 }
