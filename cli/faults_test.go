@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	endian "encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"vkcnn/mnist"
+	"vkcnn/dataset"
+	"vkcnn/internal/datatest"
 )
 
 // The fault tests run a vkcnn built with the faultinject tag, whose
@@ -67,28 +67,21 @@ func runFault(t *testing.T, fault string, env []string, args ...string) (stdout,
 // digits, uncompressed: runs that load in no time.
 func smallDigits(t *testing.T, train, test int) string {
 	t.Helper()
-	trainSet, testSet, err := mnist.Load(dataDir(t))
+	d, err := dataset.Load(dataDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	write := func(name string, magic uint32, dims []int, payload []byte) {
-		head := endian.BigEndian.AppendUint32(nil, magic)
-		for _, d := range dims {
-			head = endian.BigEndian.AppendUint32(head, uint32(d))
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), append(head, payload...), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	files := map[string][]byte{}
 	for _, s := range []struct {
 		prefix string
-		set    *mnist.Set
+		set    *dataset.Set
 		n      int
-	}{{"train", trainSet, train}, {"t10k", testSet, test}} {
-		write(s.prefix+"-images-idx3-ubyte", 0x803, []int{s.n, mnist.Rows, mnist.Cols}, s.set.Images[:s.n*mnist.Pixels])
-		write(s.prefix+"-labels-idx1-ubyte", 0x801, []int{s.n}, s.set.Labels[:s.n])
+	}{{"train", d.Train, train}, {"t10k", d.Test, test}} {
+		files[s.prefix+"-images-idx3-ubyte"] = datatest.IDXImages(d.Geometry, s.n, s.set.Images[:s.n*d.Geometry.Values()])
+		files[s.prefix+"-labels-idx1-ubyte"] = datatest.IDXLabels(s.set.Labels[:s.n])
 	}
+	datatest.Write(t, dir, files)
 	return dir
 }
 
@@ -279,11 +272,11 @@ func TestCommandsSayTheDeviceWasLost(t *testing.T) {
 	r := newFaultRun(t)
 	dir, _ := r.firstEpoch(t)
 	digit := filepath.Join(t.TempDir(), "digit.png")
-	trainSet, _, err := mnist.Load(r.data)
+	d, err := dataset.Load(r.data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writePNG(t, digit, trainSet.Images[:mnist.Pixels], 1, false)
+	writePNG(t, digit, d.Train.Images[:d.Geometry.Values()], d.Geometry, 1, false)
 	logits := filepath.Join(t.TempDir(), "logits.npy")
 	for _, tc := range []struct {
 		args []string

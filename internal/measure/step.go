@@ -53,13 +53,13 @@ type StepResult struct {
 	PipelineCacheIn  int      `json:"pipeline_cache_loaded_bytes"`
 }
 
-// Step times model's training step at batch on random digits (the timing
+// Step times model's training step at batch on random images (the timing
 // does not depend on the data) with tuning's kernels: each part by
 // timestamps, the whole step and inference on the wall clock over reps
 // steps each, after training steps until their rate settles; and the copy
 // kernel's bandwidth over CopyFloats(model) floats.
 func Step(ctx *vk.Context, model *nn.Model, tuning kernels.Tuning, batch, reps int) (res StepResult, err error) {
-	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1))
+	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1), batch) // a batch of random images
 	if err != nil {
 		return res, err
 	}
@@ -121,7 +121,7 @@ func stepKernels(model *nn.Model, tuning kernels.Tuning, batch int) []Kernel {
 	return out
 }
 
-// stepper runs steps of a net on a batch of random digits.
+// stepper runs steps of a net on a batch of random images.
 type stepper struct {
 	net     *nn.Net
 	set     *nn.DeviceSet
@@ -131,12 +131,12 @@ type stepper struct {
 func newStepper(net *nn.Net) (*stepper, error) {
 	batch := net.Batch
 	rng := rand.New(rand.NewPCG(1, 2))
-	images, labels := make([]byte, batch*784), make([]uint8, batch)
+	images, labels := make([]byte, batch*net.Model.Input().Size()), make([]uint8, batch)
 	for i := range images {
 		images[i] = byte(rng.IntN(256))
 	}
 	for i := range labels {
-		labels[i] = uint8(rng.IntN(10))
+		labels[i] = uint8(rng.IntN(net.Model.Classes))
 	}
 	set, err := net.Upload(images, labels)
 	if err != nil {
