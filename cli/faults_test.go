@@ -297,3 +297,30 @@ func TestCommandsSayTheDeviceWasLost(t *testing.T) {
 		t.Errorf("eval wrote its logits: %v", err)
 	}
 }
+
+// TestReproduceStopsOrKeepsGoing loses the device in the first of two
+// runs: reproduce stops there with the run's line and status 75; with
+// --keep-going it trains the second too, and still ends with status 75,
+// naming the run that failed.
+func TestReproduceStopsOrKeepsGoing(t *testing.T) {
+	data, model := smallDigits(t, 128, 32), writeTinyModel(t)
+	for _, keep := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "repro")
+		args := []string{"reproduce", "--model", model, "--epochs", "1", "--seeds", "1", "--experiments", "plain,shift",
+			"--steps-per-epoch", "2", "--batch-size", "8", "--out", out, "--data", data}
+		if keep {
+			args = append(args, "--keep-going")
+		}
+		_, stderr, status := runFault(t, "submit:2:lost", nil, args...)
+		if status != 75 || !strings.Contains(stderr, "plain seed 1: epoch 1, step 2: the device was lost") {
+			t.Errorf("--keep-going %v: status %d, stderr: %s", keep, status, stderr)
+		}
+		_, err := os.Stat(filepath.Join(out, "shift-seed1", "weights.safetensors"))
+		if trained := err == nil; trained != keep {
+			t.Errorf("--keep-going %v: the second run trained: %v", keep, trained)
+		}
+		if keep {
+			checkLine(t, stderr, "1 of 2 runs failed: plain seed 1")
+		}
+	}
+}

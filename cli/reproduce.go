@@ -73,6 +73,7 @@ func reproduceCommand() *cli.Command {
 			&cli.StringFlag{Name: "experiments", Value: strings.Join(experimentNames(), ","), Usage: "comma-separated: " + strings.Join(experimentNames(), ", ")},
 			&cli.StringFlag{Name: "run", Usage: "train only these runs, comma-separated `EXPERIMENT:SEED` (shift:2), and write no report"},
 			&cli.StringFlag{Name: "devices", Usage: "train runs at once, one on each of these comma-separated `DEVICES` (indices or names; one named twice trains two)"},
+			&cli.BoolFlag{Name: "keep-going", Usage: "when a run fails (a lost device, say), say so and train the next one; by default reproduce stops"},
 			&cli.BoolFlag{Name: "report-only", Usage: "rebuild REPORT.md and reproduce.png from the runs in --out, training nothing"},
 			&cli.StringFlag{Name: "out", Value: filepath.Join("runs", "reproduce"), Usage: "folder of the runs and the report"},
 			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
@@ -171,6 +172,8 @@ type reproduction struct {
 	data    string
 	device  string
 	global  []string // vkcnn's own flags, passed on to train
+	// keepGoing: a run that fails is reported and the next one trained.
+	keepGoing bool
 }
 
 // seedRun is one (experiment, seed) of a reproduction.
@@ -279,6 +282,10 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 			r.global = append(r.global, "--"+name)
 		}
 	}
+	if c.IsSet("watchdog") {
+		r.global = append(r.global, "--watchdog", c.Duration("watchdog").String())
+	}
+	r.keepGoing = c.Bool("keep-going")
 	return r, nil
 }
 
@@ -413,9 +420,12 @@ func (r *reproduction) interrupted() error {
 }
 
 // train trains the runs one after the other in this process, rewriting
-// the report after each unless they are --run's.
+// the report after each unless they are --run's. A run that fails stops
+// them, or with --keep-going is reported and passed over; the error then
+// names every run that failed.
 func (r *reproduction) train(c *cli.Context, todo []pendingRun, stop *stopper) error {
 	w := c.App.Writer
+	var failed []error
 	for _, run := range todo {
 		run.start(w, len(r.runs), r.dir(run.seedRun), r.device)
 		err := newApp(w, c.App.ErrWriter).Run(r.trainArgs(run.seedRun, run.resume, r.device))
@@ -429,12 +439,19 @@ func (r *reproduction) train(c *cli.Context, todo []pendingRun, stop *stopper) e
 		if errors.As(err, &exit) && exit.status == statusInterrupted {
 			return r.interrupted()
 		}
-		if err != nil {
+		if err != nil && !r.keepGoing {
 			return err
+		}
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "vkcnn: %s; going on with the next run (--keep-going)\n", oneLine(err))
+			failed = append(failed, err)
 		}
 		if stop.requested() {
 			return r.interrupted()
 		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d runs failed: %w", len(failed), len(todo), errors.Join(failed...))
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func (r *reproduction) trainOnDevices(c *cli.Context, todo []pendingRun, stop *s
 	take := func() (pendingRun, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if next == len(todo) || stop.requested() || interrupted {
+		if next == len(todo) || stop.requested() || interrupted || len(errs) > 0 && !r.keepGoing {
 			return pendingRun{}, false
 		}
 		next++
@@ -66,10 +66,18 @@ func (r *reproduction) trainOnDevices(c *cli.Context, todo []pendingRun, stop *s
 				if errors.As(err, &exit) && exit.ExitCode() == statusInterrupted {
 					interrupted = true
 				} else {
-					errs = append(errs, fmt.Errorf("%s on device %s: %w", run, device, err))
+					// The run's own line is above, prefixed; its status
+					// (a lost device's, say) is the reproduction's.
+					failure := fmt.Errorf("%s on device %s: %w", run, device, err)
+					if exit != nil {
+						failure = exitError{status: exit.ExitCode(), err: failure}
+					}
+					errs = append(errs, failure)
 				}
 				mu.Unlock()
-				return
+				if !r.keepGoing || interrupted {
+					return
+				}
 			}
 		}()
 	}
