@@ -517,6 +517,15 @@ elif [ $mode = tests ]; then
 	[ -n "$layer" ] && how="under the validation layer"
 	section "test binaries on $chosen, $how, at most ${tests_limit}s in all${filter:+ (-test.run '$filter')}"
 	run_tests
+	if [ -n "$gpu" ] && [ -z "$filter" ]; then
+		# A batch whose activations pass most devices' storage-buffer range
+		# (conv2's at batch 256: 196 MiB) trains, in batch slices where the
+		# device's range is smaller.
+		section "the standard model at batch 256: 20 steps"
+		rm -rf .deps/batch256
+		stage 60 bin/vkcnn train --model standard --batch-size 256 --epochs 1 --steps-per-epoch 20 --val-split 0.01 \
+			--out .deps/batch256 | grep '^Epoch' || fail "the standard model at batch 256"
+	fi
 elif [ $mode = torch ]; then
 	# vkcnn and PyTorch side by side on this device: the same model and
 	# batch, both step times in one table, and the test-set logits of the
