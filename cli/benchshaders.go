@@ -25,13 +25,16 @@ func benchShadersCommand() *cli.Command {
 			"uses) and prints what the driver reports through VK_KHR_pipeline_executable_properties,\n" +
 			"with counts from its disassembly where it gives AMD's ISA. Fails when a pipeline does\n" +
 			"not compile, spills registers, needs scratch memory, or uses more shared memory\n" +
-			"than the device has.\n" +
+			"than the device has. The matrix kernels compile in the instance the device would run\n" +
+			"(bf16 matrices, or on a CPU their emulation), or where it offers fp16 matrices alone,\n" +
+			"in fp16, to check the code its compiler makes.\n" +
 			"With no GPU, RADV's null hardware is AMD's compiler:\n" +
 			"  RADV_FORCE_FAMILY=navi31 VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/radeon_icd.json \\\n" +
 			"    vkcnn bench shaders --device 'null hardware'",
-		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--json] [--isa DIR] [--warp TILE]... [--device D]",
+		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--precision P|all] [--json] [--isa DIR] [--warp TILE]... [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
+			&cli.StringFlag{Name: "precision", Value: "all", Usage: "the pipelines of this precision's runs (fp32, bf16 or bf16x3), or all"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			&cli.StringFlag{Name: "isa", Usage: "write each pipeline's disassembly, where the driver gives one, to `DIR`/SHADER_VARIANT.s"},
 			warpFlag,
@@ -89,10 +92,18 @@ func benchShaders(c *cli.Context) (err error) {
 	}
 	// Shapes are push constants: one batch size stands for all. `bench
 	// gemm` runs the plain product, without flags.
+	precs := kernels.Precisions
+	if p := c.String("precision"); p != "all" {
+		prec, err := flagPrecision(c)
+		if err != nil {
+			return err
+		}
+		precs = []kernels.Precision{kernels.FP32, prec} // fp32 for the products no matrix variant runs
+	}
 	names, products := nn.Products(model, 1)
 	names = append(names, "bench gemm")
 	products = append(products, kernels.Gemm{})
-	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...), model.Input().Geometry())
+	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...), precs, model.Input().Geometry())
 	if err != nil {
 		return err
 	}

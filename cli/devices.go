@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"vkcnn/internal/numfmt"
+	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
 
@@ -64,6 +65,9 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
 		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; cooperative matrix %s; timestamps %s\n",
 			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.CooperativeMatrix), yesNo(d.Timestamps))
+		if d.CooperativeMatrix {
+			fmt.Fprintf(w, "     %s\n", kernels.Offered(d))
+		}
 		if !d.ComputeQueue {
 			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
 		}

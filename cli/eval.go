@@ -31,6 +31,7 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "logits", Usage: "write the 10000 x classes float32 pre-softmax outputs, in test-file order, as .npy"},
 			&cli.IntFlag{Name: "batch-size", Value: 100, Usage: "samples a step"},
 			dataFlag,
+			precisionFlag,
 			deviceFlag,
 		},
 		OnUsageError: usageError,
@@ -124,6 +125,7 @@ func predictCommand() *cli.Command {
 			"when its border is light (MNIST digits are light on dark).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
+			precisionFlag,
 			deviceFlag,
 		},
 		OnUsageError: usageError,

@@ -42,8 +42,14 @@ type DeviceInfo struct {
 	Float16           bool     `json:"float16"`
 	Storage16Bit      bool     `json:"storage_16bit"`
 	CooperativeMatrix bool     `json:"cooperative_matrix"`
-	Timestamps        bool     `json:"timestamps"`
-	TimestampBits     uint32   `json:"timestamp_valid_bits"`
+	// CooperativeMatrices are the shapes and types of the device's
+	// cooperative matrices (VK_KHR_cooperative_matrix); Bfloat16 says it
+	// has VK_KHR_shader_bfloat16. (Declared here for the matrix kernels;
+	// the query that fills them is vk's.)
+	CooperativeMatrices []MatrixShape `json:"cooperative_matrices,omitempty"`
+	Bfloat16            bool          `json:"bfloat16"`
+	Timestamps          bool          `json:"timestamps"`
+	TimestampBits       uint32        `json:"timestamp_valid_bits"`
 	// ComputeUnits counts multiprocessors (NVIDIA) or compute units (AMD)
 	// where the driver says; 0 where it does not.
 	ComputeUnits      uint32  `json:"compute_units"`
@@ -55,6 +61,15 @@ type DeviceInfo struct {
 	queueFamily uint32
 	cacheUUID   [16]byte // pipelineCacheUUID
 	physical    vulkan.PhysicalDevice
+}
+
+// MatrixShape is one cooperative-matrix product a device offers: A (M x K)
+// times B (K x N) plus C (M x N) into Result, the types named "float16",
+// "bfloat16", "float32", ..., at a scope ("subgroup", ...).
+type MatrixShape struct {
+	M, N, K         uint32
+	A, B, C, Result string
+	Scope           string
 }
 
 // IsLavapipe reports whether the device is Mesa's CPU rasteriser.

@@ -11,9 +11,10 @@ import (
 	"vkcnn/vk"
 )
 
-// everyVariant is a device that can run every listed variant: 8-lane
-// subgroups for the subgroup kernels, a GPU's limits for the others.
-var everyVariant = vk.DeviceInfo{Type: "discrete GPU", SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
+// everyVariant is a device that can run every listed variant at every
+// precision: 8-lane subgroups for the subgroup kernels, a GPU's limits
+// for the others, and a CPU's emulation of the matrix kernels.
+var everyVariant = vk.DeviceInfo{Type: "CPU", SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
 	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SharedMemoryBytes: 48 << 10}
 
 func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.Pipeline {
@@ -27,7 +28,7 @@ func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.P
 		t.Fatal(err)
 	}
 	names, products := nn.Products(model, 1)
-	pipelines, skipped, err := kernels.Pipelines(everyVariant, names, products, variants, model.Input().Geometry())
+	pipelines, skipped, err := kernels.Pipelines(everyVariant, names, products, variants, kernels.Precisions, model.Input().Geometry())
 	if err != nil || len(skipped) > 0 {
 		t.Fatalf("%v; skipped %v", err, skipped)
 	}
