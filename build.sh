@@ -126,28 +126,143 @@ cmd_onnxruntime() {
 # Exactly these flags make the committed SPIR-V; --check compares with them.
 GLSLC_FLAGS=(--target-env=vulkan1.1 -O)
 
+# The cooperative-matrix shaders (a .comp that names GL_KHR_cooperative_matrix)
+# need a newer compiler than Debian 12's glslc (shaderc 2023.2), which rejects
+# the extension: glslang, and SPIRV-Tools' spirv-val to check its output, built
+# from upstream at this tag into .deps/tools. Every other shader stays on
+# glslc, whose SPIR-V the lavapipe and H100 figures were measured with.
+TOOLCHAIN_TAG=vulkan-sdk-1.4.335.0
+GLSLANG=.deps/tools/bin/glslang
+SPIRV_VAL=.deps/tools/bin/spirv-val
+GLSLANG_FLAGS=(-V --target-env vulkan1.1)
+# What each glslang-compiled .spv was made from: the compiler and its flags
+# (the first line), then per shader a digest of its sources and includes, and
+# of the .spv. --check proves with it, where glslang is absent (CI), that
+# every such .spv is what its current sources compile to.
+SPIRV_SUMS=shaders/glslang.sum
+
+# cmd_toolchain builds glslang and spirv-val where they are missing, from
+# sources in .deps/src, cloned at TOOLCHAIN_TAG where they are not there yet
+# (Debian's cmake and ninja build them in about 5 minutes on 2 cores).
+cmd_toolchain() {
+	[ -x "$GLSLANG" ] && [ -x "$SPIRV_VAL" ] && return
+	local repo
+	for repo in glslang SPIRV-Tools SPIRV-Headers; do
+		[ -d ".deps/src/$repo" ] && continue
+		log "toolchain: cloning $repo at $TOOLCHAIN_TAG into .deps/src/$repo"
+		git clone -q --depth 1 --branch "$TOOLCHAIN_TAG" "https://github.com/KhronosGroup/$repo" ".deps/src/$repo" ||
+			die "toolchain: no source of $repo: put KhronosGroup/$repo at tag $TOOLCHAIN_TAG in .deps/src/$repo"
+	done
+	if ! command -v cmake >/dev/null || ! command -v ninja >/dev/null; then
+		[ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || die "toolchain: cmake and ninja are needed (Debian: cmake ninja-build)"
+		log "toolchain: installing cmake ninja-build"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake ninja-build >/dev/null
+	fi
+	mkdir -p .deps/tools/bin
+	log "toolchain: building glslang (a few minutes)"
+	cmake -S .deps/src/glslang -B .deps/build/glslang -G Ninja -DCMAKE_BUILD_TYPE=Release -DENABLE_OPT=OFF \
+		-DGLSLANG_TESTS=OFF -DENABLE_HLSL=OFF -DBUILD_EXTERNAL=OFF >/dev/null
+	ninja -C .deps/build/glslang glslang-standalone >/dev/null
+	install -m 0755 .deps/build/glslang/StandAlone/glslang "$GLSLANG"
+	log "toolchain: building spirv-val (a few minutes)"
+	cmake -S .deps/src/SPIRV-Tools -B .deps/build/spirv-tools -G Ninja -DCMAKE_BUILD_TYPE=Release \
+		-DSPIRV-Headers_SOURCE_DIR="$PWD/.deps/src/SPIRV-Headers" -DSPIRV_SKIP_TESTS=ON -DSPIRV_WERROR=OFF >/dev/null
+	ninja -C .deps/build/spirv-tools spirv-val >/dev/null
+	install -m 0755 .deps/build/spirv-tools/tools/spirv-val "$SPIRV_VAL"
+	log "toolchain: $($GLSLANG --version | head -1); spirv-val $($SPIRV_VAL --version | head -1)"
+}
+
+# uses_glslang: the shader (a .comp path) is a cooperative-matrix one.
+uses_glslang() { grep -q 'GL_KHR_cooperative_matrix' "$1"; }
+
+# shader_inputs prints the files a .comp compiles from: itself and the files
+# it includes, once each, in the order first met.
+shader_inputs() {
+	local queue=("$(basename "$1")") seen=" " f inc
+	while [ ${#queue[@]} -gt 0 ]; do
+		f=${queue[0]}
+		queue=("${queue[@]:1}")
+		case "$seen" in *" $f "*) continue ;; esac
+		seen+="$f "
+		echo "$f"
+		for inc in $(sed -n 's/^[[:space:]]*#include[[:space:]]*"\([^"]*\)".*/\1/p' "shaders/$f"); do
+			queue+=("$inc")
+		done
+	done
+}
+
+# glslang_header is the sums file's first line: the compiler and its flags.
+glslang_header() { echo "# $($GLSLANG --version | head -1 | tr -s ' ') ${GLSLANG_FLAGS[*]}"; }
+
+# source_digest is the digest of a shader's sources under a sums header.
+source_digest() {
+	local header=$1 src=$2 f
+	{
+		echo "$header"
+		for f in $(shader_inputs "$src"); do
+			echo "== $f"
+			cat "shaders/$f"
+		done
+	} | sha256sum | cut -d' ' -f1
+}
+
 cmd_shaders() {
 	local check=0
 	[ "${1:-}" = --check ] && check=1
 	command -v glslc >/dev/null || die "shaders: glslc not found (./build.sh deps installs it)"
-	local out=shaders stale=() src spv
+	local out=shaders stale=() src spv name have_glslang=0 header="" sums=()
+	[ -f "$SPIRV_SUMS" ] && header=$(head -1 "$SPIRV_SUMS")
+	if [ $check -eq 0 ]; then
+		if grep -lq 'GL_KHR_cooperative_matrix' shaders/*.comp 2>/dev/null; then cmd_toolchain; fi
+	fi
+	[ -x "$GLSLANG" ] && have_glslang=1
 	if [ $check -eq 1 ]; then
 		out=$(mktemp -d)
+		# A different glslang than the one the sums record proves nothing.
+		[ $have_glslang -eq 1 ] && [ "$(glslang_header)" != "$header" ] && have_glslang=0
+	elif [ $have_glslang -eq 1 ]; then
+		header=$(glslang_header)
 	fi
 	for src in shaders/*.comp; do
-		spv="$out/$(basename "${src%.comp}").spv"
-		glslc "${GLSLC_FLAGS[@]}" -o "$spv" "$src" || die "shaders: $src does not compile"
+		name=$(basename "${src%.comp}")
+		spv="$out/$name.spv"
+		if uses_glslang "$src"; then
+			if [ $check -eq 1 ] && [ $have_glslang -eq 0 ]; then
+				# No compiler: the sources' digest must be the recorded one,
+				# and the .spv the one recorded beside it.
+				if ! grep -qx "$(source_digest "$header" "$src")  $(sha256sum <"${src%.comp}.spv" | cut -d' ' -f1)  $name.spv" "$SPIRV_SUMS"; then
+					stale+=("${src%.comp}.spv")
+				fi
+				continue
+			fi
+			"$GLSLANG" "${GLSLANG_FLAGS[@]}" -o "$spv" "$src" >/dev/null || die "shaders: $src does not compile"
+			sums+=("$(source_digest "$header" "$src")  $(sha256sum <"$spv" | cut -d' ' -f1)  $name.spv")
+		else
+			glslc "${GLSLC_FLAGS[@]}" -o "$spv" "$src" || die "shaders: $src does not compile"
+		fi
 		if [ $check -eq 1 ] && ! cmp -s "$spv" "${src%.comp}.spv"; then
 			stale+=("${src%.comp}.spv")
 		fi
 	done
+	if [ -x "$SPIRV_VAL" ]; then
+		for spv in shaders/*.spv; do
+			"$SPIRV_VAL" --target-env vulkan1.1 "$spv" || die "shaders: spirv-val rejects $spv"
+		done
+	fi
 	if [ $check -eq 1 ]; then
 		rm -rf "$out"
 		[ ${#stale[@]} -eq 0 ] || die "shaders: committed SPIR-V differs from its source (run ./build.sh shaders): ${stale[*]}"
-		log "shaders: every .spv matches its source"
-	else
-		log "shaders: compiled $(ls shaders/*.comp | wc -l) shaders"
+		local how="glslc"
+		[ -f "$SPIRV_SUMS" ] && how+=", glslang's $([ $have_glslang -eq 1 ] && echo compiled || echo by their digests in $SPIRV_SUMS)"
+		log "shaders: every .spv matches its source ($how)"
+		return
 	fi
+	if [ ${#sums[@]} -gt 0 ]; then
+		{ echo "$header"; printf '%s\n' "${sums[@]}"; } >"$SPIRV_SUMS"
+	else
+		rm -f "$SPIRV_SUMS"
+	fi
+	log "shaders: compiled $(ls shaders/*.comp | wc -l) shaders (${#sums[@]} with glslang)"
 }
 
 cmd_build() {
@@ -173,13 +288,13 @@ cmd_test() {
 	fi
 	log "test: VKCNN_VALIDATE=1 go test ./..."
 	VKCNN_VALIDATE=1 go test "$@" ./...
-	log "test: scripts/gpu-check-test.sh (the GPU check, with and without a stub nvidia-smi)"
+	log "test: scripts/gpu-check-test.sh (the GPU check's modes on lavapipe, and with a stub nvidia-smi)"
 	scripts/gpu-check-test.sh
 	# Ten seconds (FUZZTIME) of fuzzing per parser of untrusted files; the committed
 	# corpus runs in every go test above. -fuzzminimizetime keeps the
 	# minimiser from eating the budget.
 	local target pkg
-	for target in mnist:FuzzReadImages mnist:FuzzReadLabels nn/weights:FuzzRead nn:FuzzParseSpec; do
+	for target in dataset:FuzzReadImages dataset:FuzzReadLabels dataset:FuzzReadCIFAR nn/weights:FuzzRead nn:FuzzParseSpec; do
 		pkg=${target%%:*}
 		log "test: fuzz ${target#*:} for ${FUZZTIME:-10s}"
 		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-10s}" -fuzzminimizetime 1s 2>&1 | tail -3
@@ -232,8 +347,12 @@ usage: ./build.sh COMMAND
   deps             install the Vulkan loader, lavapipe (Mesa 25 on Debian 12),
                    glslc, the validation layer and Node.js (apt-get, as root),
                    then ONNX Runtime (npm ci in tools/onnxcheck)
-  shaders [--check]  compile shaders/*.comp to SPIR-V; --check fails when a
-                   committed .spv is not what its source compiles to
+  shaders [--check]  compile shaders/*.comp to SPIR-V (the cooperative-matrix
+                   ones with glslang, built by toolchain); --check fails when a
+                   committed .spv is not what its source compiles to (without
+                   glslang, by the digests in shaders/glslang.sum)
+  toolchain        build glslang and spirv-val at vulkan-sdk-1.4.335.0 into
+                   .deps/tools (sources in .deps/src, cloned where missing)
   build            build bin/vkcnn
   test [ARGS]      deps, ONNX Runtime, build, data, gofmt, go vet, shader check, then
                    VKCNN_VALIDATE=1 go test ARGS ./..., then 10 s (FUZZTIME) of

@@ -11,7 +11,6 @@ import (
 
 	"vkcnn/augment"
 	"vkcnn/internal/atomicfile"
-	"vkcnn/mnist"
 	"vkcnn/nn/kernels"
 	"vkcnn/report"
 	"vkcnn/vk"
@@ -38,15 +37,16 @@ func summaryCommand() *cli.Command {
 func augmentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "augment",
-		Usage:     "draw augmented training digits, warped on the device as training does, to a PNG grid or a NumPy archive",
+		Usage:     "draw augmented training images, warped on the device as training does, to a PNG grid or a NumPy archive",
 		UsageText: "vkcnn augment --shift F | --shift-px P [--interp nearest|bilinear] [--n 25] [--out samples.png] [--npz samples.npz] [--seed S] [--data DIR] [--device D]",
 		Description: "--npz writes index (N int64: each sample's training-set index), labels (N uint8),\n" +
 			"affine (N x 6 float32: output pixel x=column, y=row to input coordinates,\n" +
-			"x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5) and images (N x 28 x 28 float32,\n" +
-			"the values training sees), so the warp can be checked against SciPy.",
+			"x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5) and images (N x H x W float32, or\n" +
+			"N x H x W x C for colour: the values training sees), so the warp can be checked\n" +
+			"against SciPy.",
 		Flags: append([]cli.Flag{
-			&cli.IntFlag{Name: "n", Value: 25, Usage: "digits to draw: 1 to 100 for --out, up to 60000 for --npz alone"},
-			&cli.StringFlag{Name: "out", Usage: "PNG file to write: a grid of the digits with their labels"},
+			&cli.IntFlag{Name: "n", Value: 25, Usage: "images to draw: 1 to 100 for --out, up to the training set's size for --npz alone"},
+			&cli.StringFlag{Name: "out", Usage: "PNG file to write: a grid of the images with their labels"},
 			&cli.StringFlag{Name: "npz", Usage: "NumPy archive to write: index, labels, affine and images"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the sample choice and the transforms"},
 			dataFlag,
@@ -62,23 +62,24 @@ func augmentSamples(c *cli.Context) (err error) {
 	if png == "" && archive == "" {
 		return errors.New("nothing to write: give --out FILE.png, --npz FILE.npz or both")
 	}
-	if n < 1 || (png != "" && n > report.MaxDigits) {
-		return fmt.Errorf("--n %d: must lie in 1..%d for a grid (--npz alone takes more)", n, report.MaxDigits)
+	if n < 1 || (png != "" && n > report.MaxGridImages) {
+		return fmt.Errorf("--n %d: must lie in 1..%d for a grid (--npz alone takes more)", n, report.MaxGridImages)
 	}
 	cfg, err := augmentConfig(c)
 	if err != nil {
 		return err
 	}
-	gen, err := augment.NewGenerator(cfg, digits, c.Uint64("seed"))
+	data, err := loadData(c)
 	if err != nil {
 		return err
 	}
-	train, _, err := mnist.Load(mnist.Dir(c.String("data")))
+	train, g := data.Train, data.Geometry
+	gen, err := augment.NewGenerator(cfg, g, c.Uint64("seed"))
 	if err != nil {
 		return err
 	}
 	if n > train.N {
-		return fmt.Errorf("--n %d: the training set has %d digits", n, train.N)
+		return fmt.Errorf("--n %d: the training set has %d images", n, train.N)
 	}
 	pick := rand.New(rand.NewPCG(c.Uint64("seed"), 0x706963))
 	order := make([]uint32, n)
@@ -92,61 +93,67 @@ func augmentSamples(c *cli.Context) (err error) {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	pixels, err := warpOnDevice(ctx, train.Images, order, affines, cfg.Sampling())
+	pixels, err := warpOnDevice(ctx, train.Images, g, order, affines, cfg.Sampling())
 	if err != nil {
 		return err
 	}
-	samples := augmentedSamples{order: order, labels: train.Labels, affines: affines, pixels: pixels}
+	samples := augmentedSamples{geometry: g, order: order, labels: train.Labels, names: data.Names, affines: affines, pixels: pixels}
 	if png != "" {
 		if err := samples.grid(png); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "Wrote %s: %d training digits, %s\n", png, n, describeAugment(cfg))
+		fmt.Fprintf(c.App.Writer, "Wrote %s: %d training images, %s\n", png, n, describeAugment(cfg, g))
 	}
 	if archive != "" {
 		if err := samples.npz(archive); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.App.Writer, "Wrote %s: index, labels, affine and images of %d training digits, %s\n", archive, n, describeAugment(cfg))
+		fmt.Fprintf(c.App.Writer, "Wrote %s: index, labels, affine and images of %d training images, %s\n", archive, n, describeAugment(cfg, g))
 	}
 	return nil
 }
 
-// digits is MNIST's geometry.
-var digits = augment.Geometry{Width: mnist.Cols, Height: mnist.Rows, Channels: 1}
-
-// augmentedSamples are training digits as the device warped them.
+// augmentedSamples are training images as the device warped them.
 type augmentedSamples struct {
-	order   []uint32  // training-set index of each sample
-	labels  []byte    // the whole training set's labels
-	affines []float32 // 6 a sample
-	pixels  []float32 // 784 a sample
+	geometry augment.Geometry
+	order    []uint32  // training-set index of each sample
+	labels   []byte    // the whole training set's labels
+	names    []string  // the classes' names, where known
+	affines  []float32 // 6 a sample
+	pixels   []float32 // the geometry's values a sample, HWC
 }
 
 func (s augmentedSamples) grid(path string) error {
+	size := s.geometry.Values()
 	images := make([][]float32, len(s.order))
 	labels := make([]string, len(s.order))
 	for i, idx := range s.order {
-		images[i] = s.pixels[i*mnist.Pixels : (i+1)*mnist.Pixels]
-		labels[i] = fmt.Sprint(s.labels[idx])
+		images[i] = s.pixels[i*size : (i+1)*size]
+		labels[i] = className(s.names, int(s.labels[idx]))
 	}
-	return report.DigitGrid(path, images, labels)
+	return report.ImageGrid(path, s.geometry, images, labels)
 }
 
-// npz writes the samples as a NumPy archive; nested arrays give npyio the
-// shapes (N, 6) and (N, 28, 28).
+// npz writes the samples as a NumPy archive; nested slices give npyio the
+// shapes (N, 6) and (N, H, W), or (N, H, W, C) for colour.
 func (s augmentedSamples) npz(path string) error {
-	n := len(s.order)
+	n, g := len(s.order), s.geometry
 	index := make([]int64, n)
 	labels := make([]uint8, n)
 	affine := make([][6]float32, n)
-	images := make([][mnist.Rows][mnist.Cols]float32, n)
+	rows := make([][][]float32, n) // each image's rows of values, HWC
 	for i, idx := range s.order {
 		index[i], labels[i] = int64(idx), s.labels[idx]
 		copy(affine[i][:], s.affines[6*i:])
-		for y := range mnist.Rows {
-			copy(images[i][y][:], s.pixels[i*mnist.Pixels+y*mnist.Cols:])
+		rows[i] = make([][]float32, g.Height)
+		for y := range g.Height {
+			start := (i*g.Height + y) * g.Width * g.Channels
+			rows[i][y] = s.pixels[start : start+g.Width*g.Channels]
 		}
+	}
+	var images any = rows
+	if g.Channels > 1 {
+		images = splitChannels(rows, g.Channels)
 	}
 	err := atomicfile.Write(path, func(w io.Writer) error {
 		z := npz.NewWriter(w)
@@ -166,21 +173,39 @@ func (s augmentedSamples) npz(path string) error {
 	return nil
 }
 
-func describeAugment(cfg augment.Config) string {
+// splitChannels turns rows of HWC values into rows of pixels of channels
+// values each.
+func splitChannels(rows [][][]float32, channels int) [][][][]float32 {
+	out := make([][][][]float32, len(rows))
+	for i, image := range rows {
+		out[i] = make([][][]float32, len(image))
+		for y, row := range image {
+			out[i][y] = make([][]float32, len(row)/channels)
+			for x := range out[i][y] {
+				out[i][y][x] = row[x*channels : (x+1)*channels]
+			}
+		}
+	}
+	return out
+}
+
+func describeAugment(cfg augment.Config, g augment.Geometry) string {
 	how := fmt.Sprintf("%s interpolation, fill %s", cfg.Interp, cfg.FillMode())
 	switch {
+	case cfg.ShiftFrac > 0 && g.Width == g.Height:
+		return fmt.Sprintf("shifted by up to %.3g pixels, %s", cfg.ShiftFrac*float64(g.Width), how)
 	case cfg.ShiftFrac > 0:
-		return fmt.Sprintf("shifted by up to %.3g pixels, %s", cfg.ShiftFrac*mnist.Cols, how)
+		return fmt.Sprintf("shifted by up to %.3g pixels across and %.3g down, %s", cfg.ShiftFrac*float64(g.Width), cfg.ShiftFrac*float64(g.Height), how)
 	case cfg.ShiftPx > 0:
 		return fmt.Sprintf("shifted by up to %d whole pixels, %s", cfg.ShiftPx, how)
 	}
 	return "not shifted"
 }
 
-// warpOnDevice gathers images[order] on the device and warps each by its
-// affine: the same shader training uses.
-func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []float32, warp augment.Sampling) ([]float32, error) {
-	n := len(order)
+// warpOnDevice gathers images[order] (of g) on the device and warps each
+// by its affine: the same shader training uses.
+func warpOnDevice(ctx *vk.Context, images []byte, g augment.Geometry, order []uint32, affines []float32, warp augment.Sampling) ([]float32, error) {
+	n, size := len(order), g.Values()
 	var bufs vk.Buffers
 	defer bufs.Close()
 	set, err := bufs.New(ctx, int64(len(images)))
@@ -195,39 +220,39 @@ func warpOnDevice(ctx *vk.Context, images []byte, order []uint32, affines []floa
 	if err != nil {
 		return nil, err
 	}
-	out, err := bufs.New(ctx, 4*int64(min(n, warpChunk)*mnist.Pixels))
+	out, err := bufs.New(ctx, 4*int64(min(n, warpChunk)*size))
 	if err != nil {
 		return nil, err
 	}
 	if err := errors.Join(set.Write(0, images), orderBuf.WriteUint32(0, order), affineBuf.WriteFloat32(0, affines)); err != nil {
 		return nil, err
 	}
-	pixels := make([]float32, n*mnist.Pixels)
+	pixels := make([]float32, n*size)
 	for first := 0; first < n; first += warpChunk {
 		count := min(warpChunk, n-first)
 		chunk := vk.Range{Buf: affineBuf, Offset: int64(4 * 6 * first), Size: int64(4 * 6 * count)}
-		if err := warpChunkOnDevice(ctx, vk.Whole(set), len(images)/mnist.Pixels, vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
+		if err := warpChunkOnDevice(ctx, vk.Whole(set), len(images)/size, g, vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
 			return nil, err
 		}
-		if err := out.ReadFloat32(0, pixels[first*mnist.Pixels:(first+count)*mnist.Pixels]); err != nil {
+		if err := out.ReadFloat32(0, pixels[first*size:(first+count)*size]); err != nil {
 			return nil, err
 		}
 	}
 	return pixels, nil
 }
 
-// warpChunk is the most samples one dispatch warps: its output (12.8 MB)
-// stays well within any device's storage-buffer range, and its affines'
-// offset (24 bytes a sample) keeps any offset alignment up to 256 bytes.
+// warpChunk is the most samples one recording warps, which bounds the
+// output buffer; the affines' offset of a chunk (24 bytes a sample) keeps
+// any offset alignment up to 256 bytes.
 const warpChunk = 4096
 
-func warpChunkOnDevice(ctx *vk.Context, set vk.Range, images int, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
+func warpChunkOnDevice(ctx *vk.Context, set vk.Range, images int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
 	rec, err := ctx.NewRecording()
 	if err != nil {
 		return err
 	}
 	defer rec.Close()
-	if err := kernels.Augment(ctx, rec, set, images, digits, order, first, affines, out, count, warp); err != nil {
+	if err := kernels.Augment(ctx, rec, set, images, g, order, first, affines, out, count, warp); err != nil {
 		return err
 	}
 	return rec.Run()

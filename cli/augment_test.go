@@ -9,9 +9,12 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 
 	"vkcnn/augment"
+	"vkcnn/dataset"
 	"vkcnn/internal/pngtest"
-	"vkcnn/mnist"
 )
+
+// digits is MNIST's geometry.
+var digits = augment.Geometry{Width: 28, Height: 28, Channels: 1}
 
 // TestAugmentNPZ writes an archive (of more samples than one dispatch
 // warps) and checks that every entry has its shape and type, that index,
@@ -56,10 +59,11 @@ func TestAugmentNPZ(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	train, _, err := mnist.Load(data)
+	d, err := dataset.Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}
+	train, size := d.Train, digits.Values()
 	moved := 0
 	for i := range n {
 		idx := int(index[i])
@@ -74,9 +78,9 @@ func TestAugmentNPZ(t *testing.T) {
 		if abs32(a[2]) >= 0.5 || abs32(a[5]) >= 0.5 {
 			moved++
 		}
-		want := augment.Warp(train.Images[idx*mnist.Pixels:(idx+1)*mnist.Pixels], digits, a, augment.Sampling{})
+		want := augment.Warp(train.Images[idx*size:(idx+1)*size], digits, a, augment.Sampling{})
 		for p, v := range want {
-			if got := images[i*mnist.Pixels+p]; got != v {
+			if got := images[i*size+p]; got != v {
 				t.Fatalf("sample %d (index %d, affine %v): pixel (x %d, y %d) = %v, want %v", i, idx, a, p%28, p/28, got, v)
 			}
 		}

@@ -23,7 +23,7 @@ func benchCommand() *cli.Command {
 				&cli.IntFlag{Name: "m", Value: 1024, Usage: "rows of A and C"},
 				&cli.IntFlag{Name: "n", Value: 1024, Usage: "columns of B and C"},
 				&cli.IntFlag{Name: "k", Value: 1024, Usage: "columns of A, rows of B"},
-				&cli.IntFlag{Name: "reps", Value: 10, Usage: "timed repetitions after one verified run"},
+				&cli.IntFlag{Name: "reps", Value: 10, Usage: "timed repetitions, after one verified run and runs until the rate settles"},
 				&cli.StringFlag{Name: "variant", Usage: "GEMM variant (" + variantNames() + ") or all, warp variants split over k as by default; default: the device's default"},
 				warpFlag,
 				precisionFlag,
@@ -127,8 +127,8 @@ func benchGemm(c *cli.Context) (err error) {
 		}
 		results = append(results, r)
 		if !c.Bool("json") {
-			fmt.Fprintf(c.App.Writer, "gemm %dx%dx%d %-17s on %s: max |error| %.2g over %d entries; min %s, median %s; %.1f GFLOPS best, %.1f median (%s, %d reps)\n",
-				m, n, k, r.Variant, r.Device, r.MaxError, r.Checked, seconds(r.MinSeconds), seconds(r.MedianSeconds), r.BestGFLOPS, r.MedianGFLOPS, r.Timer, reps)
+			fmt.Fprintf(c.App.Writer, "gemm %dx%dx%d %-17s on %s: max |error| %.2g over %d entries; min %s, median %s; %.1f GFLOPS best, %.1f median (%s, %d reps after a warm-up of %s)\n",
+				m, n, k, r.Variant, r.Device, r.MaxError, r.Checked, seconds(r.MinSeconds), seconds(r.MedianSeconds), r.BestGFLOPS, r.MedianGFLOPS, r.Timer, reps, r.Warmup)
 		}
 	}
 	if c.Bool("json") {

@@ -19,7 +19,7 @@ func benchAllCommand() *cli.Command {
 			modelFlag,
 			precisionFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step"},
-			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed steps after a warm-up step"},
+			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed steps, after training steps until their rate settles"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			deviceFlag,
 		},
@@ -74,7 +74,8 @@ func printStep(w io.Writer, res measure.StepResult, copyFloats int) {
 	if len(fp32) > 0 {
 		fmt.Fprintf(w, "in fp32, as no matrix variant runs them: %s\n", strings.Join(fp32, "; "))
 	}
-	fmt.Fprintf(w, "\n%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
+	fmt.Fprintf(w, "\ntraining steps to warm up: %s\n", res.Warmup)
+	fmt.Fprintf(w, "%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
 	for _, p := range res.Parts {
 		rate := ""
 		if p.GFLOPS > 0 {

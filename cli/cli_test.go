@@ -20,13 +20,19 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "vkcnn")
 	// The user's own tuning cache must not change what the tests run.
 	os.Setenv("VKCNN_TUNING", filepath.Join(dir, "tuning.json"))
-	build := exec.Command("go", "build", "-o", binary, "vkcnn")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		panic("build vkcnn: " + err.Error())
+	// A machine without Go (a GPU machine that runs the test binaries
+	// scripts/gpu-check.sh built) names a vkcnn built from the same tree.
+	if binary = os.Getenv("VKCNN_TEST_BINARY"); binary == "" {
+		binary = filepath.Join(dir, "vkcnn")
+		build := exec.Command("go", "build", "-o", binary, "vkcnn")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			panic("build vkcnn: " + err.Error())
+		}
+	} else if binary, err = filepath.Abs(binary); err != nil {
+		panic(err)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -3,12 +3,12 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"vkcnn/internal/numfmt"
-	"vkcnn/nn/kernels"
 	"vkcnn/vk"
 )
 
@@ -63,11 +63,9 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		}
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
-		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; cooperative matrix %s; timestamps %s\n",
-			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.CooperativeMatrix), yesNo(d.Timestamps))
-		if d.CooperativeMatrix {
-			fmt.Fprintf(w, "     %s\n", kernels.Offered(d))
-		}
+		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
+			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), yesNo(d.Timestamps))
+		fmt.Fprintf(w, "     cooperative matrices (tensor cores): %s\n", matrixShapes(d.CooperativeMatrices))
 		if !d.ComputeQueue {
 			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
 		}
@@ -75,4 +73,31 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			fmt.Fprintf(w, "     note: Mesa %d's lavapipe is several times slower than Mesa 24 or newer (Debian 12: bookworm-backports; ./build.sh deps installs it)\n", major)
 		}
 	}
+}
+
+// matrixShapes lists a device's cooperative-matrix products, those of the
+// same size together: "16x16x16: float16*float16+float32, ...".
+func matrixShapes(shapes []vk.MatrixShape) string {
+	if len(shapes) == 0 {
+		return "none"
+	}
+	var sizes []string
+	types := map[string][]string{}
+	for _, s := range shapes {
+		size := fmt.Sprintf("%dx%dx%d", s.M, s.N, s.K)
+		if s.Scope != "subgroup" {
+			size += " (" + s.Scope + ")"
+		}
+		if types[size] == nil {
+			sizes = append(sizes, size)
+		}
+		if t := fmt.Sprintf("%s*%s+%s", s.A, s.B, s.C); !slices.Contains(types[size], t) {
+			types[size] = append(types[size], t)
+		}
+	}
+	var out []string
+	for _, size := range sizes {
+		out = append(out, size+": "+strings.Join(types[size], ", "))
+	}
+	return strings.Join(out, "; ")
 }

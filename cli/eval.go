@@ -4,19 +4,20 @@ import (
 	"bufio"
 	"fmt"
 	"image"
-	_ "image/jpeg" // predict reads JPEG digits too
+	_ "image/jpeg" // predict reads JPEG images too
 	_ "image/png"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/image/draw"
 
+	"vkcnn/augment"
 	"vkcnn/internal/atomicfile"
-	"vkcnn/mnist"
 	"vkcnn/nn"
 	"vkcnn/report"
 )
@@ -28,7 +29,7 @@ func evalCommand() *cli.Command {
 		UsageText: "vkcnn eval --run DIR [--data DIR] [--logits FILE.npy] [--batch-size N] [--device D]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
-			&cli.StringFlag{Name: "logits", Usage: "write the 10000 x classes float32 pre-softmax outputs, in test-file order, as .npy"},
+			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
 			&cli.IntFlag{Name: "batch-size", Value: 100, Usage: "samples a step"},
 			dataFlag,
 			precisionFlag,
@@ -47,11 +48,15 @@ func evaluate(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	_, test, err := mnist.Load(mnist.Dir(c.String("data")))
+	data, err := loadData(c)
 	if err != nil {
 		return err
 	}
-	ctx, net, err := openNet(c, model, params, c.Int("batch-size"))
+	if err := checkModel(filepath.Join(c.String("run"), "model.json"), model, data); err != nil {
+		return err
+	}
+	test := data.Test
+	ctx, net, err := openNet(c, model, params, c.Int("batch-size"), test.N)
 	if err != nil {
 		return err
 	}
@@ -91,22 +96,10 @@ func evaluate(c *cli.Context) (err error) {
 		return fmt.Errorf("evaluate %s on the test set: %w (nothing written)", c.String("run"), err)
 	}
 	w := c.App.Writer
+	fmt.Fprintf(w, "Data: %s\n", data)
 	fmt.Fprintf(w, "Test loss: %.4f\nTest accuracy: %.4f\nTest error: %.2f%%\n", loss, acc, 100*(1-acc))
 	fmt.Fprintln(w, "Confusion matrix (rows: true class, columns: predicted):")
-	var b strings.Builder
-	b.WriteString("     ")
-	for j := range classes {
-		fmt.Fprintf(&b, "%6d", j)
-	}
-	fmt.Fprintln(w, b.String())
-	for i, row := range confusion {
-		b.Reset()
-		fmt.Fprintf(&b, "%5d", i)
-		for _, n := range row {
-			fmt.Fprintf(&b, "%6d", n)
-		}
-		fmt.Fprintln(w, b.String())
-	}
+	fmt.Fprint(w, confusionTable(confusion, data.Names))
 	if path := c.String("logits"); path != "" {
 		if err := atomicfile.Write(path, func(w io.Writer) error { return npy.Write(w, logits) }); err != nil {
 			return fmt.Errorf("write logits: %w", err)
@@ -116,13 +109,42 @@ func evaluate(c *cli.Context) (err error) {
 	return nil
 }
 
+// confusionTable lays out the confusion matrix, each row headed by its
+// class's number and name where names has one.
+func confusionTable(confusion [][]int, names []string) string {
+	heads := make([]string, len(confusion))
+	headWidth, width := 0, 6
+	for i, row := range confusion {
+		heads[i] = numberedClass(names, i)
+		headWidth = max(headWidth, len(heads[i]))
+		for _, n := range row {
+			width = max(width, len(fmt.Sprint(n))+1)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", headWidth))
+	for j := range confusion {
+		fmt.Fprintf(&b, "%*d", width, j)
+	}
+	b.WriteString("\n")
+	for i, row := range confusion {
+		fmt.Fprintf(&b, "%-*s", headWidth, heads[i])
+		for _, n := range row {
+			fmt.Fprintf(&b, "%*d", width, n)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",
-		Usage:     "classify digit images with a trained run",
+		Usage:     "classify images with a trained run",
 		UsageText: "vkcnn predict --run DIR IMAGE.png... [--device D]",
-		Description: "Each image is read as grayscale, scaled to 28x28 if needed, and inverted\n" +
-			"when its border is light (MNIST digits are light on dark).",
+		Description: "Each image is scaled to the model's input size. A model of one channel\n" +
+			"reads it as grayscale, inverted when its border is light (MNIST-style data is\n" +
+			"light on dark); a model of three reads it as RGB.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			precisionFlag,
@@ -138,22 +160,31 @@ func predict(c *cli.Context) (err error) {
 	if len(paths) == 0 {
 		return fmt.Errorf("no images given (vkcnn predict --run DIR IMAGE.png...)")
 	}
-	images := make([]byte, 0, len(paths)*mnist.Pixels)
+	model, params, err := loadRun(c.String("run"))
+	if err != nil {
+		return err
+	}
+	g := model.Input().Geometry()
+	if g.Channels != 1 && g.Channels != 3 {
+		return fmt.Errorf("predict reads images as grayscale (1 channel) or RGB (3), the model in %s takes %d channels", c.String("run"), g.Channels)
+	}
+	images := make([]byte, 0, len(paths)*g.Values())
 	inverted := make([]bool, len(paths))
 	for i, p := range paths {
-		px, inv, err := readDigit(p)
+		px, inv, err := readImage(p, g)
 		if err != nil {
 			return err
 		}
 		images = append(images, px...)
 		inverted[i] = inv
 	}
-	model, params, err := loadRun(c.String("run"))
-	if err != nil {
-		return err
+	// The class names, where the run recorded its data set's.
+	var names []string
+	if rec, err := readRunRecord(c.String("run")); err == nil && rec.Data != nil {
+		names = rec.Data.Names
 	}
 	batch := min(len(paths), 64)
-	ctx, net, err := openNet(c, model, params, batch)
+	ctx, net, err := openNet(c, model, params, batch, len(paths))
 	if err != nil {
 		return err
 	}
@@ -173,9 +204,9 @@ func predict(c *cli.Context) (err error) {
 			class, prob := softmaxTop(z[i*model.Classes : (i+1)*model.Classes])
 			note := ""
 			if inverted[idx] {
-				note = " (inverted: dark digit on light ground)"
+				note = " (inverted: dark on a light ground)"
 			}
-			fmt.Fprintf(w, "%s: %d (probability %.4f)%s\n", paths[idx], class, prob, note)
+			fmt.Fprintf(w, "%s: %s (probability %.4f)%s\n", paths[idx], numberedClass(names, class), prob, note)
 		}
 		return nil
 	})
@@ -199,8 +230,13 @@ func softmaxTop(z []float32) (int, float64) {
 	return best, 1 / sum
 }
 
-// readDigit decodes an image file into 28x28 grayscale MNIST pixels.
-func readDigit(path string) ([]byte, bool, error) {
+// maxImageSide bounds the images predict reads.
+const maxImageSide = 4096
+
+// readImage decodes an image file into an input of g: scaled to its size,
+// HWC; grayscale for one channel, inverted when its border is light
+// (MNIST-style data is light on dark), which it reports; RGB for three.
+func readImage(path string, g augment.Geometry) ([]byte, bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, false, err
@@ -211,31 +247,38 @@ func readDigit(path string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("%s: not a PNG or JPEG image: %w", path, err)
 	}
 	b := img.Bounds()
-	if b.Dx() < 8 || b.Dy() < 8 || b.Dx() > 4096 || b.Dy() > 4096 {
-		return nil, false, fmt.Errorf("%s: %dx%d is not a digit image (want 28x28, or between 8 and 4096 pixels a side)", path, b.Dx(), b.Dy())
+	if b.Dx() > maxImageSide || b.Dy() > maxImageSide {
+		return nil, false, fmt.Errorf("%s: %dx%d pixels, more than %d a side (the model takes %dx%d)", path, b.Dx(), b.Dy(), maxImageSide, g.Width, g.Height)
 	}
-	gray := image.NewGray(image.Rect(0, 0, mnist.Cols, mnist.Rows))
+	if g.Channels == 3 {
+		rgba := image.NewRGBA(image.Rect(0, 0, g.Width, g.Height))
+		draw.CatmullRom.Scale(rgba, rgba.Bounds(), img, b, draw.Src, nil)
+		px := make([]byte, 0, g.Values())
+		for i := 0; i < len(rgba.Pix); i += 4 {
+			px = append(px, rgba.Pix[i:i+3]...)
+		}
+		return px, false, nil
+	}
+	gray := image.NewGray(image.Rect(0, 0, g.Width, g.Height))
 	draw.CatmullRom.Scale(gray, gray.Bounds(), img, b, draw.Src, nil)
-	// MNIST digits are light on a dark ground; a light border means the
-	// opposite, so invert.
 	var border, count int
-	for y := 0; y < mnist.Rows; y++ {
-		for x := 0; x < mnist.Cols; x++ {
-			if x == 0 || y == 0 || x == mnist.Cols-1 || y == mnist.Rows-1 {
+	for y := range g.Height {
+		for x := range g.Width {
+			if x == 0 || y == 0 || x == g.Width-1 || y == g.Height-1 {
 				border += int(gray.Pix[y*gray.Stride+x])
 				count++
 			}
 		}
 	}
 	invert := border/count > 127
-	px := make([]byte, mnist.Pixels)
-	for y := 0; y < mnist.Rows; y++ {
-		for x := 0; x < mnist.Cols; x++ {
+	px := make([]byte, g.Values())
+	for y := range g.Height {
+		for x := range g.Width {
 			v := gray.Pix[y*gray.Stride+x]
 			if invert {
 				v = 255 - v
 			}
-			px[y*mnist.Cols+x] = v
+			px[y*g.Width+x] = v
 		}
 	}
 	return px, invert, nil

@@ -5,6 +5,7 @@ import (
 	endian "encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -17,7 +18,9 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
-	"vkcnn/mnist"
+	"vkcnn/augment"
+	"vkcnn/dataset"
+	"vkcnn/internal/datatest"
 	"vkcnn/nn"
 	"vkcnn/onnx"
 )
@@ -64,7 +67,7 @@ func exportTrained(t *testing.T, model string) {
 	run := filepath.Join(t.TempDir(), "run")
 	mustRun(t, "train", "--model", writeModel(t, model), "--epochs", "1", "--steps-per-epoch", "300", "--batch-size", "32",
 		"--lr", "3e-3", "--data", data, "--out", run)
-	c := compareExport(t, runner, run, data, 1000)
+	c := compareExport(t, runner, run, firstTestDigits(t, data, 1000))
 	t.Logf("1,000 digits: probabilities at most %.3g apart, logits %.3g; %d classes differ", c.probabilities, c.logits, c.classes)
 	if c.probabilities > onnxTolerance || c.classes != 0 {
 		t.Errorf("ONNX Runtime's probabilities are up to %.3g from vkcnn's (want at most %g), and %d of 1000 classes differ",
@@ -95,7 +98,7 @@ func TestExportStandardMatchesONNXRuntime(t *testing.T) {
 		model.SaveWeights(filepath.Join(run, "weights.safetensors"), model.Init(7))); err != nil {
 		t.Fatal(err)
 	}
-	c := compareExport(t, runner, run, data, 64)
+	c := compareExport(t, runner, run, firstTestDigits(t, data, 64))
 	t.Logf("64 digits: probabilities at most %.3g apart, logits %.3g; vkcnn eval %v, export %v, ONNX Runtime %v",
 		c.probabilities, c.logits, c.eval.Round(time.Millisecond), c.export.Round(time.Millisecond), c.runtime.Round(time.Millisecond))
 	if c.probabilities > onnxTolerance {
@@ -106,47 +109,64 @@ func TestExportStandardMatchesONNXRuntime(t *testing.T) {
 // comparison is what compareExport measured.
 type comparison struct {
 	probabilities, logits float64 // the largest differences
-	classes               int     // digits whose most likely class differs
+	classes               int     // samples whose most likely class differs
 	eval, export, runtime time.Duration
 }
 
-// compareExport runs the first n test digits through `vkcnn eval --logits`
-// and through the run's ONNX export in ONNX Runtime.
-func compareExport(t *testing.T, runner, run, data string, n int) comparison {
+// compareExport runs the test set of the data folder through `vkcnn eval
+// --logits` and through the run's ONNX export in ONNX Runtime.
+func compareExport(t *testing.T, runner, run, data string) comparison {
 	t.Helper()
 	var c comparison
-	digits, input := firstTestDigits(t, data, n)
+	d, err := dataset.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, n, classes := d.Geometry, d.Test.N, d.Classes
 	dir := t.TempDir()
 	logitsFile, model := filepath.Join(dir, "logits.npy"), filepath.Join(dir, "model.onnx")
 	start := time.Now()
-	mustRun(t, "eval", "--run", run, "--data", digits, "--logits", logitsFile, "--batch-size", strconv.Itoa(min(n, 100)))
+	mustRun(t, "eval", "--run", run, "--data", data, "--logits", logitsFile, "--batch-size", strconv.Itoa(min(n, 100)))
 	c.eval = time.Since(start)
 	start = time.Now()
 	out := mustRun(t, "export", "--run", run, "--onnx", model)
 	c.export = time.Since(start)
-	if want := `input "input" float32 [N, 1, 28, 28] in [0, 1], outputs "probabilities" and "logits" [N, 10]`; !strings.Contains(out, want) {
+	if want := fmt.Sprintf(`input "input" float32 [N, %d, %d, %d] in [0, 1], outputs "probabilities" and "logits" [N, %d]`,
+		g.Channels, g.Height, g.Width, classes); !strings.Contains(out, want) {
 		t.Errorf("export says %q, want %q", out, want)
 	}
 	want := readNpy(t, logitsFile)
 	start = time.Now()
-	got := runONNX(t, runner, model, input, []int{n, 1, mnist.Rows, mnist.Cols})
+	got := runONNX(t, runner, model, nchw(d.Test.Images, g), []int{n, g.Channels, g.Height, g.Width}, classes)
 	c.runtime = time.Since(start)
-	if len(want) != n*mnist.Classes || len(got[onnx.Probabilities]) != n*mnist.Classes || len(got[onnx.Logits]) != n*mnist.Classes {
+	if len(want) != n*classes || len(got[onnx.Probabilities]) != n*classes || len(got[onnx.Logits]) != n*classes {
 		t.Fatalf("%d logits from eval, %d probabilities and %d logits from ONNX Runtime; want %d each",
-			len(want), len(got[onnx.Probabilities]), len(got[onnx.Logits]), n*mnist.Classes)
+			len(want), len(got[onnx.Probabilities]), len(got[onnx.Logits]), n*classes)
 	}
 	for i := range n {
-		z := want[i*mnist.Classes : (i+1)*mnist.Classes]
-		p := got[onnx.Probabilities][i*mnist.Classes : (i+1)*mnist.Classes]
+		z := want[i*classes : (i+1)*classes]
+		p := got[onnx.Probabilities][i*classes : (i+1)*classes]
 		for j, q := range softmax(z) {
 			c.probabilities = max(c.probabilities, math.Abs(q-float64(p[j])))
-			c.logits = max(c.logits, math.Abs(float64(z[j]-got[onnx.Logits][i*mnist.Classes+j])))
+			c.logits = max(c.logits, math.Abs(float64(z[j]-got[onnx.Logits][i*classes+j])))
 		}
 		if argmax(z) != argmax(p) {
 			c.classes++
 		}
 	}
 	return c
+}
+
+// nchw turns HWC images of g into the export's input: float32 NCHW,
+// byte / 255.
+func nchw(images []byte, g augment.Geometry) []float32 {
+	out := make([]float32, len(images))
+	plane := g.Width * g.Height
+	for i, b := range images {
+		img, p, ch := i/g.Values(), i%g.Values()/g.Channels, i%g.Channels
+		out[img*g.Values()+ch*plane+p] = float32(b) / 255
+	}
+	return out
 }
 
 func softmax(z []float32) []float64 {
@@ -167,12 +187,11 @@ func argmax(z []float32) int {
 	return slices.Index(z, slices.Max(z))
 }
 
-// firstTestDigits writes a data folder with MNIST's training set and the
-// first n test digits, and returns it with those digits as the export's
-// input: float32 NCHW, byte / 255.
-func firstTestDigits(t *testing.T, data string, n int) (string, []float32) {
+// firstTestDigits writes a data folder with MNIST's training set and its
+// first n test digits.
+func firstTestDigits(t *testing.T, data string, n int) string {
 	t.Helper()
-	_, test, err := mnist.Load(data)
+	d, err := dataset.Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,22 +201,11 @@ func firstTestDigits(t *testing.T, data string, n int) (string, []float32) {
 			t.Fatal(err)
 		}
 	}
-	pixels := test.Images[:n*mnist.Pixels]
-	images := endian.BigEndian.AppendUint32(nil, 0x803) // IDX: unsigned bytes, 3 dimensions
-	labels := endian.BigEndian.AppendUint32(nil, 0x801) // 1 dimension
-	for _, d := range []int{n, mnist.Rows, mnist.Cols} {
-		images = endian.BigEndian.AppendUint32(images, uint32(d))
-	}
-	labels = endian.BigEndian.AppendUint32(labels, uint32(n))
-	if err := errors.Join(os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), append(images, pixels...), 0o644),
-		os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), append(labels, test.Labels[:n]...), 0o644)); err != nil {
-		t.Fatal(err)
-	}
-	input := make([]float32, len(pixels))
-	for i, b := range pixels {
-		input[i] = float32(b) / 255
-	}
-	return dir, input
+	datatest.Write(t, dir, map[string][]byte{
+		"t10k-images-idx3-ubyte": datatest.IDXImages(d.Geometry, n, d.Test.Images[:n*d.Geometry.Values()]),
+		"t10k-labels-idx1-ubyte": datatest.IDXLabels(d.Test.Labels[:n]),
+	})
+	return dir
 }
 
 func readNpy(t *testing.T, path string) []float32 {
@@ -233,8 +241,8 @@ func onnxRuntime(t *testing.T) string {
 
 // runONNX runs model on input of dimensions dims in ONNX Runtime and
 // returns its outputs by name, checking the names and dimensions of the
-// model's input and outputs.
-func runONNX(t *testing.T, runner, model string, input []float32, dims []int) map[string][]float32 {
+// model's input and outputs (of classes).
+func runONNX(t *testing.T, runner, model string, input []float32, dims []int, classes int) map[string][]float32 {
 	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "input.f32")
@@ -277,7 +285,7 @@ func runONNX(t *testing.T, runner, model string, input []float32, dims []int) ma
 	}
 	out := map[string][]float32{}
 	for _, o := range report.Outputs {
-		if want := []int{dims[0], mnist.Classes}; !slices.Equal(o.Dims, want) {
+		if want := []int{dims[0], classes}; !slices.Equal(o.Dims, want) {
 			t.Errorf("output %q has dimensions %v, want %v", o.Name, o.Dims, want)
 		}
 		raw, err := os.ReadFile(filepath.Join(dir, o.Name+".f32"))

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	endian "encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"vkcnn/mnist"
+	"vkcnn/dataset"
+	"vkcnn/internal/datatest"
 )
 
 // The fault tests run a vkcnn built with the faultinject tag, whose
@@ -30,10 +30,18 @@ var (
 	faultErr    error
 )
 
-// faulty builds the faultinject binary once.
+// faulty builds the faultinject binary once, or takes the one beside the
+// test binary where there is one (built with it for a machine without Go:
+// scripts/gpu-check.sh).
 func faulty(t *testing.T) string {
 	t.Helper()
 	faultBuild.Do(func() {
+		if exe, err := os.Executable(); err == nil {
+			faultBinary = filepath.Join(filepath.Dir(exe), "vkcnn-faultinject")
+			if _, err := os.Stat(faultBinary); err == nil {
+				return
+			}
+		}
 		faultBinary = filepath.Join(filepath.Dir(binary), "vkcnn-faultinject")
 		build := exec.Command("go", "build", "-tags", "faultinject", "-o", faultBinary, "vkcnn")
 		var out bytes.Buffer
@@ -59,28 +67,21 @@ func runFault(t *testing.T, fault string, env []string, args ...string) (stdout,
 // digits, uncompressed: runs that load in no time.
 func smallDigits(t *testing.T, train, test int) string {
 	t.Helper()
-	trainSet, testSet, err := mnist.Load(dataDir(t))
+	d, err := dataset.Load(dataDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	write := func(name string, magic uint32, dims []int, payload []byte) {
-		head := endian.BigEndian.AppendUint32(nil, magic)
-		for _, d := range dims {
-			head = endian.BigEndian.AppendUint32(head, uint32(d))
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), append(head, payload...), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	files := map[string][]byte{}
 	for _, s := range []struct {
 		prefix string
-		set    *mnist.Set
+		set    *dataset.Set
 		n      int
-	}{{"train", trainSet, train}, {"t10k", testSet, test}} {
-		write(s.prefix+"-images-idx3-ubyte", 0x803, []int{s.n, mnist.Rows, mnist.Cols}, s.set.Images[:s.n*mnist.Pixels])
-		write(s.prefix+"-labels-idx1-ubyte", 0x801, []int{s.n}, s.set.Labels[:s.n])
+	}{{"train", d.Train, train}, {"t10k", d.Test, test}} {
+		files[s.prefix+"-images-idx3-ubyte"] = datatest.IDXImages(d.Geometry, s.n, s.set.Images[:s.n*d.Geometry.Values()])
+		files[s.prefix+"-labels-idx1-ubyte"] = datatest.IDXLabels(s.set.Labels[:s.n])
 	}
+	datatest.Write(t, dir, files)
 	return dir
 }
 
@@ -271,11 +272,11 @@ func TestCommandsSayTheDeviceWasLost(t *testing.T) {
 	r := newFaultRun(t)
 	dir, _ := r.firstEpoch(t)
 	digit := filepath.Join(t.TempDir(), "digit.png")
-	trainSet, _, err := mnist.Load(r.data)
+	d, err := dataset.Load(r.data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writePNG(t, digit, trainSet.Images[:mnist.Pixels], 1, false)
+	writePNG(t, digit, d.Train.Images[:d.Geometry.Values()], d.Geometry, 1, false)
 	logits := filepath.Join(t.TempDir(), "logits.npy")
 	for _, tc := range []struct {
 		args []string
@@ -294,5 +295,32 @@ func TestCommandsSayTheDeviceWasLost(t *testing.T) {
 	}
 	if _, err := os.Stat(logits); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("eval wrote its logits: %v", err)
+	}
+}
+
+// TestReproduceStopsOrKeepsGoing loses the device in the first of two
+// runs: reproduce stops there with the run's line and status 75; with
+// --keep-going it trains the second too, and still ends with status 75,
+// naming the run that failed.
+func TestReproduceStopsOrKeepsGoing(t *testing.T) {
+	data, model := smallDigits(t, 128, 32), writeTinyModel(t)
+	for _, keep := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "repro")
+		args := []string{"reproduce", "--model", model, "--epochs", "1", "--seeds", "1", "--experiments", "plain,shift",
+			"--steps-per-epoch", "2", "--batch-size", "8", "--out", out, "--data", data}
+		if keep {
+			args = append(args, "--keep-going")
+		}
+		_, stderr, status := runFault(t, "submit:2:lost", nil, args...)
+		if status != 75 || !strings.Contains(stderr, "plain seed 1: epoch 1, step 2: the device was lost") {
+			t.Errorf("--keep-going %v: status %d, stderr: %s", keep, status, stderr)
+		}
+		_, err := os.Stat(filepath.Join(out, "shift-seed1", "weights.safetensors"))
+		if trained := err == nil; trained != keep {
+			t.Errorf("--keep-going %v: the second run trained: %v", keep, trained)
+		}
+		if keep {
+			checkLine(t, stderr, "1 of 2 runs failed: plain seed 1")
+		}
 	}
 }

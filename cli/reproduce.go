@@ -50,19 +50,31 @@ func reproduceCommand() *cli.Command {
 		Name:  "reproduce",
 		Usage: "train the seed's experiments over several seeds and report their test error as a table and a figure",
 		UsageText: "vkcnn reproduce [--model standard] [--epochs 20] [--seeds 3] [--experiments plain,shift,paper]\n" +
-			"   [--out runs/reproduce] [--batch-size N] [--steps-per-epoch N] [--data DIR] [--device D]",
+			"   [--run EXPERIMENT:SEED,...] [--devices D,D,...] [--out runs/reproduce] [--batch-size N]\n" +
+			"   [--steps-per-epoch N] [--data DIR] [--device D]\n" +
+			"vkcnn reproduce --report-only [--epochs 20] [--seeds 3] [--experiments plain,shift,paper] [--out runs/reproduce]",
 		Description: "Experiments: plain (no augmentation), shift (--shift 0.1, Keras 2.0.6's shifts)\n" +
 			"and paper (--shift-px 2, zero fill). Each (experiment, seed) is an ordinary run\n" +
-			"folder OUT/EXPERIMENT-seedN, trained with seed N. Run it again to continue:\n" +
-			"finished runs are skipped and an interrupted one resumes from its checkpoint\n" +
-			"(Ctrl-C stops as in train). After every run it rewrites OUT/REPORT.md (test\n" +
-			"error mean ± sd over seeds, best and worst seed, the published figure, speed,\n" +
-			"device) and OUT/reproduce.png (test error per epoch, log scale).",
+			"folder OUT/EXPERIMENT-seedN, trained with seed N; seed 1 of every experiment\n" +
+			"first, then seed 2, and so on. Run it again to continue: finished runs are\n" +
+			"skipped and an interrupted one resumes from its checkpoint (Ctrl-C stops as in\n" +
+			"train). After every run it rewrites OUT/REPORT.md (test error mean ± sd over\n" +
+			"seeds, best and worst seed, the published figure, speed, device) and\n" +
+			"OUT/reproduce.png (test error per epoch, log scale).\n\n" +
+			"--run trains the named runs alone (shift:2 is seed 2 of shift), writing only\n" +
+			"their folders, so that jobs of a cluster can share OUT; --devices trains the\n" +
+			"missing runs at once, one on each device listed, and writes the report when\n" +
+			"they have ended; --report-only rebuilds the report from whatever runs OUT\n" +
+			"holds, training nothing.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "epochs of every run"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs of each experiment, with seeds 1..N"},
 			&cli.StringFlag{Name: "experiments", Value: strings.Join(experimentNames(), ","), Usage: "comma-separated: " + strings.Join(experimentNames(), ", ")},
+			&cli.StringFlag{Name: "run", Usage: "train only these runs, comma-separated `EXPERIMENT:SEED` (shift:2), and write no report"},
+			&cli.StringFlag{Name: "devices", Usage: "train runs at once, one on each of these comma-separated `DEVICES` (indices or names; one named twice trains two)"},
+			&cli.BoolFlag{Name: "keep-going", Usage: "when a run fails (a lost device, say), say so and train the next one; by default reproduce stops"},
+			&cli.BoolFlag{Name: "report-only", Usage: "rebuild REPORT.md and reproduce.png from the runs in --out, training nothing"},
 			&cli.StringFlag{Name: "out", Value: filepath.Join("runs", "reproduce"), Usage: "folder of the runs and the report"},
 			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
 			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial", DefaultText: "whole epochs"},
@@ -87,17 +99,16 @@ type reproduceSettings struct {
 }
 
 // text is the settings as reproduce's flags.
-func (s reproduceSettings) text() string {
-	return strings.Replace(strings.Join(s.args(), " "), "--steps ", "--steps-per-epoch ", 1)
-}
+func (s reproduceSettings) text() string { return strings.Join(s.args(), " ") }
 
-// args are the train flags the settings stand for.
+// args are the train flags the settings stand for, which reproduce takes
+// too.
 func (s reproduceSettings) args() []string {
 	args := []string{"--model", s.Model}
 	for _, f := range []struct {
 		name  string
 		value int
-	}{{"--batch-size", s.BatchSize}, {"--steps", s.StepsPerEpoch}, {"--log-every", s.LogEvery}} {
+	}{{"--batch-size", s.BatchSize}, {"--steps-per-epoch", s.StepsPerEpoch}, {"--log-every", s.LogEvery}} {
 		if f.value != 0 {
 			args = append(args, f.name, strconv.Itoa(f.value))
 		}
@@ -110,14 +121,13 @@ const settingsFile = "reproduce.json"
 // checkSettings records the settings in a new folder, or checks them
 // against the ones it was started with.
 func checkSettings(out string, s reproduceSettings) error {
-	path := filepath.Join(out, settingsFile)
-	data, err := os.ReadFile(path)
+	old, err := readSettings(out)
 	if errors.Is(err, fs.ErrNotExist) {
 		js, err := json.MarshalIndent(s, "", "  ")
 		if err != nil {
 			return err
 		}
-		return atomicfile.Write(path, func(w io.Writer) error {
+		return atomicfile.Write(filepath.Join(out, settingsFile), func(w io.Writer) error {
 			_, err := w.Write(append(js, '\n'))
 			return err
 		})
@@ -125,15 +135,25 @@ func checkSettings(out string, s reproduceSettings) error {
 	if err != nil {
 		return err
 	}
-	var old reproduceSettings
-	if err := json.Unmarshal(data, &old); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
 	if old != s {
 		return fmt.Errorf("%s holds runs made with %s; give the same settings to continue them, or another --out",
 			out, old.text())
 	}
 	return nil
+}
+
+// readSettings reads the settings a folder's runs were made with.
+func readSettings(out string) (reproduceSettings, error) {
+	var s reproduceSettings
+	path := filepath.Join(out, settingsFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // reproduction is one invocation's plan.
@@ -143,10 +163,59 @@ type reproduction struct {
 	epochs      int
 	seeds       int
 	experiments []experiment
-	data        string
-	device      string
-	global      []string // vkcnn's own flags, passed on to train
+	// runs are the runs to train, in order: --run's, else seed 1 of every
+	// experiment, then seed 2, ...; alone says they are --run's, which
+	// write no report.
+	runs    []seedRun
+	alone   bool
+	devices []string // --devices
+	data    string
+	device  string
+	global  []string // vkcnn's own flags, passed on to train
+	// keepGoing: a run that fails is reported and the next one trained.
+	keepGoing bool
 }
+
+// seedRun is one (experiment, seed) of a reproduction.
+type seedRun struct {
+	e    experiment
+	seed int
+}
+
+func (s seedRun) String() string { return fmt.Sprintf("%s seed %d", s.e.name, s.seed) }
+
+func experimentByName(name string) (experiment, error) {
+	i := slices.IndexFunc(experiments, func(e experiment) bool { return e.name == strings.TrimSpace(name) })
+	if i < 0 {
+		return experiment{}, fmt.Errorf("unknown experiment %q (%s)", name, strings.Join(experimentNames(), ", "))
+	}
+	return experiments[i], nil
+}
+
+// parseRuns reads --run: EXPERIMENT:SEED, comma-separated.
+func parseRuns(list string) ([]seedRun, error) {
+	var runs []seedRun
+	for _, item := range strings.Split(list, ",") {
+		name, seedText, ok := strings.Cut(strings.TrimSpace(item), ":")
+		seed, err := strconv.Atoi(seedText)
+		if !ok || err != nil || seed < 1 {
+			return nil, fmt.Errorf("--run: %q is not EXPERIMENT:SEED, such as shift:2", item)
+		}
+		e, err := experimentByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("--run: %w", err)
+		}
+		run := seedRun{e, seed}
+		if slices.ContainsFunc(runs, func(r seedRun) bool { return r.e.name == e.name && r.seed == seed }) {
+			return nil, fmt.Errorf("--run: %s given twice", item)
+		}
+		runs = append(runs, run)
+	}
+	return runs, nil
+}
+
+// reportOnlyFlags are the flags --report-only takes.
+var reportOnlyFlags = []string{"report-only", "epochs", "seeds", "experiments", "out"}
 
 func parseReproduce(c *cli.Context) (*reproduction, error) {
 	if c.NArg() > 0 {
@@ -165,30 +234,63 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 		return nil, fmt.Errorf("--steps-per-epoch %d must not be negative", r.settings.StepsPerEpoch)
 	case r.settings.LogEvery < 0:
 		return nil, fmt.Errorf("--log-every %d must not be negative", r.settings.LogEvery)
+	case c.IsSet("devices") && c.IsSet("device"):
+		return nil, errors.New("--devices and --device: give one")
 	}
-	if _, err := nn.LoadSpec(r.settings.Model); err != nil {
+	if c.Bool("report-only") {
+		for _, name := range c.FlagNames() {
+			if !slices.Contains(reportOnlyFlags, name) {
+				return nil, fmt.Errorf("--report-only takes --%s, not --%s", strings.Join(reportOnlyFlags[1:], ", --"), name)
+			}
+		}
+	} else if _, err := nn.LoadSpec(r.settings.Model); err != nil {
 		return nil, err
 	}
 	for _, name := range strings.Split(c.String("experiments"), ",") {
-		i := slices.IndexFunc(experiments, func(e experiment) bool { return e.name == strings.TrimSpace(name) })
-		if i < 0 {
-			return nil, fmt.Errorf("--experiments: unknown experiment %q (%s)", name, strings.Join(experimentNames(), ", "))
+		e, err := experimentByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("--experiments: %w", err)
 		}
-		if slices.ContainsFunc(r.experiments, func(e experiment) bool { return e.name == experiments[i].name }) {
-			return nil, fmt.Errorf("--experiments: %s given twice", experiments[i].name)
+		if slices.ContainsFunc(r.experiments, func(x experiment) bool { return x.name == e.name }) {
+			return nil, fmt.Errorf("--experiments: %s given twice", e.name)
 		}
-		r.experiments = append(r.experiments, experiments[i])
+		r.experiments = append(r.experiments, e)
+	}
+	if c.IsSet("run") {
+		runs, err := parseRuns(c.String("run"))
+		if err != nil {
+			return nil, err
+		}
+		r.runs, r.alone = runs, true
+	} else {
+		for seed := 1; seed <= r.seeds; seed++ {
+			for _, e := range r.experiments {
+				r.runs = append(r.runs, seedRun{e, seed})
+			}
+		}
+	}
+	if c.IsSet("devices") {
+		for _, d := range strings.Split(c.String("devices"), ",") {
+			if d = strings.TrimSpace(d); d == "" {
+				return nil, fmt.Errorf("--devices %q: an empty device", c.String("devices"))
+			}
+			r.devices = append(r.devices, d)
+		}
 	}
 	for _, name := range []string{"validate", "validate-sync"} {
 		if c.Bool(name) {
 			r.global = append(r.global, "--"+name)
 		}
 	}
+	if c.IsSet("watchdog") {
+		r.global = append(r.global, "--watchdog", c.Duration("watchdog").String())
+	}
+	r.keepGoing = c.Bool("keep-going")
 	return r, nil
 }
 
-func (r *reproduction) dir(e experiment, seed int) string {
-	return filepath.Join(r.out, fmt.Sprintf("%s-seed%d", e.name, seed))
+func (r *reproduction) dir(run seedRun) string {
+	return filepath.Join(r.out, fmt.Sprintf("%s-seed%d", run.e.name, run.seed))
 }
 
 // command is the command line that makes this reproduction.
@@ -201,23 +303,23 @@ func (r *reproduction) command() string {
 		r.settings.text(), r.epochs, r.seeds, strings.Join(names, ","), r.out)
 }
 
-// trainArgs are the train command line of one run: a new one, or one that
-// continues from its checkpoint.
-func (r *reproduction) trainArgs(e experiment, seed int, resume bool) []string {
+// trainArgs are the train command line of one run on a device ("": the
+// default): a new one, or one that continues from its checkpoint.
+func (r *reproduction) trainArgs(run seedRun, resume bool, device string) []string {
 	args := append([]string{"vkcnn"}, r.global...)
 	args = append(args, "train", "--epochs", strconv.Itoa(r.epochs))
 	if resume {
-		args = append(args, "--resume", r.dir(e, seed))
+		args = append(args, "--resume", r.dir(run))
 	} else {
 		args = append(args, r.settings.args()...)
-		args = append(args, "--seed", strconv.Itoa(seed), "--out", r.dir(e, seed))
-		args = append(args, e.flags...)
+		args = append(args, "--seed", strconv.Itoa(run.seed), "--out", r.dir(run))
+		args = append(args, run.e.flags...)
 	}
 	if r.data != "" {
 		args = append(args, "--data", r.data)
 	}
-	if r.device != "" {
-		args = append(args, "--device", r.device)
+	if device != "" {
+		args = append(args, "--device", device)
 	}
 	return args
 }
@@ -233,10 +335,59 @@ func runState(dir string) (history []report.Epoch, checkpoint bool, err error) {
 	return h, err == nil, nil
 }
 
+// pendingRun is a run still to train: its place in the plan, whether it
+// resumes from a checkpoint, and how far it got, in words.
+type pendingRun struct {
+	seedRun
+	n      int
+	resume bool
+	what   string
+}
+
+// start says that a run starts, on a device where one is named.
+func (p pendingRun) start(w io.Writer, of int, dir, device string) {
+	on := ""
+	if device != "" {
+		on = " on device " + device
+	}
+	fmt.Fprintf(w, "[%d/%d] %s: %s%s, in %s\n", p.n, of, p.seedRun, p.what, on, dir)
+}
+
+// pending says how far each run of the plan got, and returns those still
+// to train.
+func (r *reproduction) pending(w io.Writer) ([]pendingRun, error) {
+	var out []pendingRun
+	for i, run := range r.runs {
+		history, checkpoint, err := runState(r.dir(run))
+		if err != nil {
+			return nil, err
+		}
+		what := "training"
+		switch {
+		case len(history) >= r.epochs:
+			fmt.Fprintf(w, "[%d/%d] %s: done, test error %.2f%% after %s, in %s\n",
+				i+1, len(r.runs), run, 100*(1-history[r.epochs-1].ValAcc), report.Plural(r.epochs, "epoch"), r.dir(run))
+			continue
+		case checkpoint && len(history) == 0:
+			what = "resuming its first epoch from the checkpoint"
+		case checkpoint:
+			what = fmt.Sprintf("resuming after epoch %d of %d", len(history), r.epochs)
+		}
+		out = append(out, pendingRun{run, i + 1, checkpoint, what})
+	}
+	return out, nil
+}
+
 func reproduce(c *cli.Context) error {
 	r, err := parseReproduce(c)
 	if err != nil {
 		return err
+	}
+	if c.Bool("report-only") {
+		if r.settings, err = readSettings(r.out); err != nil {
+			return fmt.Errorf("%s holds no reproduction: %w", r.out, err)
+		}
+		return r.report(c)
 	}
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", r.out, err)
@@ -244,55 +395,73 @@ func reproduce(c *cli.Context) error {
 	if err := checkSettings(r.out, r.settings); err != nil {
 		return err
 	}
-	w := c.App.Writer
 	// Shared with each run's train: Ctrl-C stops the run under way, or,
 	// between runs, the next one from starting.
 	stop := interrupts()
 	defer stop.release()
-	interrupted := exitError{status: statusInterrupted, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
-	total, n := len(r.experiments)*r.seeds, 0
-	for _, e := range r.experiments {
-		for seed := 1; seed <= r.seeds; seed++ {
-			n++
-			dir := r.dir(e, seed)
-			history, checkpoint, err := runState(dir)
-			if err != nil {
-				return err
-			}
-			what := "training"
-			switch {
-			case len(history) >= r.epochs:
-				fmt.Fprintf(w, "[%d/%d] %s seed %d: done, test error %.2f%% after %s, in %s\n",
-					n, total, e.name, seed, 100*(1-history[r.epochs-1].ValAcc), report.Plural(r.epochs, "epoch"), dir)
-				continue
-			case checkpoint && len(history) == 0:
-				what = "resuming its first epoch from the checkpoint"
-			case checkpoint:
-				what = fmt.Sprintf("resuming after epoch %d of %d", len(history), r.epochs)
-			}
-			fmt.Fprintf(w, "[%d/%d] %s seed %d: %s, in %s\n", n, total, e.name, seed, what, dir)
-			err = newApp(w, c.App.ErrWriter).Run(r.trainArgs(e, seed, checkpoint))
-			if err == nil {
-				err = r.writeReport(c.App.ErrWriter)
-			} else {
-				err = errors.Join(fmt.Errorf("%s seed %d: %w", e.name, seed, err), r.writeReport(c.App.ErrWriter))
-			}
-			var exit exitError
-			if errors.As(err, &exit) && exit.status == 130 {
-				return interrupted
-			}
-			if err != nil {
-				return err
-			}
-			if stop.requested() {
-				return interrupted
-			}
+	todo, err := r.pending(c.App.Writer)
+	if err != nil {
+		return err
+	}
+	if len(r.devices) > 0 {
+		err = r.trainOnDevices(c, todo, stop)
+	} else {
+		err = r.train(c, todo, stop)
+	}
+	if r.alone {
+		return err
+	}
+	return errors.Join(err, r.report(c))
+}
+
+// interrupted is the error of a reproduction stopped by Ctrl-C.
+func (r *reproduction) interrupted() error {
+	return exitError{status: statusInterrupted, err: fmt.Errorf("interrupted; continue with: %s", r.command())}
+}
+
+// train trains the runs one after the other in this process, rewriting
+// the report after each unless they are --run's. A run that fails stops
+// them, or with --keep-going is reported and passed over; the error then
+// names every run that failed.
+func (r *reproduction) train(c *cli.Context, todo []pendingRun, stop *stopper) error {
+	w := c.App.Writer
+	var failed []error
+	for _, run := range todo {
+		run.start(w, len(r.runs), r.dir(run.seedRun), r.device)
+		err := newApp(w, c.App.ErrWriter).Run(r.trainArgs(run.seedRun, run.resume, r.device))
+		if err != nil {
+			err = fmt.Errorf("%s: %w", run, err)
+		}
+		if !r.alone {
+			err = errors.Join(err, r.writeReport(c.App.ErrWriter))
+		}
+		var exit exitError
+		if errors.As(err, &exit) && exit.status == statusInterrupted {
+			return r.interrupted()
+		}
+		if err != nil && !r.keepGoing {
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "vkcnn: %s; going on with the next run (--keep-going)\n", oneLine(err))
+			failed = append(failed, err)
+		}
+		if stop.requested() {
+			return r.interrupted()
 		}
 	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d runs failed: %w", len(failed), len(todo), errors.Join(failed...))
+	}
+	return nil
+}
+
+// report writes the report and says where.
+func (r *reproduction) report(c *cli.Context) error {
 	if err := r.writeReport(c.App.ErrWriter); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "Wrote %s and %s\n", filepath.Join(r.out, "REPORT.md"), filepath.Join(r.out, "reproduce.png"))
+	fmt.Fprintf(c.App.Writer, "Wrote %s and %s\n", filepath.Join(r.out, "REPORT.md"), filepath.Join(r.out, "reproduce.png"))
 	return nil
 }
 
@@ -306,7 +475,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 	for _, e := range r.experiments {
 		exp := report.Experiment{Name: e.name, Augmentation: e.augmentation, Published: e.published, Source: e.source}
 		for seed := 1; seed <= r.seeds; seed++ {
-			dir := r.dir(e, seed)
+			dir := r.dir(seedRun{e, seed})
 			run := report.SeedRun{Seed: uint64(seed), Dir: filepath.Base(dir)}
 			if rec, err := readRunRecord(dir); err == nil {
 				if device := rec.Device + ", driver " + rec.Driver; !slices.Contains(devices, device) {

@@ -129,13 +129,69 @@ func TestReproduce(t *testing.T) {
 	}
 }
 
+// TestReproduceRunDevicesAndReportOnly trains one chosen run alone (no
+// report), then the missing runs with two workers sharing the device (the
+// report once, at the end), then rebuilds the report from the folder
+// alone, byte for byte.
+func TestReproduceRunDevicesAndReportOnly(t *testing.T) {
+	data := dataDir(t)
+	model := writeTinyModel(t)
+	out := filepath.Join(t.TempDir(), "repro")
+	common := []string{"--epochs", "1", "--seeds", "2", "--experiments", "plain,shift", "--out", out}
+	training := append([]string{"--model", model, "--steps", "3", "--batch-size", "16", "--data", data}, common...)
+	alone := mustRun(t, append([]string{"reproduce", "--run", "shift:2"}, training...)...)
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "reproduce.json shift-seed2" || strings.Count(alone, "\nEpoch 1/1 ") != 1 {
+		t.Fatalf("--run shift:2 left %q and trained:\n%s", names, alone)
+	}
+
+	both := mustRun(t, append([]string{"reproduce", "--devices", "0,0"}, training...)...)
+	first := strings.Index(both, "[1/4] plain seed 1: training on device 0")
+	second := strings.Index(both, "[2/4] shift seed 1: training on device 0")
+	epoch := regexp.MustCompile(`(?m)^\[(plain|shift) seed \d\] Epoch 1/1 `).FindStringIndex(both)
+	if first < 0 || second < 0 || epoch == nil || second > epoch[0] || !strings.Contains(both, "[4/4] shift seed 2: done") ||
+		len(regexp.MustCompile(`(?m)^\[(plain|shift) seed \d\] Epoch 1/1 `).FindAllString(both, -1)) != 3 {
+		t.Fatalf("--devices 0,0: want plain seed 1 and shift seed 1 started before either trained an epoch, 3 runs trained and shift seed 2 done:\n%s", both)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	if err != nil || strings.Count(string(md), " | 2 of 2 | ") != 2 {
+		t.Fatalf("REPORT.md (%v): want 2 of 2 seeds of both experiments:\n%s", err, md)
+	}
+
+	if err := os.Remove(filepath.Join(out, "REPORT.md")); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, append([]string{"reproduce", "--report-only"}, common...)...)
+	again, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	if err != nil || string(again) != string(md) {
+		t.Errorf("--report-only (%v) wrote:\n%s\nwant:\n%s", err, again, md)
+	}
+	pngtest.Decode(t, filepath.Join(out, "reproduce.png"), report.ReproduceWidth, report.ReproduceHeight)
+}
+
 func TestReproduceBadInput(t *testing.T) {
+	empty := t.TempDir()
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"reproduce", "--experiments", "plain,rotate"}, `unknown experiment "rotate"`},
 		{[]string{"reproduce", "--experiments", "plain,plain"}, "plain given twice"},
+		{[]string{"reproduce", "--run", "shift:0"}, `"shift:0" is not EXPERIMENT:SEED`},
+		{[]string{"reproduce", "--run", "shift"}, `"shift" is not EXPERIMENT:SEED`},
+		{[]string{"reproduce", "--run", "rotate:1"}, `unknown experiment "rotate"`},
+		{[]string{"reproduce", "--run", "shift:1,shift:1"}, "shift:1 given twice"},
+		{[]string{"reproduce", "--devices", "0,,1"}, "an empty device"},
+		{[]string{"reproduce", "--devices", "0", "--device", "0"}, "--devices and --device"},
+		{[]string{"reproduce", "--report-only", "--model", "small"}, "--report-only takes --epochs, --seeds, --experiments, --out, not --model"},
+		{[]string{"reproduce", "--report-only", "--out", empty}, "holds no reproduction"},
 		{[]string{"reproduce", "--seeds", "0"}, "--seeds 0"},
 		{[]string{"reproduce", "--epochs", "0"}, "--epochs 0"},
 		{[]string{"reproduce", "--model", "lenet"}, "unknown model"},

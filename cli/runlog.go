@@ -28,6 +28,7 @@ const (
 type runRecord struct {
 	Model  string         `json:"model"`
 	Config nn.TrainConfig `json:"config"`
+	Data   *dataRecord    `json:"data,omitempty"` // nil in runs from before it was recorded
 	Device string         `json:"device"`
 	Driver string         `json:"driver"`
 }

@@ -14,24 +14,19 @@ import (
 	"golang.org/x/term"
 
 	"vkcnn/augment"
+	"vkcnn/dataset"
 	"vkcnn/internal/atomicfile"
 	"vkcnn/internal/numfmt"
-	"vkcnn/mnist"
 	"vkcnn/nn"
 	"vkcnn/nn/kernels"
 	"vkcnn/report"
 	"vkcnn/vk"
 )
 
-var dataFlag = &cli.StringFlag{
-	Name:  "data",
-	Usage: "folder with the four MNIST files (default: $VKCNN_DATA, else ./" + mnist.DefaultDir + "; ./build.sh data fills it)",
-}
-
 // augmentFlags are shared by train and augment.
 func augmentFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x 28 pixels on each axis (Keras 2.0.6's width/height_shift_range)"},
+		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x the width across and F x the height down (Keras 2.0.6's width/height_shift_range)"},
 		&cli.IntFlag{Name: "shift-px", Usage: "random whole-pixel shift of up to P pixels on each axis (the capsule paper's)"},
 		&cli.Float64Flag{Name: "rotate", Usage: "random rotation of up to DEG degrees"},
 		&cli.Float64Flag{Name: "zoom", Usage: "random zoom by a factor in [1-Z, 1+Z]"},
@@ -59,18 +54,19 @@ func augmentConfig(c *cli.Context) (augment.Config, error) {
 func trainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",
-		Usage: "train a model on MNIST and write the run's files to --out",
+		Usage: "train a model on a data set (MNIST by default) and write the run's files to --out",
 		Description: "Says first how many steps the run takes (--epochs x --steps-per-epoch).\n" +
 			"Writes OUT/model.json, OUT/run.json (settings, device), OUT/kernels.json (the\n" +
 			"kernels it trains with, which --resume runs again), OUT/weights.safetensors\n" +
 			"(Keras names and layouts), OUT/history.csv, OUT/accuracy.png and\n" +
 			"OUT/checkpoint.safetensors after every epoch, and OUT/steps.csv (training loss,\n" +
 			"accuracy and speed every --log-every steps) with OUT/training.png as it goes.\n" +
+			"First checks the model's input_shape and last layer against the data set.\n" +
 			"Validates after each epoch on the test set, or with --val-split on the\n" +
 			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
+			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
 			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
@@ -99,8 +95,10 @@ func trainCommand() *cli.Command {
 type trainSetup struct {
 	spec  nn.ModelSpec
 	model *nn.Model
-	cfg   nn.TrainConfig
-	out   string
+	// source is where the model comes from: a preset's name or a file.
+	source string
+	cfg    nn.TrainConfig
+	out    string
 	// When resuming: where the run stands, with its weights and Adam state.
 	resume               *nn.TrainState
 	params, adamM, adamV []float32
@@ -142,7 +140,7 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 	if st.Epoch > cfg.Epochs {
 		return nil, errFinished{dir: dir, epochs: cfg.Epochs}
 	}
-	return &trainSetup{spec: spec, model: model, cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
+	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, "model.json"), cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
 }
 
 func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
@@ -213,7 +211,7 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 		}
 		out = filepath.Join("runs", name+"-"+time.Now().Format("20060102-150405"))
 	}
-	return &trainSetup{spec: spec, model: model, cfg: cfg, out: out}, nil
+	return &trainSetup{spec: spec, model: model, source: c.String("model"), cfg: cfg, out: out}, nil
 }
 
 // stepsPerEpoch reads --steps-per-epoch or its old name, --steps, which
@@ -250,6 +248,10 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	data, err := trainingData(c, setup)
+	if err != nil {
+		return err
+	}
 	fresh, err := startRunFolder(setup)
 	if err != nil {
 		return err
@@ -266,30 +268,27 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	trainData, testData, err := mnist.Load(mnist.Dir(c.String("data")))
-	if err != nil {
-		return err
-	}
 	ctx, err := openDevice(c)
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	net, err := trainingNet(c, ctx, setup, params)
+	net, err := trainingNet(c, ctx, setup, params, data.Train.N+data.Test.N)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	data, err := uploadData(net, setup.cfg, trainData, testData)
+	onDevice, err := uploadData(net, setup.cfg, data.Train, data.Test)
 	if err != nil {
 		return err
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
-		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, data.valDesc, setup.out)
-	fmt.Fprintln(w, stepsLine(setup.cfg, data.samples, setup.resume))
+		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, onDevice.valDesc, setup.out)
+	fmt.Fprintf(w, "Data: %s\n", data)
+	fmt.Fprintln(w, stepsLine(setup.cfg, onDevice.samples, setup.resume))
 
-	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
 		return err
 	}
 	run, err := openRunWriter(setup, net, c.App.ErrWriter)
@@ -308,7 +307,7 @@ func train(c *cli.Context) (err error) {
 		run.draw = run.bar.update(f)
 	}
 	training = true
-	if _, err := nn.Train(net, data.train, data.val, setup.cfg, hooks, setup.resume); err != nil {
+	if _, err := nn.Train(net, onDevice.train, onDevice.val, setup.cfg, hooks, setup.resume); err != nil {
 		return run.failed(w, err)
 	}
 	if setup.cfg.KeepBest {
@@ -320,9 +319,28 @@ func train(c *cli.Context) (err error) {
 	return nil
 }
 
-// startRunFolder makes the run folder and writes its model.json: first,
-// so that a bad --out fails before minutes of setup; fresh says it made
-// the folder. A resumed run's folder loses the temporary files a killed
+// trainingData reads the data set and checks the model against it, and a
+// resumed run's data set against the one it trained on.
+func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
+	data, err := loadData(c)
+	if err != nil {
+		return nil, err
+	}
+	if setup.resume != nil {
+		rec, err := readRunRecord(setup.out)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if rec.Data != nil && !rec.Data.sameShape(recordData(data)) {
+			return nil, fmt.Errorf("--resume %s: the run trained on %s (%s); %s holds %s", setup.out, rec.Data, rec.Data.Dir, data.Dir, recordData(data))
+		}
+	}
+	return data, checkModel(setup.source, setup.model, data)
+}
+
+// startRunFolder makes the run folder and writes its model.json: before
+// the device, so that a bad --out fails before minutes of setup; fresh
+// says it made the folder. A resumed run's folder loses the temporary files a killed
 // writer left.
 func startRunFolder(setup *trainSetup) (fresh bool, err error) {
 	if setup.resume != nil {
@@ -361,12 +379,12 @@ func startParams(c *cli.Context, setup *trainSetup) ([]float32, error) {
 
 // trainingNet builds the network with the run's kernels and, on resuming,
 // Adam's moments from the checkpoint.
-func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []float32) (*nn.Net, error) {
+func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []float32, samples int) (*nn.Net, error) {
 	tuning, err := runTuning(c, ctx, setup)
 	if err != nil {
 		return nil, err
 	}
-	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, tuning, params)
+	net, err := nn.NewNet(ctx, setup.model, setup.cfg.BatchSize, tuning, params, samples)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +407,7 @@ type deviceData struct {
 // uploadData puts the training set on the device, and the test set where
 // the run validates on it rather than on the last --val-split of the
 // training set.
-func uploadData(net *nn.Net, cfg nn.TrainConfig, trainData, testData *mnist.Set) (deviceData, error) {
+func uploadData(net *nn.Net, cfg nn.TrainConfig, trainData, testData *dataset.Set) (deviceData, error) {
 	held := int(float64(trainData.N) * cfg.ValSplit)
 	d := deviceData{samples: trainData.N - held, valDesc: fmt.Sprintf("validate on %d test samples", testData.N)}
 	var err error
@@ -664,9 +682,9 @@ func loadRun(dir string) (*nn.Model, []float32, error) {
 	return model, params, nil
 }
 
-// openNet opens the device and builds a network for inference at
-// --precision.
-func openNet(c *cli.Context, model *nn.Model, params []float32, batch int) (*vk.Context, *nn.Net, error) {
+// openNet opens the device and builds a network for inference on
+// samples images at --precision.
+func openNet(c *cli.Context, model *nn.Model, params []float32, batch, samples int) (*vk.Context, *nn.Net, error) {
 	prec, err := flagPrecision(c)
 	if err != nil {
 		return nil, nil, err
@@ -680,7 +698,7 @@ func openNet(c *cli.Context, model *nn.Model, params []float32, batch int) (*vk.
 		ctx.Close()
 		return nil, nil, err
 	}
-	net, err := nn.NewNet(ctx, model, batch, tuning, params)
+	net, err := nn.NewNet(ctx, model, batch, tuning, params, samples)
 	if err != nil {
 		ctx.Close()
 		return nil, nil, err

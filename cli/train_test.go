@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/mnist"
+	"vkcnn/augment"
+	"vkcnn/dataset"
 	"vkcnn/nn"
 )
 
@@ -21,8 +22,8 @@ import (
 // it skip without it.
 func dataDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", mnist.DefaultDir)
-	if _, _, err := mnist.Load(dir); errors.Is(err, mnist.ErrNoData) {
+	dir := filepath.Join("..", dataset.DefaultDir)
+	if _, err := dataset.Load(dir); errors.Is(err, dataset.ErrNoData) {
 		t.Skipf("no MNIST data: %v", err)
 	} else if err != nil {
 		t.Fatal(err)
@@ -112,14 +113,14 @@ func TestTrainEvalPredictPlot(t *testing.T) {
 
 	// A test digit as a user's PNG: once as MNIST has it, once dark on
 	// light and twice the size.
-	_, test, err := mnist.Load(data)
+	d, err := dataset.Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	plain, inverted := filepath.Join(dir, "digit.png"), filepath.Join(dir, "dark.png")
-	writePNG(t, plain, test.Images[:mnist.Pixels], 1, false)
-	writePNG(t, inverted, test.Images[:mnist.Pixels], 2, true)
+	writePNG(t, plain, d.Test.Images[:digits.Values()], digits, 1, false)
+	writePNG(t, inverted, d.Test.Images[:digits.Values()], digits, 2, true)
 	pred := mustRun(t, "predict", "--run", run, plain, inverted)
 	lines := strings.Split(strings.TrimSpace(pred), "\n")
 	re := regexp.MustCompile(`: (\d) \(probability (0\.\d+|1\.0+)\)`)
@@ -139,16 +140,22 @@ func TestTrainEvalPredictPlot(t *testing.T) {
 	}
 }
 
-func writePNG(t *testing.T, path string, pixels []byte, scale int, invert bool) {
+// writePNG writes an image of g (HWC bytes) as a PNG, grey or RGB, each
+// pixel scale x scale, inverted if asked.
+func writePNG(t *testing.T, path string, pixels []byte, g augment.Geometry, scale int, invert bool) {
 	t.Helper()
-	img := image.NewGray(image.Rect(0, 0, 28*scale, 28*scale))
-	for y := 0; y < 28*scale; y++ {
-		for x := 0; x < 28*scale; x++ {
-			v := pixels[(y/scale)*28+x/scale]
-			if invert {
-				v = 255 - v
+	img := image.NewRGBA(image.Rect(0, 0, g.Width*scale, g.Height*scale))
+	for y := range g.Height * scale {
+		for x := range g.Width * scale {
+			p := pixels[((y/scale)*g.Width+x/scale)*g.Channels:]
+			var rgb [3]uint8
+			for k := range rgb {
+				rgb[k] = p[min(k, g.Channels-1)]
+				if invert {
+					rgb[k] = 255 - rgb[k]
+				}
 			}
-			img.SetGray(x, y, color.Gray{Y: v})
+			img.SetRGBA(x, y, color.RGBA{rgb[0], rgb[1], rgb[2], 255})
 		}
 	}
 	var b bytes.Buffer
@@ -200,8 +207,8 @@ func TestBadTrainingInput(t *testing.T) {
 	if err := errors.Join(os.MkdirAll(badJSON, 0o755), os.WriteFile(filepath.Join(badJSON, "model.json"), js[:len(js)-9], 0o644)); err != nil {
 		t.Fatal(err)
 	}
-	// Models that must not train: the output does not match MNIST's
-	// classes, or a layer name that the weights files cannot hold.
+	// Models that must not train: a layer name that the weights files
+	// cannot hold.
 	model := func(name, layers string) string {
 		path := filepath.Join(dir, name+".json")
 		js := `{"format": "vkcnn-sequential-1", "input_shape": [28, 28, 1], "layers": [{"type": "flatten"` + layers + `]}`
@@ -210,18 +217,14 @@ func TestBadTrainingInput(t *testing.T) {
 		}
 		return path
 	}
-	sevenUnits := model("seven", `}, {"type": "dense", "units": 7, "activation": "softmax"}`)
-	sevenRun := filepath.Join(dir, "sevenrun")
-	if err := errors.Join(os.MkdirAll(sevenRun, 0o755), os.Link(sevenUnits, filepath.Join(sevenRun, "model.json"))); err != nil {
-		t.Fatal(err)
-	}
+	bad := writeBadData(t, dir)
 	duplicate := model("duplicate", `, "name": "d"}, {"type": "dense", "name": "d", "units": 10, "activation": "softmax"}`)
 	defaultTaken := model("default", `, "name": "dense_1"}, {"type": "dense", "units": 10, "activation": "softmax"}`)
 	emptyName := model("empty", `, "name": ""}, {"type": "dense", "units": 10, "activation": "softmax"}`)
 	slashName := model("slash", `}, {"type": "dense", "name": "adam_m/out", "units": 10, "activation": "softmax"}`)
 	dotName := model("dot", `}, {"type": "dense", "name": "out.kernel", "units": 10, "activation": "softmax"}`)
 	// Rows that train read the real MNIST; they skip without it.
-	data, err := filepath.Abs(filepath.Join("..", mnist.DefaultDir))
+	data, err := filepath.Abs(filepath.Join("..", dataset.DefaultDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +234,7 @@ func TestBadTrainingInput(t *testing.T) {
 		status int
 		want   string // in the one line on stderr
 	}{
-		{[]string{"train", "--model", writeTinyModel(t), "--init", smallWeights, "--out", filepath.Join(dir, "r2")}, 1, "conv2d_1.kernel has shape [5 5 1 32], the model needs [3 3 1 4]"},
+		{[]string{"train", "--model", writeTinyModel(t), "--init", smallWeights, "--data", bad.mnistShaped, "--out", filepath.Join(dir, "r2")}, 1, "conv2d_1.kernel has shape [5 5 1 32], the model needs [3 3 1 4]"},
 		{[]string{"eval", "--run", torn}, 1, "weights.safetensors"},
 		{[]string{"eval", "--run", badJSON}, 1, "not a valid model.json"},
 		{[]string{"train", "--epochs", "0"}, 1, "epochs 0 must be positive"},
@@ -244,8 +247,28 @@ func TestBadTrainingInput(t *testing.T) {
 		{[]string{"train", "--dropout", "1"}, 1, "--dropout 1"},
 		{[]string{"train", "--model", "resnet"}, 1, "unknown model"},
 		{[]string{"train", "--model", badModel}, 1, "not a valid model.json"},
-		{append([]string{"train", "--model", sevenUnits}, noData...), 1, "seven.json: the last layer has 7 units; MNIST has 10 classes"},
-		{[]string{"eval", "--run", sevenRun}, 1, "the last layer has 7 units; MNIST has 10 classes"},
+		// Data sets that are not as they should be, and models that do
+		// not match them.
+		{[]string{"train", "--model", bad.wrongOutput, "--data", bad.countMismatch}, 1,
+			bad.countMismatch + "/train-labels-idx1-ubyte: 4 labels for the 5 images of train-images-idx3-ubyte"},
+		{[]string{"train", "--model", bad.wrongOutput, "--data", bad.sizeMismatch}, 1,
+			bad.sizeMismatch + "/t10k-images-idx3-ubyte: images are 19x12x1, the training images (train-images-idx3-ubyte) 20x12x1"},
+		{[]string{"eval", "--run", bad.wrongOutputRun, "--data", bad.beyondClasses}, 1,
+			bad.beyondClasses + "/test_batch.bin: label 4 of sample 2 is beyond the 4 classes of batches.meta.txt"},
+		{[]string{"eval", "--run", bad.wrongOutputRun, "--data", bad.truncated}, 1,
+			bad.truncated + "/test_batch.bin: truncated: record 2 has 100 of its 3073 bytes (a label byte and a 32x32x3 image)"},
+		{[]string{"train", "--model", bad.wrongOutput, "--data", bad.unrecognised}, 1,
+			"no dataset in " + bad.unrecognised + ": want train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte"},
+		{[]string{"train", "--model", bad.wrongInput, "--data", bad.idx}, 1,
+			bad.wrongInput + ": input_shape [28, 28, 1] does not match the 20x12x1 images of " + bad.idx + " (input_shape [20, 12, 1])"},
+		{[]string{"train", "--model", bad.wrongOutput, "--data", bad.idx}, 1,
+			bad.wrongOutput + ": the last layer has 7 units, " + bad.idx + " holds 5 classes"},
+		{[]string{"eval", "--run", bad.wrongOutputRun, "--data", bad.idx}, 1,
+			bad.wrongOutput + ": the last layer has 7 units, " + bad.idx + " holds 5 classes"},
+		{[]string{"train", "--model", "small", "--data", bad.cifar}, 1,
+			"the small preset is MNIST-shaped (28x28x1 images, 10 classes), " + bad.cifar + " holds 32x32x3 images of 4 classes: " +
+				"train a model.json with input_shape [32, 32, 3] and a last dense layer of 4 units (see the README)"},
+		{[]string{"predict", "--run", bad.twoChannelRun, notImage}, 1, "predict reads images as grayscale (1 channel) or RGB (3), the model in " + bad.twoChannelRun + " takes 2 channels"},
 		{append([]string{"train", "--model", duplicate}, noData...), 1, "layer 2 (d): layer 1 has the same name; layer names must be unique"},
 		{[]string{"summary", "--model", defaultTaken}, 1, "layer 2 (dense_1): the default name dense_1 is already layer 1's"},
 		{append([]string{"train", "--model", emptyName}, noData...), 1, "layer 1: an empty name"},
@@ -260,7 +283,7 @@ func TestBadTrainingInput(t *testing.T) {
 		{[]string{"train", "--keep", "first"}, 1, "--keep"},
 		{[]string{"train", "--fill", "reflect", "--shift", "0.1"}, 1, "unknown fill"},
 		{[]string{"train", "--val-split", "1"}, 1, "validation split"},
-		{[]string{"train", "--model", "small", "--out", "/proc/vkcnn-run"}, 1, "create run folder"},
+		{[]string{"train", "--model", "small", "--data", bad.mnistShaped, "--out", "/proc/vkcnn-run"}, 1, "create run folder"},
 		{[]string{"train", "--model", "small", "--data", "/nonexistent", "--out", filepath.Join(dir, "r")}, 1, "run ./build.sh data"},
 		{[]string{"eval", "--run", dir}, 1, "not a run folder"},
 		{[]string{"eval"}, 1, "Required flag \"run\""},
@@ -269,7 +292,7 @@ func TestBadTrainingInput(t *testing.T) {
 		{[]string{"export", "--run", smallRun, "--onnx", "/proc/vkcnn.onnx"}, 1, "write /proc/vkcnn.onnx"},
 		{[]string{"export", "--run", smallRun}, 1, "Required flag \"onnx\""},
 		{[]string{"predict", "--run", dir}, 1, "no images given"},
-		{[]string{"predict", "--run", dir, notImage}, 1, "not a PNG or JPEG image"},
+		{[]string{"predict", "--run", smallRun, notImage}, 1, "not a PNG or JPEG image"},
 		{[]string{"plot", "--out", filepath.Join(dir, "x.png"), dir}, 1, "history"},
 		{[]string{"summary", "--model", "lenet"}, 1, "unknown model"},
 		{[]string{"augment", "--n", "101", "--out", "x.png"}, 1, "--n 101"},

@@ -26,7 +26,7 @@ func tuneCommand() *cli.Command {
 			modelFlag,
 			precisionFlag,
 			&cli.IntFlag{Name: "batch-size", Usage: "the training batch size to tune for", DefaultText: "the preset's, else 64"},
-			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs of each candidate after a checked one"},
+			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs of each candidate, after a checked one and runs until its rate settles"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			deviceFlag,
 		},
@@ -120,6 +120,6 @@ func printTuned(c *cli.Context, tp tuneProduct) {
 			fmt.Fprintf(w, "  %s %-13s %s\n", mark, cand.Variant, cand.Skipped)
 			continue
 		}
-		fmt.Fprintf(w, "  %s %-13s %12s %8.1f GFLOPS\n", mark, cand.Variant, seconds(cand.MedianSeconds), cand.GFLOPS)
+		fmt.Fprintf(w, "  %s %-13s %12s %8.1f GFLOPS  (warm-up: %s)\n", mark, cand.Variant, seconds(cand.MedianSeconds), cand.GFLOPS, cand.Warmup)
 	}
 }

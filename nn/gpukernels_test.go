@@ -54,7 +54,7 @@ func TestGPUKernelsPassSyncValidation(t *testing.T) {
 			chosen[p.Key()] = choice.String()
 		}
 		t.Run(choice.String(), func(t *testing.T) {
-			net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, choice.Precision, chosen), m.Init(1))
+			net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, choice.Precision, chosen), m.Init(1), 0)
 			if err != nil {
 				t.Fatal(err)
 			}

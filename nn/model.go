@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"vkcnn/internal/numfmt"
-	"vkcnn/mnist"
 )
 
 // Model is a built sequential model: layers with shapes, parameters laid
@@ -131,16 +130,14 @@ func (m *Model) layOut() error {
 	return nil
 }
 
-// checkOutput checks that the model ends in the softmax the loss fuses,
-// over MNIST's classes.
+// checkOutput checks that the model ends in the softmax the loss fuses:
+// its units are the classes (a data set's are checked when it is loaded).
 func (m *Model) checkOutput() error {
 	last := m.Layers[len(m.Layers)-1]
 	if last.Spec.Activation != "softmax" {
 		return fmt.Errorf("the last layer must be a dense layer with softmax activation (it is %s)", last.Spec.Name)
 	}
-	if m.Classes = last.Out.C; m.Classes != mnist.Classes {
-		return fmt.Errorf("the last layer has %d units; MNIST has %d classes", m.Classes, mnist.Classes)
-	}
+	m.Classes = last.Out.C
 	return nil
 }
 

@@ -91,27 +91,30 @@ func (e memoryError) Error() string        { return string(e) }
 func (e memoryError) Is(target error) bool { return target == vk.ErrOutOfDeviceMemory }
 
 // NewNet allocates the network's buffers on ctx. The weights start at
-// params (from Model.Init or a checkpoint).
-func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32) (*Net, error) {
+// params (from Model.Init or a checkpoint). samples is how many images the
+// data sets it will hold have in all: the memory check counts them.
+func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32, samples int) (*Net, error) {
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
-	}
-	if in := m.Input(); in != (Shape{28, 28, 1}) {
-		return nil, fmt.Errorf("input shape %v: vkcnn feeds 28x28x1 MNIST images", in)
 	}
 	if len(params) != m.ParamFloats {
 		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
 	}
 	p := newPlan(m, batch, tuning)
-	need := p.deviceBytes() + DataBytes(60000+10000)
+	data := DataBytes(m.Input(), samples)
+	need := p.deviceBytes() + data
+	with := "" // what need counts besides the network
+	if samples > 0 {
+		with = fmt.Sprintf(" with its data (%s images of %v, %s)", numfmt.Commas(samples), m.Input().Geometry(), numfmt.Bytes(data))
+	}
 	switch have := int64(ctx.Info.DeviceLocalBytes); {
 	case have == 0:
-		ctx.Warn(fmt.Errorf("the device reports no size for its memory: the %s %s needs at batch size %d could not be checked against it",
-			numfmt.Bytes(need), m.Spec.Name, batch))
+		ctx.Warn(fmt.Errorf("the device reports no size for its memory: the %s %s needs at batch size %d%s could not be checked against it",
+			numfmt.Bytes(need), m.Spec.Name, batch, with))
 	case need > have:
-		return nil, memoryError(fmt.Sprintf("%s at batch size %d needs about %s of device memory with MNIST, the device has %s: %s",
-			m.Spec.Name, batch, numfmt.Bytes(need), numfmt.Bytes(have), largestBatch(func(batch int) bool {
-				return EstimateBytes(m, batch, tuning)+DataBytes(60000+10000) <= have
+		return nil, memoryError(fmt.Sprintf("%s at batch size %d needs about %s of device memory%s, the device has %s: %s",
+			m.Spec.Name, batch, numfmt.Bytes(need), with, numfmt.Bytes(have), largestBatch(func(batch int) bool {
+				return EstimateBytes(m, batch, tuning)+data <= have
 			})))
 	}
 	if err := rangeError(ctx.Info, m, batch, tuning); err != nil {
@@ -123,8 +126,8 @@ func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	if err := n.allocate(p, params); err != nil {
 		n.Close()
 		if errors.Is(err, vk.ErrOutOfDeviceMemory) {
-			err = fmt.Errorf("%s at batch size %d: %w, of the %s the estimate said it needs with MNIST (another program may hold device memory; a smaller batch size needs less)",
-				m.Spec.Name, batch, err, numfmt.Bytes(need))
+			err = fmt.Errorf("%s at batch size %d: %w, of the %s the estimate said it needs%s (another program may hold device memory; a smaller batch size needs less)",
+				m.Spec.Name, batch, err, numfmt.Bytes(need), with)
 		}
 		return nil, err
 	}

@@ -140,9 +140,10 @@ func EstimateBytes(m *Model, batch int, tuning kernels.Tuning) int64 {
 	return newPlan(m, batch, tuning).deviceBytes()
 }
 
-// DataBytes is the device memory of a data set of n MNIST samples.
-func DataBytes(n int) int64 {
-	return (int64(n)*28*28+15)&^15 + (int64(n)+15)&^15
+// DataBytes is the device memory of data sets of n samples of the
+// model's input: their bytes and their labels.
+func DataBytes(in Shape, n int) int64 {
+	return (int64(n)*int64(in.Size())+15)&^15 + (int64(n)+15)&^15
 }
 
 // rangeError is why a step of m at a batch size cannot be recorded within

@@ -49,14 +49,21 @@ type ModelSpec struct {
 // Presets are the built-in models.
 var Presets = []string{"standard", "small"}
 
+// The presets are MNIST-shaped: its images and classes.
+var (
+	mnistInput   = [3]int{28, 28, 1}
+	mnistClasses = 10
+)
+
 // Preset returns a built-in model: "standard" is the baseline CNN of
 // Sabour, Frosst & Hinton (2017); "small" is a LeNet-style network with
-// pooling that trains an epoch on lavapipe in minutes.
+// pooling that trains an epoch on lavapipe in minutes. Both are for MNIST
+// (mnistInput, mnistClasses).
 func Preset(name string) (ModelSpec, error) {
 	relu := "relu"
 	switch name {
 	case "standard":
-		return ModelSpec{Format: SpecFormat, Name: "standard", Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		return ModelSpec{Format: SpecFormat, Name: "standard", Input: mnistInput, Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
 			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
 			{Type: "conv2d", Filters: 128, KernelSize: 5, Activation: relu},
@@ -64,19 +71,19 @@ func Preset(name string) (ModelSpec, error) {
 			{Type: "dense", Units: 328, Activation: relu},
 			{Type: "dense", Units: 192, Activation: relu},
 			{Type: "dropout", Rate: 0.5},
-			{Type: "dense", Units: 10, Activation: "softmax"},
+			{Type: "dense", Units: mnistClasses, Activation: "softmax"},
 		}}, nil
 	case "small":
 		// Sized to reach 98.5% on the test set after one epoch (with its
 		// training defaults, PresetTraining) in minutes on lavapipe.
-		return ModelSpec{Format: SpecFormat, Name: "small", Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		return ModelSpec{Format: SpecFormat, Name: "small", Input: mnistInput, Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 32, KernelSize: 5, Activation: relu},
 			{Type: "maxpool2d"},
 			{Type: "conv2d", Filters: 64, KernelSize: 5, Activation: relu},
 			{Type: "maxpool2d"},
 			{Type: "flatten"},
 			{Type: "dense", Units: 128, Activation: relu},
-			{Type: "dense", Units: 10, Activation: "softmax"},
+			{Type: "dense", Units: mnistClasses, Activation: "softmax"},
 		}}, nil
 	}
 	return ModelSpec{}, fmt.Errorf("unknown model %q (presets: %s, or a model.json file)", name, strings.Join(Presets, ", "))

@@ -9,27 +9,27 @@ import (
 	"testing"
 
 	"vkcnn/augment"
-	"vkcnn/mnist"
+	"vkcnn/dataset"
 	"vkcnn/vk"
 	"vkcnn/vk/vktest"
 )
 
 // loadMNIST reads the real data from the repository's data/mnist (which
 // `./build.sh test` fetches), or skips the test.
-func loadMNIST(t *testing.T) (train, test *mnist.Set) {
+func loadMNIST(t *testing.T) (train, test *dataset.Set) {
 	t.Helper()
-	dir := filepath.Join("..", mnist.DefaultDir)
+	dir := filepath.Join("..", dataset.DefaultDir)
 	if d := os.Getenv("VKCNN_DATA"); d != "" {
 		dir = d
 	}
-	train, test, err := mnist.Load(dir)
-	if errors.Is(err, mnist.ErrNoData) {
+	d, err := dataset.Load(dir)
+	if errors.Is(err, dataset.ErrNoData) {
 		t.Skipf("no MNIST data: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return train, test
+	return d.Train, d.Test
 }
 
 // TestTinyNetworkLearnsMNIST trains a tiny network for one epoch on 2,000

@@ -11,8 +11,8 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
-layout(constant_id = 1) const int WIDTH = 28;
-layout(constant_id = 2) const int HEIGHT = 28;
+layout(constant_id = 1) const int WIDTH = 1; // every pipeline sets the data set's
+layout(constant_id = 2) const int HEIGHT = 1;
 layout(constant_id = 3) const uint CHANNELS = 1;
 const uint VALUES = uint(WIDTH * HEIGHT) * CHANNELS; // an image's
 

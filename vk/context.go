@@ -125,6 +125,10 @@ func (c *Context) open(opts Options) error {
 	if err != nil {
 		return err
 	}
+	if len(c.Info.CooperativeMatrices) > 0 && !c.inst.validationKnowsMatrices() {
+		c.warn(fmt.Errorf("the validation layer predates VK_KHR_cooperative_matrix (Vulkan 1.3.255): %s's cooperative matrices are off under validation", c.Info.Name))
+		c.Info.CooperativeMatrices, c.Info.Bfloat16 = nil, false
+	}
 	// A compiler makes no buffers, and the null hardware has no memory.
 	if !opts.compileOnly {
 		if c.placement, err = PlaceMemory(c.Info.Memory, opts.ForceStaging || stagingFromEnv()); err != nil {
@@ -145,9 +149,11 @@ func (c *Context) open(opts Options) error {
 		QueueCreateInfoCount: 1,
 		PQueueCreateInfos:    []vulkan.DeviceQueueCreateInfo{queueInfo},
 	}
-	if c.compileOnly {
-		defer c.requestStatistics(info)()
+	statistics := c.compileOnly && c.offersStatistics()
+	if statistics {
+		c.capture = captureStatistics | captureInternalRepresentations
 	}
+	defer c.enableFeatures(info, statistics)()
 	var device vulkan.Device
 	r := vulkan.CreateDevice(c.Info.physical, info, nil, &device)
 	info.Free()

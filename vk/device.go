@@ -37,16 +37,14 @@ type DeviceInfo struct {
 	StorageOffsetAlignment  uint64    `json:"storage_offset_alignment"`
 	MaxPushConstantsBytes   uint32    `json:"max_push_constants_bytes"`
 
-	SubgroupSize      uint32   `json:"subgroup_size"`
-	SubgroupOps       []string `json:"subgroup_operations"`
-	Float16           bool     `json:"float16"`
-	Storage16Bit      bool     `json:"storage_16bit"`
-	CooperativeMatrix bool     `json:"cooperative_matrix"`
-	// CooperativeMatrices are the shapes and types of the device's
-	// cooperative matrices (VK_KHR_cooperative_matrix); Bfloat16 says it
-	// has VK_KHR_shader_bfloat16. (Declared here for the matrix kernels;
-	// the query that fills them is vk's.)
-	CooperativeMatrices []MatrixShape `json:"cooperative_matrices,omitempty"`
+	SubgroupSize uint32   `json:"subgroup_size"`
+	SubgroupOps  []string `json:"subgroup_operations"`
+	Float16      bool     `json:"float16"`
+	Storage16Bit bool     `json:"storage_16bit"`
+	// CooperativeMatrices are the matrix products the device's tensor
+	// cores run (VK_KHR_cooperative_matrix), none where it has none;
+	// Bfloat16 says it takes bf16 in them (VK_KHR_shader_bfloat16).
+	CooperativeMatrices []MatrixShape `json:"cooperative_matrices"`
 	Bfloat16            bool          `json:"bfloat16"`
 	Timestamps          bool          `json:"timestamps"`
 	TimestampBits       uint32        `json:"timestamp_valid_bits"`
@@ -61,15 +59,6 @@ type DeviceInfo struct {
 	queueFamily uint32
 	cacheUUID   [16]byte // pipelineCacheUUID
 	physical    vulkan.PhysicalDevice
-}
-
-// MatrixShape is one cooperative-matrix product a device offers: A (M x K)
-// times B (K x N) plus C (M x N) into Result, the types named "float16",
-// "bfloat16", "float32", ..., at a scope ("subgroup", ...).
-type MatrixShape struct {
-	M, N, K         uint32
-	A, B, C, Result string
-	Scope           string
 }
 
 // IsLavapipe reports whether the device is Mesa's CPU rasteriser.
@@ -230,7 +219,8 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 	d.Storage16Bit = extra.Storage16
 	d.DriverName = extra.DriverName
 	d.DriverInfo = extra.DriverInfo
-	d.CooperativeMatrix = exts["VK_KHR_cooperative_matrix"] || exts["VK_NV_cooperative_matrix"]
+	m := queryMatrices(inst.handle, h, exts)
+	d.CooperativeMatrices, d.Bfloat16 = m.shapes, m.bfloat16
 	return d
 }
 

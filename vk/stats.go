@@ -44,14 +44,6 @@ static int vkcnn_pep_supported(void* gipa, void* instance, void* physical) {
 	return pep.pipelineExecutableInfo != 0;
 }
 
-// vkcnn_pep_feature_request is the structure that enables the feature at
-// vkCreateDevice; the caller frees it.
-static vkcnn_pep_feature* vkcnn_pep_feature_request(void) {
-	vkcnn_pep_feature* f = calloc(1, sizeof *f);
-	if (f != NULL) { f->sType = 1000269000; f->pipelineExecutableInfo = 1; }
-	return f;
-}
-
 static int vkcnn_pep_load(void* gipa, void* instance, void* device, vkcnn_pep_fns* out) {
 	vkcnn_pep_gdpa_fn gdpa = (vkcnn_pep_gdpa_fn)((vkcnn_pep_gipa_fn)gipa)(instance, "vkGetDeviceProcAddr");
 	if (gdpa == NULL) return 0;
@@ -289,20 +281,10 @@ func (comp *Compiler) representations(p C.uint64_t, index C.uint32_t) ([]Represe
 	return out, nil
 }
 
-// requestStatistics enables pipeline statistics in the device create info
-// of a compile-only context where the device offers them, and returns what
-// frees the request after vkCreateDevice.
-func (c *Context) requestStatistics(info *vulkan.DeviceCreateInfo) (release func()) {
-	if !deviceExtensions(c.Info.physical)[pipelineExecutableExtension] ||
-		C.vkcnn_pep_supported(procAddr(), unsafe.Pointer(c.inst.handle), unsafe.Pointer(c.Info.physical)) == 0 {
-		return func() {}
-	}
-	feature := C.vkcnn_pep_feature_request()
-	info.PNext = unsafe.Pointer(feature)
-	info.EnabledExtensionCount = 1
-	info.PpEnabledExtensionNames = []string{pipelineExecutableExtension + "\x00"}
-	c.capture = captureStatistics | captureInternalRepresentations
-	return func() { C.free(unsafe.Pointer(feature)) }
+// offersStatistics reports whether the device offers pipeline statistics.
+func (c *Context) offersStatistics() bool {
+	return deviceExtensions(c.Info.physical)[pipelineExecutableExtension] &&
+		C.vkcnn_pep_supported(procAddr(), unsafe.Pointer(c.inst.handle), unsafe.Pointer(c.Info.physical)) != 0
 }
 
 // IsNullHardware reports whether the device is RADV's null hardware

@@ -2,10 +2,13 @@ package vk
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"vkcnn/shaders"
+
+	vulkan "github.com/vulkan-go/vulkan"
 )
 
 // radvICD is where Debian's mesa-vulkan-drivers puts RADV's manifest.
@@ -198,5 +201,37 @@ func TestCompilerOnTheDefaultDevice(t *testing.T) {
 	}
 	if _, err := comp.Compile(KernelSpec{Name: "junk", Code: []byte{1, 2, 3, 4}}); err == nil || !strings.Contains(err.Error(), "not SPIR-V") {
 		t.Fatalf("compile junk: %v", err)
+	}
+}
+
+// TestNullHardwareOffersCooperativeMatrices reads RADV navi31's
+// cooperative matrices: 16x16x16 products of fp16 into fp32 at subgroup
+// scope, and no bf16 (Mesa 25.0). Under a validation layer older than the
+// extension they are off, with a warning.
+func TestNullHardwareOffersCooperativeMatrices(t *testing.T) {
+	useNullHardware(t, "navi31")
+	comp, err := OpenCompiler(Options{Device: "null hardware"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := comp.Info()
+	if err := comp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := MatrixShape{M: 16, N: 16, K: 16, A: "float16", B: "float16", C: "float32", Result: "float32", Scope: "subgroup"}
+	if !slices.Contains(info.CooperativeMatrices, want) || info.Bfloat16 {
+		t.Errorf("%s offers %v, bf16 %v; want %v among them, no bf16", info.Name, info.CooperativeMatrices, info.Bfloat16, want)
+	}
+	if version, ok := instanceLayer(validationLayer); !ok || version >= vulkan.MakeVersion(1, 3, 255) {
+		return
+	}
+	var warnings []string
+	comp, err = OpenCompiler(Options{Device: "null hardware", Validate: true, Warn: func(err error) { warnings = append(warnings, err.Error()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer comp.Close()
+	if len(comp.Info().CooperativeMatrices) > 0 || len(warnings) != 1 || !strings.Contains(warnings[0], "predates VK_KHR_cooperative_matrix") {
+		t.Errorf("under an older validation layer: %v, warnings %q", comp.Info().CooperativeMatrices, warnings)
 	}
 }

@@ -24,6 +24,7 @@ type GemmResult struct {
 	Timer         string  `json:"timer"`
 	MaxError      float64 `json:"max_abs_error"`
 	Checked       int     `json:"checked_entries"`
+	Warmup        Warmup  `json:"warmup"`
 	MinSeconds    float64 `json:"min_s"`
 	MedianSeconds float64 `json:"median_s"`
 	BestGFLOPS    float64 `json:"best_gflops"`
@@ -32,7 +33,7 @@ type GemmResult struct {
 
 // Gemm runs the product once on random operands and checks it against the
 // reference of the products its precision sums (every entry for small
-// products, a sample otherwise), then times reps runs.
+// products, a sample otherwise), then warms up and times reps runs.
 func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 	res := GemmResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Variant: g.Choice().String(), Precision: g.Precision.String(),
 		M: g.M, N: g.N, K: g.K, Reps: reps}
@@ -76,6 +77,9 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 		return res, fmt.Errorf("wrong result: max |error| %.3g exceeds %.3g", res.MaxError, tol)
 	}
 
+	if res.Warmup, err = warmUp(recordingRun(ctx, rec), warmupLimitOn(ctx.Info)); err != nil {
+		return res, err
+	}
 	times, err := runTimes(ctx, rec, reps)
 	if err != nil {
 		return res, err

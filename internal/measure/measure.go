@@ -5,10 +5,96 @@
 package measure
 
 import (
+	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"vkcnn/vk"
 )
+
+// A GPU's clocks rise under load (an H100 idles at 345 MHz and boosts to
+// 1,980), and on one the same pipeline timed 10 to 45 TFLOPS from call to
+// call. So every timing first runs its work in rounds of warmupRound runs
+// until the medians of two successive rounds agree within
+// warmupAgreement, for at most warmupLimit seconds of the work's own
+// time; on a CPU device a tenth of that, whose cores change their clocks
+// in microseconds and whose busy machines' timings seldom settle that
+// close.
+const (
+	warmupRound     = 3
+	warmupAgreement = 0.03
+	warmupLimit     = 1.0
+)
+
+// Warmup is how a timing warmed up: its runs, their seconds, and whether
+// the rate settled.
+type Warmup struct {
+	Runs    int     `json:"runs"`
+	Seconds float64 `json:"seconds"`
+	Settled bool    `json:"settled"`
+}
+
+func (w Warmup) String() string {
+	settled := "settled"
+	if !w.Settled {
+		settled = "not settled"
+	}
+	return fmt.Sprintf("%d runs in %.2f s, %s", w.Runs, w.Seconds, settled)
+}
+
+// warmupLimitOn is warmupLimit on the device.
+func warmupLimitOn(info vk.DeviceInfo) float64 {
+	if info.Type == "CPU" {
+		return warmupLimit / 10
+	}
+	return warmupLimit
+}
+
+// warmUp calls run, which runs the work once and returns its seconds,
+// until the medians of two successive rounds agree or limit seconds of
+// runs have passed: at least once.
+func warmUp(run func() (float64, error), limit float64) (Warmup, error) {
+	var w Warmup
+	last := math.NaN()
+	var round []float64
+	for {
+		t, err := run()
+		if err != nil {
+			return w, err
+		}
+		w.Runs++
+		w.Seconds += t
+		if round = append(round, t); len(round) == warmupRound {
+			m := median(round)
+			if math.Abs(m-last) <= warmupAgreement*last {
+				w.Settled = true
+				return w, nil
+			}
+			last, round = m, round[:0]
+		}
+		if w.Seconds >= limit {
+			return w, nil
+		}
+	}
+}
+
+// median is the middle of times, which it sorts.
+func median(times []float64) float64 {
+	slices.Sort(times)
+	return times[len(times)/2]
+}
+
+// recordingRun runs a timedRecording once, for warmUp.
+func recordingRun(ctx *vk.Context, rec *vk.Recording) func() (float64, error) {
+	return func() (float64, error) {
+		t, err := runTimes(ctx, rec, 1)
+		if err != nil {
+			return 0, err
+		}
+		return t[0], nil
+	}
+}
 
 // timedRecording records work between two timestamps, where the device
 // has them.

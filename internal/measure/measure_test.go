@@ -24,7 +24,7 @@ func TestGemmChecksEveryEntryOfASmallProduct(t *testing.T) {
 	if res.Checked != g.M*g.N || res.MaxError > 1e-5 {
 		t.Errorf("checked %d entries (want %d), max error %g", res.Checked, g.M*g.N, res.MaxError)
 	}
-	if res.MinSeconds <= 0 || res.MedianSeconds < res.MinSeconds || res.BestGFLOPS < res.MedianGFLOPS {
+	if res.MinSeconds <= 0 || res.MedianSeconds < res.MinSeconds || res.BestGFLOPS < res.MedianGFLOPS || res.Warmup.Runs < 1 {
 		t.Errorf("min %gs, median %gs, %g GFLOPS best, %g median", res.MinSeconds, res.MedianSeconds, res.BestGFLOPS, res.MedianGFLOPS)
 	}
 }
@@ -105,6 +105,9 @@ func TestTuneTimesEveryCandidate(t *testing.T) {
 			got = append(got, c.Variant)
 			if c.Skipped == "" {
 				fastest = min(fastest, c.MedianSeconds)
+				if c.Warmup == nil || c.Warmup.Runs < 1 {
+					t.Errorf("%s timed without a warm-up: %+v", c.Variant, c.Warmup)
+				}
 			}
 		}
 		if !slices.Equal(got, want) {
@@ -144,7 +147,33 @@ func TestStepMeasuresEveryPart(t *testing.T) {
 	if len(res.Parts) == 0 || math.Abs(sum-res.PartsSeconds) > 1e-9 || math.Abs(share-res.PartsSeconds/res.StepSeconds) > 1e-9 {
 		t.Errorf("%d parts: %gs and shares %g, parts %gs of a %gs step", len(res.Parts), sum, share, res.PartsSeconds, res.StepSeconds)
 	}
-	if res.WallStepSeconds <= 0 || res.TrainImagesPerS <= 0 || res.InferImagesPerS <= 0 || res.CopyGBPerS <= 0 || res.Batch != 2 {
+	if res.WallStepSeconds <= 0 || res.TrainImagesPerS <= 0 || res.InferImagesPerS <= 0 || res.CopyGBPerS <= 0 || res.Batch != 2 || res.Warmup.Runs < 1 {
 		t.Errorf("%+v", res)
+	}
+}
+
+// warmUp runs until two successive rounds' medians agree, or until its
+// limit; a run over the limit is the only one.
+func TestWarmUpUntilTheRateSettles(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		times []float64 // cycled
+		limit float64
+		want  Warmup
+	}{
+		// Rounds' medians 10, 5, 4, 4.05: settled after four rounds.
+		{"settles", []float64{10, 9, 11, 5, 5, 6, 4, 4, 3, 4.05, 9, 4}, 1000, Warmup{Runs: 12, Seconds: 74.05, Settled: true}},
+		// Medians 1, 2, 1, ...: never; the limit ends it mid-round.
+		{"never", []float64{1, 1, 1, 2, 2, 2}, 10, Warmup{Runs: 7, Seconds: 10}},
+		{"one slow run", []float64{5}, 0.1, Warmup{Runs: 1, Seconds: 5}},
+	} {
+		i := 0
+		got, err := warmUp(func() (float64, error) {
+			i++
+			return c.times[(i-1)%len(c.times)], nil
+		}, c.limit)
+		if err != nil || got.Runs != c.want.Runs || math.Abs(got.Seconds-c.want.Seconds) > 1e-9 || got.Settled != c.want.Settled {
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package measure
 import (
 	"errors"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"vkcnn/augment"
@@ -41,6 +40,7 @@ type StepResult struct {
 	Precision        string   `json:"precision"`
 	Batch            int      `json:"batch"`
 	Kernels          []Kernel `json:"kernels"`
+	Warmup           Warmup   `json:"warmup"`
 	Parts            []Part   `json:"parts"`
 	StepSeconds      float64  `json:"step_seconds"`
 	PartsSeconds     float64  `json:"parts_seconds"`
@@ -56,13 +56,13 @@ type StepResult struct {
 	PipelineCacheIn  int      `json:"pipeline_cache_loaded_bytes"`
 }
 
-// Step times model's training step at batch on random digits (the timing
+// Step times model's training step at batch on random images (the timing
 // does not depend on the data) with tuning's kernels: each part by
 // timestamps, the whole step and inference on the wall clock over reps
-// steps each, after a warm-up step; and the copy kernel's bandwidth over
-// CopyFloats(model) floats.
+// steps each, after training steps until their rate settles; and the copy
+// kernel's bandwidth over CopyFloats(model) floats.
 func Step(ctx *vk.Context, model *nn.Model, tuning kernels.Tuning, batch, reps int) (res StepResult, err error) {
-	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1))
+	net, err := nn.NewNet(ctx, model, batch, tuning, model.Init(1), batch) // a batch of random images
 	if err != nil {
 		return res, err
 	}
@@ -71,12 +71,23 @@ func Step(ctx *vk.Context, model *nn.Model, tuning kernels.Tuning, batch, reps i
 	if err != nil {
 		return res, err
 	}
-	// Warm up: the first run of each pipeline compiles it on some drivers.
+	// The first run of each pipeline compiles it on some drivers; then
+	// training steps until their rate settles.
 	if err := errors.Join(s.step(nn.ModeTrain, 1), s.step(nn.ModeEval, 1)); err != nil {
 		return res, err
 	}
 	res = StepResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Batch: batch, DeviceMemoryByte: net.DeviceBytes(),
 		Kernels: stepKernels(model, tuning, batch)}
+	counter := uint32(1)
+	res.Warmup, err = warmUp(func() (float64, error) {
+		start := time.Now()
+		counter++
+		err := s.step(nn.ModeTrain, counter)
+		return time.Since(start).Seconds(), err
+	}, warmupLimitOn(ctx.Info))
+	if err != nil {
+		return res, err
+	}
 	if err := s.profile(&res); err != nil {
 		return res, err
 	}
@@ -117,7 +128,7 @@ func stepKernels(model *nn.Model, tuning kernels.Tuning, batch int) []Kernel {
 	return out
 }
 
-// stepper runs steps of a net on a batch of random digits.
+// stepper runs steps of a net on a batch of random images.
 type stepper struct {
 	net     *nn.Net
 	set     *nn.DeviceSet
@@ -127,12 +138,12 @@ type stepper struct {
 func newStepper(net *nn.Net) (*stepper, error) {
 	batch := net.Batch
 	rng := rand.New(rand.NewPCG(1, 2))
-	images, labels := make([]byte, batch*784), make([]uint8, batch)
+	images, labels := make([]byte, batch*net.Model.Input().Size()), make([]uint8, batch)
 	for i := range images {
 		images[i] = byte(rng.IntN(256))
 	}
 	for i := range labels {
-		labels[i] = uint8(rng.IntN(10))
+		labels[i] = uint8(rng.IntN(net.Model.Classes))
 	}
 	set, err := net.Upload(images, labels)
 	if err != nil {
@@ -225,7 +236,6 @@ func copyBandwidth(ctx *vk.Context, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	times = times[1:] // the first run warms the pages up
-	slices.Sort(times)
-	return 8 * float64(n) / times[len(times)/2] / 1e9, nil
+	// The first run warms the pages up.
+	return 8 * float64(n) / median(times[1:]) / 1e9, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"vkcnn/nn/kernels"
 	"vkcnn/vk"
@@ -16,6 +15,7 @@ type Candidate struct {
 	Variant       string  `json:"variant"`
 	MedianSeconds float64 `json:"median_s,omitempty"`
 	GFLOPS        float64 `json:"gflops,omitempty"`
+	Warmup        *Warmup `json:"warmup,omitempty"`
 	Skipped       string  `json:"skipped,omitempty"`
 }
 
@@ -61,7 +61,7 @@ func Tune(ctx *vk.Context, p kernels.Product, prec kernels.Precision, reps int) 
 	best := math.Inf(1)
 	for _, ch := range choices {
 		cand := Candidate{Variant: ch.String()}
-		times, got, err := timeProduct(ctx, p.With(ch), args, out, reps, best)
+		times, warmup, got, err := timeProduct(ctx, p.With(ch), args, out, reps, best)
 		skipped := len(times) == 0
 		if err != nil {
 			return tp, fmt.Errorf("%s: %w", ch, err)
@@ -74,8 +74,8 @@ func Tune(ctx *vk.Context, p kernels.Product, prec kernels.Precision, reps int) 
 		if skipped {
 			cand.Skipped = fmt.Sprintf("skipped: its checked run took over %dx the best", slowCutoff)
 		} else {
-			slices.Sort(times)
-			cand.MedianSeconds = times[len(times)/2]
+			cand.Warmup = &warmup
+			cand.MedianSeconds = median(times)
 			cand.GFLOPS = p.FLOPs() / cand.MedianSeconds / 1e9
 			if cand.MedianSeconds < best {
 				best, tp.Best = cand.MedianSeconds, cand.Variant
@@ -90,32 +90,35 @@ func Tune(ctx *vk.Context, p kernels.Product, prec kernels.Precision, reps int) 
 }
 
 // timeProduct runs p twice (returning its output) and then, unless the
-// second run was over slowCutoff times best, reps times more, timed by
-// timestamps; no times means it was too slow.
-func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, got []float32, err error) {
+// second run was over slowCutoff times best, warms up and runs it reps
+// times more, timed by timestamps; no times means it was too slow.
+func timeProduct(ctx *vk.Context, p kernels.Product, args []vk.Range, out vk.Range, reps int, best float64) (times []float64, warmup Warmup, got []float32, err error) {
 	rec, err := timedRecording(ctx, func(rec *vk.Recording) error { return p.RecordArgs(ctx, rec, args) })
 	if err != nil {
-		return nil, nil, err
+		return nil, warmup, nil, err
 	}
 	defer rec.Close()
 	// Lavapipe compiles a pipeline at its first dispatch: a warm-up run
 	// keeps compile time out of the check against the best.
 	if err := rec.Run(); err != nil {
-		return nil, nil, err
+		return nil, warmup, nil, err
 	}
 	first, err := runTimes(ctx, rec, 1)
 	if err != nil {
-		return nil, nil, err
+		return nil, warmup, nil, err
 	}
 	got = make([]float32, p.ArgFloats(ctx.Info)[len(args)-1])
 	if err := out.Buf.ReadFloat32(0, got); err != nil {
-		return nil, nil, err
+		return nil, warmup, nil, err
 	}
 	if first[0] > slowCutoff*best {
-		return nil, got, nil
+		return nil, warmup, got, nil
+	}
+	if warmup, err = warmUp(recordingRun(ctx, rec), warmupLimitOn(ctx.Info)); err != nil {
+		return nil, warmup, nil, err
 	}
 	times, err = runTimes(ctx, rec, reps)
-	return times, got, err
+	return times, warmup, got, err
 }
 
 func maxDiff(a, b []float32) float64 {

@@ -42,24 +42,27 @@ func TestConvMatchesReference(t *testing.T) {
 	ran.check(t)
 }
 
-// checkConv runs the three passes of a convolution of geometry g as ch
-// says on random values in [-1, 1] and compares them with the float64
-// references of the products its precision sums (ref.Terms), to within
-// float32 summation.
-func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch Choice) {
-	pixels := g.Batch * g.H * g.W
-	taps := g.KH * g.KW
-	in := randomFloats(rng, pixels*g.Cin)
-	w := randomFloats(rng, taps*g.Cin*g.Cout)
-	bias := randomFloats(rng, g.Cout)
-	dOut := randomFloats(rng, pixels*g.Cout)
-	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision}
+// convRun is a convolution's three passes on random operands: what they
+// read and what each wrote.
+type convRun struct {
+	g                 ref.ConvGeom
+	in, w, bias, dOut []float32
+	out, dIn, dW      []float32
+}
 
-	inB, wB, biasB, dOutB := upload(t, ctx, in), upload(t, ctx, w), upload(t, ctx, bias), upload(t, ctx, dOut)
+// runConv runs c forward (with bias and ReLU), backward to its input and
+// to its kernel, over garbage that each must overwrite.
+func runConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) convRun {
+	t.Helper()
+	g := ref.ConvGeom{Batch: c.Batch, H: c.H, W: c.W, Cin: c.Cin, Cout: c.Cout, KH: c.KH, KW: c.KW}
+	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
+	r := convRun{g: g, in: randomFloats(rng, pixels*g.Cin), w: randomFloats(rng, taps*g.Cin*g.Cout),
+		bias: randomFloats(rng, g.Cout), dOut: randomFloats(rng, pixels*g.Cout)}
+	inB, wB, biasB, dOutB := upload(t, ctx, r.in), upload(t, ctx, r.w), upload(t, ctx, r.bias), upload(t, ctx, r.dOut)
 	outB := upload(t, ctx, randomFloats(rng, pixels*g.Cout))
-	wTB := upload(t, ctx, make([]float32, len(w)))
+	wTB := upload(t, ctx, make([]float32, len(r.w)))
 	dInB := upload(t, ctx, randomFloats(rng, pixels*g.Cin))
-	dWB := upload(t, ctx, randomFloats(rng, len(w)))
+	dWB := upload(t, ctx, randomFloats(rng, len(r.w)))
 	scratch := upload(t, ctx, make([]float32, max(c.FilterScratch(ctx.Info), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
 		return errors.Join(
@@ -69,16 +72,27 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch
 			c.BackwardFilter(ctx, rec, vk.Whole(inB), vk.Whole(dOutB), vk.Whole(dWB), vk.Whole(scratch)),
 		)
 	})
+	r.out, r.dIn, r.dW = download(t, outB, pixels*g.Cout), download(t, dInB, pixels*g.Cin), download(t, dWB, len(r.w))
+	return r
+}
+
+// checkConv runs the three passes of a convolution of geometry g as ch
+// says and compares them with the float64 references of the products its
+// precision sums (ref.Terms), to within float32 summation.
+func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch Choice) {
+	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision}
+	r := runConv(t, ctx, rng, c)
+	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
 	prec := ch.Precision.String()
 	// The bias is added once, with the first pair's products.
-	forward := termsSum(ref.Terms(in, w, prec), func(x, w []float64, first bool) []float64 {
+	forward := termsSum(ref.Terms(r.in, r.w, prec), func(x, w []float64, first bool) []float64 {
 		if !first {
 			return ref.ConvForward64(g, x, w, nil, nil)
 		}
-		return ref.ConvForward64(g, x, w, ref.Float64s(bias), nil)
+		return ref.ConvForward64(g, x, w, ref.Float64s(r.bias), nil)
 	})
-	data := termsSum(ref.Terms(dOut, w, prec), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
-	filter := termsSum(ref.Terms(in, dOut, prec), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
+	data := termsSum(ref.Terms(r.dOut, r.w, prec), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
+	filter := termsSum(ref.Terms(r.in, r.dOut, prec), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
 	terms := len(ref.Terms(nil, nil, prec))
 	checks := []struct {
 		name string
@@ -86,9 +100,9 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch
 		want []float64
 		k    int
 	}{
-		{"forward", download(t, outB, pixels*g.Cout), ref.ReLU64(forward), taps * g.Cin},
-		{"backward data", download(t, dInB, pixels*g.Cin), data, taps * g.Cout},
-		{"backward filter", download(t, dWB, len(w)), filter, pixels},
+		{"forward", r.out, ref.ReLU64(forward), taps * g.Cin},
+		{"backward data", r.dIn, data, taps * g.Cout},
+		{"backward filter", r.dW, filter, pixels},
 	}
 	for _, ch := range checks {
 		want := make([]float32, len(ch.want))

@@ -172,7 +172,7 @@ func TestPrecisionChoices(t *testing.T) {
 		t.Errorf("H100: %+v, %v; want bf16 fragments of 16x16x16", inst, err)
 	}
 	err := CheckPrecision(navi31, BF16)
-	if err == nil || !strings.Contains(err.Error(), "16x16x16 float16 x float16 + float32 (subgroup)") || !strings.Contains(err.Error(), "without VK_KHR_shader_bfloat16") {
+	if err == nil || !strings.Contains(err.Error(), "16x16x16 float16*float16+float32->float32 (subgroup)") || !strings.Contains(err.Error(), "without VK_KHR_shader_bfloat16") {
 		t.Errorf("bf16 on navi31: %v, want a refusal naming its fp16 matrices", err)
 	}
 	if err := CheckPrecision(h100, BF16x3); err == nil || !strings.Contains(err.Error(), "no cooperative matrices") {

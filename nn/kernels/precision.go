@@ -117,7 +117,7 @@ func Offered(info vk.DeviceInfo) string {
 	}
 	var shapes []string
 	for _, s := range info.CooperativeMatrices {
-		shapes = append(shapes, fmt.Sprintf("%dx%dx%d %s x %s + %s (%s)", s.M, s.N, s.K, s.A, s.B, s.C, s.Scope))
+		shapes = append(shapes, s.String())
 	}
 	bf16 := "without"
 	if info.Bfloat16 {

@@ -93,27 +93,78 @@ func GemmEntryTerms(m, n, k int, a, b []float32, transA, transB bool, i, j int) 
 // 1, odd kernel sides, kernel HWIO.
 type ConvGeom struct{ Batch, H, W, Cin, Cout, KH, KW int }
 
+func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
+
 // tap calls f for every (output pixel, input pixel, ky, kx) pair that the
 // convolution connects, skipping the padding.
 func (g ConvGeom) tap(f func(out, in, ky, kx int)) {
-	for n := 0; n < g.Batch; n++ {
-		for y := 0; y < g.H; y++ {
-			for x := 0; x < g.W; x++ {
-				for ky := 0; ky < g.KH; ky++ {
-					for kx := 0; kx < g.KW; kx++ {
-						iy, ix := y+ky-g.KH/2, x+kx-g.KW/2
-						if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
-							continue
-						}
-						f((n*g.H+y)*g.W+x, (n*g.H+iy)*g.W+ix, ky, kx)
-					}
+	for o := 0; o < g.Batch*g.H*g.W; o++ {
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				if i := g.pixel(o, ky, kx); i >= 0 {
+					f(o, i, ky, kx)
 				}
 			}
 		}
 	}
 }
 
-func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
+// pixel is the input pixel that kernel tap (ky, kx) reads for output
+// pixel o, or -1 in the padding.
+func (g ConvGeom) pixel(o, ky, kx int) int {
+	y, x := o/g.W%g.H+ky-g.KH/2, o%g.W+kx-g.KW/2
+	if y < 0 || y >= g.H || x < 0 || x >= g.W {
+		return -1
+	}
+	return o + (ky-g.KH/2)*g.W + kx - g.KW/2
+}
+
+// ConvForwardEntry returns output (pixel o, channel co) of conv(in, w)
+// in float64, without bias or ReLU. The entries check convolutions too
+// large to compute whole (a test holds them to the whole references).
+func ConvForwardEntry(g ConvGeom, in, w []float32, o, co int) float64 {
+	var s float64
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			if i := g.pixel(o, ky, kx); i >= 0 {
+				for ci := 0; ci < g.Cin; ci++ {
+					s += float64(in[i*g.Cin+ci]) * float64(w[g.w(ky, kx, ci, co)])
+				}
+			}
+		}
+	}
+	return s
+}
+
+// ConvBackwardDataEntry returns the input gradient at (pixel i, channel
+// ci) for output gradient dOut: the output pixels whose taps read i.
+func ConvBackwardDataEntry(g ConvGeom, dOut, w []float32, i, ci int) float64 {
+	var s float64
+	for ky := 0; ky < g.KH; ky++ {
+		for kx := 0; kx < g.KW; kx++ {
+			// Tap (ky, kx) of output pixel o reads i where o is i moved
+			// back by the tap's offset, which g.pixel finds by symmetry.
+			if o := g.pixel(i, g.KH-1-ky, g.KW-1-kx); o >= 0 {
+				for co := 0; co < g.Cout; co++ {
+					s += float64(dOut[o*g.Cout+co]) * float64(w[g.w(ky, kx, ci, co)])
+				}
+			}
+		}
+	}
+	return s
+}
+
+// ConvBackwardFilterEntry returns the kernel gradient at (ky, kx, ci, co)
+// for input in and output gradient dOut: a sum over every output pixel.
+func ConvBackwardFilterEntry(g ConvGeom, in, dOut []float32, ky, kx, ci, co int) float64 {
+	var s float64
+	for o := 0; o < g.Batch*g.H*g.W; o++ {
+		if i := g.pixel(o, ky, kx); i >= 0 {
+			s += float64(in[i*g.Cin+ci]) * float64(dOut[o*g.Cout+co])
+		}
+	}
+	return s
+}
 
 // ConvForward returns conv(in, w) (+ bias) (ReLU).
 func ConvForward(g ConvGeom, in, w, bias []float32, relu bool) []float32 {

@@ -4,6 +4,7 @@
 package vktest
 
 import (
+	"os"
 	"testing"
 
 	"vkcnn/vk"
@@ -38,5 +39,15 @@ func Check(t testing.TB, ctx *vk.Context) {
 	t.Helper()
 	if err := ctx.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// RequireGPU skips a test sized for a GPU (products of thousands a side,
+// the standard model at batch 64) on a CPU device, where it would take
+// minutes; VKCNN_GPU_TESTS=1 runs it there too, to check the test itself.
+func RequireGPU(t testing.TB, info vk.DeviceInfo) {
+	t.Helper()
+	if info.Type == "CPU" && os.Getenv("VKCNN_GPU_TESTS") != "1" {
+		t.Skipf("sized for a GPU; %s is a CPU device (VKCNN_GPU_TESTS=1 runs it anyway)", info.Name)
 	}
 }

@@ -1,0 +1,98 @@
+// Package datatest makes small data sets in the file formats the dataset
+// package reads, for tests.
+package datatest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"vkcnn/augment"
+)
+
+// IDX magic numbers: unsigned bytes, and the number of dimensions.
+const (
+	labelMagic = 0x00000801
+	imageMagic = 0x00000803
+)
+
+// IDX encodes an IDX file: magic, the dimensions as big-endian uint32s,
+// then the payload.
+func IDX(magic uint32, dims []int, payload []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, magic)
+	for _, d := range dims {
+		b = binary.BigEndian.AppendUint32(b, uint32(d))
+	}
+	return append(b, payload...)
+}
+
+// IDXImages encodes n one-channel images of g as an IDX image file.
+func IDXImages(g augment.Geometry, n int, images []byte) []byte {
+	return IDX(imageMagic, []int{n, g.Height, g.Width}, images)
+}
+
+// IDXLabels encodes labels as an IDX label file.
+func IDXLabels(labels []uint8) []byte {
+	return IDX(labelMagic, []int{len(labels)}, labels)
+}
+
+// CIFAR encodes HWC images of g and their labels as CIFAR-10's binary
+// records: a label byte, then the values channel by channel.
+func CIFAR(g augment.Geometry, images []byte, labels []uint8) []byte {
+	var b []byte
+	for i, l := range labels {
+		img := images[i*g.Values() : (i+1)*g.Values()]
+		b = append(b, l)
+		for c := range g.Channels {
+			for p := range g.Width * g.Height {
+				b = append(b, img[p*g.Channels+c])
+			}
+		}
+	}
+	return b
+}
+
+// Gzip compresses b.
+func Gzip(b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// Learnable makes n images of g whose labels, 0 to classes-1, a small
+// network learns in a few dozen steps: class k is a light band across
+// the k-th of classes equal bands of rows, in channel k mod channels, over
+// dark noise.
+func Learnable(rng *rand.Rand, g augment.Geometry, classes, n int) ([]byte, []uint8) {
+	images, labels := make([]byte, n*g.Values()), make([]uint8, n)
+	for i := range n {
+		k := rng.IntN(classes)
+		labels[i] = uint8(k)
+		img := images[i*g.Values() : (i+1)*g.Values()]
+		for j := range img {
+			y, c := j/(g.Width*g.Channels), j%g.Channels
+			if y*classes/g.Height == k && c == k%g.Channels {
+				img[j] = byte(170 + rng.IntN(86))
+			} else {
+				img[j] = byte(rng.IntN(90))
+			}
+		}
+	}
+	return images, labels
+}
+
+// Write writes each named file into dir.
+func Write(t testing.TB, dir string, files map[string][]byte) {
+	t.Helper()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
