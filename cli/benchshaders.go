@@ -57,6 +57,7 @@ type shaderResult struct {
 	Instructions    *int               `json:"instructions,omitempty"`
 	FMAInstructions *int               `json:"fma_instructions,omitempty"`
 	WideLoads       *int               `json:"wide_loads,omitempty"`
+	Matrix          *int               `json:"matrix_instructions,omitempty"`
 	Problems        []string           `json:"problems,omitempty"`
 
 	order []string // statistic names as the driver lists them
@@ -166,7 +167,7 @@ func (r *shaderResult) add(e vk.Executable, info vk.DeviceInfo) {
 	r.Problems = append(r.Problems, e.Problems(info)...)
 	if isa, ok := e.ISA(); ok {
 		n := vk.CountISA(isa)
-		r.Instructions, r.FMAInstructions, r.WideLoads = &n.Instructions, &n.FMA, &n.WideLoads
+		r.Instructions, r.FMAInstructions, r.WideLoads, r.Matrix = &n.Instructions, &n.FMA, &n.WideLoads, &n.Matrix
 	}
 }
 
@@ -258,7 +259,7 @@ func printShaders(w io.Writer, res benchShadersResult) {
 	for _, col := range cols {
 		header = append(header, col.header)
 	}
-	header = append(header, "instructions", "FMA", "FMA %", "128-bit loads")
+	header = append(header, "instructions", "FMA", "FMA %", "128-bit loads", "matrix")
 	rows := [][]string{header}
 	for _, r := range res.Pipelines {
 		row := []string{r.Shader, r.Variant}
@@ -280,14 +281,14 @@ func printShaders(w io.Writer, res benchShadersResult) {
 			if *r.Instructions > 0 {
 				fma = 100 * float64(*r.FMAInstructions) / float64(*r.Instructions)
 			}
-			row = append(row, fmt.Sprint(*r.Instructions), fmt.Sprint(*r.FMAInstructions), fmt.Sprintf("%.0f", fma), fmt.Sprint(*r.WideLoads))
+			row = append(row, fmt.Sprint(*r.Instructions), fmt.Sprint(*r.FMAInstructions), fmt.Sprintf("%.0f", fma), fmt.Sprint(*r.WideLoads), fmt.Sprint(*r.Matrix))
 		} else {
-			row = append(row, "-", "-", "-", "-")
+			row = append(row, "-", "-", "-", "-", "-")
 		}
 		rows = append(rows, row)
 	}
 	printMarkdownTable(w, rows)
-	fmt.Fprintln(w, "instructions, FMA and 128-bit loads are lines of the disassembly; the other columns are the driver's statistics")
+	fmt.Fprintln(w, "instructions, FMA, 128-bit loads and matrix (v_wmma, v_mfma) are lines of the disassembly; the other columns are the driver's statistics")
 }
 
 // printMarkdownTable prints rows (the first is the header) as a Markdown

@@ -48,8 +48,8 @@ func declaredShaders() []shader {
 }
 
 // matrixDevices are a device of each matrix instance: lavapipe (the
-// emulation).
-var matrixDevices = []vk.DeviceInfo{lavapipe}
+// emulation), a GPU with bf16 matrices and one with fp16 ones alone.
+var matrixDevices = []vk.DeviceInfo{lavapipe, h100bf16, navi31}
 
 var (
 	includeLine = regexp.MustCompile(`(?m)^\s*#include\s+"([^"]+)"`)
