@@ -32,7 +32,7 @@ func benchCommand() *cli.Command {
 			},
 			OnUsageError: usageError,
 			Action:       benchGemm,
-		}, benchAllCommand(), benchShadersCommand()},
+		}, benchAllCommand(), benchShadersCommand(), benchPrecisionCommand()},
 	}
 }
 

@@ -158,7 +158,10 @@ func TestPrecisionChoices(t *testing.T) {
 		{h100bf16, FP32, conv2, "warp128"},
 		{h100bf16, BF16, conv1, "tiled64"},
 		{h100bf16, BF16x3, Gemm{M: 64, N: 10, K: 192}, "tiled64"},
-		{h100bf16, BF16, Gemm{M: 64, N: 328, K: 100352}, "coopmat128 bf16 split 88"},
+		// 64 rows: the 64-row tile, split to give 132 multiprocessors two
+		// workgroups each.
+		{h100bf16, BF16, Gemm{M: 64, N: 328, K: 100352}, "coopmat64 bf16 split 44"},
+		{h100bf16, BF16, ConvProduct{Conv: Conv{Batch: 32, H: 14, W: 14, Cin: 32, Cout: 64, KH: 5, KW: 5}}, "coopmat64 bf16"},
 		{lavapipe, BF16, conv2, "coopmat128 bf16"},
 		// 45 KiB of shared memory at bf16x3: past lavapipe's 32.
 		{lavapipe, BF16x3, conv2, "coopmat64 bf16x3"},

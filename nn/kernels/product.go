@@ -158,8 +158,10 @@ func For(info vk.DeviceInfo, p Product, v GemmVariant, prec Precision) (Choice, 
 
 // Default is the built-in choice for a product on a device at a
 // precision, where no tuning says otherwise. At bf16 and bf16x3, the
-// largest matrix tile that runs the product, split as For splits it;
-// where none does (lengths not multiples of 4), or at fp32: on CPUs that
+// largest matrix tile that runs the product and that its m and n fill
+// (rounded up to 64: a dense layer's 64 rows fill only the 64-row tile),
+// else the largest that runs it, split as For splits it; where none does
+// (lengths not multiples of 4), or at fp32: on CPUs that
 // can run it, the subgroup kernel with the largest tile that the
 // product's m and n fill well; on GPUs the largest warp tile
 // (GemmVariants lists them largest first) that runs the product, its sum
@@ -168,17 +170,23 @@ func For(info vk.DeviceInfo, p Product, v GemmVariant, prec Precision) (Choice, 
 // warp128 or warp64x128, a few percent apart, for every large product of
 // the standard model.
 func Default(info vk.DeviceInfo, p Product, prec Precision) Choice {
+	m, n, _ := p.shape()
 	if prec.matrix() {
+		var runs []Choice
 		for _, v := range GemmVariants {
-			if v.Style != Matrix {
-				continue
+			if ch, err := For(info, p, v, prec); v.Style == Matrix && err == nil {
+				runs = append(runs, ch)
 			}
-			if ch, err := For(info, p, v, prec); err == nil {
+		}
+		for _, ch := range runs {
+			if rows, cols := ch.Variant.tile(); int(rows) <= (m+63)/64*64 && int(cols) <= (n+63)/64*64 {
 				return ch
 			}
 		}
+		if len(runs) > 0 {
+			return runs[0]
+		}
 	}
-	m, n, _ := p.shape()
 	if info.Type == "CPU" {
 		rows, cols := uint32(16), uint32(64)
 		switch {

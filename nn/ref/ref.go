@@ -123,17 +123,25 @@ func (g ConvGeom) pixel(o, ky, kx int) int {
 // in float64, without bias or ReLU. The entries check convolutions too
 // large to compute whole (a test holds them to the whole references).
 func ConvForwardEntry(g ConvGeom, in, w []float32, o, co int) float64 {
-	var s float64
+	s, _ := ConvForwardEntryTerms(g, in, w, o, co)
+	return s
+}
+
+// ConvForwardEntryTerms is ConvForwardEntry and the sum of its terms'
+// absolute values, as GemmEntryTerms.
+func ConvForwardEntryTerms(g ConvGeom, in, w []float32, o, co int) (sum, abs float64) {
 	for ky := 0; ky < g.KH; ky++ {
 		for kx := 0; kx < g.KW; kx++ {
 			if i := g.pixel(o, ky, kx); i >= 0 {
 				for ci := 0; ci < g.Cin; ci++ {
-					s += float64(in[i*g.Cin+ci]) * float64(w[g.w(ky, kx, ci, co)])
+					t := float64(in[i*g.Cin+ci]) * float64(w[g.w(ky, kx, ci, co)])
+					sum += t
+					abs += math.Abs(t)
 				}
 			}
 		}
 	}
-	return s
+	return sum, abs
 }
 
 // ConvBackwardDataEntry returns the input gradient at (pixel i, channel
