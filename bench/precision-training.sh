@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 ./build.sh build >/dev/null
+mkdir -p "$out"
 
 for p in fp32 ${precisions//,/ }; do
 	dir=$out/$p
