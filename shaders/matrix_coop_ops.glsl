@@ -12,24 +12,22 @@ uint matLane() { return gl_SubgroupInvocationID; }
 
 Acc accZero() { return Acc(0.0); }
 
-// The layouts are constants of each pipeline: a branch, not an operand.
+// Loads fragment f of a shared tile from its element at, the tile's lines
+// lead elements apart, column-major where columns says. The layout is a
+// constant of each pipeline: a branch, not an operand.
+#define LOAD_FRAGMENT(f, tile, at, lead, columns)                                              \
+    if (columns) coopMatLoad(f, tile, (at) / 2, (lead) / 2, gl_CooperativeMatrixLayoutColumnMajor); \
+    else coopMatLoad(f, tile, (at) / 2, (lead) / 2, gl_CooperativeMatrixLayoutRowMajor)
+
 FragA loadA(uint at) {
     FragA f;
-    if (A_KMAJOR) {
-        coopMatLoad(f, As, at / 2, A_LEAD / 2, gl_CooperativeMatrixLayoutColumnMajor);
-    } else {
-        coopMatLoad(f, As, at / 2, A_LEAD / 2, gl_CooperativeMatrixLayoutRowMajor);
-    }
+    LOAD_FRAGMENT(f, As, at, A_LEAD, A_KMAJOR);
     return f;
 }
 
 FragB loadB(uint at) {
     FragB f;
-    if (B_NMAJOR) {
-        coopMatLoad(f, Bs, at / 2, B_LEAD / 2, gl_CooperativeMatrixLayoutColumnMajor);
-    } else {
-        coopMatLoad(f, Bs, at / 2, B_LEAD / 2, gl_CooperativeMatrixLayoutRowMajor);
-    }
+    LOAD_FRAGMENT(f, Bs, at, B_LEAD, B_NMAJOR);
     return f;
 }
 
