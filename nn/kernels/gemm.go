@@ -177,8 +177,8 @@ func (v GemmVariant) matrixShape(inst matrixInstance) error {
 		return fmt.Errorf("%dx%d fragments a subgroup, %d a K-step; the shader holds up to %dx%d and %d", v.WM/tm, v.WN/tn, v.BK/tk, matrixMaxFrags, matrixMaxFrags, matrixMaxSteps)
 	}
 	if inst.suffix == emulated.suffix {
-		if e := tm * tn / inst.lanes; tm*tn%inst.lanes != 0 || e > emulatedMaxE || tn%e != 0 {
-			return fmt.Errorf("fragments of %dx%d over %d lanes; the emulation holds up to %d entries of a row a lane", tm, tn, inst.lanes, emulatedMaxE)
+		if e := tm * tn / inst.lanes; tm*tn%inst.lanes != 0 || e > emulatedMaxE || e%2 != 0 || tn%e != 0 {
+			return fmt.Errorf("fragments of %dx%d over %d lanes; the emulation holds an even number, up to %d, of entries of a row a lane", tm, tn, inst.lanes, emulatedMaxE)
 		}
 	}
 	return v.stagingShape(v.workgroup(inst))
