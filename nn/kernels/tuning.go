@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,20 +47,27 @@ func (t Tuning) Choose(p Product) (Product, bool) {
 }
 
 // Fallback says why p runs at fp32 where the tuning's precision is a
-// matrix one (nil where it does not): no matrix variant runs it.
+// matrix one (nil where it does not): no matrix variant runs it. The
+// reason is the product's (its lengths) where a variant the device runs
+// refuses it, else the device's.
 func (t Tuning) Fallback(p Product) error {
 	if !t.precision.matrix() || Default(t.info, p, t.precision).Precision.matrix() {
 		return nil
 	}
-	var why error
+	var device error
 	for _, v := range GemmVariants {
-		if v.Style == Matrix {
-			if _, err := For(t.info, p, v, t.precision); why == nil {
-				why = err
-			}
+		if v.Style != Matrix {
+			continue
+		}
+		if err := v.usable(t.info, t.precision, false); err != nil {
+			device = cmp.Or(device, err)
+			continue
+		}
+		if _, err := For(t.info, p, v, t.precision); err != nil {
+			return err
 		}
 	}
-	return why
+	return device
 }
 
 // Gemm returns g with its variant and split chosen.
