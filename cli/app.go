@@ -197,14 +197,40 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// loadTuning reads the device's tuned kernel choices; a cache it cannot
-// read costs speed, not the run, so that is a warning.
-func loadTuning(c *cli.Context, ctx *vk.Context) kernels.Tuning {
-	t, err := kernels.LoadTuning(ctx.Info)
+// precisionFlag chooses the arithmetic of the convolutions and dense
+// products.
+var precisionFlag = &cli.StringFlag{Name: "precision", Value: "fp32",
+	Usage: "arithmetic of the convolutions and dense products: fp32; bf16 (bf16 inputs, fp32 sums); or bf16x3 (each input a bf16 high and low part, three products: near fp32) on the device's cooperative matrices (tensor cores), emulated on a CPU device"}
+
+// flagPrecision reads --precision.
+func flagPrecision(c *cli.Context) (kernels.Precision, error) {
+	p, err := kernels.ParsePrecision(c.String("precision"))
+	if err != nil {
+		return p, fmt.Errorf("--precision: %w", err)
+	}
+	return p, nil
+}
+
+// checkPrecision says why the device cannot run a precision.
+func checkPrecision(info vk.DeviceInfo, prec kernels.Precision) error {
+	if err := kernels.CheckPrecision(info, prec); err != nil {
+		return fmt.Errorf("--precision %s: %w", prec, err)
+	}
+	return nil
+}
+
+// loadTuning reads the device's tuned kernel choices at a precision the
+// device must run; a cache it cannot read costs speed, not the run, so
+// that is a warning.
+func loadTuning(c *cli.Context, ctx *vk.Context, prec kernels.Precision) (kernels.Tuning, error) {
+	if err := checkPrecision(ctx.Info, prec); err != nil {
+		return kernels.Tuning{}, err
+	}
+	t, err := kernels.LoadTuning(ctx.Info, prec)
 	if err != nil {
 		fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v; using the default kernels\n", err)
 	}
-	return t
+	return t, nil
 }
 
 // closeDevice closes ctx and joins what it reports (validation messages,

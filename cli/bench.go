@@ -18,7 +18,7 @@ func benchCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "gemm",
 			Usage:     "verify, then time C = A*B (M x K times K x N) for GEMM variants",
-			UsageText: "vkcnn bench gemm --m M --n N --k K [--reps R] [--variant V|all] [--warp TILE]... [--json] [--device D]",
+			UsageText: "vkcnn bench gemm --m M --n N --k K [--reps R] [--variant V|all] [--warp TILE]... [--precision P] [--json] [--device D]",
 			Flags: []cli.Flag{
 				&cli.IntFlag{Name: "m", Value: 1024, Usage: "rows of A and C"},
 				&cli.IntFlag{Name: "n", Value: 1024, Usage: "columns of B and C"},
@@ -26,12 +26,13 @@ func benchCommand() *cli.Command {
 				&cli.IntFlag{Name: "reps", Value: 10, Usage: "timed repetitions, after one verified run and runs until the rate settles"},
 				&cli.StringFlag{Name: "variant", Usage: "GEMM variant (" + variantNames() + ") or all, warp variants split over k as by default; default: the device's default"},
 				warpFlag,
+				precisionFlag,
 				&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 				deviceFlag,
 			},
 			OnUsageError: usageError,
 			Action:       benchGemm,
-		}, benchAllCommand(), benchShadersCommand()},
+		}, benchAllCommand(), benchShadersCommand(), benchPrecisionCommand()},
 	}
 }
 
@@ -68,20 +69,27 @@ func benchGemm(c *cli.Context) (err error) {
 	if reps <= 0 {
 		return fmt.Errorf("--reps must be positive (got %d)", reps)
 	}
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return err
+	}
 	ctx, err := openDevice(c)
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
+	if err := checkPrecision(ctx.Info, prec); err != nil {
+		return err
+	}
 
 	product := kernels.Gemm{M: m, N: n, K: k}
 	var choices []kernels.Choice
 	switch name := c.String("variant"); name {
 	case "":
-		choices = []kernels.Choice{kernels.Default(ctx.Info, product)}
+		choices = []kernels.Choice{kernels.Default(ctx.Info, product, prec)}
 	case "all":
 		for _, v := range kernels.GemmVariants {
-			ch, err := kernels.For(ctx.Info, product, v)
+			ch, err := kernels.For(ctx.Info, product, v, prec)
 			if err != nil {
 				fmt.Fprintf(c.App.ErrWriter, "skipping %s: %v\n", v.Name, err)
 				continue
@@ -93,7 +101,7 @@ func benchGemm(c *cli.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		ch, err := kernels.For(ctx.Info, product, v)
+		ch, err := kernels.For(ctx.Info, product, v, prec)
 		if err != nil {
 			return err
 		}
@@ -104,7 +112,7 @@ func benchGemm(c *cli.Context) (err error) {
 		return err
 	}
 	for _, v := range extra {
-		ch, err := kernels.For(ctx.Info, product, v)
+		ch, err := kernels.For(ctx.Info, product, v, prec)
 		if err != nil {
 			return fmt.Errorf("--warp: %w", err)
 		}
@@ -119,7 +127,7 @@ func benchGemm(c *cli.Context) (err error) {
 		}
 		results = append(results, r)
 		if !c.Bool("json") {
-			fmt.Fprintf(c.App.Writer, "gemm %dx%dx%d %-9s on %s: max |error| %.2g over %d entries; min %s, median %s; %.1f GFLOPS best, %.1f median (%s, %d reps after a warm-up of %s)\n",
+			fmt.Fprintf(c.App.Writer, "gemm %dx%dx%d %-17s on %s: max |error| %.2g over %d entries; min %s, median %s; %.1f GFLOPS best, %.1f median (%s, %d reps after a warm-up of %s)\n",
 				m, n, k, r.Variant, r.Device, r.MaxError, r.Checked, seconds(r.MinSeconds), seconds(r.MedianSeconds), r.BestGFLOPS, r.MedianGFLOPS, r.Timer, reps, r.Warmup)
 		}
 	}

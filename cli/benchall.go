@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,9 +14,10 @@ func benchAllCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "all",
 		Usage:     "time every part of a training step of a model at its real shapes, the whole step, the host's share and pipeline creation",
-		UsageText: "vkcnn bench all [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
+		UsageText: "vkcnn bench all [--model standard|small|FILE] [--batch-size N] [--reps R] [--precision P] [--json] [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
+			precisionFlag,
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step"},
 			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed steps, after training steps until their rate settles"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
@@ -28,16 +30,24 @@ func benchAllCommand() *cli.Command {
 
 func benchAll(c *cli.Context) (err error) {
 	batch, reps := c.Int("batch-size"), c.Int("reps")
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return err
+	}
 	model, ctx, err := openBench(c, batch, reps)
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	res, err := measure.Step(ctx, model, loadTuning(c, ctx), batch, reps)
+	tuning, err := loadTuning(c, ctx, prec)
+	if err != nil {
+		return err
+	}
+	res, err := measure.Step(ctx, model, tuning, batch, reps)
 	if err != nil {
 		return fmt.Errorf("time a training step of %s at batch size %d: %w", c.String("model"), batch, err)
 	}
-	res.Model = c.String("model")
+	res.Model, res.Precision = c.String("model"), prec.String()
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, res)
 	}
@@ -48,14 +58,21 @@ func benchAll(c *cli.Context) (err error) {
 // printStep prints what bench all measured: the kernel of each product,
 // the parts of a training step, and the whole step.
 func printStep(w io.Writer, res measure.StepResult, copyFloats int) {
-	fmt.Fprintf(w, "%s, batch %d, on %s (%s)\n", res.Model, res.Batch, res.Device, res.Driver)
-	fmt.Fprintf(w, "%-28s %-17s %s\n", "product", "variant", "shape")
+	fmt.Fprintf(w, "%s, batch %d, %s, on %s (%s)\n", res.Model, res.Batch, res.Precision, res.Device, res.Driver)
+	fmt.Fprintf(w, "%-28s %-24s %s\n", "product", "variant", "shape")
+	var fp32 []string
 	for _, k := range res.Kernels {
 		how := "default"
 		if k.Tuned {
 			how = "tuned"
 		}
-		fmt.Fprintf(w, "%-28s %-17s %s (%s)\n", k.Name, k.Variant, k.Key, how)
+		fmt.Fprintf(w, "%-28s %-24s %s (%s)\n", k.Name, k.Variant, k.Key, how)
+		if k.FP32Because != "" {
+			fp32 = append(fp32, fmt.Sprintf("%s (%s)", k.Name, k.FP32Because))
+		}
+	}
+	if len(fp32) > 0 {
+		fmt.Fprintf(w, "in fp32, as no matrix variant runs them: %s\n", strings.Join(fp32, "; "))
 	}
 	fmt.Fprintf(w, "\ntraining steps to warm up: %s\n", res.Warmup)
 	fmt.Fprintf(w, "%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")

@@ -25,13 +25,16 @@ func benchShadersCommand() *cli.Command {
 			"uses) and prints what the driver reports through VK_KHR_pipeline_executable_properties,\n" +
 			"with counts from its disassembly where it gives AMD's ISA. Fails when a pipeline does\n" +
 			"not compile, spills registers, needs scratch memory, or uses more shared memory\n" +
-			"than the device has.\n" +
+			"than the device has. The matrix kernels compile in the instance the device would run\n" +
+			"(bf16 matrices, or on a CPU their emulation), or where it offers fp16 matrices alone,\n" +
+			"in fp16, to check the code its compiler makes.\n" +
 			"With no GPU, RADV's null hardware is AMD's compiler:\n" +
 			"  RADV_FORCE_FAMILY=navi31 VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/radeon_icd.json \\\n" +
 			"    vkcnn bench shaders --device 'null hardware'",
-		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--json] [--isa DIR] [--warp TILE]... [--device D]",
+		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--precision P|all] [--json] [--isa DIR] [--warp TILE]... [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
+			&cli.StringFlag{Name: "precision", Value: "all", Usage: "the pipelines of this precision's runs (fp32, bf16 or bf16x3), or all"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			&cli.StringFlag{Name: "isa", Usage: "write each pipeline's disassembly, where the driver gives one, to `DIR`/SHADER_VARIANT.s"},
 			warpFlag,
@@ -54,6 +57,7 @@ type shaderResult struct {
 	Instructions    *int               `json:"instructions,omitempty"`
 	FMAInstructions *int               `json:"fma_instructions,omitempty"`
 	WideLoads       *int               `json:"wide_loads,omitempty"`
+	Matrix          *int               `json:"matrix_instructions,omitempty"`
 	Problems        []string           `json:"problems,omitempty"`
 
 	order []string // statistic names as the driver lists them
@@ -89,10 +93,18 @@ func benchShaders(c *cli.Context) (err error) {
 	}
 	// Shapes are push constants: one batch size stands for all. `bench
 	// gemm` runs the plain product, without flags.
+	precs := kernels.Precisions
+	if p := c.String("precision"); p != "all" {
+		prec, err := flagPrecision(c)
+		if err != nil {
+			return err
+		}
+		precs = []kernels.Precision{kernels.FP32, prec} // fp32 for the products no matrix variant runs
+	}
 	names, products := nn.Products(model, 1)
 	names = append(names, "bench gemm")
 	products = append(products, kernels.Gemm{})
-	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...), model.Input().Geometry())
+	pipelines, skipped, err := kernels.Pipelines(info, names, products, append(slices.Clone(kernels.GemmVariants), extra...), precs, model.Input().Geometry())
 	if err != nil {
 		return err
 	}
@@ -155,7 +167,7 @@ func (r *shaderResult) add(e vk.Executable, info vk.DeviceInfo) {
 	r.Problems = append(r.Problems, e.Problems(info)...)
 	if isa, ok := e.ISA(); ok {
 		n := vk.CountISA(isa)
-		r.Instructions, r.FMAInstructions, r.WideLoads = &n.Instructions, &n.FMA, &n.WideLoads
+		r.Instructions, r.FMAInstructions, r.WideLoads, r.Matrix = &n.Instructions, &n.FMA, &n.WideLoads, &n.Matrix
 	}
 }
 
@@ -247,7 +259,7 @@ func printShaders(w io.Writer, res benchShadersResult) {
 	for _, col := range cols {
 		header = append(header, col.header)
 	}
-	header = append(header, "instructions", "FMA", "FMA %", "128-bit loads")
+	header = append(header, "instructions", "FMA", "FMA %", "128-bit loads", "matrix")
 	rows := [][]string{header}
 	for _, r := range res.Pipelines {
 		row := []string{r.Shader, r.Variant}
@@ -269,14 +281,14 @@ func printShaders(w io.Writer, res benchShadersResult) {
 			if *r.Instructions > 0 {
 				fma = 100 * float64(*r.FMAInstructions) / float64(*r.Instructions)
 			}
-			row = append(row, fmt.Sprint(*r.Instructions), fmt.Sprint(*r.FMAInstructions), fmt.Sprintf("%.0f", fma), fmt.Sprint(*r.WideLoads))
+			row = append(row, fmt.Sprint(*r.Instructions), fmt.Sprint(*r.FMAInstructions), fmt.Sprintf("%.0f", fma), fmt.Sprint(*r.WideLoads), fmt.Sprint(*r.Matrix))
 		} else {
-			row = append(row, "-", "-", "-", "-")
+			row = append(row, "-", "-", "-", "-", "-")
 		}
 		rows = append(rows, row)
 	}
 	printMarkdownTable(w, rows)
-	fmt.Fprintln(w, "instructions, FMA and 128-bit loads are lines of the disassembly; the other columns are the driver's statistics")
+	fmt.Fprintln(w, "instructions, FMA, 128-bit loads and matrix (v_wmma, v_mfma) are lines of the disassembly; the other columns are the driver's statistics")
 }
 
 // printMarkdownTable prints rows (the first is the header) as a Markdown

@@ -32,6 +32,7 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
 			&cli.IntFlag{Name: "batch-size", Value: 100, Usage: "samples a step"},
 			dataFlag,
+			precisionFlag,
 			deviceFlag,
 		},
 		OnUsageError: usageError,
@@ -146,6 +147,7 @@ func predictCommand() *cli.Command {
 			"light on dark); a model of three reads it as RGB.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
+			precisionFlag,
 			deviceFlag,
 		},
 		OnUsageError: usageError,

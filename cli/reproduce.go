@@ -16,6 +16,7 @@ import (
 
 	"vkcnn/internal/atomicfile"
 	"vkcnn/nn"
+	"vkcnn/nn/kernels"
 	"vkcnn/report"
 )
 
@@ -79,6 +80,7 @@ func reproduceCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
 			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial", DefaultText: "whole epochs"},
 			&cli.IntFlag{Name: "log-every", Usage: "a row of each run's steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
+			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "train's --precision: runs at bf16 or bf16x3 are folders EXPERIMENT-PRECISION-seedN and rows of their own in the report"},
 			dataFlag,
 			deviceFlag,
 		},
@@ -96,6 +98,25 @@ type reproduceSettings struct {
 	BatchSize     int    `json:"batch_size,omitempty"`
 	StepsPerEpoch int    `json:"steps_per_epoch,omitempty"`
 	LogEvery      int    `json:"log_every,omitempty"`
+	// Precisions are those the folder holds runs of, comma-separated
+	// (none written: fp32 alone): each is rows of its own in the report,
+	// so they need not agree.
+	Precisions string `json:"precisions,omitempty"`
+}
+
+// precisions are the precisions the folder holds runs of, in
+// kernels.Precisions' order.
+func (s reproduceSettings) precisions() []kernels.Precision {
+	if s.Precisions == "" {
+		return []kernels.Precision{kernels.FP32}
+	}
+	var out []kernels.Precision
+	for _, p := range kernels.Precisions {
+		if slices.Contains(strings.Split(s.Precisions, ","), p.String()) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // text is the settings as reproduce's flags.
@@ -118,28 +139,38 @@ func (s reproduceSettings) args() []string {
 
 const settingsFile = "reproduce.json"
 
-// checkSettings records the settings in a new folder, or checks them
-// against the ones it was started with.
-func checkSettings(out string, s reproduceSettings) error {
+// checkSettings records the settings and precision in a new folder, or
+// checks them against the ones it was started with and adds the
+// precision; it returns the folder's settings.
+func checkSettings(out string, s reproduceSettings, prec kernels.Precision) (reproduceSettings, error) {
 	old, err := readSettings(out)
-	if errors.Is(err, fs.ErrNotExist) {
-		js, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
-			return err
+	fresh := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !fresh {
+		return old, err
+	}
+	if !fresh {
+		if old.Precisions == "" {
+			old.Precisions = kernels.FP32.String() // a folder from before precisions
 		}
-		return atomicfile.Write(filepath.Join(out, settingsFile), func(w io.Writer) error {
-			_, err := w.Write(append(js, '\n'))
-			return err
-		})
+		s.Precisions = old.Precisions
+		if old != s {
+			return old, fmt.Errorf("%s holds runs made with %s; give the same settings to continue them, or another --out",
+				out, old.text())
+		}
+		if slices.Contains(s.precisions(), prec) {
+			return s, nil
+		}
+		s.Precisions += ","
 	}
+	s.Precisions += prec.String()
+	js, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
+		return s, err
+	}
+	return s, atomicfile.Write(filepath.Join(out, settingsFile), func(w io.Writer) error {
+		_, err := w.Write(append(js, '\n'))
 		return err
-	}
-	if old != s {
-		return fmt.Errorf("%s holds runs made with %s; give the same settings to continue them, or another --out",
-			out, old.text())
-	}
-	return nil
+	})
 }
 
 // readSettings reads the settings a folder's runs were made with.
@@ -169,9 +200,11 @@ type reproduction struct {
 	runs    []seedRun
 	alone   bool
 	devices []string // --devices
-	data    string
-	device  string
-	global  []string // vkcnn's own flags, passed on to train
+	// precision is the runs' (--precision).
+	precision kernels.Precision
+	data      string
+	device    string
+	global    []string // vkcnn's own flags, passed on to train
 	// keepGoing: a run that fails is reported and the next one trained.
 	keepGoing bool
 }
@@ -277,6 +310,11 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 			r.devices = append(r.devices, d)
 		}
 	}
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return nil, err
+	}
+	r.precision = prec
 	for _, name := range []string{"validate", "validate-sync"} {
 		if c.Bool(name) {
 			r.global = append(r.global, "--"+name)
@@ -289,7 +327,12 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 	return r, nil
 }
 
+// dir is a run's folder: EXPERIMENT-seedN, EXPERIMENT-PRECISION-seedN
+// beside fp32's.
 func (r *reproduction) dir(run seedRun) string {
+	if r.precision != kernels.FP32 {
+		return filepath.Join(r.out, fmt.Sprintf("%s-%s-seed%d", run.e.name, r.precision, run.seed))
+	}
 	return filepath.Join(r.out, fmt.Sprintf("%s-seed%d", run.e.name, run.seed))
 }
 
@@ -299,8 +342,12 @@ func (r *reproduction) command() string {
 	for _, e := range r.experiments {
 		names = append(names, e.name)
 	}
-	return fmt.Sprintf("vkcnn reproduce %s --epochs %d --seeds %d --experiments %s --out %s",
+	cmd := fmt.Sprintf("vkcnn reproduce %s --epochs %d --seeds %d --experiments %s --out %s",
 		r.settings.text(), r.epochs, r.seeds, strings.Join(names, ","), r.out)
+	if r.precision != kernels.FP32 {
+		cmd += " --precision " + r.precision.String()
+	}
+	return cmd
 }
 
 // trainArgs are the train command line of one run on a device ("": the
@@ -314,6 +361,9 @@ func (r *reproduction) trainArgs(run seedRun, resume bool, device string) []stri
 		args = append(args, r.settings.args()...)
 		args = append(args, "--seed", strconv.Itoa(run.seed), "--out", r.dir(run))
 		args = append(args, run.e.flags...)
+		if r.precision != kernels.FP32 {
+			args = append(args, "--precision", r.precision.String())
+		}
 	}
 	if r.data != "" {
 		args = append(args, "--data", r.data)
@@ -392,7 +442,7 @@ func reproduce(c *cli.Context) error {
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", r.out, err)
 	}
-	if err := checkSettings(r.out, r.settings); err != nil {
+	if r.settings, err = checkSettings(r.out, r.settings, r.precision); err != nil {
 		return err
 	}
 	// Shared with each run's train: Ctrl-C stops the run under way, or,
@@ -472,10 +522,23 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 	var devices []string
 	var record *runRecord
 	finished := 0
-	for _, e := range r.experiments {
+	// Each precision's runs are rows of their own, after fp32's.
+	var rows []reproduction
+	for _, prec := range r.settings.precisions() {
+		for _, e := range r.experiments {
+			row := *r
+			row.precision, row.experiments = prec, []experiment{e}
+			rows = append(rows, row)
+		}
+	}
+	for _, at := range rows {
+		e := at.experiments[0]
 		exp := report.Experiment{Name: e.name, Augmentation: e.augmentation, Published: e.published, Source: e.source}
+		if at.precision != kernels.FP32 {
+			exp.Name += ", " + at.precision.String()
+		}
 		for seed := 1; seed <= r.seeds; seed++ {
-			dir := r.dir(seedRun{e, seed})
+			dir := at.dir(seedRun{e, seed})
 			run := report.SeedRun{Seed: uint64(seed), Dir: filepath.Base(dir)}
 			if rec, err := readRunRecord(dir); err == nil {
 				if device := rec.Device + ", driver " + rec.Driver; !slices.Contains(devices, device) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"vkcnn/nn/kernels"
+	"vkcnn/vk"
 )
 
 // TestResumeRunsTheRecordedKernels trains a run, then changes the tuning
@@ -58,10 +59,10 @@ func TestResumeRunsTheRecordedKernels(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun(t, "devices", "--json")), &devices); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("VKCNN_TUNING", cache)
 	for _, d := range devices {
 		if d.Default {
-			cacheJSON, _ := json.Marshal(map[string]any{"version": 1, "devices": map[string]any{d.Name + " | " + d.DriverInfo: map[string]string{key: other}}})
-			if err := os.WriteFile(cache, cacheJSON, 0o644); err != nil {
+			if _, err := kernels.SaveTuning(vk.DeviceInfo{Name: d.Name, DriverInfo: d.DriverInfo}, kernels.FP32, map[string]string{key: other}); err != nil {
 				t.Fatal(err)
 			}
 		}

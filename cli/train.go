@@ -82,6 +82,7 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "checkpoint-every", Usage: "also write OUT/checkpoint.safetensors every N steps (it is written after every epoch)"},
 			&cli.IntFlag{Name: "log-every", Usage: "write a row of OUT/steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this folder from its checkpoint, with its own settings (--epochs may raise the total)"},
+			precisionFlag,
 			dataFlag,
 			deviceFlag,
 		}, augmentFlags()...),
@@ -186,10 +187,14 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return nil, err
+	}
 	cfg := nn.TrainConfig{
 		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr,
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
-		LogEvery: c.Int("log-every"),
+		LogEvery: c.Int("log-every"), Precision: prec,
 	}
 	if err := cfg.Check(); err != nil {
 		return nil, err
@@ -531,23 +536,31 @@ func epochLine(st nn.EpochStats, epochs int) string {
 	return line + fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
 }
 
-// runTuning is the kernels a run trains with: on resuming, those its
-// folder recorded (the cached tuning may have changed since, and another
-// variant sums in another order); else the cached tuning's, recorded now.
+// runTuning is the kernels a run trains with at its precision: on
+// resuming, those its folder recorded (the cached tuning may have changed
+// since, and another variant sums in another order); else the cached
+// tuning's, recorded now.
 func runTuning(c *cli.Context, ctx *vk.Context, setup *trainSetup) (kernels.Tuning, error) {
 	path := filepath.Join(setup.out, kernels.RunKernelsFile)
+	prec := setup.cfg.Precision
 	if setup.resume != nil {
 		t, err := kernels.LoadRunKernels(path, ctx.Info)
+		if err == nil && t.Precision() != prec {
+			err = fmt.Errorf("%s records the precision %s, the checkpoint %s", path, t.Precision(), prec)
+		}
 		if err == nil {
 			fmt.Fprintf(c.App.ErrWriter, "vkcnn: kernels as recorded in %s\n", path)
-			return t, nil
+			return t, checkPrecision(ctx.Info, prec)
 		}
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, kernels.ErrOtherDevice) {
 			return kernels.Tuning{}, err
 		}
 		fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v; kernels chosen afresh, so the resumed run may differ in the last bits from an uninterrupted one\n", err)
 	}
-	t := loadTuning(c, ctx)
+	t, err := loadTuning(c, ctx, prec)
+	if err != nil {
+		return t, err
+	}
 	_, products := nn.Products(setup.model, setup.cfg.BatchSize)
 	return t, kernels.SaveRunKernels(path, t, products)
 }
@@ -670,13 +683,22 @@ func loadRun(dir string) (*nn.Model, []float32, error) {
 }
 
 // openNet opens the device and builds a network for inference on
-// samples images.
+// samples images at --precision.
 func openNet(c *cli.Context, model *nn.Model, params []float32, batch, samples int) (*vk.Context, *nn.Net, error) {
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	ctx, err := openDevice(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	net, err := nn.NewNet(ctx, model, batch, loadTuning(c, ctx), params, samples)
+	tuning, err := loadTuning(c, ctx, prec)
+	if err != nil {
+		ctx.Close()
+		return nil, nil, err
+	}
+	net, err := nn.NewNet(ctx, model, batch, tuning, params, samples)
 	if err != nil {
 		ctx.Close()
 		return nil, nil, err

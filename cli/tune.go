@@ -18,12 +18,13 @@ func tuneCommand() *cli.Command {
 		Description: "Each convolution pass and dense product of a training step is timed with every variant the\n" +
 			"device can run, and each dense product with its sum over k split several ways by the warp\n" +
 			"variants; the winners are stored in the tuning cache ($VKCNN_TUNING, else vkcnn/tuning.json\n" +
-			"in the user's cache folder) under the device's name and driver, where train, eval, predict\n" +
-			"and bench find them. Every candidate's output is checked against the first one's. A run\n" +
+			"in the user's cache folder) under the device's name, driver and --precision, where train,\n" +
+			"eval, predict and bench find them. Every candidate's output is checked against the first one's. A run\n" +
 			"records the kernels it trains with (kernels.json), and --resume runs those again.",
-		UsageText: "vkcnn tune [--model standard|small|FILE] [--batch-size N] [--reps R] [--json] [--device D]",
+		UsageText: "vkcnn tune [--model standard|small|FILE] [--batch-size N] [--reps R] [--precision P] [--json] [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
+			precisionFlag,
 			&cli.IntFlag{Name: "batch-size", Usage: "the training batch size to tune for", DefaultText: "the preset's, else 64"},
 			&cli.IntFlag{Name: "reps", Value: 3, Usage: "timed runs of each candidate, after a checked one and runs until its rate settles"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
@@ -43,12 +44,13 @@ type tuneProduct struct {
 }
 
 type tuneResult struct {
-	Device   string        `json:"device"`
-	Driver   string        `json:"driver"`
-	Model    string        `json:"model"`
-	Batch    int           `json:"batch"`
-	Products []tuneProduct `json:"products"`
-	Cache    string        `json:"cache"`
+	Device    string        `json:"device"`
+	Driver    string        `json:"driver"`
+	Precision string        `json:"precision"`
+	Model     string        `json:"model"`
+	Batch     int           `json:"batch"`
+	Products  []tuneProduct `json:"products"`
+	Cache     string        `json:"cache"`
 }
 
 func tune(c *cli.Context) (err error) {
@@ -59,16 +61,23 @@ func tune(c *cli.Context) (err error) {
 			batch = d.BatchSize
 		}
 	}
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return err
+	}
 	model, ctx, err := openBench(c, batch, c.Int("reps"))
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
+	if err := checkPrecision(ctx.Info, prec); err != nil {
+		return err
+	}
 	if !ctx.Info.Timestamps {
 		return fmt.Errorf("tune: %w", vk.ErrNoTimestamps)
 	}
-	res := tuneResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Model: c.String("model"), Batch: batch}
-	defaults := kernels.NewTuning(ctx.Info, nil)
+	res := tuneResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Precision: prec.String(), Model: c.String("model"), Batch: batch}
+	defaults := kernels.NewTuning(ctx.Info, prec, nil)
 	chosen := map[string]string{}
 	names, products := nn.Products(model, batch)
 	seen := map[string]bool{}
@@ -78,7 +87,7 @@ func tune(c *cli.Context) (err error) {
 		}
 		seen[p.Key()] = true
 		def, _ := defaults.Choose(p)
-		tuned, err := measure.Tune(ctx, p, c.Int("reps"))
+		tuned, err := measure.Tune(ctx, p, prec, c.Int("reps"))
 		if err != nil {
 			return fmt.Errorf("tune %s (%s): %w; the tuning cache is as it was", names[i], p.Key(), err)
 		}
@@ -89,13 +98,13 @@ func tune(c *cli.Context) (err error) {
 			printTuned(c, tp)
 		}
 	}
-	if res.Cache, err = kernels.SaveTuning(ctx.Info, chosen); err != nil {
+	if res.Cache, err = kernels.SaveTuning(ctx.Info, prec, chosen); err != nil {
 		return err
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, res)
 	}
-	fmt.Fprintf(c.App.Writer, "saved %d choices for %s (%s) to %s\n", len(chosen), res.Device, res.Driver, res.Cache)
+	fmt.Fprintf(c.App.Writer, "saved %d choices for %s (%s) at %s to %s\n", len(chosen), res.Device, res.Driver, prec, res.Cache)
 	return nil
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // TestGPUKernelsPassSyncValidation runs a training step of the small
-// preset with every product on each GPU variant (plain GEMMs split over k),
+// preset with every product on each GPU variant, the matrix ones emulated
+// (plain GEMMs split over k),
 // staged as on a discrete GPU, under synchronization validation. Lavapipe
 // must be able to run every GPU variant: one it cannot fails the test.
 func TestGPUKernelsPassSyncValidation(t *testing.T) {
@@ -32,11 +33,20 @@ func TestGPUKernelsPassSyncValidation(t *testing.T) {
 		if v.Style == kernels.Subgroup {
 			continue
 		}
-		if _, err := kernels.For(ctx.Info, kernels.Gemm{M: 4, N: 4, K: 4}, v); err != nil {
+		// The matrix variants at bf16x3 where lavapipe's shared memory
+		// holds its tiles, else bf16.
+		prec := kernels.FP32
+		if v.Style == kernels.Matrix {
+			prec = kernels.BF16x3
+			if _, err := kernels.For(ctx.Info, kernels.Gemm{M: 4, N: 4, K: 4}, v, prec); err != nil {
+				prec = kernels.BF16
+			}
+		}
+		if _, err := kernels.For(ctx.Info, kernels.Gemm{M: 4, N: 4, K: 4}, v, prec); err != nil {
 			t.Fatalf("lavapipe cannot run a GPU variant: %v", err)
 		}
-		choice := kernels.Choice{Variant: v, Split: 1}
-		if v.Style == kernels.Warp {
+		choice := kernels.Choice{Variant: v, Split: 1, Precision: prec}
+		if v.Style != kernels.Tiled {
 			choice.Split = 3
 		}
 		chosen := map[string]string{}
@@ -44,7 +54,7 @@ func TestGPUKernelsPassSyncValidation(t *testing.T) {
 			chosen[p.Key()] = choice.String()
 		}
 		t.Run(choice.String(), func(t *testing.T) {
-			net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, chosen), m.Init(1), 0)
+			net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, choice.Precision, chosen), m.Init(1), 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,7 +20,7 @@ func TestMemoryCheckCountsTheData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tuning := kernels.NewTuning(ctx.Info, nil)
+	tuning := kernels.NewTuning(ctx.Info, kernels.FP32, nil)
 	const samples = 1024
 	data := DataBytes(m.Input(), samples)
 	if want := int64(samples*20*12*3 + samples); data != want {

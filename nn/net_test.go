@@ -69,7 +69,7 @@ func newTestNet(t *testing.T, ctx *vk.Context, spec ModelSpec, batch int, seed u
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, nil), m.Init(seed), 0)
+	net, err := NewNet(ctx, m, batch, kernels.NewTuning(ctx.Info, kernels.FP32, nil), m.Init(seed), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 	}
 	standard, _ := Preset("standard")
 	m, _ := Build(standard)
-	tuning := kernels.NewTuning(ctx.Info, nil)
+	tuning := kernels.NewTuning(ctx.Info, kernels.FP32, nil)
 	data := DataBytes(m.Input(), 70000)
 	have := EstimateBytes(m, 100, tuning) + data
 	msg := largestBatch(func(batch int) bool { return EstimateBytes(m, batch, tuning)+data <= have })
@@ -151,7 +151,7 @@ func TestMemoryCheckSaysWhatItCannotCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tuning := kernels.NewTuning(ctx.Info, nil)
+	tuning := kernels.NewTuning(ctx.Info, kernels.FP32, nil)
 	ctx.Info.DeviceLocalBytes = 1 << 20
 	if _, err := NewNet(ctx, m, 4, tuning, m.Init(1), 70000); !errors.Is(err, vk.ErrOutOfDeviceMemory) || !strings.Contains(err.Error(), "the device has 1 MiB") {
 		t.Errorf("1 MiB of memory: %v", err)

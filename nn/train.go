@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vkcnn/augment"
+	"vkcnn/nn/kernels"
 )
 
 // TrainConfig is one training run's settings.
@@ -30,6 +31,10 @@ type TrainConfig struct {
 	// LogEvery is how many steps Hooks.Log sums up in a row (and every
 	// epoch's last step ends one); 0 makes about 100 rows an epoch.
 	LogEvery int
+	// Precision is the arithmetic of the convolutions and dense products,
+	// which the run's kernels (a Tuning) carry; it is recorded here so
+	// that a resumed run keeps it.
+	Precision kernels.Precision
 }
 
 // logEvery is the steps a log row covers in an epoch of steps steps.

@@ -31,6 +31,17 @@
 #                                    PyTorch's in its settings beside it, and
 #                                    compares the test-set logits of the same
 #                                    weights (bench/torch_model.py)
+#   scripts/gpu-check.sh --precision [--train]
+#                                    the tensor-core precisions: the kernel
+#                                    tests (without validation: Debian's
+#                                    layer predates cooperative matrices),
+#                                    bench precision's error table with
+#                                    uniform and the model's inputs (and
+#                                    PyTorch's where it is here), the rate
+#                                    of the conv2-shaped product, and a
+#                                    tuned standard step at fp32, bf16x3
+#                                    and bf16; --train then trains the
+#                                    standard model two epochs at each
 #   scripts/gpu-check.sh --vkcnn S ARGS...
 #                                    runs bin/vkcnn ARGS for at most S
 #                                    seconds on the GPU, after the same
@@ -113,11 +124,13 @@ if [ "${1:-}" = --prepare ]; then
 	exit 0
 fi
 
-mode=check budget=0 vkcnn_args=() filter=""
+mode=check budget=0 vkcnn_args=() filter="" train=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) mode=tests ;;
 	--torch) mode=torch ;;
+	--precision) mode=precision ;;
+	--train) train=1 ;;
 	--run) filter=${2:-}; shift ;;
 	--reproduce) mode=reproduce ;;
 	--budget) budget=${2:-}; shift ;;
@@ -127,7 +140,7 @@ while [ $# -gt 0 ]; do
 		vkcnn_args=("$@")
 		break
 		;;
-	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S, --torch, --vkcnn S ARGS...)" >&2; exit 2 ;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S, --torch, --precision [--train], --vkcnn S ARGS...)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -556,6 +569,53 @@ elif [ $mode = torch ]; then
 		section "test-set logits of the same weights, PyTorch beside vkcnn"
 		stage 60 "$py" bench/torch_model.py "$dir/run/model.json" --weights "$dir/run/weights.safetensors" \
 			--logits "$dir/vkcnn-logits.npy" --data data/mnist --tolerance 1e-4 || fail "PyTorch's logits"
+	fi
+elif [ $mode = precision ]; then
+	# The tensor-core precisions (issue 19) on this device, each figure
+	# beside fp32's from the same call.
+	dir=.deps/precision
+	rm -rf "$dir" && mkdir -p "$dir"
+	py=""
+	for p in python3 /usr/bin/python3; do
+		[ -z "$py" ] && "$p" -c 'import torch' 2>/dev/null && py=$p
+	done
+	if [ -n "$gpu" ]; then
+		model=standard batch=64 gemm=(--m 50176 --n 256 --k 6400) precision_args=() train_args=(--epochs 2 --shift 0.1)
+	else
+		model=$(small_model) batch=8 gemm=(--m 260 --n 132 --k 404) precision_args=(--batch-size 1 --samples 500)
+		train_args=(--epochs 1 --steps-per-epoch 10 --batch-size 8)
+	fi
+	section "the device's cooperative matrices"
+	bin/vkcnn devices | grep -E '^\*|cooperative'
+	# The validation layer Debian ships predates cooperative matrices, and
+	# vk turns them off under it: the real matrix kernels are tested
+	# without it.
+	section "the kernel tests, the matrix variants among them, without validation"
+	saved_layer=$layer saved_filter=$filter
+	layer="" filter=${filter:-'Gemm|Conv|Precision|GPUSizes|KernelsAtModelShapes'}
+	run_tests
+	layer=$saved_layer filter=$saved_filter
+	for inputs in uniform model; do
+		section "vkcnn bench precision --inputs $inputs"
+		stage 150 bin/vkcnn bench precision --inputs $inputs "${precision_args[@]}" --npz "$dir/$inputs.npz" || fail "bench precision --inputs $inputs"
+		if [ -n "$py" ]; then
+			stage 120 "$py" bench/precision_torch.py "$dir/$inputs.npz" || fail "bench/precision_torch.py"
+		fi
+	done
+	for prec in fp32 bf16x3 bf16; do
+		section "vkcnn bench gemm ${gemm[*]} --precision $prec"
+		stage 60 bin/vkcnn bench gemm "${gemm[@]}" --reps 10 --variant all --precision $prec || fail "bench gemm at $prec"
+		section "vkcnn tune and bench all --model $model --batch-size $batch --precision $prec"
+		stage 150 bin/vkcnn tune --model "$model" --batch-size $batch --reps 3 --precision $prec >/dev/null || fail "tune at $prec"
+		stage 60 bin/vkcnn bench all --model "$model" --batch-size $batch --reps 20 --precision $prec | tee "$dir/bench-$prec.txt" |
+			grep -E '^(step|training|in fp32)|conv2d_2 forward' || fail "bench all at $prec"
+	done
+	if [ $train -eq 1 ] && [ -f data/mnist/train-images-idx3-ubyte.gz ]; then
+		for prec in fp32 bf16x3 bf16; do
+			section "vkcnn train --model $model ${train_args[*]} --seed 1 --precision $prec"
+			stage 200 bin/vkcnn train --model "$model" "${train_args[@]}" --seed 1 --precision $prec --out "$dir/train-$prec" |
+				grep '^Epoch' || fail "train at $prec"
+		done
 	fi
 elif [ $mode = reproduce ]; then
 	# The standard model's 20-epoch runs, filed in docs/reproduce; on

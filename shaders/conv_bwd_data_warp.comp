@@ -1,20 +1,4 @@
 #version 450
-// The input gradient of a 2-D convolution as an implicit GEMM, warp-tiled
-// for GPUs (see conv_common.glsl, conv_rows_warp_a.glsl and
-// gemm_warp_body.glsl). B is the kernel transposed to [ky][kx][co][ci].
+// The warp-tiled instance of conv_bwd_data_kernel.glsl.
 #extension GL_GOOGLE_include_directive : require
-#extension GL_EXT_control_flow_attributes : require
-
-layout(constant_id = 5) const bool BIAS = false;
-layout(constant_id = 6) const bool RELU = false;
-const bool TRANS_B = false;
-const bool A_KMAJOR = false;
-const bool B_NMAJOR = false;
-#include "conv_common.glsl"
-#include "ksplit.glsl"
-#define CH p.COUT
-#define DIR -1
-#include "warp_tile.glsl"
-#include "gemm_io.glsl"
-#include "conv_rows_warp_a.glsl"
-#include "gemm_warp_body.glsl"
+#include "conv_bwd_data_kernel.glsl"

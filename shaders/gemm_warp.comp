@@ -1,26 +1,4 @@
 #version 450
-// C = op(A) * op(B) (+ bias) (ReLU) on row-major matrices, warp-tiled for
-// GPUs (see warp_tile.glsl and gemm_warp_body.glsl). The sum over k may be
-// split across workgroup layers (gl_WorkGroupID.z), each writing its
-// partial C to its own slice; splitsum.comp adds them in order.
+// The warp-tiled instance of gemm_kernel.glsl.
 #extension GL_GOOGLE_include_directive : require
-#extension GL_EXT_control_flow_attributes : require
-
-layout(constant_id = 5) const bool TRANS_A = false; // A is stored K x M
-layout(constant_id = 6) const bool TRANS_B = false; // B is stored N x K
-layout(constant_id = 7) const bool BIAS = false;
-layout(constant_id = 8) const bool RELU = false;
-const bool A_KMAJOR = TRANS_A;
-const bool B_NMAJOR = TRANS_B;
-
-layout(push_constant) uniform Push { uint M, N, K, KSPLIT; } p;
-#define M p.M
-#define N p.N
-#define K p.K
-#include "ksplit.glsl"
-#define HAS_BIAS
-
-#include "warp_tile.glsl"
-#include "gemm_io.glsl"
-#include "gemm_warp_a.glsl"
-#include "gemm_warp_body.glsl"
+#include "gemm_kernel.glsl"

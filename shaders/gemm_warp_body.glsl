@@ -1,6 +1,6 @@
 // The body of the warp-tiled GEMM kernels (GPUs): C = A*B over the k range
 // [K_BEGIN, K_END) of this workgroup layer, in the geometry of
-// warp_tile.glsl. Per K-step of BK: the tiles fetched last step go to
+// stage_tile.glsl and warp_tile.glsl. Per K-step of BK: the tiles fetched last step go to
 // shared memory (padded by one vec4 a row of k, against bank conflicts),
 // the next step's tiles are fetched into registers while this step's are
 // multiplied (so global loads overlap arithmetic), and each invocation
@@ -22,23 +22,14 @@
 // aBegin and aNext let a gathering A (a convolution's) work out its
 // addresses once, with no division in the loop.
 
+#include "warp_tile.glsl"
+
 const uint BMV = (BM + 4) / 4; // vec4s a row of k of the padded shared tiles
 const uint BNV = (BN + 4) / 4;
 shared vec4 As[BK * BMV]; // [k][m]
 shared vec4 Bs[BK * BNV]; // [k][n]
 
-// Slot s of the B tile at k0 (columns col0..): row-major B by vec4s of n,
-// B stored N x K by vec4s of k; zero as aFetch's.
-vec4 bFetch(uint s, uint k0, uint col0, out bool zero) {
-    if (!B_NMAJOR) {
-        uint k = k0 + colSlotK(s, BN), n = col0 + colSlotRow(s, BN);
-        zero = k >= K || n >= N;
-        return b4[zero ? 0 : (k * N + n) >> 2];
-    }
-    uint n = col0 + rowSlotRow(s), k = k0 + rowSlotK(s);
-    zero = n >= N || k >= K;
-    return b4[zero ? 0 : (n * K + k) >> 2];
-}
+#include "gemm_b.glsl"
 
 void storeTiles(vec4 ra[MAX_VECS], bool za[MAX_VECS], vec4 rb[MAX_VECS], bool zb[MAX_VECS]) {
     [[unroll]] for (uint s = 0; s < MAX_VECS; s++) {
@@ -65,13 +56,7 @@ void storeTiles(vec4 ra[MAX_VECS], bool za[MAX_VECS], vec4 rb[MAX_VECS], bool zb
     }
 }
 
-// The bias of columns n..n+3, zero past N (or without one).
-vec4 biasAt(uint n) {
-#ifdef HAS_BIAS
-    if (BIAS) return n < N ? bias4[n >> 2] : vec4(0.0);
-#endif
-    return vec4(0.0);
-}
+#include "gemm_bias.glsl"
 
 void main() {
     uint tid = gl_LocalInvocationID.x;

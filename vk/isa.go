@@ -18,6 +18,9 @@ type ISACounts struct {
 	// WideLoads is the 128-bit vector loads from global memory or a
 	// buffer: the loads a bandwidth-bound kernel wants.
 	WideLoads int
+	// Matrix is the matrix (tensor core) instructions: RDNA3's v_wmma*
+	// and v_swmmac*, CDNA's v_mfma*.
+	Matrix int
 }
 
 var (
@@ -25,6 +28,7 @@ var (
 	fmaOp       = regexp.MustCompile(`^(v_fma|v_fmac|v_pk_fma|v_mac_f|v_mad_f|v_mad_legacy_f|v_dual_fmac)`)
 	dualFMA     = regexp.MustCompile(`::\s*v_dual_fmac`)
 	wideLoad    = regexp.MustCompile(`^(global|buffer|flat)_load_(b128|dwordx4)$`)
+	matrixOp    = regexp.MustCompile(`^(v_wmma|v_swmmac|v_mfma)`)
 )
 
 // CountISA counts the instructions of a disassembly in the form RADV
@@ -49,6 +53,9 @@ func CountISA(text string) ISACounts {
 		}
 		if wideLoad.MatchString(fields[0]) {
 			n.WideLoads++
+		}
+		if matrixOp.MatchString(fields[0]) {
+			n.Matrix++
 		}
 	}
 	return n

@@ -44,12 +44,13 @@ func TestCountISA(t *testing.T) {
 		"\tv_mac_f32_e32 v1, v2, v3                                    ; 2c020702",
 		"\tv_mad_u32_u24 v1, v2, v3, v4                                ; d1c30001 04120702",
 		"\tv_mul_f32_e32 v1, v2, v3                                    ; 10020702",
+		"\tv_wmma_f32_16x16x16_f16 v[32:39], v[106:113], v[64:71], v[32:39] ; cc404020 1c82816a",
 		"",
 		"BB1:",
 		"\ts_endpgm                                                    ; bfb00000",
 	}, "\n")
 	got := CountISA(isa)
-	want := ISACounts{Instructions: 12, FMA: 5, WideLoads: 2}
+	want := ISACounts{Instructions: 13, FMA: 5, WideLoads: 2, Matrix: 1}
 	if got != want {
 		t.Fatalf("CountISA = %+v, want %+v", got, want)
 	}

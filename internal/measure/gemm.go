@@ -16,6 +16,7 @@ type GemmResult struct {
 	Device        string  `json:"device"`
 	Driver        string  `json:"driver"`
 	Variant       string  `json:"variant"`
+	Precision     string  `json:"precision"`
 	M             int     `json:"m"`
 	N             int     `json:"n"`
 	K             int     `json:"k"`
@@ -31,11 +32,11 @@ type GemmResult struct {
 }
 
 // Gemm runs the product once on random operands and checks it against the
-// reference (every entry for small products, a sample otherwise), then
-// warms up and times reps runs.
+// reference of the products its precision sums (every entry for small
+// products, a sample otherwise), then warms up and times reps runs.
 func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
-	choice := kernels.Choice{Variant: g.Variant, Split: g.Split}
-	res := GemmResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Variant: choice.String(), M: g.M, N: g.N, K: g.K, Reps: reps}
+	res := GemmResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Variant: g.Choice().String(), Precision: g.Precision.String(),
+		M: g.M, N: g.N, K: g.K, Reps: reps}
 	rng := rand.New(rand.NewPCG(1, uint64(g.M*g.N*g.K)))
 	var bufs vk.Buffers
 	defer bufs.Close()
@@ -72,7 +73,7 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 	if res.MaxError, res.Checked, err = gemmError(g, a, b, cb, rng); err != nil {
 		return res, err
 	}
-	if tol := 4*float64(g.K)/(1<<23) + 1e-6; res.MaxError > tol {
+	if tol := 4*float64(terms(g)*g.K)/(1<<23) + 1e-6; res.MaxError > tol {
 		return res, fmt.Errorf("wrong result: max |error| %.3g exceeds %.3g", res.MaxError, tol)
 	}
 
@@ -94,17 +95,26 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 	return res, nil
 }
 
+// terms is how many products a term of the sum over k is at g's
+// precision (ref.Terms).
+func terms(g kernels.Gemm) int { return len(ref.Terms(nil, nil, g.Precision.String())) }
+
 // gemmError is the largest difference of the product in c from the
-// reference over checkedEntries, and how many entries it checked.
+// reference of the products its precision sums, over checkedEntries, and
+// how many entries it checked.
 func gemmError(g kernels.Gemm, a, b []float32, c *vk.Buffer, rng *rand.Rand) (float64, int, error) {
 	got := make([]float32, g.M*g.N)
 	if err := c.ReadFloat32(0, got); err != nil {
 		return 0, 0, err
 	}
 	entries := checkedEntries(g, rng)
+	pairs := ref.Terms(a, b, g.Precision.String())
 	worst := 0.0
 	for _, e := range entries {
-		want := ref.GemmEntry(g.M, g.N, g.K, a, b, false, false, e[0], e[1])
+		want := 0.0
+		for _, t := range pairs {
+			want += ref.GemmEntry(g.M, g.N, g.K, t[0], t[1], false, false, e[0], e[1])
+		}
 		d := math.Abs(float64(got[e[0]*g.N+e[1]]) - want)
 		if math.IsNaN(d) {
 			d = math.Inf(1)

@@ -16,7 +16,7 @@ import (
 func TestGemmChecksEveryEntryOfASmallProduct(t *testing.T) {
 	ctx := vktest.Open(t)
 	g := kernels.Gemm{M: 37, N: 29, K: 41}
-	g.Variant = kernels.Default(ctx.Info, g).Variant
+	g.Variant = kernels.Default(ctx.Info, g, kernels.FP32).Variant
 	res, err := Gemm(ctx, g, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -86,32 +86,37 @@ func TestTuneTimesEveryCandidate(t *testing.T) {
 		t.Skip("the device has no timestamps")
 	}
 	_, products := nn.Products(smallModel(t), 2)
-	p := products[len(products)-1]
-	var want []string
-	for _, ch := range kernels.Choices(ctx.Info, p) {
-		want = append(want, ch.String())
-	}
-	tuned, err := Tune(ctx, p, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	fastest := math.Inf(1)
-	for _, c := range tuned.Candidates {
-		got = append(got, c.Variant)
-		if c.Skipped == "" {
-			fastest = min(fastest, c.MedianSeconds)
-			if c.Warmup == nil || c.Warmup.Runs < 1 {
-				t.Errorf("%s timed without a warm-up: %+v", c.Variant, c.Warmup)
+	// The second convolution's forward pass runs a matrix variant at bf16.
+	for _, tc := range []struct {
+		p    kernels.Product
+		prec kernels.Precision
+	}{{products[len(products)-1], kernels.FP32}, {products[2], kernels.BF16}} {
+		var want []string
+		for _, ch := range kernels.Choices(ctx.Info, tc.p, tc.prec) {
+			want = append(want, ch.String())
+		}
+		tuned, err := Tune(ctx, tc.p, tc.prec, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		fastest := math.Inf(1)
+		for _, c := range tuned.Candidates {
+			got = append(got, c.Variant)
+			if c.Skipped == "" {
+				fastest = min(fastest, c.MedianSeconds)
+				if c.Warmup == nil || c.Warmup.Runs < 1 {
+					t.Errorf("%s timed without a warm-up: %+v", c.Variant, c.Warmup)
+				}
 			}
 		}
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("candidates %q, want %q", got, want)
-	}
-	i := slices.IndexFunc(tuned.Candidates, func(c Candidate) bool { return c.Variant == tuned.Best })
-	if i < 0 || tuned.Candidates[i].MedianSeconds != fastest {
-		t.Errorf("best %q is not the fastest of %+v", tuned.Best, tuned.Candidates)
+		if !slices.Equal(got, want) {
+			t.Errorf("candidates %q, want %q", got, want)
+		}
+		i := slices.IndexFunc(tuned.Candidates, func(c Candidate) bool { return c.Variant == tuned.Best })
+		if i < 0 || tuned.Candidates[i].MedianSeconds != fastest {
+			t.Errorf("best %q is not the fastest of %+v", tuned.Best, tuned.Candidates)
+		}
 	}
 }
 
@@ -121,7 +126,7 @@ func TestStepMeasuresEveryPart(t *testing.T) {
 		t.Skip("the device has no timestamps")
 	}
 	model := smallModel(t)
-	tuning := kernels.NewTuning(ctx.Info, nil)
+	tuning := kernels.NewTuning(ctx.Info, kernels.FP32, nil)
 	res, err := Step(ctx, model, tuning, 2, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -21,12 +21,14 @@ type Part struct {
 	GBPerS  float64 `json:"gb_per_s,omitempty"`
 }
 
-// Kernel is the variant that runs one product, and why.
+// Kernel is the variant that runs one product, and why; at bf16 or
+// bf16x3, why a product runs at fp32 (FP32Because).
 type Kernel struct {
-	Name    string `json:"name"`
-	Key     string `json:"key"`
-	Variant string `json:"variant"`
-	Tuned   bool   `json:"tuned"`
+	Name        string `json:"name"`
+	Key         string `json:"key"`
+	Variant     string `json:"variant"`
+	Tuned       bool   `json:"tuned"`
+	FP32Because string `json:"fp32_because,omitempty"`
 }
 
 // StepResult is what Step measures. Model is the caller's name for the
@@ -35,6 +37,7 @@ type StepResult struct {
 	Device           string   `json:"device"`
 	Driver           string   `json:"driver"`
 	Model            string   `json:"model"`
+	Precision        string   `json:"precision"`
 	Batch            int      `json:"batch"`
 	Kernels          []Kernel `json:"kernels"`
 	Warmup           Warmup   `json:"warmup"`
@@ -116,7 +119,11 @@ func stepKernels(model *nn.Model, tuning kernels.Tuning, batch int) []Kernel {
 	names, products := nn.Products(model, batch)
 	for i, p := range products {
 		chosen, tuned := tuning.Choose(p)
-		out = append(out, Kernel{Name: names[i], Key: p.Key(), Variant: chosen.Choice().String(), Tuned: tuned})
+		k := Kernel{Name: names[i], Key: p.Key(), Variant: chosen.Choice().String(), Tuned: tuned}
+		if err := tuning.Fallback(p); err != nil {
+			k.FP32Because = err.Error()
+		}
+		out = append(out, k)
 	}
 	return out
 }

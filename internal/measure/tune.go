@@ -30,12 +30,13 @@ type Tuned struct {
 // best so far is not timed further.
 const slowCutoff = 3
 
-// Tune times every choice of kernel the device can run on p, with random
-// operands, and returns them with the fastest. Each candidate's output
-// must match the first's within the kernel tests' tolerance.
-func Tune(ctx *vk.Context, p kernels.Product, reps int) (tp Tuned, err error) {
+// Tune times every choice of kernel the device can run on p at a
+// precision, with random operands, and returns them with the fastest.
+// Each candidate's output must match the first's within the kernel tests'
+// tolerance: they sum the same products in another order.
+func Tune(ctx *vk.Context, p kernels.Product, prec kernels.Precision, reps int) (tp Tuned, err error) {
 	tp.Key = p.Key()
-	choices := kernels.Choices(ctx.Info, p)
+	choices := kernels.Choices(ctx.Info, p, prec)
 	// Arguments large enough for every candidate (a split's scratch grows
 	// with it).
 	sizes := p.ArgFloats(ctx.Info)

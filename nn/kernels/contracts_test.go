@@ -17,26 +17,39 @@ import (
 
 // declaredShaders are the pipelines of every declaration that dispatches
 // a shader: the fixed kernels and the GEMM-shaped ones in every variant,
-// with every flag and unsplit or split.
+// at each precision it runs (the matrix variants on every instance), with
+// every flag and unsplit or split.
 func declaredShaders() []shader {
 	out := append(slices.Clone(fixedShaders), augmentShader(augment.Geometry{Width: 12, Height: 20, Channels: 3}))
 	bit := func(flags, i int) bool { return flags>>i&1 == 1 }
 	for _, v := range GemmVariants {
-		for flags := range 16 {
-			g := Gemm{TransA: bit(flags, 0), TransB: bit(flags, 1), Bias: bit(flags, 2), ReLU: bit(flags, 3), Variant: v}
-			out = append(out, g.shader(vk.DeviceInfo{}, false))
-			if v.Style == Warp {
-				out = append(out, g.shader(vk.DeviceInfo{}, true))
-			}
+		infos := []vk.DeviceInfo{{}}
+		if v.Style == Matrix {
+			infos = matrixDevices
 		}
-		for _, pass := range []ConvPass{ConvForward, ConvBackwardData, ConvBackwardFilter} {
-			for flags := range 4 {
-				out = append(out, Conv{Bias: bit(flags, 0), ReLU: bit(flags, 1), Variant: v}.shader(vk.DeviceInfo{}, pass))
+		for _, info := range infos {
+			for _, prec := range precisionsOf(v) {
+				for flags := range 16 {
+					g := Gemm{TransA: bit(flags, 0), TransB: bit(flags, 1), Bias: bit(flags, 2), ReLU: bit(flags, 3), Variant: v, Precision: prec}
+					out = append(out, g.shader(info, false))
+					if v.staged() {
+						out = append(out, g.shader(info, true))
+					}
+				}
+				for _, pass := range []ConvPass{ConvForward, ConvBackwardData, ConvBackwardFilter} {
+					for flags := range 4 {
+						out = append(out, Conv{Bias: bit(flags, 0), ReLU: bit(flags, 1), Variant: v, Precision: prec}.shader(info, pass))
+					}
+				}
 			}
 		}
 	}
 	return out
 }
+
+// matrixDevices are a device of each matrix instance: lavapipe (the
+// emulation), a GPU with bf16 matrices and one with fp16 ones alone.
+var matrixDevices = []vk.DeviceInfo{lavapipe, h100bf16, navi31}
 
 var (
 	includeLine = regexp.MustCompile(`(?m)^\s*#include\s+"([^"]+)"`)

@@ -27,6 +27,7 @@ type Conv struct {
 	Batch, H, W, Cin, Cout, KH, KW int
 	Bias, ReLU                     bool
 	Variant                        GemmVariant
+	Precision                      Precision // as Gemm's
 }
 
 func (c Conv) check() error {
@@ -56,8 +57,8 @@ func (c Conv) shader(info vk.DeviceInfo, pass ConvPass) shader {
 		access = append(access, vk.Read) // bias
 		flags = []uint32{boolWord(c.Bias), boolWord(c.ReLU)}
 	}
-	style, spec := c.Variant.specialize(info, flags...)
-	return shader{name: name + "_" + style, label: c.Variant.Name + flagNames(flags, "bias", "relu"), access: access, push: 10, spec: spec}
+	style, spec := c.Variant.specialize(info, c.Precision, flags...)
+	return shader{name: name + "_" + style, label: c.Variant.label(c.Precision) + flagNames(flags, "bias", "relu"), access: access, push: 10, spec: spec}
 }
 
 // record dispatches one of the convolution passes as a GEMM of m x n x k,
@@ -66,7 +67,8 @@ func (c Conv) record(ctx *vk.Context, rec *vk.Recording, pass ConvPass, m, n, k,
 	if err := c.check(); err != nil {
 		return err
 	}
-	if err := Check(ctx.Info, ConvProduct{Conv: c, Pass: pass}, Choice{Variant: c.Variant, Split: 1}); err != nil {
+	p := ConvProduct{Conv: c, Pass: pass}
+	if err := Check(ctx.Info, p, p.Choice()); err != nil {
 		return err
 	}
 	s := c.shader(ctx.Info, pass)

@@ -25,17 +25,17 @@ func TestConvMatchesReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(11, 12))
 	ran := runsCases{}
-	for _, v := range GemmVariants {
-		if v.usable(ctx.Info) != nil || v.GemmOnly {
+	for _, ch := range usableChoices(t, ctx.Info) {
+		if ch.Variant.GemmOnly {
 			continue
 		}
 		for _, g := range convShapes {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
-			if !ran.add(v, Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1})) {
+			if !ran.add(ch, Check(ctx.Info, ConvProduct{Conv: c}, ch)) {
 				continue
 			}
-			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
-				checkConv(t, ctx, rng, g, v)
+			t.Run(fmt.Sprintf("%s/%+v", ch, g), func(t *testing.T) {
+				checkConv(t, ctx, rng, g, ch)
 			})
 		}
 	}
@@ -76,26 +76,60 @@ func runConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) convRun {
 	return r
 }
 
-func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, v GemmVariant) {
-	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v}
+// checkConv runs the three passes of a convolution of geometry g as ch
+// says and compares them with the float64 references of the products its
+// precision sums (ref.Terms), to within float32 summation.
+func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch Choice) {
+	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision}
 	r := runConv(t, ctx, rng, c)
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
+	prec := ch.Precision.String()
+	// The bias is added once, with the first pair's products.
+	forward := termsSum(ref.Terms(r.in, r.w, prec), func(x, w []float64, first bool) []float64 {
+		if !first {
+			return ref.ConvForward64(g, x, w, nil, nil)
+		}
+		return ref.ConvForward64(g, x, w, ref.Float64s(r.bias), nil)
+	})
+	data := termsSum(ref.Terms(r.dOut, r.w, prec), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
+	filter := termsSum(ref.Terms(r.in, r.dOut, prec), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
+	terms := len(ref.Terms(nil, nil, prec))
 	checks := []struct {
 		name string
 		got  []float32
-		want []float32
+		want []float64
 		k    int
 	}{
-		{"forward", r.out, ref.ConvForward(g, r.in, r.w, r.bias, true), taps * g.Cin},
-		{"backward data", r.dIn, ref.ConvBackwardData(g, r.dOut, r.w), taps * g.Cout},
-		{"backward filter", r.dW, ref.ConvBackwardFilter(g, r.in, r.dOut), pixels},
+		{"forward", r.out, ref.ReLU64(forward), taps * g.Cin},
+		{"backward data", r.dIn, data, taps * g.Cout},
+		{"backward filter", r.dW, filter, pixels},
 	}
 	for _, ch := range checks {
-		tol := 4*float64(ch.k)/(1<<23) + 1e-6
-		if d, at := maxAbsDiff(ch.got, ch.want); d > tol {
-			t.Errorf("%s: max |error| %.3g at %d (got %g, want %g), tolerance %.3g", ch.name, d, at, ch.got[at], ch.want[at], tol)
+		want := make([]float32, len(ch.want))
+		for i, v := range ch.want {
+			want[i] = float32(v)
+		}
+		if d, at := maxAbsDiff(ch.got, want); d > sumTolerance(terms*ch.k) {
+			t.Errorf("%s: max |error| %.3g at %d (got %g, want %g), tolerance %.3g", ch.name, d, at, ch.got[at], want[at], sumTolerance(terms*ch.k))
 		}
 	}
+}
+
+// termsSum is the sum over the pairs of operands of pass's float64
+// reference; first says the pair is the first.
+func termsSum(terms [][2][]float32, pass func(a, b []float64, first bool) []float64) []float64 {
+	var sum []float64
+	for i, t := range terms {
+		v := pass(ref.Float64s(t[0]), ref.Float64s(t[1]), i == 0)
+		if sum == nil {
+			sum = v
+			continue
+		}
+		for j := range sum {
+			sum[j] += v[j]
+		}
+	}
+	return sum
 }
 
 func TestConvRejectsEvenKernels(t *testing.T) {
@@ -107,7 +141,7 @@ func TestConvRejectsEvenKernels(t *testing.T) {
 	}
 	defer rec.Close()
 	c := Conv{Batch: 1, H: 2, W: 2, Cin: 1, Cout: 1, KH: 2, KW: 3}
-	c.Variant = Default(ctx.Info, ConvProduct{Conv: c}).Variant
+	c.Variant = Default(ctx.Info, ConvProduct{Conv: c}, FP32).Variant
 	if err := c.Forward(ctx, rec, vk.Whole(buf), vk.Whole(buf), vk.Whole(buf), vk.Range{}); err == nil {
 		t.Fatal("a 2x3 kernel was accepted")
 	}
@@ -131,16 +165,16 @@ func TestConvSlicesPastStorageRange(t *testing.T) {
 	} {
 		maxRangeOverride = tc.limit
 		g := tc.g
-		for _, v := range GemmVariants {
-			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Variant: v}
-			if Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1}) != nil {
+		for _, ch := range usableChoices(t, ctx.Info) {
+			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Variant: ch.Variant}
+			if Check(ctx.Info, ConvProduct{Conv: c}, ch) != nil {
 				continue
 			}
 			if per, err := c.images(ctx.Info); err != nil || per != 2 {
 				t.Fatalf("%+v: %d images a slice (%v), want 2", g, per, err)
 			}
-			t.Run(fmt.Sprintf("%s/%+v", v.Name, g), func(t *testing.T) {
-				checkConv(t, ctx, rng, g, v)
+			t.Run(fmt.Sprintf("%s/%+v", ch, g), func(t *testing.T) {
+				checkConv(t, ctx, rng, g, ch)
 			})
 		}
 	}

@@ -40,7 +40,7 @@ func TestDefaultChoices(t *testing.T) {
 		{"conv2 forward on lavapipe", lavapipe, Gemm{M: 8 * 28 * 28, N: 256, K: 6400}, "subgroup64", 1},
 		{"dense_1 forward on lavapipe", lavapipe, Gemm{M: 64, N: 328, K: 100352}, "subgroup16", 1},
 	} {
-		if ch := Default(tc.info, tc.g); ch.Variant.Name != tc.variant || ch.Split != tc.split {
+		if ch := Default(tc.info, tc.g, FP32); ch.Variant.Name != tc.variant || ch.Split != tc.split {
 			t.Errorf("%s: %s, want %s split %d", tc.name, ch, tc.variant, tc.split)
 		}
 	}
@@ -81,36 +81,138 @@ func TestCheckRefusesWhatTheKernelsCannotDo(t *testing.T) {
 		}
 	}
 	// Where warp128 cannot, a GPU runs the product tiled.
-	if ch := Default(h100, ConvProduct{Conv: conv1}); ch.String() != "tiled64" {
+	if ch := Default(h100, ConvProduct{Conv: conv1}, FP32); ch.String() != "tiled64" {
 		t.Errorf("conv2d_1 on an H100: %s, want tiled64", ch)
 	}
 }
 
 // TestChoicesAreWhatCheckAllows checks the tuner's candidates for the
-// standard model's products on an H100 and lavapipe: the default first,
-// each once, each one Check allows, and every variant Check allows among
-// them.
+// standard model's products on an H100 with bf16 matrices and lavapipe at
+// each precision: the default first, each once, each one Check allows,
+// and every variant Check allows at the default's precision among them.
 func TestChoicesAreWhatCheckAllows(t *testing.T) {
 	conv := Conv{Batch: 64, H: 28, W: 28, Cin: 256, Cout: 256, KH: 5, KW: 5}
-	for _, info := range []vk.DeviceInfo{h100, lavapipe} {
-		for _, p := range []Product{Gemm{M: 64, N: 328, K: 100352, Bias: true}, Gemm{M: 64, N: 10, K: 192},
-			ConvProduct{Conv: conv}, ConvProduct{Conv: conv, Pass: ConvBackwardFilter}} {
-			choices := Choices(info, p)
-			if choices[0] != Default(info, p) {
-				t.Errorf("%s on %s: %s first, not the default %s", p.Key(), info.Type, choices[0], Default(info, p))
-			}
-			for i, ch := range choices {
-				if err := Check(info, p, ch); err != nil || slices.Index(choices, ch) != i {
-					t.Errorf("%s on %s: choice %s at %d: %v", p.Key(), info.Type, ch, i, err)
+	for _, info := range []vk.DeviceInfo{h100bf16, lavapipe} {
+		for _, prec := range Precisions {
+			for _, p := range []Product{Gemm{M: 64, N: 328, K: 100352, Bias: true}, Gemm{M: 64, N: 10, K: 192},
+				ConvProduct{Conv: conv}, ConvProduct{Conv: conv, Pass: ConvBackwardFilter}} {
+				choices := Choices(info, p, prec)
+				def := Default(info, p, prec)
+				if choices[0] != def {
+					t.Errorf("%s on %s at %s: %s first, not the default %s", p.Key(), info.Type, prec, choices[0], def)
+				}
+				for i, ch := range choices {
+					if err := Check(info, p, ch); err != nil || slices.Index(choices, ch) != i || ch.Precision != def.Precision {
+						t.Errorf("%s on %s at %s: choice %s at %d: %v", p.Key(), info.Type, prec, ch, i, err)
+					}
+				}
+				for _, v := range GemmVariants {
+					runs := Check(info, p, Choice{Variant: v, Split: 1, Precision: def.Precision}) == nil
+					listed := slices.ContainsFunc(choices, func(ch Choice) bool { return ch.Variant.Name == v.Name })
+					if runs != listed {
+						t.Errorf("%s on %s at %s: %s runs it %v, listed %v", p.Key(), info.Type, prec, v.Name, runs, listed)
+					}
 				}
 			}
-			for _, v := range GemmVariants {
-				runs := Check(info, p, Choice{Variant: v, Split: 1}) == nil
-				listed := slices.ContainsFunc(choices, func(ch Choice) bool { return ch.Variant.Name == v.Name })
-				if runs != listed {
-					t.Errorf("%s on %s: %s runs it %v, listed %v", p.Key(), info.Type, v.Name, runs, listed)
-				}
-			}
+		}
+	}
+}
+
+// h100bf16 is the H100 with the cooperative matrices NVIDIA's driver
+// offers with VK_KHR_shader_bfloat16 (bf16 16x16x16 and 16x8x16).
+var h100bf16 = func() vk.DeviceInfo {
+	info := h100
+	info.Name, info.Bfloat16 = "H100", true
+	info.CooperativeMatrices = []vk.MatrixShape{
+		{M: 16, N: 8, K: 16, A: "float16", B: "float16", C: "float32", Result: "float32", Scope: "subgroup"},
+		{M: 16, N: 8, K: 16, A: "bfloat16", B: "bfloat16", C: "float32", Result: "float32", Scope: "subgroup"},
+		{M: 16, N: 16, K: 16, A: "bfloat16", B: "bfloat16", C: "float32", Result: "float32", Scope: "subgroup"},
+	}
+	return info
+}()
+
+// navi31 is RADV's RDNA3: fp16 matrices, no bf16 (Mesa 25).
+var navi31 = vk.DeviceInfo{Name: "AMD Radeon RX 7900 XTX (RADV NAVI31)", Type: "discrete GPU", SharedMemoryBytes: 64 << 10,
+	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, SubgroupSize: 32,
+	CooperativeMatrices: []vk.MatrixShape{
+		{M: 16, N: 16, K: 16, A: "float16", B: "float16", C: "float16", Result: "float16", Scope: "subgroup"},
+		{M: 16, N: 16, K: 16, A: "float16", B: "float16", C: "float32", Result: "float32", Scope: "subgroup"},
+	}}
+
+// TestPrecisionChoices checks where each precision runs: the matrix
+// variants at bf16 and bf16x3 on a GPU with bf16 matrices (16x16x16 of
+// those offered) and, emulated, on lavapipe, products whose lengths are
+// not multiples of 4 at fp32 as before, and a GPU with fp16 matrices
+// alone refused in one line that names what it offers.
+func TestPrecisionChoices(t *testing.T) {
+	conv1 := ConvProduct{Conv: Conv{Batch: 64, H: 28, W: 28, Cin: 1, Cout: 256, KH: 5, KW: 5}}
+	conv2 := ConvProduct{Conv: Conv{Batch: 64, H: 28, W: 28, Cin: 256, Cout: 256, KH: 5, KW: 5}}
+	for _, tc := range []struct {
+		info vk.DeviceInfo
+		prec Precision
+		p    Product
+		want string
+	}{
+		{h100bf16, BF16, conv2, "coopmat128 bf16"},
+		{h100bf16, BF16x3, conv2, "coopmat128 bf16x3"},
+		{h100bf16, FP32, conv2, "warp128"},
+		{h100bf16, BF16, conv1, "tiled64"},
+		{h100bf16, BF16x3, Gemm{M: 64, N: 10, K: 192}, "tiled64"},
+		// 64 rows: the 64-row tile, split to give 132 multiprocessors two
+		// workgroups each.
+		{h100bf16, BF16, Gemm{M: 64, N: 328, K: 100352}, "coopmat64 bf16 split 44"},
+		{h100bf16, BF16, ConvProduct{Conv: Conv{Batch: 32, H: 14, W: 14, Cin: 32, Cout: 64, KH: 5, KW: 5}}, "coopmat64 bf16"},
+		{lavapipe, BF16, conv2, "coopmat128 bf16"},
+		// 45 KiB of shared memory at bf16x3: past lavapipe's 32.
+		{lavapipe, BF16x3, conv2, "coopmat64 bf16x3"},
+		{lavapipe, BF16, conv1, "subgroup64"},
+	} {
+		if got := Default(tc.info, tc.p, tc.prec); got.String() != tc.want {
+			t.Errorf("%s on %s at %s: %s, want %s", tc.p.Key(), tc.info.Type, tc.prec, got, tc.want)
+		}
+	}
+	if inst, err := instance(h100bf16); err != nil || inst.tn != 16 || inst.suffix != "bf16" {
+		t.Errorf("H100: %+v, %v; want bf16 fragments of 16x16x16", inst, err)
+	}
+	err := CheckPrecision(navi31, BF16)
+	if err == nil || !strings.Contains(err.Error(), "16x16x16 float16*float16+float32->float32 (subgroup)") || !strings.Contains(err.Error(), "without VK_KHR_shader_bfloat16") {
+		t.Errorf("bf16 on navi31: %v, want a refusal naming its fp16 matrices", err)
+	}
+	if err := CheckPrecision(h100, BF16x3); err == nil || !strings.Contains(err.Error(), "no cooperative matrices") {
+		t.Errorf("bf16x3 on a GPU without matrices: %v", err)
+	}
+	for _, prec := range Precisions {
+		if err := CheckPrecision(lavapipe, prec); err != nil {
+			t.Errorf("%s on lavapipe: %v", prec, err)
+		}
+	}
+	// What runs a precision runs nothing else.
+	for _, tc := range []struct {
+		choice string
+		why    string
+	}{
+		{"warp128 bf16", "computes in fp32"},
+		{"coopmat128", "not fp32"},
+	} {
+		ch, err := ParseChoice(tc.choice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(h100bf16, conv2, ch); err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%s: %v, want %q", tc.choice, err, tc.why)
+		}
+	}
+}
+
+func TestParseChoice(t *testing.T) {
+	for _, s := range []string{"warp64", "warp64 split 8", "coopmat128 bf16", "coopmat64 bf16x3 split 4"} {
+		if ch, err := ParseChoice(s); err != nil || ch.String() != s {
+			t.Errorf("%q: %s, %v", s, ch, err)
+		}
+	}
+	for _, s := range []string{"", "warp64 fp32", "warp64 split", "coopmat64 bf16 split 0", "coopmat64 bf17", "warp64 split 2 bf16"} {
+		if ch, err := ParseChoice(s); err == nil {
+			t.Errorf("%q parsed as %s", s, ch)
 		}
 	}
 }
@@ -129,16 +231,23 @@ func TestParseWarpVariant(t *testing.T) {
 }
 
 // TestWarpLimitsMatchTheShader checks that the Go side's limits on warp
-// tiles are warp_tile.glsl's register arrays and loop bound.
+// and matrix tiles are the shaders' register arrays and loop bounds.
 func TestWarpLimitsMatchTheShader(t *testing.T) {
-	text, err := os.ReadFile("../../shaders/warp_tile.glsl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, want := range map[string]int{"MAX_VECS": warpMaxVecs, "MAX_BLOCKS": warpMaxBlocks, "MAX_KUNROLL": warpMaxDepth} {
-		m := regexp.MustCompile(`const uint ` + name + ` = (\d+);`).FindSubmatch(text)
-		if m == nil || string(m[1]) != strconv.Itoa(want) {
-			t.Errorf("warp_tile.glsl: %s is %q, the Go side says %d", name, m, want)
+	for file, limits := range map[string]map[string]int{
+		"stage_tile.glsl":     {"MAX_VECS": warpMaxVecs},
+		"warp_tile.glsl":      {"MAX_BLOCKS": warpMaxBlocks, "MAX_KUNROLL": warpMaxDepth},
+		"matrix_body.glsl":    {"MAX_FM": matrixMaxFrags, "MAX_FN": matrixMaxFrags, "MAX_KF": matrixMaxSteps},
+		"matrix_emu_ops.glsl": {"MAX_E": emulatedMaxE},
+	} {
+		text, err := os.ReadFile("../../shaders/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range limits {
+			m := regexp.MustCompile(`const uint ` + name + ` = (\d+);`).FindSubmatch(text)
+			if m == nil || string(m[1]) != strconv.Itoa(want) {
+				t.Errorf("%s: %s is %q, the Go side says %d", file, name, m, want)
+			}
 		}
 	}
 }
@@ -159,13 +268,15 @@ func TestUsableRefusesTilesTheShaderCannotHold(t *testing.T) {
 		{GemmVariant{Name: "deep", Style: Warp, BM: 32, BN: 32, BK: 64, WM: 32, WN: 32, WMIter: 2, WNIter: 2}, h100, "a depth of 64"},
 		{GemmVariant{Name: "many fetches", Style: Warp, BM: 128, BN: 64, BK: 32, WM: 128, WN: 64, WMIter: 4, WNIter: 4}, h100, "each must fetch 1 to 4"},
 	} {
-		if err := tc.v.usable(tc.info); err == nil || !strings.Contains(err.Error(), tc.why) {
+		if err := tc.v.usable(tc.info, FP32, false); err == nil || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("%s: %v, want an error saying %q", tc.v.Name, err, tc.why)
 		}
 	}
 	for _, v := range GemmVariants {
-		if err := v.usable(lavapipe); err != nil {
-			t.Errorf("%s: %v", v.Name, err)
+		for _, prec := range precisionsOf(v) {
+			if err := v.usable(lavapipe, prec, false); err != nil && !(v.Name == "coopmat128" && prec == BF16x3) {
+				t.Errorf("%s at %s: %v", v.Name, prec, err)
+			}
 		}
 	}
 }

@@ -23,6 +23,11 @@ const (
 	// register blocks, fetch vec4s into registers a K-step ahead and pad
 	// shared memory: the GPU kernels (warp_tile.glsl).
 	Warp GemmStyle = "warp"
+	// Matrix kernels stage tiles as the warp kernels do, converted to bf16,
+	// and multiply them on cooperative matrices (tensor cores), or on
+	// their plain-GLSL emulation where the device has none
+	// (matrix_body.glsl): the bf16 and bf16x3 precisions.
+	Matrix GemmStyle = "coopmat"
 )
 
 // GemmVariant is one SGEMM kernel with its tile sizes. Lavapipe and GPUs
@@ -33,10 +38,11 @@ type GemmVariant struct {
 	Style GemmStyle
 	// Subgroup: the tile of C, Rows x Cols.
 	Rows, Cols uint32
-	// Tiled and warp: the shared-memory tile of C (BM x BN) and its depth
-	// BK. Tiled: the block of C each invocation computes (TM x TN). Warp:
-	// the warp tile (WM x WN) and the 4x4 blocks each invocation holds in
-	// it (WMIter x WNIter).
+	// Tiled, warp and matrix: the shared-memory tile of C (BM x BN) and
+	// its depth BK. Tiled: the block of C each invocation computes (TM x
+	// TN). Warp: the warp tile (WM x WN) and the 4x4 blocks each
+	// invocation holds in it (WMIter x WNIter). Matrix: the warp tile, a
+	// subgroup's, in fragments of the device's shape.
 	BM, BN, BK, TM, TN     uint32
 	WM, WN, WMIter, WNIter uint32
 	// GemmOnly variants run plain GEMMs (the dense layers), no
@@ -69,11 +75,33 @@ var GemmVariants = []GemmVariant{
 	// pass of the standard model on an H100. dense_1's forward product
 	// split 44 ways took 160 µs there, against 240 µs for warp128.
 	{Name: "warp64", Style: Warp, BM: 64, BN: 64, BK: 16, WM: 32, WN: 32, WMIter: 2, WNIter: 2, GemmOnly: true},
+	// The matrix kernels: eight subgroups of 4x2 fragments of 16x16, and
+	// four of 2x2 (the dense layers' products, and bf16x3 on lavapipe's
+	// 32 KiB of shared memory).
+	{Name: "coopmat128", Style: Matrix, BM: 128, BN: 128, BK: 32, WM: 64, WN: 32},
+	{Name: "coopmat64", Style: Matrix, BM: 64, BN: 64, BK: 32, WM: 32, WN: 32},
 }
 
-// usable reports whether the device can run the variant, and why not.
-func (v GemmVariant) usable(info vk.DeviceInfo) error {
-	if v.Style == Subgroup {
+// usable reports whether the device can run the variant at a precision,
+// and why not; compile allows a matrix instance the device compiles but
+// does not run (instance).
+func (v GemmVariant) usable(info vk.DeviceInfo, prec Precision, compile bool) error {
+	var inst matrixInstance
+	switch {
+	case v.Style == Matrix:
+		if !prec.matrix() {
+			return fmt.Errorf("GEMM variant %s runs the bf16 and bf16x3 precisions, not %s", v.Name, prec)
+		}
+		var err error
+		if inst, err = runnable(info, compile); err != nil {
+			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
+		}
+		if err := v.matrixShape(inst); err != nil {
+			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
+		}
+	case prec.matrix():
+		return fmt.Errorf("GEMM variant %s computes in fp32; %s runs on the cooperative-matrix variants", v.Name, prec)
+	case v.Style == Subgroup:
 		// The subgroup body writes out up to 8 blocks of 8 rows and holds
 		// 64 or 32 columns (gemm_subgroup_body.glsl).
 		if v.Rows == 0 || v.Rows > 64 || v.Rows%8 != 0 || (v.Cols != 32 && v.Cols != 64) {
@@ -84,46 +112,90 @@ func (v GemmVariant) usable(info vk.DeviceInfo) error {
 				v.Name, info.SubgroupSize, strings.Join(info.SubgroupOps, ","))
 		}
 		return nil
-	}
-	if v.Style == Warp {
+	case v.Style == Warp:
 		if err := v.warpShape(); err != nil {
 			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
 		}
 	}
-	wg := v.workgroup()
+	wg := v.workgroup(inst)
 	if wg > info.MaxWorkgroupInvocations || wg > info.MaxWorkgroupSize[0] {
 		return fmt.Errorf("GEMM variant %s needs %d invocations a workgroup, the device allows %d", v.Name, wg, info.MaxWorkgroupInvocations)
 	}
-	if shared := v.SharedBytes(); shared > info.SharedMemoryBytes {
-		return fmt.Errorf("GEMM variant %s needs %d bytes of shared memory, the device has %d", v.Name, shared, info.SharedMemoryBytes)
+	if shared := v.sharedBytes(inst, prec); shared > info.SharedMemoryBytes {
+		return fmt.Errorf("GEMM variant %s needs %d bytes of shared memory at %s, the device has %d", v.Name, shared, prec, info.SharedMemoryBytes)
 	}
 	return nil
 }
 
 // The warp body's fixed register arrays and unrolled loop (warp_tile.glsl's
-// MAX_VECS, MAX_BLOCKS, MAX_KUNROLL).
+// MAX_BLOCKS, MAX_KUNROLL) and the slots of stage_tile.glsl (MAX_VECS).
 const (
 	warpMaxVecs   = 4
 	warpMaxBlocks = 4
 	warpMaxDepth  = 32
 )
 
+// The matrix body's fixed fragment arrays (matrix_body.glsl's MAX_FM,
+// MAX_FN, MAX_KF) and the emulation's accumulator (matrix_emu_ops.glsl's
+// MAX_E).
+const (
+	matrixMaxFrags = 4
+	matrixMaxSteps = 4
+	emulatedMaxE   = 8
+)
+
 // warpShape checks what the warp body assumes of a tile: whole warp tiles
-// and register blocks, each invocation fetching whole vec4s and no more
-// than its registers hold, and a depth that divides a split's layers
-// (splitDepth) and fits the unrolled loop.
+// and register blocks, no more blocks than its registers hold, a depth
+// its unrolled loop takes, and stagingShape's.
 func (v GemmVariant) warpShape() error {
-	if v.BM == 0 || v.BN == 0 || v.WM == 0 || v.WN == 0 || v.WMIter == 0 || v.WNIter == 0 ||
-		v.BM%v.WM != 0 || v.BN%v.WN != 0 || v.WM%(4*v.WMIter) != 0 || v.WN%(4*v.WNIter) != 0 {
+	if v.WM == 0 || v.WN == 0 || v.WMIter == 0 || v.WNIter == 0 || v.WM%(4*v.WMIter) != 0 || v.WN%(4*v.WNIter) != 0 {
 		return fmt.Errorf("warp tiles of %dx%d with %dx%d blocks of 4x4 do not divide a tile of %dx%d", v.WM, v.WN, v.WMIter, v.WNIter, v.BM, v.BN)
 	}
 	if v.WMIter > warpMaxBlocks || v.WNIter > warpMaxBlocks {
 		return fmt.Errorf("%dx%d register blocks an invocation; the shader holds up to %dx%d", v.WMIter, v.WNIter, warpMaxBlocks, warpMaxBlocks)
 	}
-	if v.BK == 0 || v.BK%4 != 0 || 64%v.BK != 0 || v.BK > warpMaxDepth {
+	if v.BK > warpMaxDepth {
 		return fmt.Errorf("a depth of %d; it must be 4, 8, 16 or 32", v.BK)
 	}
-	wg := v.workgroup()
+	return v.stagingShape(v.workgroup(matrixInstance{}))
+}
+
+// matrixShape checks what the matrix body assumes of a tile on an
+// instance: warp tiles of whole fragments, no more than its arrays hold,
+// fragments whose rows are whole vec4s (the epilogue) and whose shared
+// offsets are whole uints (two elements each); in the emulation, an
+// accumulator's share a lane holds within a row; and stagingShape's.
+func (v GemmVariant) matrixShape(inst matrixInstance) error {
+	tm, tn, tk := inst.tm, inst.tn, inst.tk
+	if tm == 0 || tn == 0 || tk == 0 || tm%4 != 0 || tn%4 != 0 || tk%4 != 0 {
+		return fmt.Errorf("fragments of %dx%dx%d; the shader takes multiples of 4", tm, tn, tk)
+	}
+	if v.WM == 0 || v.WN == 0 || v.WM%tm != 0 || v.WN%tn != 0 || v.BK%tk != 0 {
+		return fmt.Errorf("warp tiles of %dx%d and a depth of %d are not whole fragments of %dx%dx%d", v.WM, v.WN, v.BK, tm, tn, tk)
+	}
+	if v.WM/tm > matrixMaxFrags || v.WN/tn > matrixMaxFrags || v.BK/tk > matrixMaxSteps {
+		return fmt.Errorf("%dx%d fragments a subgroup, %d a K-step; the shader holds up to %dx%d and %d", v.WM/tm, v.WN/tn, v.BK/tk, matrixMaxFrags, matrixMaxFrags, matrixMaxSteps)
+	}
+	if inst.suffix == emulated.suffix {
+		if e := tm * tn / inst.lanes; tm*tn%inst.lanes != 0 || e > emulatedMaxE || e%2 != 0 || tn%e != 0 {
+			return fmt.Errorf("fragments of %dx%d over %d lanes; the emulation holds an even number, up to %d, of entries of a row a lane", tm, tn, inst.lanes, emulatedMaxE)
+		}
+	}
+	return v.stagingShape(v.workgroup(inst))
+}
+
+// stagingShape checks what stage_tile.glsl and the operand loaders assume
+// of a tile staged by wg invocations: whole warp tiles, a depth that
+// divides a split's layers (splitDepth), each invocation fetching whole
+// vec4s and no more than its registers hold, and the convolution gathers'
+// shared taps.
+func (v GemmVariant) stagingShape(wg uint32) error {
+	if v.BM == 0 || v.BN == 0 || v.WM == 0 || v.WN == 0 || v.BM%v.WM != 0 || v.BN%v.WN != 0 {
+		return fmt.Errorf("warp tiles of %dx%d do not divide a tile of %dx%d", v.WM, v.WN, v.BM, v.BN)
+	}
+	if v.BK == 0 || v.BK%4 != 0 || 64%v.BK != 0 {
+		return fmt.Errorf("a depth of %d; it must be 4, 8, 16, 32 or 64", v.BK)
+	}
 	// The convolution gathers share a tap between an invocation's slots
 	// (conv_rows_warp_a.glsl, conv_bwd_filter_warp_a.glsl).
 	if wg%(v.BK/4) != 0 || wg%(v.BM/4) != 0 {
@@ -137,28 +209,44 @@ func (v GemmVariant) warpShape() error {
 	return nil
 }
 
-// SharedBytes is the shared memory the variant's shader declares: the A
-// and B tiles, padded by a vec4 a row in the warp kernels.
-func (v GemmVariant) SharedBytes() uint32 {
+// sharedBytes is the shared memory the variant's shader declares at a
+// precision: the A and B tiles, padded by a vec4 a row in the warp
+// kernels; in the matrix kernels, of two-byte elements padded by 8 a line
+// (the larger of the two layouts), twice over for bf16x3, and a fragment
+// of C a subgroup.
+func (v GemmVariant) sharedBytes(inst matrixInstance, prec Precision) uint32 {
 	switch v.Style {
 	case Tiled:
 		return 4 * (v.BM + v.BN) * v.BK
 	case Warp:
 		return 4 * (v.BM + 4 + v.BN + 4) * v.BK
+	case Matrix:
+		parts := uint32(1)
+		if prec == BF16x3 {
+			parts = 2
+		}
+		tile := func(rows uint32) uint32 { return 2 * max(rows*(v.BK+8), v.BK*(rows+8)) }
+		return parts*(tile(v.BM)+tile(v.BN)) + 4*v.warps()*inst.tm*inst.tn
 	}
 	return 0
 }
 
-// workgroup is the invocations of a workgroup.
-func (v GemmVariant) workgroup() uint32 {
+// workgroup is the invocations of a workgroup (of a matrix variant, on
+// inst).
+func (v GemmVariant) workgroup(inst matrixInstance) uint32 {
 	switch v.Style {
 	case Tiled:
 		return (v.BM / v.TM) * (v.BN / v.TN)
 	case Warp:
-		return (v.BM / v.WM) * (v.BN / v.WN) * v.warp()
+		return v.warps() * v.warp()
+	case Matrix:
+		return v.warps() * inst.lanes
 	}
 	return 8
 }
+
+// warps is the warp tiles of a workgroup's tile.
+func (v GemmVariant) warps() uint32 { return (v.BM / v.WM) * (v.BN / v.WN) }
 
 // warp is the invocations of a warp tile.
 func (v GemmVariant) warp() uint32 { return (v.WM / (4 * v.WMIter)) * (v.WN / (4 * v.WNIter)) }
@@ -203,8 +291,11 @@ type Gemm struct {
 	TransA, TransB bool
 	Bias, ReLU     bool
 	Variant        GemmVariant
-	// Split, above 1, sums k in up to that many workgroup layers (warp
-	// variants only), each writing a partial C to scratch (Scratch
+	// Precision is the variant's arithmetic: fp32, or bf16 or bf16x3 on
+	// the matrix variants.
+	Precision Precision
+	// Split, above 1, sums k in up to that many workgroup layers (warp and
+	// matrix variants only), each writing a partial C to scratch (Scratch
 	// floats); they are then added in order, with the bias and ReLU:
 	// deterministic, with no float atomics. A product of few tiles needs
 	// it to fill a GPU.
@@ -373,7 +464,7 @@ func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, a, b, c, 
 		}
 		grid := [3]uint32{uint32((g.N + int(tileCols) - 1) / int(tileCols)), uint32((m + int(tileRows) - 1) / int(tileRows)), uint32(layers)}
 		push := []uint32{uint32(m), uint32(g.N), uint32(g.K)}
-		if g.Variant.Style == Warp {
+		if g.Variant.staged() {
 			push = append(push, uint32(splitDepth(g.K, layers)))
 		}
 		if err := rec.Dispatch(k, grid, push, aBand, bRange, out, biasRange); err != nil {
@@ -420,17 +511,26 @@ var (
 
 var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 
-// shader is the product's pipeline: the variant's style with the
-// transposition, bias and ReLU flags; a split product leaves the bias and
-// ReLU to the sum of its layers.
+// shader is the product's pipeline: the variant's style (and precision)
+// with the transposition, bias and ReLU flags; a split product leaves the
+// bias and ReLU to the sum of its layers.
 func (g Gemm) shader(info vk.DeviceInfo, split bool) shader {
 	flags := []uint32{boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias && !split), boolWord(g.ReLU && !split)}
-	style, spec := g.Variant.specialize(info, flags...)
+	style, spec := g.Variant.specialize(info, g.Precision, flags...)
 	push := 3
-	if g.Variant.Style == Warp {
+	if g.Variant.staged() {
 		push = 4 // and the k of a split's layer
 	}
-	return shader{name: "gemm_" + style, label: g.Variant.Name + flagNames(flags, "transA", "transB", "bias", "relu"), access: gemmAccess, push: push, spec: spec}
+	return shader{name: "gemm_" + style, label: g.Variant.label(g.Precision) + flagNames(flags, "transA", "transB", "bias", "relu"), access: gemmAccess, push: push, spec: spec}
+}
+
+// label names the variant at a precision in a pipeline's label: the
+// matrix variants run two.
+func (v GemmVariant) label(prec Precision) string {
+	if v.Style == Matrix {
+		return v.Name + " " + prec.String()
+	}
+	return v.Name
 }
 
 // flagNames is " name" for each set flag.
@@ -444,13 +544,16 @@ func flagNames(flags []uint32, names ...string) string {
 	return b.String()
 }
 
-// specialize returns the shader suffix of the variant's style and its
-// specialization constants around the including shader's flags (at most
-// four): the subgroup body reads its tile at ids 8 and 9; the tiled body
-// its tile at 0-4 and workgroup size at 9; the warp body its tile at 0-4,
-// workgroup size at 9, register blocks at 10 and 11 and the depth of its
-// unrolled k loop at 12; the flags follow the tile.
-func (v GemmVariant) specialize(info vk.DeviceInfo, flags ...uint32) (style string, spec []uint32) {
+// specialize returns the shader suffix of the variant's style (with a
+// matrix instance's) and its specialization constants around the
+// including shader's flags (at most four): the subgroup body reads its
+// tile at ids 8 and 9; the tiled body its tile at 0-4 and workgroup size
+// at 9; the warp and matrix bodies their tile at 0-4 and workgroup size at
+// 9, then the warp body its register blocks at 10 and 11 and the depth of
+// its unrolled k loop at 12, the matrix body its fragment shape at 10-12,
+// a subgroup's invocations at 13 and bf16x3 at 14; the flags follow the
+// tile.
+func (v GemmVariant) specialize(info vk.DeviceInfo, prec Precision, flags ...uint32) (style string, spec []uint32) {
 	switch v.Style {
 	case Subgroup:
 		spec = append(append(spec, flags...), make([]uint32, 8-len(flags))...)
@@ -458,12 +561,22 @@ func (v GemmVariant) specialize(info vk.DeviceInfo, flags ...uint32) (style stri
 	case Warp:
 		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
 		spec = append(spec, make([]uint32, 4-len(flags))...)
-		return string(v.Style), append(spec, v.workgroup(), v.WMIter, v.WNIter, v.unroll(info))
+		return string(v.Style), append(spec, v.workgroup(matrixInstance{}), v.WMIter, v.WNIter, v.unroll(info))
+	case Matrix:
+		inst, _ := instance(info) // Check has said it compiles
+		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
+		spec = append(spec, make([]uint32, 4-len(flags))...)
+		return string(v.Style) + "_" + inst.suffix, append(spec, v.workgroup(inst), inst.tm, inst.tn, inst.tk, inst.lanes, boolWord(prec == BF16x3))
 	}
 	spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
 	spec = append(spec, make([]uint32, 4-len(flags))...)
-	return string(v.Style), append(spec, v.workgroup())
+	return string(v.Style), append(spec, v.workgroup(matrixInstance{}))
 }
+
+// staged says the variant stages its operands by vec4 slots
+// (stage_tile.glsl): it reads and writes only vec4s, and may split a
+// plain GEMM's sum over k.
+func (v GemmVariant) staged() bool { return v.Style == Warp || v.Style == Matrix }
 
 // unroll is how many k a warp kernel's inner loop unrolls (KUNROLL): all
 // of a K-step on GPUs (10% faster on an H100 than 4), 4 on CPUs, where

@@ -11,27 +11,24 @@ import (
 	"vkcnn/vk/vktest"
 )
 
-// TestWarpVariantsAtGPUSizes runs every warp variant at the sizes a GPU
+// TestWarpVariantsAtGPUSizes runs every warp variant, and every matrix
+// variant at bf16 and bf16x3 where the device has bf16 matrices, at the
+// sizes a GPU
 // trains at, where tiles, split layers and index paths repeat thousands
 // of times: plain GEMMs of hundreds to thousands a side (lengths
 // multiples of 4 but not of a tile; transposed; split over k by the
 // device's rule and by a fixed 8), the standard model's dense products at
 // batch 64, and the three passes of convolutions of its channel counts.
 // The products are too large for a whole reference: a sample of entries
-// (the corners and 300 at random) is checked against it.
+// (the corners and 300 at random) is checked against the reference of the
+// products the precision sums (ref.Terms).
 func TestWarpVariantsAtGPUSizes(t *testing.T) {
 	ctx := vktest.Open(t)
 	vktest.RequireGPU(t, ctx.Info)
 	rng := rand.New(rand.NewPCG(41, 42))
 	ran := runsCases{}
-	for _, v := range GemmVariants {
-		if v.Style != Warp {
-			continue
-		}
-		if err := v.usable(ctx.Info); err != nil {
-			t.Errorf("a GPU cannot run a warp variant: %v", err)
-			continue
-		}
+	for _, ch := range stagedChoices(t, ctx.Info) {
+		v := ch.Variant
 		for _, g := range []Gemm{
 			{M: 1028, N: 516, K: 772},
 			{M: 2048, N: 1024, K: 1500, TransA: true, Bias: true, ReLU: true},
@@ -40,9 +37,9 @@ func TestWarpVariantsAtGPUSizes(t *testing.T) {
 			{M: 100352, N: 328, K: 64, TransA: true},           // its kernel gradient
 			{M: 64, N: 100352, K: 328, TransB: true},           // its input gradient
 		} {
-			g.Variant = v
-			def, err := For(ctx.Info, g, v)
-			if !ran.add(v, err) {
+			g.Variant, g.Precision = v, ch.Precision
+			def, err := For(ctx.Info, g, v, ch.Precision)
+			if !ran.add(ch, err) {
 				continue
 			}
 			layers := map[int]bool{}
@@ -54,7 +51,7 @@ func TestWarpVariantsAtGPUSizes(t *testing.T) {
 					continue
 				}
 				layers[g.layers()] = true
-				t.Run(fmt.Sprintf("gemm %s %dx%dx%d tA=%v tB=%v split %d", v.Name, g.M, g.N, g.K, g.TransA, g.TransB, split), func(t *testing.T) {
+				t.Run(fmt.Sprintf("gemm %s %dx%dx%d tA=%v tB=%v split %d", v.label(ch.Precision), g.M, g.N, g.K, g.TransA, g.TransB, split), func(t *testing.T) {
 					checkGemmSample(t, ctx, rng, g)
 				})
 			}
@@ -64,13 +61,37 @@ func TestWarpVariantsAtGPUSizes(t *testing.T) {
 			{Batch: 16, H: 28, W: 28, Cin: 256, Cout: 128, KH: 5, KW: 5}, // conv2d_3 at batch 16
 			{Batch: 5, H: 30, W: 30, Cin: 132, Cout: 260, KH: 3, KW: 3},
 		} {
-			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v}
-			if ran.add(v, Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: v, Split: 1})) {
-				t.Run(fmt.Sprintf("conv %s %+v", v.Name, g), func(t *testing.T) { checkConvSample(t, ctx, rng, c) })
+			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: v, Precision: ch.Precision}
+			if ran.add(ch, Check(ctx.Info, ConvProduct{Conv: c}, ch)) {
+				t.Run(fmt.Sprintf("conv %s %+v", v.label(ch.Precision), g), func(t *testing.T) { checkConvSample(t, ctx, rng, c) })
 			}
 		}
 	}
 	ran.check(t)
+}
+
+// stagedChoices are the warp variants, which a GPU must run, and the
+// matrix ones at bf16 and bf16x3 where the device runs those (the real
+// cooperative-matrix kernels).
+func stagedChoices(t *testing.T, info vk.DeviceInfo) []Choice {
+	var out []Choice
+	for _, v := range GemmVariants {
+		if !v.staged() {
+			continue
+		}
+		for _, prec := range precisionsOf(v) {
+			err := v.usable(info, prec, false)
+			switch {
+			case err == nil:
+				out = append(out, Choice{Variant: v, Split: 1, Precision: prec})
+			case v.Style == Warp:
+				t.Errorf("a GPU cannot run a warp variant: %v", err)
+			default:
+				t.Logf("skip %v", err)
+			}
+		}
+	}
+	return out
 }
 
 // sampleEntries lists the corners of a rows x cols matrix and 300
@@ -111,8 +132,12 @@ func checkGemmSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	run(t, ctx, func(rec *vk.Recording) error {
 		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
 	})
-	checkSample(t, "C", download(t, cb, g.M*g.N), sampleEntries(rng, g.M, g.N), g.K, func(e int) float64 {
-		s := ref.GemmEntry(g.M, g.N, g.K, a, b, g.TransA, g.TransB, e/g.N, e%g.N)
+	pairs := ref.Terms(a, b, g.Precision.String())
+	checkSample(t, "C", download(t, cb, g.M*g.N), sampleEntries(rng, g.M, g.N), len(pairs)*g.K, func(e int) float64 {
+		s := 0.0
+		for _, p := range pairs {
+			s += ref.GemmEntry(g.M, g.N, g.K, p[0], p[1], g.TransA, g.TransB, e/g.N, e%g.N)
+		}
 		if g.Bias {
 			s += float64(bias[e%g.N])
 		}
@@ -129,16 +154,30 @@ func checkConvSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) {
 	r := runConv(t, ctx, rng, c)
 	g := r.g
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
-	checkSample(t, "forward", r.out, sampleEntries(rng, pixels, g.Cout), taps*g.Cin, func(e int) float64 {
-		return max(ref.ConvForwardEntry(g, r.in, r.w, e/g.Cout, e%g.Cout)+float64(r.bias[e%g.Cout]), 0)
+	prec := c.Precision.String()
+	// sum is an entry's reference summed over the operand pairs the
+	// precision multiplies.
+	sum := func(pairs [][2][]float32, entry func(a, b []float32) float64) float64 {
+		s := 0.0
+		for _, p := range pairs {
+			s += entry(p[0], p[1])
+		}
+		return s
+	}
+	forward, data, filter := ref.Terms(r.in, r.w, prec), ref.Terms(r.dOut, r.w, prec), ref.Terms(r.in, r.dOut, prec)
+	checkSample(t, "forward", r.out, sampleEntries(rng, pixels, g.Cout), len(forward)*taps*g.Cin, func(e int) float64 {
+		s := sum(forward, func(in, w []float32) float64 { return ref.ConvForwardEntry(g, in, w, e/g.Cout, e%g.Cout) })
+		return max(s+float64(r.bias[e%g.Cout]), 0)
 	})
-	checkSample(t, "backward data", r.dIn, sampleEntries(rng, pixels, g.Cin), taps*g.Cout, func(e int) float64 {
-		return ref.ConvBackwardDataEntry(g, r.dOut, r.w, e/g.Cin, e%g.Cin)
+	checkSample(t, "backward data", r.dIn, sampleEntries(rng, pixels, g.Cin), len(data)*taps*g.Cout, func(e int) float64 {
+		return sum(data, func(dOut, w []float32) float64 { return ref.ConvBackwardDataEntry(g, dOut, w, e/g.Cin, e%g.Cin) })
 	})
 	// The kernel gradient is laid out HWIO: a row per (tap, input
 	// channel).
-	checkSample(t, "backward filter", r.dW, sampleEntries(rng, taps*g.Cin, g.Cout), pixels, func(e int) float64 {
+	checkSample(t, "backward filter", r.dW, sampleEntries(rng, taps*g.Cin, g.Cout), len(filter)*pixels, func(e int) float64 {
 		row := e / g.Cout
-		return ref.ConvBackwardFilterEntry(g, r.in, r.dOut, row/g.Cin/g.KW, row/g.Cin%g.KW, row%g.Cin, e%g.Cout)
+		return sum(filter, func(in, dOut []float32) float64 {
+			return ref.ConvBackwardFilterEntry(g, in, dOut, row/g.Cin/g.KW, row/g.Cin%g.KW, row%g.Cin, e%g.Cout)
+		})
 	})
 }

@@ -80,18 +80,19 @@ func maxAbsDiff(got, want []float32) (float64, int) {
 // (Check), the last three among them.
 var gemmShapes = [][3]int{{1, 1, 1}, {17, 33, 65}, {1000, 1, 999}, {1, 1000, 7}, {64, 64, 64}, {70, 129, 33}, {33, 68, 12}, {36, 68, 20}, {132, 260, 36}, {4, 1000, 996}}
 
-// runsCases counts the cases a variant ran of those a test tried, and
-// fails the test where a variant ran none.
+// runsCases counts the cases a variant (at a precision) ran of those a
+// test tried, and fails the test where one ran none.
 type runsCases map[string]int
 
-func (r runsCases) add(v GemmVariant, err error) bool {
-	if _, ok := r[v.Name]; !ok {
-		r[v.Name] = 0
+func (r runsCases) add(ch Choice, err error) bool {
+	name := ch.Variant.label(ch.Precision)
+	if _, ok := r[name]; !ok {
+		r[name] = 0
 	}
 	if err != nil {
 		return false
 	}
-	r[v.Name]++
+	r[name]++
 	return true
 }
 
@@ -104,24 +105,54 @@ func (r runsCases) check(t *testing.T) {
 	}
 }
 
+// precisionsOf are the precisions a variant runs: bf16 and bf16x3 on the
+// matrix variants (emulated on lavapipe), fp32 on the others.
+func precisionsOf(v GemmVariant) []Precision {
+	if v.Style == Matrix {
+		return []Precision{BF16, BF16x3}
+	}
+	return []Precision{FP32}
+}
+
+// usableChoices are the variants the device runs, each at its
+// precisions, unsplit.
+func usableChoices(t *testing.T, info vk.DeviceInfo) []Choice {
+	var out []Choice
+	for _, v := range GemmVariants {
+		for _, prec := range precisionsOf(v) {
+			if err := v.usable(info, prec, false); err != nil {
+				t.Logf("skip %v", err)
+				continue
+			}
+			out = append(out, Choice{Variant: v, Split: 1, Precision: prec})
+		}
+	}
+	return out
+}
+
+// matrixShapes are the odd shapes of gemmShapes the matrix variants run
+// (the emulation is slow on lavapipe): partial tiles and fragments, a k
+// shorter than a K-step.
+var matrixShapes = [][3]int{{33, 68, 12}, {36, 68, 20}, {132, 260, 36}}
+
 func TestGemmMatchesReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	ran := runsCases{}
-	for _, v := range GemmVariants {
-		if err := v.usable(ctx.Info); err != nil {
-			t.Logf("skip %v", err)
-			continue
+	for _, ch := range usableChoices(t, ctx.Info) {
+		shapes := gemmShapes
+		if ch.Variant.Style == Matrix {
+			shapes = matrixShapes
 		}
-		for _, shape := range gemmShapes {
+		for _, shape := range shapes {
 			m, n, k := shape[0], shape[1], shape[2]
 			for _, trans := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, epi := range [][2]bool{{false, false}, {true, true}} {
-					g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: epi[0], ReLU: epi[1], Variant: v}
-					if !ran.add(v, Check(ctx.Info, g, g.Choice())) {
+					g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: epi[0], ReLU: epi[1]}.With(ch).(Gemm)
+					if !ran.add(ch, Check(ctx.Info, g, g.Choice())) {
 						continue
 					}
-					t.Run(fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v,bias+relu=%v", v.Name, m, n, k, trans[0], trans[1], epi[0]), func(t *testing.T) {
+					t.Run(fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v,bias+relu=%v", ch, m, n, k, trans[0], trans[1], epi[0]), func(t *testing.T) {
 						checkGemm(t, ctx, rng, g)
 					})
 				}
@@ -132,38 +163,45 @@ func TestGemmMatchesReference(t *testing.T) {
 }
 
 // TestGemmSplitKMatchesReference sums k in several workgroup layers, as
-// the dense layers do on GPUs, with every warp variant, transposes, bias
-// and ReLU (applied once, after the layers are added).
+// the dense layers do on GPUs, with every warp and matrix variant,
+// transposes, bias and ReLU (applied once, after the layers are added).
 func TestGemmSplitKMatchesReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(9, 10))
 	ran := runsCases{}
-	for _, v := range GemmVariants {
-		if v.Style != Warp {
+	for _, ch := range usableChoices(t, ctx.Info) {
+		if !ch.Variant.staged() {
 			continue
-		}
-		if err := v.usable(ctx.Info); err != nil {
-			t.Fatalf("a warp variant lavapipe cannot run: %v", err)
 		}
 		for _, shape := range [][4]int{{64, 40, 1000, 3}, {17, 36, 652, 2}, {8, 72, 1300, 7}} {
 			m, n, k, split := shape[0], shape[1], shape[2], shape[3]
 			for _, trans := range [][2]bool{{false, false}, {true, true}} {
-				g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: true, ReLU: true, Variant: v, Split: split}
-				if !ran.add(v, Check(ctx.Info, g, g.Choice())) {
+				g := Gemm{M: m, N: n, K: k, TransA: trans[0], TransB: trans[1], Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision, Split: split}
+				if !ran.add(ch, Check(ctx.Info, g, g.Choice())) {
 					continue
 				}
 				if g.layers() < 2 {
 					t.Fatalf("%dx%dx%d split %d runs in %d layer", m, n, k, split, g.layers())
 				}
-				t.Run(fmt.Sprintf("%s/%dx%dx%d/split=%d/tA=%v,tB=%v", v.Name, m, n, k, split, trans[0], trans[1]), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v", g.Choice(), m, n, k, trans[0], trans[1]), func(t *testing.T) {
 					checkGemm(t, ctx, rng, g)
 				})
 			}
 		}
 	}
+	if len(ran) < 5 {
+		t.Errorf("%d warp and matrix variants ran; lavapipe must run all of them", len(ran))
+	}
 	ran.check(t)
 }
 
+// sumTolerance bounds the float32 rounding of sums of terms products of
+// values of at most 1 (growing at most linearly with their count).
+func sumTolerance(terms int) float64 { return 4*float64(terms)/(1<<23) + 1e-6 }
+
+// checkGemm runs g on random operands in [-1, 1] and compares it with the
+// float64 reference of the products its precision sums (ref.Terms), to
+// within float32 summation.
 func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	a := randomFloats(rng, g.M*g.K)
 	b := randomFloats(rng, g.K*g.N)
@@ -171,7 +209,8 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	if g.Bias {
 		bias = randomFloats(rng, g.N)
 	}
-	want := ref.Gemm(g.M, g.N, g.K, a, b, g.TransA, g.TransB, bias, g.ReLU)
+	terms := ref.Terms(a, b, g.Precision.String())
+	want := ref.GemmTerms(g.M, g.N, g.K, terms, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten
 	scratch := upload(t, ctx, make([]float32, max(g.Scratch(ctx.Info), 1)))
@@ -183,10 +222,8 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
 	})
 	got := download(t, cb, g.M*g.N)
-	// |a|,|b| <= 1: float32 rounding grows at most linearly with K.
-	tol := 4*float64(g.K)*(1.0/(1<<23)) + 1e-6
-	if d, at := maxAbsDiff(got, want); d > tol {
-		t.Fatalf("max |error| %.3g at C[%d][%d] (got %g, want %g), tolerance %.3g", d, at/g.N, at%g.N, got[at], want[at], tol)
+	if d, at := maxAbsDiff(got, want); d > sumTolerance(len(terms)*g.K) {
+		t.Fatalf("max |error| %.3g at C[%d][%d] (got %g, want %g), tolerance %.3g", d, at/g.N, at%g.N, got[at], want[at], sumTolerance(len(terms)*g.K))
 	}
 }
 
@@ -196,23 +233,27 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := Gemm{M: 200, N: 40, K: 36, Bias: true}
-	g.Variant = Default(ctx.Info, g).Variant
-	checkGemm(t, ctx, rng, g)
+	// The matrix variant of 64 rows: a band of 128 passes 16 KiB.
+	m64, _ := GemmVariantByName("coopmat64")
+	for _, ch := range []Choice{Default(ctx.Info, g, FP32), {Variant: m64, Split: 1, Precision: BF16}, {Variant: m64, Split: 1, Precision: BF16x3}} {
+		g := g.With(ch).(Gemm)
+		t.Run(ch.String(), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
+	}
 }
 
 // TestGemmSlicesKPastStorageRange runs a product shaped like a dense
 // layer's kernel gradient (A transposed) whose A passes a lowered
 // storage-buffer range, in slices of k whose products are added in order:
-// with every variant, and split over k within each slice by the warp
-// variants.
+// with every variant, and split over k within each slice by the warp and
+// matrix variants.
 func TestGemmSlicesKPastStorageRange(t *testing.T) {
 	ctx := vktest.Open(t)
 	maxRangeOverride = 16 << 10 // A's 48,000 bytes in three slices of k
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, v := range GemmVariants {
+	for _, ch := range usableChoices(t, ctx.Info) {
 		for _, split := range []int{1, 2} {
-			g := Gemm{M: 40, N: 12, K: 300, TransA: true, Variant: v, Split: split}
+			g := Gemm{M: 40, N: 12, K: 300, TransA: true, Variant: ch.Variant, Precision: ch.Precision, Split: split}
 			if Check(ctx.Info, g, g.Choice()) != nil {
 				continue
 			}
@@ -238,7 +279,7 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	v := Default(ctx.Info, Gemm{M: 4, N: 4, K: 4}).Variant
+	v := Default(ctx.Info, Gemm{M: 4, N: 4, K: 4}, FP32).Variant
 	r := vk.Whole(small)
 	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")

@@ -29,13 +29,14 @@ type Skip struct {
 }
 
 // Pipelines lists, once each and by shader name, the pipelines of the
-// products (named by names) in every one of variants that runs them
-// (Check) and those of the other kernels, the augmentation's for images
-// of geometry g: every pipeline a training step or evaluation of the
-// products' model can build on the device (info).
-// The constants come from the code that dispatches them. skipped are the
-// variants that run none of the products.
-func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant, g augment.Geometry) (out []Pipeline, skipped []Skip, err error) {
+// products (named by names) in every one of variants that runs them at
+// one of precs (check; a matrix variant on a device that only compiles
+// its instance, too) and those of the other kernels, the augmentation's
+// for images of geometry g: every pipeline a training step or evaluation
+// of the products' model can build on the device (info) at those
+// precisions. The constants come from the code that dispatches them.
+// skipped are the variants that run none of the products.
+func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants []GemmVariant, precs []Precision, g augment.Geometry) (out []Pipeline, skipped []Skip, err error) {
 	seen := map[string]int{}
 	add := func(s shader, user string) error {
 		key := fmt.Sprint(s.name, s.spec)
@@ -60,21 +61,22 @@ func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants 
 	for _, v := range variants {
 		var why error
 		ran := false
-		for i, p := range products {
-			if err := Check(info, p, Choice{Variant: v, Split: 1}); err != nil {
-				why = cmp.Or(why, err)
-				continue
-			}
-			ran = true
-			// A split GEMM leaves its bias and ReLU to the sum: another
-			// pipeline where it has them.
-			q := p.With(Choice{Variant: v, Split: 1})
-			for _, split := range []int{1, 2} {
-				if Check(info, p, Choice{Variant: v, Split: split}) != nil {
-					continue
-				}
-				if err := add(q.shader(info, split > 1), names[i]); err != nil {
-					return nil, nil, err
+		for _, prec := range precs {
+			for i, p := range products {
+				// A split GEMM leaves its bias and ReLU to the sum: another
+				// pipeline where it has them.
+				for _, split := range []int{1, 2} {
+					ch := Choice{Variant: v, Split: split, Precision: prec}
+					if err := check(info, p, ch, true); err != nil {
+						if split == 1 {
+							why = cmp.Or(why, err)
+						}
+						continue
+					}
+					ran = true
+					if err := add(p.With(ch).shader(info, split > 1), names[i]); err != nil {
+						return nil, nil, err
+					}
 				}
 			}
 		}

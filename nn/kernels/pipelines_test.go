@@ -11,12 +11,29 @@ import (
 	"vkcnn/vk"
 )
 
-// everyVariant is a device that can run every listed variant: 8-lane
-// subgroups for the subgroup kernels, a GPU's limits for the others.
-var everyVariant = vk.DeviceInfo{Type: "discrete GPU", SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
+// everyVariant is a device that can run every listed variant at every
+// precision: 8-lane subgroups for the subgroup kernels, a GPU's limits
+// for the others, and a CPU's emulation of the matrix kernels.
+var everyVariant = vk.DeviceInfo{Type: "CPU", SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
 	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SharedMemoryBytes: 48 << 10}
 
+// matrixGPUs are a device of each cooperative-matrix instance: bf16
+// matrices, and fp16 ones alone (compiled, not run).
+var matrixGPUs = func() (out []vk.DeviceInfo) {
+	for _, elem := range []string{"bfloat16", "float16"} {
+		info := everyVariant
+		info.Type, info.SubgroupSize, info.Bfloat16 = "discrete GPU", 32, elem == "bfloat16"
+		info.CooperativeMatrices = []vk.MatrixShape{{M: 16, N: 16, K: 16, A: elem, B: elem, C: "float32", Result: "float32", Scope: "subgroup"}}
+		out = append(out, info)
+	}
+	return out
+}()
+
 func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.Pipeline {
+	return standardPipelinesOn(t, everyVariant, variants)
+}
+
+func standardPipelinesOn(t *testing.T, info vk.DeviceInfo, variants []kernels.GemmVariant) []kernels.Pipeline {
 	t.Helper()
 	spec, err := nn.Preset("standard")
 	if err != nil {
@@ -27,7 +44,7 @@ func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.P
 		t.Fatal(err)
 	}
 	names, products := nn.Products(model, 1)
-	pipelines, skipped, err := kernels.Pipelines(everyVariant, names, products, variants, model.Input().Geometry())
+	pipelines, skipped, err := kernels.Pipelines(info, names, products, variants, kernels.Precisions, model.Input().Geometry())
 	if err != nil || len(skipped) > 0 {
 		t.Fatalf("%v; skipped %v", err, skipped)
 	}
@@ -35,19 +52,27 @@ func standardPipelines(t *testing.T, variants []kernels.GemmVariant) []kernels.P
 }
 
 func TestPipelinesCoverEveryShader(t *testing.T) {
-	pipelines := standardPipelines(t, kernels.GemmVariants)
+	// Every variant on a device that runs them all, and the matrix ones on
+	// each cooperative-matrix instance.
+	matrix := slices.DeleteFunc(slices.Clone(kernels.GemmVariants), func(v kernels.GemmVariant) bool { return v.Style != kernels.Matrix })
+	lists := [][]kernels.Pipeline{standardPipelines(t, kernels.GemmVariants)}
+	for _, gpu := range matrixGPUs {
+		lists = append(lists, standardPipelinesOn(t, gpu, matrix))
+	}
 	built := map[string]bool{}
-	seen := map[string]bool{}
-	for _, p := range pipelines {
-		built[p.Spec.Name] = true
-		key := p.Spec.Name + " " + p.Label
-		if seen[key] {
-			t.Errorf("%s listed twice", key)
-		}
-		seen[key] = true
-		gemmShaped := strings.HasPrefix(p.Spec.Name, "gemm_") || strings.HasPrefix(p.Spec.Name, "conv_")
-		if gemmShaped != (len(p.Users) > 0) {
-			t.Errorf("%s: used by %q", key, p.Users)
+	for _, pipelines := range lists {
+		seen := map[string]bool{}
+		for _, p := range pipelines {
+			built[p.Spec.Name] = true
+			key := p.Spec.Name + " " + p.Label
+			if seen[key] {
+				t.Errorf("%s listed twice", key)
+			}
+			seen[key] = true
+			gemmShaped := strings.HasPrefix(p.Spec.Name, "gemm_") || strings.HasPrefix(p.Spec.Name, "conv_")
+			if gemmShaped != (len(p.Users) > 0) {
+				t.Errorf("%s: used by %q", key, p.Users)
+			}
 		}
 	}
 	files, err := filepath.Glob("../../shaders/*.spv")

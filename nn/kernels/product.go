@@ -61,89 +61,132 @@ type length struct {
 	n    int
 }
 
-// Choice is how a product runs: its variant and, for a plain GEMM, the
-// split of its sum over k (1: none).
+// Choice is how a product runs: its variant, its precision and, for a
+// plain GEMM, the split of its sum over k (1: none).
 type Choice struct {
-	Variant GemmVariant
-	Split   int
+	Variant   GemmVariant
+	Split     int
+	Precision Precision
 }
 
 // String is the choice as the tuning cache and run folders keep it:
-// "warp64", or "warp64 split 8".
+// "warp64", "warp64 split 8", "coopmat128 bf16x3 split 4" (fp32 goes
+// unsaid: the choices of run folders from before precisions read so).
 func (c Choice) String() string {
-	if c.Split > 1 {
-		return fmt.Sprintf("%s split %d", c.Variant.Name, c.Split)
+	s := c.Variant.Name
+	if c.Precision != FP32 {
+		s += " " + c.Precision.String()
 	}
-	return c.Variant.Name
+	if c.Split > 1 {
+		s += fmt.Sprintf(" split %d", c.Split)
+	}
+	return s
 }
 
 // ParseChoice reads a Choice written by String. Whether it runs a
 // product is Check's to say.
 func ParseChoice(s string) (Choice, error) {
 	f := strings.Fields(s)
-	if len(f) != 1 && (len(f) != 3 || f[1] != "split") {
-		return Choice{}, fmt.Errorf("kernel choice %q is not a variant, or a variant and \"split N\"", s)
+	bad := fmt.Errorf("kernel choice %q is not a variant, its precision (unless fp32) and \"split N\" (unless 1)", s)
+	if len(f) == 0 {
+		return Choice{}, bad
 	}
 	v, err := GemmVariantByName(f[0])
 	if err != nil {
 		return Choice{}, err
 	}
 	c := Choice{Variant: v, Split: 1}
-	if len(f) == 3 {
-		if c.Split, err = strconv.Atoi(f[2]); err != nil || c.Split < 1 {
+	f = f[1:]
+	if len(f)%2 == 1 {
+		if c.Precision, err = ParsePrecision(f[0]); err != nil || c.Precision == FP32 {
+			return Choice{}, bad
+		}
+		f = f[1:]
+	}
+	switch {
+	case len(f) == 2 && f[0] == "split":
+		if c.Split, err = strconv.Atoi(f[1]); err != nil || c.Split < 1 {
 			return Choice{}, fmt.Errorf("kernel choice %q: the split must be a positive integer", s)
 		}
+	case len(f) != 0:
+		return Choice{}, bad
 	}
 	return c, nil
 }
 
 // Check reports whether the device runs p as ch says, and why not: the
-// device runs the variant (usable); a GemmOnly variant runs no
-// convolution; the warp kernels read and write only vec4s, with no
-// element-by-element paths (which took a third of their instructions),
-// so the lengths they read and write along must be multiples of 4
-// (products that are not, a first layer of one channel or ten classes,
-// are small and run on another style); and only the warp kernels split a
-// plain GEMM's sum over k.
-func Check(info vk.DeviceInfo, p Product, ch Choice) error {
+// device runs the variant at the precision (usable: the matrix variants
+// run bf16 and bf16x3, the others fp32); a GemmOnly variant runs no
+// convolution; the warp and matrix kernels read and write only vec4s,
+// with no element-by-element paths (which took a third of the warp
+// kernels' instructions), so the lengths they read and write along must
+// be multiples of 4 (products that are not, a first layer of one channel
+// or ten classes, are small and run on another style, in fp32); and only
+// they split a plain GEMM's sum over k.
+func Check(info vk.DeviceInfo, p Product, ch Choice) error { return check(info, p, ch, false) }
+
+// check is Check; compile allows a matrix instance the device compiles
+// but does not run (Pipelines).
+func check(info vk.DeviceInfo, p Product, ch Choice, compile bool) error {
 	v := ch.Variant
-	if err := v.usable(info); err != nil {
+	if err := v.usable(info, ch.Precision, compile); err != nil {
 		return err
 	}
 	if v.GemmOnly && !p.plain() {
 		return fmt.Errorf("GEMM variant %s runs plain products only, not %s", v.Name, p.Key())
 	}
-	if v.Style == Warp {
+	if v.staged() {
 		for _, l := range p.vec4Lengths() {
 			if l.n%4 != 0 {
 				return fmt.Errorf("GEMM variant %s reads and writes by vec4s: %s has %s %d, not a multiple of 4", v.Name, p.Key(), l.name, l.n)
 			}
 		}
 	}
-	if ch.Split > 1 && (v.Style != Warp || !p.plain()) {
-		return fmt.Errorf("%s cannot split %s's sum over k (warp variants split plain GEMMs)", ch, p.Key())
+	if ch.Split > 1 && (!v.staged() || !p.plain()) {
+		return fmt.Errorf("%s cannot split %s's sum over k (warp and matrix variants split plain GEMMs)", ch, p.Key())
 	}
 	return nil
 }
 
-// For is the choice of variant v for p on the device: v with the split
-// of k it makes by default (defaultSplit), or why the device cannot run
-// it.
-func For(info vk.DeviceInfo, p Product, v GemmVariant) (Choice, error) {
-	ch := Choice{Variant: v, Split: defaultSplit(info, v, p)}
+// For is the choice of variant v at precision prec for p on the device:
+// v with the split of k it makes by default (defaultSplit), or why the
+// device cannot run it.
+func For(info vk.DeviceInfo, p Product, v GemmVariant, prec Precision) (Choice, error) {
+	ch := Choice{Variant: v, Split: defaultSplit(info, v, prec, p), Precision: prec}
 	return ch, Check(info, p, ch)
 }
 
-// Default is the built-in choice for a product on a device, where no
-// tuning says otherwise: on CPUs that can run it, the subgroup kernel
-// with the largest tile that the product's m and n fill well; on GPUs the
-// largest warp tile (GemmVariants lists them largest first) that runs the
-// product, its sum over k split where its tiles are too few to fill the
-// device (defaultSplit), else the largest tiled one. On an H100 tuning
-// chose warp128 or warp64x128, a few percent apart, for every large
-// product of the standard model.
-func Default(info vk.DeviceInfo, p Product) Choice {
+// Default is the built-in choice for a product on a device at a
+// precision, where no tuning says otherwise. At bf16 and bf16x3, the
+// largest matrix tile that runs the product and that its m and n fill
+// (rounded up to 64: a dense layer's 64 rows fill only the 64-row tile),
+// else the largest that runs it, split as For splits it; where none does
+// (lengths not multiples of 4), or at fp32: on CPUs that
+// can run it, the subgroup kernel with the largest tile that the
+// product's m and n fill well; on GPUs the largest warp tile
+// (GemmVariants lists them largest first) that runs the product, its sum
+// over k split where its tiles are too few to fill the device
+// (defaultSplit), else the largest tiled one. On an H100 tuning chose
+// warp128 or warp64x128, a few percent apart, for every large product of
+// the standard model.
+func Default(info vk.DeviceInfo, p Product, prec Precision) Choice {
 	m, n, _ := p.shape()
+	if prec.matrix() {
+		var runs []Choice
+		for _, v := range GemmVariants {
+			if ch, err := For(info, p, v, prec); v.Style == Matrix && err == nil {
+				runs = append(runs, ch)
+			}
+		}
+		for _, ch := range runs {
+			if rows, cols := ch.Variant.tile(); int(rows) <= (m+63)/64*64 && int(cols) <= (n+63)/64*64 {
+				return ch
+			}
+		}
+		if len(runs) > 0 {
+			return runs[0]
+		}
+	}
 	if info.Type == "CPU" {
 		rows, cols := uint32(16), uint32(64)
 		switch {
@@ -157,7 +200,7 @@ func Default(info vk.DeviceInfo, p Product) Choice {
 		}
 		for _, v := range GemmVariants {
 			if v.Style == Subgroup && v.Rows == rows && v.Cols == cols {
-				if ch, err := For(info, p, v); err == nil {
+				if ch, err := For(info, p, v, FP32); err == nil {
 					return ch
 				}
 			}
@@ -168,7 +211,7 @@ func Default(info vk.DeviceInfo, p Product) Choice {
 			if v.Style != style {
 				continue
 			}
-			if ch, err := For(info, p, v); err == nil {
+			if ch, err := For(info, p, v, FP32); err == nil {
 				return ch
 			}
 		}
@@ -176,21 +219,23 @@ func Default(info vk.DeviceInfo, p Product) Choice {
 	return Choice{Variant: GemmVariants[0], Split: 1}
 }
 
-// Choices are the choices the device runs p with, for the tuner to try:
-// the built-in one first, then every variant that runs p with its
+// Choices are the choices the device runs p with at a precision, for the
+// tuner to try: the built-in one first, then every variant that runs p at
+// the default's precision (fp32 where no matrix variant runs p) with its
 // default split, and for a split plain GEMM, half, twice and four times
 // that split and none, keeping at least 256 of k a layer.
-func Choices(info vk.DeviceInfo, p Product) []Choice {
-	out := []Choice{Default(info, p)}
+func Choices(info vk.DeviceInfo, p Product, prec Precision) []Choice {
+	def := Default(info, p, prec)
+	out := []Choice{def}
 	_, _, k := p.shape()
 	for _, v := range GemmVariants {
-		def, err := For(info, p, v)
+		d, err := For(info, p, v, def.Precision)
 		if err != nil {
 			continue
 		}
-		for _, s := range []int{def.Split, 1, def.Split / 2, def.Split * 2, def.Split * 4} {
-			ch := Choice{Variant: v, Split: s}
-			if s >= 1 && (s == def.Split || s*256 <= k) && !slices.Contains(out, ch) && Check(info, p, ch) == nil {
+		for _, s := range []int{d.Split, 1, d.Split / 2, d.Split * 2, d.Split * 4} {
+			ch := Choice{Variant: v, Split: s, Precision: d.Precision}
+			if s >= 1 && (s == d.Split || s*256 <= k) && !slices.Contains(out, ch) && Check(info, p, ch) == nil {
 				out = append(out, ch)
 			}
 		}
@@ -198,11 +243,12 @@ func Choices(info vk.DeviceInfo, p Product) []Choice {
 	return out
 }
 
-// defaultSplit splits a plain GEMM's sum over k with a warp variant so
-// that the device's compute units get about two workgroups each where its
-// tiles alone give fewer, keeping at least 256 of k a layer.
-func defaultSplit(info vk.DeviceInfo, v GemmVariant, p Product) int {
-	if Check(info, p, Choice{Variant: v, Split: 2}) != nil {
+// defaultSplit splits a plain GEMM's sum over k with a warp or matrix
+// variant so that the device's compute units get about two workgroups
+// each where its tiles alone give fewer, keeping at least 256 of k a
+// layer.
+func defaultSplit(info vk.DeviceInfo, v GemmVariant, prec Precision, p Product) int {
+	if Check(info, p, Choice{Variant: v, Split: 2, Precision: prec}) != nil {
 		return 1
 	}
 	m, n, k := p.shape()
@@ -244,12 +290,14 @@ func (g Gemm) RecordArgs(ctx *vk.Context, rec *vk.Recording, args []vk.Range) er
 	return g.Record(ctx, rec, args[0], args[1], args[3], args[1], args[2])
 }
 
-// Choice is the GEMM's variant and split.
-func (g Gemm) Choice() Choice { return Choice{Variant: g.Variant, Split: max(g.Split, 1)} }
+// Choice is the GEMM's variant, split and precision.
+func (g Gemm) Choice() Choice {
+	return Choice{Variant: g.Variant, Split: max(g.Split, 1), Precision: g.Precision}
+}
 
-// With returns the GEMM with the choice's variant and split.
+// With returns the GEMM with the choice's variant, split and precision.
 func (g Gemm) With(ch Choice) Product {
-	g.Variant, g.Split = ch.Variant, ch.Split
+	g.Variant, g.Split, g.Precision = ch.Variant, ch.Split, ch.Precision
 	return g
 }
 
@@ -324,12 +372,15 @@ func (p ConvProduct) RecordArgs(ctx *vk.Context, rec *vk.Recording, args []vk.Ra
 	return c.BackwardFilter(ctx, rec, args[0], args[1], args[3], args[2])
 }
 
-// Choice is the convolution's variant.
-func (p ConvProduct) Choice() Choice { return Choice{Variant: p.Conv.Variant, Split: 1} }
+// Choice is the convolution's variant and precision.
+func (p ConvProduct) Choice() Choice {
+	return Choice{Variant: p.Conv.Variant, Split: 1, Precision: p.Conv.Precision}
+}
 
-// With returns the pass with the choice's variant (Check refuses a split).
+// With returns the pass with the choice's variant and precision (Check
+// refuses a split).
 func (p ConvProduct) With(ch Choice) Product {
-	p.Conv.Variant = ch.Variant
+	p.Conv.Variant, p.Conv.Precision = ch.Variant, ch.Precision
 	return p
 }
 

@@ -23,10 +23,10 @@ func TestKernelsAtModelShapes(t *testing.T) {
 		{Batch: 2, H: 28, W: 28, Cin: 1, Cout: 32, KH: 5, KW: 5},
 		{Batch: 2, H: 14, W: 14, Cin: 32, Cout: 64, KH: 5, KW: 5},
 	} {
-		for _, variant := range GemmVariants {
+		for _, ch := range usableChoices(t, ctx.Info) {
 			c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW}
-			if Check(ctx.Info, ConvProduct{Conv: c}, Choice{Variant: variant, Split: 1}) == nil {
-				t.Run(fmt.Sprintf("conv %s %+v", variant.Name, g), func(t *testing.T) { checkConv(t, ctx, rng, g, variant) })
+			if Check(ctx.Info, ConvProduct{Conv: c}, ch) == nil {
+				t.Run(fmt.Sprintf("conv %s %+v", ch, g), func(t *testing.T) { checkConv(t, ctx, rng, g, ch) })
 			}
 		}
 	}
@@ -35,7 +35,9 @@ func TestKernelsAtModelShapes(t *testing.T) {
 		{M: 3136, N: 128, K: 64, TransA: true},
 		{M: 64, N: 3136, K: 128, TransB: true},
 	} {
-		g.Variant = Default(ctx.Info, g).Variant
-		t.Run(fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
+		for _, prec := range Precisions {
+			g := g.With(Default(ctx.Info, g, prec)).(Gemm)
+			t.Run(fmt.Sprintf("gemm %dx%dx%d %s", g.M, g.N, g.K, g.Choice()), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,29 +14,60 @@ import (
 	"vkcnn/vk"
 )
 
-// Tuning chooses the GEMM variant of each product: the one `vkcnn tune`
-// measured fastest for its shape on this device, else the device's
-// default (Default).
+// Tuning chooses the kernel of each product at a precision: the one
+// `vkcnn tune` measured fastest for its shape on this device, else the
+// device's default (Default).
 type Tuning struct {
-	info   vk.DeviceInfo
-	chosen map[string]string
+	info      vk.DeviceInfo
+	precision Precision
+	chosen    map[string]string
 }
 
-// NewTuning makes a tuning for a device from chosen, variant names by
-// product key (nil: defaults throughout).
-func NewTuning(info vk.DeviceInfo, chosen map[string]string) Tuning {
-	return Tuning{info: info, chosen: chosen}
+// NewTuning makes a tuning for a device at a precision from chosen,
+// choices by product key (nil: defaults throughout).
+func NewTuning(info vk.DeviceInfo, prec Precision, chosen map[string]string) Tuning {
+	return Tuning{info: info, precision: prec, chosen: chosen}
 }
 
-// Choose returns p with its variant and split set, and whether a tuned
-// choice set them.
+// Precision is the precision the tuning runs products at (those no
+// matrix variant runs, at fp32).
+func (t Tuning) Precision() Precision { return t.precision }
+
+// Choose returns p with its variant, split and precision set, and whether
+// a tuned choice set them: one the device runs p with, at the precision
+// the default runs it at.
 func (t Tuning) Choose(p Product) (Product, bool) {
+	def := Default(t.info, p, t.precision)
 	if s, ok := t.chosen[p.Key()]; ok {
-		if ch, err := ParseChoice(s); err == nil && Check(t.info, p, ch) == nil {
+		if ch, err := ParseChoice(s); err == nil && ch.Precision == def.Precision && Check(t.info, p, ch) == nil {
 			return p.With(ch), true
 		}
 	}
-	return p.With(Default(t.info, p)), false
+	return p.With(def), false
+}
+
+// Fallback says why p runs at fp32 where the tuning's precision is a
+// matrix one (nil where it does not): no matrix variant runs it. The
+// reason is the product's (its lengths) where a variant the device runs
+// refuses it, else the device's.
+func (t Tuning) Fallback(p Product) error {
+	if !t.precision.matrix() || Default(t.info, p, t.precision).Precision.matrix() {
+		return nil
+	}
+	var device error
+	for _, v := range GemmVariants {
+		if v.Style != Matrix {
+			continue
+		}
+		if err := v.usable(t.info, t.precision, false); err != nil {
+			device = cmp.Or(device, err)
+			continue
+		}
+		if _, err := For(t.info, p, v, t.precision); err != nil {
+			return err
+		}
+	}
+	return device
 }
 
 // Gemm returns g with its variant and split chosen.
@@ -56,14 +88,14 @@ func (t Tuning) Conv(c Conv, pass ConvPass) Conv {
 	return p.(ConvProduct).Conv
 }
 
-// tuningFile is the cache: tuned choices by device ("name | driver") and
-// product key.
+// tuningFile is the cache: tuned choices by device and precision
+// ("name | driver | precision") and product key.
 type tuningFile struct {
 	Version int                          `json:"version"`
 	Devices map[string]map[string]string `json:"devices"`
 }
 
-const tuningVersion = 1
+const tuningVersion = 2
 
 // TuningPath is the cache file: $VKCNN_TUNING, else vkcnn/tuning.json in
 // the user's cache folder.
@@ -79,6 +111,10 @@ func TuningPath() (string, error) {
 }
 
 func deviceKey(info vk.DeviceInfo) string { return info.Name + " | " + info.DriverInfo }
+
+func tuningKey(info vk.DeviceInfo, prec Precision) string {
+	return deviceKey(info) + " | " + prec.String()
+}
 
 // readTuningFile reads the cache; a missing or unreadable one reads as
 // empty (with an error for the unreadable).
@@ -98,30 +134,31 @@ func readTuningFile(path string) (tuningFile, error) {
 	return f, nil
 }
 
-// LoadTuning reads the device's tuned choices from the cache. A missing
-// cache gives the defaults; an unreadable one gives the defaults and an
-// error to report, so that a bad cache never stops training.
-func LoadTuning(info vk.DeviceInfo) (Tuning, error) {
+// LoadTuning reads the device's tuned choices at a precision from the
+// cache. A missing cache gives the defaults; an unreadable one gives the
+// defaults and an error to report, so that a bad cache never stops
+// training.
+func LoadTuning(info vk.DeviceInfo, prec Precision) (Tuning, error) {
 	path, err := TuningPath()
 	if err != nil {
-		return NewTuning(info, nil), err
+		return NewTuning(info, prec, nil), err
 	}
 	f, err := readTuningFile(path)
-	return NewTuning(info, f.Devices[deviceKey(info)]), err
+	return NewTuning(info, prec, f.Devices[tuningKey(info, prec)]), err
 }
 
-// SaveTuning merges chosen into the device's entry of the cache and
-// returns the file's path.
-func SaveTuning(info vk.DeviceInfo, chosen map[string]string) (string, error) {
+// SaveTuning merges chosen into the device's entry at a precision of the
+// cache and returns the file's path.
+func SaveTuning(info vk.DeviceInfo, prec Precision, chosen map[string]string) (string, error) {
 	path, err := TuningPath()
 	if err != nil {
 		return "", err
 	}
 	f, _ := readTuningFile(path) // a corrupt cache is replaced
-	entry := f.Devices[deviceKey(info)]
+	entry := f.Devices[tuningKey(info, prec)]
 	if entry == nil {
 		entry = map[string]string{}
-		f.Devices[deviceKey(info)] = entry
+		f.Devices[tuningKey(info, prec)] = entry
 	}
 	for k, v := range chosen {
 		entry[k] = v
@@ -147,13 +184,16 @@ func SaveTuning(info vk.DeviceInfo, chosen map[string]string) (string, error) {
 const RunKernelsFile = "kernels.json"
 
 type runKernels struct {
-	Device  string            `json:"device"`
-	Choices map[string]string `json:"choices"`
+	Device string `json:"device"`
+	// Precision is the run's (fp32 in a record from before precisions).
+	Precision Precision         `json:"precision"`
+	Choices   map[string]string `json:"choices"`
 }
 
-// SaveRunKernels records in path the choice t makes for each product.
+// SaveRunKernels records in path the precision of t and the choice it
+// makes for each product.
 func SaveRunKernels(path string, t Tuning, products []Product) error {
-	r := runKernels{Device: deviceKey(t.info), Choices: map[string]string{}}
+	r := runKernels{Device: deviceKey(t.info), Precision: t.precision, Choices: map[string]string{}}
 	for _, p := range products {
 		chosen, _ := t.Choose(p)
 		r.Choices[p.Key()] = chosen.Choice().String()
@@ -173,8 +213,8 @@ func SaveRunKernels(path string, t Tuning, products []Product) error {
 // ErrOtherDevice means a run's kernels were recorded on another device.
 var ErrOtherDevice = errors.New("recorded on another device")
 
-// LoadRunKernels reads the choices a run recorded, as a tuning for the
-// device info describes. A missing file (a run from before vkcnn recorded
+// LoadRunKernels reads the precision and choices a run recorded, as a
+// tuning for the device info describes. A missing file (a run from before vkcnn recorded
 // them) is fs.ErrNotExist; a file of another device, ErrOtherDevice.
 func LoadRunKernels(path string, info vk.DeviceInfo) (Tuning, error) {
 	data, err := os.ReadFile(path)
@@ -193,5 +233,5 @@ func LoadRunKernels(path string, info vk.DeviceInfo) (Tuning, error) {
 			return Tuning{}, fmt.Errorf("%s: %s: %w", path, key, err)
 		}
 	}
-	return NewTuning(info, r.Choices), nil
+	return NewTuning(info, r.Precision, r.Choices), nil
 }

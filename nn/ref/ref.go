@@ -10,10 +10,19 @@ import "math"
 // Gemm returns C = op(A)*op(B) (+ bias[n]) (ReLU), with C M x N row-major.
 // A is M x K (K x M if transA); B is K x N (N x K if transB); bias may be nil.
 func Gemm(m, n, k int, a, b []float32, transA, transB bool, bias []float32, relu bool) []float32 {
+	return GemmTerms(m, n, k, [][2][]float32{{a, b}}, transA, transB, bias, relu)
+}
+
+// GemmTerms is Gemm of the sum of the products of terms' pairs (A, B)
+// (see Terms).
+func GemmTerms(m, n, k int, terms [][2][]float32, transA, transB bool, bias []float32, relu bool) []float32 {
 	c := make([]float32, m*n)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
-			s := GemmEntry(m, n, k, a, b, transA, transB, i, j)
+			var s float64
+			for _, t := range terms {
+				s += GemmEntry(m, n, k, t[0], t[1], transA, transB, i, j)
+			}
 			if bias != nil {
 				s += float64(bias[j])
 			}
@@ -56,7 +65,14 @@ func Add(x, y []float32) []float32 {
 // GemmEntry returns element (i, j) of op(A)*op(B) in float64, for checking
 // products too large to compute whole.
 func GemmEntry(m, n, k int, a, b []float32, transA, transB bool, i, j int) float64 {
-	var s float64
+	s, _ := GemmEntryTerms(m, n, k, a, b, transA, transB, i, j)
+	return s
+}
+
+// GemmEntryTerms is GemmEntry and the sum of its terms' absolute values,
+// sum over p of |A[i][p] B[p][j]|, which a float rounding error of the
+// entry scales with.
+func GemmEntryTerms(m, n, k int, a, b []float32, transA, transB bool, i, j int) (sum, abs float64) {
 	for p := 0; p < k; p++ {
 		av := a[i*k+p]
 		if transA {
@@ -66,9 +82,11 @@ func GemmEntry(m, n, k int, a, b []float32, transA, transB bool, i, j int) float
 		if transB {
 			bv = b[j*k+p]
 		}
-		s += float64(av) * float64(bv)
+		t := float64(av) * float64(bv)
+		sum += t
+		abs += math.Abs(t)
 	}
-	return s
+	return sum, abs
 }
 
 // ConvGeom is a 2-D convolution on NHWC tensors, "same" padding, stride
@@ -105,17 +123,25 @@ func (g ConvGeom) pixel(o, ky, kx int) int {
 // in float64, without bias or ReLU. The entries check convolutions too
 // large to compute whole (a test holds them to the whole references).
 func ConvForwardEntry(g ConvGeom, in, w []float32, o, co int) float64 {
-	var s float64
+	s, _ := ConvForwardEntryTerms(g, in, w, o, co)
+	return s
+}
+
+// ConvForwardEntryTerms is ConvForwardEntry and the sum of its terms'
+// absolute values, as GemmEntryTerms.
+func ConvForwardEntryTerms(g ConvGeom, in, w []float32, o, co int) (sum, abs float64) {
 	for ky := 0; ky < g.KH; ky++ {
 		for kx := 0; kx < g.KW; kx++ {
 			if i := g.pixel(o, ky, kx); i >= 0 {
 				for ci := 0; ci < g.Cin; ci++ {
-					s += float64(in[i*g.Cin+ci]) * float64(w[g.w(ky, kx, ci, co)])
+					t := float64(in[i*g.Cin+ci]) * float64(w[g.w(ky, kx, ci, co)])
+					sum += t
+					abs += math.Abs(t)
 				}
 			}
 		}
 	}
-	return s
+	return sum, abs
 }
 
 // ConvBackwardDataEntry returns the input gradient at (pixel i, channel

@@ -67,6 +67,57 @@ func (s sums) done(n int, r *Rounding) []float64 {
 	return s.v
 }
 
+// BF16 is x rounded to the nearest bfloat16 (8 significant bits), ties to
+// even, as the matrix kernels stage their operands (matrix_body.glsl's
+// bf16Bits); a bfloat16 is an fp32's high 16 bits.
+func BF16(x float32) float32 { return roundBits(x, 16) }
+
+// TF32 is x rounded to the nearest TF32 (11 significant bits), ties to
+// even: what NVIDIA's tensor cores multiply in PyTorch's default for
+// convolutions.
+func TF32(x float32) float32 { return roundBits(x, 13) }
+
+// roundBits rounds x to nearest, ties to even, dropping its low bits of
+// significand (NaN and infinities pass, a finite value may round to one).
+func roundBits(x float32, bits uint) float32 {
+	u := math.Float32bits(x)
+	half := uint32(1)<<(bits-1) - 1
+	u += half + (u>>bits)&1
+	return math.Float32frombits(u >> bits << bits)
+}
+
+// Terms are the operand pairs whose products a GEMM-shaped kernel sums at
+// a precision (kernels.Precision's names): "fp32", a and b; "bf16", their
+// bf16 roundings; "bf16x3", the high parts hi = BF16(x) and low parts
+// lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. A product is bilinear, so
+// its reference is the sum of the references of the pairs.
+func Terms(a, b []float32, precision string) [][2][]float32 {
+	hi := func(x []float32) []float32 {
+		y := make([]float32, len(x))
+		for i, v := range x {
+			y[i] = BF16(v)
+		}
+		return y
+	}
+	lo := func(x, hi []float32) []float32 {
+		y := make([]float32, len(x))
+		for i, v := range x {
+			y[i] = BF16(v - hi[i])
+		}
+		return y
+	}
+	switch precision {
+	case "fp32":
+		return [][2][]float32{{a, b}}
+	case "bf16":
+		return [][2][]float32{{hi(a), hi(b)}}
+	case "bf16x3":
+		ah, bh := hi(a), hi(b)
+		return [][2][]float32{{ah, bh}, {ah, lo(b, bh)}, {lo(a, ah), bh}}
+	}
+	panic("ref.Terms: unknown precision " + precision)
+}
+
 // ConvForward64 is conv(x, w) + bias, without a bias where bias is nil.
 func ConvForward64(g ConvGeom, x, w, bias []float64, r *Rounding) []float64 {
 	s := newSums(g.Batch * g.H * g.W * g.Cout)
