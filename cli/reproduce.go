@@ -535,7 +535,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 		e := at.experiments[0]
 		exp := report.Experiment{Name: e.name, Augmentation: e.augmentation, Published: e.published, Source: e.source}
 		if at.precision != kernels.FP32 {
-			exp.Name += ", " + at.precision.String()
+			exp.Precision = at.precision.String()
 		}
 		for seed := 1; seed <= r.seeds; seed++ {
 			dir := at.dir(seedRun{e, seed})
@@ -585,8 +585,16 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 			return err
 		}
 	}
+	// The command of the fp32 rows; those of another precision add its flag.
+	fp32 := *r
+	fp32.precision = kernels.FP32
+	for _, prec := range r.settings.precisions() {
+		if prec != kernels.FP32 {
+			settings += fmt.Sprintf("; the rows at %s add --precision %s", prec, prec)
+		}
+	}
 	return report.WriteReproduction(filepath.Join(r.out, "REPORT.md"), report.Reproduction{
-		Title: "Reproduction: the seed's experiments on MNIST", Command: r.command(), Settings: settings,
+		Title: "Reproduction: the seed's experiments on MNIST", Command: fp32.command(), Settings: settings,
 		Experiments: exps, Devices: devices, Figure: figure,
 	})
 }

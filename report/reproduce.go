@@ -23,11 +23,24 @@ const ReproduceWidth, ReproduceHeight = 960, 540
 // Experiment is one row of a reproduction: a training setup run once a
 // seed, and the test error the literature reports for it.
 type Experiment struct {
-	Name         string
+	Name string
+	// Precision is the arithmetic of its products where not fp32
+	// ("bf16"): its row and line are the experiment's at that precision,
+	// beside the same published figure.
+	Precision    string
 	Augmentation string  // in words
 	Published    float64 // test error, a fraction
 	Source       string  // where Published comes from
 	Runs         []SeedRun
+}
+
+// label names the experiment's row and line: its name, and its precision
+// where not fp32.
+func (e Experiment) label() string {
+	if e.Precision == "" {
+		return e.Name
+	}
+	return e.Name + ", " + e.Precision
 }
 
 // SeedRun is one seed's run of an experiment.
@@ -94,7 +107,7 @@ func errorPlot(path, title string, exps []Experiment) error {
 			for _, r := range runs {
 				v := 100 * (1 - r.Epochs[k].ValAcc)
 				if !(v >= 0 && v <= 100) {
-					return fmt.Errorf("%s seed %d: test error at epoch %d is %v%%", e.Name, r.Seed, k+1, v)
+					return fmt.Errorf("%s seed %d: test error at epoch %d is %v%%", e.label(), r.Seed, k+1, v)
 				}
 				errs = append(errs, max(v, minError*100))
 			}
@@ -133,8 +146,8 @@ func errorPlot(path, title string, exps []Experiment) error {
 		line.Color, line.Width = colour, vg.Points(2)
 		points.Color, points.Shape, points.Radius = colour, draw.CircleGlyph{}, vg.Points(2.5)
 		p.Add(line, points)
-		p.Legend.Add(fmt.Sprintf("%s, mean of %s", e.Name, Plural(len(runs), "seed")), line)
-		if e.Published > 0 {
+		p.Legend.Add(fmt.Sprintf("%s, mean of %s", e.label(), Plural(len(runs), "seed")), line)
+		if e.Published > 0 && !slices.ContainsFunc(published, func(r reference) bool { return r.name == e.Name }) {
 			published = append(published, reference{e.Name, 100 * e.Published, colour})
 			lo, hi = min(lo, 100*e.Published), max(hi, 100*e.Published)
 		}
@@ -204,12 +217,16 @@ func WriteReproduction(path string, r Reproduction) error {
 		runs := e.done()
 		published := "—"
 		if e.Published > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %.2f%%, %s", e.Name, 100*e.Published, e.Source))
-			published = fmt.Sprintf("%.2f%% [%d]", 100*e.Published, len(notes))
+			// One note an experiment, whatever rows of precision it has.
+			note := fmt.Sprintf("%s: %.2f%%, %s", e.Name, 100*e.Published, e.Source)
+			if !slices.Contains(notes, note) {
+				notes = append(notes, note)
+			}
+			published = fmt.Sprintf("%.2f%% [%d]", 100*e.Published, slices.Index(notes, note)+1)
 		}
 		seeds := fmt.Sprintf("%d of %d", len(runs), len(e.Runs))
 		if len(runs) == 0 {
-			fmt.Fprintf(&b, "| %s | %s | %s | — | — | — | %s | — | — |\n", e.Name, e.Augmentation, seeds, published)
+			fmt.Fprintf(&b, "| %s | %s | %s | — | — | — | %s | — | — |\n", e.label(), e.Augmentation, seeds, published)
 			continue
 		}
 		errs := make([]float64, len(runs))
@@ -223,7 +240,7 @@ func WriteReproduction(path string, r Reproduction) error {
 		}
 		secs, rate := speed(runs)
 		fmt.Fprintf(&b, "| %s | %s | %s | %.2f%% ± %s | %.2f%% (seed %d) | %.2f%% (seed %d) | %s | %s | %s |\n",
-			e.Name, e.Augmentation, seeds, meanOf(errs), spread, errs[best], runs[best].Seed, errs[worst], runs[worst].Seed,
+			e.label(), e.Augmentation, seeds, meanOf(errs), spread, errs[best], runs[best].Seed, errs[worst], runs[worst].Seed,
 			published, secs, rate)
 	}
 	b.WriteString("\n")
