@@ -219,15 +219,9 @@ func (c *Context) Validating() bool { return c.inst != nil && c.inst.validate !=
 // taken as hung: d, but never less than Options.Watchdog.
 func (c *Context) SetWatchdog(d time.Duration) { c.watchdog = max(c.watchdogBase, d) }
 
-// Watchdog is how long a submission may take now.
-func (c *Context) Watchdog() time.Duration { return c.watchdog }
-
 // Warn passes a note on to Options.Warn: something the user should know
 // that is no reason to fail.
 func (c *Context) Warn(err error) { c.warn(err) }
-
-// Fault is the lost or hung device that ended the context's work, or nil.
-func (c *Context) Fault() error { return c.fault }
 
 // noteFault remembers a lost device as the context's fault, and returns
 // err.

@@ -260,7 +260,7 @@ func TestWatchdogTakesALongSubmissionAsHung(t *testing.T) {
 	}
 	err = rec.Run()
 	var hang *HangError
-	if !errors.As(err, &hang) || !errors.Is(err, ErrHang) || hang.Waited != time.Millisecond || !errors.Is(ctx.Fault(), ErrHang) {
+	if !errors.As(err, &hang) || !errors.Is(err, ErrHang) || hang.Waited != time.Millisecond || !errors.Is(ctx.fault, ErrHang) {
 		t.Fatalf("run: %v, want a hang after 1ms", err)
 	}
 	if err := rec.Run(); !errors.Is(err, ErrHang) {

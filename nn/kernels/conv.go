@@ -112,10 +112,16 @@ func needRange(what string, r vk.Range, n, size int64, units string) error {
 // activations stay within the device's storage-buffer range: the whole
 // batch where they fit. The kernel is bound whole.
 func (c Conv) images(info vk.DeviceInfo) (int, error) {
-	if err := fitsWhole(info, fmt.Sprintf("a %dx%d kernel of %d>%d channels", c.KH, c.KW, c.Cin, c.Cout), 4*int64(c.KH*c.KW*c.Cin*c.Cout)); err != nil {
+	if err := c.kernelFits(info); err != nil {
 		return 0, err
 	}
 	return perSlice(info, c.image(), c.Batch, 1, c.imageBytes(c.Cin), c.imageBytes(c.Cout))
+}
+
+// kernelFits says why the kernel, bound whole to every slice, passes the
+// device's storage-buffer range.
+func (c Conv) kernelFits(info vk.DeviceInfo) error {
+	return fitsWhole(info, fmt.Sprintf("a %dx%d kernel of %d>%d channels", c.KH, c.KW, c.Cin, c.Cout), 4*int64(c.KH*c.KW*c.Cin*c.Cout))
 }
 
 func (c Conv) image() string {
@@ -142,7 +148,7 @@ func (c Conv) imageBytes(channels int) int64 { return 4 * int64(c.H*c.W*channels
 // its activations fit the device's range), with s the slice's
 // convolution and args its arguments.
 func (c Conv) slices(ctx *vk.Context, args []sliced, record func(s Conv, first int, args []vk.Range) error) error {
-	if _, err := c.images(ctx.Info); err != nil {
+	if err := c.kernelFits(ctx.Info); err != nil {
 		return err
 	}
 	return inSlices(ctx.Info, c.image(), c.Batch, args, func(first, count int, args []vk.Range) error {
