@@ -268,7 +268,7 @@ cmd_shaders() {
 cmd_build() {
 	command -v go >/dev/null || die "build: Go not found (https://go.dev/dl; vkcnn needs Go 1.26)"
 	mkdir -p bin
-	go build -o bin/vkcnn .
+	go build -o bin/vkcnn ./cmd/vkcnn
 	log "build: bin/vkcnn"
 }
 

@@ -1,4 +1,4 @@
-module vkcnn
+module github.com/vkcnn/vkcnn
 
 go 1.26.8
 

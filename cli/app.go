@@ -12,10 +12,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/shaders"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Exit statuses beyond 0 and 1 (bad input, usage and any other failure):

@@ -9,11 +9,11 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/augment"
-	"vkcnn/internal/atomicfile"
-	"vkcnn/nn/kernels"
-	"vkcnn/report"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 func summaryCommand() *cli.Command {

@@ -8,9 +8,9 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/internal/pngtest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
 
 // digits is MNIST's geometry.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/internal/measure"
-	"vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
 func benchCommand() *cli.Command {

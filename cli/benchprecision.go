@@ -9,12 +9,12 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/dataset"
-	"vkcnn/internal/atomicfile"
-	"vkcnn/internal/measure"
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/ref"
 )
 
 func benchPrecisionCommand() *cli.Command {

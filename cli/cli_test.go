@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/internal/measure"
 )
 
 // binary is vkcnn built once for the tests that run it as a user would.
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	// scripts/gpu-check.sh built) names a vkcnn built from the same tree.
 	if binary = os.Getenv("VKCNN_TEST_BINARY"); binary == "" {
 		binary = filepath.Join(dir, "vkcnn")
-		build := exec.Command("go", "build", "-o", binary, "vkcnn")
+		build := exec.Command("go", "build", "-o", binary, "github.com/vkcnn/vkcnn/cmd/vkcnn")
 		build.Stderr = os.Stderr
 		if err := build.Run(); err != nil {
 			panic("build vkcnn: " + err.Error())

@@ -6,9 +6,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/nn"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/nn"
 )
 
 var dataFlag = &cli.StringFlag{

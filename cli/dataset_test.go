@@ -14,10 +14,10 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/internal/datatest"
-	"vkcnn/nn"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/nn"
 )
 
 // generated is a data set a test made: its folder, and its test images

@@ -8,8 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/internal/numfmt"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 func devicesCommand() *cli.Command {

@@ -16,10 +16,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/image/draw"
 
-	"vkcnn/augment"
-	"vkcnn/internal/atomicfile"
-	"vkcnn/nn"
-	"vkcnn/report"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/report"
 )
 
 func evalCommand() *cli.Command {

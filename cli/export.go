@@ -5,7 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/onnx"
+	"github.com/vkcnn/vkcnn/onnx"
 )
 
 func exportCommand() *cli.Command {

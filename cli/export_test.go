@@ -18,11 +18,11 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/internal/datatest"
-	"vkcnn/nn"
-	"vkcnn/onnx"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/onnx"
 )
 
 // onnxTolerance bounds the difference of ONNX Runtime's probabilities

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"vkcnn/dataset"
-	"vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/datatest"
 )
 
 // The fault tests run a vkcnn built with the faultinject tag, whose
@@ -43,7 +43,7 @@ func faulty(t *testing.T) string {
 			}
 		}
 		faultBinary = filepath.Join(filepath.Dir(binary), "vkcnn-faultinject")
-		build := exec.Command("go", "build", "-tags", "faultinject", "-o", faultBinary, "vkcnn")
+		build := exec.Command("go", "build", "-tags", "faultinject", "-o", faultBinary, "github.com/vkcnn/vkcnn/cmd/vkcnn")
 		var out bytes.Buffer
 		build.Stderr = &out
 		if err := build.Run(); err != nil {

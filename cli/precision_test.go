@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
 // TestPrecisionRuns trains the tiny model at bf16 (emulated on lavapipe):

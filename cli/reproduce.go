@@ -14,10 +14,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"vkcnn/internal/atomicfile"
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/report"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/report"
 )
 
 // experiment is one row of the seed's table: what train is told and what

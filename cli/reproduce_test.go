@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"vkcnn/internal/pngtest"
-	"vkcnn/report"
+	"github.com/vkcnn/vkcnn/internal/pngtest"
+	"github.com/vkcnn/vkcnn/report"
 )
 
 // TestReproduce runs two experiments of two seeds for a handful of steps,

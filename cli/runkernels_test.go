@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // TestResumeRunsTheRecordedKernels trains a run, then changes the tuning

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"vkcnn/internal/atomicfile"
-	"vkcnn/nn"
-	"vkcnn/report"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Files of a run folder besides the model, weights and checkpoint.

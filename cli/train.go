@@ -13,14 +13,14 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/internal/atomicfile"
-	"vkcnn/internal/numfmt"
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/report"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // augmentFlags are shared by train and augment.

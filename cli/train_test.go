@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/nn"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/nn"
 )
 
 // dataDir is the real MNIST that ./build.sh test fetches; tests that need

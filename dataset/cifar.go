@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vkcnn/augment"
+	"github.com/vkcnn/vkcnn/augment"
 )
 
 // CIFAR10 is the size of CIFAR-10's images.

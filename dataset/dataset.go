@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
-	"vkcnn/augment"
-	"vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
 )
 
 // Set is one split of a data set: N images of the data set's geometry,

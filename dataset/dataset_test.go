@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/datatest"
 )
 
 // writeSet writes the four MNIST-named files into a new temporary folder:

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/datatest"
 )
 
 // The parsers must turn any input into images or an error naming the file:

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"vkcnn/augment"
+	"github.com/vkcnn/vkcnn/augment"
 )
 
 // IDX magic numbers: two zero bytes, the element type (0x08, unsigned byte)

@@ -1,6 +1,6 @@
 package nn
 
-import "vkcnn/nn/kernels"
+import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
 	register("avgpool2d", kind{class: "AveragePooling2D", prefix: "average_pooling2d", build: buildAvgPool2D})

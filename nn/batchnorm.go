@@ -1,6 +1,6 @@
 package nn
 
-import "vkcnn/nn/kernels"
+import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
 	register("batchnorm", kind{class: "BatchNormalization", prefix: "batch_normalization", build: buildBatchNorm})

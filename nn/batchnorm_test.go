@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/nn/ref"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestBatchNormInTraining: a training step on 3 samples in a batch of 4

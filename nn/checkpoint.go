@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"vkcnn/augment"
-	"vkcnn/nn/weights"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/weights"
 )
 
 // WeightsMetadata describes the layout of the tensors in weights files.

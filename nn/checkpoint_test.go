@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
+	"github.com/vkcnn/vkcnn/augment"
 )
 
 func TestWeightsRoundTripBitExact(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
 func init() {

@@ -1,6 +1,6 @@
 package nn
 
-import "vkcnn/nn/kernels"
+import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
 	register("flatten", kind{class: "Flatten", prefix: "flatten", flat: true, build: buildFlatten})

@@ -4,10 +4,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestGPUKernelsPassSyncValidation runs a training step of the small

@@ -5,10 +5,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/nn/ref"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestStandardStepAtBatch64MatchesReference runs one training step of the

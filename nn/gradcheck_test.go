@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/nn/ref"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // The whole-network gradient check: a float64 reference of a gradient

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"vkcnn/augment"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Shape is one sample's tensor shape, NHWC without N; a flat vector is

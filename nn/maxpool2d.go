@@ -1,6 +1,6 @@
 package nn
 
-import "vkcnn/nn/kernels"
+import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
 	register("maxpool2d", kind{class: "MaxPooling2D", prefix: "max_pooling2d", build: buildMaxPool2D})

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestMemoryCheckCountsTheData: the data sets take their share of the

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
 )
 
 // Model is a built sequential model: layers with shapes, parameters laid

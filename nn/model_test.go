@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
 )
 
 func TestStandardModelHasThePapersParameterCount(t *testing.T) {

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 
-	"vkcnn/augment"
-	"vkcnn/internal/numfmt"
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Adam's constants, as Keras 2.0 sets them.

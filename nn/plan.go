@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // plan is every device buffer a network of a model takes at a batch size,

@@ -3,7 +3,7 @@ package nn
 import (
 	"fmt"
 
-	"vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
 // pool2d is what the pooling kinds share: 2x2 windows, stride 2, "valid"

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"vkcnn/augment"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // KernelTime is the device time of one part of a step, with the

@@ -3,9 +3,9 @@ package nn
 import (
 	"fmt"
 
-	"vkcnn/augment"
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // recording returns the training or evaluation step on set, recorded on

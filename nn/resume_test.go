@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestStopAndResumeIsBitIdentical stops a run after k steps (mid-epoch and

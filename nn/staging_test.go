@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestStagedTrainingIsBitIdentical trains a tiny network for a few steps

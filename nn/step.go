@@ -6,8 +6,8 @@ import (
 	"math"
 	"time"
 
-	"vkcnn/augment"
-	"vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
 // Feed is what changes from one step to the next, written to the slot

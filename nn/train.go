@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"vkcnn/augment"
-	"vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
 // TrainConfig is one training run's settings.

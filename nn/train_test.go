@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/dataset"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // loadMNIST reads the real data from the repository's data/mnist (which

@@ -23,9 +23,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"vkcnn/internal/atomicfile"
-	"vkcnn/nn"
-	"vkcnn/onnx/onnxpb"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/onnx/onnxpb"
 )
 
 const (

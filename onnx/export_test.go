@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"vkcnn/nn"
-	"vkcnn/onnx/onnxpb"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/onnx/onnxpb"
 )
 
 // everyLayer has a layer of every type (ONNX Runtime checks the numbers in

@@ -14,8 +14,8 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"vkcnn/augment"
-	"vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
 // ImageGrid's layout, in pixels.

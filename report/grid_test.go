@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/internal/pngtest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
 
 // digits is MNIST's geometry, whose images the grid draws 3x.

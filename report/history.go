@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strconv"
 
-	"vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
 // Epoch is one row of a training history: the epoch number (from 1), the

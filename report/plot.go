@@ -16,7 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
 // Size of accuracy.png, in pixels.

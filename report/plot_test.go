@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/internal/pngtest"
+	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
 
 func history(n int, base float64) []Epoch {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/internal/pngtest"
+	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
 
 // seedRun has test errors errs (percent) after its epochs, 10 s an epoch,

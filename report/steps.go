@@ -8,7 +8,7 @@ import (
 	"os"
 	"strconv"
 
-	"vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
 // Step is one row of a training log (steps.csv): the steps since the

@@ -13,7 +13,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 
-	"vkcnn/internal/pngtest"
+	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
 
 // logOf makes a run of epochs epochs and rows rows an epoch whose loss

@@ -97,7 +97,7 @@ build_binaries() {
 	local dir=.deps/tests pkg name
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
 	go list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... |
-		awk '$1 ~ /\.test$/ && ($1 == "vkcnn/vk.test" || / vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^vkcnn\//, "", $1); print $1 }' >"$dir/list" || return 1
+		awk '$1 ~ /\.test$/ && ($1 == "github.com/vkcnn/vkcnn/vk.test" || / github.com\/vkcnn\/vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^github.com\/vkcnn\/vkcnn\//, "", $1); print $1 }' >"$dir/list" || return 1
 	while read -r pkg; do
 		name=$(tr / - <<<"$pkg").test
 		go test -c -ldflags='-s -w' -o "$dir/$name" "./$pkg" || return 1
@@ -105,7 +105,7 @@ build_binaries() {
 	done <"$dir/list"
 	# cli's fault tests run vkcnn built with the faultinject tag, found
 	# beside the test binary.
-	go build -ldflags='-s -w' -o "$dir/vkcnn" . && go build -tags faultinject -ldflags='-s -w' -o "$dir/vkcnn-faultinject" . || return 1
+	go build -ldflags='-s -w' -o "$dir/vkcnn" ./cmd/vkcnn && go build -tags faultinject -ldflags='-s -w' -o "$dir/vkcnn-faultinject" ./cmd/vkcnn || return 1
 	tar -czf "$binaries" -C "$dir" packages vkcnn vkcnn-faultinject $(cut -d' ' -f2 "$dir/packages") && rm -rf "$dir"
 }
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"unsafe"
 
-	"vkcnn/internal/faults"
+	"github.com/vkcnn/vkcnn/internal/faults"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
 )
 
 // MemoryFlags are a memory type's VkMemoryPropertyFlags.

@@ -53,7 +53,7 @@ import (
 
 	vulkan "github.com/vulkan-go/vulkan"
 
-	"vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
 // pipelineCacheFile is where a device's compiled pipelines are kept

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/shaders"
 )
 
 // TestPipelineCacheRoundTrip builds a pipeline with a cache folder, then

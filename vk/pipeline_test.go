@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/shaders"
 )
 
 // Pipelines are created while garbage collections run back to back: the

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/shaders"
 )
 
 func fillKernel(t *testing.T, ctx *Context) *Kernel {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/shaders"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )

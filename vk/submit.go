@@ -3,7 +3,7 @@ package vk
 import (
 	"time"
 
-	"vkcnn/internal/faults"
+	"github.com/vkcnn/vkcnn/internal/faults"
 
 	vulkan "github.com/vulkan-go/vulkan"
 )

@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"syscall"
 
-	"vkcnn/internal/faults"
+	"github.com/vkcnn/vkcnn/internal/faults"
 )
 
 // Write writes path through write: to a temporary file in the

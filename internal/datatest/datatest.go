@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"vkcnn/augment"
+	"github.com/vkcnn/vkcnn/augment"
 )
 
 // IDX magic numbers: unsigned bytes, and the number of dimensions.

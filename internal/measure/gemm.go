@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/nn/ref"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // GemmResult is one GEMM variant's measurement.

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // A GPU's clocks rise under load (an H100 idles at 345 MHz and boosts to

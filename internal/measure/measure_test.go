@@ -6,11 +6,11 @@ import (
 	"slices"
 	"testing"
 
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/nn/ref"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 func TestGemmChecksEveryEntryOfASmallProduct(t *testing.T) {

@@ -6,9 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/nn/ref"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // PrecisionError is how far a precision's product lies from float64 on

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestPrecisionBounds measures every precision on a small convolution of

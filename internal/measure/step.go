@@ -5,10 +5,10 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"vkcnn/augment"
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Part is one part of a training step: its device time and share of the

@@ -6,8 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Candidate is one kernel choice's time on a product, or why it has none.

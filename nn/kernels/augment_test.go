@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // digits is MNIST's geometry, 28x28x1.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 var (

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 var (

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/augment"
-	"vkcnn/shaders"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // declaredShaders are the pipelines of every declaration that dispatches

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/nn/ref"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 var convShapes = []ref.ConvGeom{

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // h100 is what vkcnn devices reported for the H100 lent to the project.

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // GemmStyle is a family of GEMM kernels, named by the shaders' suffix.

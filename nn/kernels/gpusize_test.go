@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/nn/ref"
-	"vkcnn/vk"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestWarpVariantsAtGPUSizes runs every warp variant, and every matrix

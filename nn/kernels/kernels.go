@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"math"
 
-	"vkcnn/augment"
-	"vkcnn/internal/numfmt"
-	"vkcnn/shaders"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/shaders"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // elementwiseGroup is the workgroup size of the element-wise kernels.

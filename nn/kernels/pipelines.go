@@ -6,8 +6,8 @@ import (
 	"slices"
 	"sort"
 
-	"vkcnn/augment"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Pipeline is one pipeline vkcnn builds: a shader with the specialization

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"vkcnn/nn"
-	"vkcnn/nn/kernels"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // everyVariant is a device that can run every listed variant at every

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Precision is the arithmetic of a GEMM-shaped product: fp32 on every

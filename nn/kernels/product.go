@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Product is one GEMM-shaped kernel launch of a model: a plain GEMM

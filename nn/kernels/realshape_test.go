@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"vkcnn/nn/ref"
-	"vkcnn/vk/vktest"
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // TestKernelsAtModelShapes runs the convolutions and the dense layers'

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // The step buffer holds what changes from one training step to the next,

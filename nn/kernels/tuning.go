@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"vkcnn/internal/atomicfile"
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Tuning chooses the kernel of each product at a precision: the one

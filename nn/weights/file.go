@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
 // SaveFile writes tensors and metadata to path atomically: to a temporary

@@ -7,4 +7,4 @@
 // PATH, run `go generate ./onnx/onnxpb`.
 package onnxpb
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative --go_opt=Monnx.proto3=vkcnn/onnx/onnxpb onnx.proto3
+//go:generate protoc --go_out=. --go_opt=paths=source_relative --go_opt=Monnx.proto3=github.com/vkcnn/vkcnn/onnx/onnxpb onnx.proto3

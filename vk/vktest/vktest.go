@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 // Open returns a context closed at the end of the test, validated as

@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"vkcnn/cli"
+	"github.com/vkcnn/vkcnn/cli"
 )
 
 func main() {
