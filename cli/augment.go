@@ -51,7 +51,7 @@ func augmentCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the sample choice and the transforms"},
 			dataFlag,
 			deviceFlag,
-		}, augmentFlags()...),
+		}, append(augmentFlags(), imageFlags()...)...),
 		OnUsageError: usageError,
 		Action:       augmentSamples,
 	}
@@ -69,7 +69,12 @@ func augmentSamples(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	data, err := loadData(c)
+	opts, err := imageOptions(c)
+	if err != nil {
+		return err
+	}
+	opts.TrainOnly = true
+	data, err := loadData(c, opts)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ func TestMain(m *testing.M) {
 	}
 	// The user's own tuning cache must not change what the tests run.
 	os.Setenv("VKCNN_TUNING", filepath.Join(dir, "tuning.json"))
+	// Nor its decoded image folders.
+	os.Setenv("VKCNN_CACHE", filepath.Join(dir, "cache"))
 	// A machine without Go (a GPU machine that runs the test binaries
 	// scripts/gpu-check.sh built) names a vkcnn built from the same tree.
 	if binary = os.Getenv("VKCNN_TEST_BINARY"); binary == "" {

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/dataset"
@@ -13,13 +15,59 @@ import (
 
 var dataFlag = &cli.StringFlag{
 	Name: "data",
-	Usage: "data set folder: IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST) or CIFAR-10's binary batches " +
+	Usage: "data set folder: IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST), CIFAR-10's binary batches, " +
+		"or images in train/CLASS/ and test/CLASS/ (or val/) folders, or in CLASS/ folders with --val-split " +
 		"(default: $VKCNN_DATA, else ./" + dataset.DefaultDir + ", which ./build.sh data fills with MNIST)",
 }
 
-// loadData reads the data set of --data.
-func loadData(c *cli.Context) (*dataset.Dataset, error) {
-	return dataset.Load(dataset.Dir(c.String("data")))
+// imageFlags say how train and augment read a folder of images; eval,
+// predict and --resume read it as the run did.
+func imageFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "image-size", Usage: "resize a folder's images to HxW: bilinear, no antialiasing, as TensorFlow's default (without it every image must have one size)"},
+		&cli.StringFlag{Name: "color", Usage: "read a folder's images as grayscale (0.299 R + 0.587 G + 0.114 B) or rgb (alpha dropped)", DefaultText: "grayscale where every image is stored so, else rgb"},
+	}
+}
+
+// imageOptions reads --image-size and --color.
+func imageOptions(c *cli.Context) (dataset.Options, error) {
+	var opts dataset.Options
+	var err error
+	if s := c.String("image-size"); s != "" {
+		if opts.Size, err = dataset.ParseSize(s); err != nil {
+			return opts, err
+		}
+	}
+	opts.Color, err = dataset.ParseColor(c.String("color"))
+	return opts, err
+}
+
+// recordedOptions are the options of the run recorded in rec: its image
+// size and colour, seed and validation split.
+func recordedOptions(rec runRecord) (dataset.Options, error) {
+	var opts dataset.Options
+	opts.Seed, opts.ValSplit = rec.Config.Seed, rec.Config.ValSplit
+	if rec.Data == nil {
+		return opts, nil
+	}
+	var err error
+	if rec.Data.ImageSize != "" {
+		if opts.Size, err = dataset.ParseSize(rec.Data.ImageSize); err != nil {
+			return opts, fmt.Errorf("run.json: %w", err)
+		}
+	}
+	opts.Color, err = dataset.ParseColor(rec.Data.Color)
+	return opts, err
+}
+
+// loadData reads the data set of --data, an image folder as opts say,
+// drawing a bar on a terminal while it decodes one.
+func loadData(c *cli.Context, opts dataset.Options) (*dataset.Dataset, error) {
+	opts.Log = c.App.ErrWriter
+	if f, ok := c.App.ErrWriter.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		opts.Bar = true
+	}
+	return dataset.LoadWith(dataset.Dir(c.String("data")), opts)
 }
 
 // checkModel checks a model against the data set before any work: its
@@ -57,12 +105,16 @@ type dataRecord struct {
 	Names    []string `json:"class_names,omitempty"`
 	Train    int      `json:"train_samples"`
 	Test     int      `json:"test_samples"`
+	// An image folder's --image-size (empty: the images' own) and colour
+	// (empty: not an image folder).
+	ImageSize string `json:"image_size,omitempty"`
+	Color     string `json:"color,omitempty"`
 }
 
 func recordData(d *dataset.Dataset) *dataRecord {
 	g := d.Geometry
 	return &dataRecord{Dir: d.Dir, Format: d.Format, Height: g.Height, Width: g.Width, Channels: g.Channels,
-		Classes: d.Classes, Names: d.Names, Train: d.Train.N, Test: d.Test.N}
+		Classes: d.Classes, Names: d.Names, Train: d.Train.N, Test: d.Test.N, ImageSize: d.Size.String(), Color: d.Color.String()}
 }
 
 // sameShape says whether two records describe data sets a run can go on

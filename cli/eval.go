@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // predict reads JPEG images too
 	_ "image/png"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -27,6 +29,9 @@ func evalCommand() *cli.Command {
 		Name:      "eval",
 		Usage:     "test a trained run: loss, accuracy, error and the confusion matrix",
 		UsageText: "vkcnn eval --run DIR [--data DIR] [--logits FILE.npy] [--batch-size N] [--device D]",
+		Description: "An image folder is read as the run read it (its --image-size and --color);\n" +
+			"a single tree of class folders is tested on the part the run held out with\n" +
+			"its --val-split and --seed.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
@@ -48,7 +53,17 @@ func evaluate(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	data, err := loadData(c)
+	// An image folder is read as the run read it (a single tree: the
+	// test set is the part it held out).
+	rec, err := readRunRecord(c.String("run"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	opts, err := recordedOptions(rec)
+	if err != nil {
+		return err
+	}
+	data, err := loadData(c, opts)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,8 @@ func exportCommand() *cli.Command {
 		Description: fmt.Sprintf("The ONNX model (opset %d) takes %q, float32 NCHW [N, C, H, W], pixels\n"+
 			"in [0, 1], any batch size N, and gives %q (the softmax) and %q,\n"+
 			"float32 [N, classes]. Dropout is left out; batch normalization uses the moving\n"+
-			"statistics, as vkcnn eval does.", onnx.Opset, onnx.Input, onnx.Probabilities, onnx.Logits),
+			"statistics, as vkcnn eval does. The metadata's %q lists the classes' names\n"+
+			"where the run's data set has them.", onnx.Opset, onnx.Input, onnx.Probabilities, onnx.Logits, onnx.ClassNamesKey),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			&cli.StringFlag{Name: "onnx", Required: true, Usage: "ONNX file to write"},
@@ -27,8 +28,12 @@ func exportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			var data onnx.Data
+			if rec, err := readRunRecord(c.String("run")); err == nil && rec.Data != nil {
+				data.ClassNames = rec.Data.Names
+			}
 			path := c.String("onnx")
-			if err := onnx.WriteFile(path, model, params); err != nil {
+			if err := onnx.WriteFile(path, model, params, data); err != nil {
 				return err
 			}
 			in := model.Input()

@@ -63,7 +63,9 @@ func trainCommand() *cli.Command {
 			"accuracy and speed every --log-every steps) with OUT/training.png as it goes.\n" +
 			"First checks the model's input_shape and last layer against the data set.\n" +
 			"Validates after each epoch on the test set, or with --val-split on the\n" +
-			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
+			"last part of the training set. A single tree of class folders is shuffled\n" +
+			"with --seed first and needs --val-split: its held-out part is its test set,\n" +
+			"which eval tests. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model.json file"},
@@ -85,7 +87,7 @@ func trainCommand() *cli.Command {
 			precisionFlag,
 			dataFlag,
 			deviceFlag,
-		}, augmentFlags()...),
+		}, append(augmentFlags(), imageFlags()...)...),
 		OnUsageError: usageError,
 		Action:       train,
 	}
@@ -322,15 +324,23 @@ func train(c *cli.Context) (err error) {
 // trainingData reads the data set and checks the model against it, and a
 // resumed run's data set against the one it trained on.
 func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
-	data, err := loadData(c)
+	var rec runRecord
+	opts, err := imageOptions(c)
+	if setup.resume != nil {
+		if rec, err = readRunRecord(setup.out); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		opts, err = recordedOptions(rec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	opts.Seed, opts.ValSplit = setup.cfg.Seed, setup.cfg.ValSplit
+	data, err := loadData(c, opts)
 	if err != nil {
 		return nil, err
 	}
 	if setup.resume != nil {
-		rec, err := readRunRecord(setup.out)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
 		if rec.Data != nil && !rec.Data.sameShape(recordData(data)) {
 			return nil, fmt.Errorf("--resume %s: the run trained on %s (%s); %s holds %s", setup.out, rec.Data, rec.Data.Dir, data.Dir, recordData(data))
 		}

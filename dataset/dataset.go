@@ -1,6 +1,7 @@
 // Package dataset reads image-classification data sets from a folder:
 // the IDX files of MNIST, Fashion-MNIST, KMNIST and EMNIST (raw or gzip)
-// or CIFAR-10's binary batches, recognised by their file names.
+// or CIFAR-10's binary batches, recognised by their file names, or
+// folders of images sorted into one subfolder a class.
 package dataset
 
 import (
@@ -37,6 +38,11 @@ type Dataset struct {
 	// (EMNIST's do); Load turns them upright.
 	Transposed  bool
 	Train, Test *Set
+	// An image folder's decoded cache, and the size and colour its
+	// images were read with (Size zero: their own; Color never ColorAuto).
+	Cache string
+	Size  Size
+	Color Color
 }
 
 // ErrNoData is matched, with errors.Is, by Load's error when the folder
@@ -61,13 +67,21 @@ func Dir(flag string) string {
 
 // wanted says what a data folder holds, for the error when it holds none.
 const wanted = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte " +
-	"(raw or .gz; EMNIST's emnist-SPLIT-train-images-idx3-ubyte and so on), or CIFAR-10's data_batch_1.bin ... test_batch.bin: " +
+	"(raw or .gz; EMNIST's emnist-SPLIT-train-images-idx3-ubyte and so on), CIFAR-10's data_batch_1.bin ... test_batch.bin, " +
+	"or images (" + formats + ") in train/CLASS/ and test/CLASS/ (or val/) folders, or in CLASS/ folders alone: " +
 	"run ./build.sh data for MNIST, or pass --data DIR / set VKCNN_DATA"
 
-// Load reads the data set in dir: one training and one test pair of IDX
-// files, or CIFAR-10's batches; other files are ignored. It finds every
-// file before reading any, so that a missing one is reported at once.
+// Load reads the data set in dir as LoadWith does with no options.
 func Load(dir string) (*Dataset, error) {
+	return LoadWith(dir, Options{})
+}
+
+// LoadWith reads the data set in dir: one training and one test pair of
+// IDX files, or CIFAR-10's batches (other files are ignored); else a
+// folder of class folders of images, read as opts say. It finds every
+// file before reading any, so that a missing or bad one is reported at
+// once.
+func LoadWith(dir string, opts Options) (*Dataset, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s (no such folder): want %s", ErrNoData, dir, wanted)
@@ -96,6 +110,13 @@ func Load(dir string) (*Dataset, error) {
 		return idx.load()
 	case cifar != nil:
 		return cifar.load()
+	}
+	tree, err := findImageTree(dir)
+	if err != nil {
+		return nil, err
+	}
+	if tree != nil {
+		return tree.load(opts)
 	}
 	return nil, fmt.Errorf("%w in %s: want %s", ErrNoData, dir, wanted)
 }

@@ -15,6 +15,7 @@ package onnx
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,25 +47,37 @@ const (
 	batchDim = "N"
 )
 
+// Data is what the graph's metadata says of the data set a model was
+// trained on.
+type Data struct {
+	// ClassNames, where the data set has them, go into the metadata as
+	// ClassNamesKey's value, a JSON list: the name of output j is the
+	// j-th.
+	ClassNames []string
+}
+
+// ClassNamesKey is the metadata entry of the class names.
+const ClassNamesKey = "class_names"
+
 // WriteFile writes the inference graph of model with weights params to
 // path, atomically.
-func WriteFile(path string, model *nn.Model, params []float32) error {
-	m, err := Export(model, params)
+func WriteFile(path string, model *nn.Model, params []float32, data Data) error {
+	m, err := Export(model, params, data)
 	if err != nil {
 		return err
 	}
-	data, err := proto.Marshal(m)
+	encoded, err := proto.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encode the ONNX model: %w", err)
 	}
-	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(encoded); return err }); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
 // Export returns the inference graph of model with weights params.
-func Export(model *nn.Model, params []float32) (*onnxpb.ModelProto, error) {
+func Export(model *nn.Model, params []float32, data Data) (*onnxpb.ModelProto, error) {
 	if len(params) != model.ParamFloats {
 		return nil, fmt.Errorf("%d weights for a model of %d", len(params), model.ParamFloats)
 	}
@@ -93,6 +106,14 @@ func Export(model *nn.Model, params []float32) (*onnxpb.ModelProto, error) {
 	if err != nil {
 		return nil, err
 	}
+	meta := []*onnxpb.StringStringEntryProto{{Key: "vkcnn_model_json", Value: string(spec)}}
+	if data.ClassNames != nil {
+		names, err := json.Marshal(data.ClassNames)
+		if err != nil {
+			return nil, err
+		}
+		meta = append(meta, &onnxpb.StringStringEntryProto{Key: ClassNamesKey, Value: string(names)})
+	}
 	return &onnxpb.ModelProto{
 		IrVersion:       irVersion,
 		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: "", Version: Opset}},
@@ -100,7 +121,7 @@ func Export(model *nn.Model, params []float32) (*onnxpb.ModelProto, error) {
 		ProducerVersion: producerVersion(),
 		DocString:       fmt.Sprintf("%s, exported by vkcnn", name),
 		Graph:           b.graph,
-		MetadataProps:   []*onnxpb.StringStringEntryProto{{Key: "vkcnn_model_json", Value: string(spec)}},
+		MetadataProps:   meta,
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -146,9 +147,13 @@ func TestDenseRowsFollowTheFlatten(t *testing.T) {
 	for i := range kernel.Size() {
 		params[kernel.Offset+i] = float32(i)
 	}
-	m, err := Export(model, params)
+	names := strings.Fields("zero one two three four five six seven eight nine")
+	m, err := Export(model, params, Data{ClassNames: names})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if entry := m.MetadataProps[len(m.MetadataProps)-1]; entry.Key != ClassNamesKey || entry.Value != `["zero","one","two","three","four","five","six","seven","eight","nine"]` {
+		t.Errorf("metadata %s = %s, want the class names", entry.Key, entry.Value)
 	}
 	got := floats(m.Graph.Initializer[0])
 	for c := range 2 {
@@ -165,10 +170,10 @@ func TestDenseRowsFollowTheFlatten(t *testing.T) {
 
 func TestWriteFileErrors(t *testing.T) {
 	model := build(t, everyLayer)
-	if err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "x.onnx"), model, model.Init(1)); err == nil {
+	if err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "x.onnx"), model, model.Init(1), Data{}); err == nil {
 		t.Error("no error writing into a missing folder")
 	}
-	if _, err := Export(model, make([]float32, 3)); err == nil {
+	if _, err := Export(model, make([]float32, 3), Data{}); err == nil {
 		t.Error("no error for weights of another size")
 	}
 }
@@ -186,7 +191,7 @@ func build(t *testing.T, spec nn.ModelSpec) *nn.Model {
 func exportAndRead(t *testing.T, model *nn.Model) *onnxpb.ModelProto {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "model.onnx")
-	if err := WriteFile(path, model, model.Init(1)); err != nil {
+	if err := WriteFile(path, model, model.Init(1), Data{}); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)

@@ -6,6 +6,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -95,4 +100,50 @@ func Write(t testing.TB, dir string, files map[string][]byte) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// ImageFolder writes HWC images of g into dir/CLASS/NNNNN.ext, CLASS a
+// label's name (names[label], else its number) and NNNNN the image's
+// index, as PNG (lossless) or JPEG (quality 100): the layout of Keras'
+// image_dataset_from_directory. One channel writes gray images, three RGB.
+func ImageFolder(t testing.TB, dir, ext string, g augment.Geometry, images []byte, labels []uint8, names []string) {
+	t.Helper()
+	for i, l := range labels {
+		class := fmt.Sprint(l)
+		if int(l) < len(names) {
+			class = names[l]
+		}
+		folder := filepath.Join(dir, class)
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := EncodeImage(&buf, ext, g, images[i*g.Values():(i+1)*g.Values()]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(folder, fmt.Sprintf("%05d.%s", i, ext)), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// EncodeImage writes an HWC image of g as a PNG or JPEG (quality 100)
+// file, gray for one channel and RGB for three.
+func EncodeImage(w io.Writer, ext string, g augment.Geometry, px []byte) error {
+	rect := image.Rect(0, 0, g.Width, g.Height)
+	var img image.Image
+	if g.Channels == 1 {
+		img = &image.Gray{Pix: px, Stride: g.Width, Rect: rect}
+	} else {
+		rgba := image.NewNRGBA(rect)
+		for p := range g.Width * g.Height {
+			copy(rgba.Pix[4*p:], px[3*p:3*p+3])
+			rgba.Pix[4*p+3] = 255
+		}
+		img = rgba
+	}
+	if ext == "jpg" {
+		return jpeg.Encode(w, img, &jpeg.Options{Quality: 100})
+	}
+	return png.Encode(w, img)
 }

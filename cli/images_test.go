@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/onnx"
+	"github.com/vkcnn/vkcnn/onnx/onnxpb"
+)
+
+// shapeNames are the classes of the generated image folders, given out
+// of sorted order so that the folders' order is seen to be the sorted one.
+var shapeNames = []string{"stripe", "band", "line"}
+
+// writeImageFolder writes n learnable images of g into dir/CLASS/: a
+// quarter as PNG, a quarter as gray PNG, a quarter as JPEG, and a quarter
+// as PNG at twice the size (each pixel doubled, which the half-pixel
+// bilinear resize takes back exactly).
+func writeImageFolder(t *testing.T, rng *rand.Rand, dir string, g augment.Geometry, n int) {
+	t.Helper()
+	images, labels := datatest.Learnable(rng, g, len(shapeNames), n)
+	big := augment.Geometry{Height: 2 * g.Height, Width: 2 * g.Width, Channels: g.Channels}
+	gray := augment.Geometry{Height: g.Height, Width: g.Width, Channels: 1}
+	for i, l := range labels {
+		img := images[i*g.Values() : (i+1)*g.Values()]
+		folder := filepath.Join(dir, shapeNames[l])
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ext := "png"
+		if i%4 == 2 {
+			ext = "jpg"
+		}
+		f, err := os.Create(filepath.Join(folder, fmt.Sprintf("%04d.%s", i, ext)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch i % 4 {
+		case 0:
+			err = datatest.EncodeImage(f, "png", g, img)
+		case 1:
+			luma := make([]byte, gray.Values())
+			for p := range luma {
+				luma[p] = max(img[3*p], img[3*p+1], img[3*p+2])
+			}
+			err = datatest.EncodeImage(f, "png", gray, luma)
+		case 2:
+			err = datatest.EncodeImage(f, "jpg", g, img)
+		case 3:
+			doubled := make([]byte, 0, big.Values())
+			for y := range big.Height {
+				for x := range big.Width {
+					p := ((y/2)*g.Width + x/2) * 3
+					doubled = append(doubled, img[p:p+3]...)
+				}
+			}
+			err = datatest.EncodeImage(f, "png", big, doubled)
+		}
+		if err := errors.Join(err, f.Close()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestTrainOnImageFolder trains on a folder of PNG and JPEG images, gray
+// and RGB, of two sizes (--image-size), and uses the run as a user would:
+// the classes, in sorted order, name the confusion matrix and the ONNX
+// metadata; a single tree holds out its shuffled last part, which eval
+// tests.
+func TestTrainOnImageFolder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	g := augment.Geometry{Height: 12, Width: 16, Channels: 3}
+	split, tree := t.TempDir(), t.TempDir()
+	writeImageFolder(t, rng, filepath.Join(split, "train"), g, 480)
+	writeImageFolder(t, rng, filepath.Join(split, "val"), g, 120)
+	writeImageFolder(t, rng, tree, g, 600)
+	sorted := slices.Sorted(slices.Values(shapeNames))
+	model := smallModel(t, g, 3)
+	for _, c := range []struct {
+		name, data string
+		args       []string
+		desc       string
+	}{
+		{"split", split, nil, "image folders (train/ and val/), 480 training and 120 test images of 12x16x3, 3 classes"},
+		{"tree", tree, []string{"--val-split", "0.2", "--seed", "3"}, "image folder (one tree; the test set is its last 120 images, shuffled with seed 3), 600 training and 120 test images of 12x16x3, 3 classes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := filepath.Join(t.TempDir(), "run")
+			out := mustRun(t, append([]string{"train", "--model", model, "--epochs", "1", "--steps-per-epoch", "40", "--batch-size", "16",
+				"--lr", "1e-2", "--image-size", "12x16", "--color", "rgb", "--data", c.data, "--out", run}, c.args...)...)
+			if want := "\nData: " + c.data + ": " + c.desc + "\n"; !strings.Contains(out, want) {
+				t.Errorf("no line %q:\n%s", strings.TrimSpace(want), out)
+			}
+			m := regexp.MustCompile(`(?m)^Epoch 1/1 - .* - val_acc: ([\d.]+)`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("no epoch line:\n%s", out)
+			}
+			t.Logf("validation accuracy %s", m[1])
+			rec, err := readRunRecord(run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := rec.Data; d.ImageSize != "12x16" || d.Color != "rgb" || !slices.Equal(d.Names, sorted) {
+				t.Errorf("run.json: image_size %q, color %q, classes %v; want 12x16, rgb, %v", d.ImageSize, d.Color, d.Names, sorted)
+			}
+			// eval reads the folder as the run did; for a tree, its
+			// held-out part, which validation saw too.
+			evalOut := mustRun(t, "eval", "--run", run, "--data", c.data)
+			if !strings.Contains(evalOut, "Test accuracy: "+m[1]+"\n") || !strings.Contains(evalOut, "\n2 stripe ") {
+				t.Errorf("eval disagrees with val_acc %s, or does not name the classes:\n%s", m[1], evalOut)
+			}
+			file := filepath.Join(t.TempDir(), "model.onnx")
+			mustRun(t, "export", "--run", run, "--onnx", file)
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mp onnxpb.ModelProto
+			if err := proto.Unmarshal(b, &mp); err != nil {
+				t.Fatal(err)
+			}
+			names, _ := json.Marshal(sorted)
+			if i := slices.IndexFunc(mp.MetadataProps, func(e *onnxpb.StringStringEntryProto) bool { return e.Key == onnx.ClassNamesKey }); i < 0 || mp.MetadataProps[i].Value != string(names) {
+				t.Errorf("the ONNX metadata does not list the classes %s", names)
+			}
+		})
+	}
+}
+
+// TestImageFolderRefusedBeforeTraining refuses a folder with files that
+// cannot be decoded in one line naming the first, and makes no run.
+func TestImageFolderRefusedBeforeTraining(t *testing.T) {
+	dir := t.TempDir()
+	writeImageFolder(t, rand.New(rand.NewPCG(1, 2)), filepath.Join(dir, "train"), augment.Geometry{Height: 4, Width: 4, Channels: 3}, 12)
+	writeImageFolder(t, rand.New(rand.NewPCG(3, 4)), filepath.Join(dir, "test"), augment.Geometry{Height: 4, Width: 4, Channels: 3}, 6)
+	datatest.Write(t, filepath.Join(dir, "train", "band"), map[string][]byte{"broken.png": []byte("\x89PNG"), "zz.gif": []byte("GIF89a")})
+	run := filepath.Join(t.TempDir(), "run")
+	_, stderr, status := runVkcnn(t, nil, "train", "--model", smallModel(t, augment.Geometry{Height: 4, Width: 4, Channels: 3}, 3),
+		"--image-size", "4x4", "--data", dir, "--out", run)
+	want := filepath.Join(dir, "train", "band", "broken.png") + ": cannot be decoded as PNG, JPEG, GIF, BMP or WebP"
+	if status != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "(and 1 more bad files or folders)") {
+		t.Errorf("status %d, stderr %q; want status 1 and one line with %q and one more", status, stderr, want)
+	}
+	if _, err := os.Stat(run); !os.IsNotExist(err) {
+		t.Errorf("the refused run left %s", run)
+	}
+}

@@ -1,0 +1,155 @@
+package dataset
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+)
+
+// The decoded cache of an image folder is one file in CacheDir, named by
+// a hash of the folder's path and a key: a hash of every image's path,
+// size, modification time and class, and of the size and colour settings.
+// Load recomputes the key from the folder each time, so a file that
+// changed, came or went gives another key, and a stale cache is never
+// opened; the file also holds its key, checked on reading. Writing a
+// folder's new cache removes its old ones.
+
+// cacheVersion changes whenever the decoding or the file's layout does,
+// which makes every older cache another key.
+const cacheVersion = 1
+
+// cacheMagic begins a cache file.
+const cacheMagic = "VKCNNIMG"
+
+// CacheDir is where decoded image folders are kept: $VKCNN_CACHE, else
+// vkcnn/images in the user's cache folder (~/.cache on Linux).
+func CacheDir() (string, error) {
+	if dir := os.Getenv("VKCNN_CACHE"); dir != "" {
+		return dir, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache folder for decoded images (set VKCNN_CACHE): %w", err)
+	}
+	return filepath.Join(dir, "vkcnn", "images"), nil
+}
+
+// cacheKey hashes everything the decoded images depend on.
+func (t *imageTree) cacheKey(opts Options) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "v%d\x00%s\x00%s\x00%d\x00%q\x00", cacheVersion, opts.Size, opts.Color, len(t.train), t.classes)
+	for _, f := range append(t.train, t.val...) {
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", f.path, f.size, f.mtime, f.class)
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
+}
+
+// cachePath is the cache file of the folder dir for key.
+func cachePath(dir string, key [sha256.Size]byte) (string, error) {
+	root, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, folderPrefix(dir)+hex.EncodeToString(key[:16])+".bin"), nil
+}
+
+// folderPrefix begins the names of a folder's caches.
+func folderPrefix(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return hex.EncodeToString(sum[:8]) + "-"
+}
+
+// cacheMeta is the cache's header after the key.
+type cacheMeta struct {
+	Height, Width, Channels int
+	Train, Test             int
+}
+
+// readCache reads the cache at path: nil where there is none.
+func readCache(path string, key [sha256.Size]byte) (*Dataset, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decoded cache %s: %w", path, err)
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("decoded cache %s: %s (remove it to decode the images again)", path, what)
+	}
+	head := len(cacheMagic) + sha256.Size + 4
+	if len(b) < head || string(b[:len(cacheMagic)]) != cacheMagic {
+		return nil, bad("not a cache file")
+	}
+	if !bytes.Equal(b[len(cacheMagic):len(cacheMagic)+sha256.Size], key[:]) {
+		return nil, bad("its key is not its name's")
+	}
+	n := int(binary.LittleEndian.Uint32(b[head-4:]))
+	var m cacheMeta
+	if len(b) < head+n || json.Unmarshal(b[head:head+n], &m) != nil {
+		return nil, bad("damaged header")
+	}
+	g := augment.Geometry{Height: m.Height, Width: m.Width, Channels: m.Channels}
+	rest := b[head+n:]
+	if m.Train < 0 || m.Test < 0 || len(rest) != (m.Train+m.Test)*(1+g.Values()) {
+		return nil, bad("truncated")
+	}
+	labels, images := rest[:m.Train+m.Test], rest[m.Train+m.Test:]
+	split := m.Train * g.Values()
+	return &Dataset{Geometry: g,
+		Train: &Set{Images: images[:split], Labels: labels[:m.Train], N: m.Train},
+		Test:  &Set{Images: images[split:], Labels: labels[m.Train:], N: m.Test}}, nil
+}
+
+// writeCache writes d's images to path, atomically, and removes the
+// folder's other caches.
+func writeCache(path string, key [sha256.Size]byte, d *Dataset) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("decoded cache: %w", err)
+	}
+	meta, err := json.Marshal(cacheMeta{Height: d.Geometry.Height, Width: d.Geometry.Width, Channels: d.Geometry.Channels, Train: d.Train.N, Test: d.Test.N})
+	if err != nil {
+		return err
+	}
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		head := append([]byte(cacheMagic), key[:]...)
+		head = binary.LittleEndian.AppendUint32(head, uint32(len(meta)))
+		for _, b := range [][]byte{head, meta, d.Train.Labels, d.Test.Labels, d.Train.Images, d.Test.Images} {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("decoded cache %s: %w", path, err)
+	}
+	// The folder's caches share the name's prefix up to the dash.
+	prefix, _, _ := strings.Cut(filepath.Base(path), "-")
+	old, _ := filepath.Glob(filepath.Join(dir, prefix+"-*.bin"))
+	for _, o := range old {
+		if o != path {
+			_ = os.Remove(o) // another run may have removed it already
+		}
+	}
+	return nil
+}
