@@ -16,7 +16,8 @@ import (
 var dataFlag = &cli.StringFlag{
 	Name: "data",
 	Usage: "data set folder: IDX files (MNIST, Fashion-MNIST, KMNIST, EMNIST), CIFAR-10's binary batches, " +
-		"or images in train/CLASS/ and test/CLASS/ (or val/) folders, or in CLASS/ folders with --val-split " +
+		"x_train.npy, y_train.npy, x_test.npy and y_test.npy, or images in train/CLASS/ and test/CLASS/ (or val/) folders, " +
+		"or in CLASS/ folders with --val-split; or a FILE.npz of those arrays, as Keras' mnist.npz " +
 		"(default: $VKCNN_DATA, else ./" + dataset.DefaultDir + ", which ./build.sh data fills with MNIST)",
 }
 

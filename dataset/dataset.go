@@ -1,7 +1,8 @@
 // Package dataset reads image-classification data sets from a folder:
 // the IDX files of MNIST, Fashion-MNIST, KMNIST and EMNIST (raw or gzip)
-// or CIFAR-10's binary batches, recognised by their file names, or
-// folders of images sorted into one subfolder a class.
+// or CIFAR-10's binary batches, recognised by their file names, NumPy
+// arrays (.npz or .npy), or folders of images sorted into one subfolder a
+// class.
 package dataset
 
 import (
@@ -68,6 +69,7 @@ func Dir(flag string) string {
 // wanted says what a data folder holds, for the error when it holds none.
 const wanted = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte " +
 	"(raw or .gz; EMNIST's emnist-SPLIT-train-images-idx3-ubyte and so on), CIFAR-10's data_batch_1.bin ... test_batch.bin, " +
+	"x_train.npy, y_train.npy, x_test.npy and y_test.npy (or a FILE.npz of them, as Keras' mnist.npz), " +
 	"or images (" + formats + ") in train/CLASS/ and test/CLASS/ (or val/) folders, or in CLASS/ folders alone: " +
 	"run ./build.sh data for MNIST, or pass --data DIR / set VKCNN_DATA"
 
@@ -82,6 +84,9 @@ func Load(dir string) (*Dataset, error) {
 // file before reading any, so that a missing or bad one is reported at
 // once.
 func LoadWith(dir string, opts Options) (*Dataset, error) {
+	if isNPZ(dir) {
+		return loadNPZ(dir)
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s (no such folder): want %s", ErrNoData, dir, wanted)
@@ -110,6 +115,13 @@ func LoadWith(dir string, opts Options) (*Dataset, error) {
 		return idx.load()
 	case cifar != nil:
 		return cifar.load()
+	}
+	npyFiles, err := findNPY(dir, names)
+	if err != nil {
+		return nil, err
+	}
+	if npyFiles {
+		return loadNPYFolder(dir)
 	}
 	tree, err := findImageTree(dir)
 	if err != nil {

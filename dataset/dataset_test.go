@@ -167,7 +167,7 @@ func TestLoadBadInput(t *testing.T) {
 		noData bool   // errors.Is(err, ErrNoData)
 	}{
 		{"no such folder", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") },
-			"no dataset in {dir} (no such folder): want train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz; EMNIST's emnist-SPLIT-train-images-idx3-ubyte and so on), CIFAR-10's data_batch_1.bin ... test_batch.bin, or images (PNG, JPEG, GIF, BMP or WebP) in train/CLASS/ and test/CLASS/ (or val/) folders, or in CLASS/ folders alone: run ./build.sh data for MNIST, or pass --data DIR / set VKCNN_DATA", true},
+			"no dataset in {dir} (no such folder): want train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz; EMNIST's emnist-SPLIT-train-images-idx3-ubyte and so on), CIFAR-10's data_batch_1.bin ... test_batch.bin, x_train.npy, y_train.npy, x_test.npy and y_test.npy (or a FILE.npz of them, as Keras' mnist.npz), or images (PNG, JPEG, GIF, BMP or WebP) in train/CLASS/ and test/CLASS/ (or val/) folders, or in CLASS/ folders alone: run ./build.sh data for MNIST, or pass --data DIR / set VKCNN_DATA", true},
 		{"nothing recognisable", func(t *testing.T) string {
 			dir := t.TempDir()
 			datatest.Write(t, dir, map[string][]byte{"train.csv": nil, "images-idx3-ubyte": nil})

@@ -3,6 +3,7 @@
 package datatest
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/augment"
@@ -146,4 +148,39 @@ func EncodeImage(w io.Writer, ext string, g augment.Geometry, px []byte) error {
 		return jpeg.Encode(w, img, &jpeg.Options{Quality: 100})
 	}
 	return png.Encode(w, img)
+}
+
+// NPY encodes an array as NumPy's .npy format 1.0: dtype as NumPy writes
+// it ("|u1", "<f4", ...), C order, and the little-endian payload.
+func NPY(dtype string, shape []int, payload []byte) []byte {
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += "," // Python's one-tuple
+	}
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", dtype, tuple)
+	// The magic, version and length take 10 bytes; the header is padded
+	// with spaces and a newline to a multiple of 64.
+	pad := 64 - (10+len(header)+1)%64
+	header += strings.Repeat(" ", pad%64) + "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	return append(append(b, header...), payload...)
+}
+
+// NPZ zips .npy files as numpy.savez_compressed does, NAME.npy each.
+func NPZ(arrays map[string][]byte) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	for name, data := range arrays {
+		f, err := w.Create(name + ".npy")
+		if err != nil {
+			panic(err) // writing to memory
+		}
+		f.Write(data)
+	}
+	w.Close()
+	return buf.Bytes()
 }
