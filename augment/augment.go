@@ -335,3 +335,68 @@ func nearestIndex(t, offset float32, side int) (int, bool) {
 	// -1 and side are outside all the same.
 	return int(max(min(index, float32(side)), -1)), inside
 }
+
+// MaxNormalizedChannels is the most channels Normalization serves (the
+// shader's push constants hold four means and four scales).
+const MaxNormalizedChannels = 4
+
+// Normalization maps each value v in [0, 1] of channel c to
+// (v - Mean[c]) / Std[c], computed in float32 as (v - Mean[c]) *
+// InvStd()[c], which the shader and the ONNX graph do alike.
+type Normalization struct {
+	Mean []float32 `json:"mean"`
+	Std  []float32 `json:"std"`
+}
+
+// Check reports a normalization that does not fit images of channels.
+func (n Normalization) Check(channels int) error {
+	switch {
+	case len(n.Mean) != channels || len(n.Std) != channels:
+		return fmt.Errorf("normalization of %d means and %d standard deviations for images of %d channels", len(n.Mean), len(n.Std), channels)
+	case channels > MaxNormalizedChannels:
+		return fmt.Errorf("normalization serves images of at most %d channels, these have %d", MaxNormalizedChannels, channels)
+	}
+	for c, s := range n.Std {
+		if !(s > 0) || math.IsInf(float64(s), 0) || math.IsNaN(float64(n.Mean[c])) || math.IsInf(float64(n.Mean[c]), 0) {
+			return fmt.Errorf("normalization of channel %d: mean %g, standard deviation %g (it must be positive)", c, n.Mean[c], s)
+		}
+	}
+	return nil
+}
+
+// InvStd is 1 / Std, in float32.
+func (n Normalization) InvStd() []float32 {
+	out := make([]float32, len(n.Std))
+	for c, s := range n.Std {
+		out[c] = 1 / s
+	}
+	return out
+}
+
+// Apply normalizes HWC values of channels in place, as the shader does.
+func (n Normalization) Apply(values []float32, channels int) {
+	inv := n.InvStd()
+	for i, v := range values {
+		c := i % channels
+		values[i] = float32(v-n.Mean[c]) * inv[c]
+	}
+}
+
+// Statistics are the per-channel mean and standard deviation (the
+// population's, as torchvision recipes compute them) of HWC byte images
+// of channels, as values in [0, 1]; summed in float64.
+func Statistics(images []byte, channels int) Normalization {
+	sum, sq := make([]float64, channels), make([]float64, channels)
+	for i, b := range images {
+		v := float64(b) / 255
+		sum[i%channels] += v
+		sq[i%channels] += v * v
+	}
+	n := Normalization{Mean: make([]float32, channels), Std: make([]float32, channels)}
+	count := float64(len(images) / channels)
+	for c := range channels {
+		mean := sum[c] / count
+		n.Mean[c], n.Std[c] = float32(mean), float32(math.Sqrt(max(sq[c]/count-mean*mean, 0)))
+	}
+	return n
+}

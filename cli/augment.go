@@ -257,7 +257,7 @@ func warpChunkOnDevice(ctx *vk.Context, set vk.Range, images int, g augment.Geom
 		return err
 	}
 	defer rec.Close()
-	if err := kernels.Augment(ctx, rec, set, images, g, order, first, affines, out, count, warp); err != nil {
+	if err := kernels.Augment(ctx, rec, set, images, g, order, first, affines, out, count, warp, nil); err != nil {
 		return err
 	}
 	return rec.Run()

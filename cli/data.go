@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -143,4 +147,68 @@ func numberedClass(names []string, c int) string {
 		return fmt.Sprintf("%d %s", c, name)
 	}
 	return fmt.Sprint(c)
+}
+
+// normalizeFlags are train's: the inputs' normalization.
+func normalizeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "normalize", Usage: "subtract a per-channel mean and divide by a standard deviation, computed from the training set " +
+			"(less a --val-split) unless --mean and --std give them; run.json records them, and eval, predict and the ONNX export apply them"},
+		&cli.StringFlag{Name: "mean", Usage: "--normalize's per-channel means of pixels in [0, 1], comma-separated (as 0.4914,0.4822,0.4465)"},
+		&cli.StringFlag{Name: "std", Usage: "--normalize's per-channel standard deviations, comma-separated (as 0.2470,0.2435,0.2616)"},
+	}
+}
+
+// normalization is the normalization a run feeds its inputs through:
+// a resumed run's own, else --normalize's (nil: none), for samples of
+// the training set, those held out for validation left out.
+func normalization(c *cli.Context, setup *trainSetup, data *dataset.Dataset) (*augment.Normalization, error) {
+	if setup.resume != nil {
+		rec, err := readRunRecord(setup.out)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return rec.Normalize, nil
+	}
+	mean, std := c.String("mean"), c.String("std")
+	if !c.Bool("normalize") {
+		if mean != "" || std != "" {
+			return nil, errors.New("--mean and --std are --normalize's: give --normalize too")
+		}
+		return nil, nil
+	}
+	channels := data.Geometry.Channels
+	var n augment.Normalization
+	switch {
+	case mean == "" && std == "":
+		train := data.Train.N - int(float64(data.Train.N)*setup.cfg.ValSplit)
+		n = augment.Statistics(data.Train.Images[:train*data.Geometry.Values()], channels)
+	case mean == "" || std == "":
+		return nil, errors.New("--normalize takes --mean and --std together, or neither (to compute them from the training set)")
+	default:
+		var err error
+		if n.Mean, err = floatList("--mean", mean); err != nil {
+			return nil, err
+		}
+		if n.Std, err = floatList("--std", std); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.Check(channels); err != nil {
+		return nil, fmt.Errorf("--normalize: %w", err)
+	}
+	return &n, nil
+}
+
+// floatList reads comma-separated numbers.
+func floatList(flag, s string) ([]float32, error) {
+	var out []float32
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: want numbers separated by commas", flag, s)
+		}
+		out = append(out, float32(v))
+	}
+	return out, nil
 }

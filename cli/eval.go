@@ -19,6 +19,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/report"
@@ -81,6 +82,7 @@ func evaluate(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	set.Norm = rec.Normalize
 	classes := model.Classes
 	confusion := make([][]int, classes)
 	for i := range confusion {
@@ -157,9 +159,12 @@ func predictCommand() *cli.Command {
 		Name:      "predict",
 		Usage:     "classify images with a trained run",
 		UsageText: "vkcnn predict --run DIR IMAGE.png... [--device D]",
-		Description: "Each image is scaled to the model's input size. A model of one channel\n" +
-			"reads it as grayscale, inverted when its border is light (MNIST-style data is\n" +
-			"light on dark); a model of three reads it as RGB.",
+		Description: "Each image is scaled to the model's input size. For a run trained on an\n" +
+			"image folder, it is read as training read the folder: resized (bilinear, no\n" +
+			"antialiasing), converted to the run's colour, never inverted. Otherwise a model\n" +
+			"of one channel reads it as grayscale, inverted when its border is light\n" +
+			"(MNIST-style data is light on dark), and a model of three reads it as RGB.\n" +
+			"A run trained with --normalize normalizes it as training did.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			precisionFlag,
@@ -183,20 +188,29 @@ func predict(c *cli.Context) (err error) {
 	if g.Channels != 1 && g.Channels != 3 {
 		return fmt.Errorf("predict reads images as grayscale (1 channel) or RGB (3), the model in %s takes %d channels", c.String("run"), g.Channels)
 	}
+	// The class names, normalization and image reading the run recorded.
+	rec, err := readRunRecord(c.String("run"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var names []string
+	folder := false
+	if rec.Data != nil {
+		names, folder = rec.Data.Names, rec.Data.Color != ""
+	}
 	images := make([]byte, 0, len(paths)*g.Values())
 	inverted := make([]bool, len(paths))
 	for i, p := range paths {
-		px, inv, err := readImage(p, g)
+		var px []byte
+		if folder {
+			px, err = dataset.ReadImage(p, g)
+		} else {
+			px, inverted[i], err = readImage(p, g)
+		}
 		if err != nil {
 			return err
 		}
 		images = append(images, px...)
-		inverted[i] = inv
-	}
-	// The class names, where the run recorded its data set's.
-	var names []string
-	if rec, err := readRunRecord(c.String("run")); err == nil && rec.Data != nil {
-		names = rec.Data.Names
 	}
 	batch := min(len(paths), 64)
 	ctx, net, err := openNet(c, model, params, batch, len(paths))
@@ -209,6 +223,7 @@ func predict(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	set.Norm = rec.Normalize
 	w := c.App.Writer
 	_, _, err = nn.Evaluate(net, set, nil, func(batchIdx []int) error {
 		z, err := net.Logits()

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,8 +18,9 @@ func exportCommand() *cli.Command {
 		Description: fmt.Sprintf("The ONNX model (opset %d) takes %q, float32 NCHW [N, C, H, W], pixels\n"+
 			"in [0, 1], any batch size N, and gives %q (the softmax) and %q,\n"+
 			"float32 [N, classes]. Dropout is left out; batch normalization uses the moving\n"+
-			"statistics, as vkcnn eval does. The metadata's %q lists the classes' names\n"+
-			"where the run's data set has them.", onnx.Opset, onnx.Input, onnx.Probabilities, onnx.Logits, onnx.ClassNamesKey),
+			"statistics, as vkcnn eval does. A run trained with --normalize has its\n"+
+			"normalization in the graph, after the input. The metadata's %q lists the\n"+
+			"classes' names where the run's data set has them.", onnx.Opset, onnx.Input, onnx.Probabilities, onnx.Logits, onnx.ClassNamesKey),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			&cli.StringFlag{Name: "onnx", Required: true, Usage: "ONNX file to write"},
@@ -28,8 +31,13 @@ func exportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The class names and normalization, where the run recorded them.
 			var data onnx.Data
-			if rec, err := readRunRecord(c.String("run")); err == nil && rec.Data != nil {
+			rec, err := readRunRecord(c.String("run"))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			if data.Normalization = rec.Normalize; rec.Data != nil {
 				data.ClassNames = rec.Data.Names
 			}
 			path := c.String("onnx")

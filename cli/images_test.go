@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -193,4 +194,69 @@ func TestKerasNPZTrainsAsIDX(t *testing.T) {
 	if !bytes.Equal(weights[data], weights[npzFile]) {
 		t.Error("the run on mnist.npz ends with other weights than the run on the IDX files")
 	}
+}
+
+// TestNormalizeCarriedIntoPredictAndONNX trains with --normalize on
+// colour images: run.json records the training set's per-channel mean and
+// deviation, eval and predict feed the test images through them, and the
+// exported graph, given pixels in [0, 1], gives predict's probabilities.
+func TestNormalizeCarriedIntoPredictAndONNX(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	data := writeCIFAR(t, rng, []string{"airplane", "automobile", "bird", "cat"}, 640, 200)
+	run := filepath.Join(t.TempDir(), "run")
+	out := mustRun(t, "train", "--model", smallModel(t, data.geometry, 4), "--epochs", "1", "--steps-per-epoch", "40",
+		"--batch-size", "16", "--lr", "1e-2", "--normalize", "--val-split", "0.25", "--data", data.dir, "--out", run)
+	d, err := dataset.Load(data.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The statistics of the 480 training samples, the last 160 held out.
+	var sum, sq [3]float64
+	for i, b := range d.Train.Images[:480*data.geometry.Values()] {
+		v := float64(b) / 255
+		sum[i%3] += v
+		sq[i%3] += v * v
+	}
+	rec, err := readRunRecord(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := float64(480 * 32 * 32)
+	for c := range 3 {
+		mean, std := sum[c]/n, math.Sqrt(sq[c]/n-(sum[c]/n)*(sum[c]/n))
+		if rec.Normalize == nil || math.Abs(float64(rec.Normalize.Mean[c])-mean) > 1e-6 || math.Abs(float64(rec.Normalize.Std[c])-std) > 1e-6 {
+			t.Fatalf("run.json normalize %+v, want channel %d's mean %g and deviation %g", rec.Normalize, c, mean, std)
+		}
+	}
+	if !strings.Contains(out, "\nNormalized: (x - [") {
+		t.Errorf("train does not say it normalizes:\n%s", out)
+	}
+	// eval's logits, predict and ONNX Runtime agree.
+	logits := filepath.Join(t.TempDir(), "logits.npy")
+	mustRun(t, "eval", "--run", run, "--data", data.dir, "--logits", logits)
+	z := readNpy(t, logits)
+	checkPredict(t, run, data, z, 4)
+	cmp := compareExport(t, onnxRuntime(t), run, data.dir)
+	if cmp.probabilities > onnxTolerance || cmp.classes != 0 {
+		t.Errorf("ONNX Runtime's probabilities are up to %.3g from vkcnn's, and %d of 200 classes differ", cmp.probabilities, cmp.classes)
+	}
+	// The same run without its normalization gives other logits, so the
+	// agreement above is the normalization's.
+	rec.Normalize = nil
+	if err := writeRunRecord(run, rec); err != nil {
+		t.Fatal(err)
+	}
+	plainLogits := filepath.Join(t.TempDir(), "plain.npy")
+	mustRun(t, "eval", "--run", run, "--data", data.dir, "--logits", plainLogits)
+	if d := maxDiff(readNpy(t, plainLogits), z); d < 1e-3 {
+		t.Errorf("without its normalization the run's logits move by %g only", d)
+	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/report"
@@ -29,8 +30,11 @@ type runRecord struct {
 	Model  string         `json:"model"`
 	Config nn.TrainConfig `json:"config"`
 	Data   *dataRecord    `json:"data,omitempty"` // nil in runs from before it was recorded
-	Device string         `json:"device"`
-	Driver string         `json:"driver"`
+	// Normalize is the normalization the run feeds its inputs through
+	// (nil: none).
+	Normalize *augment.Normalization `json:"normalize,omitempty"`
+	Device    string                 `json:"device"`
+	Driver    string                 `json:"driver"`
 }
 
 func deviceDriver(info vk.DeviceInfo) string {

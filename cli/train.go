@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -87,7 +88,7 @@ func trainCommand() *cli.Command {
 			precisionFlag,
 			dataFlag,
 			deviceFlag,
-		}, append(augmentFlags(), imageFlags()...)...),
+		}, slices.Concat(augmentFlags(), imageFlags(), normalizeFlags())...),
 		OnUsageError: usageError,
 		Action:       train,
 	}
@@ -254,6 +255,10 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	norm, err := normalization(c, setup, data)
+	if err != nil {
+		return err
+	}
 	fresh, err := startRunFolder(setup)
 	if err != nil {
 		return err
@@ -284,13 +289,21 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	onDevice.train.Norm = norm
+	if onDevice.val != nil {
+		onDevice.val.Norm = norm
+	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
 		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, onDevice.valDesc, setup.out)
 	fmt.Fprintf(w, "Data: %s\n", data)
+	if norm != nil {
+		fmt.Fprintf(w, "Normalized: (x - %v) / %v per channel, x in [0, 1]\n", norm.Mean, norm.Std)
+	}
 	fmt.Fprintln(w, stepsLine(setup.cfg, onDevice.samples, setup.resume))
 
-	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Normalize: norm,
+		Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
 		return err
 	}
 	run, err := openRunWriter(setup, net, c.App.ErrWriter)

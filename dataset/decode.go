@@ -15,6 +15,8 @@ import (
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
+
+	"github.com/vkcnn/vkcnn/augment"
 )
 
 // imageExtensions are the files an image folder's classes hold, as
@@ -106,6 +108,17 @@ func decodeFile(path string) (image.Image, error) {
 		return nil, fmt.Errorf("%s: cannot be decoded as %s: %w", path, formats, err)
 	}
 	return img, nil
+}
+
+// ReadImage decodes an image file into HWC bytes of g as an image
+// folder's images are read: converted by Pixels, resized by Resize.
+func ReadImage(path string, g augment.Geometry) ([]byte, error) {
+	img, err := decodeFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	return Resize(Pixels(img, g.Channels), b.Dy(), b.Dx(), g.Channels, Size{Height: g.Height, Width: g.Width}), nil
 }
 
 // decodeConfig reads an image file's size and color model from its

@@ -336,12 +336,8 @@ func (t *imageTree) decode(opts Options) (*Dataset, error) {
 	}
 	start := time.Now()
 	parallel(len(files), func(i int) {
-		img, err := decodeFile(files[i].path)
-		if err == nil {
-			b := img.Bounds()
-			px := Resize(Pixels(img, g.Channels), b.Dy(), b.Dx(), g.Channels, Size{Height: g.Height, Width: g.Width})
-			copy(images[i*g.Values():], px)
-		}
+		px, err := ReadImage(files[i].path, g)
+		copy(images[i*g.Values():], px)
 		errs[i] = err
 		if bar != nil {
 			_ = bar.Add(1)

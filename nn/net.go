@@ -81,6 +81,9 @@ const (
 type DeviceSet struct {
 	N              int
 	images, labels *vk.Buffer
+	// Norm, set before the set's first step, normalizes its images as
+	// they are fed (nil: values in [0, 1]).
+	Norm *augment.Normalization
 }
 
 // memoryError is a network that does not fit in the device's memory: it

@@ -51,7 +51,7 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
 	ctx := n.ctx
 	g := n.Model.Input().Geometry()
-	if err := kernels.Augment(ctx, rec, whole(set.images), set.N, g, n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp); err != nil {
+	if err := kernels.Augment(ctx, rec, whole(set.images), set.N, g, n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp, set.Norm); err != nil {
 		return err
 	}
 	if err := n.mark(rec, "augment", 0, float64(n.Batch*g.Values()*(1+4))); err != nil {

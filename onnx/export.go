@@ -24,6 +24,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/onnx/onnxpb"
@@ -54,6 +55,9 @@ type Data struct {
 	// ClassNamesKey's value, a JSON list: the name of output j is the
 	// j-th.
 	ClassNames []string
+	// Normalization, where the run normalized its inputs, goes into the
+	// graph after the input, which stays pixels in [0, 1].
+	Normalization *augment.Normalization
 }
 
 // ClassNamesKey is the metadata entry of the class names.
@@ -93,6 +97,13 @@ func Export(model *nn.Model, params []float32, data Data) (*onnxpb.ModelProto, e
 		Output: []*onnxpb.ValueInfoProto{tensorInfo(Probabilities, model.Classes), tensorInfo(Logits, model.Classes)},
 		DocString: fmt.Sprintf("input: float32 [N, %d, %d, %d] (NCHW), pixels in [0, 1]; outputs: %s and %s, float32 [N, %d]",
 			in.C, in.H, in.W, Probabilities, Logits, model.Classes),
+	}
+	if n := data.Normalization; n != nil {
+		if err := n.Check(in.C); err != nil {
+			return nil, err
+		}
+		b.normalize(n)
+		b.graph.DocString += fmt.Sprintf("; normalized in the graph, (x - %v) / %v per channel", n.Mean, n.Std)
 	}
 	for i, l := range model.Layers {
 		if err := b.layer(l, i == len(model.Layers)-1); err != nil {
@@ -290,14 +301,31 @@ func (b *builder) tensor(layer *nn.Layer, name string, l layout) string {
 	if from == nil {
 		from = func(i int) int { return i }
 	}
-	raw := make([]byte, 0, 4*len(values))
+	ordered := make([]float32, len(values))
 	for i := range values {
-		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(values[from(i)]))
+		ordered[i] = values[from(i)]
+	}
+	return b.initializer(p.Name, shape, ordered)
+}
+
+// initializer adds a float32 initializer and returns its name.
+func (b *builder) initializer(name string, shape []int64, values []float32) string {
+	raw := make([]byte, 0, 4*len(values))
+	for _, v := range values {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
 	}
 	b.graph.Initializer = append(b.graph.Initializer, &onnxpb.TensorProto{
-		Name: p.Name, Dims: shape, DataType: int32(onnxpb.TensorProto_FLOAT), RawData: raw,
+		Name: name, Dims: shape, DataType: int32(onnxpb.TensorProto_FLOAT), RawData: raw,
 	})
-	return p.Name
+	return name
+}
+
+// normalize appends the input's normalization, (x - mean) * (1 / std)
+// per channel, as vkcnn's augment shader computes it.
+func (b *builder) normalize(n *augment.Normalization) {
+	shape := []int64{1, int64(len(n.Mean)), 1, 1}
+	b.node("Sub", "normalize", "", []string{b.value, b.initializer("normalize.mean", shape, n.Mean)})
+	b.node("Mul", "normalize", "", []string{b.value, b.initializer("normalize.inv_std", shape, n.InvStd())})
 }
 
 // node appends an operator of the default domain, named layer/op, whose

@@ -7,13 +7,15 @@
 // arithmetic here follows it step by step, and precise keeps the compiler
 // from fusing or reordering it. The data set is bound in up to four
 // pieces of PER_PIECE images each, so that each binding stays within the
-// device's storage-buffer range.
+// device's storage-buffer range. With NORMALIZE, each value v of channel
+// c becomes (v - mean[c]) * invStd[c] (augment.Normalization.Apply).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
 layout(constant_id = 1) const int WIDTH = 1; // every pipeline sets the data set's
 layout(constant_id = 2) const int HEIGHT = 1;
 layout(constant_id = 3) const uint CHANNELS = 1;
+layout(constant_id = 4) const uint NORMALIZE = 0; // 1: subtract mean, times invStd
 const uint VALUES = uint(WIDTH * HEIGHT) * CHANNELS; // an image's
 
 layout(push_constant) uniform Push {
@@ -22,6 +24,8 @@ layout(push_constant) uniform Push {
     uint fill;     // 0: repeat edge pixels, 1: zero outside the image
     uint interp;   // 0: nearest neighbour, 1: bilinear
     uint perPiece; // images in each piece of the data set
+    float mean[4];   // per channel, where NORMALIZE
+    float invStd[4];
 } p;
 
 layout(binding = 0) readonly buffer Images0 { uint words0[]; };
@@ -81,6 +85,14 @@ ivec2 nearestIndex(float t, float offset, int side) {
     return ivec2(int(clamp(index, -1.0, float(side))), inside ? 1 : 0);
 }
 
+// normalized is a value in [0, 1], normalized where NORMALIZE says.
+float normalized(float v, uint ch) {
+    if (NORMALIZE == 0) return v;
+    precise float centred = v - p.mean[ch];
+    precise float scaled = centred * p.invStd[ch];
+    return scaled;
+}
+
 void main() {
     uint i = flatIndex();
     if (i >= p.count) return;
@@ -98,7 +110,7 @@ void main() {
     if (p.interp == 0) {
         ivec2 nx = nearestIndex(tx, affine[a + 2], WIDTH);
         ivec2 ny = nearestIndex(ty, affine[a + 5], HEIGHT);
-        x[i] = (p.fill == 1 && nx.y * ny.y == 0) ? 0.0 : unit(pixel(k, base, ch, nx.x, ny.x));
+        x[i] = normalized((p.fill == 1 && nx.y * ny.y == 0) ? 0.0 : unit(pixel(k, base, ch, nx.x, ny.x)), ch);
         return;
     }
     precise float sx = tx + affine[a + 2];
@@ -111,5 +123,5 @@ void main() {
     int y0 = int(clamp(y0f, -2.0, float(HEIGHT + 1)));
     float top = float(pixel(k, base, ch, x0, y0)) * (1.0 - wx) + float(pixel(k, base, ch, x0 + 1, y0)) * wx;
     float bottom = float(pixel(k, base, ch, x0, y0 + 1)) * (1.0 - wx) + float(pixel(k, base, ch, x0 + 1, y0 + 1)) * wx;
-    x[i] = (top * (1.0 - wy) + bottom * wy) / 255.0;
+    x[i] = normalized((top * (1.0 - wy) + bottom * wy) / 255.0, ch);
 }

@@ -39,6 +39,12 @@ func augmentSet(t *testing.T, ctx *vk.Context, rng *rand.Rand, images int, g aug
 // images of geometry g) through affines and returns the warped batch.
 func warpOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, n int, g augment.Geometry, order []uint32, first int, affines []augment.Affine, s augment.Sampling) []float32 {
 	t.Helper()
+	return normalizeOnDevice(t, ctx, set, n, g, order, first, affines, s, nil)
+}
+
+// normalizeOnDevice is warpOnDevice with a normalization (nil: none).
+func normalizeOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, n int, g augment.Geometry, order []uint32, first int, affines []augment.Affine, s augment.Sampling, norm *augment.Normalization) []float32 {
+	t.Helper()
 	orderBuf := uploadWords(t, ctx, order)
 	var flat []float32
 	for _, a := range affines {
@@ -48,7 +54,7 @@ func warpOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, n int, g augmen
 	batch := len(affines)
 	out := upload(t, ctx, make([]float32, batch*g.Values()))
 	run(t, ctx, func(rec *vk.Recording) error {
-		return Augment(ctx, rec, vk.Whole(set), n, g, vk.Whole(orderBuf), first, vk.Whole(affineBuf), vk.Whole(out), batch, s)
+		return Augment(ctx, rec, vk.Whole(set), n, g, vk.Whole(orderBuf), first, vk.Whole(affineBuf), vk.Whole(out), batch, s, norm)
 	})
 	return download(t, out, batch*g.Values())
 }
@@ -104,6 +110,44 @@ func TestAugmentMatchesReference(t *testing.T) {
 				want := augment.Warp(set[img*values:(img+1)*values], g, a, s)
 				if d, at := maxAbsDiff(got[i*values:(i+1)*values], want); d > tolerance {
 					t.Fatalf("%v within %d bytes, %+v, sample %d (affine %v): value %d = %g, want %g", g, tc.limit, s, i, a, at, got[i*values+at], want[at])
+				}
+			}
+		}
+	}
+}
+
+// TestAugmentNormalizes normalizes warped batches of one and three
+// channels on the device as augment.Normalization.Apply does on the
+// reference warp: exactly under nearest neighbour, whose values the
+// reference gives exactly, and a subtraction and a multiplication, which
+// Vulkan rounds correctly.
+func TestAugmentNormalizes(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	const images = 9
+	for _, tc := range []struct {
+		g    augment.Geometry
+		norm augment.Normalization
+	}{
+		{digits, augment.Normalization{Mean: []float32{0.1307}, Std: []float32{0.3081}}},
+		{augment.Geometry{Width: 12, Height: 20, Channels: 3}, augment.Normalization{Mean: []float32{0.4914, 0.4822, 0.4465}, Std: []float32{0.2470, 0.2435, 0.2616}}},
+	} {
+		g := tc.g
+		setBuf, set := augmentSet(t, ctx, rng, images, g)
+		affines := []augment.Affine{augment.IdentityAffine, augment.Shift(1, -2), augment.Shift(0.5, 0.25)}
+		order := []uint32{4, 0, 8}
+		for _, s := range samplings {
+			got := normalizeOnDevice(t, ctx, setBuf, images, g, order, 0, affines, s, &tc.norm)
+			tolerance := 1e-5
+			if s.Interp == augment.NearestNeighbour {
+				tolerance = 0
+			}
+			for i, a := range affines {
+				img := int(order[i])
+				want := augment.Warp(set[img*g.Values():(img+1)*g.Values()], g, a, s)
+				tc.norm.Apply(want, g.Channels)
+				if d, at := maxAbsDiff(got[i*g.Values():(i+1)*g.Values()], want); d > tolerance {
+					t.Fatalf("%v, %+v, sample %d: value %d = %g, want %g", g, s, i, at, got[i*g.Values()+at], want[at])
 				}
 			}
 		}

@@ -20,7 +20,7 @@ import (
 // at each precision it runs (the matrix variants on every instance), with
 // every flag and unsplit or split.
 func declaredShaders() []shader {
-	out := append(slices.Clone(fixedShaders), augmentShader(augment.Geometry{Width: 12, Height: 20, Channels: 3}))
+	out := append(slices.Clone(fixedShaders), augmentShader(augment.Geometry{Width: 12, Height: 20, Channels: 3}, false), augmentShader(augment.Geometry{Width: 12, Height: 20, Channels: 3}, true))
 	bit := func(flags, i int) bool { return flags>>i&1 == 1 }
 	for _, v := range GemmVariants {
 		infos := []vk.DeviceInfo{{}}

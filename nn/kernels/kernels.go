@@ -296,11 +296,17 @@ func Add(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
 const augmentPieces = 4
 
 // augmentShader is augment.comp's pipeline for images of geometry g: the
-// data set's pieces, the batch order, the affines and the output.
-func augmentShader(g augment.Geometry) shader {
+// data set's pieces, the batch order, the affines and the output;
+// normalize sets NORMALIZE. Its push constants are five words, then
+// augment.MaxNormalizedChannels means and as many inverse deviations.
+func augmentShader(g augment.Geometry, normalize bool) shader {
 	access := []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read, vk.Write}
-	return shader{name: "augment", label: g.String(), access: access, push: 5,
-		spec: []uint32{elementwiseGroup, uint32(g.Width), uint32(g.Height), uint32(g.Channels)}}
+	label := g.String()
+	if normalize {
+		label += " normalized"
+	}
+	return shader{name: "augment", label: label, access: access, push: 5 + 2*augment.MaxNormalizedChannels,
+		spec: []uint32{elementwiseGroup, uint32(g.Width), uint32(g.Height), uint32(g.Channels), boolWord(normalize)}}
 }
 
 // perPiece is how many images each of the data set's bindings holds in
@@ -326,14 +332,24 @@ func CheckDataSet(info vk.DeviceInfo, n int, g augment.Geometry) error {
 }
 
 // Augment records the gather-and-warp of a batch: sample s of out
-// (float32 values in [0, 1], HWC) is image order[first+s] of images (n
-// images of geometry g, a byte a value) sampled through
-// affines[6s:6s+6] as s says. The data set is bound in pieces, and the
-// batch recorded in slices, within the device's storage-buffer range.
-func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling) error {
+// (float32 values in [0, 1], HWC, then normalized where norm is not nil)
+// is image order[first+s] of images (n images of geometry g, a byte a
+// value) sampled through affines[6s:6s+6] as s says. The data set is
+// bound in pieces, and the batch recorded in slices, within the device's
+// storage-buffer range.
+func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling, norm *augment.Normalization) error {
 	values := g.Values()
 	if batch <= 0 || first < 0 || values <= 0 || n <= 0 {
 		return fmt.Errorf("augment: batch %d from %d of %d %v images", batch, first, n, g)
+	}
+	push := make([]uint32, 2*augment.MaxNormalizedChannels)
+	if norm != nil {
+		if err := norm.Check(g.Channels); err != nil {
+			return fmt.Errorf("augment: %w", err)
+		}
+		for c, inv := range norm.InvStd() {
+			push[c], push[augment.MaxNormalizedChannels+c] = math.Float32bits(norm.Mean[c]), math.Float32bits(inv)
+		}
 	}
 	if err := errors.Join(needRange("augment images", images, int64(n*values), 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
 		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, values*batch)); err != nil {
@@ -349,9 +365,9 @@ func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augme
 		args[k] = sliced{part(images, first, min(per, n-first), int64(values)), 0}
 	}
 	args = append(args, sliced{order, 0}, sliced{affines, 6 * 4}, sliced{out, 4 * int64(values)})
-	sh := augmentShader(g)
+	sh := augmentShader(g, norm != nil)
 	return inSlices(ctx.Info, fmt.Sprintf("one augmented %v image", g), batch, args, func(slice, count int, args []vk.Range) error {
 		return single(ctx, rec, sh, values*count,
-			[]uint32{uint32(values * count), uint32(first + slice), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear), uint32(per)}, args)
+			append([]uint32{uint32(values * count), uint32(first + slice), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear), uint32(per)}, push...), args)
 	})
 }

@@ -84,7 +84,7 @@ func Pipelines(info vk.DeviceInfo, names []string, products []Product, variants 
 			skipped = append(skipped, Skip{Variant: v.Name, Why: why})
 		}
 	}
-	for _, s := range append(slices.Clone(fixedShaders), augmentShader(g)) {
+	for _, s := range append(slices.Clone(fixedShaders), augmentShader(g, false)) {
 		if err := add(s, ""); err != nil {
 			return nil, nil, err
 		}
