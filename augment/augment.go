@@ -97,6 +97,49 @@ type Sampling struct {
 	Fill   Fill
 }
 
+// Flip says which mirror images the generator draws: each axis it names
+// mirrors an image with probability 1/2, independently, as torchvision's
+// RandomHorizontalFlip and RandomVerticalFlip.
+type Flip uint8
+
+const (
+	NoFlip     Flip = 0
+	Horizontal Flip = 1 // left-right
+	Vertical   Flip = 2 // top-bottom
+	BothFlips  Flip = Horizontal | Vertical
+)
+
+func (f Flip) String() string {
+	switch f {
+	case Horizontal:
+		return "horizontal"
+	case Vertical:
+		return "vertical"
+	case BothFlips:
+		return "both"
+	}
+	return ""
+}
+
+// ParseFlip reads horizontal, vertical, both, or "" for none.
+func ParseFlip(s string) (Flip, error) {
+	for _, f := range []Flip{NoFlip, Horizontal, Vertical, BothFlips} {
+		if s == f.String() {
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("--flip %q: horizontal, vertical or both", s)
+}
+
+// MarshalText and UnmarshalText write the flip by name in run records
+// and checkpoints.
+func (f Flip) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+func (f *Flip) UnmarshalText(b []byte) error {
+	v, err := ParseFlip(string(b))
+	*f = v
+	return err
+}
+
 // Config describes the random transforms. At most one of ShiftFrac and
 // ShiftPx is set.
 type Config struct {
@@ -117,6 +160,9 @@ type Config struct {
 	// Interp applies to every transform; the zero value, nearest
 	// neighbour, makes ShiftFrac Keras 2.0.6's shift.
 	Interp Interp
+	// Flip mirrors after the other transforms (torchvision's
+	// RandomCrop then RandomHorizontalFlip).
+	Flip Flip `json:",omitempty"`
 }
 
 // Check reports the first invalid setting.
@@ -134,6 +180,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("zoom %g: must lie in [0, 1)", c.Zoom)
 	case c.Interp != NearestNeighbour && c.Interp != Bilinear:
 		return fmt.Errorf("interpolation %d: nearest (0) or bilinear (1)", c.Interp)
+	case c.Flip > BothFlips:
+		return fmt.Errorf("flip %d: none (0), horizontal (1), vertical (2) or both (3)", c.Flip)
 	}
 	return nil
 }
@@ -156,7 +204,7 @@ func (c Config) Sampling() Sampling {
 
 // Identity reports whether the config never moves a pixel.
 func (c Config) Identity() bool {
-	return c.ShiftFrac == 0 && c.ShiftPx == 0 && c.RotateDeg == 0 && c.Zoom == 0
+	return c.ShiftFrac == 0 && c.ShiftPx == 0 && c.RotateDeg == 0 && c.Zoom == 0 && c.Flip == NoFlip
 }
 
 // Affine maps output pixel coordinates (x = column, y = row, pixel
@@ -205,7 +253,9 @@ func NewGenerator(cfg Config, geom Geometry, seed uint64) (*Generator, error) {
 func (g *Generator) Config() Config { return g.cfg }
 
 // Next draws one transform: the inverse of
-// shift * (rotate and zoom about the centre).
+// flip * shift * (rotate and zoom about the centre). The flips' coins are
+// drawn after the rest, and only where Flip asks for them, so a config
+// without flips draws the same transforms as before flips existed.
 func (g *Generator) Next() Affine {
 	uniform := func(r float64) float32 { return float32((2*g.rng.Float64() - 1) * r) }
 	var dx, dy float32
@@ -223,6 +273,14 @@ func (g *Generator) Next() Affine {
 		zoom := 1 + uniform(g.cfg.Zoom)
 		around := mgl32.Translate2D(cx, cy).Mul3(mgl32.HomogRotate2D(angle)).Mul3(mgl32.Scale2D(zoom, zoom)).Mul3(mgl32.Translate2D(-cx, -cy))
 		forward = forward.Mul3(around)
+	}
+	// A mirror maps column x to width-1-x (or row y to height-1-y): whole
+	// numbers, so the inverse is exact in float32.
+	if g.cfg.Flip&Horizontal != 0 && g.rng.IntN(2) == 1 {
+		forward = mgl32.Translate2D(float32(g.geom.Width-1), 0).Mul3(mgl32.Scale2D(-1, 1)).Mul3(forward)
+	}
+	if g.cfg.Flip&Vertical != 0 && g.rng.IntN(2) == 1 {
+		forward = mgl32.Translate2D(0, float32(g.geom.Height-1)).Mul3(mgl32.Scale2D(1, -1)).Mul3(forward)
 	}
 	return affineOf(forward)
 }

@@ -38,7 +38,7 @@ func augmentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "augment",
 		Usage:     "draw augmented training images, warped on the device as training does, to a PNG grid or a NumPy archive",
-		UsageText: "vkcnn augment --shift F | --shift-px P [--interp nearest|bilinear] [--n 25] [--out samples.png] [--npz samples.npz] [--seed S] [--data DIR] [--device D]",
+		UsageText: "vkcnn augment [--shift F | --shift-px P | --crop-pad P] [--flip horizontal|vertical|both] [--interp nearest|bilinear] [--n 25] [--out samples.png] [--npz samples.npz] [--seed S] [--data DIR] [--device D]",
 		Description: "--npz writes index (N int64: each sample's training-set index), labels (N uint8),\n" +
 			"affine (N x 6 float32: output pixel x=column, y=row to input coordinates,\n" +
 			"x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5) and images (N x H x W float32, or\n" +
@@ -196,6 +196,14 @@ func splitChannels(rows [][][]float32, channels int) [][][][]float32 {
 
 func describeAugment(cfg augment.Config, g augment.Geometry) string {
 	how := fmt.Sprintf("%s interpolation, fill %s", cfg.Interp, cfg.FillMode())
+	switch cfg.Flip {
+	case augment.Horizontal:
+		how = "half of them mirrored left-right, " + how
+	case augment.Vertical:
+		how = "half of them mirrored top-bottom, " + how
+	case augment.BothFlips:
+		how = "half of them mirrored left-right and half top-bottom, " + how
+	}
 	switch {
 	case cfg.ShiftFrac > 0 && g.Width == g.Height:
 		return fmt.Sprintf("shifted by up to %.3g pixels, %s", cfg.ShiftFrac*float64(g.Width), how)
@@ -204,7 +212,7 @@ func describeAugment(cfg augment.Config, g augment.Geometry) string {
 	case cfg.ShiftPx > 0:
 		return fmt.Sprintf("shifted by up to %d whole pixels, %s", cfg.ShiftPx, how)
 	}
-	return "not shifted"
+	return "not shifted, " + how
 }
 
 // warpOnDevice gathers images[order] (of g) on the device and warps each

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/dataset"
+	"github.com/vkcnn/vkcnn/internal/datatest"
 	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
 
@@ -106,5 +110,61 @@ func TestAugmentBadInput(t *testing.T) {
 		if status != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("vkcnn %s: status %d, stderr %q; want status 1 and one line with %q", strings.Join(c.args, " "), status, stderr, c.want)
 		}
+	}
+}
+
+// TestAugmentFlipAndCropPad draws colour images with --crop-pad 2 and
+// --flip both on the device: each is the padded training image cropped at
+// an offset in [0, 4]^2 and mirrored or not, every offset comes, and each
+// mirror about half the time.
+func TestAugmentFlipAndCropPad(t *testing.T) {
+	data := writeCIFAR(t, rand.New(rand.NewPCG(15, 16)), []string{"a", "b"}, 400, 8)
+	g := data.geometry
+	archive := filepath.Join(t.TempDir(), "samples.npz")
+	const n = 400
+	out := mustRun(t, "augment", "--crop-pad", "2", "--flip", "both", "--n", fmt.Sprint(n), "--npz", archive, "--data", data.dir)
+	if !strings.Contains(out, "shifted by up to 2 whole pixels, half of them mirrored left-right and half top-bottom") {
+		t.Errorf("augment does not say it flips:\n%s", out)
+	}
+	r, err := npz.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var index []int64
+	var images []float32
+	if err := errors.Join(r.Read("index.npy", &index), r.Read("images.npy", &images)); err != nil {
+		t.Fatal(err)
+	}
+	d, err := dataset.Load(data.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offsets, mirrors := map[[2]int]int{}, [2]int{}
+	for i, idx := range index {
+		img := d.Train.Images[int(idx)*g.Values() : (int(idx)+1)*g.Values()]
+		got := make([]byte, g.Values())
+		for p, v := range images[i*g.Values() : (i+1)*g.Values()] {
+			got[p] = byte(v*255 + 0.5)
+		}
+		found := 0
+		for top := range 5 {
+			for left := range 5 {
+				for m := range 4 {
+					if bytes.Equal(got, datatest.PadCrop(img, g, 2, top, left, m&1 == 1, m&2 == 2)) {
+						found++
+						offsets[[2]int{top, left}]++
+						mirrors[0] += m & 1
+						mirrors[1] += m >> 1
+					}
+				}
+			}
+		}
+		if found != 1 {
+			t.Fatalf("sample %d (image %d) is %d padded crops of its image, want 1", i, idx, found)
+		}
+	}
+	if len(offsets) != 25 || mirrors[0] < n/2-50 || mirrors[0] > n/2+50 || mirrors[1] < n/2-50 || mirrors[1] > n/2+50 {
+		t.Errorf("%d of 25 offsets came; mirrored %v of %d times", len(offsets), mirrors, n)
 	}
 }

@@ -28,11 +28,13 @@ import (
 func augmentFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Float64Flag{Name: "shift", Usage: "random shift of up to F x the width across and F x the height down (Keras 2.0.6's width/height_shift_range)"},
-		&cli.IntFlag{Name: "shift-px", Usage: "random whole-pixel shift of up to P pixels on each axis (the capsule paper's)"},
+		&cli.IntFlag{Name: "shift-px", Aliases: []string{"crop-pad"}, Usage: "random whole-pixel shift of up to P pixels on each axis (the capsule paper's); " +
+			"as --crop-pad P, torchvision's RandomCrop(size, padding=P): zero padding, or padding_mode=\"edge\" with --fill nearest"},
 		&cli.Float64Flag{Name: "rotate", Usage: "random rotation of up to DEG degrees"},
 		&cli.Float64Flag{Name: "zoom", Usage: "random zoom by a factor in [1-Z, 1+Z]"},
 		&cli.StringFlag{Name: "fill", Usage: "outside the image: nearest (default with --shift) or constant (default with --shift-px)"},
 		&cli.StringFlag{Name: "interp", Value: "nearest", Usage: "how a transform reads the image: nearest (the nearest pixel, as Keras 2.0.6 and SciPy's order=0) or bilinear"},
+		&cli.StringFlag{Name: "flip", Usage: "mirror each image with probability 1/2: horizontal (torchvision's RandomHorizontalFlip), vertical, or both (each axis on its own), after the shift"},
 	}
 }
 
@@ -41,7 +43,11 @@ func augmentConfig(c *cli.Context) (augment.Config, error) {
 	if err != nil {
 		return augment.Config{}, err
 	}
-	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom"), Interp: interp}
+	flip, err := augment.ParseFlip(c.String("flip"))
+	if err != nil {
+		return augment.Config{}, err
+	}
+	cfg := augment.Config{ShiftFrac: c.Float64("shift"), ShiftPx: c.Int("shift-px"), RotateDeg: c.Float64("rotate"), Zoom: c.Float64("zoom"), Interp: interp, Flip: flip}
 	if f := c.String("fill"); f != "" {
 		fill, err := augment.ParseFill(f)
 		if err != nil {

@@ -184,3 +184,31 @@ func NPZ(arrays map[string][]byte) []byte {
 	w.Close()
 	return buf.Bytes()
 }
+
+// PadCrop is torchvision's RandomCrop(size, padding=p) at one offset,
+// then RandomHorizontalFlip's and RandomVerticalFlip's mirrors, written as
+// NumPy would: np.pad(img, p) (zeros), the window [top:top+h, left:left+w],
+// then [:, ::-1] and [::-1, :]. HWC bytes of g.
+func PadCrop(img []byte, g augment.Geometry, p, top, left int, mirrorX, mirrorY bool) []byte {
+	out := make([]byte, 0, g.Values())
+	for y := range g.Height {
+		for x := range g.Width {
+			sx, sy := x, y
+			if mirrorX {
+				sx = g.Width - 1 - x
+			}
+			if mirrorY {
+				sy = g.Height - 1 - y
+			}
+			px, py := sx+left-p, sy+top-p
+			for c := range g.Channels {
+				v := byte(0)
+				if px >= 0 && px < g.Width && py >= 0 && py < g.Height {
+					v = img[(py*g.Width+px)*g.Channels+c]
+				}
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
