@@ -120,9 +120,20 @@ func TestTrainOnImageFolder(t *testing.T) {
 			}
 			// eval reads the folder as the run did; for a tree, its
 			// held-out part, which validation saw too.
-			evalOut := mustRun(t, "eval", "--run", run, "--data", c.data)
+			logits := filepath.Join(t.TempDir(), "logits.npy")
+			evalOut := mustRun(t, "eval", "--run", run, "--data", c.data, "--logits", logits)
 			if !strings.Contains(evalOut, "Test accuracy: "+m[1]+"\n") || !strings.Contains(evalOut, "\n2 stripe ") {
 				t.Errorf("eval disagrees with val_acc %s, or does not name the classes:\n%s", m[1], evalOut)
+			}
+			if c.name == "split" {
+				checkFolderPredict(t, run, filepath.Join(c.data, "val"), readNpy(t, logits), sorted)
+			} else {
+				// --resume reads the folder as the run did: its size,
+				// colour, seed and split.
+				resumed := mustRun(t, "train", "--resume", run, "--epochs", "2", "--data", c.data)
+				if !strings.Contains(resumed, "\nData: "+c.data+": "+c.desc+"\n") || !strings.Contains(resumed, "Epoch 2/2") {
+					t.Errorf("the resumed run:\n%s", resumed)
+				}
 			}
 			file := filepath.Join(t.TempDir(), "model.onnx")
 			mustRun(t, "export", "--run", run, "--onnx", file)
@@ -139,6 +150,47 @@ func TestTrainOnImageFolder(t *testing.T) {
 				t.Errorf("the ONNX metadata does not list the classes %s", names)
 			}
 		})
+	}
+}
+
+// checkFolderPredict runs predict on the first image of each kind
+// (PNG, gray PNG, JPEG, PNG of twice the size) in the test folder of a
+// run trained on image folders: it reads them as the folder was read
+// (resized, converted, not inverted), so its classes and probabilities
+// are eval's, from its logits z of the folder's images in class order.
+func checkFolderPredict(t *testing.T, run, folder string, z []float32, classes []string) {
+	t.Helper()
+	var files []string
+	for _, class := range classes {
+		names, err := filepath.Glob(filepath.Join(folder, class, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, names...) // Glob sorts them, as the folder is read
+	}
+	var paths []string
+	var index []int
+	for kind := range 4 {
+		i := slices.IndexFunc(files, func(f string) bool {
+			var n int
+			fmt.Sscanf(filepath.Base(f), "%04d", &n)
+			return n%4 == kind
+		})
+		paths, index = append(paths, files[i]), append(index, i)
+	}
+	out := mustRun(t, append([]string{"predict", "--run", run}, paths...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(paths) {
+		t.Fatalf("predict:\n%s", out)
+	}
+	k := len(classes)
+	for i, line := range lines {
+		logits := z[index[i]*k : (index[i]+1)*k]
+		class := argmax(logits)
+		want := fmt.Sprintf("%s: %d %s (probability %.4f)", paths[i], class, classes[class], softmax(logits)[class])
+		if line != want {
+			t.Errorf("predict says %q,\neval's logits %q", line, want)
+		}
 	}
 }
 
