@@ -141,7 +141,7 @@ func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",
 		Usage:     "classify images with a trained run",
-		UsageText: "vkcnn predict --run DIR IMAGE.png... [--device D]",
+		UsageText: "vkcnn predict --run DIR [--device D] IMAGE.png...",
 		Description: "Each image is scaled to the model's input size. A model of one channel\n" +
 			"reads it as grayscale, inverted when its border is light (MNIST-style data is\n" +
 			"light on dark); a model of three reads it as RGB.",
