@@ -50,8 +50,14 @@ func runVkcnn(t *testing.T, env []string, args ...string) (stdout, stderr string
 // killed by a signal has status -1.
 func runBinary(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
+	return runBinaryIn(t, bin, "", env, args...)
+}
+
+// runBinaryIn is runBinary in the folder dir ("": the test's).
+func runBinaryIn(t *testing.T, bin, dir string, env []string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -158,7 +158,7 @@ func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",
 		Usage:     "classify images with a trained run",
-		UsageText: "vkcnn predict --run DIR IMAGE.png... [--device D]",
+		UsageText: "vkcnn predict --run DIR [--device D] IMAGE.png...",
 		Description: "Each image is scaled to the model's input size. For a run trained on an\n" +
 			"image folder, it is read as training read the folder: resized (bilinear, no\n" +
 			"antialiasing), converted to the run's colour, never inverted. Otherwise a model\n" +
