@@ -38,12 +38,13 @@ func augmentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "augment",
 		Usage:     "draw augmented training images, warped on the device as training does, to a PNG grid or a NumPy archive",
-		UsageText: "vkcnn augment [--shift F | --shift-px P | --crop-pad P] [--flip horizontal|vertical|both] [--interp nearest|bilinear] [--n 25] [--out samples.png] [--npz samples.npz] [--seed S] [--data DIR] [--device D]",
+		UsageText: "vkcnn augment [--shift F | --shift-px P] [--flip horizontal|vertical|both] [--interp nearest|bilinear] [--n 25] [--out samples.png] [--npz samples.npz] [--seed S] [--data DIR] [--device D]",
 		Description: "--npz writes index (N int64: each sample's training-set index), labels (N uint8),\n" +
 			"affine (N x 6 float32: output pixel x=column, y=row to input coordinates,\n" +
 			"x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5) and images (N x H x W float32, or\n" +
 			"N x H x W x C for colour: the values training sees), so the warp can be checked\n" +
-			"against SciPy.",
+			"against SciPy. --crop-pad P is --shift-px P: torchvision's RandomCrop(size,\n" +
+			"padding=P); --flip mirrors after it, as RandomHorizontalFlip does.",
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "n", Value: 25, Usage: "images to draw: 1 to 100 for --out, up to the training set's size for --npz alone"},
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write: a grid of the images with their labels"},
