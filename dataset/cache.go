@@ -51,7 +51,13 @@ func (t *imageTree) cacheKey(opts Options) [sha256.Size]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "v%d\x00%s\x00%s\x00%d\x00%q\x00", cacheVersion, opts.Size, opts.Color, len(t.train), t.classes)
 	for _, f := range append(t.train, t.val...) {
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", f.path, f.size, f.mtime, f.class)
+		// Relative to the folder, which the file's name already says
+		// (--data photos and --data ./photos share a cache).
+		rel, err := filepath.Rel(t.dir, f.path)
+		if err != nil {
+			rel = f.path
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00", rel, f.size, f.mtime, f.class)
 	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])

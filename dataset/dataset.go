@@ -39,8 +39,9 @@ type Dataset struct {
 	// (EMNIST's do); Load turns them upright.
 	Transposed  bool
 	Train, Test *Set
-	// An image folder's decoded cache, and the size and colour its
-	// images were read with (Size zero: their own; Color never ColorAuto).
+	// An image folder's decoded cache ("" where it could not be
+	// written), and the size and colour its images were read with (Size
+	// zero: their own; Color never ColorAuto).
 	Cache string
 	Size  Size
 	Color Color

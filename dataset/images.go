@@ -225,8 +225,13 @@ func (t *imageTree) load(opts Options) (*Dataset, error) {
 		if d, err = t.decode(opts); err != nil {
 			return nil, err
 		}
+		// Without a cache the next run decodes again: worth a warning,
+		// not a refusal.
 		if err := writeCache(cache, key, d); err != nil {
-			return nil, err
+			cache = ""
+			if opts.Log != nil {
+				fmt.Fprintf(opts.Log, "vkcnn: warning: %v; the images will be decoded again next time\n", err)
+			}
 		}
 	}
 	d.Dir, d.Names, d.Cache, d.Size = t.dir, t.classes, cache, opts.Size
