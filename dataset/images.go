@@ -73,6 +73,15 @@ func (p *problems) add(err error) {
 	}
 }
 
+// merge adds the problems of q after p's.
+func (p *problems) merge(q problems) {
+	if q.first == nil {
+		return
+	}
+	p.add(q.first)
+	p.more += q.more
+}
+
 func (p *problems) err() error {
 	switch {
 	case p.first == nil:
@@ -161,16 +170,27 @@ func findImageTree(dir string) (*imageTree, error) {
 
 // listClasses lists the image files of each class folder of root, class
 // by class, each class's files in lexical order (the folder is walked
-// into its subfolders, as Keras does; links are not followed).
+// into its subfolders, as Keras does; links are not followed). The
+// classes are listed at once: a second read of a cached folder is mostly
+// these listings.
 func (t *imageTree) listClasses(root string, classes []string, bad *problems) []treeFile {
-	var out []treeFile
-	for _, name := range classes {
-		folder := filepath.Join(root, name)
-		n := len(out)
-		out = walkImages(folder, uint8(slices.Index(t.classes, name)), out, bad)
-		if len(out) == n {
-			bad.add(fmt.Errorf("%s: class folder with no %s image", folder, formats))
+	type listing struct {
+		files []treeFile
+		bad   problems
+	}
+	lists := make([]listing, len(classes))
+	parallel(len(classes), func(i int) {
+		folder := filepath.Join(root, classes[i])
+		l := &lists[i]
+		l.files = walkImages(folder, uint8(slices.Index(t.classes, classes[i])), nil, &l.bad)
+		if len(l.files) == 0 {
+			l.bad.add(fmt.Errorf("%s: class folder with no %s image", folder, formats))
 		}
+	})
+	var out []treeFile
+	for _, l := range lists {
+		out = append(out, l.files...)
+		bad.merge(l.bad)
 	}
 	return out
 }
