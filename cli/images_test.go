@@ -312,3 +312,25 @@ func maxDiff(a, b []float32) float64 {
 	}
 	return d
 }
+
+// TestResumeWithFlipAndNormalize: a run with --flip and --normalize
+// stopped after an epoch and resumed ends with the weights of the run
+// that went straight on: the checkpoint keeps the flips, run.json the
+// normalization.
+func TestResumeWithFlipAndNormalize(t *testing.T) {
+	data := dataDir(t)
+	args := []string{"train", "--model", writeTinyModel(t), "--steps-per-epoch", "4", "--val-split", "0.005", "--shift-px", "2",
+		"--flip", "both", "--normalize", "--seed", "4", "--data", data}
+	straight, resumed := filepath.Join(t.TempDir(), "straight"), filepath.Join(t.TempDir(), "resumed")
+	mustRun(t, append(args, "--epochs", "2", "--out", straight)...)
+	mustRun(t, append(args, "--epochs", "1", "--out", resumed)...)
+	mustRun(t, "train", "--resume", resumed, "--epochs", "2", "--data", data)
+	a, errA := os.ReadFile(filepath.Join(straight, "weights.safetensors"))
+	b, errB := os.ReadFile(filepath.Join(resumed, "weights.safetensors"))
+	if err := errors.Join(errA, errB); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("the resumed run ends with other weights than the straight one")
+	}
+}
