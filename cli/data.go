@@ -15,6 +15,8 @@ import (
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 var dataFlag = &cli.StringFlag{
@@ -211,4 +213,34 @@ func floatList(flag, s string) ([]float32, error) {
 		out = append(out, float32(v))
 	}
 	return out, nil
+}
+
+var streamFlag = &cli.BoolFlag{Name: "stream", Usage: "keep the data set's images on the host and copy each step's batch to the device, bit for bit as resident " +
+	"(without it, a set streams where it passes the augment shader's bindings or half the device's memory)"}
+
+// streamed says whether a set of n images, of sets of total images in
+// all, trains streamed: where --stream asks, or where it would not fit the
+// augment shader's bindings or half the device's memory.
+func streamed(c *cli.Context, info vk.DeviceInfo, in nn.Shape, n, total int) bool {
+	return c.Bool("stream") || kernels.CheckDataSet(info, n, in.Geometry()) != nil ||
+		info.DeviceLocalBytes > 0 && nn.DataBytes(in, total) > int64(info.DeviceLocalBytes/2)
+}
+
+// upload puts a set on the device, streamed or resident.
+func upload(net *nn.Net, set *dataset.Set, stream bool) (*nn.DeviceSet, error) {
+	if stream {
+		return net.UploadStreamed(set.Images, set.Labels)
+	}
+	return net.Upload(set.Images, set.Labels)
+}
+
+// streamedSets names the sets that stream.
+func streamedSets(stream [2]bool, valSplit float64) string {
+	switch {
+	case stream[0] && stream[1] && valSplit == 0:
+		return "the training and test sets"
+	case stream[0]:
+		return "the training set"
+	}
+	return "the test set"
 }

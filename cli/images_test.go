@@ -334,3 +334,26 @@ func TestResumeWithFlipAndNormalize(t *testing.T) {
 		t.Error("the resumed run ends with other weights than the straight one")
 	}
 }
+
+// TestStreamedRunIsResidentRun trains with --stream and without, from one
+// seed: the weights are the same to the bit, and the run says it streams.
+func TestStreamedRunIsResidentRun(t *testing.T) {
+	data := writeCIFAR(t, rand.New(rand.NewPCG(17, 18)), []string{"a", "b", "c"}, 300, 40)
+	args := []string{"train", "--model", smallModel(t, data.geometry, 3), "--epochs", "2", "--steps-per-epoch", "12", "--batch-size", "16",
+		"--shift-px", "2", "--flip", "horizontal", "--normalize", "--data", data.dir}
+	var weights [2][]byte
+	for i, extra := range [][]string{nil, {"--stream"}} {
+		run := filepath.Join(t.TempDir(), "run")
+		out := mustRun(t, slices.Concat(args, []string{"--out", run}, extra)...)
+		if streams := strings.Contains(out, "\nStreamed: the images stay on the host, each step's batch copied to the device (the training and test sets)\n"); streams != (extra != nil) {
+			t.Errorf("streamed %v, says:\n%s", extra != nil, out)
+		}
+		var err error
+		if weights[i], err = os.ReadFile(filepath.Join(run, "weights.safetensors")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(weights[0], weights[1]) {
+		t.Error("the streamed run ends with other weights than the resident one")
+	}
+}

@@ -93,6 +93,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this folder from its checkpoint, with its own settings (--epochs may raise the total)"},
 			precisionFlag,
 			dataFlag,
+			streamFlag,
 			deviceFlag,
 		}, slices.Concat(augmentFlags(), imageFlags(), normalizeFlags())...),
 		OnUsageError: usageError,
@@ -117,7 +118,7 @@ type trainSetup struct {
 const checkpointFile = "checkpoint.safetensors"
 
 // resumeKeeps are the flags --resume accepts; the rest come from the run.
-var resumeKeeps = map[string]bool{"resume": true, "epochs": true, "data": true, "device": true, "checkpoint-every": true}
+var resumeKeeps = map[string]bool{"resume": true, "epochs": true, "data": true, "device": true, "checkpoint-every": true, "stream": true}
 
 func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 	for _, name := range c.LocalFlagNames() {
@@ -286,12 +287,21 @@ func train(c *cli.Context) (err error) {
 		return err
 	}
 	defer closeDevice(ctx, &err)
-	net, err := trainingNet(c, ctx, setup, params, data.Train.N+data.Test.N)
+	// The sets that stream are not counted in the memory check.
+	in, total := setup.model.Input(), data.Train.N+data.Test.N
+	stream := [2]bool{streamed(c, ctx.Info, in, data.Train.N, total), streamed(c, ctx.Info, in, data.Test.N, total)}
+	resident := 0
+	for i, set := range []*dataset.Set{data.Train, data.Test} {
+		if !stream[i] {
+			resident += set.N
+		}
+	}
+	net, err := trainingNet(c, ctx, setup, params, resident)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	onDevice, err := uploadData(net, setup.cfg, data.Train, data.Test)
+	onDevice, err := uploadData(net, setup.cfg, data.Train, data.Test, stream)
 	if err != nil {
 		return err
 	}
@@ -303,6 +313,9 @@ func train(c *cli.Context) (err error) {
 	fmt.Fprintf(w, "Training %s (%s parameters) on %s, batch %d, %s; writing %s\n",
 		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, onDevice.valDesc, setup.out)
 	fmt.Fprintf(w, "Data: %s\n", data)
+	if stream[0] || stream[1] && setup.cfg.ValSplit == 0 {
+		fmt.Fprintf(w, "Streamed: the images stay on the host, each step's batch copied to the device (%s)\n", streamedSets(stream, setup.cfg.ValSplit))
+	}
 	if norm != nil {
 		fmt.Fprintf(w, "Normalized: (x - %v) / %v per channel, x in [0, 1]\n", norm.Mean, norm.Std)
 	}
@@ -436,18 +449,18 @@ type deviceData struct {
 // uploadData puts the training set on the device, and the test set where
 // the run validates on it rather than on the last --val-split of the
 // training set.
-func uploadData(net *nn.Net, cfg nn.TrainConfig, trainData, testData *dataset.Set) (deviceData, error) {
+func uploadData(net *nn.Net, cfg nn.TrainConfig, trainData, testData *dataset.Set, stream [2]bool) (deviceData, error) {
 	held := int(float64(trainData.N) * cfg.ValSplit)
 	d := deviceData{samples: trainData.N - held, valDesc: fmt.Sprintf("validate on %d test samples", testData.N)}
 	var err error
-	if d.train, err = net.Upload(trainData.Images, trainData.Labels); err != nil {
+	if d.train, err = upload(net, trainData, stream[0]); err != nil {
 		return d, err
 	}
 	if cfg.ValSplit != 0 {
 		d.valDesc = fmt.Sprintf("validate on the last %d training samples", held)
 		return d, nil
 	}
-	d.val, err = net.Upload(testData.Images, testData.Labels)
+	d.val, err = upload(net, testData, stream[1])
 	return d, err
 }
 

@@ -84,6 +84,12 @@ type DeviceSet struct {
 	// Norm, set before the set's first step, normalizes its images as
 	// they are fed (nil: values in [0, 1]).
 	Norm *augment.Normalization
+	// A streamed set's images on the host, the step's batch gathered from
+	// them, the window on the device it is copied to (through
+	// windowUpload where the window is not mapped), and the order 0, 1, ...
+	// the shader reads the window in (UploadStreamed).
+	host, batch                    []byte
+	window, windowUpload, sequence *vk.Buffer
 }
 
 // memoryError is a network that does not fit in the device's memory: it

@@ -32,6 +32,9 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 	if err == nil && n.slotUpload != nil {
 		err = rec.Copy(whole(n.slotUpload), whole(n.slot))
 	}
+	if err == nil && set.windowUpload != nil {
+		err = rec.Copy(whole(set.windowUpload), whole(set.window))
+	}
 	if err == nil {
 		err = n.record(rec, set, mode, key.warp)
 	}
@@ -51,7 +54,12 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
 	ctx := n.ctx
 	g := n.Model.Input().Geometry()
-	if err := kernels.Augment(ctx, rec, whole(set.images), set.N, g, n.order(), 0, n.affines(), whole(n.acts[0]), n.Batch, warp, set.Norm); err != nil {
+	// A streamed set's batch is in its window, in the step's order.
+	images, count, order := whole(set.images), set.N, n.order()
+	if set.Streamed() {
+		images, count, order = whole(set.window), n.Batch, whole(set.sequence)
+	}
+	if err := kernels.Augment(ctx, rec, images, count, g, order, 0, n.affines(), whole(n.acts[0]), n.Batch, warp, set.Norm); err != nil {
 		return err
 	}
 	if err := n.mark(rec, "augment", 0, float64(n.Batch*g.Values()*(1+4))); err != nil {

@@ -67,6 +67,11 @@ func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v Feed) err
 		values.WriteFloat32(n.affineOffset, affines)); err != nil {
 		return err
 	}
+	if set.Streamed() {
+		if err := set.gather(order); err != nil {
+			return err
+		}
+	}
 	rec, err := n.recording(set, mode, warp)
 	if err != nil {
 		return err
