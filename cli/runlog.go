@@ -31,6 +31,14 @@ type runRecord struct {
 	Data   *dataRecord    `json:"data,omitempty"` // nil in runs from before it was recorded
 	Device string         `json:"device"`
 	Driver string         `json:"driver"`
+	// Stopped is when and why early stopping ended the run.
+	Stopped *stopRecord `json:"stopped,omitempty"`
+}
+
+// stopRecord is the epoch after which early stopping ended a run, and why.
+type stopRecord struct {
+	Epoch  int    `json:"epoch"`
+	Reason string `json:"reason"`
 }
 
 func deviceDriver(info vk.DeviceInfo) string {

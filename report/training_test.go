@@ -90,6 +90,9 @@ func TestTrainingPlot(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "training.png")
 		h, s := logOf(epochs, 100)
 		s[40].Acc = 1 // a perfect row sits at the axis' edge
+		for i := range s { // a warmup, then a cosine
+			s[i].LR = 0.1 * min(float64(i+1)/20, (1+math.Cos(math.Pi*float64(i)/float64(len(s))))/2)
+		}
 		if err := TrainingPlot(path, "run", h, s); err != nil {
 			t.Fatal(err)
 		}
@@ -97,8 +100,9 @@ func TestTrainingPlot(t *testing.T) {
 		if white := count(img, color.White); white < TrainingWidth*TrainingHeight/2 {
 			t.Errorf("%d epochs: only %d white pixels", epochs, white)
 		}
-		// The smoothed line and the validation points in their colours.
-		for _, c := range palette[:2] {
+		// The smoothed line, the validation points and the rate in their
+		// colours.
+		for _, c := range palette[:3] {
 			if count(img, c) < 100 {
 				t.Errorf("%d epochs: colour %v barely drawn", epochs, c)
 			}
@@ -114,6 +118,12 @@ func TestTrainingPlot(t *testing.T) {
 	err := TrainingPlot(filepath.Join(t.TempDir(), "t.png"), "run", nil, bad)
 	if err == nil || !strings.Contains(err.Error(), "training loss at step 40 is NaN") {
 		t.Fatalf("NaN loss: %v", err)
+	}
+	bad = slices.Clone(s)
+	bad[5].LR = -1
+	err = TrainingPlot(filepath.Join(t.TempDir(), "t.png"), "run", nil, bad)
+	if err == nil || !strings.Contains(err.Error(), "learning rate at step 60 is -1") {
+		t.Fatalf("negative rate: %v", err)
 	}
 }
 

@@ -11,14 +11,18 @@ import (
 // The step buffer holds what changes from one training step to the next,
 // written by the host before each submission so that a recording made
 // once serves every step: the step counter, the dropout seed, the number
-// of valid samples in the batch and Adam's bias-corrected learning rate.
-// These index its words; shaders/step.glsl declares them for the shaders
-// (TestStepHeader checks that the two agree).
+// of valid samples in the batch, the update's rate (Adam's bias-corrected
+// one, else the scheduled one) and AdamW's step size, bias correction and
+// decay factor. These index its words; shaders/step.glsl declares them for
+// the shaders (TestStepHeader checks that the two agree).
 const (
 	StepCounter = iota
 	StepSeed
 	StepValid
 	StepLR
+	StepStepSize
+	StepCorr2Sqrt
+	StepDecay
 	StepWords
 )
 
