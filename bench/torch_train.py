@@ -10,12 +10,14 @@ writes the recipes file and runs it.
 
 RECIPES.json: {"batch": B, "steps_per_epoch": S, "epochs": E, "recipes": [
   {"name": N, "lr": LR, "optimizer": {vkcnn's Optimizer}, "schedule":
-  {vkcnn's Schedule}, "weights": vkcnn's weights at the end, "rates":
-  vkcnn's rate of every step}, ...]}
+  {vkcnn's Schedule}, "label_smoothing": E, "weights": vkcnn's weights at
+  the end, "rates", "losses", "norms": vkcnn's rate, loss and gradient norm
+  before clipping of every step}, ...]}
 
 Prints one JSON object a recipe: its name, the largest absolute difference
-of a weight, the largest weight, and the largest relative difference of a
-step's rate.
+of a weight, the largest weight, the largest relative difference of a
+step's rate, and the relative differences of the first step's loss and
+(where the recipe clips) gradient norm.
 
 adam is Keras 2.0's Adam (vkcnn's): written out here, as torch.optim.Adam
 adds epsilon to the bias-corrected sqrt(v) instead. The others are
@@ -121,19 +123,24 @@ def main():
     cpu = torch.device("cpu")
     x = torch_model.images(args.data, "train-images-idx3-ubyte", cpu)[:batch * per_epoch]
     y = torch_model.labels(args.data, "train-labels-idx1-ubyte", cpu)[:batch * per_epoch]
-    loss_fn = nn.CrossEntropyLoss()
     for r in plan["recipes"]:
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=r.get("label_smoothing", 0.0))
+        clip = r["optimizer"].get("clip_norm", 0.0)
         model, weighted = torch_model.build(spec)
         torch_model.load_weights(weighted, args.init)
         opt = optimizer(model, r["lr"], r["optimizer"])
         per_step, per_epoch_scheds = schedulers(opt, r["lr"], r["schedule"], per_epoch, epochs)
-        rates = []
+        rates, losses, norms = [], [], []
         for e in range(epochs):
             for s in range(per_epoch):
                 rates.append(opt.param_groups[0]["lr"])
                 xb, yb = x[s * batch:(s + 1) * batch], y[s * batch:(s + 1) * batch]
                 opt.zero_grad()
-                loss_fn(model(xb), yb).backward()
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                losses.append(loss.item())
+                if clip > 0:
+                    norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), clip).item())
                 opt.step()
                 for sc in per_step:
                     sc.step()
@@ -144,8 +151,11 @@ def main():
         diff = max((a - b).abs().max().item() for a, b in zip(model.parameters(), vk_model.parameters()))
         biggest = max(a.abs().max().item() for a in model.parameters())
         rate_diff = max(abs(a - b) / b for a, b in zip(r["rates"], rates))
+        loss_diff = abs(r["losses"][0] - losses[0]) / losses[0]
+        norm_diff = abs(r["norms"][0] - norms[0]) / norms[0] if norms else 0.0
         print(json.dumps({"name": r["name"], "max_abs_weight_difference": diff, "max_weight": biggest,
-                          "max_rel_rate_difference": rate_diff, "torch": torch.__version__}), flush=True)
+                          "max_rel_rate_difference": rate_diff, "first_loss_rel_difference": loss_diff,
+                          "first_norm_rel_difference": norm_diff, "torch": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":

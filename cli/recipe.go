@@ -22,6 +22,8 @@ func recipeFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "rho", Usage: "RMSprop's smoothing constant, PyTorch's alpha (Keras' rho defaults to 0.9)", DefaultText: "0.99"},
 		&cli.Float64Flag{Name: "weight-decay", Usage: "L2 added to the gradient (sgd, adam, rmsprop: Keras' l2(λ) is a decay of 2λ), decoupled for adamw (p -= lr wd p at the scheduled rate)",
 			DefaultText: "0; adamw 0.01"},
+		&cli.Float64Flag{Name: "clip-norm", Usage: "clip the gradient to this global norm, as torch.nn.utils.clip_grad_norm_ (not Keras' per-tensor clipnorm), before weight decay; steps.csv's grad_norm is each row's largest norm before clipping"},
+		&cli.Float64Flag{Name: "label-smoothing", Usage: "the training loss's label smoothing, as PyTorch's CrossEntropyLoss(label_smoothing=E); validation's loss stays plain"},
 		&cli.BoolFlag{Name: "no-decay-bias-bn", Usage: "weight decay leaves biases and batch normalization's scale and offset (the 1-D tensors) alone; PyTorch's default decays all"},
 		&cli.StringFlag{Name: "lr-schedule", Value: nn.SchedConstant, Usage: "constant; step, multistep, exponential (per epoch); cosine, onecycle (per step, over the run); plateau (per epoch, on validation)"},
 		&cli.IntSliceFlag{Name: nn.ParamStepEpochs, Usage: "step: the period in epochs (StepLR's step_size); multistep: the epochs at which the rate drops (MultiStepLR's milestones), as 30,60,80"},
@@ -69,6 +71,7 @@ func recipeConfig(c *cli.Context) (nn.Optimizer, nn.Schedule, error) {
 	set("epsilon", &opt.Epsilon)
 	set("rho", &opt.Rho)
 	set("weight-decay", &opt.WeightDecay)
+	set("clip-norm", &opt.ClipNorm)
 	opt.Nesterov, opt.NoDecayBiasBN = c.Bool("nesterov"), c.Bool("no-decay-bias-bn")
 	if opt.NoDecayBiasBN && opt.WeightDecay == 0 {
 		return opt, nn.Schedule{}, fmt.Errorf("--no-decay-bias-bn: the %s optimizer has no weight decay (give --weight-decay)", name)

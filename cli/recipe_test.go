@@ -45,6 +45,12 @@ func TestBadRecipe(t *testing.T) {
 		{[]string{"--lr-schedule", "plateau", "--plateau-monitor", "acc"}, `plateau schedule: monitor "acc": val_loss or val_acc`},
 		{[]string{"--lr-schedule", "plateau", "--plateau-factor", "1"}, "plateau schedule: factor 1 outside (0, 1)"},
 		{[]string{"--lr-schedule", "plateau", "--plateau-patience", "-1"}, "plateau schedule: patience -1 must not be negative"},
+		{[]string{"--early-stopping", "0"}, "--early-stopping 0: the epochs without improvement must be 1 or more"},
+		{[]string{"--monitor", "val_acc"}, "--monitor is early stopping's: give --early-stopping N"},
+		{[]string{"--early-stopping", "3", "--monitor", "accuracy"}, `early stopping: monitor "accuracy": val_loss or val_acc`},
+		{[]string{"--early-stopping", "3", "--min-delta", "-0.1"}, "early stopping: minimum change -0.1 must be a number, 0 or more"},
+		{[]string{"--label-smoothing", "1.5"}, "label smoothing 1.5 outside [0, 1]"},
+		{[]string{"--clip-norm", "-1"}, "--optimizer adam: clip norm -1 must be a number, 0 or more"},
 	} {
 		args := append([]string{"train", "--model", "small", "--data", "/nonexistent", "--out", t.TempDir() + "/r"}, c.args...)
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
@@ -69,7 +75,7 @@ func TestEarlyStoppingAndPlateau(t *testing.T) {
 	stopped := filepath.Join(dir, "stopped")
 	out := mustRun(t, append(common, "--epochs", "4", "--out", stopped, "--early-stopping", "1", "--min-delta", "10", "--keep", "best")...)
 	why := "early stopping: val_loss has not improved by more than 10 for 1 epoch (best "
-	if !regexp.MustCompile(`Epoch 2/4 - .* - stopped: ` + regexp.QuoteMeta(why) + `[0-9.]+ at epoch 1\)`).MatchString(out) || strings.Contains(out, "Epoch 3/4") {
+	if !regexp.MustCompile(`Epoch 2/4 - .* - stopped: `+regexp.QuoteMeta(why)+`[0-9.]+ at epoch 1\)`).MatchString(out) || strings.Contains(out, "Epoch 3/4") {
 		t.Fatalf("the epoch lines do not say the run stopped after epoch 2:\n%s", out)
 	}
 	rec, err := readRunRecord(stopped)

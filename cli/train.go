@@ -101,7 +101,7 @@ type trainSetup struct {
 	out    string
 	// When resuming: where the run stands, with its weights and the
 	// optimizer's state.
-	resume               *nn.TrainState
+	resume                 *nn.TrainState
 	params, state1, state2 []float32
 }
 
@@ -210,7 +210,7 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 		return nil, err
 	}
 	cfg := nn.TrainConfig{
-		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr, Optimizer: opt, Schedule: schedule, EarlyStopping: stopping,
+		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr, Optimizer: opt, Schedule: schedule, EarlyStopping: stopping, LabelSmoothing: c.Float64("label-smoothing"),
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
 		LogEvery: c.Int("log-every"), Precision: prec,
 	}

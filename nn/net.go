@@ -54,6 +54,11 @@ type Net struct {
 	// decayMask its weight decay's mask, made where it decays.
 	optimizer Optimizer
 	decayMask *vk.Buffer
+	// smoothing is the training loss's label smoothing (SetLabelSmoothing).
+	smoothing float32
+	// normScratch and clip (the norm and the scale) are gradient
+	// clipping's, made where the optimizer clips.
+	normScratch, clip *vk.Buffer
 	// last is the recording the last step ran.
 	last *vk.Recording
 	// identity holds the affines of an unaugmented batch, made once.

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -50,6 +51,9 @@ type Optimizer struct {
 	// scale and offset) undecayed.
 	WeightDecay   float64 `json:"weight_decay,omitempty"`
 	NoDecayBiasBN bool    `json:"no_decay_bias_bn,omitempty"`
+	// ClipNorm, where above 0, clips the gradient to this global norm
+	// first (torch.nn.utils.clip_grad_norm_), before weight decay.
+	ClipNorm float64 `json:"clip_norm,omitempty"`
 }
 
 // DefaultOptimizer is an optimizer with PyTorch's defaults (Keras 2.0's
@@ -107,6 +111,8 @@ func (o Optimizer) Check() error {
 		return fmt.Errorf("%s: epsilon %g must be a positive number", o.Name, o.Epsilon)
 	case !(o.WeightDecay >= 0 && o.WeightDecay < math.Inf(1)):
 		return fmt.Errorf("%s: weight decay %g must be a number, 0 or more", o.Name, o.WeightDecay)
+	case !(o.ClipNorm >= 0 && o.ClipNorm < math.Inf(1)):
+		return fmt.Errorf("%s: clip norm %g must be a number, 0 or more", o.Name, o.ClipNorm)
 	}
 	return nil
 }
@@ -190,15 +196,59 @@ func (n *Net) SetOptimizer(o Optimizer) error {
 			return err
 		}
 	}
+	if o.ClipNorm > 0 && n.clip == nil {
+		scratch, err := n.ctx.NewBuffer(4 * int64(max(kernels.GradNormScratch(n.Model.TrainableFloats), 1)))
+		if err != nil {
+			return fmt.Errorf("gradient clipping: %w", err)
+		}
+		n.owned = append(n.owned, scratch)
+		clip, err := n.ctx.NewHostBuffer(4 * 2)
+		if err != nil {
+			return fmt.Errorf("gradient clipping: %w", err)
+		}
+		n.owned = append(n.owned, clip)
+		n.normScratch, n.clip = scratch, clip
+	}
 	n.optimizer = o
-	// Training steps recorded with the last optimizer go.
+	n.forgetTraining()
+	return nil
+}
+
+// GradNorm is the global norm of the gradient before clipping at the last
+// training step, where the optimizer clips.
+func (n *Net) GradNorm() (float64, error) {
+	if n.optimizer.ClipNorm == 0 {
+		return 0, errors.New("gradient norm: the optimizer does not clip")
+	}
+	clip := make([]float32, 2)
+	if err := n.clip.ReadFloat32(0, clip); err != nil {
+		return 0, err
+	}
+	return float64(clip[0]), nil
+}
+
+// SetLabelSmoothing makes the loss of training steps (not evaluation's)
+// PyTorch's CrossEntropyLoss(label_smoothing=e).
+func (n *Net) SetLabelSmoothing(e float64) error {
+	if err := kernels.CheckLabelSmoothing(e); err != nil {
+		return err
+	}
+	if float32(e) != n.smoothing {
+		n.smoothing = float32(e)
+		n.forgetTraining()
+	}
+	return nil
+}
+
+// forgetTraining drops the recorded steps that backpropagate, for a
+// change of their optimizer or loss.
+func (n *Net) forgetTraining() {
 	for key, rec := range n.recordings {
-		if key.mode == ModeTrain {
+		if key.mode != ModeEval {
 			rec.Close()
 			delete(n.recordings, key)
 		}
 	}
-	return nil
 }
 
 // recordUpdate records the optimizer's update of the trainable vector:
@@ -208,6 +258,14 @@ func (n *Net) recordUpdate(rec *vk.Recording) error {
 	ctx, o, count := n.ctx, n.optimizer.resolved(), n.Model.TrainableFloats
 	p, g, s1, s2 := whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV)
 	f32 := func(v float64) float32 { return float32(v) }
+	if o.ClipNorm > 0 {
+		if err := kernels.ClipGradNorm(ctx, rec, g, whole(n.normScratch), whole(n.clip), count, f32(o.ClipNorm)); err != nil {
+			return err
+		}
+		if err := n.mark(rec, "gradient clipping", 0, 4*4*float64(count)); err != nil {
+			return err
+		}
+	}
 	if o.WeightDecay > 0 && o.Name != OptAdamW {
 		if err := kernels.WeightDecay(ctx, rec, p, g, whole(n.decayMask), count, f32(o.WeightDecay)); err != nil {
 			return err

@@ -62,7 +62,11 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 		return err
 	}
 	last := len(n.Model.Layers)
-	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes); err != nil {
+	smoothing := n.smoothing // the training loss's; validation's is plain
+	if mode == ModeEval {
+		smoothing = 0
+	}
+	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes, smoothing); err != nil {
 		return err
 	}
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {

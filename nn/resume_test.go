@@ -26,10 +26,11 @@ func TestStopAndResumeIsBitIdentical(t *testing.T) {
 		Augment: augment.Config{ShiftFrac: 0.1}, ValSplit: 0.2, KeepBest: true, LogEvery: 2}
 	recipes := map[string]func(*TrainConfig){
 		"adam": func(*TrainConfig) {},
-		"sgd nesterov cosine": func(c *TrainConfig) {
+		"sgd nesterov cosine, clipped, smoothed": func(c *TrainConfig) {
 			c.LR = 0.05
-			c.Optimizer = Optimizer{Name: OptSGD, Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4, NoDecayBiasBN: true}
+			c.Optimizer = Optimizer{Name: OptSGD, Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4, NoDecayBiasBN: true, ClipNorm: 0.5}
 			c.Schedule = Schedule{Name: SchedCosine, WarmupEpochs: 0.5, MinLR: 1e-4}
+			c.LabelSmoothing = 0.1
 		},
 		"adamw onecycle": func(c *TrainConfig) {
 			c.Optimizer, _ = DefaultOptimizer(OptAdamW)

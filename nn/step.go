@@ -13,13 +13,13 @@ import (
 // Feed is what changes from one step to the next, written to the slot
 // before the step runs.
 type Feed struct {
-	Counter uint32    // Adam's iteration t (1-based) and the dropout counter
-	Seed    uint32    // dropout seed
-	LR      float32   // the update's rate: Adam's bias-corrected one for Counter, else the scheduled one
+	Counter uint32  // Adam's iteration t (1-based) and the dropout counter
+	Seed    uint32  // dropout seed
+	LR      float32 // the update's rate: Adam's bias-corrected one for Counter, else the scheduled one
 	// AdamW's step size, bias correction and decay factor (Optimizer.stepValues).
 	StepSize, Corr2Sqrt, Decay float32
-	Indices []int     // the batch's samples in the set; at most Batch
-	Affines []float32 // 6 a sample (augment.Affine), Batch of them; nil: identity
+	Indices                    []int     // the batch's samples in the set; at most Batch
+	Affines                    []float32 // 6 a sample (augment.Affine), Batch of them; nil: identity
 }
 
 // AdamLR is Keras 2.0's bias-corrected learning rate at iteration t, with

@@ -24,9 +24,12 @@ type TrainConfig struct {
 	// EarlyStopping, where its Patience is above 0, ends the run once its
 	// metric has not improved for that many epochs.
 	EarlyStopping EarlyStopping `json:",omitzero"`
-	Seed          uint64
-	Shuffle       bool
-	Augment       augment.Config
+	// LabelSmoothing is the training loss's (PyTorch's CrossEntropyLoss's
+	// label_smoothing); the validation loss is plain cross-entropy.
+	LabelSmoothing float64 `json:",omitempty"`
+	Seed           uint64
+	Shuffle        bool
+	Augment        augment.Config
 	// ValSplit holds out the last fraction of the training set for
 	// validation (as Keras' validation_split); 0 validates on the set
 	// given to Train.
@@ -67,7 +70,7 @@ func (c TrainConfig) Check() error {
 	case c.LogEvery < 0:
 		return fmt.Errorf("log every %d steps: must not be negative", c.LogEvery)
 	}
-	return errors.Join(c.Optimizer.Check(), c.Schedule.Check(c.LR), c.EarlyStopping.Check(), c.Augment.Check())
+	return errors.Join(c.Optimizer.Check(), c.Schedule.Check(c.LR), c.EarlyStopping.Check(), kernels.CheckLabelSmoothing(c.LabelSmoothing), c.Augment.Check())
 }
 
 // EpochSteps is the number of steps of an epoch over n training samples:
@@ -111,6 +114,7 @@ type StepLog struct {
 	Images          int     // training images seen since the run began
 	Loss, Acc       float64 // mean training loss and accuracy over the row's steps
 	LR              float64 // the scheduled rate of the row's last step
+	GradNorm        float64 // the largest gradient norm before clipping of the row's steps (0: no clipping)
 	ImagesPerSecond float64 // over the row's steps
 }
 
@@ -150,8 +154,11 @@ type TrainState struct {
 	Totals [4]float32
 	// LogTotals and LogSeconds are Totals and the epoch's seconds at the
 	// last Hooks.Log row of this epoch.
-	LogTotals    [4]float32
-	LogSeconds   float64
+	LogTotals  [4]float32
+	LogSeconds float64
+	// LogGradNorm is the largest gradient norm since that row, where the
+	// optimizer clips.
+	LogGradNorm  float64 `json:",omitempty"`
 	EpochSeconds float64
 	Images       int
 	History      []EpochStats
@@ -212,7 +219,7 @@ type trainer struct {
 	rates            *rates
 	rate             float64 // the scheduled rate of the last step
 	seen             int     // images trained in the epochs before this one
-	stop             bool // asked by Hooks.Stop; honoured at the next checkpoint
+	stop             bool    // asked by Hooks.Stop; honoured at the next checkpoint
 	// stepTimes are the last steps' times, for the watchdog, after the
 	// first one.
 	stepTimes     []time.Duration
@@ -249,7 +256,7 @@ func newTrainer(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, 
 	if cfg.EarlyStopping.on() && t.val == nil {
 		return nil, errors.New("early stopping needs validation data")
 	}
-	if err := net.SetOptimizer(cfg.Optimizer); err != nil {
+	if err := errors.Join(net.SetOptimizer(cfg.Optimizer), net.SetLabelSmoothing(cfg.LabelSmoothing)); err != nil {
 		return nil, err
 	}
 	t.rates = newRates(cfg.Schedule, cfg.LR, cfg.EpochSteps(len(t.trainIdx)), cfg.Epochs)
@@ -353,6 +360,13 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, st.Epoch, st.Done, st.Counter)
 	}
+	if t.cfg.Optimizer.ClipNorm > 0 {
+		norm, err := net.GradNorm()
+		if err != nil {
+			return err
+		}
+		st.LogGradNorm = max(st.LogGradNorm, norm)
+	}
 	elapsed := time.Since(start)
 	if err := t.log(totals, steps, elapsed); err != nil {
 		return err
@@ -407,10 +421,11 @@ func (t *trainer) log(totals [4]float32, steps int, elapsed time.Duration) error
 	row := StepLog{Step: int(st.Counter), Epoch: float64(st.Epoch-1) + float64(st.Done)/float64(steps), Images: t.seen + st.Images, LR: t.rate}
 	row.Loss, row.Acc = meanOf(totals, st.LogTotals)
 	row.ImagesPerSecond = float64(totals[3]-st.LogTotals[3]) / (elapsed.Seconds() - st.LogSeconds)
+	row.GradNorm = st.LogGradNorm
 	if err := t.hooks.Log(row); err != nil {
 		return err
 	}
-	st.LogTotals, st.LogSeconds = totals, elapsed.Seconds()
+	st.LogTotals, st.LogSeconds, st.LogGradNorm = totals, elapsed.Seconds(), 0
 	return nil
 }
 

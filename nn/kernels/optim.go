@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"errors"
+	"fmt"
 	"math"
 
 	"github.com/vkcnn/vkcnn/vk"
@@ -48,4 +50,49 @@ func AdamW(ctx *vk.Context, rec *vk.Recording, params, grads, m, v, mask, step v
 // weight_decay.
 func WeightDecay(ctx *vk.Context, rec *vk.Recording, params, grads, mask vk.Range, n int, wd float32) error {
 	return elementwise(ctx, rec, weightDecayShader, n, []vk.Range{params, grads, mask}, nil, []uint32{math.Float32bits(wd)})
+}
+
+// The gradient clipping's kernels.
+var (
+	gradNormPartsShader = groupShader("grad_norm", "partial sums", []vk.Access{vk.Read, vk.Write}, 3, 0)
+	gradNormTotalShader = groupShader("grad_norm", "total", []vk.Access{vk.Read, vk.Write}, 3, 1)
+	clipScaleShader     = elementwiseShader("clip_scale", "", []vk.Access{vk.ReadWrite, vk.Read}, 0)
+)
+
+// gradNormChunk is how many values one invocation of the norm's first
+// stage sums.
+const gradNormChunk = 256
+
+// GradNormScratch is the scratch ClipGradNorm needs for n values, in
+// floats.
+func GradNormScratch(n int) int { return (n + gradNormChunk - 1) / gradNormChunk }
+
+// ClipGradNorm records the clipping of n gradients to the global norm
+// maxNorm, as torch.nn.utils.clip_grad_norm_: the norm summed in a fixed
+// order through scratch (GradNormScratch floats), then clip = (norm, scale)
+// with scale min(1, maxNorm / (norm + 1e-6)), then grads *= scale, all on
+// the device.
+func ClipGradNorm(ctx *vk.Context, rec *vk.Recording, grads, scratch, clip vk.Range, n int, maxNorm float32) error {
+	chunks := GradNormScratch(n)
+	if err := errors.Join(needFloats("gradients", grads, n), needFloats("gradient norm scratch", scratch, chunks), needFloats("clip", clip, 2)); err != nil {
+		return err
+	}
+	// The first stage in slices of whole chunks within the device's
+	// storage-buffer range, each writing its chunks' sums.
+	per, err := perSlice(ctx.Info, fmt.Sprintf("a chunk of %d gradients", gradNormChunk), chunks, 1, gradNormChunk*4, 4)
+	if err != nil {
+		return err
+	}
+	err = eachSlice(chunks, per, func(first, count int) error {
+		values := min(count*gradNormChunk, n-first*gradNormChunk)
+		return single(ctx, rec, gradNormPartsShader, count, []uint32{uint32(values), gradNormChunk, math.Float32bits(maxNorm)},
+			[]vk.Range{part(grads, first*gradNormChunk, values, 4), part(scratch, first, count, 4)})
+	})
+	if err != nil {
+		return err
+	}
+	if err := single(ctx, rec, gradNormTotalShader, 1, []uint32{uint32(chunks), 1, math.Float32bits(maxNorm)}, []vk.Range{scratch, clip}); err != nil {
+		return err
+	}
+	return elementwise(ctx, rec, clipScaleShader, n, []vk.Range{grads}, []vk.Range{clip}, nil)
 }

@@ -84,3 +84,34 @@ func TestOptimizersMatchReference(t *testing.T) {
 		})
 	}
 }
+
+// TestClipGradNormMatchesReference clips an odd number of gradients, in
+// slices (as past a device's binding limit), to a norm below theirs and
+// to one above it (which leaves them as they are).
+func TestClipGradNormMatchesReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	maxRangeOverride = 32 << 10
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	const n = 70001
+	for _, maxNorm := range []float32{3, 1e4} {
+		rng := rand.New(rand.NewPCG(41, 42))
+		g := randomFloats(rng, n)
+		gB, scratch, clip := upload(t, ctx, g), upload(t, ctx, make([]float32, GradNormScratch(n))), upload(t, ctx, make([]float32, 2))
+		run(t, ctx, func(rec *vk.Recording) error {
+			return ClipGradNorm(ctx, rec, vk.Whole(gB), vk.Whole(scratch), vk.Whole(clip), n, maxNorm)
+		})
+		before := slices.Clone(g)
+		norm := ref.ClipGradNorm(g, float64(maxNorm))
+		got := download(t, clip, 2)
+		if math.Abs(float64(got[0])-norm) > 1e-5*norm {
+			t.Fatalf("max norm %g: norm %g, want %g", maxNorm, got[0], norm)
+		}
+		if want := min(1, float64(maxNorm)/(norm+1e-6)); math.Abs(float64(got[1])-want) > 1e-5*want {
+			t.Fatalf("max norm %g: scale %g, want %g", maxNorm, got[1], want)
+		}
+		if clipped := !slices.Equal(before, g); clipped != (float64(maxNorm) < norm) {
+			t.Fatalf("max norm %g, norm %g: the reference clipped: %v", maxNorm, norm, clipped)
+		}
+		expectClose(t, fmt.Sprintf("max norm %g: gradients", maxNorm), download(t, gB, n), g, 1e-6)
+	}
+}

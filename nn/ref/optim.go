@@ -50,3 +50,19 @@ func WeightDecay(p, g, mask []float32, wd float32) {
 		}
 	}
 }
+
+// ClipGradNorm clips g in place to the global norm maxNorm as
+// torch.nn.utils.clip_grad_norm_ (scale min(1, maxNorm / (norm + 1e-6)))
+// and returns the norm before clipping, summed in float64.
+func ClipGradNorm(g []float32, maxNorm float64) float64 {
+	var sum float64
+	for _, v := range g {
+		sum += float64(v) * float64(v)
+	}
+	norm := math.Sqrt(sum)
+	scale := float32(min(1, maxNorm/(norm+1e-6)))
+	for i := range g {
+		g[i] *= scale
+	}
+	return norm
+}
