@@ -9,9 +9,9 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
-	"github.com/vkcnn/vkcnn/internal/measure"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/nn/ref"

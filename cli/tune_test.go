@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 )
 
 // tune measures the small model's products, caches a winner for each, and
