@@ -15,6 +15,7 @@ import (
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func benchPrecisionCommand() *cli.Command {
@@ -140,7 +141,7 @@ func precisionOperands(c *cli.Context, batch int, seed uint64) (kernels.Conv, []
 	}
 	params := model.Init(seed)
 	if dir := c.String("run"); dir != "" {
-		run, p, err := loadRun(dir)
+		run, p, err := runfolder.Load(dir)
 		if err != nil {
 			return conv, nil, nil, err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // experiment is one row of the seed's table: what train is told and what
@@ -137,8 +138,6 @@ func (s reproduceSettings) args() []string {
 	return args
 }
 
-const settingsFile = "reproduce.json"
-
 // checkSettings records the settings and precision in a new folder, or
 // checks them against the ones it was started with and adds the
 // precision; it returns the folder's settings.
@@ -167,7 +166,7 @@ func checkSettings(out string, s reproduceSettings, prec kernels.Precision) (rep
 	if err != nil {
 		return s, err
 	}
-	return s, atomicfile.Write(filepath.Join(out, settingsFile), func(w io.Writer) error {
+	return s, atomicfile.Write(filepath.Join(out, runfolder.SettingsFile), func(w io.Writer) error {
 		_, err := w.Write(append(js, '\n'))
 		return err
 	})
@@ -176,7 +175,7 @@ func checkSettings(out string, s reproduceSettings, prec kernels.Precision) (rep
 // readSettings reads the settings a folder's runs were made with.
 func readSettings(out string) (reproduceSettings, error) {
 	var s reproduceSettings
-	path := filepath.Join(out, settingsFile)
+	path := filepath.Join(out, runfolder.SettingsFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return s, err
@@ -330,10 +329,7 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 // dir is a run's folder: EXPERIMENT-seedN, EXPERIMENT-PRECISION-seedN
 // beside fp32's.
 func (r *reproduction) dir(run seedRun) string {
-	if r.precision != kernels.FP32 {
-		return filepath.Join(r.out, fmt.Sprintf("%s-%s-seed%d", run.e.name, r.precision, run.seed))
-	}
-	return filepath.Join(r.out, fmt.Sprintf("%s-seed%d", run.e.name, run.seed))
+	return filepath.Join(r.out, runfolder.SeedRunName(run.e.name, r.precision, run.seed))
 }
 
 // command is the command line that makes this reproduction.
@@ -374,17 +370,6 @@ func (r *reproduction) trainArgs(run seedRun, resume bool, device string) []stri
 	return args
 }
 
-// runState is how far a run folder got: its history, and whether it has a
-// checkpoint to continue from.
-func runState(dir string) (history []report.Epoch, checkpoint bool, err error) {
-	h, err := report.ReadHistory(filepath.Join(dir, "history.csv"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
-	}
-	_, err = os.Stat(filepath.Join(dir, checkpointFile))
-	return h, err == nil, nil
-}
-
 // pendingRun is a run still to train: its place in the plan, whether it
 // resumes from a checkpoint, and how far it got, in words.
 type pendingRun struct {
@@ -408,7 +393,7 @@ func (p pendingRun) start(w io.Writer, of int, dir, device string) {
 func (r *reproduction) pending(w io.Writer) ([]pendingRun, error) {
 	var out []pendingRun
 	for i, run := range r.runs {
-		history, checkpoint, err := runState(r.dir(run))
+		history, checkpoint, err := runfolder.State(r.dir(run))
 		if err != nil {
 			return nil, err
 		}
@@ -511,7 +496,7 @@ func (r *reproduction) report(c *cli.Context) error {
 	if err := r.writeReport(c.App.ErrWriter); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "Wrote %s and %s\n", filepath.Join(r.out, "REPORT.md"), filepath.Join(r.out, "reproduce.png"))
+	fmt.Fprintf(c.App.Writer, "Wrote %s and %s\n", filepath.Join(r.out, runfolder.ReportFile), filepath.Join(r.out, runfolder.ReportFigure))
 	return nil
 }
 
@@ -520,7 +505,7 @@ func (r *reproduction) report(c *cli.Context) error {
 func (r *reproduction) writeReport(warn io.Writer) error {
 	var exps []report.Experiment
 	var devices []string
-	var record *runRecord
+	var record *runfolder.Record
 	finished := 0
 	// Each precision's runs are rows of their own, after fp32's.
 	var rows []reproduction
@@ -540,7 +525,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 		for seed := 1; seed <= r.seeds; seed++ {
 			dir := at.dir(seedRun{e, seed})
 			run := report.SeedRun{Seed: uint64(seed), Dir: filepath.Base(dir)}
-			if rec, err := readRunRecord(dir); err == nil {
+			if rec, err := runfolder.ReadRecord(dir); err == nil {
 				if device := rec.Device + ", driver " + rec.Driver; !slices.Contains(devices, device) {
 					devices = append(devices, device)
 				}
@@ -548,13 +533,13 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 					record = &rec
 				}
 			}
-			if h, err := report.ReadHistory(filepath.Join(dir, "history.csv")); err == nil {
+			if h, err := runfolder.ReadHistory(dir); err == nil {
 				run.Epochs = h[:min(len(h), r.epochs)]
 				run.Done = len(h) >= r.epochs
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				fmt.Fprintf(warn, "vkcnn: warning: %v\n", err)
 			}
-			if steps, err := report.ReadSteps(filepath.Join(dir, stepsFile)); err == nil {
+			if steps, err := runfolder.ReadSteps(dir); err == nil {
 				for _, s := range steps {
 					if s.Epoch <= float64(r.epochs) {
 						run.Steps = append(run.Steps, s)
@@ -579,7 +564,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 	}
 	figure := ""
 	if finished > 0 {
-		figure = "reproduce.png"
+		figure = runfolder.ReportFigure
 		title := fmt.Sprintf("test error of model %s over %s", model, report.Plural(r.epochs, "epoch"))
 		if err := report.ErrorPlot(filepath.Join(r.out, figure), title, exps); err != nil {
 			return err
@@ -593,7 +578,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 			settings += fmt.Sprintf("; the rows at %s add --precision %s", prec, prec)
 		}
 	}
-	return report.WriteReproduction(filepath.Join(r.out, "REPORT.md"), report.Reproduction{
+	return report.WriteReproduction(filepath.Join(r.out, runfolder.ReportFile), report.Reproduction{
 		Title: "Reproduction: the seed's experiments on MNIST", Command: fp32.command(), Settings: settings,
 		Experiments: exps, Devices: devices, Figure: figure,
 	})

@@ -177,12 +177,11 @@ func SaveTuning(info vk.DeviceInfo, prec Precision, chosen map[string]string) (s
 	return path, nil
 }
 
-// RunKernelsFile is where a run folder records the kernels it trains with,
-// so that resuming it runs the same ones, whatever vkcnn tune has cached
-// since: another variant or split sums in another order, and the resumed
-// run would not be bit-identical to an uninterrupted one.
-const RunKernelsFile = "kernels.json"
-
+// runKernels is the record of the kernels a run trains with (a run
+// folder's kernels.json), so that resuming it runs the same ones, whatever
+// vkcnn tune has cached since: another variant or split sums in another
+// order, and the resumed run would not be bit-identical to an
+// uninterrupted one.
 type runKernels struct {
 	Device string `json:"device"`
 	// Precision is the run's (fp32 in a record from before precisions).
