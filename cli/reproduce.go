@@ -54,6 +54,7 @@ func reproduceCommand() *cli.Command {
 		UsageText: "vkcnn reproduce [--model standard] [--epochs 20] [--seeds 3] [--experiments plain,shift,paper]\n" +
 			"   [--run EXPERIMENT:SEED,...] [--devices D,D,...] [--out runs/reproduce] [--batch-size N]\n" +
 			"   [--steps-per-epoch N] [--data DIR] [--device D]\n" +
+			"vkcnn reproduce --next --budget S [--records DIR] [--precision P] [the same flags]\n" +
 			"vkcnn reproduce --report-only [--epochs 20] [--seeds 3] [--experiments plain,shift,paper] [--out runs/reproduce]",
 		Description: "Experiments: plain (no augmentation), shift (--shift 0.1, Keras 2.0.6's shifts)\n" +
 			"and paper (--shift-px 2, zero fill). Each (experiment, seed) is an ordinary run\n" +
@@ -67,7 +68,14 @@ func reproduceCommand() *cli.Command {
 			"their folders, so that jobs of a cluster can share OUT; --devices trains the\n" +
 			"missing runs at once, one on each device listed, and writes the report when\n" +
 			"they have ended; --report-only rebuilds the report from whatever runs OUT\n" +
-			"holds, training nothing.",
+			"holds, training nothing.\n\n" +
+			"--next trains the one run missing next from --records (default: OUT), in the\n" +
+			"order shift, plain, paper of seed 1, then of seed 2 and 3, if it fits in --budget\n" +
+			"seconds: the epoch it needs is the last one recorded there on this device at\n" +
+			"this precision, else timed by a probe of a few steps, after tuning the kernels\n" +
+			"where the tuning cache has none. The run trains in OUT; once finished, its\n" +
+			"small files (run.json, history.csv, steps.csv, kernels.json) go to --records\n" +
+			"with the report. At the budget's end the run stops with a checkpoint.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "epochs of every run"},
@@ -77,6 +85,9 @@ func reproduceCommand() *cli.Command {
 			&cli.StringFlag{Name: "devices", Usage: "train runs at once, one on each of these comma-separated `DEVICES` (indices or names; one named twice trains two)"},
 			&cli.BoolFlag{Name: "keep-going", Usage: "when a run fails (a lost device, say), say so and train the next one; by default reproduce stops"},
 			&cli.BoolFlag{Name: "report-only", Usage: "rebuild REPORT.md and reproduce.png from the runs in --out, training nothing"},
+			&cli.BoolFlag{Name: "next", Usage: "train the next run missing from --records if it fits in --budget (see above)"},
+			&cli.IntFlag{Name: "budget", Usage: "with --next: the `SECONDS` it may take, tuning and probing included"},
+			&cli.StringFlag{Name: "records", Usage: "with --next: the folder finished runs are filed in, small files only (docs/reproduce)", DefaultText: "--out"},
 			&cli.StringFlag{Name: "out", Value: filepath.Join("runs", "reproduce"), Usage: "folder of the runs and the report"},
 			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
 			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial", DefaultText: "whole epochs"},
@@ -268,6 +279,10 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 		return nil, fmt.Errorf("--log-every %d must not be negative", r.settings.LogEvery)
 	case c.IsSet("devices") && c.IsSet("device"):
 		return nil, errors.New("--devices and --device: give one")
+	case c.Bool("next") && (c.IsSet("run") || c.IsSet("devices") || c.Bool("report-only")):
+		return nil, errors.New("--next chooses the run itself: drop --run, --devices and --report-only")
+	case !c.Bool("next") && (c.IsSet("budget") || c.IsSet("records")):
+		return nil, errors.New("--budget and --records go with --next")
 	}
 	if c.Bool("report-only") {
 		for _, name := range c.FlagNames() {
@@ -423,6 +438,9 @@ func reproduce(c *cli.Context) error {
 			return fmt.Errorf("%s holds no reproduction: %w", r.out, err)
 		}
 		return r.report(c)
+	}
+	if c.Bool("next") {
+		return r.reproduceNext(c)
 	}
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", r.out, err)

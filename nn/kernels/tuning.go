@@ -147,6 +147,14 @@ func LoadTuning(info vk.DeviceInfo, prec Precision) (Tuning, error) {
 	return NewTuning(info, prec, f.Devices[tuningKey(info, prec)]), err
 }
 
+// CachedChoices are the choices a tuning cache file holds for the device
+// at a precision: none where it holds no tuning of them (or does not
+// exist).
+func CachedChoices(path string, info vk.DeviceInfo, prec Precision) (map[string]string, error) {
+	f, err := readTuningFile(path)
+	return f.Devices[tuningKey(info, prec)], err
+}
+
 // SaveTuning merges chosen into the device's entry at a precision of the
 // cache and returns the file's path.
 func SaveTuning(info vk.DeviceInfo, prec Precision, chosen map[string]string) (string, error) {
