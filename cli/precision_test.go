@@ -101,3 +101,11 @@ func TestReproducePrecisions(t *testing.T) {
 		t.Errorf("REPORT.md has no row for each precision:\n%s", md)
 	}
 }
+
+// Scripts take the precisions' names from bench precision --list.
+func TestPrecisionList(t *testing.T) {
+	out := mustRun(t, "bench", "precision", "--list")
+	if want := strings.Join(kernels.PrecisionNames(), "\n") + "\n"; out != want || !strings.HasPrefix(out, kernels.FP32.String()+"\n") {
+		t.Fatalf("bench precision --list printed %q, want %q, fp32 first", out, want)
+	}
+}

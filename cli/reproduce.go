@@ -92,7 +92,7 @@ func reproduceCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
 			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial", DefaultText: "whole epochs"},
 			&cli.IntFlag{Name: "log-every", Usage: "a row of each run's steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
-			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "train's --precision: runs at bf16 or bf16x3 are folders EXPERIMENT-PRECISION-seedN and rows of their own in the report"},
+			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "train's --precision (" + strings.Join(kernels.PrecisionNames(), ", ") + "): runs at another than fp32 are folders EXPERIMENT-PRECISION-seedN and rows of their own in the report"},
 			dataFlag,
 			deviceFlag,
 		},
