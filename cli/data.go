@@ -33,7 +33,7 @@ func checkModel(name string, m *nn.Model, d *dataset.Dataset) error {
 	}
 	if slices.Contains(nn.Presets, name) {
 		return fmt.Errorf("the %s preset is MNIST-shaped (%s images, %d classes), %s holds %s images of %d classes: "+
-			"train a model.json with input_shape %s and a last dense layer of %d units (see the README)",
+			"train a model.json with input_shape %s and a last dense layer of %d units (see docs/models.md)",
 			name, in, m.Classes, d.Dir, g, d.Classes, inputShape(g), d.Classes)
 	}
 	if in != g {
