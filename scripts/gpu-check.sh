@@ -91,7 +91,7 @@ if [ "${1:-}" = --prepare ]; then
 	./build.sh build || exit 1
 	# .deps travels to the GPU machine (64 MiB in all there, with bin and
 	# data): what earlier checks left here stays behind.
-	rm -rf .deps/tests .deps/test-logs .deps/layer .deps/root .deps/reproduce .deps/reproduce-probe .deps/reproduce-trial \
+	rm -rf .deps/tests .deps/test-logs .deps/layer .deps/root .deps/reproduce .deps/reproduce-trial \
 		.deps/reproduce-runs.tar.gz .deps/torch .deps/gpu-check-run .deps/pipelines-check
 	download "$debs" "${packages[@]}" && download "$layer_debs" "${layer_packages[@]}" || exit 1
 	build_binaries || { echo "gpu-check: could not build the binaries" >&2; exit 1; }
