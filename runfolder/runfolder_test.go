@@ -29,7 +29,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatalf("a folder without run.json: %v, want fs.ErrNotExist", err)
 	}
 	rec := Record{Model: "standard", Config: nn.TrainConfig{Epochs: 3, BatchSize: 64, LR: 0.001, Seed: 2, Precision: kernels.BF16},
-		Data: &Data{Dir: "data/mnist", Format: "idx", Height: 28, Width: 28, Channels: 1, Classes: 10, Train: 60000, Test: 10000},
+		Data:   &Data{Dir: "data/mnist", Format: "idx", Height: 28, Width: 28, Channels: 1, Classes: 10, Train: 60000, Test: 10000},
 		Device: "llvmpipe", Driver: "llvmpipe Mesa"}
 	if err := WriteRecord(dir, rec); err != nil {
 		t.Fatal(err)
