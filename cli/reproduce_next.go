@@ -131,7 +131,8 @@ func (r *reproduction) reproduceNext(c *cli.Context) error {
 		stop.request()
 	})
 	trained := r.train(c, todo, stop)
-	if !budgetEnd.Stop() && trained != nil {
+	var exit exitError
+	if !budgetEnd.Stop() && errors.As(trained, &exit) && exit.status == statusInterrupted {
 		trained = exitError{status: statusInterrupted,
 			err: fmt.Errorf("the budget of %ds ended during %s: its checkpoint is in %s, where --next continues it", budget, run, r.dir(run))}
 	}
