@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // TestBadRecipe refuses each bad optimizer or schedule setting before any
@@ -78,7 +79,7 @@ func TestEarlyStoppingAndPlateau(t *testing.T) {
 	if !regexp.MustCompile(`Epoch 2/4 - .* - stopped: `+regexp.QuoteMeta(why)+`[0-9.]+ at epoch 1\)`).MatchString(out) || strings.Contains(out, "Epoch 3/4") {
 		t.Fatalf("the epoch lines do not say the run stopped after epoch 2:\n%s", out)
 	}
-	rec, err := readRunRecord(stopped)
+	rec, err := runfolder.ReadRecord(stopped)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestEarlyStoppingAndPlateau(t *testing.T) {
 	plateau := filepath.Join(dir, "plateau")
 	mustRun(t, append(common, "--epochs", "4", "--out", plateau, "--optimizer", "sgd", "--lr", "1e-5",
 		"--lr-schedule", "plateau", "--plateau-monitor", "val_acc", "--plateau-patience", "0", "--plateau-factor", "0.5")...)
-	steps, err := report.ReadSteps(filepath.Join(plateau, stepsFile))
+	steps, err := report.ReadSteps(filepath.Join(plateau, runfolder.StepsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestEarlyStoppingAndPlateau(t *testing.T) {
 	if want := []float64{1e-5, 1e-5, 1e-5, 1e-5, 5e-6, 5e-6, 2.5e-6, 2.5e-6}; !slices.Equal(rates, want) {
 		t.Fatalf("steps.csv's rates %v, want %v", rates, want)
 	}
-	if rec, err := readRunRecord(plateau); err != nil || rec.Config.Schedule.Name != "plateau" || rec.Config.Optimizer.Name != "sgd" {
+	if rec, err := runfolder.ReadRecord(plateau); err != nil || rec.Config.Schedule.Name != "plateau" || rec.Config.Optimizer.Name != "sgd" {
 		t.Fatalf("run.json: %+v, %v", rec.Config, err)
 	}
 }
