@@ -108,4 +108,12 @@ func TestEarlyStoppingAndPlateau(t *testing.T) {
 	if rec, err := runfolder.ReadRecord(plateau); err != nil || rec.Config.Schedule.Name != "plateau" || rec.Config.Optimizer.Name != "sgd" {
 		t.Fatalf("run.json: %+v, %v", rec.Config, err)
 	}
+
+	// A cosine fitted to 1 epoch cannot be stretched by --resume.
+	cosine := filepath.Join(dir, "cosine")
+	mustRun(t, append(common, "--epochs", "1", "--out", cosine, "--optimizer", "sgd", "--lr", "0.01", "--lr-schedule", "cosine")...)
+	_, stderr, status = runVkcnn(t, nil, "train", "--resume", cosine, "--data", data, "--epochs", "3")
+	if want := "its cosine schedule is fitted to its 1 epoch: --epochs 3 would move the rates of the steps it has taken"; status != 1 || !strings.Contains(stderr, want) {
+		t.Fatalf("--resume --epochs of a cosine run: status %d, %q; want 1 and %q", status, stderr, want)
+	}
 }

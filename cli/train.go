@@ -137,8 +137,8 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 			return nil, fmt.Errorf("epochs %d must be positive", epochs)
 		}
 		if epochs != cfg.Epochs && cfg.Schedule.FitsRunLength() {
-			return nil, fmt.Errorf("--resume %s: its %s schedule is fitted to its %d epochs: --epochs %d would move the rates of the steps it has taken",
-				dir, cfg.Schedule.Name, cfg.Epochs, epochs)
+			return nil, fmt.Errorf("--resume %s: its %s schedule is fitted to its %s: --epochs %d would move the rates of the steps it has taken",
+				dir, cfg.Schedule.Name, plural(cfg.Epochs, "epoch"), epochs)
 		}
 		cfg.Epochs = epochs
 	}
