@@ -53,7 +53,7 @@ var parityRecipes = []struct {
 	// does not average a gradient whose sign differs at one step (a ReLU
 	// or a pooling window's maximum that flips on a last bit) as Adam's m
 	// does, and its weight moves by a whole step: at seed 1 its largest
-	// difference is 4.3 times Adam's (at another initialisation 0.3
+	// difference is 4.3 times Adam's (at another initialisation 0.5
 	// times), so its bound is 5 times, not 2.
 	{"rmsprop, L2 1e-4, exponential", 1e-4, Optimizer{Name: OptRMSprop, Rho: 0.99, Epsilon: 1e-8, WeightDecay: 1e-4},
 		Schedule{Name: SchedExponential, Gamma: 0.7}, 0, 5},
