@@ -2,7 +2,10 @@ package nn
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
 // torchLoop replays a PyTorch training loop's schedulers in their
@@ -168,6 +171,29 @@ func TestEarlyStoppingFollowsKeras(t *testing.T) {
 		}
 		if stopped != c.stop {
 			t.Errorf("%+v on %v: stopped after epoch %d, want %d", c.e, c.values, stopped, c.stop)
+		}
+	}
+}
+
+// TestValidationMetricsNeedValidation refuses early stopping and the
+// plateau schedule without validation data before any step.
+func TestValidationMetricsNeedValidation(t *testing.T) {
+	ctx := vktest.Open(t)
+	images, labels := randomSet(rand.New(rand.NewPCG(5, 6)), 16)
+	net := newTestNet(t, ctx, tinySpec(), 8, 1)
+	set, err := net.Upload(images, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want, cfg := range map[string]TrainConfig{
+		"early stopping needs validation data":       {EarlyStopping: EarlyStopping{Patience: 2, Monitor: MonitorValLoss}},
+		"the plateau schedule needs validation data": {Schedule: Schedule{Name: SchedPlateau, Patience: 1, Factor: 0.5, Monitor: MonitorValLoss}},
+	} {
+		cfg.Epochs, cfg.BatchSize, cfg.LR = 1, 8, 1e-3
+		steps := 0
+		_, err := Train(net, set, nil, cfg, &Hooks{Progress: func(Progress) { steps++ }}, nil)
+		if err == nil || err.Error() != want || steps != 0 {
+			t.Errorf("%v after %d steps, want %q before any", err, steps, want)
 		}
 	}
 }
