@@ -63,8 +63,8 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		}
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
-		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
-			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), yesNo(d.Timestamps))
+		fmt.Fprintf(w, "     subgroup %d lanes (%s), %s; float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
+			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), requirable(d), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), yesNo(d.Timestamps))
 		fmt.Fprintf(w, "     cooperative matrices (tensor cores): %s\n", matrixShapes(d.CooperativeMatrices))
 		if !d.ComputeQueue {
 			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
@@ -73,6 +73,17 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			fmt.Fprintf(w, "     note: Mesa %d's lavapipe is several times slower than Mesa 24 or newer (Debian 12: bookworm-backports; ./build.sh deps installs it)\n", major)
 		}
 	}
+}
+
+// requirable says which subgroup sizes a kernel can require of the device.
+func requirable(d vk.DeviceInfo) string {
+	if d.MinSubgroupSize == 0 {
+		return "no size can be required"
+	}
+	if d.MinSubgroupSize == d.MaxSubgroupSize {
+		return fmt.Sprintf("%d can be required", d.MinSubgroupSize)
+	}
+	return fmt.Sprintf("%d to %d can be required", d.MinSubgroupSize, d.MaxSubgroupSize)
 }
 
 // matrixShapes lists a device's cooperative-matrix products, those of the
