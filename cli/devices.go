@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vkcnn/vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -66,6 +68,7 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		fmt.Fprintf(w, "     subgroup %d lanes (%s), %s; float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
 			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), requirable(d), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), yesNo(d.Timestamps))
 		fmt.Fprintf(w, "     cooperative matrices (tensor cores): %s\n", matrixShapes(d.CooperativeMatrices))
+		fmt.Fprintf(w, "     precisions: %s\n", precisions(d))
 		if !d.ComputeQueue {
 			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
 		}
@@ -73,6 +76,25 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			fmt.Fprintf(w, "     note: Mesa %d's lavapipe is several times slower than Mesa 24 or newer (Debian 12: bookworm-backports; ./build.sh deps installs it)\n", major)
 		}
 	}
+}
+
+// precisions lists the precisions the device trains at (kernels.CheckPrecision),
+// the first reason against those it does not.
+func precisions(d vk.DeviceInfo) string {
+	var runs, not []string
+	var why error
+	for _, p := range kernels.Precisions {
+		if err := kernels.CheckPrecision(d, p); err != nil {
+			not = append(not, p.String())
+			why = cmp.Or(why, err)
+			continue
+		}
+		runs = append(runs, p.String())
+	}
+	if len(not) == 0 {
+		return strings.Join(runs, ", ")
+	}
+	return fmt.Sprintf("%s (not %s: %v)", strings.Join(runs, ", "), strings.Join(not, ", "), why)
 }
 
 // requirable says which subgroup sizes a kernel can require of the device.

@@ -16,6 +16,14 @@
 #                                    times GEMM, tunes twice, profiles a step
 #                                    and trains two epochs of the standard
 #                                    model
+#   scripts/gpu-check.sh --smoke     the first stage whenever a GPU is lent,
+#                                    at most 2 minutes: vkcnn devices, a
+#                                    kernel test of each product (a GEMM, a
+#                                    convolution's three passes) at every
+#                                    precision the device runs, without
+#                                    validation (Debian's layer predates
+#                                    cooperative matrices), then 20 steps of
+#                                    the standard model at each
 #   scripts/gpu-check.sh --tests [--run REGEX]
 #                                    runs the test binaries against the GPU
 #                                    under the validation layer, 120 s in
@@ -128,6 +136,7 @@ mode=check budget=0 vkcnn_args=() filter="" train=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) mode=tests ;;
+	--smoke) mode=smoke ;;
 	--torch) mode=torch ;;
 	--precision) mode=precision ;;
 	--train) train=1 ;;
@@ -140,7 +149,7 @@ while [ $# -gt 0 ]; do
 		vkcnn_args=("$@")
 		break
 		;;
-	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S, --torch, --precision [--train], --vkcnn S ARGS...)" >&2; exit 2 ;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --smoke, --tests [--run REGEX], --reproduce --budget S, --torch, --precision [--train], --vkcnn S ARGS...)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -525,6 +534,37 @@ fi
 if [ $mode = vkcnn ]; then
 	section "vkcnn ${vkcnn_args[*]} (at most ${budget}s)"
 	stage "$budget" bin/vkcnn "${vkcnn_args[@]}" || fail "vkcnn ${vkcnn_args[*]}"
+elif [ $mode = smoke ]; then
+	# What vkcnn devices says the device trains at (kernels.CheckPrecision).
+	precisions=$(printf '%s\n' "$devices" | awk '/^\* / { on = 1; next } /^  [0-9]/ { on = 0 }
+		on && /^ +precisions: / { sub(/^ +precisions: /, ""); sub(/ \(not .*/, ""); gsub(/,/, ""); print; exit }')
+	[ -n "$precisions" ] || fail "vkcnn devices names no precision for $chosen"
+	# A variant of each precision that runs on every device that runs the
+	# precision; a GEMM and a convolution shape each: partial tiles and
+	# fragments.
+	variants=""
+	for prec in $precisions; do
+		case $prec in
+		fp32) variants+="|warp128" ;;
+		*) variants+="|coopmat64_$prec" ;;
+		esac
+	done
+	if [ -n "$gpu" ]; then
+		model=standard batch=64 tests_limit=30 train_limit=25
+	else
+		model=$(small_model) batch=8 tests_limit=90 train_limit=60
+	fi
+	section "kernel tests at $precisions: ${variants#|}, a GEMM and a convolution each, without validation (at most ${tests_limit}s)"
+	saved_layer=$layer saved_filter=$filter
+	layer="" filter="^(TestGemmMatchesReference|TestConvMatchesReference)\$/^(${variants#|})\$/^(36x68x20|\{Batch:3_H:9_W:6_Cin:4_Cout:8_KH:5_KW:5\})\$"
+	run_tests
+	layer=$saved_layer filter=$saved_filter
+	for prec in $precisions; do
+		section "20 steps of $model at $prec (at most ${train_limit}s)"
+		rm -rf ".deps/smoke-$prec"
+		stage $train_limit bin/vkcnn train --model "$model" --batch-size $batch --epochs 1 --steps-per-epoch 20 --val-split 0.01 \
+			--precision "$prec" --out ".deps/smoke-$prec" | grep '^Epoch' || fail "20 steps of $model at $prec"
+	done
 elif [ $mode = tests ]; then
 	how="without the validation layer"
 	[ -n "$layer" ] && how="under the validation layer"
