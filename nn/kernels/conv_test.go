@@ -83,7 +83,7 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch
 	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision}
 	r := runConv(t, ctx, rng, c)
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
-	prec := ch.Precision.String()
+	prec := termsOf(ctx.Info, ch.Precision)
 	// The bias is added once, with the first pair's products.
 	forward := termsSum(ref.Terms(r.in, r.w, prec), func(x, w []float64, first bool) []float64 {
 		if !first {

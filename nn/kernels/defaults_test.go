@@ -277,7 +277,9 @@ func TestUsableRefusesTilesTheShaderCannotHold(t *testing.T) {
 	}
 	for _, v := range GemmVariants {
 		for _, prec := range precisionsOf(v) {
-			if err := v.usable(lavapipe, prec, false); err != nil && !(v.Name == "coopmat128" && prec == BF16x3) {
+			// bf16x3's two parts and sixteen emulated fragments of C pass
+			// lavapipe's 32 KiB in coopmat128 and coopmat64x16.
+			if err := v.usable(lavapipe, prec, false); err != nil && !((v.Name == "coopmat128" || v.Name == "coopmat64x16") && prec == BF16x3) {
 				t.Errorf("%s at %s: %v", v.Name, prec, err)
 			}
 		}

@@ -80,6 +80,10 @@ var GemmVariants = []GemmVariant{
 	// 32 KiB of shared memory).
 	{Name: "coopmat128", Style: Matrix, BM: 128, BN: 128, BK: 32, WM: 64, WN: 32},
 	{Name: "coopmat64", Style: Matrix, BM: 64, BN: 64, BK: 32, WM: 32, WN: 32},
+	// Sixteen subgroups of 16x16: with 8-lane subgroups and fragments of
+	// 8x8 (lavapipe's fp16 matrices), where coopmat64's four subgroups
+	// would each fetch 16 vec4s a K-step.
+	{Name: "coopmat64x16", Style: Matrix, BM: 64, BN: 64, BK: 32, WM: 16, WN: 16},
 }
 
 // usable reports whether the device can run the variant at a precision,
