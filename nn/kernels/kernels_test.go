@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/nn/ref"
@@ -196,14 +195,14 @@ func TestGemmSplitKMatchesReference(t *testing.T) {
 	ran.check(t)
 }
 
-// termsOf names the products a device sums at prec, as ref.Terms takes
-// them: the fp16 matrix instance rounds to fp16 where the others round to
+// roundingOf is how a device rounds the parts of its products at prec
+// (ref.TermsRounded): the fp16 matrix instance to fp16, the others to
 // bf16.
-func termsOf(info vk.DeviceInfo, prec Precision) string {
+func roundingOf(info vk.DeviceInfo, prec Precision) func(float32) float32 {
 	if inst, err := instance(info); err == nil && prec.matrix() && inst.suffix == "f16" {
-		return strings.Replace(prec.String(), "bf16", "fp16", 1)
+		return ref.F16
 	}
-	return prec.String()
+	return ref.BF16
 }
 
 // sumTolerance bounds the float32 rounding of sums of terms products of
@@ -220,7 +219,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	if g.Bias {
 		bias = randomFloats(rng, g.N)
 	}
-	terms := ref.Terms(a, b, termsOf(ctx.Info, g.Precision))
+	terms := ref.TermsRounded(a, b, g.Precision.BF16Parts(), roundingOf(ctx.Info, g.Precision))
 	want := ref.GemmTerms(g.M, g.N, g.K, terms, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten

@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -100,18 +101,17 @@ func roundBits(x float32, bits uint) float32 {
 	return math.Float32frombits(u >> bits << bits)
 }
 
-// Terms are the operand pairs whose products a GEMM-shaped kernel sums at
-// a precision (kernels.Precision's names): "fp32", a and b; "bf16", their
-// bf16 roundings; "bf16x3", the high parts hi = BF16(x) and low parts
-// lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. "fp16" and "fp16x3" are
-// the same in fp16 (F16): what the matrix kernels sum on devices whose
-// matrices take fp16 alone. A product is bilinear, so its reference is
-// the sum of the references of the pairs.
-func Terms(a, b []float32, precision string) [][2][]float32 {
-	round := BF16
-	if precision == "fp16" || precision == "fp16x3" {
-		round = F16
-	}
+// Terms are the operand pairs whose products a GEMM-shaped kernel sums
+// with each operand split into bf16Parts bf16 numbers
+// (kernels.Precision.BF16Parts): none, a and b as they are; one, their
+// bf16 roundings; two, the high parts hi = BF16(x) and low parts
+// lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. A product is bilinear, so
+// its reference is the sum of the references of the pairs.
+func Terms(a, b []float32, bf16Parts int) [][2][]float32 { return TermsRounded(a, b, bf16Parts, BF16) }
+
+// TermsRounded is Terms with the parts rounded by round: F16 where the
+// matrix kernels stage fp16 (devices whose matrices take fp16 alone).
+func TermsRounded(a, b []float32, bf16Parts int, round func(float32) float32) [][2][]float32 {
 	hi := func(x []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
@@ -126,16 +126,16 @@ func Terms(a, b []float32, precision string) [][2][]float32 {
 		}
 		return y
 	}
-	switch precision {
-	case "fp32":
+	switch bf16Parts {
+	case 0:
 		return [][2][]float32{{a, b}}
-	case "bf16", "fp16":
+	case 1:
 		return [][2][]float32{{hi(a), hi(b)}}
-	case "bf16x3", "fp16x3":
+	case 2:
 		ah, bh := hi(a), hi(b)
 		return [][2][]float32{{ah, bh}, {ah, lo(b, bh)}, {lo(a, ah), bh}}
 	}
-	panic("ref.Terms: unknown precision " + precision)
+	panic(fmt.Sprintf("ref.Terms: %d bf16 parts", bf16Parts))
 }
 
 // ConvForward64 is conv(x, w) + bias, without a bias where bias is nil.
