@@ -181,17 +181,23 @@ cmd_toolchain() {
 # against the archive's signed lists) into .deps/lavapipe-VERSION, which
 # holds them and `run`, the one way in: `run CMD ARGS` runs CMD under that
 # libc's dynamic loader and libraries with VK_DRIVER_FILES naming that
-# lavapipe, e.g. `go test -exec "$PWD/.deps/lavapipe-VERSION/run" ./nn/kernels`.
+# lavapipe and VK_LAYER_PATH Debian 13's validation layer (1.4.309, which
+# knows cooperative matrices: VKCNN_VALIDATE=1 keeps them on under it),
+# e.g. `go test -exec "$PWD/.deps/lavapipe-VERSION/run" ./nn/kernels`.
 # A second call finds it there and does nothing.
 LAVAPIPE_VERSION=26.1.6-1~bpo13+1
 LAVAPIPE_SUITES="trixie trixie-backports"
+# The tests ./build.sh test runs on it: every matrix variant it runs, at odd
+# shapes, split-K and past the storage-buffer range.
+LAVAPIPE_TESTS='^(TestGemmMatchesReference|TestGemmSplitKMatchesReference|TestConvMatchesReference|TestGemmSplitsRowsPastStorageRange)$/^coopmat'
+
 
 lavapipe_dir() { echo ".deps/lavapipe-${LAVAPIPE_VERSION%%-*}"; }
 
 cmd_lavapipe() {
 	local dir apt deb lib
 	dir=$(lavapipe_dir)
-	if [ -x "$dir/run" ]; then
+	if [ -x "$dir/run" ] && [ -f "$dir/layer/VkLayer_khronos_validation.json" ]; then
 		log "lavapipe: $dir present (mesa-vulkan-drivers $LAVAPIPE_VERSION)"
 		return
 	fi
@@ -219,7 +225,7 @@ cmd_lavapipe() {
 	EOF
 	log "lavapipe: fetching mesa-vulkan-drivers $LAVAPIPE_VERSION and its libraries ($LAVAPIPE_SUITES)"
 	APT_CONFIG="$PWD/$apt/apt.conf" apt-get -q update >"$apt/log" 2>&1 || die "lavapipe: apt-get update failed ($apt/log)"
-	APT_CONFIG="$PWD/$apt/apt.conf" apt-get -q -y install --download-only "mesa-vulkan-drivers=$LAVAPIPE_VERSION" libvulkan1 >>"$apt/log" 2>&1 ||
+	APT_CONFIG="$PWD/$apt/apt.conf" apt-get -q -y install --download-only "mesa-vulkan-drivers=$LAVAPIPE_VERSION" libvulkan1 vulkan-validationlayers >>"$apt/log" 2>&1 ||
 		die "lavapipe: mesa-vulkan-drivers $LAVAPIPE_VERSION is not to be had ($apt/log): set LAVAPIPE_VERSION in build.sh to one that \`apt-cache policy mesa-vulkan-drivers\` lists for trixie-backports"
 	mkdir -p "$dir/root"
 	for deb in "$apt"/archives/*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
@@ -227,11 +233,14 @@ cmd_lavapipe() {
 	lib=$PWD/$dir/root/usr/lib/x86_64-linux-gnu
 	[ -f "$lib/libvulkan_lvp.so" ] && [ -x "$lib/ld-linux-x86-64.so.2" ] || die "lavapipe: the packages hold no libvulkan_lvp.so or dynamic loader"
 	sed "s|\"libvulkan_lvp.so\"|\"$lib/libvulkan_lvp.so\"|" "$dir/root/usr/share/vulkan/icd.d/lvp_icd.json" >"$dir/lvp_icd.json"
+	mkdir -p "$dir/layer"
+	sed "s|\"libVkLayer_khronos_validation.so\"|\"$lib/libVkLayer_khronos_validation.so\"|" \
+		"$dir/root/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json" >"$dir/layer/VkLayer_khronos_validation.json"
 	cat >"$dir/run" <<-EOF
 		#!/bin/sh
 		# Runs a program on lavapipe from mesa-vulkan-drivers $LAVAPIPE_VERSION
 		# under Debian 13's libc (./build.sh lavapipe made this).
-		export VK_DRIVER_FILES="$PWD/$dir/lvp_icd.json" VK_ICD_FILENAMES="$PWD/$dir/lvp_icd.json"
+		export VK_DRIVER_FILES="$PWD/$dir/lvp_icd.json" VK_ICD_FILENAMES="$PWD/$dir/lvp_icd.json" VK_LAYER_PATH="$PWD/$dir/layer"
 		exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "\$@"
 	EOF
 	chmod +x "$dir/run"
@@ -355,6 +364,13 @@ cmd_test() {
 	fi
 	log "test: VKCNN_VALIDATE=1 go test ./..."
 	VKCNN_VALIDATE=1 go test "$@" ./...
+	# The real cooperative-matrix kernels: lavapipe's fp16 matrices (Mesa
+	# 26, ./build.sh lavapipe) under a validation layer that knows them.
+	# Where the pinned lavapipe cannot be had, this fails: no test skips it.
+	cmd_lavapipe
+	log "test: the cooperative-matrix kernel tests on $(lavapipe_dir) under its validation layer"
+	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./nn/kernels -run "$LAVAPIPE_TESTS"
+	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./vk -run '^TestKernelRequiresItsSubgroupSize$'
 	log "test: scripts/gpu-check-test.sh (the GPU check's modes on lavapipe, and with a stub nvidia-smi)"
 	scripts/gpu-check-test.sh
 	# Ten seconds (FUZZTIME) of fuzzing per parser of untrusted files; the committed

@@ -243,8 +243,15 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := Gemm{M: 200, N: 40, K: 36, Bias: true}
-	// The matrix variant of 64 rows: a band of 128 passes 16 KiB.
-	m64, _ := GemmVariantByName("coopmat64")
+	// A matrix variant of 64 rows the device runs (coopmat64, or on 8-lane
+	// matrices coopmat64x16): a band of 128 passes 16 KiB.
+	var m64 GemmVariant
+	for _, v := range GemmVariants {
+		if v.Style == Matrix && v.BM == 64 && v.usable(ctx.Info, BF16x3, false) == nil {
+			m64 = v
+			break
+		}
+	}
 	for _, ch := range []Choice{Default(ctx.Info, g, FP32), {Variant: m64, Split: 1, Precision: BF16}, {Variant: m64, Split: 1, Precision: BF16x3}} {
 		g := g.With(ch).(Gemm)
 		t.Run(ch.String(), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
