@@ -100,8 +100,8 @@ const (
 	// The matrix shaders' scopes and semantics (GL_KHR_memory_scope_semantics)
 	// declare the Vulkan memory model, which must be enabled with them.
 	memoryModelExtension = "VK_KHR_vulkan_memory_model"
-	bfloat16Extension          = "VK_KHR_shader_bfloat16"
-	float16Extension           = "VK_KHR_shader_float16_int8"
+	bfloat16Extension    = "VK_KHR_shader_bfloat16"
+	float16Extension     = "VK_KHR_shader_float16_int8"
 )
 
 // MatrixShape is one cooperative-matrix product a device runs: A (M x K)
