@@ -190,6 +190,8 @@ LAVAPIPE_SUITES="trixie trixie-backports"
 # The tests ./build.sh test runs on it: every matrix variant it runs, at odd
 # shapes, split-K and past the storage-buffer range.
 LAVAPIPE_TESTS='^(TestGemmMatchesReference|TestGemmSplitKMatchesReference|TestConvMatchesReference|TestGemmSplitsRowsPastStorageRange)$/^coopmat'
+# The tests of kernels that require their subgroup size.
+SUBGROUP_TESTS='^(TestKernelRequiresItsSubgroupSize|TestSubgroupKernelsNeedTheirSize)$'
 
 
 lavapipe_dir() { echo ".deps/lavapipe-${LAVAPIPE_VERSION%%-*}"; }
@@ -370,7 +372,11 @@ cmd_test() {
 	cmd_lavapipe
 	log "test: the cooperative-matrix kernel tests on $(lavapipe_dir) under its validation layer"
 	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./nn/kernels -run "$LAVAPIPE_TESTS"
-	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./vk -run '^TestKernelRequiresItsSubgroupSize$'
+	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./vk ./nn/kernels -run "$SUBGROUP_TESTS"
+	# The kernels that need a subgroup size, at the other size lavapipe
+	# offers: 4 lanes, where 128-bit vectors are its widest.
+	log "test: the subgroup-size tests on lavapipe's 4-lane subgroups (LP_NATIVE_VECTOR_WIDTH=128)"
+	LP_NATIVE_VECTOR_WIDTH=128 VKCNN_VALIDATE=1 go test -count=1 ./vk ./nn/kernels -run "$SUBGROUP_TESTS"
 	log "test: scripts/gpu-check-test.sh (the GPU check's modes on lavapipe, and with a stub nvidia-smi)"
 	scripts/gpu-check-test.sh
 	# Ten seconds (FUZZTIME) of fuzzing per parser of untrusted files; the committed

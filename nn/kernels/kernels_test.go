@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/nn/ref"
@@ -377,5 +378,42 @@ func TestElementwiseSplitsPastStorageRange(t *testing.T) {
 	})
 	if d, at := maxAbsDiff(download(t, zb, n), ref.Add(x, y)); d != 0 {
 		t.Fatalf("element %d off by %g", at, d)
+	}
+}
+
+// TestSubgroupKernelsNeedTheirSize runs the subgroup kernel and the
+// device's matrix kernel where the device gives their subgroup size, and
+// checks that Check refuses them, saying so, where it cannot (lavapipe
+// with LP_NATIVE_VECTOR_WIDTH=128 has 4-lane subgroups; ./build.sh test
+// runs this at 8 and 4).
+func TestSubgroupKernelsNeedTheirSize(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	inst, err := instance(ctx.Info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Gemm{M: 36, N: 68, K: 20, Bias: true, ReLU: true}
+	for _, name := range []string{"subgroup16", "coopmat64", "coopmat64x16"} {
+		v := variant(t, name)
+		ch := Choice{Variant: v, Split: 1, Precision: precisionsOf(v)[0]}
+		lanes, wg := v.subgroup(inst)
+		if lanes == 0 {
+			continue // the emulation uses no subgroup
+		}
+		if v.Style == Matrix && v.matrixShape(inst) != nil {
+			continue // not this instance's tile
+		}
+		err := Check(ctx.Info, g, ch)
+		if want := ctx.Info.RequireSubgroup(lanes, wg); want != nil {
+			if err == nil || !strings.Contains(err.Error(), want.Error()) {
+				t.Errorf("%s on %d-lane subgroups: %v, want a refusal saying %q", name, ctx.Info.SubgroupSize, err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Run(ch.String(), func(t *testing.T) { checkGemm(t, ctx, rng, g.With(ch).(Gemm)) })
 	}
 }
