@@ -16,6 +16,7 @@ import (
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/runfolder"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -51,7 +52,7 @@ func imageOptions(c *cli.Context) (dataset.Options, error) {
 
 // recordedOptions are the options of the run recorded in rec: its image
 // size and colour, seed and validation split.
-func recordedOptions(rec runRecord) (dataset.Options, error) {
+func recordedOptions(rec runfolder.Record) (dataset.Options, error) {
 	var opts dataset.Options
 	opts.Seed, opts.ValSplit = rec.Config.Seed, rec.Config.ValSplit
 	if rec.Data == nil {
@@ -101,38 +102,11 @@ func inputShape(g augment.Geometry) string {
 	return fmt.Sprintf("[%d, %d, %d]", g.Height, g.Width, g.Channels)
 }
 
-// dataRecord is run.json's account of the data set a run trained on.
-type dataRecord struct {
-	Dir      string   `json:"dir"`
-	Format   string   `json:"format"`
-	Height   int      `json:"height"`
-	Width    int      `json:"width"`
-	Channels int      `json:"channels"`
-	Classes  int      `json:"classes"`
-	Names    []string `json:"class_names,omitempty"`
-	Train    int      `json:"train_samples"`
-	Test     int      `json:"test_samples"`
-	// An image folder's --image-size (empty: the images' own) and colour
-	// (empty: not an image folder).
-	ImageSize string `json:"image_size,omitempty"`
-	Color     string `json:"color,omitempty"`
-}
-
-func recordData(d *dataset.Dataset) *dataRecord {
+// recordData is run.json's account of a data set.
+func recordData(d *dataset.Dataset) *runfolder.Data {
 	g := d.Geometry
-	return &dataRecord{Dir: d.Dir, Format: d.Format, Height: g.Height, Width: g.Width, Channels: g.Channels,
+	return &runfolder.Data{Dir: d.Dir, Format: d.Format, Height: g.Height, Width: g.Width, Channels: g.Channels,
 		Classes: d.Classes, Names: d.Names, Train: d.Train.N, Test: d.Test.N, ImageSize: d.Size.String(), Color: d.Color.String()}
-}
-
-// sameShape says whether two records describe data sets a run can go on
-// with: images of one size, the same classes, as many training samples
-// (an epoch's steps and the shuffling depend on their number).
-func (r *dataRecord) sameShape(o *dataRecord) bool {
-	return r.Height == o.Height && r.Width == o.Width && r.Channels == o.Channels && r.Classes == o.Classes && r.Train == o.Train
-}
-
-func (r *dataRecord) String() string {
-	return fmt.Sprintf("%d training images of %dx%dx%d in %d classes", r.Train, r.Height, r.Width, r.Channels, r.Classes)
 }
 
 // className is class c's name where names has one, else its number.
@@ -166,7 +140,7 @@ func normalizeFlags() []cli.Flag {
 // the training set, those held out for validation left out.
 func normalization(c *cli.Context, setup *trainSetup, data *dataset.Dataset) (*augment.Normalization, error) {
 	if setup.resume != nil {
-		rec, err := readRunRecord(setup.out)
+		rec, err := runfolder.ReadRecord(setup.out)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func evalCommand() *cli.Command {
@@ -50,13 +51,13 @@ func evaluate(c *cli.Context) (err error) {
 	if c.Int("batch-size") <= 0 {
 		return fmt.Errorf("--batch-size %d must be positive", c.Int("batch-size"))
 	}
-	model, params, err := loadRun(c.String("run"))
+	model, params, err := runfolder.Load(c.String("run"))
 	if err != nil {
 		return err
 	}
 	// An image folder is read as the run read it (a single tree: the
 	// test set is the part it held out).
-	rec, err := readRunRecord(c.String("run"))
+	rec, err := runfolder.ReadRecord(c.String("run"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -68,7 +69,7 @@ func evaluate(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := checkModel(filepath.Join(c.String("run"), "model.json"), model, data); err != nil {
+	if err := checkModel(filepath.Join(c.String("run"), runfolder.ModelFile), model, data); err != nil {
 		return err
 	}
 	test := data.Test
@@ -180,7 +181,7 @@ func predict(c *cli.Context) (err error) {
 	if len(paths) == 0 {
 		return fmt.Errorf("no images given (vkcnn predict --run DIR IMAGE.png...)")
 	}
-	model, params, err := loadRun(c.String("run"))
+	model, params, err := runfolder.Load(c.String("run"))
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func predict(c *cli.Context) (err error) {
 		return fmt.Errorf("predict reads images as grayscale (1 channel) or RGB (3), the model in %s takes %d channels", c.String("run"), g.Channels)
 	}
 	// The class names, normalization and image reading the run recorded.
-	rec, err := readRunRecord(c.String("run"))
+	rec, err := runfolder.ReadRecord(c.String("run"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

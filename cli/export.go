@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vkcnn/vkcnn/onnx"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func exportCommand() *cli.Command {
@@ -27,13 +28,13 @@ func exportCommand() *cli.Command {
 		},
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
-			model, params, err := loadRun(c.String("run"))
+			model, params, err := runfolder.Load(c.String("run"))
 			if err != nil {
 				return err
 			}
 			// The class names and normalization, where the run recorded them.
 			var data onnx.Data
-			rec, err := readRunRecord(c.String("run"))
+			rec, err := runfolder.ReadRecord(c.String("run"))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}

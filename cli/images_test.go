@@ -21,6 +21,7 @@ import (
 	"github.com/vkcnn/vkcnn/internal/datatest"
 	"github.com/vkcnn/vkcnn/onnx"
 	"github.com/vkcnn/vkcnn/onnx/onnxpb"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // shapeNames are the classes of the generated image folders, given out
@@ -111,7 +112,7 @@ func TestTrainOnImageFolder(t *testing.T) {
 				t.Fatalf("no epoch line:\n%s", out)
 			}
 			t.Logf("validation accuracy %s", m[1])
-			rec, err := readRunRecord(run)
+			rec, err := runfolder.ReadRecord(run)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,7 +270,7 @@ func TestNormalizeCarriedIntoPredictAndONNX(t *testing.T) {
 		sum[i%3] += v
 		sq[i%3] += v * v
 	}
-	rec, err := readRunRecord(run)
+	rec, err := runfolder.ReadRecord(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func TestNormalizeCarriedIntoPredictAndONNX(t *testing.T) {
 	// The same run without its normalization gives other logits, so the
 	// agreement above is the normalization's.
 	rec.Normalize = nil
-	if err := writeRunRecord(run, rec); err != nil {
+	if err := runfolder.WriteRecord(run, rec); err != nil {
 		t.Fatal(err)
 	}
 	plainLogits := filepath.Join(t.TempDir(), "plain.npy")

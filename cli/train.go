@@ -21,6 +21,7 @@ import (
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -78,7 +79,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
-			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset: 1e-3)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
 			&cli.IntFlag{Name: "steps-per-epoch", Usage: "stop each epoch after N steps (0: the whole epoch), as Keras' steps_per_epoch"},
@@ -95,7 +96,7 @@ func trainCommand() *cli.Command {
 			dataFlag,
 			streamFlag,
 			deviceFlag,
-		}, slices.Concat(augmentFlags(), imageFlags(), normalizeFlags())...),
+		}, slices.Concat(recipeFlags(), augmentFlags(), imageFlags(), normalizeFlags())...),
 		OnUsageError: usageError,
 		Action:       train,
 	}
@@ -109,13 +110,11 @@ type trainSetup struct {
 	source string
 	cfg    nn.TrainConfig
 	out    string
-	// When resuming: where the run stands, with its weights and Adam state.
-	resume               *nn.TrainState
-	params, adamM, adamV []float32
+	// When resuming: where the run stands, with its weights and the
+	// optimizer's state.
+	resume                 *nn.TrainState
+	params, state1, state2 []float32
 }
-
-// checkpointFile is where a run keeps what --resume needs.
-const checkpointFile = "checkpoint.safetensors"
 
 // resumeKeeps are the flags --resume accepts; the rest come from the run.
 var resumeKeeps = map[string]bool{"resume": true, "epochs": true, "data": true, "device": true, "checkpoint-every": true, "stream": true}
@@ -126,7 +125,7 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 			return nil, fmt.Errorf("--resume continues with the run's own settings: drop --%s", name)
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	data, err := os.ReadFile(filepath.Join(dir, runfolder.ModelFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", dir, err)
 	}
@@ -138,19 +137,28 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	params, adamM, adamV, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, checkpointFile))
+	params, state1, state2, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, runfolder.CheckpointFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	if c.IsSet("epochs") {
-		if cfg.Epochs = c.Int("epochs"); cfg.Epochs <= 0 {
-			return nil, fmt.Errorf("epochs %d must be positive", cfg.Epochs)
+		epochs := c.Int("epochs")
+		if epochs <= 0 {
+			return nil, fmt.Errorf("epochs %d must be positive", epochs)
 		}
+		if epochs != cfg.Epochs && cfg.Schedule.FitsRunLength() {
+			return nil, fmt.Errorf("--resume %s: its %s schedule is fitted to its %s: --epochs %d would move the rates of the steps it has taken",
+				dir, cfg.Schedule.Name, plural(cfg.Epochs, "epoch"), epochs)
+		}
+		cfg.Epochs = epochs
+	}
+	if st.Stopped != "" {
+		return nil, errFinished{dir: dir, epochs: st.Epoch - 1, stopped: st.Stopped}
 	}
 	if st.Epoch > cfg.Epochs {
 		return nil, errFinished{dir: dir, epochs: cfg.Epochs}
 	}
-	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, "model.json"), cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
+	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, runfolder.ModelFile), cfg: cfg, out: dir, resume: st, params: params, state1: state1, state2: state2}, nil
 }
 
 func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
@@ -201,8 +209,16 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	opt, schedule, err := recipeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	stopping, err := earlyStopping(c)
+	if err != nil {
+		return nil, err
+	}
 	cfg := nn.TrainConfig{
-		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr,
+		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr, Optimizer: opt, Schedule: schedule, EarlyStopping: stopping, LabelSmoothing: c.Float64("label-smoothing"),
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
 		LogEvery: c.Int("log-every"), Precision: prec,
 	}
@@ -242,9 +258,14 @@ func stepsPerEpoch(c *cli.Context) (int, error) {
 type errFinished struct {
 	dir    string
 	epochs int
+	// stopped says why early stopping ended it, if it did.
+	stopped string
 }
 
 func (e errFinished) Error() string {
+	if e.stopped != "" {
+		return fmt.Sprintf("the run in %s stopped after epoch %d (%s); nothing to do", e.dir, e.epochs, e.stopped)
+	}
 	return fmt.Sprintf("the run in %s finished its %d epochs; nothing to do (raise --epochs to train on)", e.dir, e.epochs)
 }
 
@@ -321,14 +342,16 @@ func train(c *cli.Context) (err error) {
 	}
 	fmt.Fprintln(w, stepsLine(setup.cfg, onDevice.samples, setup.resume))
 
-	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Normalize: norm,
-		Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+	record := runfolder.Record{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Normalize: norm,
+		Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}
+	if err := runfolder.WriteRecord(setup.out, record); err != nil {
 		return err
 	}
 	run, err := openRunWriter(setup, net, c.App.ErrWriter)
 	if err != nil {
 		return err
 	}
+	run.record = record
 	defer run.steps.Close()
 	if setup.resume != nil {
 		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Done+1)
@@ -356,10 +379,10 @@ func train(c *cli.Context) (err error) {
 // trainingData reads the data set and checks the model against it, and a
 // resumed run's data set against the one it trained on.
 func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
-	var rec runRecord
+	var rec runfolder.Record
 	opts, err := imageOptions(c)
 	if setup.resume != nil {
-		if rec, err = readRunRecord(setup.out); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if rec, err = runfolder.ReadRecord(setup.out); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 		opts, err = recordedOptions(rec)
@@ -373,7 +396,7 @@ func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
 		return nil, err
 	}
 	if setup.resume != nil {
-		if rec.Data != nil && !rec.Data.sameShape(recordData(data)) {
+		if rec.Data != nil && !rec.Data.SameShape(recordData(data)) {
 			return nil, fmt.Errorf("--resume %s: the run trained on %s (%s); %s holds %s", setup.out, rec.Data, rec.Data.Dir, data.Dir, recordData(data))
 		}
 	}
@@ -394,17 +417,7 @@ func startRunFolder(setup *trainSetup) (fresh bool, err error) {
 	if err := os.MkdirAll(setup.out, 0o755); err != nil {
 		return false, fmt.Errorf("create run folder: %w", err)
 	}
-	modelJSON, err := setup.spec.JSON()
-	if err != nil {
-		return fresh, err
-	}
-	if err := atomicfile.Write(filepath.Join(setup.out, "model.json"), func(w io.Writer) error {
-		_, err := w.Write(modelJSON)
-		return err
-	}); err != nil {
-		return fresh, fmt.Errorf("write model.json: %w", err)
-	}
-	return fresh, nil
+	return fresh, runfolder.WriteModel(setup.out, setup.spec)
 }
 
 // startParams are the weights training starts from: the checkpoint's on
@@ -420,7 +433,7 @@ func startParams(c *cli.Context, setup *trainSetup) ([]float32, error) {
 }
 
 // trainingNet builds the network with the run's kernels and, on resuming,
-// Adam's moments from the checkpoint.
+// the optimizer's state from the checkpoint.
 func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []float32, samples int) (*nn.Net, error) {
 	tuning, err := runTuning(c, ctx, setup)
 	if err != nil {
@@ -431,7 +444,7 @@ func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []fl
 		return nil, err
 	}
 	if setup.resume != nil {
-		if err := net.SetAdamState(setup.adamM, setup.adamV); err != nil {
+		if err := net.SetOptimizerState(setup.state1, setup.state2); err != nil {
 			net.Close()
 			return nil, err
 		}
@@ -495,7 +508,7 @@ func (r *runWriter) hooks(w io.Writer, cfg nn.TrainConfig, checkpointEvery int, 
 			if err := r.steps.Sync(); err != nil {
 				return err
 			}
-			if err := r.net.SaveCheckpoint(filepath.Join(r.dir, checkpointFile), cfg, st); err != nil {
+			if err := r.net.SaveCheckpoint(filepath.Join(r.dir, runfolder.CheckpointFile), cfg, st); err != nil {
 				return fmt.Errorf("write the checkpoint: %w", err)
 			}
 			r.checkpoint = &checkpointAt{st.Epoch, st.Done}
@@ -539,7 +552,7 @@ func (r *runWriter) resumeHint() string {
 	if st.done == 0 {
 		at = fmt.Sprintf("the end of epoch %d", st.epoch-1)
 	}
-	return fmt.Sprintf("the last checkpoint, %s, holds %s; continue with vkcnn train --resume %s", filepath.Join(r.dir, checkpointFile), at, r.dir)
+	return fmt.Sprintf("the last checkpoint, %s, holds %s; continue with vkcnn train --resume %s", filepath.Join(r.dir, runfolder.CheckpointFile), at, r.dir)
 }
 
 // stepsLine says how many steps the run takes, so that a short test run
@@ -575,7 +588,11 @@ func epochLine(st nn.EpochStats, epochs int) string {
 	if st.HasVal {
 		line += fmt.Sprintf(" - val_loss: %.4f - val_acc: %.4f", st.ValLoss, st.ValAcc)
 	}
-	return line + fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+	line += fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+	if st.Stopped != "" {
+		line += " - stopped: " + st.Stopped
+	}
+	return line
 }
 
 // runTuning is the kernels a run trains with at its precision: on
@@ -583,7 +600,7 @@ func epochLine(st nn.EpochStats, epochs int) string {
 // since, and another variant sums in another order); else the cached
 // tuning's, recorded now.
 func runTuning(c *cli.Context, ctx *vk.Context, setup *trainSetup) (kernels.Tuning, error) {
-	path := filepath.Join(setup.out, kernels.RunKernelsFile)
+	path := filepath.Join(setup.out, runfolder.KernelsFile)
 	prec := setup.cfg.Precision
 	if setup.resume != nil {
 		t, err := kernels.LoadRunKernels(path, ctx.Info)
@@ -638,6 +655,8 @@ type runWriter struct {
 	drawn    time.Time
 	// checkpoint is where the run's last checkpoint stands (nil: none).
 	checkpoint *checkpointAt
+	// record is run.json's, which an early stop rewrites.
+	record runfolder.Record
 }
 
 // checkpointAt is where a checkpoint stands: the epoch it trains on, and
@@ -650,13 +669,19 @@ func historyRow(st nn.EpochStats) report.Epoch {
 
 func (r *runWriter) epoch(st nn.EpochStats) error {
 	r.history = append(r.history, historyRow(st))
+	if st.Stopped != "" {
+		r.record.Stopped = &runfolder.Stop{Epoch: st.Epoch, Reason: st.Stopped}
+		if err := runfolder.WriteRecord(r.dir, r.record); err != nil {
+			return err
+		}
+	}
 	if err := r.saveWeights(); err != nil {
 		return err
 	}
-	if err := report.WriteHistory(filepath.Join(r.dir, "history.csv"), r.history); err != nil {
+	if err := report.WriteHistory(filepath.Join(r.dir, runfolder.HistoryFile), r.history); err != nil {
 		return err
 	}
-	if err := report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history); err != nil {
+	if err := report.AccuracyPlot(filepath.Join(r.dir, runfolder.AccuracyFigure), r.title, r.history); err != nil {
 		return err
 	}
 	return r.trainingFigure()
@@ -667,7 +692,7 @@ func (r *runWriter) saveWeights() error {
 	if err != nil {
 		return err
 	}
-	return r.model.SaveWeights(filepath.Join(r.dir, "weights.safetensors"), params)
+	return r.model.SaveWeights(filepath.Join(r.dir, runfolder.WeightsFile), params)
 }
 
 // progress draws a bar per epoch on a terminal.
@@ -695,33 +720,6 @@ func (p *progress) finish() {
 		_ = p.bar.Finish()
 		p.bar = nil
 	}
-}
-
-// errNoRun explains what a run folder must hold.
-var errNoRun = errors.New("not a run folder (vkcnn train writes model.json and weights.safetensors there)")
-
-// loadRun reads a run folder's model and weights.
-func loadRun(dir string) (*nn.Model, []float32, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%s: %w", dir, errNoRun)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	spec, err := nn.ParseSpec(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, "model.json"), err)
-	}
-	model, err := nn.Build(spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	params, err := model.LoadWeights(filepath.Join(dir, "weights.safetensors"))
-	if err != nil {
-		return nil, nil, err
-	}
-	return model, params, nil
 }
 
 // openNet opens the device and builds a network for inference on

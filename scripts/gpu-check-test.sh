@@ -2,12 +2,14 @@
 # Tests scripts/gpu-check.sh on a machine without a GPU: with a stub
 # nvidia-smi that lists one, the check must fail (exit 1) and say that the
 # device vkcnn chose is not the GPU; without it, the check must run to its
-# end on whatever device is here; --tests must run a quick test of every
+# end on whatever device is here; --smoke must run a kernel test of each
+# product and 20 steps at each precision; --tests must run a quick test of every
 # package's test binary (the GPU-sized ones skip) and fail where one
 # fails; --reproduce must file a trial run as docs/reproduce keeps them
-# and pack it, and start no run that would not fit in its budget; --torch
-# must time vkcnn and, where a python3 imports torch, PyTorch beside it
-# and agree with PyTorch's logits.
+# and pack it, start no run that would not fit in its budget, and file a
+# bf16 run in its own folder; --torch must time vkcnn at every precision
+# and, where a python3 imports torch, PyTorch beside it (TF32 beside
+# bf16x3, AMP's bf16 beside bf16) and agree with PyTorch's logits.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +43,26 @@ if [ $rc -ne 0 ] || ! grep -q "every step passed" <<<"$out" || [ $took -gt 480 ]
 	exit 1
 fi
 echo "gpu-check-test: without a GPU the check runs to its end in ${took}s"
+
+# --smoke: a GEMM and a convolution test at each precision the device runs
+# (lavapipe: all three, the matrix ones emulated), then 20 steps at each.
+begin=$(date +%s)
+out=$(scripts/gpu-check.sh --smoke 2>&1)
+rc=$?
+took=$(($(date +%s) - begin))
+log=.deps/test-logs/nn-kernels.test.log
+ran=""
+for v in warp128 coopmat64_bf16 coopmat64_bf16x3; do
+	for test in TestGemmMatchesReference TestConvMatchesReference; do
+		grep -q -- "--- PASS: $test/$v/" "$log" 2>/dev/null && ran+=" $test/$v"
+	done
+done
+if [ $rc -ne 0 ] || [ "$(wc -w <<<"$ran")" -ne 6 ] || [ "$(grep -c '^Epoch 1/1 ' <<<"$out")" -ne 3 ] || [ $took -gt 240 ]; then
+	printf '%s\n' "$out" | tail -40
+	echo "gpu-check-test: --smoke exited $rc after ${took}s, passing$ran; want 0 within 240s, a GEMM and a convolution test at fp32, bf16 and bf16x3 and 20 steps at each" >&2
+	exit 1
+fi
+echo "gpu-check-test: --smoke runs a GEMM and a convolution test and 20 steps at fp32, bf16 and bf16x3 in ${took}s"
 
 # A test of each package's binary, and the GPU-sized tests, which skip on a
 # CPU device: the mechanism, not the suite (./build.sh test ran that).
@@ -100,13 +122,32 @@ if [ $rc -ne 0 ] || ! grep -q "the next run, plain seed 1, needs about 100030s (
 	exit 1
 fi
 echo "gpu-check-test: --reproduce starts no run that would overrun its budget: $(grep -m1 'not started' <<<"$out")"
+# --at bf16: the bf16 runs are folders of their own, whose epochs on this
+# device are not yet known (the fp32 record does not time them).
+out=$(scripts/gpu-check.sh --reproduce --budget 120 --at bf16 2>&1)
+rc=$?
+if [ $rc -ne 0 ] || ! grep -q "no epoch of .* at bf16 recorded in $records: timing 5 steps" <<<"$out" ||
+	[ "$(ls "$records/shift-bf16-seed1" 2>/dev/null | tr '\n' ' ')" != "history.csv kernels.json run.json steps.csv " ] ||
+	! grep -q '^| shift, bf16 | ' "$records/REPORT.md"; then
+	printf '%s\n' "$out" | tail -20
+	echo "gpu-check-test: --reproduce --at bf16 exited $rc; want 0, a probe, and shift seed 1 at bf16 filed in $records/shift-bf16-seed1 and reported" >&2
+	exit 1
+fi
+echo "gpu-check-test: --reproduce --at bf16 files shift seed 1 at bf16 in its own folder: $(grep -m1 '^filed' <<<"$out")"
 
 # --torch: vkcnn's figures, and PyTorch's where it is installed (Debian's
 # python3-torch: not on CI machines, whose every run would install 700 MB).
 out=$(scripts/gpu-check.sh --torch 2>&1)
 rc=$?
+for prec in $(bin/vkcnn bench precision --list); do
+	if ! grep -q "\"precision\": \"$prec\"" ".deps/torch/vkcnn-$prec.json" 2>/dev/null; then
+		printf '%s\n' "$out" | tail -30
+		echo "gpu-check-test: --torch wrote no bench all figures at $prec (.deps/torch/vkcnn-$prec.json)" >&2
+		exit 1
+	fi
+done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null || python3 -c 'import torch' 2>/dev/null; then
-	rows=$(grep -cE '^\| (fp32-strict|defaults|amp-bf16) \| [0-9.]+ ms \| [0-9,]+ \| fp32 \| [0-9.]+ ms \| [0-9,]+ \| [0-9.]+ \|$' <<<"$out")
+	rows=$(grep -cE '^\| (fp32-strict \| .* \| fp32|defaults \| .* \| bf16x3|amp-bf16 \| .* \| bf16) \| [0-9.]+ ms \| [0-9,]+ \| [0-9.]+ \|$' <<<"$out")
 	if [ $rc -ne 0 ] || [ "$rows" -ne 3 ] || ! grep -q '"same_predictions": 1.0' <<<"$out"; then
 		printf '%s\n' "$out" | tail -30
 		echo "gpu-check-test: --torch exited $rc with $rows timed settings; want 0, 3 and the same predictions" >&2
@@ -118,5 +159,5 @@ elif [ $rc -ne 0 ] || ! grep -q 'no python3 here imports torch' <<<"$out"; then
 	echo "gpu-check-test: --torch without PyTorch exited $rc; want 0 and vkcnn's figures alone" >&2
 	exit 1
 else
-	echo "gpu-check-test: --torch times vkcnn alone: no python3 here imports torch"
+	echo "gpu-check-test: --torch times vkcnn alone, at $(bin/vkcnn bench precision --list | paste -sd, -): no python3 here imports torch"
 fi

@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -72,6 +73,20 @@ func (s sums) done(n int, r *Rounding) []float64 {
 // bf16Bits); a bfloat16 is an fp32's high 16 bits.
 func BF16(x float32) float32 { return roundBits(x, 16) }
 
+// F16 is x rounded to the nearest IEEE half (11 significant bits; below
+// 2^-14 a multiple of 2^-24; from 65520 on, infinite), ties to even: how
+// the fp16 matrix kernels stage their operands (packHalf2x16).
+func F16(x float32) float32 {
+	a := math.Abs(float64(x))
+	switch {
+	case a >= 65520:
+		return float32(math.Copysign(math.Inf(1), float64(x)))
+	case a < 1.0/(1<<14):
+		return float32(math.RoundToEven(float64(x)*(1<<24)) / (1 << 24))
+	}
+	return roundBits(x, 13)
+}
+
 // TF32 is x rounded to the nearest TF32 (11 significant bits), ties to
 // even: what NVIDIA's tensor cores multiply in PyTorch's default for
 // convolutions.
@@ -86,36 +101,41 @@ func roundBits(x float32, bits uint) float32 {
 	return math.Float32frombits(u >> bits << bits)
 }
 
-// Terms are the operand pairs whose products a GEMM-shaped kernel sums at
-// a precision (kernels.Precision's names): "fp32", a and b; "bf16", their
-// bf16 roundings; "bf16x3", the high parts hi = BF16(x) and low parts
+// Terms are the operand pairs whose products a GEMM-shaped kernel sums
+// with each operand split into bf16Parts bf16 numbers
+// (kernels.Precision.BF16Parts): none, a and b as they are; one, their
+// bf16 roundings; two, the high parts hi = BF16(x) and low parts
 // lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. A product is bilinear, so
 // its reference is the sum of the references of the pairs.
-func Terms(a, b []float32, precision string) [][2][]float32 {
+func Terms(a, b []float32, bf16Parts int) [][2][]float32 { return TermsRounded(a, b, bf16Parts, BF16) }
+
+// TermsRounded is Terms with the parts rounded by round: F16 where the
+// matrix kernels stage fp16 (devices whose matrices take fp16 alone).
+func TermsRounded(a, b []float32, bf16Parts int, round func(float32) float32) [][2][]float32 {
 	hi := func(x []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
-			y[i] = BF16(v)
+			y[i] = round(v)
 		}
 		return y
 	}
 	lo := func(x, hi []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
-			y[i] = BF16(v - hi[i])
+			y[i] = round(v - hi[i])
 		}
 		return y
 	}
-	switch precision {
-	case "fp32":
+	switch bf16Parts {
+	case 0:
 		return [][2][]float32{{a, b}}
-	case "bf16":
+	case 1:
 		return [][2][]float32{{hi(a), hi(b)}}
-	case "bf16x3":
+	case 2:
 		ah, bh := hi(a), hi(b)
 		return [][2][]float32{{ah, bh}, {ah, lo(b, bh)}, {lo(a, ah), bh}}
 	}
-	panic("ref.Terms: unknown precision " + precision)
+	panic(fmt.Sprintf("ref.Terms: %d bf16 parts", bf16Parts))
 }
 
 // ConvForward64 is conv(x, w) + bias, without a bias where bias is nil.
@@ -269,6 +289,12 @@ func Dropout64(x []float64, rate float32, seed, step uint32, r *Rounding) []floa
 // maximum); the loss and gradient of the remaining rows are zero. A label
 // outside 0..classes-1 is taken as classes-1.
 func SoftmaxXent64(logits []float64, labels []int, valid, classes int, r *Rounding) (dz, loss []float64, best []int) {
+	return SmoothedSoftmaxXent64(logits, labels, valid, classes, 0, r)
+}
+
+// SmoothedSoftmaxXent64 is SoftmaxXent64 with label smoothing e: the
+// target is 1 - e + e/classes at the label and e/classes elsewhere.
+func SmoothedSoftmaxXent64(logits []float64, labels []int, valid, classes int, e float64, r *Rounding) (dz, loss []float64, best []int) {
 	rows := len(logits) / classes
 	dz, loss, best = make([]float64, len(logits)), make([]float64, rows), make([]int, rows)
 	n := float64(valid)
@@ -281,25 +307,31 @@ func SoftmaxXent64(logits []float64, labels []int, valid, classes int, r *Roundi
 			}
 		}
 		// Vulkan allows exp(x) 3 + 2|x| ulp, an ulp up to 2 units.
-		e := make([]float64, classes)
+		exps := make([]float64, classes)
 		var sum float64
 		for j := range z {
 			x := r.ops(z[j]-z[best[s]], 1)
-			e[j] = r.ops(math.Exp(x), 2*(3+2*math.Abs(x)))
-			sum += e[j]
+			exps[j] = r.ops(math.Exp(x), 2*(3+2*math.Abs(x)))
+			sum += exps[j]
 		}
 		sum = r.sum(sum, sum, classes)
 		inv := r.ops(1/(sum*n), 2)
+		var spread float64 // sum_j (z_j - max z)
 		for j := range z {
-			g := r.ops(e[j]*inv, 1)
+			g := r.ops(exps[j]*inv, 1)
+			target := e / float64(classes)
 			if j == label {
-				g = r.ops(g-1/n, 2)
+				target += 1 - e
+			}
+			if target != 0 {
+				g = r.ops(g-target/n, 2)
 			}
 			dz[s*classes+j] = g
+			spread += z[j] - z[best[s]]
 		}
 		// Vulkan's log is within 2^-21 on [0.5, 2], else 3 ulp.
 		logSum := r.off(math.Log(sum), max(0x1p-21, 6*unit*math.Log(sum)))
-		loss[s] = r.ops(logSum-r.ops(z[label]-z[best[s]], 1), 1)
+		loss[s] = r.ops(logSum-r.ops((1-e)*(z[label]-z[best[s]]), 1), 1) - e/float64(classes)*spread
 	}
 	return dz, loss, best
 }
