@@ -64,6 +64,11 @@ def load(data_dir, name):
     sys.exit(f"no {name} in {data_dir}: run ./build.sh data")
 
 
+def pair(v):
+    """model.json's strides: one number for both sides, or [rows, columns]."""
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
 class Join(nn.Module):
     """vkcnn's add (a sum, in the order its inputs are named) or concatenate
     (along the channel axis: NCHW's 1, a vector's features)."""
@@ -121,10 +126,29 @@ def build(spec):
         mods = []
         if t == "conv2d":
             k = layer["kernel_size"]
-            conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2)
+            sh, sw = pair(layer.get("strides", 1))
+            padding = layer.get("padding", "same")
+            bias = layer.get("use_bias", True)
+            if (sh, sw) == (1, 1) and padding == "same":
+                conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2, bias=bias)
+            else:
+                # TensorFlow's "same" pads the larger half below and right,
+                # which PyTorch's padding="same" (refused with strides) and
+                # its symmetric padding do not: padded explicitly.
+                if padding == "same":
+                    oh, ow = -(-h // sh), -(-w // sw)
+                    ph, pw = max((oh - 1) * sh + k - h, 0), max((ow - 1) * sw + k - w, 0)
+                    mods.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
+                else:
+                    oh, ow = (h - k) // sh + 1, (w - k) // sw + 1
+                conv = nn.Conv2d(c, layer["filters"], k, stride=(sh, sw), bias=bias)
+                h, w = oh, ow
             mods.append(conv)
             weighted.append((conv, name, None))
             c = layer["filters"]
+        elif t == "globalavgpool2d":
+            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            h, w = 1, 1
         elif t in ("maxpool2d", "avgpool2d"):
             mods.append(nn.MaxPool2d(2) if t == "maxpool2d" else nn.AvgPool2d(2))
             h, w = h // 2, w // 2
@@ -172,7 +196,8 @@ def build(spec):
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
     return model, weighted
 
 
@@ -205,7 +230,8 @@ def load_weights(weighted, path):
         for module, name, perm in weighted:
             if isinstance(module, nn.Conv2d):
                 module.weight.copy_(tensor(name, "kernel").permute(3, 2, 0, 1))  # HWIO to OIHW
-                module.bias.copy_(tensor(name, "bias"))
+                if module.bias is not None:
+                    module.bias.copy_(tensor(name, "bias"))
             elif isinstance(module, nn.Linear):
                 module.weight.copy_(tensor(name, "kernel", perm).T)  # [in, out] to [out, in]
                 module.bias.copy_(tensor(name, "bias"))

@@ -30,9 +30,16 @@ type LayerSpec struct {
 	Inputs     []string `json:"inputs,omitempty"`
 	Filters    int      `json:"filters,omitempty"`     // conv2d
 	KernelSize int      `json:"kernel_size,omitempty"` // conv2d: odd, square
-	Units      int      `json:"units,omitempty"`       // dense
-	Activation string   `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
-	Rate       float64  `json:"rate,omitempty"`        // dropout
+	// Strides are a conv2d's steps, rows then columns (one number in
+	// model.json for both); default 1.
+	Strides Pair   `json:"strides,omitempty"`
+	Padding string `json:"padding,omitempty"` // conv2d: "same" (the default; TensorFlow's with strides) or "valid"
+	// UseBias false leaves a conv2d's bias out (before a batch
+	// normalization, whose beta does its work).
+	UseBias    *bool   `json:"use_bias,omitempty"`
+	Units      int     `json:"units,omitempty"`      // dense
+	Activation string  `json:"activation,omitempty"` // conv2d, dense: relu, softmax (last dense only) or linear
+	Rate       float64 `json:"rate,omitempty"`       // dropout
 }
 
 // fieldsSet names, as model.json does, the fields of the layer that are
@@ -42,12 +49,40 @@ func (s LayerSpec) fieldsSet() []string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}} {
+	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != ""}, {"use_bias", s.UseBias != nil},
+		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}} {
 		if f.set {
 			out = append(out, f.name)
 		}
 	}
 	return out
+}
+
+// Pair is two sizes, rows then columns, which model.json may write as one
+// number for both.
+type Pair []int
+
+// UnmarshalJSON reads a number n as [n, n], or a list of two.
+func (p *Pair) UnmarshalJSON(data []byte) error {
+	var n int
+	if err := json.Unmarshal(data, &n); err == nil {
+		*p = Pair{n, n}
+		return nil
+	}
+	var two []int
+	if err := json.Unmarshal(data, &two); err != nil || len(two) != 2 {
+		return fmt.Errorf("%s is not a number or a list of two", data)
+	}
+	*p = two
+	return nil
+}
+
+// MarshalJSON writes a pair of equal sizes as one number.
+func (p Pair) MarshalJSON() ([]byte, error) {
+	if len(p) == 2 && p[0] == p[1] {
+		return json.Marshal(p[0])
+	}
+	return json.Marshal([]int(p))
 }
 
 // ModelSpec is a model: an input shape and its layers, in an order in
