@@ -119,12 +119,26 @@ func exportTrained(t *testing.T, model string) {
 // model's architecture, with its random initial weights, on 64 digits.
 // Random weights give near-ties, so the classes are not compared.
 func TestExportStandardMatchesONNXRuntime(t *testing.T) {
-	data := dataDir(t)
-	runner := onnxRuntime(t)
 	spec, err := nn.Preset("standard")
 	if err != nil {
 		t.Fatal(err)
 	}
+	exportInitial(t, spec)
+}
+
+// TestExportResNet20MatchesONNXRuntime does the same for the resnet20
+// preset at MNIST's shape.
+func TestExportResNet20MatchesONNXRuntime(t *testing.T) {
+	spec, err := nn.PresetFor("resnet20", [3]int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportInitial(t, spec)
+}
+
+func exportInitial(t *testing.T, spec nn.ModelSpec) {
+	data := dataDir(t)
+	runner := onnxRuntime(t)
 	model, err := nn.Build(spec)
 	if err != nil {
 		t.Fatal(err)

@@ -66,7 +66,7 @@ func trainCommand() *cli.Command {
 			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model.json file"},
+			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), resnet20 (for the data set's images and classes), or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
 			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
@@ -333,6 +333,16 @@ func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
 		}
 		if rec.Data != nil && !rec.Data.sameShape(recordData(data)) {
 			return nil, fmt.Errorf("--resume %s: the run trained on %s (%s); %s holds %s", setup.out, rec.Data, rec.Data.Dir, data.Dir, recordData(data))
+		}
+	}
+	if setup.resume == nil && nn.DataShaped(setup.source) {
+		// The preset takes the data set's images and classes.
+		g := data.Geometry
+		if setup.spec, err = nn.PresetFor(setup.source, [3]int{g.Height, g.Width, g.Channels}, data.Classes); err != nil {
+			return nil, err
+		}
+		if setup.model, err = nn.Build(setup.spec); err != nil {
+			return nil, fmt.Errorf("%s for %s: %w", setup.source, data.Dir, err)
 		}
 	}
 	return data, checkModel(setup.source, setup.model, data)

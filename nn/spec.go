@@ -95,21 +95,38 @@ type ModelSpec struct {
 }
 
 // Presets are the built-in models.
-var Presets = []string{"standard", "small"}
+var Presets = []string{"standard", "small", "resnet20"}
 
-// The presets are MNIST-shaped: its images and classes.
+// standard and small are MNIST-shaped: its images and classes.
 var (
 	mnistInput   = [3]int{28, 28, 1}
 	mnistClasses = 10
 )
 
+// DataShaped says the preset takes the shape of a data set's images and
+// its classes (PresetFor), where the others are MNIST-shaped.
+func DataShaped(name string) bool { return name == "resnet20" }
+
+// PresetFor returns a built-in model for images of input (height, width,
+// channels) and classes classes where it takes them (DataShaped), else
+// as Preset does.
+func PresetFor(name string, input [3]int, classes int) (ModelSpec, error) {
+	if name == "resnet20" {
+		return resnet20(input, classes), nil
+	}
+	return Preset(name)
+}
+
 // Preset returns a built-in model: "standard" is the baseline CNN of
 // Sabour, Frosst & Hinton (2017); "small" is a LeNet-style network with
-// pooling that trains an epoch on lavapipe in minutes. Both are for MNIST
-// (mnistInput, mnistClasses).
+// pooling that trains an epoch on lavapipe in minutes; both are for MNIST
+// (mnistInput, mnistClasses). "resnet20" is He et al.'s CIFAR network
+// (resnet.go), here for CIFAR-10's 32x32x3 images and 10 classes.
 func Preset(name string) (ModelSpec, error) {
 	relu := "relu"
 	switch name {
+	case "resnet20":
+		return resnet20([3]int{32, 32, 3}, 10), nil
 	case "standard":
 		return ModelSpec{Format: SpecFormat, Name: "standard", Input: mnistInput, Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
@@ -146,10 +163,14 @@ type TrainingDefaults struct {
 
 // PresetTraining returns the training defaults of a preset: the small
 // network learns fastest in its single epoch with a higher rate and more,
-// smaller steps.
+// smaller steps; resnet20, batch normalized, with Adam's usual rate at
+// the batch of He et al.
 func PresetTraining(name string) (TrainingDefaults, bool) {
-	if name == "small" {
+	switch name {
+	case "small":
 		return TrainingDefaults{LR: 1e-3, BatchSize: 32}, true
+	case "resnet20":
+		return TrainingDefaults{LR: 1e-3, BatchSize: 128}, true
 	}
 	return TrainingDefaults{}, false
 }

@@ -247,3 +247,25 @@ func floats(t *onnxpb.TensorProto) []float32 {
 	}
 	return out
 }
+
+// TestExportResNet20: the preset's graph exports, a Sum for each of its
+// nine blocks, its strided convolutions padded as TensorFlow pads them.
+func TestExportResNet20(t *testing.T) {
+	spec, err := nn.PresetFor("resnet20", [3]int{32, 32, 3}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := exportAndRead(t, build(t, spec)).Graph
+	ops := map[string]int{}
+	for _, n := range g.Node {
+		ops[n.OpType]++
+		if n.Name == "stage2_block1_conv1/Conv" {
+			if got := fmt.Sprint(n.Attribute[1].Ints, n.Attribute[2].Ints, len(n.Input)); got != "[0 0 1 1] [2 2] 2" {
+				t.Errorf("stage 2's strided convolution: pads, strides and inputs %s, want [0 0 1 1] [2 2] 2", got)
+			}
+		}
+	}
+	if ops["Sum"] != 9 || ops["Conv"] != 21 || ops["BatchNormalization"] != 21 || ops["GlobalAveragePool"] != 1 {
+		t.Errorf("operators %v", ops)
+	}
+}
