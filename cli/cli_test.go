@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 )
 
 // binary is vkcnn built once for the tests that run it as a user would.
@@ -48,8 +48,14 @@ func runVkcnn(t *testing.T, env []string, args ...string) (stdout, stderr string
 // killed by a signal has status -1.
 func runBinary(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
+	return runBinaryIn(t, bin, "", env, args...)
+}
+
+// runBinaryIn is runBinary in the folder dir ("": the test's).
+func runBinaryIn(t *testing.T, bin, dir string, env []string, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -267,7 +267,7 @@ func TestBadTrainingInput(t *testing.T) {
 			bad.wrongOutput + ": the last layer has 7 units, " + bad.idx + " holds 5 classes"},
 		{[]string{"train", "--model", "small", "--data", bad.cifar}, 1,
 			"the small preset is MNIST-shaped (28x28x1 images, 10 classes), " + bad.cifar + " holds 32x32x3 images of 4 classes: " +
-				"train a model.json with input_shape [32, 32, 3] and a last dense layer of 4 units (see the README)"},
+				"train a model.json with input_shape [32, 32, 3] and a last dense layer of 4 units (see docs/models.md)"},
 		{[]string{"predict", "--run", bad.twoChannelRun, notImage}, 1, "predict reads images as grayscale (1 channel) or RGB (3), the model in " + bad.twoChannelRun + " takes 2 channels"},
 		{append([]string{"train", "--model", duplicate}, noData...), 1, "layer 2 (d): layer 1 has the same name; layer names must be unique"},
 		{[]string{"summary", "--model", defaultTaken}, 1, "layer 2 (dense_1): the default name dense_1 is already layer 1's"},

@@ -160,10 +160,10 @@ func abs32(x float32) float32 {
 	return x
 }
 
-// TestREADMEModel: the README's model.json example builds, with batch
-// normalization and average pooling, and has the parameters it says.
-func TestREADMEModel(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestDocsModel: the model.json example of docs/models.md builds, with
+// batch normalization and average pooling, and has the parameters it says.
+func TestDocsModel(t *testing.T) {
+	readme, err := os.ReadFile("../docs/models.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,11 +171,11 @@ func TestREADMEModel(t *testing.T) {
 	_, example, ok2 := strings.Cut(section, "```json\n")
 	example, _, ok3 := strings.Cut(example, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("no model.json example under \"## Your own model\" in README.md")
+		t.Fatal("no model.json example under \"## Your own model\" in docs/models.md")
 	}
 	spec, err := ParseSpec([]byte(example))
 	if err != nil {
-		t.Fatalf("README.md's example: %v", err)
+		t.Fatalf("docs/models.md's example: %v", err)
 	}
 	m, _ := Build(spec)
 	kinds := map[string]bool{}
@@ -183,10 +183,10 @@ func TestREADMEModel(t *testing.T) {
 		kinds[l.Spec.Type] = true
 	}
 	if !kinds["batchnorm"] || !kinds["avgpool2d"] {
-		t.Fatalf("README.md's example has layers %v", kinds)
+		t.Fatalf("docs/models.md's example has layers %v", kinds)
 	}
 	total, nonTrainable := numfmt.Commas(m.CountParams()), numfmt.Commas(m.CountParams()-m.CountTrainable())
 	if want := "It has " + total + " parameters, " + nonTrainable + " of them non-trainable"; !strings.Contains(strings.Join(strings.Fields(section), " "), want) {
-		t.Fatalf("README.md does not say %q", want)
+		t.Fatalf("docs/models.md does not say %q", want)
 	}
 }

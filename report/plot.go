@@ -12,6 +12,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -32,9 +33,39 @@ var palette = []color.RGBA{
 }
 
 // AccuracyPlot writes a 640x480 PNG of training and validation accuracy per
-// epoch, like Keras' "model accuracy" figure.
+// epoch, like Keras' "model accuracy" figure, readable from the first
+// epoch on: every point whole inside the frame, and each value written
+// beside its point (the last epoch's alone where there are many).
 func AccuracyPlot(path, title string, epochs []Epoch) error {
-	p := newPlot(title)
+	p, err := accuracyPlot(title, epochs)
+	if err == nil {
+		err = savePNG(path, p, AccuracyWidth, AccuracyHeight)
+	}
+	if err != nil {
+		return fmt.Errorf("accuracy plot %s: %w", path, err)
+	}
+	return nil
+}
+
+// labelEvery is how many epochs accuracy.png labels every point of; past
+// it, the labels would crowd, and only the last epoch's are written.
+const labelEvery = 8
+
+func accuracyPlot(title string, epochs []Epoch) (*plot.Plot, error) {
+	if len(epochs) == 0 {
+		return nil, errors.New("no epochs")
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "epoch"
+	p.Y.Label.Text = "accuracy"
+	p.X.Tick.Marker = epochTicks{}
+	p.Add(plotter.NewGrid())
+	// Accuracy rises from the lower left, and the last epoch's labels lie
+	// at the right: the upper left is where neither is.
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(8)
+	series := [2]plotter.XYs{}
 	for i, s := range []struct {
 		name string
 		acc  func(Epoch) float64
@@ -42,26 +73,88 @@ func AccuracyPlot(path, title string, epochs []Epoch) error {
 		{"train", func(e Epoch) float64 { return e.Acc }},
 		{"validation", func(e Epoch) float64 { return e.ValAcc }},
 	} {
-		if err := addLine(p, s.name, epochs, s.acc, palette[i], nil); err != nil {
-			return fmt.Errorf("accuracy plot %s: %w", path, err)
+		xys := make(plotter.XYs, len(epochs))
+		for j, e := range epochs {
+			xys[j] = plotter.XY{X: float64(e.Epoch), Y: s.acc(e)}
+			// Accuracy is a fraction; anything else (NaN, or a range so wide it
+			// overflows) would break gonum's axis ticks, which then never return.
+			if v := xys[j].Y; !(v >= 0 && v <= 1) {
+				return nil, fmt.Errorf("%s accuracy at epoch %d is %v, not in [0, 1]", s.name, e.Epoch, v)
+			}
+		}
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, err
+		}
+		line.Color, line.Width = palette[i], vg.Points(1.5)
+		points.Color, points.Shape, points.Radius = palette[i], draw.CircleGlyph{}, markerSize
+		p.Add(line, points)
+		p.Legend.Add(s.name, line, points)
+		series[i] = xys
+	}
+	labels, err := valueLabels(series, len(epochs) > labelEvery)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(labels...)
+	// Half an epoch beside the first and last points, and room above and
+	// below the values for the points and their labels.
+	p.X.Min, p.X.Max = float64(epochs[0].Epoch)-0.5, float64(epochs[len(epochs)-1].Epoch)+0.5
+	lo, hi := 1.0, 0.0
+	for _, xys := range series {
+		for _, xy := range xys {
+			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
 		}
 	}
-	if err := savePNG(path, p, AccuracyWidth, AccuracyHeight); err != nil {
-		return fmt.Errorf("accuracy plot %s: %w", path, err)
-	}
-	return nil
+	pad := max(hi-lo, 0.002) * 0.2
+	p.Y.Min, p.Y.Max = lo-pad, hi+pad
+	return p, nil
 }
 
-func newPlot(title string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "accuracy"
-	p.X.Tick.Marker = epochTicks{}
-	p.Add(plotter.NewGrid())
-	// Accuracy rises, so the lower right is where the curves are not.
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(8), vg.Points(8)
-	return p
+// valueLabels writes each point's value beside it, or with lastOnly the
+// last epoch's: of the two series' values at an epoch, the higher above
+// its point, the lower below, so that they never overlap.
+func valueLabels(series [2]plotter.XYs, lastOnly bool) ([]plot.Plotter, error) {
+	var above, below plotter.XYLabels
+	for j := range series[0] {
+		if lastOnly && j < len(series[0])-1 {
+			continue
+		}
+		for i, xys := range series {
+			xy := xys[j]
+			label := strconv.FormatFloat(xy.Y, 'f', 4, 64)
+			if xy.Y > series[1-i][j].Y || xy.Y == series[1-i][j].Y && i == 1 {
+				above.XYs, above.Labels = append(above.XYs, xy), append(above.Labels, label)
+			} else {
+				below.XYs, below.Labels = append(below.XYs, xy), append(below.Labels, label)
+			}
+		}
+	}
+	var out []plot.Plotter
+	for _, side := range []struct {
+		labels plotter.XYLabels
+		dy     vg.Length
+		align  text.YAlignment
+	}{{above, markerSize + vg.Points(2), text.YBottom}, {below, -markerSize - vg.Points(2), text.YTop}} {
+		if len(side.labels.XYs) == 0 {
+			continue
+		}
+		l, err := plotter.NewLabels(side.labels)
+		if err != nil {
+			return nil, err
+		}
+		for k := range l.TextStyle {
+			l.TextStyle[k].XAlign, l.TextStyle[k].YAlign = text.XCenter, side.align
+			if lastOnly {
+				// The last epoch's point is half an epoch from the frame:
+				// its label goes to the point's left.
+				l.TextStyle[k].XAlign = text.XRight
+			}
+		}
+		l.Offset = vg.Point{Y: side.dy}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // epochTicks labels whole epochs only, at most about ten of them, where the
@@ -81,32 +174,6 @@ func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return ticks
-}
-
-// addLine adds y(epoch) against the epoch number as a line with points
-// (a lone epoch still shows), in colour c, dashed if dashes is not nil.
-func addLine(p *plot.Plot, name string, epochs []Epoch, y func(Epoch) float64, c color.Color, dashes []vg.Length) error {
-	if len(epochs) == 0 {
-		return errors.New("no epochs")
-	}
-	xys := make(plotter.XYs, len(epochs))
-	for i, e := range epochs {
-		xys[i] = plotter.XY{X: float64(e.Epoch), Y: y(e)}
-		// Accuracy is a fraction; anything else (NaN, or a range so wide it
-		// overflows) would break gonum's axis ticks, which then never return.
-		if v := xys[i].Y; !(v >= 0 && v <= 1) {
-			return fmt.Errorf("%s accuracy at epoch %d is %v, not in [0, 1]", name, e.Epoch, v)
-		}
-	}
-	line, points, err := plotter.NewLinePoints(xys)
-	if err != nil {
-		return err
-	}
-	line.Color, line.Width, line.Dashes = c, vg.Points(1.5), dashes
-	points.Color, points.Shape, points.Radius = c, draw.CircleGlyph{}, vg.Points(2)
-	p.Add(line, points)
-	p.Legend.Add(name, line)
-	return nil
 }
 
 // savePNG draws p on a canvas of exactly w x h pixels and writes it to path.

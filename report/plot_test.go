@@ -6,8 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotter"
 
 	"github.com/vkcnn/vkcnn/internal/pngtest"
 )
@@ -37,7 +41,7 @@ func count(img image.Image, c color.Color) int {
 }
 
 func TestAccuracyPlot(t *testing.T) {
-	for _, n := range []int{1, 15} {
+	for _, n := range []int{1, 2, 15} {
 		path := filepath.Join(t.TempDir(), "accuracy.png")
 		if err := AccuracyPlot(path, "model accuracy", history(n, 0.97)); err != nil {
 			t.Fatal(err)
@@ -54,6 +58,70 @@ func TestAccuracyPlot(t *testing.T) {
 		}
 		if count(img, palette[2]) != 0 {
 			t.Errorf("%d epochs: a third series colour appears", n)
+		}
+	}
+}
+
+// TestAccuracyPlotReadsAtAnyLength: after one epoch as after twenty,
+// every point lies inside the frame with room for its marker and label,
+// and the values are written beside their points: every point's up to
+// labelEvery epochs, the last epoch's after that, the higher of the two
+// above its point.
+func TestAccuracyPlotReadsAtAnyLength(t *testing.T) {
+	for _, n := range []int{1, 2, labelEvery, 20} {
+		h := history(n, 0.97)
+		if n == 1 {
+			h[0].Acc, h[0].ValAcc = 0.948, 0.9849 // the quick start's: validation above training
+		}
+		p, err := accuracyPlot("t", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.X.Min != 0.5 || p.X.Max != float64(n)+0.5 {
+			t.Errorf("%d epochs: epoch axis %v to %v, want half an epoch beside the first and last", n, p.X.Min, p.X.Max)
+		}
+		lo, hi := 1.0, 0.0
+		var series [2]plotter.XYs
+		for _, e := range h {
+			lo, hi = math.Min(lo, math.Min(e.Acc, e.ValAcc)), math.Max(hi, math.Max(e.Acc, e.ValAcc))
+			series[0] = append(series[0], plotter.XY{X: float64(e.Epoch), Y: e.Acc})
+			series[1] = append(series[1], plotter.XY{X: float64(e.Epoch), Y: e.ValAcc})
+		}
+		if room := 0.15 * (hi - lo); p.Y.Min > lo-room || p.Y.Max < hi+room {
+			t.Errorf("%d epochs: accuracy axis %v to %v leaves no room around the values %v to %v", n, p.Y.Min, p.Y.Max, lo, hi)
+		}
+		plotters, err := valueLabels(series, n > labelEvery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var above, below []string
+		for _, pl := range plotters {
+			l := pl.(*plotter.Labels)
+			if l.Offset.Y > 0 {
+				above = append(above, l.Labels...)
+			} else {
+				below = append(below, l.Labels...)
+			}
+		}
+		labelled := h
+		if n > labelEvery {
+			labelled = h[n-1:]
+		}
+		var wantAbove, wantBelow []string
+		for _, e := range labelled {
+			high, low := e.ValAcc, e.Acc
+			if e.Acc > e.ValAcc {
+				high, low = e.Acc, e.ValAcc
+			}
+			wantAbove = append(wantAbove, strconv.FormatFloat(high, 'f', 4, 64))
+			wantBelow = append(wantBelow, strconv.FormatFloat(low, 'f', 4, 64))
+		}
+		slices.Sort(above)
+		slices.Sort(below)
+		slices.Sort(wantAbove)
+		slices.Sort(wantBelow)
+		if !slices.Equal(above, wantAbove) || !slices.Equal(below, wantBelow) {
+			t.Errorf("%d epochs: labels above %v and below %v, want %v and %v", n, above, below, wantAbove, wantBelow)
 		}
 	}
 }

@@ -91,6 +91,7 @@ func errorPlot(path, title string, exps []Experiment) error {
 	}
 	var published []reference
 	lo, hi, epochs := math.Inf(1), 0.0, 0
+	bands := false // some experiment has finished seeds to span
 	for i, e := range exps {
 		runs := e.done()
 		if len(runs) == 0 {
@@ -146,7 +147,11 @@ func errorPlot(path, title string, exps []Experiment) error {
 		line.Color, line.Width = colour, vg.Points(2)
 		points.Color, points.Shape, points.Radius = colour, draw.CircleGlyph{}, vg.Points(2.5)
 		p.Add(line, points)
-		p.Legend.Add(fmt.Sprintf("%s, mean of %s", e.label(), Plural(len(runs), "seed")), line)
+		name := fmt.Sprintf("%s, seed %d", e.label(), runs[0].Seed)
+		if len(runs) > 1 {
+			name, bands = fmt.Sprintf("%s, mean of %d seeds", e.label(), len(runs)), true
+		}
+		p.Legend.Add(name, line)
 		if e.Published > 0 && !slices.ContainsFunc(published, func(r reference) bool { return r.name == e.Name }) {
 			published = append(published, reference{e.Name, 100 * e.Published, colour})
 			lo, hi = min(lo, 100*e.Published), max(hi, 100*e.Published)
@@ -168,7 +173,10 @@ func errorPlot(path, title string, exps []Experiment) error {
 	p.X.Tick.Marker = epochTicks{}
 	p.Y.Min, p.Y.Max = lo/1.25, hi*1.25
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{suffix: "%"}
-	return drawFigure(path, ReproduceWidth, ReproduceHeight, title+" (bands: best to worst seed)", []*plot.Plot{p}, p.Legend)
+	if bands {
+		title += " (bands: best to worst seed)"
+	}
+	return drawFigure(path, ReproduceWidth, ReproduceHeight, title, []*plot.Plot{p}, p.Legend)
 }
 
 func meanOf(xs []float64) float64 {

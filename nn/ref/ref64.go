@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -86,12 +87,13 @@ func roundBits(x float32, bits uint) float32 {
 	return math.Float32frombits(u >> bits << bits)
 }
 
-// Terms are the operand pairs whose products a GEMM-shaped kernel sums at
-// a precision (kernels.Precision's names): "fp32", a and b; "bf16", their
-// bf16 roundings; "bf16x3", the high parts hi = BF16(x) and low parts
+// Terms are the operand pairs whose products a GEMM-shaped kernel sums
+// with each operand split into bf16Parts bf16 numbers
+// (kernels.Precision.BF16Parts): none, a and b as they are; one, their
+// bf16 roundings; two, the high parts hi = BF16(x) and low parts
 // lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. A product is bilinear, so
 // its reference is the sum of the references of the pairs.
-func Terms(a, b []float32, precision string) [][2][]float32 {
+func Terms(a, b []float32, bf16Parts int) [][2][]float32 {
 	hi := func(x []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
@@ -106,16 +108,16 @@ func Terms(a, b []float32, precision string) [][2][]float32 {
 		}
 		return y
 	}
-	switch precision {
-	case "fp32":
+	switch bf16Parts {
+	case 0:
 		return [][2][]float32{{a, b}}
-	case "bf16":
+	case 1:
 		return [][2][]float32{{hi(a), hi(b)}}
-	case "bf16x3":
+	case 2:
 		ah, bh := hi(a), hi(b)
 		return [][2][]float32{{ah, bh}, {ah, lo(b, bh)}, {lo(a, ah), bh}}
 	}
-	panic("ref.Terms: unknown precision " + precision)
+	panic(fmt.Sprintf("ref.Terms: %d bf16 parts", bf16Parts))
 }
 
 // ConvForward64 is conv(x, w) + bias, without a bias where bias is nil.
