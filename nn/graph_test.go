@@ -181,7 +181,7 @@ func TestGraphResumeIsBitIdentical(t *testing.T) {
 }
 
 // TestResNet20 counts the preset's parameters at CIFAR's and MNIST's
-// shapes (docs/graphs.md states them: Keras' ResNet v1 example at depth
+// shapes (docs/models.md states them: Keras' ResNet v1 example at depth
 // 20 has 274,442 with biases and no normalized shortcut, 784 biases more
 // and 384 normalization values fewer) and checks the last stage's shape.
 func TestResNet20(t *testing.T) {
