@@ -293,9 +293,9 @@ func TestEveryKindHasAReference(t *testing.T) {
 // column) with a partial batch whose padding differs from the real
 // samples.
 func TestReferenceMatchesFiniteDifferences(t *testing.T) {
-	tiny, bn, graph, strided := tinySpec(), bnSpec(), graphSpec(), stridedSpec()
-	tiny.Input, bn.Input, graph.Input, strided.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}
-	for _, spec := range []ModelSpec{tiny, bn, graph, strided} {
+	tiny, bn, graph, strided, joins := tinySpec(), bnSpec(), graphSpec(), stridedSpec(), joinsSpec()
+	tiny.Input, bn.Input, graph.Input, strided.Input, joins.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}, [3]int{4, 5, 1}
+	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
 }
@@ -406,6 +406,7 @@ var gradientSteps = []gradientStep{
 	{"graph, partial batch", graphSpec(), []int{3, 0, 4}, 5},
 	{"graph, full batch", graphSpec(), []int{1, 2, 5, 3}, 5},
 	{"strided, partial batch", stridedSpec(), []int{5, 1, 3}, 7},
+	{"joins, full batch", joinsSpec(), []int{0, 4, 2, 3}, 3},
 }
 
 // TestGradientCheckCatchesPlantedErrors plants errors in the device's

@@ -102,8 +102,18 @@ func TestGraphGradientsRouteAndShare(t *testing.T) {
 			t.Errorf("%s: routes %v, want %v", name, got[name], want)
 		}
 	}
-	if want := 4 * 14 * 14 * 5; p.sum != want {
-		t.Errorf("sum scratch of %d floats, want the flatten's %d", p.sum, want)
+	if want := []int{4 * 14 * 14 * 5}; !slices.Equal(p.sums, want) {
+		t.Errorf("sum scratch of %v floats, want the flatten's %v", p.sums, want)
+	}
+	// A layer of two inputs whose later readers came first takes a
+	// scratch for each.
+	joins, err := Build(joinsSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp := newPlan(joins, 4, tuning, true)
+	if !slices.Equal(jp.routes[2], []route{addSum, addSum}) || !slices.Equal(jp.sums, []int{4 * 28 * 28 * 2, 4 * 28 * 28 * 3}) {
+		t.Errorf("joinsSpec: the sum's routes %v, sum scratch %v", jp.routes[2], jp.sums)
 	}
 	if len(p.grads) >= len(m.Layers) {
 		t.Errorf("%d gradient buffers for %d tensors: none shared", len(p.grads), len(m.Layers))

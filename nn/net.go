@@ -33,12 +33,12 @@ type Net struct {
 	params, grads, adamM, adamV *vk.Buffer
 	// acts hold each tensor's values (acts[0] the input, acts[i+1] layer
 	// i's output); dacts their gradients (dacts[0] unset), in buffers
-	// that tensors share (see plan); sumScratch a layer's part of a
-	// gradient that several layers add up, routes where each layer's
+	// that tensors share (see plan); sumScratch a layer's parts of
+	// gradients that several layers add up, routes where each layer's
 	// input gradients go.
 	acts       []*vk.Buffer
 	dacts      []vk.Range
-	sumScratch *vk.Buffer
+	sumScratch []*vk.Buffer
 	routes     [][]route
 	own        [][]*vk.Buffer // each layer's buffers of its own
 	slot       *vk.Buffer     // header, batch order, affines

@@ -77,6 +77,22 @@ func graphSpec() ModelSpec {
 	}}
 }
 
+// joinsSpec is a graph whose add reads two tensors that a later
+// concatenation reads too: backward adds the add's parts of both
+// gradients, each from a scratch of its own.
+func joinsSpec() ModelSpec {
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "a", Filters: 2, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Name: "b", Filters: 3, KernelSize: 3, Inputs: []string{"input"}},
+		{Type: "concatenate", Name: "sum", Inputs: []string{"a", "b"}},
+		{Type: "conv2d", Name: "c", Filters: 5, KernelSize: 1},
+		{Type: "concatenate", Name: "all", Inputs: []string{"c", "a", "b"}},
+		{Type: "maxpool2d"},
+		{Type: "flatten"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
 // stridedSpec is a ResNet-style graph: a residual block whose shortcut is
 // a 1x1 convolution at stride 2, beside two 3x3 convolutions, the first
 // at stride 2 ("same" padding as TensorFlow's, the larger half below and

@@ -21,11 +21,12 @@ type plan struct {
 	acts []int
 	// grads are the gradient buffers, which tensors whose gradients are
 	// not live at once share: gradOf[t] is tensor t's (-1 for the
-	// input's, which nothing computes). sum is scratch for a layer's part
-	// of a gradient that several layers add up (0: none does).
+	// input's, which nothing computes). sums are scratch for a layer's
+	// parts of gradients that several layers add up, one for each such
+	// input of a layer (none where no layer has one).
 	grads  []int
 	gradOf []int
-	sum    int
+	sums   []int
 	// routes say where each layer's input gradients go, by input.
 	routes [][]route
 	own    [][]int // each layer's buffers of its own
@@ -41,7 +42,8 @@ type plan struct {
 // takes its gradient as the layer writes it. One that several read sums
 // their parts in a fixed order, the last reader's first: the first part
 // is written there (or copied, from a layer that works in place), each
-// next one added to it.
+// next one added to it. A layer's k-th input routed addSum writes the
+// k-th sum scratch.
 type route int
 
 const (
@@ -84,6 +86,7 @@ func newPlan(m *Model, batch int, tuning kernels.Tuning, share bool) plan {
 		}
 		p.own[i] = need.own
 		p.colSum, p.split = max(p.colSum, need.colSum), max(p.split, need.split)
+		scratch := 0 // sum scratch the layer's inputs take so far
 		for _, t := range l.Inputs {
 			readers := m.readers[t]
 			first := readers[len(readers)-1] == i // the first to add its part
@@ -104,7 +107,11 @@ func newPlan(m *Model, batch int, tuning kernels.Tuning, share bool) plan {
 				r = direct
 			default:
 				r = addSum
-				p.sum = max(p.sum, size(t))
+				if scratch == len(p.sums) {
+					p.sums = append(p.sums, 0)
+				}
+				p.sums[scratch] = max(p.sums[scratch], size(t))
+				scratch++
 			}
 			p.routes[i] = append(p.routes[i], r)
 		}
@@ -172,9 +179,7 @@ func (p plan) device() []int {
 		}
 	}
 	out = append(out, p.grads...)
-	if p.sum > 0 {
-		out = append(out, p.sum)
-	}
+	out = append(out, p.sums...)
 	for _, own := range p.own {
 		out = append(out, own...)
 	}
@@ -229,8 +234,8 @@ func (n *Net) allocate(p plan, params []float32) error {
 			n.dacts[t] = vk.Range{Buf: grads[b], Size: 4 * int64(floats)}
 		}
 	}
-	if p.sum > 0 {
-		n.sumScratch = buffer(p.sum, false)
+	for _, floats := range p.sums {
+		n.sumScratch = append(n.sumScratch, buffer(floats, false))
 	}
 	n.routes = p.routes
 	n.own = make([][]*vk.Buffer, len(p.own))

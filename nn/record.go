@@ -130,9 +130,14 @@ func (n *Net) backward(rec *vk.Recording, mode Mode, outs []vk.Range) error {
 	for i := len(n.Model.Layers) - 1; i >= 0; i-- {
 		l := n.Model.Layers[i]
 		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], out: outs[i+1], dOut: n.dacts[i+1], backward: true}
+		scratch := 0
 		for k, t := range l.Inputs {
+			r := n.routes[i][k]
 			p.ins = append(p.ins, outs[t])
-			p.dIns = append(p.dIns, n.inputGradient(n.routes[i][k], t, p.dOut))
+			p.dIns = append(p.dIns, n.inputGradient(r, t, p.dOut, scratch))
+			if r == addSum {
+				scratch++
+			}
 		}
 		p.in, p.dIn = p.ins[0], p.dIns[0]
 		err := l.rec.backward(p)
@@ -154,15 +159,16 @@ func (n *Net) backward(rec *vk.Recording, mode Mode, outs []vk.Range) error {
 }
 
 // inputGradient is where a layer writes the gradient of its input t by
-// route r, given its output gradient dOut.
-func (n *Net) inputGradient(r route, t int, dOut vk.Range) vk.Range {
+// route r, given its output gradient dOut and, for addSum, the sum
+// scratch it takes.
+func (n *Net) inputGradient(r route, t int, dOut vk.Range, scratch int) vk.Range {
 	switch r {
 	case direct:
 		return n.dacts[t]
 	case copyOwn, addOwn:
 		return dOut
 	case addSum:
-		return vk.Range{Buf: n.sumScratch, Size: n.dacts[t].Size}
+		return vk.Range{Buf: n.sumScratch[scratch], Size: n.dacts[t].Size}
 	}
 	return vk.Range{}
 }
