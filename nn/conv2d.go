@@ -53,7 +53,7 @@ func buildConv2D(b *builder) (recorder, error) {
 	}
 	b.l.Out = c.out
 	c.kernel = b.glorot("kernel", []int{k, k, in.C, s.Filters}, k*k*in.C, k*k*s.Filters)
-	if s.UseBias == nil || *s.UseBias {
+	if s.Biased() {
 		c.bias = b.param("bias", []int{s.Filters}, Zeros, true)
 	}
 	return c, nil

@@ -58,6 +58,9 @@ func (s LayerSpec) fieldsSet() []string {
 	return out
 }
 
+// Biased says the layer has a bias: use_bias is left out or true.
+func (s LayerSpec) Biased() bool { return s.UseBias == nil || *s.UseBias }
+
 // Pair is two sizes, rows then columns, which model.json may write as one
 // number for both.
 type Pair []int

@@ -158,7 +158,7 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		g := nn.ConvWindows(l)
 		kernel := b.tensor(l, "kernel", convKernel(l.In.C, l.Out.C, l.Spec.KernelSize))
 		inputs := []string{b.name, kernel}
-		if l.Spec.UseBias == nil || *l.Spec.UseBias {
+		if l.Spec.Biased() {
 			inputs = append(inputs, b.tensor(l, "bias", layout{}))
 		}
 		b.node("Conv", name, "", inputs,
