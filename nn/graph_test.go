@@ -4,11 +4,13 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vkcnn/vkcnn/internal/numfmt"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk"
 	"github.com/vkcnn/vkcnn/vk/vktest"
@@ -217,5 +219,32 @@ func TestResNet20(t *testing.T) {
 	}
 	if spec, _ := Preset("resnet20"); spec.Input != [3]int{32, 32, 3} || !DataShaped("resnet20") || DataShaped("small") {
 		t.Errorf("resnet20's default input %v", spec.Input)
+	}
+}
+
+// TestDocsGraph: the residual block of docs/models.md builds, a graph
+// with an add, and has the parameters it says.
+func TestDocsGraph(t *testing.T) {
+	page, err := os.ReadFile("../docs/models.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(page), "## Graphs")
+	_, example, ok2 := strings.Cut(section, "```json\n")
+	example, after, ok3 := strings.Cut(example, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no model.json example under \"## Graphs\" in docs/models.md")
+	}
+	spec, err := ParseSpec([]byte(example))
+	if err != nil {
+		t.Fatalf("docs/models.md's graph: %v", err)
+	}
+	m, _ := Build(spec)
+	if spec.Format != GraphFormat || !slices.ContainsFunc(m.Layers, func(l *Layer) bool { return l.Spec.Type == "add" }) {
+		t.Fatalf("docs/models.md's graph is a %s without an add", spec.Format)
+	}
+	total, nonTrainable := numfmt.Commas(m.CountParams()), numfmt.Commas(m.CountParams()-m.CountTrainable())
+	if want := "It has " + total + " parameters, " + nonTrainable + " of them non-trainable"; !strings.Contains(strings.Join(strings.Fields(after), " "), want) {
+		t.Fatalf("docs/models.md does not say %q after its graph", want)
 	}
 }
