@@ -162,7 +162,7 @@ func openDevice(c *cli.Context) (*vk.Context, error) {
 }
 
 // modelFlag names a preset or a model.json file.
-var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"}
+var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, resnet20 (shaped by the data set where one is read), or a model.json file"}
 
 // loadModel builds the model that --model names.
 func loadModel(c *cli.Context) (*nn.Model, error) {
