@@ -61,6 +61,28 @@ func TestExportBatchNormMatchesONNXRuntime(t *testing.T) {
   {"type": "dense", "units": 10, "activation": "softmax"}]}`)
 }
 
+// TestExportGraphMatchesONNXRuntime does the same for a graph: a residual
+// add, a concatenation of images and one of vectors in two feature orders
+// (a dense layer's and a flattened image's).
+func TestExportGraphMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-graph-1", "name": "joined", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "name": "stem", "filters": 6, "kernel_size": 3, "activation": "relu"},
+  {"type": "maxpool2d", "name": "pooled"},
+  {"type": "conv2d", "filters": 6, "kernel_size": 3},
+  {"type": "batchnorm"},
+  {"type": "relu"},
+  {"type": "conv2d", "name": "branch", "filters": 6, "kernel_size": 3},
+  {"type": "add", "name": "residual", "inputs": ["branch", "pooled"]},
+  {"type": "relu", "name": "block"},
+  {"type": "conv2d", "name": "side", "filters": 4, "kernel_size": 1, "inputs": ["pooled"]},
+  {"type": "concatenate", "name": "joined", "inputs": ["block", "side"]},
+  {"type": "maxpool2d"},
+  {"type": "flatten", "name": "flat"},
+  {"type": "dense", "name": "hidden", "units": 32, "activation": "relu"},
+  {"type": "concatenate", "name": "vectors", "inputs": ["hidden", "flat"]},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
 func exportTrained(t *testing.T, model string) {
 	data := dataDir(t)
 	runner := onnxRuntime(t)

@@ -61,9 +61,13 @@ func (p *Param) Size() int {
 	return n
 }
 
-// Layer is a layer with its shapes and parameters resolved.
+// Layer is a layer with its inputs, shapes and parameters resolved.
 type Layer struct {
-	Spec    LayerSpec
+	Spec LayerSpec
+	// Inputs are the tensors it reads (0 the model's input, j+1 layer j's
+	// output), Ins their shapes; In is the first's.
+	Inputs  []int
+	Ins     []Shape
 	In, Out Shape
 	// Params are its tensors in Keras' order (a batch normalization's
 	// gamma, beta, moving_mean, moving_variance).
@@ -85,6 +89,8 @@ type kind struct {
 	fields []string
 	// flat says its output is a vector, which no convolution may follow.
 	flat bool
+	// joins says it may read several inputs (add, concatenate).
+	joins bool
 	// build checks the layer's spec against its input, sets its output
 	// shape and adds its parameters.
 	build func(b *builder) (recorder, error)
@@ -118,6 +124,14 @@ type builder struct {
 
 func (b *builder) spec() LayerSpec { return b.l.Spec }
 func (b *builder) in() Shape       { return b.l.In }
+
+// inputName names the layer's input k as its spec does.
+func (b *builder) inputName(k int) string {
+	if names := b.l.Spec.Inputs; k < len(names) {
+		return names[k]
+	}
+	return "the layer before"
+}
 
 // param adds a parameter tensor to the layer, named layer.name.
 func (b *builder) param(name string, shape []int, init Init, trainable bool) *Param {
@@ -155,8 +169,8 @@ func (b *builder) activation(softmax bool) (relu bool, err error) {
 // recorder is what a layer records on a network, and what it needs there.
 type recorder interface {
 	// needs is what the layer needs on a network at a batch size beyond
-	// its parameters; first says it is the model's first layer, which
-	// computes no input gradient.
+	// its parameters; first says it reads the model's input, whose
+	// gradient it does not compute.
 	needs(batch int, first bool, t kernels.Tuning) needs
 	// forward records the layer's output p.out from p.in. A layer that
 	// passes its input on unchanged sets p.out to p.in.
@@ -175,7 +189,8 @@ type needs struct {
 	// passesOn says its output is its input, the same buffer (flatten).
 	passesOn bool
 	// gradientInPlace says its input gradient overwrites its output
-	// gradient, in the same buffer.
+	// gradient, in the same buffer. Where other layers read its input too,
+	// the network adds that buffer to theirs (see plan).
 	gradientInPlace bool
 	// own are the floats of each buffer of its own.
 	own []int
@@ -198,8 +213,10 @@ type pass struct {
 	mode Mode
 	own  []*vk.Buffer // the layer's own buffers, as needs lists them
 	// in and out are the layer's input and output values; dIn and dOut
-	// their gradients in backward (dIn unset in the first layer).
+	// their gradients in backward (dIn unset where the input is the
+	// model's). ins and dIns are every input's, in and dIn the first's.
 	in, out, dIn, dOut vk.Range
+	ins, dIns          []vk.Range
 	backward           bool
 	flops              float64 // of the products since the last mark
 }

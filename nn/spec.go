@@ -9,18 +9,30 @@ import (
 	"strings"
 )
 
-// SpecFormat names the model.json format.
-const SpecFormat = "vkcnn-sequential-1"
+// The model.json formats: a sequential model's layers each read the one
+// before; a graph's may name the layers they read (LayerSpec.Inputs).
+const (
+	SpecFormat  = "vkcnn-sequential-1"
+	GraphFormat = "vkcnn-graph-1"
+)
 
-// LayerSpec is one layer of a sequential model as model.json stores it.
+// InputName is how a graph's layer names the model's input among its
+// inputs; no layer of a graph may have it as its name.
+const InputName = "input"
+
+// LayerSpec is one layer of a model as model.json stores it.
 type LayerSpec struct {
-	Type       string  `json:"type"` // a layer kind (see the kind files: conv2d.go, dense.go, ...)
-	Name       string  `json:"name,omitempty"`
-	Filters    int     `json:"filters,omitempty"`     // conv2d
-	KernelSize int     `json:"kernel_size,omitempty"` // conv2d: odd, square
-	Units      int     `json:"units,omitempty"`       // dense
-	Activation string  `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
-	Rate       float64 `json:"rate,omitempty"`        // dropout
+	Type string `json:"type"` // a layer kind (see the kind files: conv2d.go, dense.go, ...)
+	Name string `json:"name,omitempty"`
+	// Inputs, in a graph, name the earlier layers (or InputName) whose
+	// outputs the layer reads; left out, the layer before (the input for
+	// the first).
+	Inputs     []string `json:"inputs,omitempty"`
+	Filters    int      `json:"filters,omitempty"`     // conv2d
+	KernelSize int      `json:"kernel_size,omitempty"` // conv2d: odd, square
+	Units      int      `json:"units,omitempty"`       // dense
+	Activation string   `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
+	Rate       float64  `json:"rate,omitempty"`        // dropout
 }
 
 // fieldsSet names, as model.json does, the fields of the layer that are
@@ -38,7 +50,8 @@ func (s LayerSpec) fieldsSet() []string {
 	return out
 }
 
-// ModelSpec is a sequential model: an input shape and its layers.
+// ModelSpec is a model: an input shape and its layers, in an order in
+// which each follows the layers it reads.
 type ModelSpec struct {
 	Format string      `json:"format"`
 	Name   string      `json:"name,omitempty"`
@@ -133,8 +146,8 @@ func ParseSpec(data []byte) (ModelSpec, error) {
 	if dec.More() {
 		return ModelSpec{}, errors.New("not a valid model.json: data after the model")
 	}
-	if spec.Format != SpecFormat {
-		return ModelSpec{}, fmt.Errorf("model format %q, want %q", spec.Format, SpecFormat)
+	if spec.Format != SpecFormat && spec.Format != GraphFormat {
+		return ModelSpec{}, fmt.Errorf("model format %q, want %q or %q", spec.Format, SpecFormat, GraphFormat)
 	}
 	// LayerSpec.Name cannot tell "name": "" from no name, which Build
 	// fills in; only the first is a mistake.

@@ -16,12 +16,14 @@ import (
 )
 
 // everyLayer has a layer of every type (ONNX Runtime checks the numbers in
-// cli's tests); a 1x1 image meets its last dense layers without a flatten.
-var everyLayer = nn.ModelSpec{Format: nn.SpecFormat, Name: "every", Input: [3]int{6, 4, 3}, Layers: []nn.LayerSpec{
+// cli's tests), a residual add and a concatenation among them.
+var everyLayer = nn.ModelSpec{Format: nn.GraphFormat, Name: "every", Input: [3]int{6, 4, 3}, Layers: []nn.LayerSpec{
 	{Type: "conv2d", Filters: 5, KernelSize: 3, Activation: "relu"},
 	{Type: "batchnorm"},
+	{Type: "add", Inputs: []string{"batch_normalization_1", "conv2d_1"}},
 	{Type: "maxpool2d"},
 	{Type: "conv2d", Filters: 2, KernelSize: 1},
+	{Type: "concatenate", Inputs: []string{"max_pooling2d_1", "conv2d_2"}},
 	{Type: "avgpool2d"},
 	{Type: "relu"},
 	{Type: "flatten"},
@@ -60,7 +62,7 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	for _, n := range g.Node {
 		ops = append(ops, n.OpType)
 	}
-	want := []string{"Conv", "Relu", "BatchNormalization", "MaxPool", "Conv", "AveragePool", "Relu", "Flatten",
+	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Relu", "Flatten",
 		"BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("operators %q, want %q", ops, want)
@@ -73,8 +75,8 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]int64{
-		"conv2d_1.kernel": {5, 3, 3, 3}, "conv2d_2.kernel": {2, 5, 1, 1}, "batch_normalization_2.moving_variance": {2},
-		"dense_1.kernel": {2, 7}, "dense_2.kernel": {7, 10},
+		"conv2d_1.kernel": {5, 3, 3, 3}, "conv2d_2.kernel": {2, 5, 1, 1}, "batch_normalization_2.moving_variance": {7},
+		"dense_1.kernel": {7, 7}, "dense_2.kernel": {7, 10},
 	} {
 		if !slices.Equal(shapes[name], want) {
 			t.Errorf("initializer %s has dimensions %v, want %v", name, shapes[name], want)

@@ -395,3 +395,41 @@ func (b BatchNorm) Backward(x, dy, gamma []float32, mean, variance []float64) (d
 	g, bt, d := b.Backward64(xhat, invStd, Float64s(dy), Float64s(gamma), nil)
 	return toFloat32(g), toFloat32(bt), toFloat32(d)
 }
+
+// Concat joins tensors of pixels pixels along the channel axis: xs[k]
+// has cs[k] channels a pixel.
+func Concat[F float32 | float64](xs [][]F, pixels int, cs []int) []F {
+	wide := 0
+	for _, c := range cs {
+		wide += c
+	}
+	out := make([]F, pixels*wide)
+	off := 0
+	for k, x := range xs {
+		for p := range pixels {
+			copy(out[p*wide+off:p*wide+off+cs[k]], x[p*cs[k]:(p+1)*cs[k]])
+		}
+		off += cs[k]
+	}
+	return out
+}
+
+// Split is Concat's inverse: the channels of y, of pixels pixels, cut
+// into tensors of cs channels.
+func Split[F float32 | float64](y []F, pixels int, cs []int) [][]F {
+	wide := 0
+	for _, c := range cs {
+		wide += c
+	}
+	var out [][]F
+	off := 0
+	for _, c := range cs {
+		x := make([]F, pixels*c)
+		for p := range pixels {
+			copy(x[p*c:(p+1)*c], y[p*wide+off:p*wide+off+c])
+		}
+		out = append(out, x)
+		off += c
+	}
+	return out
+}

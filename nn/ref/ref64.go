@@ -376,3 +376,12 @@ func (b BatchNorm) Backward64(xhat, invStd, dy, gamma []float64, r *Rounding) (d
 	}
 	return dGamma, dBeta, dx
 }
+
+// Add64 is x + y, each sum a float32 addition's as r rounds it.
+func Add64(x, y []float64, r *Rounding) []float64 {
+	out := make([]float64, len(x))
+	for i := range out {
+		out[i] = r.ops(x[i]+y[i], 1)
+	}
+	return out
+}
