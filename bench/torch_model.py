@@ -140,11 +140,13 @@ def build(spec):
             weighted.append((dense, name, perm))
             c, perm = layer["units"], None
         elif t == "batchnorm":
-            # Keras' epsilon and momentum (PyTorch's momentum weighs the new
-            # value); PyTorch's running statistics are neither debiased nor
+            # The layer's (else Keras' default) epsilon and momentum
+            # (PyTorch's momentum weighs the new value: one minus Keras');
+            # PyTorch's running statistics are neither debiased nor
             # Keras' n / (n - 1 - eps), which only evaluation-time
             # comparisons can ignore.
-            bn = (nn.BatchNorm1d if h == w == 1 else nn.BatchNorm2d)(c, eps=1e-3, momentum=0.01)
+            bn = (nn.BatchNorm1d if h == w == 1 else nn.BatchNorm2d)(
+                c, eps=layer.get("epsilon", 1e-3), momentum=1 - layer.get("momentum", 0.99))
             mods.append(bn)
             weighted.append((bn, name, perm))
         elif t == "dropout":

@@ -8,7 +8,8 @@ import (
 )
 
 func init() {
-	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "activation"}, build: buildConv2D})
+	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "activation"}, build: buildConv2D,
+		keras: map[string][]string{"strides": {"[1,1]"}, "padding": {`"same"`}, "dilation_rate": {"[1,1]"}, "use_bias": {"true"}, "groups": {"1"}}})
 }
 
 // conv2d is a convolution with "same" padding, stride 1 and an odd square

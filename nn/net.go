@@ -28,8 +28,9 @@ type Net struct {
 	Tuning kernels.Tuning
 
 	ctx *vk.Context
-	// params holds the weight vector; grads, adamM and adamV its trainable
-	// prefix's gradients and Adam's moments.
+	// params holds the weight vector; grads the gradients of its prefix
+	// that has them (GradientFloats), adamM and adamV Adam's moments of
+	// its trainable prefix.
 	params, grads, adamM, adamV *vk.Buffer
 	// acts hold each tensor's values (acts[0] the input, acts[i+1] layer
 	// i's output); dacts their gradients (dacts[0] unset), in buffers
