@@ -10,7 +10,10 @@
 # apart.
 #
 #   bench/precision-training.sh [--model small] [--steps 300] [--out runs/precision]
-#       [--precisions bf16x3,bf16] [TRAIN FLAGS...]
+#       [--precisions P,P...] [TRAIN FLAGS...]
+#
+# --precisions defaults to every precision but fp32 (vkcnn bench precision
+# --list).
 #
 # Each run is an ordinary run folder, OUT/NAME; one that finished is not
 # trained again. On lavapipe the matrix precisions run their plain-GLSL
@@ -18,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-model=small steps=300 out=runs/precision precisions=bf16x3,bf16 extra=()
+model=small steps=300 out=runs/precision precisions="" extra=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--model) model=$2; shift 2 ;;
@@ -30,6 +33,10 @@ while [ $# -gt 0 ]; do
 done
 ./build.sh build >/dev/null
 mkdir -p "$out"
+# Every precision but the first, fp32, which the others are compared with.
+all=($(bin/vkcnn bench precision --list))
+fp32=${all[0]}
+[ -n "$precisions" ] || precisions=$(IFS=,; echo "${all[*]:1}")
 
 # train NAME PRECISION: one run, unless it finished before.
 train() {
@@ -45,16 +52,16 @@ train() {
 	echo "$1: $(($(date +%s) - start)) s; $(grep '^Epoch' "$out/$1.log")"
 }
 
-train fp32 fp32
+train fp32 "$fp32"
 # The control's kernels: fp32's products, each on tiled64, from a tuning
 # cache of its own.
 device=$(sed -n 's/^  "device": "\(.*\)",$/\1/p' "$out/fp32/kernels.json")
 {
-	printf '{"version": 2, "devices": {"%s | fp32": {\n' "$device"
+	printf '{"version": 2, "devices": {"%s | %s": {\n' "$device" "$fp32"
 	sed -n 's/^    \("[^"]*"\): "[^"]*",\{0,1\}$/\1: "tiled64"/p' "$out/fp32/kernels.json" | paste -sd, -
 	printf '}}}\n'
 } >"$out/tiled64-tuning.json"
-VKCNN_TUNING=$out/tiled64-tuning.json train fp32-tiled64 fp32
+VKCNN_TUNING=$out/tiled64-tuning.json train fp32-tiled64 "$fp32"
 for p in ${precisions//,/ }; do
 	train "$p" "$p"
 done

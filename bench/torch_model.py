@@ -12,16 +12,17 @@ with whole epochs the test loss and accuracy.
 
   python3 bench/torch_model.py MODEL.json --bench [--batch-size 64] [--steps 200]
       [--warmup 20] [--settings fp32-strict,defaults,amp-bf16,compile]
-      [--vkcnn [PRECISION=]BENCH.json]...
+      [--vkcnn BENCH.json]...
 
 instead times training steps, the data resident on the device, after a
 warm-up, in each setting: fp32-strict (TF32 off for cuDNN and matmul),
 defaults (PyTorch's: TF32 convolutions), amp-bf16 (autocast to bfloat16)
 and compile (torch.compile, PyTorch's defaults), and prints a JSON object a
 setting (a setting PyTorch cannot run says why). With --vkcnn, the output
-of `vkcnn bench all --json` at the same model and batch, it then prints a
-table of both step times, images/s and vkcnn's time over PyTorch's for
-each setting, beside the vkcnn precision it pairs with (VKCNN_PRECISION).
+of `vkcnn bench all --json` at the same model and batch (once for each
+precision, which the file records), it then prints a table of both step
+times, images/s and vkcnn's time over PyTorch's for each setting, beside
+the vkcnn precision it pairs with (VKCNN_PRECISION).
 
   python3 bench/torch_model.py RUN/model.json --weights RUN/weights.safetensors
       --logits LOGITS.npy [--data data/mnist] [--tolerance T]
@@ -62,6 +63,11 @@ def load(data_dir, name):
         if os.path.exists(path):
             return read_idx(path)
     sys.exit(f"no {name} in {data_dir}: run ./build.sh data")
+
+
+def pair(v):
+    """model.json's strides: one number for both sides, or [rows, columns]."""
+    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 class Join(nn.Module):
@@ -121,10 +127,29 @@ def build(spec):
         mods = []
         if t == "conv2d":
             k = layer["kernel_size"]
-            conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2)
+            sh, sw = pair(layer.get("strides", 1))
+            padding = layer.get("padding", "same")
+            bias = layer.get("use_bias", True)
+            if (sh, sw) == (1, 1) and padding == "same":
+                conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2, bias=bias)
+            else:
+                # TensorFlow's "same" pads the larger half below and right,
+                # which PyTorch's padding="same" (refused with strides) and
+                # its symmetric padding do not: padded explicitly.
+                if padding == "same":
+                    oh, ow = -(-h // sh), -(-w // sw)
+                    ph, pw = max((oh - 1) * sh + k - h, 0), max((ow - 1) * sw + k - w, 0)
+                    mods.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
+                else:
+                    oh, ow = (h - k) // sh + 1, (w - k) // sw + 1
+                conv = nn.Conv2d(c, layer["filters"], k, stride=(sh, sw), bias=bias)
+                h, w = oh, ow
             mods.append(conv)
             weighted.append((conv, name, None))
             c = layer["filters"]
+        elif t == "globalavgpool2d":
+            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            h, w = 1, 1
         elif t in ("maxpool2d", "avgpool2d"):
             mods.append(nn.MaxPool2d(2) if t == "maxpool2d" else nn.AvgPool2d(2))
             h, w = h // 2, w // 2
@@ -174,7 +199,8 @@ def build(spec):
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
     return model, weighted
 
 
@@ -207,7 +233,8 @@ def load_weights(weighted, path):
         for module, name, perm in weighted:
             if isinstance(module, nn.Conv2d):
                 module.weight.copy_(tensor(name, "kernel").permute(3, 2, 0, 1))  # HWIO to OIHW
-                module.bias.copy_(tensor(name, "bias"))
+                if module.bias is not None:
+                    module.bias.copy_(tensor(name, "bias"))
             elif isinstance(module, nn.Linear):
                 module.weight.copy_(tensor(name, "kernel", perm).T)  # [in, out] to [out, in]
                 module.bias.copy_(tensor(name, "bias"))
@@ -217,11 +244,11 @@ def load_weights(weighted, path):
                     getattr(module, attr).copy_(tensor(name, key, perm))
 
 
-# The vkcnn precision each PyTorch setting sits beside. vkcnn has fp32
-# alone today; once it has --precision, defaults (TF32) pairs with bf16x3
-# and amp-bf16 with bf16: change them here, and pass those precisions'
-# bench files as --vkcnn bf16x3=FILE.
-VKCNN_PRECISION = {"fp32-strict": "fp32", "defaults": "fp32", "amp-bf16": "fp32", "compile": "fp32"}
+# The vkcnn precision (`vkcnn bench precision --list`) each PyTorch setting
+# sits beside: strict FP32 beside fp32; TF32 (defaults, and compile, which
+# keeps them) beside bf16x3, the nearest in arithmetic (about 16
+# significant bits to TF32's 11); AMP's bf16 beside bf16.
+VKCNN_PRECISION = {"fp32-strict": "fp32", "defaults": "bf16x3", "amp-bf16": "bf16", "compile": "bf16x3"}
 
 
 def precision(setting):
@@ -312,10 +339,10 @@ def bench(spec, args, device):
 def table(rows, vkcnn_files):
     """Prints PyTorch's settings beside vkcnn's bench all figures."""
     vk = {}
-    for item in vkcnn_files:
-        prec, _, path = item.rpartition("=")
+    for path in vkcnn_files:
         with open(path) as f:
-            vk[prec or "fp32"] = json.load(f)
+            figures = json.load(f)
+        vk[figures["precision"]] = figures
     first = next(iter(vk.values()))
     print(f"\nvkcnn on {first['device']} ({first['driver']}), PyTorch {torch.__version__} on {rows[0]['device']}, "
           f"model {first['model']}, batch {rows[0]['batch']}; a step's wall-clock time.\n")
@@ -379,8 +406,8 @@ def main():
     ap.add_argument("--bench", action="store_true", help="time training steps in each of --settings")
     ap.add_argument("--settings", default=",".join(VKCNN_PRECISION), help="with --bench: comma-separated")
     ap.add_argument("--warmup", type=int, default=20, help="with --bench: steps before the timed ones")
-    ap.add_argument("--vkcnn", action="append", default=[], metavar="[PRECISION=]BENCH.json",
-                    help="with --bench: vkcnn bench all --json's output, to print beside PyTorch's")
+    ap.add_argument("--vkcnn", action="append", default=[], metavar="BENCH.json",
+                    help="with --bench: vkcnn bench all --json's output at a precision, to print beside PyTorch's")
     args = ap.parse_args()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.set_num_threads(args.threads)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 

@@ -5,16 +5,18 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"codeberg.org/sbinet/npyio/npz"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
-	"github.com/vkcnn/vkcnn/internal/measure"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func benchPrecisionCommand() *cli.Command {
@@ -30,13 +32,15 @@ func benchPrecisionCommand() *cli.Command {
 			"--batch-size test images through conv2d_1 with the weights of --run (default: the\n" +
 			"initial weights of --seed). --npz writes the operands (x NHWC, w HWIO, flat, and\n" +
 			"their shape) for bench/precision_torch.py, which measures PyTorch's on a GPU.",
-		UsageText: "vkcnn bench precision [--inputs uniform|model] [--run DIR] [--batch-size 64] [--samples 10000] [--precision P|all] [--seed 1] [--npz FILE] [--json] [--data DIR] [--device D]",
+		UsageText: "vkcnn bench precision --list\n" +
+			"vkcnn bench precision [--inputs uniform|model] [--run DIR] [--batch-size 64] [--samples 10000] [--precision P|all] [--seed 1] [--npz FILE] [--json] [--data DIR] [--device D]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "inputs", Value: "uniform", Usage: "uniform ([-1, 1]) or model (test images through conv2d_1)"},
 			&cli.StringFlag{Name: "run", Usage: "with --inputs model: the weights of this run folder of the standard model"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "images: the product has 784 rows an image"},
 			&cli.IntFlag{Name: "samples", Value: 10000, Usage: "output entries checked against float64"},
-			&cli.StringFlag{Name: "precision", Value: "all", Usage: "fp32, bf16, bf16x3 or all"},
+			&cli.StringFlag{Name: "precision", Value: "all", Usage: strings.Join(kernels.PrecisionNames(), ", ") + " or all"},
+			&cli.BoolFlag{Name: "list", Usage: "print the precisions' names, one a line, fp32 first, and measure nothing (for scripts)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the uniform inputs, the initial weights and the sample"},
 			&cli.StringFlag{Name: "npz", Usage: "also write the operands to this NumPy archive"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
@@ -58,6 +62,10 @@ type benchPrecisionResult struct {
 }
 
 func benchPrecision(c *cli.Context) (err error) {
+	if c.Bool("list") {
+		fmt.Fprintln(c.App.Writer, strings.Join(kernels.PrecisionNames(), "\n"))
+		return nil
+	}
 	batch, samples, seed := c.Int("batch-size"), c.Int("samples"), c.Uint64("seed")
 	if batch <= 0 || samples <= 0 {
 		return fmt.Errorf("--batch-size and --samples must be positive (got %d, %d)", batch, samples)
@@ -140,7 +148,7 @@ func precisionOperands(c *cli.Context, batch int, seed uint64) (kernels.Conv, []
 	}
 	params := model.Init(seed)
 	if dir := c.String("run"); dir != "" {
-		run, p, err := loadRun(dir)
+		run, p, err := runfolder.Load(dir)
 		if err != nil {
 			return conv, nil, nil, err
 		}

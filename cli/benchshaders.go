@@ -34,7 +34,7 @@ func benchShadersCommand() *cli.Command {
 		UsageText: "vkcnn bench shaders [--model standard|small|FILE] [--precision P|all] [--json] [--isa DIR] [--warp TILE]... [--device D]",
 		Flags: []cli.Flag{
 			modelFlag,
-			&cli.StringFlag{Name: "precision", Value: "all", Usage: "the pipelines of this precision's runs (fp32, bf16 or bf16x3), or all"},
+			&cli.StringFlag{Name: "precision", Value: "all", Usage: "the pipelines of this precision's runs (" + strings.Join(kernels.PrecisionNames(), ", ") + "), or all"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
 			&cli.StringFlag{Name: "isa", Usage: "write each pipeline's disassembly, where the driver gives one, to `DIR`/SHADER_VARIANT.s"},
 			warpFlag,

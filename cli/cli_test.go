@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 )
 
 // binary is vkcnn built once for the tests that run it as a user would.

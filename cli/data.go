@@ -9,6 +9,7 @@ import (
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 var dataFlag = &cli.StringFlag{
@@ -46,34 +47,11 @@ func inputShape(g augment.Geometry) string {
 	return fmt.Sprintf("[%d, %d, %d]", g.Height, g.Width, g.Channels)
 }
 
-// dataRecord is run.json's account of the data set a run trained on.
-type dataRecord struct {
-	Dir      string   `json:"dir"`
-	Format   string   `json:"format"`
-	Height   int      `json:"height"`
-	Width    int      `json:"width"`
-	Channels int      `json:"channels"`
-	Classes  int      `json:"classes"`
-	Names    []string `json:"class_names,omitempty"`
-	Train    int      `json:"train_samples"`
-	Test     int      `json:"test_samples"`
-}
-
-func recordData(d *dataset.Dataset) *dataRecord {
+// recordData is run.json's account of a data set.
+func recordData(d *dataset.Dataset) *runfolder.Data {
 	g := d.Geometry
-	return &dataRecord{Dir: d.Dir, Format: d.Format, Height: g.Height, Width: g.Width, Channels: g.Channels,
+	return &runfolder.Data{Dir: d.Dir, Format: d.Format, Height: g.Height, Width: g.Width, Channels: g.Channels,
 		Classes: d.Classes, Names: d.Names, Train: d.Train.N, Test: d.Test.N}
-}
-
-// sameShape says whether two records describe data sets a run can go on
-// with: images of one size, the same classes, as many training samples
-// (an epoch's steps and the shuffling depend on their number).
-func (r *dataRecord) sameShape(o *dataRecord) bool {
-	return r.Height == o.Height && r.Width == o.Width && r.Channels == o.Channels && r.Classes == o.Classes && r.Train == o.Train
-}
-
-func (r *dataRecord) String() string {
-	return fmt.Sprintf("%d training images of %dx%dx%d in %d classes", r.Train, r.Height, r.Width, r.Channels, r.Classes)
 }
 
 // className is class c's name where names has one, else its number.

@@ -61,10 +61,11 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		} else {
 			fmt.Fprintf(w, "     memory %s device-local; placement: %s; storage-buffer range %s\n", numfmt.Bytes(int64(d.DeviceLocalBytes)), d.Placement, numfmt.Bytes(int64(d.MaxStorageBufferRange)))
 		}
+		fmt.Fprintf(w, "     %s\n", memoryTable(d.Memory))
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
 		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
-			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), yesNo(d.Timestamps))
+			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), timestamps(d))
 		fmt.Fprintf(w, "     cooperative matrices (tensor cores): %s\n", matrixShapes(d.CooperativeMatrices))
 		if !d.ComputeQueue {
 			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
@@ -73,6 +74,31 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			fmt.Fprintf(w, "     note: Mesa %d's lavapipe is several times slower than Mesa 24 or newer (Debian 12: bookworm-backports; ./build.sh deps installs it)\n", major)
 		}
 	}
+}
+
+// memoryTable writes the heaps and types a device's memory has, which
+// decide where buffers go (vk.PlaceMemory).
+func memoryTable(m vk.MemoryTable) string {
+	var heaps, types []string
+	for i, h := range m.Heaps {
+		local := ""
+		if h.DeviceLocal {
+			local = " device-local"
+		}
+		heaps = append(heaps, fmt.Sprintf("%d: %s%s", i, numfmt.Bytes(int64(h.Bytes)), local))
+	}
+	for i, t := range m.Types {
+		types = append(types, fmt.Sprintf("%d: %s (heap %d)", i, t.Flags, t.Heap))
+	}
+	return "memory heaps " + strings.Join(heaps, ", ") + "; types " + strings.Join(types, ", ")
+}
+
+// timestamps says whether the device times work, and with how many bits.
+func timestamps(d vk.DeviceInfo) string {
+	if !d.Timestamps {
+		return "no"
+	}
+	return fmt.Sprintf("yes (%d bits)", d.TimestampBits)
 }
 
 // matrixShapes lists a device's cooperative-matrix products, those of the

@@ -20,6 +20,7 @@ import (
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func evalCommand() *cli.Command {
@@ -44,7 +45,7 @@ func evaluate(c *cli.Context) (err error) {
 	if c.Int("batch-size") <= 0 {
 		return fmt.Errorf("--batch-size %d must be positive", c.Int("batch-size"))
 	}
-	model, params, err := loadRun(c.String("run"))
+	model, params, err := runfolder.Load(c.String("run"))
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func evaluate(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := checkModel(filepath.Join(c.String("run"), "model.json"), model, data); err != nil {
+	if err := checkModel(filepath.Join(c.String("run"), runfolder.ModelFile), model, data); err != nil {
 		return err
 	}
 	test := data.Test
@@ -160,7 +161,7 @@ func predict(c *cli.Context) (err error) {
 	if len(paths) == 0 {
 		return fmt.Errorf("no images given (vkcnn predict --run DIR IMAGE.png...)")
 	}
-	model, params, err := loadRun(c.String("run"))
+	model, params, err := runfolder.Load(c.String("run"))
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func predict(c *cli.Context) (err error) {
 	}
 	// The class names, where the run recorded its data set's.
 	var names []string
-	if rec, err := readRunRecord(c.String("run")); err == nil && rec.Data != nil {
+	if rec, err := runfolder.ReadRecord(c.String("run")); err == nil && rec.Data != nil {
 		names = rec.Data.Names
 	}
 	batch := min(len(paths), 64)

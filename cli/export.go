@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vkcnn/vkcnn/onnx"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func exportCommand() *cli.Command {
@@ -23,7 +24,7 @@ func exportCommand() *cli.Command {
 		},
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
-			model, params, err := loadRun(c.String("run"))
+			model, params, err := runfolder.Load(c.String("run"))
 			if err != nil {
 				return err
 			}

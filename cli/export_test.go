@@ -83,6 +83,24 @@ func TestExportGraphMatchesONNXRuntime(t *testing.T) {
   {"type": "dense", "units": 10, "activation": "softmax"}]}`)
 }
 
+// TestExportStridedMatchesONNXRuntime does the same for strided and
+// "valid" convolutions (TensorFlow's padding, which the export spells
+// out), one without a bias, and global average pooling, in a residual
+// block with a projection shortcut.
+func TestExportStridedMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-graph-1", "name": "strided", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "name": "stem", "filters": 6, "kernel_size": 3, "activation": "relu"},
+  {"type": "conv2d", "filters": 8, "kernel_size": 3, "strides": 2, "use_bias": false},
+  {"type": "batchnorm"},
+  {"type": "relu"},
+  {"type": "conv2d", "name": "second", "filters": 8, "kernel_size": 3},
+  {"type": "conv2d", "name": "shortcut", "filters": 8, "kernel_size": 1, "strides": 2, "inputs": ["stem"]},
+  {"type": "add", "inputs": ["second", "shortcut"]},
+  {"type": "conv2d", "filters": 12, "kernel_size": 5, "strides": [2, 3], "padding": "valid", "activation": "relu"},
+  {"type": "globalavgpool2d"},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
 func exportTrained(t *testing.T, model string) {
 	data := dataDir(t)
 	runner := onnxRuntime(t)
@@ -101,12 +119,26 @@ func exportTrained(t *testing.T, model string) {
 // model's architecture, with its random initial weights, on 64 digits.
 // Random weights give near-ties, so the classes are not compared.
 func TestExportStandardMatchesONNXRuntime(t *testing.T) {
-	data := dataDir(t)
-	runner := onnxRuntime(t)
 	spec, err := nn.Preset("standard")
 	if err != nil {
 		t.Fatal(err)
 	}
+	exportInitial(t, spec)
+}
+
+// TestExportResNet20MatchesONNXRuntime does the same for the resnet20
+// preset at MNIST's shape.
+func TestExportResNet20MatchesONNXRuntime(t *testing.T) {
+	spec, err := nn.PresetFor("resnet20", [3]int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportInitial(t, spec)
+}
+
+func exportInitial(t *testing.T, spec nn.ModelSpec) {
+	data := dataDir(t)
+	runner := onnxRuntime(t)
 	model, err := nn.Build(spec)
 	if err != nil {
 		t.Fatal(err)

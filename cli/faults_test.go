@@ -17,6 +17,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // The fault tests run a vkcnn built with the faultinject tag, whose
@@ -123,7 +124,7 @@ func (r *faultRun) firstEpoch(t *testing.T) (dir string, checkpoint []byte) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "run")
 	r.train(t, "", nil, 0, "--epochs", "1", "--out", dir)
-	return dir, readFile(t, filepath.Join(dir, checkpointFile))
+	return dir, readFile(t, filepath.Join(dir, runfolder.CheckpointFile))
 }
 
 // finish resumes the run in dir to its second epoch's end and checks it
@@ -183,14 +184,14 @@ func TestTrainFaultsLoseNothing(t *testing.T) {
 			want: []string{"epoch 2, step 2: the device was lost (VK_ERROR_DEVICE_LOST", "holds the end of epoch 1", "continue with vkcnn train --resume"}},
 		{name: "hang", fault: "wait:3:hang", env: []string{"VKCNN_WATCHDOG=1s"}, status: 75,
 			want: []string{"epoch 2, step 3: the device hung: the recorded work did not finish within 1s", "holds the end of epoch 1", "raise --watchdog"}},
-		{name: "full disk", fault: "write:1:nospace:" + checkpointFile, status: 1,
+		{name: "full disk", fault: "write:1:nospace:" + runfolder.CheckpointFile, status: 1,
 			want: []string{"write the checkpoint", "no space left on device", "holds the end of epoch 1"}},
-		{name: "failed write", fault: "write:1:eio:" + checkpointFile, status: 1,
+		{name: "failed write", fault: "write:1:eio:" + runfolder.CheckpointFile, status: 1,
 			want: []string{"write the checkpoint", "input/output error", "holds the end of epoch 1"}},
 		// Killed at the checkpoint of step 2, the run's sixth.
-		{name: "killed writing", fault: "write:1:kill:" + checkpointFile, every: 2, status: -1},
-		{name: "killed before the rename", fault: "rename:1:kill:" + checkpointFile, every: 2, status: -1},
-		{name: "killed after the rename", fault: "renamed:1:kill:" + checkpointFile, every: 2, status: -1, renamed: true},
+		{name: "killed writing", fault: "write:1:kill:" + runfolder.CheckpointFile, every: 2, status: -1},
+		{name: "killed before the rename", fault: "rename:1:kill:" + runfolder.CheckpointFile, every: 2, status: -1},
+		{name: "killed after the rename", fault: "renamed:1:kill:" + runfolder.CheckpointFile, every: 2, status: -1, renamed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, before := r.firstEpoch(t)
@@ -202,7 +203,7 @@ func TestTrainFaultsLoseNothing(t *testing.T) {
 			if tc.status > 0 {
 				checkLine(t, stderr, append(tc.want, dir)...)
 			}
-			if after := readFile(t, filepath.Join(dir, checkpointFile)); bytes.Equal(after, before) == tc.renamed {
+			if after := readFile(t, filepath.Join(dir, runfolder.CheckpointFile)); bytes.Equal(after, before) == tc.renamed {
 				t.Errorf("the checkpoint changed %v, want %v", !bytes.Equal(after, before), tc.renamed)
 			}
 			r.finish(t, dir)
@@ -227,7 +228,7 @@ func TestTrainRandomKills(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		// The first checkpoint, then somewhere in the rest of the run.
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-			if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, runfolder.CheckpointFile)); err == nil {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // TestPrecisionRuns trains the tiny model at bf16 (emulated on lavapipe):
@@ -21,13 +22,13 @@ func TestPrecisionRuns(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
 	mustRun(t, "train", "--model", model, "--epochs", "1", "--steps-per-epoch", "4", "--batch-size", "16", "--precision", "bf16",
 		"--data", data, "--out", run)
-	rec, err := readRunRecord(run)
+	rec, err := runfolder.ReadRecord(run)
 	if err != nil || rec.Config.Precision != kernels.BF16 {
 		t.Fatalf("run.json: %+v, %v", rec.Config, err)
 	}
 	checkKernels := func() {
 		t.Helper()
-		raw, err := os.ReadFile(filepath.Join(run, kernels.RunKernelsFile))
+		raw, err := os.ReadFile(filepath.Join(run, runfolder.KernelsFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +85,7 @@ func TestReproducePrecisions(t *testing.T) {
 	mustRun(t, args...)
 	mustRun(t, append(args, "--precision", "bf16")...)
 	for dir, want := range map[string]kernels.Precision{"plain-seed1": kernels.FP32, "plain-bf16-seed1": kernels.BF16} {
-		if rec, err := readRunRecord(filepath.Join(out, dir)); err != nil || rec.Config.Precision != want {
+		if rec, err := runfolder.ReadRecord(filepath.Join(out, dir)); err != nil || rec.Config.Precision != want {
 			t.Errorf("%s: %+v, %v; want %s", dir, rec.Config, err, want)
 		}
 	}
@@ -98,5 +99,13 @@ func TestReproducePrecisions(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "\n| plain | ") || !strings.Contains(string(md), "\n| plain, bf16 | ") {
 		t.Errorf("REPORT.md has no row for each precision:\n%s", md)
+	}
+}
+
+// Scripts take the precisions' names from bench precision --list.
+func TestPrecisionList(t *testing.T) {
+	out := mustRun(t, "bench", "precision", "--list")
+	if want := strings.Join(kernels.PrecisionNames(), "\n") + "\n"; out != want || !strings.HasPrefix(out, kernels.FP32.String()+"\n") {
+		t.Fatalf("bench precision --list printed %q, want %q, fp32 first", out, want)
 	}
 }

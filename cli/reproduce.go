@@ -18,6 +18,7 @@ import (
 	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // experiment is one row of the seed's table: what train is told and what
@@ -53,6 +54,7 @@ func reproduceCommand() *cli.Command {
 		UsageText: "vkcnn reproduce [--model standard] [--epochs 20] [--seeds 3] [--experiments plain,shift,paper]\n" +
 			"   [--run EXPERIMENT:SEED,...] [--devices D,D,...] [--out runs/reproduce] [--batch-size N]\n" +
 			"   [--steps-per-epoch N] [--data DIR] [--device D]\n" +
+			"vkcnn reproduce --next --budget S [--records DIR] [--precision P] [the same flags]\n" +
 			"vkcnn reproduce --report-only [--epochs 20] [--seeds 3] [--experiments plain,shift,paper] [--out runs/reproduce]",
 		Description: "Experiments: plain (no augmentation), shift (--shift 0.1, Keras 2.0.6's shifts)\n" +
 			"and paper (--shift-px 2, zero fill). Each (experiment, seed) is an ordinary run\n" +
@@ -66,7 +68,14 @@ func reproduceCommand() *cli.Command {
 			"their folders, so that jobs of a cluster can share OUT; --devices trains the\n" +
 			"missing runs at once, one on each device listed, and writes the report when\n" +
 			"they have ended; --report-only rebuilds the report from whatever runs OUT\n" +
-			"holds, training nothing.",
+			"holds, training nothing.\n\n" +
+			"--next trains the one run missing next from --records (default: OUT), in the\n" +
+			"order shift, plain, paper of seed 1, then of seed 2 and 3, if it fits in --budget\n" +
+			"seconds: the epoch it needs is the last one recorded there on this device at\n" +
+			"this precision, else timed by a probe of a few steps, after tuning the kernels\n" +
+			"where the tuning cache has none. The run trains in OUT; once finished, its\n" +
+			"small files (run.json, history.csv, steps.csv, kernels.json) go to --records\n" +
+			"with the report. At the budget's end the run stops with a checkpoint.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "epochs of every run"},
@@ -76,11 +85,14 @@ func reproduceCommand() *cli.Command {
 			&cli.StringFlag{Name: "devices", Usage: "train runs at once, one on each of these comma-separated `DEVICES` (indices or names; one named twice trains two)"},
 			&cli.BoolFlag{Name: "keep-going", Usage: "when a run fails (a lost device, say), say so and train the next one; by default reproduce stops"},
 			&cli.BoolFlag{Name: "report-only", Usage: "rebuild REPORT.md and reproduce.png from the runs in --out, training nothing"},
+			&cli.BoolFlag{Name: "next", Usage: "train the next run missing from --records if it fits in --budget (see above)"},
+			&cli.IntFlag{Name: "budget", Usage: "with --next: the `SECONDS` it may take, tuning and probing included"},
+			&cli.StringFlag{Name: "records", Usage: "with --next: the folder finished runs are filed in, small files only (docs/reproduce)", DefaultText: "--out"},
 			&cli.StringFlag{Name: "out", Value: filepath.Join("runs", "reproduce"), Usage: "folder of the runs and the report"},
 			&cli.IntFlag{Name: "batch-size", Usage: "samples a step", DefaultText: "train's: 64, the small preset 32"},
 			&cli.IntFlag{Name: "steps-per-epoch", Aliases: []string{"steps"}, Usage: "cut every epoch to N steps, for a quick trial", DefaultText: "whole epochs"},
 			&cli.IntFlag{Name: "log-every", Usage: "a row of each run's steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
-			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "train's --precision: runs at bf16 or bf16x3 are folders EXPERIMENT-PRECISION-seedN and rows of their own in the report"},
+			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "train's --precision (" + strings.Join(kernels.PrecisionNames(), ", ") + "): runs at another than fp32 are folders EXPERIMENT-PRECISION-seedN and rows of their own in the report"},
 			dataFlag,
 			deviceFlag,
 		},
@@ -137,8 +149,6 @@ func (s reproduceSettings) args() []string {
 	return args
 }
 
-const settingsFile = "reproduce.json"
-
 // checkSettings records the settings and precision in a new folder, or
 // checks them against the ones it was started with and adds the
 // precision; it returns the folder's settings.
@@ -167,7 +177,7 @@ func checkSettings(out string, s reproduceSettings, prec kernels.Precision) (rep
 	if err != nil {
 		return s, err
 	}
-	return s, atomicfile.Write(filepath.Join(out, settingsFile), func(w io.Writer) error {
+	return s, atomicfile.Write(filepath.Join(out, runfolder.SettingsFile), func(w io.Writer) error {
 		_, err := w.Write(append(js, '\n'))
 		return err
 	})
@@ -176,7 +186,7 @@ func checkSettings(out string, s reproduceSettings, prec kernels.Precision) (rep
 // readSettings reads the settings a folder's runs were made with.
 func readSettings(out string) (reproduceSettings, error) {
 	var s reproduceSettings
-	path := filepath.Join(out, settingsFile)
+	path := filepath.Join(out, runfolder.SettingsFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return s, err
@@ -269,6 +279,10 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 		return nil, fmt.Errorf("--log-every %d must not be negative", r.settings.LogEvery)
 	case c.IsSet("devices") && c.IsSet("device"):
 		return nil, errors.New("--devices and --device: give one")
+	case c.Bool("next") && (c.IsSet("run") || c.IsSet("devices") || c.Bool("report-only")):
+		return nil, errors.New("--next chooses the run itself: drop --run, --devices and --report-only")
+	case !c.Bool("next") && (c.IsSet("budget") || c.IsSet("records")):
+		return nil, errors.New("--budget and --records go with --next")
 	}
 	if c.Bool("report-only") {
 		for _, name := range c.FlagNames() {
@@ -330,10 +344,7 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 // dir is a run's folder: EXPERIMENT-seedN, EXPERIMENT-PRECISION-seedN
 // beside fp32's.
 func (r *reproduction) dir(run seedRun) string {
-	if r.precision != kernels.FP32 {
-		return filepath.Join(r.out, fmt.Sprintf("%s-%s-seed%d", run.e.name, r.precision, run.seed))
-	}
-	return filepath.Join(r.out, fmt.Sprintf("%s-seed%d", run.e.name, run.seed))
+	return filepath.Join(r.out, runfolder.SeedRunName(run.e.name, r.precision, run.seed))
 }
 
 // command is the command line that makes this reproduction.
@@ -374,17 +385,6 @@ func (r *reproduction) trainArgs(run seedRun, resume bool, device string) []stri
 	return args
 }
 
-// runState is how far a run folder got: its history, and whether it has a
-// checkpoint to continue from.
-func runState(dir string) (history []report.Epoch, checkpoint bool, err error) {
-	h, err := report.ReadHistory(filepath.Join(dir, "history.csv"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
-	}
-	_, err = os.Stat(filepath.Join(dir, checkpointFile))
-	return h, err == nil, nil
-}
-
 // pendingRun is a run still to train: its place in the plan, whether it
 // resumes from a checkpoint, and how far it got, in words.
 type pendingRun struct {
@@ -408,7 +408,7 @@ func (p pendingRun) start(w io.Writer, of int, dir, device string) {
 func (r *reproduction) pending(w io.Writer) ([]pendingRun, error) {
 	var out []pendingRun
 	for i, run := range r.runs {
-		history, checkpoint, err := runState(r.dir(run))
+		history, checkpoint, err := runfolder.State(r.dir(run))
 		if err != nil {
 			return nil, err
 		}
@@ -438,6 +438,9 @@ func reproduce(c *cli.Context) error {
 			return fmt.Errorf("%s holds no reproduction: %w", r.out, err)
 		}
 		return r.report(c)
+	}
+	if c.Bool("next") {
+		return r.reproduceNext(c)
 	}
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", r.out, err)
@@ -511,7 +514,7 @@ func (r *reproduction) report(c *cli.Context) error {
 	if err := r.writeReport(c.App.ErrWriter); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "Wrote %s and %s\n", filepath.Join(r.out, "REPORT.md"), filepath.Join(r.out, "reproduce.png"))
+	fmt.Fprintf(c.App.Writer, "Wrote %s and %s\n", filepath.Join(r.out, runfolder.ReportFile), filepath.Join(r.out, runfolder.ReportFigure))
 	return nil
 }
 
@@ -520,7 +523,7 @@ func (r *reproduction) report(c *cli.Context) error {
 func (r *reproduction) writeReport(warn io.Writer) error {
 	var exps []report.Experiment
 	var devices []string
-	var record *runRecord
+	var record *runfolder.Record
 	finished := 0
 	// Each precision's runs are rows of their own, after fp32's.
 	var rows []reproduction
@@ -540,7 +543,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 		for seed := 1; seed <= r.seeds; seed++ {
 			dir := at.dir(seedRun{e, seed})
 			run := report.SeedRun{Seed: uint64(seed), Dir: filepath.Base(dir)}
-			if rec, err := readRunRecord(dir); err == nil {
+			if rec, err := runfolder.ReadRecord(dir); err == nil {
 				if device := rec.Device + ", driver " + rec.Driver; !slices.Contains(devices, device) {
 					devices = append(devices, device)
 				}
@@ -548,13 +551,13 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 					record = &rec
 				}
 			}
-			if h, err := report.ReadHistory(filepath.Join(dir, "history.csv")); err == nil {
+			if h, err := runfolder.ReadHistory(dir); err == nil {
 				run.Epochs = h[:min(len(h), r.epochs)]
 				run.Done = len(h) >= r.epochs
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				fmt.Fprintf(warn, "vkcnn: warning: %v\n", err)
 			}
-			if steps, err := report.ReadSteps(filepath.Join(dir, stepsFile)); err == nil {
+			if steps, err := runfolder.ReadSteps(dir); err == nil {
 				for _, s := range steps {
 					if s.Epoch <= float64(r.epochs) {
 						run.Steps = append(run.Steps, s)
@@ -579,7 +582,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 	}
 	figure := ""
 	if finished > 0 {
-		figure = "reproduce.png"
+		figure = runfolder.ReportFigure
 		title := fmt.Sprintf("test error of model %s over %s", model, report.Plural(r.epochs, "epoch"))
 		if err := report.ErrorPlot(filepath.Join(r.out, figure), title, exps); err != nil {
 			return err
@@ -593,7 +596,7 @@ func (r *reproduction) writeReport(warn io.Writer) error {
 			settings += fmt.Sprintf("; the rows at %s add --precision %s", prec, prec)
 		}
 	}
-	return report.WriteReproduction(filepath.Join(r.out, "REPORT.md"), report.Reproduction{
+	return report.WriteReproduction(filepath.Join(r.out, runfolder.ReportFile), report.Reproduction{
 		Title: "Reproduction: the seed's experiments on MNIST", Command: fp32.command(), Settings: settings,
 		Experiments: exps, Devices: devices, Figure: figure,
 	})

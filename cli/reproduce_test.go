@@ -12,6 +12,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/internal/pngtest"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 // TestReproduce runs two experiments of two seeds for a handful of steps,
@@ -38,7 +39,7 @@ func TestReproduce(t *testing.T) {
 					t.Fatalf("%s lacks %s", dir, f)
 				}
 			}
-			rec, err := readRunRecord(dir)
+			rec, err := runfolder.ReadRecord(dir)
 			if err != nil {
 				t.Fatal(err)
 			}

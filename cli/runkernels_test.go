@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/runfolder"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -30,7 +31,7 @@ func TestResumeRunsTheRecordedKernels(t *testing.T) {
 	}
 	recorded := func() map[string]string {
 		t.Helper()
-		raw, err := os.ReadFile(filepath.Join(run, kernels.RunKernelsFile))
+		raw, err := os.ReadFile(filepath.Join(run, runfolder.KernelsFile))
 		if err != nil {
 			t.Fatal(err)
 		}

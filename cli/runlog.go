@@ -1,37 +1,18 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 	"github.com/vkcnn/vkcnn/vk"
 )
-
-// Files of a run folder besides the model, weights and checkpoint.
-const (
-	runFile      = "run.json"
-	stepsFile    = "steps.csv"
-	trainingFile = "training.png"
-)
-
-// runRecord is run.json: how a run was trained (the interpolation among
-// its augmentation settings) and on what, for people and for reproduce.
-type runRecord struct {
-	Model  string         `json:"model"`
-	Config nn.TrainConfig `json:"config"`
-	Data   *dataRecord    `json:"data,omitempty"` // nil in runs from before it was recorded
-	Device string         `json:"device"`
-	Driver string         `json:"driver"`
-}
 
 func deviceDriver(info vk.DeviceInfo) string {
 	if info.DriverInfo == "" {
@@ -40,41 +21,12 @@ func deviceDriver(info vk.DeviceInfo) string {
 	return info.DriverName + " " + info.DriverInfo
 }
 
-func writeRunRecord(dir string, rec runRecord) error {
-	js, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	err = atomicfile.Write(filepath.Join(dir, runFile), func(w io.Writer) error {
-		_, err := w.Write(append(js, '\n'))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", runFile, err)
-	}
-	return nil
-}
-
-// readRunRecord reads run.json; a run folder from before it has none,
-// which is fs.ErrNotExist.
-func readRunRecord(dir string) (runRecord, error) {
-	var rec runRecord
-	js, err := os.ReadFile(filepath.Join(dir, runFile))
-	if err != nil {
-		return rec, err
-	}
-	if err := json.Unmarshal(js, &rec); err != nil {
-		return rec, fmt.Errorf("%s: %w", filepath.Join(dir, runFile), err)
-	}
-	return rec, nil
-}
-
 // openStepLog starts steps.csv, or for a resumed run keeps its rows up to
 // the checkpoint's step (rows after it are redone) and continues it. A
 // log it cannot read back costs the curve's past, not the run: that is a
 // warning.
 func openStepLog(dir string, resume *nn.TrainState, warn io.Writer) (*report.StepLog, []report.Step, error) {
-	path := filepath.Join(dir, stepsFile)
+	path := filepath.Join(dir, runfolder.StepsFile)
 	var kept []report.Step
 	if resume != nil {
 		rows, err := report.ReadSteps(path)
@@ -118,7 +70,7 @@ func (r *runWriter) logStep(row nn.StepLog) error {
 
 func (r *runWriter) trainingFigure() error {
 	r.drawn = time.Now()
-	return report.TrainingPlot(filepath.Join(r.dir, trainingFile), r.title, r.history, r.stepRows)
+	return report.TrainingPlot(filepath.Join(r.dir, runfolder.TrainingFigure), r.title, r.history, r.stepRows)
 }
 
 // readRun reads a run folder's history and training log for a figure. A
@@ -127,8 +79,8 @@ func (r *runWriter) trainingFigure() error {
 func readRun(dir string) (report.Run, error) {
 	r := report.Run{Name: filepath.Base(filepath.Clean(dir))}
 	var errHistory, errSteps error
-	r.Epochs, errHistory = report.ReadHistory(filepath.Join(dir, "history.csv"))
-	r.Steps, errSteps = report.ReadSteps(filepath.Join(dir, stepsFile))
+	r.Epochs, errHistory = runfolder.ReadHistory(dir)
+	r.Steps, errSteps = runfolder.ReadSteps(dir)
 	switch {
 	case errHistory == nil && (errSteps == nil || errors.Is(errSteps, fs.ErrNotExist)):
 		return r, nil
@@ -139,5 +91,5 @@ func readRun(dir string) (report.Run, error) {
 	case errSteps != nil && !errors.Is(errSteps, fs.ErrNotExist):
 		return r, errSteps
 	}
-	return r, fmt.Errorf("%s: no history.csv or %s (not a run folder, or one whose first epoch has not begun)", dir, stepsFile)
+	return r, fmt.Errorf("%s: no %s or %s (not a run folder, or one whose first epoch has not begun)", dir, runfolder.HistoryFile, runfolder.StepsFile)
 }

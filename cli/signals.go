@@ -58,6 +58,9 @@ func interrupts() *stopper {
 
 func (s *stopper) requested() bool { return s.stop.Load() }
 
+// request asks to stop at the next step, as the first signal does.
+func (s *stopper) request() { s.stop.Store(true) }
+
 func (s *stopper) release() {
 	if s.nested > 0 {
 		s.nested--

@@ -20,6 +20,7 @@ import (
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/report"
+	"github.com/vkcnn/vkcnn/runfolder"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -66,11 +67,11 @@ func trainCommand() *cli.Command {
 			"last part of the training set. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"},
+			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), resnet20 (for the data set's images and classes), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"},
 			lenientFlag,
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
-			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
-			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
+			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32, resnet20: 128)"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset and resnet20: 1e-3)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
 			&cli.IntFlag{Name: "steps-per-epoch", Usage: "stop each epoch after N steps (0: the whole epoch), as Keras' steps_per_epoch"},
@@ -105,9 +106,6 @@ type trainSetup struct {
 	params, adamM, adamV []float32
 }
 
-// checkpointFile is where a run keeps what --resume needs.
-const checkpointFile = "checkpoint.safetensors"
-
 // resumeKeeps are the flags --resume accepts; the rest come from the run.
 var resumeKeeps = map[string]bool{"resume": true, "epochs": true, "data": true, "device": true, "checkpoint-every": true}
 
@@ -117,7 +115,7 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 			return nil, fmt.Errorf("--resume continues with the run's own settings: drop --%s", name)
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
+	data, err := os.ReadFile(filepath.Join(dir, runfolder.ModelFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", dir, err)
 	}
@@ -129,7 +127,7 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	params, adamM, adamV, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, checkpointFile))
+	params, adamM, adamV, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, runfolder.CheckpointFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
@@ -141,7 +139,7 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 	if st.Epoch > cfg.Epochs {
 		return nil, errFinished{dir: dir, epochs: cfg.Epochs}
 	}
-	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, "model.json"), cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
+	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, runfolder.ModelFile), cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
 }
 
 func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
@@ -289,7 +287,7 @@ func train(c *cli.Context) (err error) {
 	fmt.Fprintf(w, "Data: %s\n", data)
 	fmt.Fprintln(w, stepsLine(setup.cfg, onDevice.samples, setup.resume))
 
-	if err := writeRunRecord(setup.out, runRecord{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+	if err := runfolder.WriteRecord(setup.out, runfolder.Record{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
 		return err
 	}
 	run, err := openRunWriter(setup, net, c.App.ErrWriter)
@@ -328,12 +326,22 @@ func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
 		return nil, err
 	}
 	if setup.resume != nil {
-		rec, err := readRunRecord(setup.out)
+		rec, err := runfolder.ReadRecord(setup.out)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		if rec.Data != nil && !rec.Data.sameShape(recordData(data)) {
+		if rec.Data != nil && !rec.Data.SameShape(recordData(data)) {
 			return nil, fmt.Errorf("--resume %s: the run trained on %s (%s); %s holds %s", setup.out, rec.Data, rec.Data.Dir, data.Dir, recordData(data))
+		}
+	}
+	if setup.resume == nil && nn.DataShaped(setup.source) {
+		// The preset takes the data set's images and classes.
+		g := data.Geometry
+		if setup.spec, err = nn.PresetFor(setup.source, [3]int{g.Height, g.Width, g.Channels}, data.Classes); err != nil {
+			return nil, err
+		}
+		if setup.model, err = nn.Build(setup.spec); err != nil {
+			return nil, fmt.Errorf("%s for %s: %w", setup.source, data.Dir, err)
 		}
 	}
 	return data, checkModel(setup.source, setup.model, data)
@@ -353,17 +361,7 @@ func startRunFolder(setup *trainSetup) (fresh bool, err error) {
 	if err := os.MkdirAll(setup.out, 0o755); err != nil {
 		return false, fmt.Errorf("create run folder: %w", err)
 	}
-	modelJSON, err := setup.spec.JSON()
-	if err != nil {
-		return fresh, err
-	}
-	if err := atomicfile.Write(filepath.Join(setup.out, "model.json"), func(w io.Writer) error {
-		_, err := w.Write(modelJSON)
-		return err
-	}); err != nil {
-		return fresh, fmt.Errorf("write model.json: %w", err)
-	}
-	return fresh, nil
+	return fresh, runfolder.WriteModel(setup.out, setup.spec)
 }
 
 // startParams are the weights training starts from: the checkpoint's on
@@ -454,7 +452,7 @@ func (r *runWriter) hooks(w io.Writer, cfg nn.TrainConfig, checkpointEvery int, 
 			if err := r.steps.Sync(); err != nil {
 				return err
 			}
-			if err := r.net.SaveCheckpoint(filepath.Join(r.dir, checkpointFile), cfg, st); err != nil {
+			if err := r.net.SaveCheckpoint(filepath.Join(r.dir, runfolder.CheckpointFile), cfg, st); err != nil {
 				return fmt.Errorf("write the checkpoint: %w", err)
 			}
 			r.checkpoint = &checkpointAt{st.Epoch, st.Done}
@@ -498,7 +496,7 @@ func (r *runWriter) resumeHint() string {
 	if st.done == 0 {
 		at = fmt.Sprintf("the end of epoch %d", st.epoch-1)
 	}
-	return fmt.Sprintf("the last checkpoint, %s, holds %s; continue with vkcnn train --resume %s", filepath.Join(r.dir, checkpointFile), at, r.dir)
+	return fmt.Sprintf("the last checkpoint, %s, holds %s; continue with vkcnn train --resume %s", filepath.Join(r.dir, runfolder.CheckpointFile), at, r.dir)
 }
 
 // stepsLine says how many steps the run takes, so that a short test run
@@ -542,7 +540,7 @@ func epochLine(st nn.EpochStats, epochs int) string {
 // since, and another variant sums in another order); else the cached
 // tuning's, recorded now.
 func runTuning(c *cli.Context, ctx *vk.Context, setup *trainSetup) (kernels.Tuning, error) {
-	path := filepath.Join(setup.out, kernels.RunKernelsFile)
+	path := filepath.Join(setup.out, runfolder.KernelsFile)
 	prec := setup.cfg.Precision
 	if setup.resume != nil {
 		t, err := kernels.LoadRunKernels(path, ctx.Info)
@@ -612,10 +610,10 @@ func (r *runWriter) epoch(st nn.EpochStats) error {
 	if err := r.saveWeights(); err != nil {
 		return err
 	}
-	if err := report.WriteHistory(filepath.Join(r.dir, "history.csv"), r.history); err != nil {
+	if err := report.WriteHistory(filepath.Join(r.dir, runfolder.HistoryFile), r.history); err != nil {
 		return err
 	}
-	if err := report.AccuracyPlot(filepath.Join(r.dir, "accuracy.png"), r.title, r.history); err != nil {
+	if err := report.AccuracyPlot(filepath.Join(r.dir, runfolder.AccuracyFigure), r.title, r.history); err != nil {
 		return err
 	}
 	return r.trainingFigure()
@@ -626,7 +624,7 @@ func (r *runWriter) saveWeights() error {
 	if err != nil {
 		return err
 	}
-	return r.model.SaveWeights(filepath.Join(r.dir, "weights.safetensors"), params)
+	return r.model.SaveWeights(filepath.Join(r.dir, runfolder.WeightsFile), params)
 }
 
 // progress draws a bar per epoch on a terminal.
@@ -654,33 +652,6 @@ func (p *progress) finish() {
 		_ = p.bar.Finish()
 		p.bar = nil
 	}
-}
-
-// errNoRun explains what a run folder must hold.
-var errNoRun = errors.New("not a run folder (vkcnn train writes model.json and weights.safetensors there)")
-
-// loadRun reads a run folder's model and weights.
-func loadRun(dir string) (*nn.Model, []float32, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "model.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%s: %w", dir, errNoRun)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	spec, err := nn.ParseSpec(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, "model.json"), err)
-	}
-	model, err := nn.Build(spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	params, err := model.LoadWeights(filepath.Join(dir, "weights.safetensors"))
-	if err != nil {
-		return nil, nil, err
-	}
-	return model, params, nil
 }
 
 // openNet opens the device and builds a network for inference on

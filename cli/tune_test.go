@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/vkcnn/vkcnn/internal/measure"
+	"github.com/vkcnn/vkcnn/cli/internal/measure"
 )
 
 // tune measures the small model's products, caches a winner for each, and
@@ -65,6 +66,31 @@ func TestTuneCachesWinnersThatBenchUses(t *testing.T) {
 		if !k.Tuned || k.Variant != best[k.Key] {
 			t.Errorf("bench runs %s with %s (tuned %v), tune chose %s", k.Name, k.Variant, k.Tuned, best[k.Key])
 		}
+	}
+
+	// tune --compare FILE: a copy of the cache with one choice changed
+	// shows that product alone, at least, with its timings.
+	changed := res.Products[0]
+	for _, entry := range file.Devices {
+		entry[changed.Key] = "none-such"
+	}
+	data, err = json.Marshal(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := filepath.Join(t.TempDir(), "earlier.json")
+	if err := os.WriteFile(earlier, []byte(`{"version": 2, `+string(data[1:])), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, status = runVkcnn(t, env, "tune", "--model", "small", "--batch-size", "2", "--reps", "1", "--compare", earlier)
+	shown := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(earlier+" chose none-such, this tune ") + `\S+:\n` +
+		regexp.QuoteMeta(changed.Name+"  ["+changed.Key+"]") + `\n  [ *] `)
+	if status != 0 || !regexp.MustCompile(`(?m)^chose otherwise than .* for [1-9][0-9]* of 11 products:$`).MatchString(out) || !shown.MatchString(out) {
+		t.Fatalf("tune --compare: status %d: %s\n%s", status, stderr, out)
+	}
+	_, stderr, status = runVkcnn(t, env, "tune", "--model", "small", "--compare", filepath.Join(t.TempDir(), "none.json"))
+	if status != 1 || !strings.Contains(stderr, "none.json holds no tuning of ") {
+		t.Fatalf("tune --compare with no such file: status %d, %s", status, stderr)
 	}
 }
 

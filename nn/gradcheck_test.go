@@ -82,7 +82,19 @@ var references = map[string]func(l *Layer) layer64{
 	},
 	"conv2d": func(l *Layer) layer64 {
 		c := l.rec.(*conv2d)
-		return affine64(ref.ConvGeom{H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size}, c.kernel, c.bias, c.relu)
+		g := ref.ConvGeom{H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size}
+		if w := c.windows; w != nil {
+			g.OH, g.OW, g.SH, g.SW, g.PadTop, g.PadLeft = w.OH, w.OW, w.SH, w.SW, w.PadTop, w.PadLeft
+		}
+		return affine64(g, c.kernel, c.bias, c.relu)
+	},
+	"globalavgpool2d": func(l *Layer) layer64 {
+		in := l.rec.(*globalAvgPool2D).in
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+			return ref.GlobalAvgPool64(x, r.batch, in.H*in.W, in.C, r.rounding), func(dy []float64) []float64 {
+				return ref.GlobalAvgPoolBackward64(dy, r.batch, in.H*in.W, in.C, r.rounding)
+			}
+		})
 	},
 	"dense": func(l *Layer) layer64 {
 		d := l.rec.(*dense)
@@ -150,7 +162,11 @@ func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
 	return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 		g.Batch = r.batch
 		w := r.param(kernel)
-		y := ref.ConvForward64(g, x, w, r.param(bias), r.rounding)
+		var b []float64
+		if bias != nil {
+			b = r.param(bias)
+		}
+		y := ref.ConvForward64(g, x, w, b, r.rounding)
 		if relu {
 			y = r.relu(y)
 		}
@@ -159,7 +175,9 @@ func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
 				dy = ref.ReLUBackward64(y, dy)
 			}
 			r.setGrad(kernel, ref.ConvBackwardFilter64(g, x, dy, r.rounding))
-			r.setGrad(bias, ref.ColSum64(dy, g.Batch*g.H*g.W, g.Cout, r.rounding))
+			if bias != nil {
+				r.setGrad(bias, ref.ColSum64(dy, g.Outputs(), g.Cout, r.rounding))
+			}
 			return ref.ConvBackwardData64(g, dy, w, r.rounding)
 		}
 	})
@@ -252,11 +270,11 @@ func randomParams(m *Model, seed uint64) []float32 {
 }
 
 // TestEveryKindHasAReference: the gradient check covers every layer kind,
-// which must have a float64 reference here and appear in tinySpec or
-// graphSpec.
+// which must have a float64 reference here and appear in tinySpec,
+// graphSpec or stridedSpec.
 func TestEveryKindHasAReference(t *testing.T) {
 	used := map[string]bool{}
-	for _, l := range append(tinySpec().Layers, graphSpec().Layers...) {
+	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers) {
 		used[l.Type] = true
 	}
 	for name := range kinds {
@@ -264,7 +282,7 @@ func TestEveryKindHasAReference(t *testing.T) {
 			t.Errorf("layer type %s has no float64 reference in gradcheck_test.go", name)
 		}
 		if !used[name] {
-			t.Errorf("neither tinySpec nor graphSpec uses layer type %s", name)
+			t.Errorf("no spec of the gradient check uses layer type %s", name)
 		}
 	}
 }
@@ -275,9 +293,9 @@ func TestEveryKindHasAReference(t *testing.T) {
 // column) with a partial batch whose padding differs from the real
 // samples.
 func TestReferenceMatchesFiniteDifferences(t *testing.T) {
-	tiny, bn, graph := tinySpec(), bnSpec(), graphSpec()
-	tiny.Input, bn.Input, graph.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}
-	for _, spec := range []ModelSpec{tiny, bn, graph} {
+	tiny, bn, graph, strided := tinySpec(), bnSpec(), graphSpec(), stridedSpec()
+	tiny.Input, bn.Input, graph.Input, strided.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}
+	for _, spec := range []ModelSpec{tiny, bn, graph, strided} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
 }
@@ -387,6 +405,7 @@ var gradientSteps = []gradientStep{
 	{"batch normalization, partial batch", bnSpec(), []int{2, 5, 0}, 9},
 	{"graph, partial batch", graphSpec(), []int{3, 0, 4}, 5},
 	{"graph, full batch", graphSpec(), []int{1, 2, 5, 3}, 5},
+	{"strided, partial batch", stridedSpec(), []int{5, 1, 3}, 7},
 }
 
 // TestGradientCheckCatchesPlantedErrors plants errors in the device's
@@ -416,7 +435,9 @@ func TestGradientCheckCatchesPlantedErrors(t *testing.T) {
 	for _, l := range m.Layers {
 		switch r := l.rec.(type) {
 		case *conv2d:
-			biases = append(biases, r.bias)
+			if r.bias != nil {
+				biases = append(biases, r.bias)
+			}
 		case *dense:
 			biases = append(biases, r.bias)
 			for at := r.kernel.Offset; at < r.kernel.Offset+r.kernel.Size(); at += r.units {

@@ -179,3 +179,33 @@ func TestGraphResumeIsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// TestResNet20 counts the preset's parameters at CIFAR's and MNIST's
+// shapes (docs/models.md states them: Keras' ResNet v1 example at depth
+// 20 has 274,442 with biases and no normalized shortcut, 784 biases more
+// and 384 normalization values fewer) and checks the last stage's shape.
+func TestResNet20(t *testing.T) {
+	for _, c := range []struct {
+		input            [3]int
+		total, trainable int
+		last             Shape
+	}{{[3]int{32, 32, 3}, 274042, 272474, Shape{8, 8, 64}}, {[3]int{28, 28, 1}, 273754, 272186, Shape{7, 7, 64}}} {
+		spec, err := PresetFor("resnet20", c.input, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Build(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.CountParams() != c.total || m.CountTrainable() != c.trainable {
+			t.Errorf("%v: %d parameters, %d trainable; want %d, %d", c.input, m.CountParams(), m.CountTrainable(), c.total, c.trainable)
+		}
+		if got := m.Layers[len(m.Layers)-3].Out; got != c.last {
+			t.Errorf("%v: the last block's output is %v, want %v", c.input, got, c.last)
+		}
+	}
+	if spec, _ := Preset("resnet20"); spec.Input != [3]int{32, 32, 3} || !DataShaped("resnet20") || DataShaped("small") {
+		t.Errorf("resnet20's default input %v", spec.Input)
+	}
+}

@@ -77,6 +77,26 @@ func graphSpec() ModelSpec {
 	}}
 }
 
+// stridedSpec is a ResNet-style graph: a residual block whose shortcut is
+// a 1x1 convolution at stride 2, beside two 3x3 convolutions, the first
+// at stride 2 ("same" padding as TensorFlow's, the larger half below and
+// right); a "valid" convolution; global average pooling; convolutions
+// without a bias, strided or not.
+func stridedSpec() ModelSpec {
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "stem", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Name: "down", Filters: 4, KernelSize: 3, Strides: Pair{2, 2}, UseBias: new(bool)},
+		{Type: "batchnorm"},
+		{Type: "relu"},
+		{Type: "conv2d", Name: "second", Filters: 4, KernelSize: 3, UseBias: new(bool)},
+		{Type: "conv2d", Name: "shortcut", Filters: 4, KernelSize: 1, Strides: Pair{2, 2}, Inputs: []string{"stem"}},
+		{Type: "add", Name: "block", Inputs: []string{"second", "shortcut"}},
+		{Type: "conv2d", Name: "narrow", Filters: 5, KernelSize: 3, Strides: Pair{1, 2}, Padding: "valid", Activation: "relu"},
+		{Type: "globalavgpool2d"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
 func randomSet(rng *rand.Rand, n int) ([]byte, []uint8) {
 	images := make([]byte, n*28*28)
 	for i := range images {

@@ -151,10 +151,22 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	name := l.Spec.Name
 	switch l.Spec.Type {
 	case "conv2d":
-		k, pad := int64(l.Spec.KernelSize), int64(l.Spec.KernelSize/2)
+		// Explicit pads: TensorFlow's "same" at a stride pads more below
+		// and right, which ONNX's SAME_UPPER would too, but spelt out
+		// every runtime reads them alike.
+		k := int64(l.Spec.KernelSize)
+		g := nn.ConvWindows(l)
 		kernel := b.tensor(l, "kernel", convKernel(l.In.C, l.Out.C, l.Spec.KernelSize))
-		b.node("Conv", name, "", []string{b.name, kernel, b.tensor(l, "bias", layout{})},
-			intsAttr("kernel_shape", k, k), intsAttr("pads", pad, pad, pad, pad), intsAttr("strides", 1, 1))
+		inputs := []string{b.name, kernel}
+		if l.Spec.UseBias == nil || *l.Spec.UseBias {
+			inputs = append(inputs, b.tensor(l, "bias", layout{}))
+		}
+		b.node("Conv", name, "", inputs,
+			intsAttr("kernel_shape", k, k), intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)),
+			intsAttr("strides", int64(g.SH), int64(g.SW)))
+	case "globalavgpool2d":
+		b.node("GlobalAveragePool", name, "", []string{b.name})
+		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
 	case "maxpool2d", "avgpool2d":
 		op := "MaxPool"
 		if l.Spec.Type == "avgpool2d" {

@@ -5,9 +5,10 @@
 # end on whatever device is here; --tests must run a quick test of every
 # package's test binary (the GPU-sized ones skip) and fail where one
 # fails; --reproduce must file a trial run as docs/reproduce keeps them
-# and pack it, and start no run that would not fit in its budget; --torch
-# must time vkcnn and, where a python3 imports torch, PyTorch beside it
-# and agree with PyTorch's logits.
+# and pack it, start no run that would not fit in its budget, and file a
+# bf16 run in its own folder; --torch must time vkcnn at every precision
+# and, where a python3 imports torch, PyTorch beside it (TF32 beside
+# bf16x3, AMP's bf16 beside bf16) and agree with PyTorch's logits.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,13 +101,32 @@ if [ $rc -ne 0 ] || ! grep -q "the next run, plain seed 1, needs about 100030s (
 	exit 1
 fi
 echo "gpu-check-test: --reproduce starts no run that would overrun its budget: $(grep -m1 'not started' <<<"$out")"
+# --at bf16: the bf16 runs are folders of their own, whose epochs on this
+# device are not yet known (the fp32 record does not time them).
+out=$(scripts/gpu-check.sh --reproduce --budget 120 --at bf16 2>&1)
+rc=$?
+if [ $rc -ne 0 ] || ! grep -q "no epoch of .* at bf16 recorded in $records: timing 5 steps" <<<"$out" ||
+	[ "$(ls "$records/shift-bf16-seed1" 2>/dev/null | tr '\n' ' ')" != "history.csv kernels.json run.json steps.csv " ] ||
+	! grep -q '^| shift, bf16 | ' "$records/REPORT.md"; then
+	printf '%s\n' "$out" | tail -20
+	echo "gpu-check-test: --reproduce --at bf16 exited $rc; want 0, a probe, and shift seed 1 at bf16 filed in $records/shift-bf16-seed1 and reported" >&2
+	exit 1
+fi
+echo "gpu-check-test: --reproduce --at bf16 files shift seed 1 at bf16 in its own folder: $(grep -m1 '^filed' <<<"$out")"
 
 # --torch: vkcnn's figures, and PyTorch's where it is installed (Debian's
 # python3-torch: not on CI machines, whose every run would install 700 MB).
 out=$(scripts/gpu-check.sh --torch 2>&1)
 rc=$?
+for prec in $(bin/vkcnn bench precision --list); do
+	if ! grep -q "\"precision\": \"$prec\"" ".deps/torch/vkcnn-$prec.json" 2>/dev/null; then
+		printf '%s\n' "$out" | tail -30
+		echo "gpu-check-test: --torch wrote no bench all figures at $prec (.deps/torch/vkcnn-$prec.json)" >&2
+		exit 1
+	fi
+done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null || python3 -c 'import torch' 2>/dev/null; then
-	rows=$(grep -cE '^\| (fp32-strict|defaults|amp-bf16) \| [0-9.]+ ms \| [0-9,]+ \| fp32 \| [0-9.]+ ms \| [0-9,]+ \| [0-9.]+ \|$' <<<"$out")
+	rows=$(grep -cE '^\| (fp32-strict \| .* \| fp32|defaults \| .* \| bf16x3|amp-bf16 \| .* \| bf16) \| [0-9.]+ ms \| [0-9,]+ \| [0-9.]+ \|$' <<<"$out")
 	if [ $rc -ne 0 ] || [ "$rows" -ne 3 ] || ! grep -q '"same_predictions": 1.0' <<<"$out"; then
 		printf '%s\n' "$out" | tail -30
 		echo "gpu-check-test: --torch exited $rc with $rows timed settings; want 0, 3 and the same predictions" >&2
@@ -118,5 +138,5 @@ elif [ $rc -ne 0 ] || ! grep -q 'no python3 here imports torch' <<<"$out"; then
 	echo "gpu-check-test: --torch without PyTorch exited $rc; want 0 and vkcnn's figures alone" >&2
 	exit 1
 else
-	echo "gpu-check-test: --torch times vkcnn alone: no python3 here imports torch"
+	echo "gpu-check-test: --torch times vkcnn alone, at $(bin/vkcnn bench precision --list | paste -sd, -): no python3 here imports torch"
 fi

@@ -247,10 +247,6 @@ func (c Conv) kSplit() int {
 	return max(256, (per+63)/64*64)
 }
 
-func (c Conv) filterSplits() int {
-	return (c.pixels() + c.kSplit() - 1) / c.kSplit()
-}
-
 // FilterScratch is the scratch BackwardFilter needs on the device, in
 // floats: the partial gradients of the batch, or of the largest slice
 // where the batch is sliced (none where one layer sums all).

@@ -83,17 +83,17 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch
 	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision}
 	r := runConv(t, ctx, rng, c)
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
-	prec := ch.Precision.String()
+	parts := ch.Precision.BF16Parts()
 	// The bias is added once, with the first pair's products.
-	forward := termsSum(ref.Terms(r.in, r.w, prec), func(x, w []float64, first bool) []float64 {
+	forward := termsSum(ref.Terms(r.in, r.w, parts), func(x, w []float64, first bool) []float64 {
 		if !first {
 			return ref.ConvForward64(g, x, w, nil, nil)
 		}
 		return ref.ConvForward64(g, x, w, ref.Float64s(r.bias), nil)
 	})
-	data := termsSum(ref.Terms(r.dOut, r.w, prec), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
-	filter := termsSum(ref.Terms(r.in, r.dOut, prec), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
-	terms := len(ref.Terms(nil, nil, prec))
+	data := termsSum(ref.Terms(r.dOut, r.w, parts), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
+	filter := termsSum(ref.Terms(r.in, r.dOut, parts), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
+	terms := len(ref.Terms(nil, nil, parts))
 	checks := []struct {
 		name string
 		got  []float32

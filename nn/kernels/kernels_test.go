@@ -209,7 +209,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	if g.Bias {
 		bias = randomFloats(rng, g.N)
 	}
-	terms := ref.Terms(a, b, g.Precision.String())
+	terms := ref.Terms(a, b, g.Precision.BF16Parts())
 	want := ref.GemmTerms(g.M, g.N, g.K, terms, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten

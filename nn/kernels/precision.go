@@ -26,6 +26,25 @@ var Precisions = []Precision{FP32, BF16, BF16x3}
 
 var precisionNames = [...]string{"fp32", "bf16", "bf16x3"}
 
+// PrecisionNames are the precisions' names, in Precisions' order: what
+// --precision takes, and what vkcnn bench precision --list prints for
+// scripts.
+func PrecisionNames() []string { return precisionNames[:] }
+
+// BF16Parts is how many bf16 parts the precision splits each operand
+// into: none at fp32 (the operands as they are), one at bf16 (rounded),
+// two at bf16x3 (a high and a low part, whose hi*hi, hi*lo and lo*hi are
+// summed). ref.Terms takes it.
+func (p Precision) BF16Parts() int {
+	switch p {
+	case BF16:
+		return 1
+	case BF16x3:
+		return 2
+	}
+	return 0
+}
+
 func (p Precision) String() string {
 	if int(p) < len(precisionNames) {
 		return precisionNames[p]
@@ -40,7 +59,7 @@ func ParsePrecision(s string) (Precision, error) {
 			return Precision(i), nil
 		}
 	}
-	return FP32, fmt.Errorf("unknown precision %q (%s)", s, strings.Join(precisionNames[:], ", "))
+	return FP32, fmt.Errorf("unknown precision %q (%s)", s, strings.Join(PrecisionNames(), ", "))
 }
 
 // MarshalText writes the precision's name (run.json, checkpoints).

@@ -147,6 +147,14 @@ func LoadTuning(info vk.DeviceInfo, prec Precision) (Tuning, error) {
 	return NewTuning(info, prec, f.Devices[tuningKey(info, prec)]), err
 }
 
+// CachedChoices are the choices a tuning cache file holds for the device
+// at a precision: none where it holds no tuning of them (or does not
+// exist).
+func CachedChoices(path string, info vk.DeviceInfo, prec Precision) (map[string]string, error) {
+	f, err := readTuningFile(path)
+	return f.Devices[tuningKey(info, prec)], err
+}
+
 // SaveTuning merges chosen into the device's entry at a precision of the
 // cache and returns the file's path.
 func SaveTuning(info vk.DeviceInfo, prec Precision, chosen map[string]string) (string, error) {
@@ -177,12 +185,11 @@ func SaveTuning(info vk.DeviceInfo, prec Precision, chosen map[string]string) (s
 	return path, nil
 }
 
-// RunKernelsFile is where a run folder records the kernels it trains with,
-// so that resuming it runs the same ones, whatever vkcnn tune has cached
-// since: another variant or split sums in another order, and the resumed
-// run would not be bit-identical to an uninterrupted one.
-const RunKernelsFile = "kernels.json"
-
+// runKernels is the record of the kernels a run trains with (a run
+// folder's kernels.json), so that resuming it runs the same ones, whatever
+// vkcnn tune has cached since: another variant or split sums in another
+// order, and the resumed run would not be bit-identical to an
+// uninterrupted one.
 type runKernels struct {
 	Device string `json:"device"`
 	// Precision is the run's (fp32 in a record from before precisions).

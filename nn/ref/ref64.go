@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -86,12 +87,13 @@ func roundBits(x float32, bits uint) float32 {
 	return math.Float32frombits(u >> bits << bits)
 }
 
-// Terms are the operand pairs whose products a GEMM-shaped kernel sums at
-// a precision (kernels.Precision's names): "fp32", a and b; "bf16", their
-// bf16 roundings; "bf16x3", the high parts hi = BF16(x) and low parts
+// Terms are the operand pairs whose products a GEMM-shaped kernel sums
+// with each operand split into bf16Parts bf16 numbers
+// (kernels.Precision.BF16Parts): none, a and b as they are; one, their
+// bf16 roundings; two, the high parts hi = BF16(x) and low parts
 // lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. A product is bilinear, so
 // its reference is the sum of the references of the pairs.
-func Terms(a, b []float32, precision string) [][2][]float32 {
+func Terms(a, b []float32, bf16Parts int) [][2][]float32 {
 	hi := func(x []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
@@ -106,21 +108,21 @@ func Terms(a, b []float32, precision string) [][2][]float32 {
 		}
 		return y
 	}
-	switch precision {
-	case "fp32":
+	switch bf16Parts {
+	case 0:
 		return [][2][]float32{{a, b}}
-	case "bf16":
+	case 1:
 		return [][2][]float32{{hi(a), hi(b)}}
-	case "bf16x3":
+	case 2:
 		ah, bh := hi(a), hi(b)
 		return [][2][]float32{{ah, bh}, {ah, lo(b, bh)}, {lo(a, ah), bh}}
 	}
-	panic("ref.Terms: unknown precision " + precision)
+	panic(fmt.Sprintf("ref.Terms: %d bf16 parts", bf16Parts))
 }
 
 // ConvForward64 is conv(x, w) + bias, without a bias where bias is nil.
 func ConvForward64(g ConvGeom, x, w, bias []float64, r *Rounding) []float64 {
-	s := newSums(g.Batch * g.H * g.W * g.Cout)
+	s := newSums(g.Outputs() * g.Cout)
 	g.tap(func(o, i, ky, kx int) {
 		for ci := 0; ci < g.Cin; ci++ {
 			for co := 0; co < g.Cout; co++ {
@@ -162,7 +164,7 @@ func ConvBackwardFilter64(g ConvGeom, x, dOut []float64, r *Rounding) []float64 
 			}
 		}
 	})
-	return s.done(g.Batch*g.H*g.W, r)
+	return s.done(g.Outputs(), r)
 }
 
 // ColSum64 is the sums of the columns of a rows x cols matrix.
@@ -382,6 +384,29 @@ func Add64(x, y []float64, r *Rounding) []float64 {
 	out := make([]float64, len(x))
 	for i := range out {
 		out[i] = r.ops(x[i]+y[i], 1)
+	}
+	return out
+}
+
+// GlobalAvgPool64 is the mean of each image's pixels, channel by channel.
+func GlobalAvgPool64(x []float64, batch, pixels, c int, r *Rounding) []float64 {
+	s := newSums(batch * c)
+	for i, v := range x {
+		s.add(i/(pixels*c)*c+i%c, v, 1)
+	}
+	out := s.done(pixels, r)
+	for i := range out {
+		out[i] = r.ops(out[i]/float64(pixels), 1)
+	}
+	return out
+}
+
+// GlobalAvgPoolBackward64 spreads each output gradient evenly over its
+// image's pixels.
+func GlobalAvgPoolBackward64(dy []float64, batch, pixels, c int, r *Rounding) []float64 {
+	out := make([]float64, batch*pixels*c)
+	for i := range out {
+		out[i] = r.ops(dy[i/(pixels*c)*c+i%c]/float64(pixels), 1)
 	}
 	return out
 }

@@ -97,7 +97,7 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 
 // terms is how many products a term of the sum over k is at g's
 // precision (ref.Terms).
-func terms(g kernels.Gemm) int { return len(ref.Terms(nil, nil, g.Precision.String())) }
+func terms(g kernels.Gemm) int { return len(ref.Terms(nil, nil, g.Precision.BF16Parts())) }
 
 // gemmError is the largest difference of the product in c from the
 // reference of the products its precision sums, over checkedEntries, and
@@ -108,7 +108,7 @@ func gemmError(g kernels.Gemm, a, b []float32, c *vk.Buffer, rng *rand.Rand) (fl
 		return 0, 0, err
 	}
 	entries := checkedEntries(g, rng)
-	pairs := ref.Terms(a, b, g.Precision.String())
+	pairs := ref.Terms(a, b, g.Precision.BF16Parts())
 	worst := 0.0
 	for _, e := range entries {
 		want := 0.0
