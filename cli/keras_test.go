@@ -9,8 +9,8 @@ import (
 )
 
 // TestSummaryOfKerasFiles: vkcnn summary --model prints Keras' parameter
-// counts for a Keras file of each dialect (the keras package's test
-// files).
+// counts for Keras files of each dialect, Sequential models and graphs
+// (the keras package's test files).
 func TestSummaryOfKerasFiles(t *testing.T) {
 	for _, c := range []struct {
 		file  string
@@ -22,6 +22,10 @@ func TestSummaryOfKerasFiles(t *testing.T) {
 			"Total params: 28,778", "Trainable params: 28,682", "Non-trainable params: 96"}},
 		{"keras3_sequential.json", []string{"dense (Dense)                (None, 64)                131,136",
 			"Total params: 145,130", "Trainable params: 13,962", "Non-trainable params: 131,168"}},
+		{"tfjs_functional.json", []string{"joined (Concatenate)         (None, 13, 13, 20)        0",
+			"Total params: 2,342", "Trainable params: 2,326", "Non-trainable params: 16"}},
+		{"keras3_functional.json", []string{"conv2d_2 (Conv2D)            (None, 16, 16, 32)        4,640",
+			"Total params: 8,050", "Trainable params: 7,986", "Non-trainable params: 64"}},
 	} {
 		out, errOut, status := runVkcnn(t, nil, "summary", "--model", filepath.Join("..", "keras", "testdata", c.file))
 		if status != 0 {

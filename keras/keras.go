@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -153,7 +154,9 @@ type object struct {
 	ClassName string          `json:"class_name"`
 	Config    json.RawMessage `json:"config"`
 	Module    *string         `json:"module"` // Keras 3
-	Name      string          `json:"name"`   // a graph's layer
+	// A graph's layer's name, and the calls of it that make its outputs.
+	Name         string            `json:"name"`
+	InboundNodes []json.RawMessage `json:"inbound_nodes"`
 }
 
 // reader reads one file.
@@ -164,57 +167,81 @@ type reader struct {
 	input   []int  // the input shape, from the first batch shape
 }
 
-// model reads the model object.
+// model reads the model object: a Sequential model, or a graph (Keras'
+// Model or Functional) of one input and one output.
 func (r *reader) model(m object) (nn.ModelSpec, error) {
-	var layers []object
-	name := ""
+	var g graph
+	var err error
 	switch m.ClassName {
 	case "Sequential":
-		var list []object
-		if err := json.Unmarshal(m.Config, &list); err != nil {
-			var cfg struct {
-				Name   string   `json:"name"`
-				Layers []object `json:"layers"`
-			}
-			if err := json.Unmarshal(m.Config, &cfg); err != nil {
-				return nn.ModelSpec{}, fmt.Errorf("a Sequential model whose config is neither a list of layers nor an object with them: %w", err)
-			}
-			list, name = cfg.Layers, cfg.Name
-		}
-		layers = list
+		g, err = sequentialLayers(m.Config)
 	case "Model", "Functional":
-		return nn.ModelSpec{}, fmt.Errorf("a %s (graph) model: vkcnn reads Keras' Sequential models", m.ClassName)
+		g, err = graphLayers(m.Config)
 	default:
-		return nn.ModelSpec{}, fmt.Errorf("a %s at the top level: a Keras model's JSON has a Sequential model there", m.ClassName)
+		return nn.ModelSpec{}, fmt.Errorf("a %s at the top level: a Keras model's JSON has a Sequential, Model or Functional model there", m.ClassName)
 	}
-	spec := nn.ModelSpec{Format: nn.SpecFormat, Name: name}
-	softmax := false // the last layer is an Activation('softmax')
-	for i, l := range layers {
+	if err != nil {
+		return nn.ModelSpec{}, err
+	}
+	spec := nn.ModelSpec{Format: nn.SpecFormat, Name: g.name}
+	if g.inputs != nil {
+		spec.Format = nn.GraphFormat
+	}
+	// tensors names what each Keras layer's output is in vkcnn's model: a
+	// layer's own name, or what a layer vkcnn leaves out passes on.
+	tensors := map[string]string{}
+	for i, l := range g.layers {
 		ls, keep, err := r.layer(l)
 		if err != nil {
 			return nn.ModelSpec{}, err
 		}
-		if ls.Activation == "softmax" && ls.Type == "" {
-			if i != len(layers)-1 {
-				return nn.ModelSpec{}, fmt.Errorf("layer %s (Activation): a softmax is only read as the model's last layer", ls.Name)
+		var inputs []string
+		if g.inputs != nil {
+			for _, in := range g.inputs[i] {
+				t, ok := tensors[in]
+				if !ok {
+					return nn.ModelSpec{}, refuse(ls.Name, l.ClassName, "its input %s is no earlier layer's output", in)
+				}
+				inputs = append(inputs, t)
 			}
-			softmax = true
-			continue
+			ls.Inputs = inputs
 		}
-		if keep {
+		switch {
+		case l.ClassName == "InputLayer":
+			if g.inputs != nil && len(inputs) == 0 {
+				tensors[ls.Name] = nn.InputName
+			}
+		case ls.Type == "" && ls.Activation == "softmax":
+			// The loss fuses the last softmax into the dense layer before.
+			last := len(spec.Layers) - 1
+			if i != len(g.layers)-1 || last < 0 || (inputs != nil && inputs[0] != spec.Layers[last].Name) {
+				return nn.ModelSpec{}, refuse(ls.Name, l.ClassName, "a softmax is only read as the model's last layer, after the Dense layer it follows")
+			}
+			d := &spec.Layers[last]
+			if d.Type != "dense" || (d.Activation != "" && d.Activation != "linear") {
+				return nn.ModelSpec{}, refuse(ls.Name, l.ClassName, "the last Activation('softmax') follows %s, not a Dense layer without activation", d.Name)
+			}
+			d.Activation = "softmax"
+			tensors[ls.Name] = d.Name
+		case !keep: // an Activation('linear')
+			if inputs != nil {
+				tensors[ls.Name] = inputs[0]
+			}
+		default:
 			spec.Layers = append(spec.Layers, ls)
+			tensors[ls.Name] = ls.Name
 		}
 	}
 	if r.input == nil {
 		return nn.ModelSpec{}, errors.New("no input shape: the first layer has no batch_input_shape (build the model before to_json())")
 	}
-	if softmax {
-		last := &spec.Layers[len(spec.Layers)-1]
-		if last.Type != "dense" || (last.Activation != "" && last.Activation != "linear") {
-			return nn.ModelSpec{}, fmt.Errorf("the last Activation('softmax') follows %s, not a Dense layer without activation", last.Name)
+	if len(spec.Layers) == 0 {
+		return nn.ModelSpec{}, errors.New("no layers beyond the input")
+	}
+	if g.output != "" {
+		if out := tensors[g.output]; out != spec.Layers[len(spec.Layers)-1].Name {
+			return nn.ModelSpec{}, fmt.Errorf("the output %s is not the last layer: vkcnn's model ends in its output", g.output)
 		}
-		// The loss fuses the softmax into the last dense layer.
-		last.Activation = "softmax"
 	}
 	switch len(r.input) {
 	case 3:
@@ -358,7 +385,8 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 			}
 		}
 	}
-	for key, values := range k.Fixed {
+	for _, key := range slices.Sorted(maps.Keys(k.Fixed)) {
+		values := k.Fixed[key]
 		if v, ok := cfg[key]; ok {
 			done[key] = true
 			if !slices.Contains(values, canonical(v)) {
@@ -371,7 +399,8 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 		switch {
 		case strings.HasSuffix(key, "_initializer"):
 			done[key] = true
-			if string(v) == "null" {
+			// Keras writes a bias_initializer even without a bias.
+			if string(v) == "null" || (key == "bias_initializer" && string(cfg["use_bias"]) == "false") {
 				continue
 			}
 			init, err := r.initializer(v)

@@ -19,15 +19,17 @@ import (
 	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
-// The test files, one of each dialect: the reference notebook's
-// StandardCNN as Keras 2.0.6 writes it (written here from Keras 2.0.6's
-// format), a model TensorFlow.js layers 4.22.0 wrote (Keras 2.2.3's
-// dialect; tools/kerascheck/write.js), and a Keras 3 model (written here
-// from Keras 3's format).
+// The test files, of each dialect: the reference notebook's StandardCNN
+// as Keras 2.0.6 writes it (written here from Keras 2.0.6's format), a
+// Sequential model and a graph that TensorFlow.js layers 4.22.0 wrote
+// (Keras 2.2.3's dialect; tools/kerascheck/write.js), and a Sequential
+// model and a graph of Keras 3 (written here from Keras 3's format).
 const (
-	standardFile = "testdata/standard_cnn_keras2.0.6.json"
-	tfjsFile     = "testdata/tfjs_sequential.json"
-	keras3File   = "testdata/keras3_sequential.json"
+	standardFile    = "testdata/standard_cnn_keras2.0.6.json"
+	tfjsFile        = "testdata/tfjs_sequential.json"
+	tfjsGraphFile   = "testdata/tfjs_functional.json"
+	keras3File      = "testdata/keras3_sequential.json"
+	keras3GraphFile = "testdata/keras3_functional.json"
 )
 
 func readFile(t *testing.T, path string) []byte {
@@ -113,6 +115,10 @@ func TestDialects(t *testing.T) {
 				"dense_1.kernel":  {Type: "random_normal", Stddev: 0.01},
 			}},
 		{"Keras 3 .keras archive", archive(t, keras3, "3.6.0"), 145130, 13962, "", nil},
+		{"TensorFlow.js graph", readFile(t, tfjsGraphFile), 2342, 2326,
+			"stem branch branch_bn residual residual_relu down side joined pooled logits", nil},
+		{"Keras 3 graph", readFile(t, keras3GraphFile), 8050, 7986,
+			"conv2d batch_normalization activation conv2d_1 batch_normalization_1 add activation_1 conv2d_2 conv2d_3 concatenate global_average_pooling2d dense", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := build(t, c.data, Options{})
@@ -294,7 +300,7 @@ func TestAgainstTensorFlowJS(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("no node on PATH")
 	}
-	for _, file := range []string{standardFile, tfjsFile, keras3File} {
+	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, keras3File, keras3GraphFile} {
 		out, err := exec.Command("node", filepath.Join(dir, "check.js"), file).Output()
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
@@ -333,6 +339,31 @@ func TestAgainstTensorFlowJS(t *testing.T) {
 		}
 		if m.CountTrainable() != want.Trainable || m.CountParams()-m.CountTrainable() != want.NonTrainable {
 			t.Errorf("%s: %d trainable, %d not; TensorFlow.js counts %d, %d", file, m.CountTrainable(), m.CountParams()-m.CountTrainable(), want.Trainable, want.NonTrainable)
+		}
+	}
+}
+
+// TestGraphs: a graph's layers read the layers its inbound nodes name,
+// the model's input by nn.InputName, through the layers vkcnn leaves out.
+func TestGraphs(t *testing.T) {
+	for _, c := range []struct {
+		file  string
+		reads map[string]string
+	}{
+		{tfjsGraphFile, map[string]string{"stem": nn.InputName, "residual": "stem branch_bn", "down": "residual_relu", "side": "residual_relu", "joined": "down side", "logits": "pooled"}},
+		{keras3GraphFile, map[string]string{"conv2d": nn.InputName, "activation": "batch_normalization", "conv2d_1": "activation", "add": "activation batch_normalization_1", "conv2d_3": "activation_1", "concatenate": "conv2d_2 conv2d_3"}},
+	} {
+		spec, err := Read(readFile(t, c.file), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spec.Format != nn.GraphFormat {
+			t.Errorf("%s: format %s, want %s", c.file, spec.Format, nn.GraphFormat)
+		}
+		for _, l := range spec.Layers {
+			if want, ok := c.reads[l.Name]; ok && strings.Join(l.Inputs, " ") != want {
+				t.Errorf("%s: %s reads %v, want %s", c.file, l.Name, l.Inputs, want)
+			}
 		}
 	}
 }

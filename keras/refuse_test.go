@@ -45,6 +45,16 @@ func sequential(layers ...map[string]any) []byte {
 	return data
 }
 
+// graphOf is a Keras 2 graph: an input i, a convolution c, a flatten
+// and a dense layer d with the inbound nodes given, and the outputs.
+func graphOf(outputs, denseInbound string) []byte {
+	return []byte(`{"class_name": "Model", "keras_version": "2.2.4", "config": {"name": "g", "input_layers": [["i", 0, 0]], ` + outputs + `, "layers": [
+		{"name": "i", "class_name": "InputLayer", "config": {"name": "i", "batch_input_shape": [null, 8, 8, 1], "dtype": "float32", "sparse": false}, "inbound_nodes": []},
+		{"name": "c", "class_name": "Conv2D", "config": {"name": "c", "filters": 2, "kernel_size": [3, 3], "padding": "same", "activation": "relu"}, "inbound_nodes": [[["i", 0, 0, {}]]]},
+		{"name": "f", "class_name": "Flatten", "config": {"name": "f"}, "inbound_nodes": [[["c", 0, 0, {}]]]},
+		{"name": "d", "class_name": "Dense", "config": {"name": "d", "units": 10, "activation": "softmax"}, ` + denseInbound + `}]}}`)
+}
+
 // TestRefusals: what vkcnn cannot train is refused in one line that
 // names the layer, its class and what vkcnn reads instead.
 func TestRefusals(t *testing.T) {
@@ -52,7 +62,8 @@ func TestRefusals(t *testing.T) {
 	dense := func(set map[string]any) map[string]any { return layer("Dense", with(denseConfig, set)) }
 	l1 := map[string]any{"class_name": "L1L2", "config": map[string]any{"l1": 0.0, "l2": 0.01}}
 	maxNorm := map[string]any{"class_name": "MaxNorm", "config": map[string]any{"max_value": 2, "axis": 0}}
-	functional, _ := json.Marshal(map[string]any{"class_name": "Model", "config": map[string]any{"name": "g", "layers": []any{}}})
+	twoInputs, _ := json.Marshal(map[string]any{"class_name": "Model", "config": map[string]any{"name": "g", "layers": []any{},
+		"input_layers": [][]any{{"a", 0, 0}, {"b", 0, 0}}, "output_layers": [][]any{{"c", 0, 0}}}})
 	for _, c := range []struct {
 		name string
 		data []byte
@@ -62,7 +73,15 @@ func TestRefusals(t *testing.T) {
 			"layer x (Conv1D): vkcnn reads the classes InputLayer, Activation, "},
 		{"a nested model", sequential(conv(nil), layer("Sequential", map[string]any{"name": "inner", "layers": []any{}}), flat, dense(nil)),
 			"layer inner (Sequential): a nested model"},
-		{"a graph model", functional, "a Model (graph) model: vkcnn reads Keras' Sequential models"},
+		{"a graph of two inputs", twoInputs, `input_layers [["a",0,0],["b",0,0]]: vkcnn reads models of one input`},
+		{"a graph of two outputs", graphOf(`"output_layers": [["d", 0, 0], ["c", 0, 0]]`, `"inbound_nodes": [[["c", 0, 0, {}]]]`),
+			`output_layers [["d",0,0],["c",0,0]]: vkcnn reads models of one output`},
+		{"a shared layer", graphOf(`"output_layers": [["d", 0, 0]]`, `"inbound_nodes": [[["c", 0, 0, {}]], [["c", 0, 0, {}]]]`),
+			"layer d (Dense): called 2 times: vkcnn's layers are each called once (no shared layers)"},
+		{"a second output of a layer", graphOf(`"output_layers": [["d", 0, 0]]`, `"inbound_nodes": [[["c", 0, 1, {}]]]`),
+			`layer d (Dense): inbound_nodes: ["c",0,1,{}]: vkcnn reads the first output of each layer's one call`},
+		{"an output that is not the last layer", graphOf(`"output_layers": [["c", 0, 0]]`, `"inbound_nodes": [[["c", 0, 0, {}]]]`),
+			"the output c is not the last layer"},
 		{"channels_first", sequential(conv(map[string]any{"data_format": "channels_first"}), flat, dense(nil)),
 			`layer c (Conv2D): data_format "channels_first": vkcnn's tensors are channels_last`},
 		{"a regularizer", sequential(conv(map[string]any{"kernel_regularizer": l1}), flat, dense(nil)),
