@@ -190,6 +190,7 @@ func (r *reader) model(m object) (nn.ModelSpec, error) {
 	// tensors names what each Keras layer's output is in vkcnn's model: a
 	// layer's own name, or what a layer vkcnn leaves out passes on.
 	tensors := map[string]string{}
+	var classes []string // of spec.Layers
 	for i, l := range g.layers {
 		ls, keep, err := r.layer(l)
 		if err != nil {
@@ -229,6 +230,7 @@ func (r *reader) model(m object) (nn.ModelSpec, error) {
 			}
 		default:
 			spec.Layers = append(spec.Layers, ls)
+			classes = append(classes, l.ClassName)
 			tensors[ls.Name] = ls.Name
 		}
 	}
@@ -252,6 +254,13 @@ func (r *reader) model(m object) (nn.ModelSpec, error) {
 		return nn.ModelSpec{}, fmt.Errorf("input shape %v: vkcnn reads images (height, width, channels) or vectors", r.input)
 	}
 	if _, err := nn.Build(spec); err != nil {
+		// Build names a layer by its number in vkcnn's model: name its
+		// Keras class instead.
+		for i, l := range spec.Layers {
+			if rest, ok := strings.CutPrefix(err.Error(), fmt.Sprintf("layer %d (%s): ", i+1, l.Name)); ok {
+				return nn.ModelSpec{}, refuse(l.Name, classes[i], "%s", rest)
+			}
+		}
 		return nn.ModelSpec{}, err
 	}
 	return spec, nil
