@@ -316,7 +316,7 @@ cmd_test() {
 	# corpus runs in every go test above. -fuzzminimizetime keeps the
 	# minimiser from eating the budget.
 	local target pkg
-	for target in dataset:FuzzReadImages dataset:FuzzReadLabels dataset:FuzzReadCIFAR nn/weights:FuzzRead nn:FuzzParseSpec; do
+	for target in dataset:FuzzReadImages dataset:FuzzReadLabels dataset:FuzzReadCIFAR nn/weights:FuzzRead nn:FuzzParseSpec keras:FuzzRead; do
 		pkg=${target%%:*}
 		log "test: fuzz ${target#*:} for ${FUZZTIME:-10s}"
 		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-10s}" -fuzzminimizetime 1s 2>&1 | tail -3
