@@ -44,10 +44,11 @@ func Load(nameOrPath string, opts Options) (nn.ModelSpec, error) {
 	if err != nil {
 		return nn.ModelSpec{}, fmt.Errorf("read model: %w", err)
 	}
-	if !IsKeras(data) {
-		return nn.LoadSpec(nameOrPath)
+	read := nn.ParseSpec
+	if IsKeras(data) {
+		read = func(data []byte) (nn.ModelSpec, error) { return Read(data, opts) }
 	}
-	spec, err := Read(data, opts)
+	spec, err := read(data)
 	if err != nil {
 		return nn.ModelSpec{}, fmt.Errorf("%s: %w", nameOrPath, err)
 	}
@@ -66,20 +67,20 @@ func IsKeras(data []byte) bool {
 	if bytes.HasPrefix(data, zipMagic) || bytes.HasPrefix(data, hdf5Magic) {
 		return true
 	}
-	top, err := topLevel(data)
-	return err == nil && top["class_name"] != nil
+	var top struct {
+		ClassName json.RawMessage `json:"class_name"`
+	}
+	return json.Unmarshal(unwrap(data), &top) == nil && top.ClassName != nil
 }
 
-// topLevel decodes a JSON object's entries; a JSON string holding the
-// object (to_json()'s string dumped as JSON once more) is unwrapped.
-func topLevel(data []byte) (map[string]json.RawMessage, error) {
+// unwrap returns the JSON a JSON string holds (to_json()'s string dumped
+// as JSON once more), else data.
+func unwrap(data []byte) []byte {
 	var inner string
 	if json.Unmarshal(data, &inner) == nil {
-		data = []byte(inner)
+		return []byte(inner)
 	}
-	var top map[string]json.RawMessage
-	err := json.Unmarshal(data, &top)
-	return top, err
+	return data
 }
 
 // Read reads a Keras model: to_json()'s JSON, a .keras archive or its
@@ -95,21 +96,18 @@ func Read(data []byte, opts Options) (nn.ModelSpec, error) {
 			return nn.ModelSpec{}, err
 		}
 	}
-	top, err := topLevel(data)
-	if err != nil {
+	var model struct {
+		object
+		Version *string `json:"keras_version"`
+	}
+	if err := json.Unmarshal(unwrap(data), &model); err != nil {
 		return nn.ModelSpec{}, fmt.Errorf("not a Keras model's JSON: %w", err)
 	}
-	var model object
-	if err := json.Unmarshal(mustMarshal(top), &model); err != nil {
-		return nn.ModelSpec{}, fmt.Errorf("not a Keras model's JSON: %w", err)
-	}
-	if v, ok := top["keras_version"]; ok {
-		if err := json.Unmarshal(v, &version); err != nil {
-			return nn.ModelSpec{}, fmt.Errorf("keras_version: %w", err)
-		}
+	if model.Version != nil {
+		version = *model.Version
 	}
 	r := &reader{opts: opts, keras3: model.Module != nil, version: version}
-	return r.model(model)
+	return r.model(model.object)
 }
 
 // fromArchive returns a .keras archive's config.json and the Keras
@@ -190,7 +188,7 @@ func (r *reader) model(m object) (nn.ModelSpec, error) {
 	// tensors names what each Keras layer's output is in vkcnn's model: a
 	// layer's own name, or what a layer vkcnn leaves out passes on.
 	tensors := map[string]string{}
-	var classes []string // of spec.Layers
+	var kerasClasses []string // of spec.Layers
 	for i, l := range g.layers {
 		ls, keep, err := r.layer(l)
 		if err != nil {
@@ -230,7 +228,7 @@ func (r *reader) model(m object) (nn.ModelSpec, error) {
 			}
 		default:
 			spec.Layers = append(spec.Layers, ls)
-			classes = append(classes, l.ClassName)
+			kerasClasses = append(kerasClasses, l.ClassName)
 			tensors[ls.Name] = ls.Name
 		}
 	}
@@ -258,7 +256,7 @@ func (r *reader) model(m object) (nn.ModelSpec, error) {
 		// Keras class instead.
 		for i, l := range spec.Layers {
 			if rest, ok := strings.CutPrefix(err.Error(), fmt.Sprintf("layer %d (%s): ", i+1, l.Name)); ok {
-				return nn.ModelSpec{}, refuse(l.Name, classes[i], "%s", rest)
+				return nn.ModelSpec{}, refuse(l.Name, kerasClasses[i], "%s", rest)
 			}
 		}
 		return nn.ModelSpec{}, err
