@@ -201,6 +201,13 @@ def build(spec):
             nn.init.xavier_uniform_(m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+    # A frozen layer ("trainable": false) keeps its parameters; a frozen
+    # batch normalization still updates its running statistics, as vkcnn's
+    # does. (A layer's "initializers" are not drawn here: PyTorch starts
+    # from Keras' defaults, or from --weights.)
+    for module, layer in zip(layers, spec["layers"]):
+        if layer.get("trainable", True) is False:
+            module.requires_grad_(False)
     return model, weighted
 
 
