@@ -165,11 +165,13 @@ def build(spec):
             weighted.append((dense, name, perm))
             c, perm = layer["units"], None
         elif t == "batchnorm":
-            # Keras' epsilon and momentum (PyTorch's momentum weighs the new
-            # value); PyTorch's running statistics are neither debiased nor
+            # The layer's (else Keras' default) epsilon and momentum
+            # (PyTorch's momentum weighs the new value: one minus Keras');
+            # PyTorch's running statistics are neither debiased nor
             # Keras' n / (n - 1 - eps), which only evaluation-time
             # comparisons can ignore.
-            bn = (nn.BatchNorm1d if h == w == 1 else nn.BatchNorm2d)(c, eps=1e-3, momentum=0.01)
+            bn = (nn.BatchNorm1d if h == w == 1 else nn.BatchNorm2d)(
+                c, eps=layer.get("epsilon", 1e-3), momentum=1 - layer.get("momentum", 0.99))
             mods.append(bn)
             weighted.append((bn, name, perm))
         elif t == "dropout":
@@ -199,6 +201,13 @@ def build(spec):
             nn.init.xavier_uniform_(m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+    # A frozen layer ("trainable": false) keeps its parameters; a frozen
+    # batch normalization still updates its running statistics, as vkcnn's
+    # does. (A layer's "initializers" are not drawn here: PyTorch starts
+    # from Keras' defaults, or from --weights.)
+    for module, layer in zip(layers, spec["layers"]):
+        if layer.get("trainable", True) is False:
+            module.requires_grad_(False)
     return model, weighted
 
 

@@ -21,6 +21,7 @@ import (
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/onnx"
 )
@@ -137,6 +138,15 @@ func TestExportResNet20MatchesONNXRuntime(t *testing.T) {
 }
 
 func exportInitial(t *testing.T, spec nn.ModelSpec) {
+	model, err := nn.Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportWeights(t, spec, model.Init(7))
+}
+
+// exportWeights checks the export of the spec with the weights params.
+func exportWeights(t *testing.T, spec nn.ModelSpec, params []float32) {
 	data := dataDir(t)
 	runner := onnxRuntime(t)
 	model, err := nn.Build(spec)
@@ -149,7 +159,7 @@ func exportInitial(t *testing.T, spec nn.ModelSpec) {
 		t.Fatal(err)
 	}
 	if err := errors.Join(os.WriteFile(filepath.Join(run, "model.json"), js, 0o644),
-		model.SaveWeights(filepath.Join(run, "weights.safetensors"), model.Init(7))); err != nil {
+		model.SaveWeights(filepath.Join(run, "weights.safetensors"), params)); err != nil {
 		t.Fatal(err)
 	}
 	c := compareExport(t, runner, run, firstTestDigits(t, data, 64))
@@ -353,4 +363,33 @@ func runONNX(t *testing.T, runner, model string, input []float32, dims []int, cl
 		out[o.Name] = v
 	}
 	return out
+}
+
+// TestExportKerasMatchesONNXRuntime exports Keras files' models from
+// their initial weights: batch normalization with the file's epsilon
+// (1e-5, not Keras' default; the moving variances set to 1e-4, where
+// epsilon counts), a frozen layer, Keras' initializers, and a graph with a
+// last Activation('softmax') fused into its dense layer.
+func TestExportKerasMatchesONNXRuntime(t *testing.T) {
+	for _, file := range []string{"tfjs_sequential.json", "tfjs_functional.json"} {
+		t.Run(file, func(t *testing.T) {
+			spec, err := keras.Load(filepath.Join("..", "keras", "testdata", file), keras.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := nn.Build(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			params := model.Init(7)
+			for _, p := range model.Params {
+				if strings.HasSuffix(p.Name, ".moving_variance") {
+					for i := range p.Size() {
+						params[p.Offset+i] = 1e-4
+					}
+				}
+			}
+			exportWeights(t, spec, params)
+		})
+	}
 }

@@ -76,7 +76,8 @@ func trainCommand() *cli.Command {
 			"which eval tests. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), resnet20 (for the data set's images and classes), or a model.json file"},
+			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), resnet20 (for the data set's images and classes), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"},
+			lenientFlag,
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32, resnet20: 128)"},
 			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset and resnet20: 1e-3)"},
@@ -171,7 +172,7 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if dir := c.String("resume"); dir != "" {
 		return parseResume(c, dir)
 	}
-	spec, err := nn.LoadSpec(c.String("model"))
+	spec, err := loadSpec(c)
 	if err != nil {
 		return nil, err
 	}

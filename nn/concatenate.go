@@ -8,7 +8,8 @@ import (
 )
 
 func init() {
-	register("concatenate", kind{class: "Concatenate", prefix: "concatenate", joins: true, build: buildConcatenate})
+	register("concatenate", kind{class: "Concatenate", prefix: "concatenate", joins: true, build: buildConcatenate,
+		keras: map[string][]string{"axis": {"-1", "3"}}})
 }
 
 // concatenate joins its inputs along the channel axis (Keras' default,

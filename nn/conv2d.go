@@ -9,7 +9,8 @@ import (
 )
 
 func init() {
-	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "strides", "padding", "use_bias", "activation"}, build: buildConv2D})
+	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "strides", "padding", "use_bias", "activation"}, build: buildConv2D,
+		keras: map[string][]string{"dilation_rate": {"[1,1]"}, "groups": {"1"}}})
 }
 
 // conv2d is a convolution with an odd square kernel, a bias (unless

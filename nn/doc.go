@@ -30,9 +30,12 @@
 // # Adding a layer
 //
 //   - its kind file in nn: register the type with its Keras class and
-//     default-name prefix and the model.json fields it takes; build and
-//     the recorder's methods (a field model.json does not have yet goes
-//     in LayerSpec and its fieldsSet, in spec.go);
+//     default-name prefix, the model.json fields it takes (named as
+//     Keras' config names them) and the values of the Keras config
+//     entries it implements without a field (kind.keras), which the
+//     Keras reader (package keras) checks; build and the recorder's
+//     methods (a field model.json does not have yet goes in LayerSpec and
+//     its fieldsSet, in spec.go);
 //   - its shaders in shaders/ (./build.sh shaders compiles them) and their
 //     wrapper in nn/kernels, which declares each pipeline's bindings, push
 //     constants and specialization once;

@@ -7,7 +7,8 @@ import (
 )
 
 func init() {
-	register("globalavgpool2d", kind{class: "GlobalAveragePooling2D", prefix: "global_average_pooling2d", flat: true, build: buildGlobalAvgPool2D})
+	register("globalavgpool2d", kind{class: "GlobalAveragePooling2D", prefix: "global_average_pooling2d", flat: true, build: buildGlobalAvgPool2D,
+		keras: map[string][]string{"keepdims": {"false"}}})
 }
 
 // globalAvgPool2D averages each channel over the image, to a vector.

@@ -122,7 +122,7 @@ var references = map[string]func(l *Layer) layer64{
 		bn := l.rec.(*batchNorm)
 		pixels := bn.in.H * bn.in.W
 		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
-			b := ref.BatchNorm{Rows: r.batch * pixels, C: bn.in.C, Valid: r.valid * pixels, Eps: float64(float32(BatchNormEpsilon))}
+			b := ref.BatchNorm{Rows: r.batch * pixels, C: bn.in.C, Valid: r.valid * pixels, Eps: float64(bn.epsilon)}
 			gamma, beta := r.param(bn.gamma), r.param(bn.beta)
 			mean, variance := b.Stats64(x, r.rounding)
 			xhat, invStd := b.Normalize64(x, mean, variance, r.rounding)

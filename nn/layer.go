@@ -29,27 +29,21 @@ func (s Shape) String() string {
 	return fmt.Sprintf("(None, %d, %d, %d)", s.H, s.W, s.C)
 }
 
-// Init is how a parameter tensor starts, as Keras initialises it.
-type Init int
-
-const (
-	Zeros Init = iota
-	Ones
-	// GlorotUniform draws from ±sqrt(6 / (FanIn + FanOut)).
-	GlorotUniform
-)
-
 // Param is one weight tensor: its Keras name and shape, where it lives in
 // the model's weight vector and how it starts. Adam trains the trainable
 // ones; the others (batch normalization's moving statistics) are state
 // the layer updates itself, non-trainable parameters as Keras calls them.
+// A frozen parameter is one of a layer that Keras marks trainable: false:
+// its gradient is computed, as the layer's input gradient may need it,
+// but Adam leaves it as it is, and it counts as non-trainable.
 type Param struct {
 	Name          string
 	Shape         []int
 	Offset        int // in floats
-	Init          Init
-	FanIn, FanOut int // for GlorotUniform
+	Init          Initializer
+	FanIn, FanOut int // for variance scaling; 0: Keras' fans of the shape
 	Trainable     bool
+	Frozen        bool
 }
 
 // Size is the number of floats in the parameter.
@@ -91,6 +85,9 @@ type kind struct {
 	flat bool
 	// joins says it may read several inputs (add, concatenate).
 	joins bool
+	// keras are the Keras config entries of its class that model.json has
+	// no field for, each with the values (JSON) vkcnn implements.
+	keras map[string][]string
 	// build checks the layer's spec against its input, sets its output
 	// shape and adds its parameters.
 	build func(b *builder) (recorder, error)
@@ -133,9 +130,15 @@ func (b *builder) inputName(k int) string {
 	return "the layer before"
 }
 
-// param adds a parameter tensor to the layer, named layer.name.
-func (b *builder) param(name string, shape []int, init Init, trainable bool) *Param {
-	p := &Param{Name: b.l.Spec.Name + "." + name, Shape: shape, Init: init, Trainable: trainable}
+// param adds a parameter tensor to the layer, named layer.name, starting
+// as the layer's spec initializes it or else as init does; a trainable
+// one of a layer whose spec says trainable: false is frozen.
+func (b *builder) param(name string, shape []int, init Initializer, trainable bool) *Param {
+	if spec, ok := b.l.Spec.Initializers[name]; ok {
+		init = spec
+	}
+	frozen := trainable && b.l.Spec.Trainable != nil && !*b.l.Spec.Trainable
+	p := &Param{Name: b.l.Spec.Name + "." + name, Shape: shape, Init: init, Trainable: trainable && !frozen, Frozen: frozen}
 	b.l.Params = append(b.l.Params, p)
 	return p
 }
@@ -284,4 +287,35 @@ func (p *pass) mark(label string) error {
 	flops := p.flops
 	p.flops = 0
 	return p.n.mark(p.rec, p.l.Spec.Name+" "+label, flops, bytes)
+}
+
+// KerasClass is how a layer of a Keras class reads as a model.json layer.
+type KerasClass struct {
+	Type string // the layer type
+	// Fields are the model.json fields the type takes, which Keras' config
+	// names alike.
+	Fields []string
+	// Fixed are config entries model.json has no field for, each with the
+	// values (JSON) vkcnn implements.
+	Fixed map[string][]string
+}
+
+// KerasClassOf finds the layer type that registers a Keras class.
+func KerasClassOf(class string) (KerasClass, bool) {
+	for name, k := range kinds {
+		if k.class == class {
+			return KerasClass{Type: name, Fields: k.fields, Fixed: k.keras}, true
+		}
+	}
+	return KerasClass{}, false
+}
+
+// KerasClasses are the Keras classes of the layer types, sorted.
+func KerasClasses() []string {
+	var out []string
+	for _, k := range kinds {
+		out = append(out, k.class)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -3,7 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -25,9 +25,10 @@ type Model struct {
 	Params []*Param
 	// ParamFloats is the length of the weight vector, each tensor starting
 	// at a multiple of paramAlign floats: first the trainable tensors, the
-	// TrainableFloats that Adam updates, then the non-trainable ones.
-	ParamFloats, TrainableFloats int
-	Classes                      int
+	// TrainableFloats that Adam updates, then the frozen ones, which with
+	// them make the GradientFloats that have gradients, then the others.
+	ParamFloats, TrainableFloats, GradientFloats int
+	Classes                                      int
 }
 
 // Limits that keep every size a sane int32 on the device.
@@ -218,15 +219,40 @@ func (l *Layer) build(last, flat bool) error {
 	if int64(l.Out.H)*int64(l.Out.W)*int64(l.Out.C) > maxValues {
 		return fmt.Errorf("output %v has more than %d values a sample", l.Out, maxValues)
 	}
+	for _, name := range slices.Sorted(maps.Keys(l.Spec.Initializers)) {
+		if !slices.ContainsFunc(l.Params, func(p *Param) bool { return p.Name == l.Spec.Name+"."+name }) {
+			return fmt.Errorf("an initializer for %s, which the layer does not have (it has %s)", name, l.paramNames())
+		}
+		if err := l.Spec.Initializers[name].check(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+// paramNames lists the layer's parameters by their short names.
+func (l *Layer) paramNames() string {
+	if len(l.Params) == 0 {
+		return "no parameters"
+	}
+	var names []string
+	for _, p := range l.Params {
+		names = append(names, strings.TrimPrefix(p.Name, l.Spec.Name+"."))
+	}
+	return strings.Join(names, ", ")
 }
 
 // layOut places the parameters in the weight vector: the trainable ones
 // first, so that Adam's vector is a prefix of it.
 func (m *Model) layOut() error {
-	for _, trainable := range []bool{true, false} {
+	groups := []func(p *Param) bool{
+		func(p *Param) bool { return p.Trainable },
+		func(p *Param) bool { return p.Frozen },
+		func(p *Param) bool { return !p.Trainable && !p.Frozen },
+	}
+	for g, in := range groups {
 		for _, p := range m.Params {
-			if p.Trainable != trainable {
+			if !in(p) {
 				continue
 			}
 			if n := int64(m.ParamFloats) + int64(p.Size()); n > maxValues {
@@ -235,8 +261,11 @@ func (m *Model) layOut() error {
 			p.Offset = m.ParamFloats
 			m.ParamFloats += (p.Size() + paramAlign - 1) / paramAlign * paramAlign
 		}
-		if trainable {
+		switch g {
+		case 0:
 			m.TrainableFloats = m.ParamFloats
+		case 1:
+			m.GradientFloats = m.ParamFloats
 		}
 	}
 	return nil
@@ -291,25 +320,15 @@ func countParams(params []*Param, trainableOnly bool) int {
 	return n
 }
 
-// Init returns the weight vector as Keras initialises it: Glorot-uniform
-// kernels, zero biases, batch normalization's gamma and moving variance
-// one and its beta and moving mean zero.
+// Init returns the weight vector as the layers' initializers draw it:
+// Keras' defaults (Glorot-uniform kernels, zero biases, batch
+// normalization's gamma and moving variance one and its beta and moving
+// mean zero) where a layer's spec names none.
 func (m *Model) Init(seed uint64) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 0x696e6974)) // second word: a fixed stream for initialisation
 	v := make([]float32, m.ParamFloats)
 	for _, p := range m.Params {
-		values := v[p.Offset : p.Offset+p.Size()]
-		switch p.Init {
-		case Ones:
-			for i := range values {
-				values[i] = 1
-			}
-		case GlorotUniform:
-			limit := math.Sqrt(6 / float64(p.FanIn+p.FanOut))
-			for i := range values {
-				values[i] = float32((2*rng.Float64() - 1) * limit)
-			}
-		}
+		p.fill(v[p.Offset:p.Offset+p.Size()], rng)
 	}
 	return v
 }

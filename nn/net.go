@@ -28,9 +28,10 @@ type Net struct {
 	Tuning kernels.Tuning
 
 	ctx *vk.Context
-	// params holds the weight vector; grads, adamM and adamV its trainable
-	// prefix's gradients and the optimizer's state: Adam's moments, SGD's
-	// momentum or RMSprop's square average in adamM.
+	// params holds the weight vector; grads the gradients of its prefix
+	// that has them (GradientFloats); adamM and adamV the optimizer's state
+	// of its trainable prefix: Adam's moments, SGD's momentum or RMSprop's
+	// square average in adamM.
 	params, grads, adamM, adamV *vk.Buffer
 	// acts hold each tensor's values (acts[0] the input, acts[i+1] layer
 	// i's output); dacts their gradients (dacts[0] unset), in buffers

@@ -13,8 +13,9 @@ import (
 // in floats: what NewNet allocates and EstimateBytes adds up.
 type plan struct {
 	// params is the weight vector, trainable its prefix Adam trains (the
-	// size of the gradients and of each of Adam's moments).
-	params, trainable int
+	// size of each of Adam's moments), gradients the longer prefix that
+	// has gradients (the frozen parameters' too).
+	params, trainable, gradients int
 	// acts are the values of each tensor (acts[0] the input, acts[i+1]
 	// layer i's output), which a training step keeps to its end; 0 where
 	// a layer passes its input on: the tensor shares its input's buffer.
@@ -57,7 +58,7 @@ const (
 func newPlan(m *Model, batch int, tuning kernels.Tuning, share bool) plan {
 	layers := m.Layers
 	tensors := len(layers) + 1
-	p := plan{params: m.ParamFloats, trainable: m.TrainableFloats,
+	p := plan{params: m.ParamFloats, trainable: m.TrainableFloats, gradients: m.GradientFloats,
 		acts: make([]int, tensors), gradOf: make([]int, tensors), routes: make([][]route, len(layers)),
 		own: make([][]int, len(layers)), colSum: 1, split: 1, stats: 3 * batch}
 	size := func(t int) int {
@@ -172,7 +173,7 @@ func newPlan(m *Model, batch int, tuning kernels.Tuning, share bool) plan {
 
 // device lists the floats of every device buffer of the plan.
 func (p plan) device() []int {
-	out := []int{p.params, p.trainable, p.trainable, p.trainable}
+	out := []int{p.params, p.gradients, p.trainable, p.trainable}
 	for _, floats := range p.acts {
 		if floats > 0 {
 			out = append(out, floats)
@@ -214,7 +215,7 @@ func (n *Net) allocate(p plan, params []float32) error {
 		}
 		return b
 	}
-	n.params, n.grads, n.adamM, n.adamV = buffer(p.params, false), buffer(p.trainable, false), buffer(p.trainable, false), buffer(p.trainable, false)
+	n.params, n.grads, n.adamM, n.adamV = buffer(p.params, false), buffer(p.gradients, false), buffer(p.trainable, false), buffer(p.trainable, false)
 	n.acts = make([]*vk.Buffer, len(p.acts))
 	for t, floats := range p.acts {
 		if floats > 0 {
@@ -253,9 +254,9 @@ func (n *Net) allocate(p plan, params []float32) error {
 	if err != nil {
 		return fmt.Errorf("allocate the network: %w", err)
 	}
-	zeros := make([]float32, p.trainable)
-	return errors.Join(n.params.WriteFloat32(0, params), n.grads.WriteFloat32(0, zeros), n.adamM.WriteFloat32(0, zeros),
-		n.adamV.WriteFloat32(0, zeros), n.labelErrors.WriteUint32(0, []uint32{0}))
+	zeros := make([]float32, p.gradients)
+	return errors.Join(n.params.WriteFloat32(0, params), n.grads.WriteFloat32(0, zeros), n.adamM.WriteFloat32(0, zeros[:p.trainable]),
+		n.adamV.WriteFloat32(0, zeros[:p.trainable]), n.labelErrors.WriteUint32(0, []uint32{0}))
 }
 
 // EstimateBytes is the device memory a network of the model takes at a

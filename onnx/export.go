@@ -212,7 +212,8 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		for _, p := range []string{"gamma", "beta", "moving_mean", "moving_variance"} {
 			inputs = append(inputs, b.tensor(l, p, permuted(b.order)))
 		}
-		b.node("BatchNormalization", name, "", inputs, floatAttr("epsilon", nn.BatchNormEpsilon))
+		_, epsilon := nn.BatchNormSettings(l.Spec)
+		b.node("BatchNormalization", name, "", inputs, floatAttr("epsilon", float32(epsilon)))
 	case "flatten":
 		b.flatten(name, l.In)
 	case "dense":
