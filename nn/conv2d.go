@@ -8,16 +8,17 @@ import (
 )
 
 func init() {
-	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "activation"}, build: buildConv2D})
+	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "activation", "alpha"}, build: buildConv2D})
 }
 
 // conv2d is a convolution with "same" padding, stride 1 and an odd square
-// kernel, with a bias and, optionally, a fused ReLU.
+// kernel, with a bias and, optionally, a fused ReLU or another activation.
 type conv2d struct {
 	in, out      Shape
 	size         int // kernel side
 	kernel, bias *Param
 	relu         bool
+	act          activation
 }
 
 func buildConv2D(b *builder) (recorder, error) {
@@ -31,12 +32,12 @@ func buildConv2D(b *builder) (recorder, error) {
 	if b.flat {
 		return nil, errors.New("a convolution after flatten or dense: its input is a vector")
 	}
-	relu, err := b.activation(false)
+	relu, act, err := b.activation(false)
 	if err != nil {
 		return nil, err
 	}
 	k := s.KernelSize
-	c := &conv2d{in: in, out: Shape{in.H, in.W, s.Filters}, size: k, relu: relu}
+	c := &conv2d{in: in, out: Shape{in.H, in.W, s.Filters}, size: k, relu: relu, act: act}
 	b.l.Out = c.out
 	c.kernel = b.glorot("kernel", []int{k, k, in.C, s.Filters}, k*k*in.C, k*k*s.Filters)
 	c.bias = b.param("bias", []int{s.Filters}, Zeros, true)
@@ -55,6 +56,7 @@ func (c *conv2d) needs(batch int, first bool, t kernels.Tuning) needs {
 	if !first {
 		n.own = []int{c.kernel.Size()} // the kernel transposed, for the input gradient
 	}
+	n.own = append(n.own, c.act.own(batch*c.out.Size())...)
 	return n
 }
 
@@ -72,7 +74,10 @@ func (c *conv2d) products(batch int, first bool) []product {
 
 func (c *conv2d) forward(p *pass) error {
 	conv := p.conv("forward", c.conv(p.batch()), kernels.ConvForward)
-	return conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), p.out, p.param(c.bias))
+	if err := conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), c.act.productOut(p), p.param(c.bias)); err != nil {
+		return err
+	}
+	return c.act.forward(p)
 }
 
 func (c *conv2d) backward(p *pass) error {
@@ -80,6 +85,7 @@ func (c *conv2d) backward(p *pass) error {
 	if c.relu {
 		err = p.reluBackward()
 	}
+	err = errors.Join(err, c.act.backward(p))
 	filter := p.conv("backward-filter", c.conv(p.batch()), kernels.ConvBackwardFilter)
 	err = errors.Join(err,
 		filter.BackwardFilter(p.ctx(), p.rec, p.in, p.dOut, p.grad(c.kernel), p.splitScratch()),

@@ -19,8 +19,11 @@ type LayerSpec struct {
 	Filters    int     `json:"filters,omitempty"`     // conv2d
 	KernelSize int     `json:"kernel_size,omitempty"` // conv2d: odd, square
 	Units      int     `json:"units,omitempty"`       // dense
-	Activation string  `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
+	Activation string  `json:"activation,omitempty"`  // conv2d, dense, activation: see activation.go; softmax on the last dense layer only
 	Rate       float64 `json:"rate,omitempty"`        // dropout
+	// Alpha is leaky_relu's slope and elu's scale; a pointer, as
+	// leaky_relu has no default.
+	Alpha *float64 `json:"alpha,omitempty"`
 }
 
 // fieldsSet names, as model.json does, the fields of the layer that are
@@ -30,7 +33,7 @@ func (s LayerSpec) fieldsSet() []string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}} {
+	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"alpha", s.Alpha != nil}} {
 		if f.set {
 			out = append(out, f.name)
 		}
