@@ -172,6 +172,84 @@ cmd_toolchain() {
 	log "toolchain: $($GLSLANG --version | head -1); spirv-val $($SPIRV_VAL --version | head -1)"
 }
 
+# A lavapipe with cooperative matrices (VK_KHR_cooperative_matrix, fp16
+# fragments of 8x8x8 on 8-lane CPUs: Mesa 26). Debian 12's Mesa (25.0.7 from
+# bookworm-backports) has none. Mesa's sources cannot be fetched here (the
+# archive serves no source for Debian 13's Mesa), and Debian 13's lavapipe
+# needs Debian 13's libc: so this unpacks Debian 13's binary packages (the
+# pinned backport and what apt resolves it to from trixie, checked by apt
+# against the archive's signed lists) into .deps/lavapipe-VERSION, which
+# holds them and `run`, the one way in: `run CMD ARGS` runs CMD under that
+# libc's dynamic loader and libraries with VK_DRIVER_FILES naming that
+# lavapipe and VK_LAYER_PATH Debian 13's validation layer (1.4.309, which
+# knows cooperative matrices: VKCNN_VALIDATE=1 keeps them on under it),
+# e.g. `go test -exec "$PWD/.deps/lavapipe-VERSION/run" ./nn/kernels`.
+# A second call finds it there and does nothing.
+LAVAPIPE_VERSION=26.1.6-1~bpo13+1
+LAVAPIPE_SUITES="trixie trixie-backports"
+# The tests ./build.sh test runs on it: every matrix variant it runs, at odd
+# shapes, split-K and past the storage-buffer range.
+LAVAPIPE_TESTS='^(TestGemmMatchesReference|TestGemmSplitKMatchesReference|TestConvMatchesReference|TestGemmSplitsRowsPastStorageRange)$/^coopmat'
+# The tests of kernels that require their subgroup size.
+SUBGROUP_TESTS='^(TestKernelRequiresItsSubgroupSize|TestSubgroupKernelsNeedTheirSize)$'
+
+
+lavapipe_dir() { echo ".deps/lavapipe-${LAVAPIPE_VERSION%%-*}"; }
+
+cmd_lavapipe() {
+	local dir apt deb lib
+	dir=$(lavapipe_dir)
+	if [ -x "$dir/run" ] && [ -f "$dir/layer/VkLayer_khronos_validation.json" ]; then
+		log "lavapipe: $dir present (mesa-vulkan-drivers $LAVAPIPE_VERSION)"
+		return
+	fi
+	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "lavapipe: needs apt-get and dpkg-deb (Debian)"
+	local line uri suite
+	line=$(apt_archive_for_suite bookworm)
+	uri=${line%%|*}
+	[ -n "$uri" ] || uri=http://deb.debian.org/debian
+	apt="$dir.apt"
+	rm -rf "$dir" "$apt"
+	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/cache"
+	for suite in $LAVAPIPE_SUITES; do echo "deb $uri $suite main"; done >"$apt/sources.list"
+	: >"$apt/status"
+	# apt on its own lists, status and cache: the machine's packages are
+	# left as they are.
+	cat >"$apt/apt.conf" <<-EOF
+		Dir::Etc::sourcelist "$PWD/$apt/sources.list";
+		Dir::Etc::sourceparts "-";
+		Dir::State::Lists "$PWD/$apt/lists";
+		Dir::State::status "$PWD/$apt/status";
+		Dir::Cache "$PWD/$apt/cache";
+		Dir::Cache::archives "$PWD/$apt/archives";
+		APT::Install-Recommends "0";
+		Debug::NoLocking "1";
+	EOF
+	log "lavapipe: fetching mesa-vulkan-drivers $LAVAPIPE_VERSION and its libraries ($LAVAPIPE_SUITES)"
+	APT_CONFIG="$PWD/$apt/apt.conf" apt-get -q update >"$apt/log" 2>&1 || die "lavapipe: apt-get update failed ($apt/log)"
+	APT_CONFIG="$PWD/$apt/apt.conf" apt-get -q -y install --download-only "mesa-vulkan-drivers=$LAVAPIPE_VERSION" libvulkan1 vulkan-validationlayers >>"$apt/log" 2>&1 ||
+		die "lavapipe: mesa-vulkan-drivers $LAVAPIPE_VERSION is not to be had ($apt/log): set LAVAPIPE_VERSION in build.sh to one that \`apt-cache policy mesa-vulkan-drivers\` lists for trixie-backports"
+	mkdir -p "$dir/root"
+	for deb in "$apt"/archives/*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
+	(cd "$apt/archives" && ls *.deb) >"$dir/packages"
+	lib=$PWD/$dir/root/usr/lib/x86_64-linux-gnu
+	[ -f "$lib/libvulkan_lvp.so" ] && [ -x "$lib/ld-linux-x86-64.so.2" ] || die "lavapipe: the packages hold no libvulkan_lvp.so or dynamic loader"
+	sed "s|\"libvulkan_lvp.so\"|\"$lib/libvulkan_lvp.so\"|" "$dir/root/usr/share/vulkan/icd.d/lvp_icd.json" >"$dir/lvp_icd.json"
+	mkdir -p "$dir/layer"
+	sed "s|\"libVkLayer_khronos_validation.so\"|\"$lib/libVkLayer_khronos_validation.so\"|" \
+		"$dir/root/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json" >"$dir/layer/VkLayer_khronos_validation.json"
+	cat >"$dir/run" <<-EOF
+		#!/bin/sh
+		# Runs a program on lavapipe from mesa-vulkan-drivers $LAVAPIPE_VERSION
+		# under Debian 13's libc (./build.sh lavapipe made this).
+		export VK_DRIVER_FILES="$PWD/$dir/lvp_icd.json" VK_ICD_FILENAMES="$PWD/$dir/lvp_icd.json" VK_LAYER_PATH="$PWD/$dir/layer"
+		exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib" "\$@"
+	EOF
+	chmod +x "$dir/run"
+	rm -rf "$apt"
+	log "lavapipe: $dir/run ($(wc -l <"$dir/packages") packages, $(du -sh "$dir" | cut -f1))"
+}
+
 # uses_glslang: the shader (a .comp path) is a cooperative-matrix one.
 uses_glslang() { grep -q 'GL_KHR_cooperative_matrix' "$1"; }
 
@@ -288,6 +366,17 @@ cmd_test() {
 	fi
 	log "test: VKCNN_VALIDATE=1 go test ./..."
 	VKCNN_VALIDATE=1 go test "$@" ./...
+	# The real cooperative-matrix kernels: lavapipe's fp16 matrices (Mesa
+	# 26, ./build.sh lavapipe) under a validation layer that knows them.
+	# Where the pinned lavapipe cannot be had, this fails: no test skips it.
+	cmd_lavapipe
+	log "test: the cooperative-matrix kernel tests on $(lavapipe_dir) under its validation layer"
+	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./nn/kernels -run "$LAVAPIPE_TESTS"
+	VKCNN_VALIDATE=1 go test -count=1 -exec "$PWD/$(lavapipe_dir)/run" ./vk ./nn/kernels -run "$SUBGROUP_TESTS"
+	# The kernels that need a subgroup size, at the other size lavapipe
+	# offers: 4 lanes, where 128-bit vectors are its widest.
+	log "test: the subgroup-size tests on lavapipe's 4-lane subgroups (LP_NATIVE_VECTOR_WIDTH=128)"
+	LP_NATIVE_VECTOR_WIDTH=128 VKCNN_VALIDATE=1 go test -count=1 ./vk ./nn/kernels -run "$SUBGROUP_TESTS"
 	log "test: scripts/gpu-check-test.sh (the GPU check's modes on lavapipe, and with a stub nvidia-smi)"
 	scripts/gpu-check-test.sh
 	# Ten seconds (FUZZTIME) of fuzzing per parser of untrusted files; the committed
@@ -353,6 +442,9 @@ usage: ./build.sh COMMAND
                    glslang, by the digests in shaders/glslang.sum)
   toolchain        build glslang and spirv-val at vulkan-sdk-1.4.335.0 into
                    .deps/tools (sources in .deps/src, cloned where missing)
+  lavapipe         unpack a lavapipe with cooperative matrices (Mesa 26 from
+                   Debian 13's backports, with Debian 13's libc) into
+                   .deps/lavapipe-VERSION; its `run CMD` runs CMD on it
   build            build bin/vkcnn
   test [ARGS]      deps, ONNX Runtime, build, data, gofmt, go vet, shader check, then
                    VKCNN_VALIDATE=1 go test ARGS ./..., then 10 s (FUZZTIME) of
@@ -368,6 +460,7 @@ case "${1:-help}" in
 deps) shift; cmd_deps "$@"; cmd_onnxruntime ;;
 shaders) shift; cmd_shaders "$@" ;;
 build) shift; cmd_build "$@" ;;
+lavapipe) shift; cmd_lavapipe "$@" ;;
 test) shift; cmd_test "$@" ;;
 data) shift; cmd_data "$@" ;;
 train)

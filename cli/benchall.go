@@ -55,6 +55,13 @@ func benchAll(c *cli.Context) (err error) {
 	return nil
 }
 
+// printRefused says which kernel variants the device does not run, and why.
+func printRefused(w io.Writer, refused []string) {
+	for _, why := range refused {
+		fmt.Fprintf(w, "not run on this device: %s\n", why)
+	}
+}
+
 // printStep prints what bench all measured: the kernel of each product,
 // the parts of a training step, and the whole step.
 func printStep(w io.Writer, res measure.StepResult, copyFloats int) {
@@ -74,6 +81,7 @@ func printStep(w io.Writer, res measure.StepResult, copyFloats int) {
 	if len(fp32) > 0 {
 		fmt.Fprintf(w, "in fp32, as no matrix variant runs them: %s\n", strings.Join(fp32, "; "))
 	}
+	printRefused(w, res.Refused)
 	fmt.Fprintf(w, "\ntraining steps to warm up: %s\n", res.Warmup)
 	fmt.Fprintf(w, "%-28s %12s %7s %s\n", "part of a training step", "device time", "share", "rate")
 	for _, p := range res.Parts {

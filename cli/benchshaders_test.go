@@ -81,6 +81,11 @@ func TestBenchShadersOnNullHardware(t *testing.T) {
 				if matrix && (p.Matrix == nil || *p.Matrix == 0) {
 					t.Errorf("%s: no matrix instruction among %d", name, *p.Instructions)
 				}
+				// The matrix kernels require the size RADV reports (64),
+				// whatever wave it would compile them at.
+				if matrix && p.SubgroupSize != 64 {
+					t.Errorf("%s: compiled at %d lanes, want the 64 it requires", name, p.SubgroupSize)
+				}
 				if family == "navi31" && strings.HasSuffix(p.Shader, "_warp") && (2**p.FMAInstructions < *p.Instructions || *p.WideLoads == 0) {
 					t.Errorf("%s: %d FMAs of %d instructions, %d 128-bit loads: want at least half FMAs and a 128-bit load", name, *p.FMAInstructions, *p.Instructions, *p.WideLoads)
 				}

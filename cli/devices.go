@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vkcnn/vkcnn/internal/numfmt"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -64,9 +66,10 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 		fmt.Fprintf(w, "     %s\n", memoryTable(d.Memory))
 		fmt.Fprintf(w, "     workgroup size %dx%dx%d, %d invocations, %d KiB shared memory\n",
 			d.MaxWorkgroupSize[0], d.MaxWorkgroupSize[1], d.MaxWorkgroupSize[2], d.MaxWorkgroupInvocations, d.SharedMemoryBytes>>10)
-		fmt.Fprintf(w, "     subgroup %d lanes (%s); float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
-			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), timestamps(d))
+		fmt.Fprintf(w, "     subgroup %d lanes (%s), %s; float16 %s; 16-bit storage %s; bfloat16 %s; timestamps %s\n",
+			d.SubgroupSize, strings.Join(d.SubgroupOps, ","), requirable(d), yesNo(d.Float16), yesNo(d.Storage16Bit), yesNo(d.Bfloat16), timestamps(d))
 		fmt.Fprintf(w, "     cooperative matrices (tensor cores): %s\n", matrixShapes(d.CooperativeMatrices))
+		fmt.Fprintf(w, "     precisions: %s\n", precisions(d))
 		if !d.ComputeQueue {
 			fmt.Fprintf(w, "     no compute queue: vkcnn cannot use this device\n")
 		}
@@ -74,6 +77,36 @@ func printDevices(w io.Writer, devices []vk.DeviceInfo) {
 			fmt.Fprintf(w, "     note: Mesa %d's lavapipe is several times slower than Mesa 24 or newer (Debian 12: bookworm-backports; ./build.sh deps installs it)\n", major)
 		}
 	}
+}
+
+// precisions lists the precisions the device trains at (kernels.CheckPrecision),
+// the first reason against those it does not.
+func precisions(d vk.DeviceInfo) string {
+	var runs, not []string
+	var why error
+	for _, p := range kernels.Precisions {
+		if err := kernels.CheckPrecision(d, p); err != nil {
+			not = append(not, p.String())
+			why = cmp.Or(why, err)
+			continue
+		}
+		runs = append(runs, p.String())
+	}
+	if len(not) == 0 {
+		return strings.Join(runs, ", ")
+	}
+	return fmt.Sprintf("%s (not %s: %v)", strings.Join(runs, ", "), strings.Join(not, ", "), why)
+}
+
+// requirable says which subgroup sizes a kernel can require of the device.
+func requirable(d vk.DeviceInfo) string {
+	if d.MinSubgroupSize == 0 {
+		return "no size can be required"
+	}
+	if d.MinSubgroupSize == d.MaxSubgroupSize {
+		return fmt.Sprintf("%d can be required", d.MinSubgroupSize)
+	}
+	return fmt.Sprintf("%d to %d can be required", d.MinSubgroupSize, d.MaxSubgroupSize)
 }
 
 // memoryTable writes the heaps and types a device's memory has, which

@@ -52,6 +52,7 @@ type tuneResult struct {
 	Model     string        `json:"model"`
 	Batch     int           `json:"batch"`
 	Products  []tuneProduct `json:"products"`
+	Refused   []string      `json:"refused_variants,omitempty"` // why the device runs none of them
 	Cache     string        `json:"cache"`
 }
 
@@ -92,6 +93,10 @@ func tune(c *cli.Context) (err error) {
 	}
 	res := tuneResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Precision: prec.String(), Model: c.String("model"), Batch: batch}
 	defaults := kernels.NewTuning(ctx.Info, prec, nil)
+	res.Refused = defaults.Refused()
+	if !c.Bool("json") {
+		printRefused(c.App.Writer, res.Refused)
+	}
 	chosen := map[string]string{}
 	names, products := nn.Products(model, batch)
 	seen := map[string]bool{}

@@ -2,7 +2,8 @@
 # Tests scripts/gpu-check.sh on a machine without a GPU: with a stub
 # nvidia-smi that lists one, the check must fail (exit 1) and say that the
 # device vkcnn chose is not the GPU; without it, the check must run to its
-# end on whatever device is here; --tests must run a quick test of every
+# end on whatever device is here; --smoke must run a kernel test of each
+# product and 20 steps at each precision; --tests must run a quick test of every
 # package's test binary (the GPU-sized ones skip) and fail where one
 # fails; --reproduce must file a trial run as docs/reproduce keeps them
 # and pack it, start no run that would not fit in its budget, and file a
@@ -42,6 +43,26 @@ if [ $rc -ne 0 ] || ! grep -q "every step passed" <<<"$out" || [ $took -gt 480 ]
 	exit 1
 fi
 echo "gpu-check-test: without a GPU the check runs to its end in ${took}s"
+
+# --smoke: a GEMM and a convolution test at each precision the device runs
+# (lavapipe: all three, the matrix ones emulated), then 20 steps at each.
+begin=$(date +%s)
+out=$(scripts/gpu-check.sh --smoke 2>&1)
+rc=$?
+took=$(($(date +%s) - begin))
+log=.deps/test-logs/nn-kernels.test.log
+ran=""
+for v in warp128 coopmat64_bf16 coopmat64_bf16x3; do
+	for test in TestGemmMatchesReference TestConvMatchesReference; do
+		grep -q -- "--- PASS: $test/$v/" "$log" 2>/dev/null && ran+=" $test/$v"
+	done
+done
+if [ $rc -ne 0 ] || [ "$(wc -w <<<"$ran")" -ne 6 ] || [ "$(grep -c '^Epoch 1/1 ' <<<"$out")" -ne 3 ] || [ $took -gt 240 ]; then
+	printf '%s\n' "$out" | tail -40
+	echo "gpu-check-test: --smoke exited $rc after ${took}s, passing$ran; want 0 within 240s, a GEMM and a convolution test at fp32, bf16 and bf16x3 and 20 steps at each" >&2
+	exit 1
+fi
+echo "gpu-check-test: --smoke runs a GEMM and a convolution test and 20 steps at fp32, bf16 and bf16x3 in ${took}s"
 
 # A test of each package's binary, and the GPU-sized tests, which skip on a
 # CPU device: the mechanism, not the suite (./build.sh test ran that).

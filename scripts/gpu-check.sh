@@ -13,6 +13,10 @@
 #       data): unpacks the loader where it lacks one, finds the NVIDIA Vulkan
 #       driver, checks that vkcnn chose the GPU, then times GEMM, tunes twice,
 #       profiles a step and trains two epochs of the standard model
+#   --smoke  the first stage whenever a GPU is lent, at most 2 minutes:
+#       vkcnn devices, a GEMM and a convolution test at every precision the
+#       device runs, without validation (Debian's layer predates cooperative
+#       matrices), then 20 steps of the standard model at each
 #   --tests [--run REGEX]  the test binaries on the GPU under the validation
 #       layer, 120 s in all: a line a package, then what failed
 #   --reproduce --budget S [--at PRECISION]  vkcnn reproduce --next: the next
@@ -106,6 +110,7 @@ mode=check budget=0 vkcnn_args=() filter="" train=0 at=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) mode=tests ;;
+	--smoke) mode=smoke ;;
 	--torch) mode=torch ;;
 	--precision) mode=precision ;;
 	--train) train=1 ;;
@@ -119,7 +124,7 @@ while [ $# -gt 0 ]; do
 		vkcnn_args=("$@")
 		break
 		;;
-	*) echo "gpu-check: unknown argument $1 (--prepare, --tests [--run REGEX], --reproduce --budget S [--at P], --torch, --precision [--train], --vkcnn S ARGS...)" >&2; exit 2 ;;
+	*) echo "gpu-check: unknown argument $1 (--prepare, --smoke, --tests [--run REGEX], --reproduce --budget S [--at P], --torch, --precision [--train], --vkcnn S ARGS...)" >&2; exit 2 ;;
 	esac
 	shift
 done

@@ -102,6 +102,41 @@ stages_vkcnn() {
 	stage "$budget" bin/vkcnn "${vkcnn_args[@]}" || fail "vkcnn ${vkcnn_args[*]}"
 }
 
+# stages_smoke proves in at most 2 minutes on a GPU that each product runs
+# right at every precision the device runs (vkcnn devices' precisions
+# line, kernels.CheckPrecision): a variant of each precision that runs
+# wherever the precision does, on a GEMM and a convolution of partial tiles
+# and fragments, without validation (Debian's layer predates cooperative
+# matrices); then 20 steps of the standard model (on lavapipe the small
+# one) at each.
+stages_smoke() {
+	local precisions prec variants="" model batch train_limit saved_layer=$layer saved_filter=$filter saved_limit=$tests_limit
+	precisions=$(printf '%s\n' "$devices" | awk '/^\* / { on = 1; next } /^  [0-9]/ { on = 0 }
+		on && /^ +precisions: / { sub(/^ +precisions: /, ""); sub(/ \(not .*/, ""); gsub(/,/, ""); print; exit }')
+	[ -n "$precisions" ] || { fail "vkcnn devices names no precision for $chosen"; return; }
+	for prec in $precisions; do
+		case $prec in
+		fp32) variants+="|warp128" ;;
+		*) variants+="|coopmat64_$prec" ;;
+		esac
+	done
+	if [ -n "$gpu" ]; then
+		model=standard batch=64 tests_limit=30 train_limit=25
+	else
+		model=$small batch=8 tests_limit=90 train_limit=60
+	fi
+	section "kernel tests at $precisions: ${variants#|}, a GEMM and a convolution each, without validation (at most ${tests_limit}s)"
+	layer="" filter="^(TestGemmMatchesReference|TestConvMatchesReference)\$/^(${variants#|})\$/^(36x68x20|\{Batch:3_H:9_W:6_Cin:4_Cout:8_KH:5_KW:5\})\$"
+	run_tests
+	layer=$saved_layer filter=$saved_filter tests_limit=$saved_limit
+	for prec in $precisions; do
+		section "20 steps of $model at $prec (at most ${train_limit}s)"
+		rm -rf ".deps/smoke-$prec"
+		stage $train_limit bin/vkcnn train --model "$model" --batch-size $batch --epochs 1 --steps-per-epoch 20 --val-split 0.01 \
+			--precision "$prec" --out ".deps/smoke-$prec" | grep '^Epoch' || fail "20 steps of $model at $prec"
+	done
+}
+
 # stages_tests runs the test binaries, then, on a GPU, 20 steps at batch
 # 256.
 stages_tests() {

@@ -18,6 +18,8 @@ typedef struct { uint32_t sType; void* pNext; uint32_t cooperativeMatrix, robust
 typedef struct { uint32_t sType; void* pNext; uint32_t type, dotProduct, cooperativeMatrix; } vkcnn_bf16_features;
 typedef struct { uint32_t sType; void* pNext; uint32_t shaderFloat16, shaderInt8; } vkcnn_f16_features;
 typedef struct { uint32_t sType; void* pNext; uint32_t pipelineExecutableInfo; } vkcnn_stats_feature;
+typedef struct { uint32_t sType; void* pNext; uint32_t subgroupSizeControl, computeFullSubgroups; } vkcnn_sgc_feature;
+typedef struct { uint32_t sType; void* pNext; uint32_t vulkanMemoryModel, deviceScope, availabilityVisibilityChains; } vkcnn_vmm_feature;
 typedef struct {
 	uint32_t sType; void* pNext;
 	uint32_t M, N, K, A, B, C, Result, saturatingAccumulation, scope;
@@ -63,10 +65,11 @@ static int32_t vkcnn_cm_shapes(void* gipa, void* instance, void* physical, uint3
 // requested.
 typedef struct {
 	void* head; // the first requested structure
-	vkcnn_cm_features cm; vkcnn_bf16_features bf16; vkcnn_f16_features f16; vkcnn_stats_feature stats;
+	vkcnn_cm_features cm; vkcnn_bf16_features bf16; vkcnn_f16_features f16; vkcnn_stats_feature stats; vkcnn_sgc_feature sgc;
+	vkcnn_vmm_feature vmm;
 } vkcnn_device_features;
 
-static vkcnn_device_features* vkcnn_device_features_request(int cm, int bf16, int f16, int stats) {
+static vkcnn_device_features* vkcnn_device_features_request(int cm, int bf16, int f16, int stats, int sgc, int vmm) {
 	vkcnn_device_features* d = calloc(1, sizeof *d);
 	if (d == NULL) return NULL;
 	vkcnn_cm_chain head = {0, NULL};
@@ -74,7 +77,9 @@ static vkcnn_device_features* vkcnn_device_features_request(int cm, int bf16, in
 	if (cm) { d->cm.sType = vkcnn_cm_features_type; d->cm.cooperativeMatrix = 1; last->pNext = &d->cm; last = (vkcnn_cm_chain*)&d->cm; }
 	if (bf16) { d->bf16.sType = vkcnn_bf16_features_type; d->bf16.type = 1; d->bf16.cooperativeMatrix = 1; last->pNext = &d->bf16; last = (vkcnn_cm_chain*)&d->bf16; }
 	if (f16) { d->f16.sType = vkcnn_f16_features_type; d->f16.shaderFloat16 = 1; last->pNext = &d->f16; last = (vkcnn_cm_chain*)&d->f16; }
-	if (stats) { d->stats.sType = vkcnn_stats_feature_type; d->stats.pipelineExecutableInfo = 1; last->pNext = &d->stats; }
+	if (stats) { d->stats.sType = vkcnn_stats_feature_type; d->stats.pipelineExecutableInfo = 1; last->pNext = &d->stats; last = (vkcnn_cm_chain*)&d->stats; }
+	if (sgc) { d->sgc.sType = 1000225002; d->sgc.subgroupSizeControl = 1; d->sgc.computeFullSubgroups = 1; last->pNext = &d->sgc; last = (vkcnn_cm_chain*)&d->sgc; }
+	if (vmm) { d->vmm.sType = 1000211000; d->vmm.vulkanMemoryModel = 1; last->pNext = &d->vmm; }
 	if (head.pNext == NULL) { free(d); return NULL; }
 	d->head = head.pNext;
 	return d;
@@ -92,8 +97,11 @@ import (
 // The extensions of the optional features.
 const (
 	cooperativeMatrixExtension = "VK_KHR_cooperative_matrix"
-	bfloat16Extension          = "VK_KHR_shader_bfloat16"
-	float16Extension           = "VK_KHR_shader_float16_int8"
+	// The matrix shaders' scopes and semantics (GL_KHR_memory_scope_semantics)
+	// declare the Vulkan memory model, which must be enabled with them.
+	memoryModelExtension = "VK_KHR_vulkan_memory_model"
+	bfloat16Extension    = "VK_KHR_shader_bfloat16"
+	float16Extension     = "VK_KHR_shader_float16_int8"
 )
 
 // MatrixShape is one cooperative-matrix product a device runs: A (M x K)
@@ -158,8 +166,9 @@ func queryMatrices(instance vulkan.Instance, physical vulkan.PhysicalDevice, ext
 }
 
 // enableFeatures enables in the device create info the optional features
-// the device offers that vkcnn's shaders use (cooperative matrices, bf16
-// in them, fp16 arithmetic) and, with statistics, pipeline statistics; it
+// the device offers that vkcnn's shaders use (cooperative matrices with
+// the memory model their shaders declare, bf16 in them, fp16 arithmetic,
+// required subgroup sizes) and, with statistics, pipeline statistics; it
 // returns what frees the request after vkCreateDevice.
 func (c *Context) enableFeatures(info *vulkan.DeviceCreateInfo, statistics bool) (release func()) {
 	exts := deviceExtensions(c.Info.physical)
@@ -171,11 +180,13 @@ func (c *Context) enableFeatures(info *vulkan.DeviceCreateInfo, statistics bool)
 		return on
 	}
 	cm := add(cooperativeMatrixExtension, len(c.Info.CooperativeMatrices) > 0)
+	vmm := add(memoryModelExtension, cm && exts[memoryModelExtension])
 	bf16 := add(bfloat16Extension, c.Info.Bfloat16)
 	f16 := c.Info.Float16
 	add(float16Extension, f16)
 	statistics = add(pipelineExecutableExtension, statistics)
-	req := C.vkcnn_device_features_request(cbool(cm), cbool(bf16), cbool(f16), cbool(statistics))
+	sizes := add(subgroupSizeExtension, c.Info.MinSubgroupSize > 0)
+	req := C.vkcnn_device_features_request(cbool(cm), cbool(bf16), cbool(f16), cbool(statistics), cbool(sizes), cbool(vmm))
 	if req == nil {
 		return func() {}
 	}

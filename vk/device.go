@@ -39,8 +39,15 @@ type DeviceInfo struct {
 
 	SubgroupSize uint32   `json:"subgroup_size"`
 	SubgroupOps  []string `json:"subgroup_operations"`
-	Float16      bool     `json:"float16"`
-	Storage16Bit bool     `json:"storage_16bit"`
+	// MinSubgroupSize..MaxSubgroupSize are the subgroup sizes a kernel
+	// can require, with full subgroups (VK_EXT_subgroup_size_control), a
+	// workgroup then holding up to MaxWorkgroupSubgroups of them; zero
+	// where the device cannot require a size (RequireSubgroup).
+	MinSubgroupSize       uint32 `json:"min_subgroup_size"`
+	MaxSubgroupSize       uint32 `json:"max_subgroup_size"`
+	MaxWorkgroupSubgroups uint32 `json:"max_workgroup_subgroups"`
+	Float16               bool   `json:"float16"`
+	Storage16Bit          bool   `json:"storage_16bit"`
 	// CooperativeMatrices are the matrix products the device's tensor
 	// cores run (VK_KHR_cooperative_matrix), none where it has none;
 	// Bfloat16 says it takes bf16 in them (VK_KHR_shader_bfloat16).
@@ -77,6 +84,27 @@ func (d DeviceInfo) MesaVersion() (major, minor int, ok bool) {
 	major, _ = strconv.Atoi(m[1])
 	minor, _ = strconv.Atoi(m[2])
 	return major, minor, true
+}
+
+// subgroupSizeExtension lets a pipeline require its subgroup size and
+// full subgroups (core in Vulkan 1.3; vkcnn asks for Vulkan 1.1).
+const subgroupSizeExtension = "VK_EXT_subgroup_size_control"
+
+// RequireSubgroup reports whether a kernel of invocations a workgroup can
+// require subgroups of size lanes, all full, and why not: the device must
+// let compute pipelines require a size and full subgroups, lanes must be
+// within its range, and the workgroup whole subgroups, no more than it
+// allows.
+func (d DeviceInfo) RequireSubgroup(lanes, invocations uint32) error {
+	switch {
+	case d.MinSubgroupSize == 0:
+		return fmt.Errorf("%s cannot require a subgroup size of compute kernels (no %s with full subgroups)", d.Name, subgroupSizeExtension)
+	case lanes < d.MinSubgroupSize || lanes > d.MaxSubgroupSize || lanes&(lanes-1) != 0:
+		return fmt.Errorf("%s runs subgroups of %d to %d lanes, not %d", d.Name, d.MinSubgroupSize, d.MaxSubgroupSize, lanes)
+	case invocations%lanes != 0 || invocations/lanes > d.MaxWorkgroupSubgroups:
+		return fmt.Errorf("%s: a workgroup of %d invocations is not 1 to %d whole subgroups of %d", d.Name, invocations, d.MaxWorkgroupSubgroups, lanes)
+	}
+	return nil
 }
 
 var subgroupOpNames = []string{"basic", "vote", "arithmetic", "ballot", "shuffle", "shuffle_relative", "clustered", "quad"}
@@ -207,9 +235,10 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 	exts := deviceExtensions(h)
 	v12 := props.ApiVersion >= vulkan.MakeVersion(1, 2, 0)
 	extra := queryExtra(inst.handle, h, v12 || exts["VK_KHR_driver_properties"], v12 || exts["VK_KHR_shader_float16_int8"],
-		exts["VK_NV_shader_sm_builtins"], exts["VK_AMD_shader_core_properties"])
+		exts["VK_NV_shader_sm_builtins"], exts["VK_AMD_shader_core_properties"], exts[subgroupSizeExtension])
 	d.ComputeUnits = extra.ComputeUnits
 	d.SubgroupSize = extra.SubgroupSize
+	d.MinSubgroupSize, d.MaxSubgroupSize, d.MaxWorkgroupSubgroups = extra.MinSubgroupSize, extra.MaxSubgroupSize, extra.MaxWorkgroupSubgroups
 	for bit, name := range subgroupOpNames {
 		if extra.SubgroupOps&(1<<bit) != 0 {
 			d.SubgroupOps = append(d.SubgroupOps, name)

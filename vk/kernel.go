@@ -31,11 +31,19 @@ type KernelSpec struct {
 	Bindings  []Access
 	PushWords int
 	Spec      []uint32
+	// Subgroup, where not 0, is the subgroup size the shader's results
+	// depend on (subgroup operations, cooperative matrices): the pipeline
+	// requires it, with full subgroups of Workgroup invocations a
+	// workgroup (DeviceInfo.RequireSubgroup).
+	Subgroup, Workgroup uint32
 }
 
 func (s KernelSpec) key() string {
 	var b strings.Builder
 	b.WriteString(s.Name)
+	if s.Subgroup != 0 {
+		fmt.Fprintf(&b, "/%d", s.Subgroup)
+	}
 	for _, v := range s.Spec {
 		fmt.Fprintf(&b, ",%d", v)
 	}
@@ -60,6 +68,11 @@ func (c *Context) Kernel(spec KernelSpec) (*Kernel, error) {
 	key := spec.key()
 	if k, ok := c.kernels[key]; ok {
 		return k, nil
+	}
+	if spec.Subgroup != 0 {
+		if err := c.Info.RequireSubgroup(spec.Subgroup, spec.Workgroup); err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
+		}
 	}
 	if 4*spec.PushWords > int(c.Info.MaxPushConstantsBytes) {
 		return nil, fmt.Errorf("kernel %s: %d bytes of push constants exceed the device's %d", spec.Name, 4*spec.PushWords, c.Info.MaxPushConstantsBytes)
@@ -139,7 +152,7 @@ func (k *Kernel) build() error {
 	k.pipelineLayout = handleOf(pipelineLayout)
 
 	start := time.Now()
-	pipeline, err := c.createComputePipeline(c.pipelineCache, c.capture, k.module, k.pipelineLayout, k.spec.Spec)
+	pipeline, err := c.createComputePipeline(c.pipelineCache, c.capture, k.module, k.pipelineLayout, k.spec.Spec, k.spec.Subgroup)
 	if err != nil {
 		return err
 	}

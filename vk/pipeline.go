@@ -24,12 +24,15 @@ typedef struct {
 	uint32_t sType; const void* pNext; uint32_t flags; vkcnn_cp_stage stage; uint64_t layout;
 	uint64_t basePipelineHandle; int32_t basePipelineIndex;
 } vkcnn_cp_info;
+typedef struct { uint32_t sType; void* pNext; uint32_t requiredSubgroupSize; } vkcnn_cp_subgroup;
 typedef int32_t (*vkcnn_cp_create_fn)(void* device, uint64_t cache, uint32_t count, const vkcnn_cp_info* infos, const void* allocator, uint64_t* pipelines);
 
 // vkcnn_create_compute_pipeline compiles the entry point "main" of module
-// with its specialization constants 0..count-1 set to spec (32-bit each).
+// with its specialization constants 0..count-1 set to spec (32-bit each),
+// and where subgroup is not 0, subgroups of that size, all full
+// (VK_EXT_subgroup_size_control).
 static int32_t vkcnn_create_compute_pipeline(void* gipa, void* instance, void* device, uint64_t cache, uint32_t flags,
-		uint64_t module, uint64_t layout, const uint32_t* spec, uint32_t count, uint64_t* pipeline) {
+		uint64_t module, uint64_t layout, const uint32_t* spec, uint32_t count, uint32_t subgroup, uint64_t* pipeline) {
 	vkcnn_cp_gdpa_fn gdpa = (vkcnn_cp_gdpa_fn)((vkcnn_cp_gipa_fn)gipa)(instance, "vkGetDeviceProcAddr");
 	if (gdpa == NULL) return -3; // VK_ERROR_INITIALIZATION_FAILED
 	vkcnn_cp_create_fn create = (vkcnn_cp_create_fn)gdpa(device, "vkCreateComputePipelines");
@@ -60,6 +63,14 @@ static int32_t vkcnn_create_compute_pipeline(void* gipa, void* instance, void* d
 	info.stage.module = module;
 	info.stage.pName = "main";
 	info.stage.pSpecializationInfo = count > 0 ? &specialization : NULL;
+	vkcnn_cp_subgroup required;
+	memset(&required, 0, sizeof required);
+	if (subgroup != 0) {
+		required.sType = 1000225001; // VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO
+		required.requiredSubgroupSize = subgroup;
+		info.stage.pNext = &required;
+		info.stage.flags = 0x2;  // VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT
+	}
 	info.layout = layout;
 	info.basePipelineIndex = -1;
 	int32_t r = create(device, cache, 1, &info, NULL, pipeline);
@@ -76,15 +87,16 @@ import (
 )
 
 // createComputePipeline compiles module's "main" with specialization
-// constants 0..len(spec)-1, through cache (0 for none).
-func (c *Context) createComputePipeline(cache uint64, flags vulkan.PipelineCreateFlags, module, layout uint64, spec []uint32) (uint64, error) {
+// constants 0..len(spec)-1, through cache (0 for none), requiring full
+// subgroups of subgroup lanes where that is not 0.
+func (c *Context) createComputePipeline(cache uint64, flags vulkan.PipelineCreateFlags, module, layout uint64, spec []uint32, subgroup uint32) (uint64, error) {
 	var data *C.uint32_t
 	if len(spec) > 0 {
 		data = (*C.uint32_t)(unsafe.Pointer(&spec[0]))
 	}
 	var pipeline C.uint64_t
 	r := C.vkcnn_create_compute_pipeline(procAddr(), unsafe.Pointer(c.inst.handle), unsafe.Pointer(c.device), C.uint64_t(cache), C.uint32_t(flags),
-		C.uint64_t(module), C.uint64_t(layout), data, C.uint32_t(len(spec)), &pipeline)
+		C.uint64_t(module), C.uint64_t(layout), data, C.uint32_t(len(spec)), C.uint32_t(subgroup), &pipeline)
 	if err := check("vkCreateComputePipelines", vulkan.Result(r)); err != nil {
 		return 0, err
 	}

@@ -19,6 +19,8 @@ typedef struct { uint32_t sType; void* pNext; uint32_t storageBuffer16, uniformA
 typedef struct { uint32_t sType; void* pNext; uint32_t shaderFloat16, shaderInt8; } vkcnn_float16int8;
 typedef struct { uint32_t sType; void* pNext; uint32_t shaderSMCount, shaderWarpsPerSM; } vkcnn_sm_builtins;
 typedef struct { uint32_t sType; void* pNext; uint32_t shaderEngineCount, shaderArraysPerEngineCount, computeUnitsPerShaderArray, rest[11]; } vkcnn_amd_core;
+typedef struct { uint32_t sType; void* pNext; uint32_t minSubgroupSize, maxSubgroupSize, maxComputeWorkgroupSubgroups, requiredSubgroupSizeStages; } vkcnn_sgc_properties;
+typedef struct { uint32_t sType; void* pNext; uint32_t subgroupSizeControl, computeFullSubgroups; } vkcnn_sgc_features;
 
 typedef struct {
 	uint32_t subgroupSize, subgroupStages, subgroupOps;
@@ -27,9 +29,10 @@ typedef struct {
 	char driverName[256];
 	char driverInfo[256];
 	uint32_t computeUnits;
+	uint32_t minSubgroupSize, maxSubgroupSize, maxWorkgroupSubgroups;
 } vkcnn_extra;
 
-static int vkcnn_query(void* gipa, void* instance, void* physical, int driverProps, int float16Int8, int smBuiltins, int amdCore, vkcnn_extra* out) {
+static int vkcnn_query(void* gipa, void* instance, void* physical, int driverProps, int float16Int8, int smBuiltins, int amdCore, int sizeControl, vkcnn_extra* out) {
 	vkcnn_gipa_fn get = (vkcnn_gipa_fn)gipa;
 	vkcnn_get2_fn props2 = (vkcnn_get2_fn)get(instance, "vkGetPhysicalDeviceProperties2");
 	vkcnn_get2_fn feats2 = (vkcnn_get2_fn)get(instance, "vkGetPhysicalDeviceFeatures2");
@@ -40,19 +43,24 @@ static int vkcnn_query(void* gipa, void* instance, void* physical, int driverPro
 	vkcnn_properties2 p; memset(&p, 0, sizeof p); p.sType = 1000059001;
 	vkcnn_sm_builtins sm; memset(&sm, 0, sizeof sm); sm.sType = 1000154001;
 	vkcnn_amd_core amd; memset(&amd, 0, sizeof amd); amd.sType = 1000185000;
+	vkcnn_sgc_properties sgc; memset(&sgc, 0, sizeof sgc); sgc.sType = 1000225000;
 	// Each structure is chained only where the device supports it.
 	vkcnn_chain* last = (vkcnn_chain*)&sub;
 	p.pNext = &sub;
 	if (driverProps) { last->pNext = &drv; last = (vkcnn_chain*)&drv; }
 	if (smBuiltins) { last->pNext = &sm; last = (vkcnn_chain*)&sm; }
 	if (amdCore) { last->pNext = &amd; last = (vkcnn_chain*)&amd; }
+	if (sizeControl) { last->pNext = &sgc; last = (vkcnn_chain*)&sgc; }
 	props2(physical, &p);
 
 	vkcnn_storage16 s16; memset(&s16, 0, sizeof s16); s16.sType = 1000083000;
 	vkcnn_float16int8 f16; memset(&f16, 0, sizeof f16); f16.sType = 1000082000;
 	vkcnn_features2 f; memset(&f, 0, sizeof f); f.sType = 1000059000;
 	f.pNext = &s16;
-	if (float16Int8) s16.pNext = &f16;
+	vkcnn_sgc_features sgcf; memset(&sgcf, 0, sizeof sgcf); sgcf.sType = 1000225002;
+	last = (vkcnn_chain*)&s16;
+	if (float16Int8) { last->pNext = &f16; last = (vkcnn_chain*)&f16; }
+	if (sizeControl) { last->pNext = &sgcf; }
 	feats2(physical, &f);
 
 	out->subgroupSize = sub.subgroupSize;
@@ -68,6 +76,12 @@ static int vkcnn_query(void* gipa, void* instance, void* physical, int driverPro
 	out->driverInfo[255] = 0;
 	out->computeUnits = smBuiltins ? sm.shaderSMCount
 		: amdCore ? amd.shaderEngineCount * amd.shaderArraysPerEngineCount * amd.computeUnitsPerShaderArray : 0;
+	// A size can be required of compute pipelines, with full subgroups.
+	if (sgcf.subgroupSizeControl && sgcf.computeFullSubgroups && (sgc.requiredSubgroupSizeStages & 0x20)) {
+		out->minSubgroupSize = sgc.minSubgroupSize;
+		out->maxSubgroupSize = sgc.maxSubgroupSize;
+		out->maxWorkgroupSubgroups = sgc.maxComputeWorkgroupSubgroups;
+	}
 	return 1;
 }
 */
@@ -82,38 +96,46 @@ import (
 // extraProperties are what Vulkan 1.1/1.2 report beyond vulkan-go's 1.0
 // queries.
 type extraProperties struct {
-	SubgroupSize   uint32
-	SubgroupOps    uint32
-	Storage16      bool
-	Float16        bool
-	DriverID       uint32
-	DriverName     string
-	DriverInfo     string
-	ComputeUnits   uint32
-	haveProperties bool
+	SubgroupSize uint32
+	SubgroupOps  uint32
+	Storage16    bool
+	Float16      bool
+	DriverID     uint32
+	DriverName   string
+	DriverInfo   string
+	ComputeUnits uint32
+	// The subgroup sizes a compute pipeline can require, with full
+	// subgroups, and the subgroups a workgroup may then hold; zero where
+	// none can be required.
+	MinSubgroupSize, MaxSubgroupSize, MaxWorkgroupSubgroups uint32
+	haveProperties                                          bool
 }
 
 // queryExtra asks for subgroup, 16-bit and driver properties, and the
 // multiprocessor or compute-unit count (VK_NV_shader_sm_builtins,
-// VK_AMD_shader_core_properties). Structures are chained only where the
-// device supports them, as the spec requires.
-func queryExtra(instance vulkan.Instance, physical vulkan.PhysicalDevice, driverProps, float16Int8, smBuiltins, amdCore bool) extraProperties {
+// VK_AMD_shader_core_properties), and the subgroup sizes a pipeline can
+// require (VK_EXT_subgroup_size_control). Structures are chained only
+// where the device supports them, as the spec requires.
+func queryExtra(instance vulkan.Instance, physical vulkan.PhysicalDevice, driverProps, float16Int8, smBuiltins, amdCore, sizeControl bool) extraProperties {
 	var out C.vkcnn_extra
 	ok := C.vkcnn_query(procAddr(), unsafe.Pointer(instance), unsafe.Pointer(physical), cbool(driverProps), cbool(float16Int8),
-		cbool(smBuiltins), cbool(amdCore), &out)
+		cbool(smBuiltins), cbool(amdCore), cbool(sizeControl), &out)
 	if ok == 0 {
 		return extraProperties{}
 	}
 	return extraProperties{
-		SubgroupSize:   uint32(out.subgroupSize),
-		SubgroupOps:    uint32(out.subgroupOps),
-		Storage16:      out.storageBuffer16 != 0,
-		Float16:        out.float16 != 0,
-		DriverID:       uint32(out.driverID),
-		DriverName:     C.GoString(&out.driverName[0]),
-		DriverInfo:     C.GoString(&out.driverInfo[0]),
-		ComputeUnits:   uint32(out.computeUnits),
-		haveProperties: true,
+		SubgroupSize:          uint32(out.subgroupSize),
+		SubgroupOps:           uint32(out.subgroupOps),
+		Storage16:             out.storageBuffer16 != 0,
+		Float16:               out.float16 != 0,
+		DriverID:              uint32(out.driverID),
+		DriverName:            C.GoString(&out.driverName[0]),
+		DriverInfo:            C.GoString(&out.driverInfo[0]),
+		ComputeUnits:          uint32(out.computeUnits),
+		MinSubgroupSize:       uint32(out.minSubgroupSize),
+		MaxSubgroupSize:       uint32(out.maxSubgroupSize),
+		MaxWorkgroupSubgroups: uint32(out.maxWorkgroupSubgroups),
+		haveProperties:        true,
 	}
 }
 

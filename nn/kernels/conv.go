@@ -57,8 +57,10 @@ func (c Conv) shader(info vk.DeviceInfo, pass ConvPass) shader {
 		access = append(access, vk.Read) // bias
 		flags = []uint32{boolWord(c.Bias), boolWord(c.ReLU)}
 	}
-	style, spec := c.Variant.specialize(info, c.Precision, flags...)
-	return shader{name: name + "_" + style, label: c.Variant.label(c.Precision) + flagNames(flags, "bias", "relu"), access: access, push: 10, spec: spec}
+	style, spec, inst := c.Variant.specialize(info, c.Precision, flags...)
+	lanes, wg := c.Variant.subgroup(inst)
+	return shader{name: name + "_" + style, label: c.Variant.label(c.Precision) + flagNames(flags, "bias", "relu"), access: access, push: 10, spec: spec,
+		subgroup: lanes, workgroup: wg}
 }
 
 // record dispatches one of the convolution passes as a GEMM of m x n x k,

@@ -83,17 +83,17 @@ func checkConv(t *testing.T, ctx *vk.Context, rng *rand.Rand, g ref.ConvGeom, ch
 	c := Conv{Batch: g.Batch, H: g.H, W: g.W, Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Bias: true, ReLU: true, Variant: ch.Variant, Precision: ch.Precision}
 	r := runConv(t, ctx, rng, c)
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
-	parts := ch.Precision.BF16Parts()
+	parts, round := ch.Precision.BF16Parts(), roundingOf(ctx.Info, ch.Precision)
 	// The bias is added once, with the first pair's products.
-	forward := termsSum(ref.Terms(r.in, r.w, parts), func(x, w []float64, first bool) []float64 {
+	forward := termsSum(ref.TermsRounded(r.in, r.w, parts, round), func(x, w []float64, first bool) []float64 {
 		if !first {
 			return ref.ConvForward64(g, x, w, nil, nil)
 		}
 		return ref.ConvForward64(g, x, w, ref.Float64s(r.bias), nil)
 	})
-	data := termsSum(ref.Terms(r.dOut, r.w, parts), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
-	filter := termsSum(ref.Terms(r.in, r.dOut, parts), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
-	terms := len(ref.Terms(nil, nil, parts))
+	data := termsSum(ref.TermsRounded(r.dOut, r.w, parts, round), func(d, w []float64, _ bool) []float64 { return ref.ConvBackwardData64(g, d, w, nil) })
+	filter := termsSum(ref.TermsRounded(r.in, r.dOut, parts, round), func(x, d []float64, _ bool) []float64 { return ref.ConvBackwardFilter64(g, x, d, nil) })
+	terms := len(ref.TermsRounded(nil, nil, parts, round))
 	checks := []struct {
 		name string
 		got  []float32

@@ -13,10 +13,12 @@ import (
 
 // h100 is what vkcnn devices reported for the H100 lent to the project.
 var h100 = vk.DeviceInfo{Type: "discrete GPU", ComputeUnits: 132, SharedMemoryBytes: 48 << 10,
-	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SubgroupSize: 32}
+	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SubgroupSize: 32,
+	MinSubgroupSize: 32, MaxSubgroupSize: 32, MaxWorkgroupSubgroups: 32}
 
 var lavapipe = vk.DeviceInfo{Type: "CPU", SharedMemoryBytes: 32 << 10, MaxWorkgroupInvocations: 1024,
-	MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"}}
+	MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
+	MinSubgroupSize: 8, MaxSubgroupSize: 8, MaxWorkgroupSubgroups: 32}
 
 // TestDefaultChoices checks the built-in choices for the standard model's
 // products at batch 64: the large warp tile on a GPU, its sum over k split
@@ -134,6 +136,7 @@ var h100bf16 = func() vk.DeviceInfo {
 // navi31 is RADV's RDNA3: fp16 matrices, no bf16 (Mesa 25).
 var navi31 = vk.DeviceInfo{Name: "AMD Radeon RX 7900 XTX (RADV NAVI31)", Type: "discrete GPU", SharedMemoryBytes: 64 << 10,
 	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, SubgroupSize: 32,
+	MinSubgroupSize: 32, MaxSubgroupSize: 64, MaxWorkgroupSubgroups: 1024,
 	CooperativeMatrices: []vk.MatrixShape{
 		{M: 16, N: 16, K: 16, A: "float16", B: "float16", C: "float16", Result: "float16", Scope: "subgroup"},
 		{M: 16, N: 16, K: 16, A: "float16", B: "float16", C: "float32", Result: "float32", Scope: "subgroup"},
@@ -274,9 +277,68 @@ func TestUsableRefusesTilesTheShaderCannotHold(t *testing.T) {
 	}
 	for _, v := range GemmVariants {
 		for _, prec := range precisionsOf(v) {
-			if err := v.usable(lavapipe, prec, false); err != nil && !(v.Name == "coopmat128" && prec == BF16x3) {
+			// bf16x3's two parts and sixteen emulated fragments of C pass
+			// lavapipe's 32 KiB in coopmat128 and coopmat64x16.
+			if err := v.usable(lavapipe, prec, false); err != nil && !((v.Name == "coopmat128" || v.Name == "coopmat64x16") && prec == BF16x3) {
 				t.Errorf("%s at %s: %v", v.Name, prec, err)
 			}
 		}
 	}
+}
+
+// TestCheckRefusesSubgroupSizesTheDeviceCannotGive checks that the kernels
+// whose results depend on the subgroup size (the subgroup kernels, the
+// cooperative matrices) are refused, with the reason, where the device
+// cannot be made to run that size with full subgroups, and that the
+// others still run there.
+func TestCheckRefusesSubgroupSizesTheDeviceCannotGive(t *testing.T) {
+	g := Gemm{M: 64, N: 64, K: 64}
+	noControl, fourLanes, varying := lavapipe, lavapipe, navi31
+	noControl.MinSubgroupSize, noControl.MaxSubgroupSize = 0, 0
+	fourLanes.SubgroupSize, fourLanes.MinSubgroupSize, fourLanes.MaxSubgroupSize = 4, 4, 4
+	varying.MinSubgroupSize = 0
+	h100few := h100bf16
+	h100few.MaxWorkgroupSubgroups = 4
+	for _, tc := range []struct {
+		name string
+		info vk.DeviceInfo
+		ch   Choice
+		why  string
+	}{
+		{"no size control", noControl, Choice{Variant: variant(t, "subgroup16"), Split: 1}, "cannot require a subgroup size"},
+		{"four lanes", fourLanes, Choice{Variant: variant(t, "subgroup64"), Split: 1}, "subgroups of 4 to 4 lanes, not 8"},
+		{"RADV without size control", varying, Choice{Variant: variant(t, "coopmat64"), Split: 1, Precision: BF16}, "cannot require a subgroup size"},
+		{"too many subgroups", h100few, Choice{Variant: variant(t, "coopmat128"), Split: 1, Precision: BF16}, "not 1 to 4 whole subgroups of 32"},
+	} {
+		err := check(tc.info, g, tc.ch, true)
+		if err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("%s, %s: %v, want an error saying %q", tc.name, tc.ch, err, tc.why)
+		}
+	}
+	for _, info := range []vk.DeviceInfo{noControl, fourLanes} {
+		for _, v := range []string{"warp64", "tiled64", "coopmat64"} {
+			prec := precisionsOf(variant(t, v))[0]
+			if err := Check(info, g, Choice{Variant: variant(t, v), Split: 1, Precision: prec}); err != nil {
+				t.Errorf("%s at %d lanes: %v (it depends on no subgroup size)", v, info.SubgroupSize, err)
+			}
+		}
+	}
+	if s := g.With(Choice{Variant: variant(t, "subgroup16"), Split: 1}).shader(lavapipe, false); s.subgroup != 8 || s.workgroup != 8 {
+		t.Errorf("subgroup16's pipeline requires %d lanes in %d, want 8 in 8", s.subgroup, s.workgroup)
+	}
+	if s := g.With(Choice{Variant: variant(t, "coopmat128"), Split: 1, Precision: BF16}).shader(h100bf16, false); s.subgroup != 32 || s.workgroup != 256 {
+		t.Errorf("coopmat128's pipeline on an H100 requires %d lanes in %d, want 32 in 256", s.subgroup, s.workgroup)
+	}
+	if s := g.With(Choice{Variant: variant(t, "coopmat128"), Split: 1, Precision: BF16}).shader(lavapipe, false); s.subgroup != 0 {
+		t.Errorf("the emulated coopmat128 requires %d lanes; it uses no subgroup", s.subgroup)
+	}
+}
+
+func variant(t *testing.T, name string) GemmVariant {
+	t.Helper()
+	v, err := GemmVariantByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

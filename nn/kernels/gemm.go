@@ -80,6 +80,10 @@ var GemmVariants = []GemmVariant{
 	// 32 KiB of shared memory).
 	{Name: "coopmat128", Style: Matrix, BM: 128, BN: 128, BK: 32, WM: 64, WN: 32},
 	{Name: "coopmat64", Style: Matrix, BM: 64, BN: 64, BK: 32, WM: 32, WN: 32},
+	// Sixteen subgroups of 16x16: with 8-lane subgroups and fragments of
+	// 8x8 (lavapipe's fp16 matrices), where coopmat64's four subgroups
+	// would each fetch 16 vec4s a K-step.
+	{Name: "coopmat64x16", Style: Matrix, BM: 64, BN: 64, BK: 32, WM: 16, WN: 16},
 }
 
 // usable reports whether the device can run the variant at a precision,
@@ -99,6 +103,11 @@ func (v GemmVariant) usable(info vk.DeviceInfo, prec Precision, compile bool) er
 		if err := v.matrixShape(inst); err != nil {
 			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
 		}
+		if lanes, wg := v.subgroup(inst); lanes != 0 {
+			if err := info.RequireSubgroup(lanes, wg); err != nil {
+				return fmt.Errorf("GEMM variant %s: its cooperative matrices need subgroups of %d lanes: %w", v.Name, lanes, err)
+			}
+		}
 	case prec.matrix():
 		return fmt.Errorf("GEMM variant %s computes in fp32; %s runs on the cooperative-matrix variants", v.Name, prec)
 	case v.Style == Subgroup:
@@ -107,9 +116,11 @@ func (v GemmVariant) usable(info vk.DeviceInfo, prec Precision, compile bool) er
 		if v.Rows == 0 || v.Rows > 64 || v.Rows%8 != 0 || (v.Cols != 32 && v.Cols != 64) {
 			return fmt.Errorf("GEMM variant %s: a subgroup tile of %dx%d; the shader takes 8 to 64 rows in eights by 32 or 64 columns", v.Name, v.Rows, v.Cols)
 		}
-		if info.SubgroupSize != 8 || !slices.Contains(info.SubgroupOps, "ballot") {
-			return fmt.Errorf("GEMM variant %s needs 8-lane subgroups with broadcast (the device has %d lanes, operations %s)",
-				v.Name, info.SubgroupSize, strings.Join(info.SubgroupOps, ","))
+		if !slices.Contains(info.SubgroupOps, "ballot") {
+			return fmt.Errorf("GEMM variant %s needs subgroup broadcast (the device's operations are %s)", v.Name, strings.Join(info.SubgroupOps, ","))
+		}
+		if err := info.RequireSubgroup(v.subgroup(matrixInstance{})); err != nil {
+			return fmt.Errorf("GEMM variant %s needs %d-lane subgroups: %w", v.Name, subgroupLanes, err)
 		}
 		return nil
 	case v.Style == Warp:
@@ -242,7 +253,25 @@ func (v GemmVariant) workgroup(inst matrixInstance) uint32 {
 	case Matrix:
 		return v.warps() * inst.lanes
 	}
-	return 8
+	return subgroupLanes
+}
+
+// subgroupLanes are the lanes of the subgroup kernels
+// (gemm_subgroup_body.glsl's local_size_x and subgroupBroadcast).
+const subgroupLanes = 8
+
+// subgroup is the subgroup size the variant's shader depends on (on
+// inst), with the invocations of its workgroup: the subgroup kernels'
+// broadcasts, the cooperative matrices' fragments; none (0) for the
+// others and the emulation, which uses no subgroup.
+func (v GemmVariant) subgroup(inst matrixInstance) (lanes, invocations uint32) {
+	switch {
+	case v.Style == Subgroup:
+		return subgroupLanes, subgroupLanes
+	case v.Style == Matrix && inst.suffix != emulated.suffix:
+		return inst.lanes, v.workgroup(inst)
+	}
+	return 0, 0
 }
 
 // warps is the warp tiles of a workgroup's tile.
@@ -516,12 +545,14 @@ var gemmAccess = []vk.Access{vk.Read, vk.Read, vk.Write, vk.Read}
 // bias and ReLU to the sum of its layers.
 func (g Gemm) shader(info vk.DeviceInfo, split bool) shader {
 	flags := []uint32{boolWord(g.TransA), boolWord(g.TransB), boolWord(g.Bias && !split), boolWord(g.ReLU && !split)}
-	style, spec := g.Variant.specialize(info, g.Precision, flags...)
+	style, spec, inst := g.Variant.specialize(info, g.Precision, flags...)
 	push := 3
 	if g.Variant.staged() {
 		push = 4 // and the k of a split's layer
 	}
-	return shader{name: "gemm_" + style, label: g.Variant.label(g.Precision) + flagNames(flags, "transA", "transB", "bias", "relu"), access: gemmAccess, push: push, spec: spec}
+	lanes, wg := g.Variant.subgroup(inst)
+	return shader{name: "gemm_" + style, label: g.Variant.label(g.Precision) + flagNames(flags, "transA", "transB", "bias", "relu"), access: gemmAccess, push: push, spec: spec,
+		subgroup: lanes, workgroup: wg}
 }
 
 // label names the variant at a precision in a pipeline's label: the
@@ -552,25 +583,25 @@ func flagNames(flags []uint32, names ...string) string {
 // 9, then the warp body its register blocks at 10 and 11 and the depth of
 // its unrolled k loop at 12, the matrix body its fragment shape at 10-12,
 // a subgroup's invocations at 13 and bf16x3 at 14; the flags follow the
-// tile.
-func (v GemmVariant) specialize(info vk.DeviceInfo, prec Precision, flags ...uint32) (style string, spec []uint32) {
+// tile. A matrix variant's instance comes with them.
+func (v GemmVariant) specialize(info vk.DeviceInfo, prec Precision, flags ...uint32) (style string, spec []uint32, inst matrixInstance) {
 	switch v.Style {
 	case Subgroup:
 		spec = append(append(spec, flags...), make([]uint32, 8-len(flags))...)
-		return string(v.Style), append(spec, v.Rows, v.Cols)
+		return string(v.Style), append(spec, v.Rows, v.Cols), inst
 	case Warp:
 		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
 		spec = append(spec, make([]uint32, 4-len(flags))...)
-		return string(v.Style), append(spec, v.workgroup(matrixInstance{}), v.WMIter, v.WNIter, v.unroll(info))
+		return string(v.Style), append(spec, v.workgroup(inst), v.WMIter, v.WNIter, v.unroll(info)), inst
 	case Matrix:
-		inst, _ := instance(info) // Check has said it compiles
+		inst, _ = instance(info) // Check has said it compiles
 		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
 		spec = append(spec, make([]uint32, 4-len(flags))...)
-		return string(v.Style) + "_" + inst.suffix, append(spec, v.workgroup(inst), inst.tm, inst.tn, inst.tk, inst.lanes, boolWord(prec == BF16x3))
+		return string(v.Style) + "_" + inst.suffix, append(spec, v.workgroup(inst), inst.tm, inst.tn, inst.tk, inst.lanes, boolWord(prec == BF16x3)), inst
 	}
 	spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
 	spec = append(spec, make([]uint32, 4-len(flags))...)
-	return string(v.Style), append(spec, v.workgroup(matrixInstance{}))
+	return string(v.Style), append(spec, v.workgroup(inst)), inst
 }
 
 // staged says the variant stages its operands by vec4 slots

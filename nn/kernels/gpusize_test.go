@@ -132,7 +132,7 @@ func checkGemmSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	run(t, ctx, func(rec *vk.Recording) error {
 		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
 	})
-	pairs := ref.Terms(a, b, g.Precision.BF16Parts())
+	pairs := ref.TermsRounded(a, b, g.Precision.BF16Parts(), roundingOf(ctx.Info, g.Precision))
 	checkSample(t, "C", download(t, cb, g.M*g.N), sampleEntries(rng, g.M, g.N), len(pairs)*g.K, func(e int) float64 {
 		s := 0.0
 		for _, p := range pairs {
@@ -154,7 +154,7 @@ func checkConvSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) {
 	r := runConv(t, ctx, rng, c)
 	g := r.g
 	pixels, taps := g.Batch*g.H*g.W, g.KH*g.KW
-	parts := c.Precision.BF16Parts()
+	parts, round := c.Precision.BF16Parts(), roundingOf(ctx.Info, c.Precision)
 	// sum is an entry's reference summed over the operand pairs the
 	// precision multiplies.
 	sum := func(pairs [][2][]float32, entry func(a, b []float32) float64) float64 {
@@ -164,7 +164,7 @@ func checkConvSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, c Conv) {
 		}
 		return s
 	}
-	forward, data, filter := ref.Terms(r.in, r.w, parts), ref.Terms(r.dOut, r.w, parts), ref.Terms(r.in, r.dOut, parts)
+	forward, data, filter := ref.TermsRounded(r.in, r.w, parts, round), ref.TermsRounded(r.dOut, r.w, parts, round), ref.TermsRounded(r.in, r.dOut, parts, round)
 	checkSample(t, "forward", r.out, sampleEntries(rng, pixels, g.Cout), len(forward)*taps*g.Cin, func(e int) float64 {
 		s := sum(forward, func(in, w []float32) float64 { return ref.ConvForwardEntry(g, in, w, e/g.Cout, e%g.Cout) })
 		return max(s+float64(r.bias[e%g.Cout]), 0)

@@ -27,6 +27,10 @@ type shader struct {
 	access []vk.Access
 	push   int
 	spec   []uint32
+	// subgroup, where not 0, is the subgroup size the shader depends on,
+	// required of its pipeline with full subgroups of workgroup
+	// invocations (vk.KernelSpec).
+	subgroup, workgroup uint32
 }
 
 // kernelSpec is the pipeline's description, with its SPIR-V.
@@ -35,7 +39,8 @@ func (s shader) kernelSpec() (vk.KernelSpec, error) {
 	if err != nil {
 		return vk.KernelSpec{}, err
 	}
-	return vk.KernelSpec{Name: s.name, Code: code, Bindings: s.access, PushWords: s.push, Spec: s.spec}, nil
+	return vk.KernelSpec{Name: s.name, Code: code, Bindings: s.access, PushWords: s.push, Spec: s.spec,
+		Subgroup: s.subgroup, Workgroup: s.workgroup}, nil
 }
 
 // kernel builds (or finds in the context's cache) the shader's pipeline.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/nn/ref"
@@ -195,6 +196,16 @@ func TestGemmSplitKMatchesReference(t *testing.T) {
 	ran.check(t)
 }
 
+// roundingOf is how a device rounds the parts of its products at prec
+// (ref.TermsRounded): the fp16 matrix instance to fp16, the others to
+// bf16.
+func roundingOf(info vk.DeviceInfo, prec Precision) func(float32) float32 {
+	if inst, err := instance(info); err == nil && prec.matrix() && inst.suffix == "f16" {
+		return ref.F16
+	}
+	return ref.BF16
+}
+
 // sumTolerance bounds the float32 rounding of sums of terms products of
 // values of at most 1 (growing at most linearly with their count).
 func sumTolerance(terms int) float64 { return 4*float64(terms)/(1<<23) + 1e-6 }
@@ -209,7 +220,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	if g.Bias {
 		bias = randomFloats(rng, g.N)
 	}
-	terms := ref.Terms(a, b, g.Precision.BF16Parts())
+	terms := ref.TermsRounded(a, b, g.Precision.BF16Parts(), roundingOf(ctx.Info, g.Precision))
 	want := ref.GemmTerms(g.M, g.N, g.K, terms, g.TransA, g.TransB, bias, g.ReLU)
 	ab, bb := upload(t, ctx, a), upload(t, ctx, b)
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N)) // garbage that must be overwritten
@@ -233,8 +244,15 @@ func TestGemmSplitsRowsPastStorageRange(t *testing.T) {
 	t.Cleanup(func() { maxRangeOverride = 0 })
 	rng := rand.New(rand.NewPCG(3, 4))
 	g := Gemm{M: 200, N: 40, K: 36, Bias: true}
-	// The matrix variant of 64 rows: a band of 128 passes 16 KiB.
-	m64, _ := GemmVariantByName("coopmat64")
+	// A matrix variant of 64 rows the device runs (coopmat64, or on 8-lane
+	// matrices coopmat64x16): a band of 128 passes 16 KiB.
+	var m64 GemmVariant
+	for _, v := range GemmVariants {
+		if v.Style == Matrix && v.BM == 64 && v.usable(ctx.Info, BF16x3, false) == nil {
+			m64 = v
+			break
+		}
+	}
 	for _, ch := range []Choice{Default(ctx.Info, g, FP32), {Variant: m64, Split: 1, Precision: BF16}, {Variant: m64, Split: 1, Precision: BF16x3}} {
 		g := g.With(ch).(Gemm)
 		t.Run(ch.String(), func(t *testing.T) { checkGemm(t, ctx, rng, g) })
@@ -360,5 +378,42 @@ func TestElementwiseSplitsPastStorageRange(t *testing.T) {
 	})
 	if d, at := maxAbsDiff(download(t, zb, n), ref.Add(x, y)); d != 0 {
 		t.Fatalf("element %d off by %g", at, d)
+	}
+}
+
+// TestSubgroupKernelsNeedTheirSize runs the subgroup kernel and the
+// device's matrix kernel where the device gives their subgroup size, and
+// checks that Check refuses them, saying so, where it cannot (lavapipe
+// with LP_NATIVE_VECTOR_WIDTH=128 has 4-lane subgroups; ./build.sh test
+// runs this at 8 and 4).
+func TestSubgroupKernelsNeedTheirSize(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	inst, err := instance(ctx.Info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Gemm{M: 36, N: 68, K: 20, Bias: true, ReLU: true}
+	for _, name := range []string{"subgroup16", "coopmat64", "coopmat64x16"} {
+		v := variant(t, name)
+		ch := Choice{Variant: v, Split: 1, Precision: precisionsOf(v)[0]}
+		lanes, wg := v.subgroup(inst)
+		if lanes == 0 {
+			continue // the emulation uses no subgroup
+		}
+		if v.Style == Matrix && v.matrixShape(inst) != nil {
+			continue // not this instance's tile
+		}
+		err := Check(ctx.Info, g, ch)
+		if want := ctx.Info.RequireSubgroup(lanes, wg); want != nil {
+			if err == nil || !strings.Contains(err.Error(), want.Error()) {
+				t.Errorf("%s on %d-lane subgroups: %v, want a refusal saying %q", name, ctx.Info.SubgroupSize, err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Run(ch.String(), func(t *testing.T) { checkGemm(t, ctx, rng, g.With(ch).(Gemm)) })
 	}
 }

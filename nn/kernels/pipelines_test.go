@@ -15,7 +15,7 @@ import (
 // precision: 8-lane subgroups for the subgroup kernels, a GPU's limits
 // for the others, and a CPU's emulation of the matrix kernels.
 var everyVariant = vk.DeviceInfo{Type: "CPU", SubgroupSize: 8, SubgroupOps: []string{"basic", "ballot"},
-	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SharedMemoryBytes: 48 << 10}
+	MinSubgroupSize: 8, MaxSubgroupSize: 8, MaxWorkgroupSubgroups: 128, MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SharedMemoryBytes: 48 << 10}
 
 // matrixGPUs are a device of each cooperative-matrix instance: bf16
 // matrices, and fp16 ones alone (compiled, not run).
@@ -23,6 +23,7 @@ var matrixGPUs = func() (out []vk.DeviceInfo) {
 	for _, elem := range []string{"bfloat16", "float16"} {
 		info := everyVariant
 		info.Type, info.SubgroupSize, info.Bfloat16 = "discrete GPU", 32, elem == "bfloat16"
+		info.MinSubgroupSize, info.MaxSubgroupSize, info.MaxWorkgroupSubgroups = 32, 32, 32
 		info.CooperativeMatrices = []vk.MatrixShape{{M: 16, N: 16, K: 16, A: elem, B: elem, C: "float32", Result: "float32", Scope: "subgroup"}}
 		out = append(out, info)
 	}

@@ -86,6 +86,13 @@ type matrixInstance struct {
 	runs       bool
 }
 
+// fp16OnCPU runs the fp16 instance, not the emulation, on a CPU device
+// that offers fp16 matrices (lavapipe from Mesa 26): the kernel tests do,
+// to run the cooperative-matrix code as a driver compiles it, against
+// references rounded to fp16. Training never does: fp16's range does not
+// hold unscaled gradients.
+var fp16OnCPU bool
+
 // emulated is the plain-GLSL instance (matrix_emu_ops.glsl): 16x16x16
 // fragments over 32 invocations, 8 entries of an accumulator each.
 var emulated = matrixInstance{suffix: "emu", tm: 16, tn: 16, tk: 16, lanes: 32, runs: true}
@@ -93,7 +100,8 @@ var emulated = matrixInstance{suffix: "emu", tm: 16, tn: 16, tk: 16, lanes: 32, 
 // instance is the device's matrix instance: cooperative matrices of
 // bfloat16 inputs and float32 accumulators at subgroup scope where it has
 // them (16x16x16 where offered, else the first such shape); the
-// emulation on a CPU device (lavapipe), which has none; else fp16
+// emulation on a CPU device (lavapipe; its fp16 matrices with fp16OnCPU);
+// else fp16
 // matrices, compiled to check the code but not run (fp16's range does not
 // hold unscaled gradients); else why not, naming what the device offers.
 func instance(info vk.DeviceInfo) (matrixInstance, error) {
@@ -101,6 +109,9 @@ func instance(info vk.DeviceInfo) (matrixInstance, error) {
 		return matrixInstance{suffix: "bf16", tm: shape.M, tn: shape.N, tk: shape.K, lanes: info.SubgroupSize, runs: true}, nil
 	}
 	if info.Type == "CPU" {
+		if shape, ok := matrixShape(info, "float16"); ok && fp16OnCPU {
+			return matrixInstance{suffix: "f16", tm: shape.M, tn: shape.N, tk: shape.K, lanes: info.SubgroupSize, runs: true}, nil
+		}
 		return emulated, nil
 	}
 	if shape, ok := matrixShape(info, "float16"); ok {

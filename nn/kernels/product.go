@@ -148,6 +148,23 @@ func check(info vk.DeviceInfo, p Product, ch Choice, compile bool) error {
 	return nil
 }
 
+// Refused says, a variant each, why the device runs none of the variants
+// of a precision's family that it refuses (the matrix variants at bf16
+// and bf16x3, the others at fp32): a subgroup size it cannot give, a tile
+// past its limits, no cooperative matrices.
+func Refused(info vk.DeviceInfo, prec Precision) []string {
+	var out []string
+	for _, v := range GemmVariants {
+		if (v.Style == Matrix) != prec.matrix() {
+			continue
+		}
+		if err := v.usable(info, prec, false); err != nil {
+			out = append(out, err.Error())
+		}
+	}
+	return out
+}
+
 // For is the choice of variant v at precision prec for p on the device:
 // v with the split of k it makes by default (defaultSplit), or why the
 // device cannot run it.

@@ -70,6 +70,9 @@ func (t Tuning) Fallback(p Product) error {
 	return device
 }
 
+// Refused is Refused for the tuning's device and precision.
+func (t Tuning) Refused() []string { return Refused(t.info, t.precision) }
+
 // Gemm returns g with its variant and split chosen.
 func (t Tuning) Gemm(g Gemm) Gemm {
 	p, _ := t.Choose(g)

@@ -73,6 +73,20 @@ func (s sums) done(n int, r *Rounding) []float64 {
 // bf16Bits); a bfloat16 is an fp32's high 16 bits.
 func BF16(x float32) float32 { return roundBits(x, 16) }
 
+// F16 is x rounded to the nearest IEEE half (11 significant bits; below
+// 2^-14 a multiple of 2^-24; from 65520 on, infinite), ties to even: how
+// the fp16 matrix kernels stage their operands (packHalf2x16).
+func F16(x float32) float32 {
+	a := math.Abs(float64(x))
+	switch {
+	case a >= 65520:
+		return float32(math.Copysign(math.Inf(1), float64(x)))
+	case a < 1.0/(1<<14):
+		return float32(math.RoundToEven(float64(x)*(1<<24)) / (1 << 24))
+	}
+	return roundBits(x, 13)
+}
+
 // TF32 is x rounded to the nearest TF32 (11 significant bits), ties to
 // even: what NVIDIA's tensor cores multiply in PyTorch's default for
 // convolutions.
@@ -93,18 +107,22 @@ func roundBits(x float32, bits uint) float32 {
 // bf16 roundings; two, the high parts hi = BF16(x) and low parts
 // lo = BF16(x - hi) as hi*hi, hi*lo and lo*hi. A product is bilinear, so
 // its reference is the sum of the references of the pairs.
-func Terms(a, b []float32, bf16Parts int) [][2][]float32 {
+func Terms(a, b []float32, bf16Parts int) [][2][]float32 { return TermsRounded(a, b, bf16Parts, BF16) }
+
+// TermsRounded is Terms with the parts rounded by round: F16 where the
+// matrix kernels stage fp16 (devices whose matrices take fp16 alone).
+func TermsRounded(a, b []float32, bf16Parts int, round func(float32) float32) [][2][]float32 {
 	hi := func(x []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
-			y[i] = BF16(v)
+			y[i] = round(v)
 		}
 		return y
 	}
 	lo := func(x, hi []float32) []float32 {
 		y := make([]float32, len(x))
 		for i, v := range x {
-			y[i] = BF16(v - hi[i])
+			y[i] = round(v - hi[i])
 		}
 		return y
 	}

@@ -40,6 +40,7 @@ type StepResult struct {
 	Precision        string   `json:"precision"`
 	Batch            int      `json:"batch"`
 	Kernels          []Kernel `json:"kernels"`
+	Refused          []string `json:"refused_variants,omitempty"` // why the device runs none of them
 	Warmup           Warmup   `json:"warmup"`
 	Parts            []Part   `json:"parts"`
 	StepSeconds      float64  `json:"step_seconds"`
@@ -77,7 +78,7 @@ func Step(ctx *vk.Context, model *nn.Model, tuning kernels.Tuning, batch, reps i
 		return res, err
 	}
 	res = StepResult{Device: ctx.Info.Name, Driver: ctx.Info.DriverInfo, Batch: batch, DeviceMemoryByte: net.DeviceBytes(),
-		Kernels: stepKernels(model, tuning, batch)}
+		Kernels: stepKernels(model, tuning, batch), Refused: tuning.Refused()}
 	counter := uint32(1)
 	res.Warmup, err = warmUp(func() (float64, error) {
 		start := time.Now()
