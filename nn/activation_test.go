@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -61,6 +63,22 @@ func TestActivationsBuild(t *testing.T) {
 		back, err := ParseSpec(out)
 		if err != nil || back.Layers[0].Activation != spec.Layers[0].Activation || (back.Layers[0].Alpha == nil) != (spec.Layers[0].Alpha == nil) {
 			t.Fatalf("%s: round trip gave %s (%v)", js, out, err)
+		}
+	}
+}
+
+// TestDocsActivations: docs/models.md's table of activations has a row for
+// each that model.json takes.
+func TestDocsActivations(t *testing.T) {
+	doc, err := os.ReadFile("../docs/models.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "## Activations")
+	section, _, _ = strings.Cut(section, "\n## ")
+	for _, name := range strings.Split(activationNames(), ", ") {
+		if !regexp.MustCompile("(?m)^\\| [^|]*`" + name + "`").MatchString(section) {
+			t.Errorf("docs/models.md's Activations table has no row for %s", name)
 		}
 	}
 }

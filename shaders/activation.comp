@@ -153,8 +153,11 @@ void main() {
         y[i] = forward(x[i]);
     } else {
         // A zero derivative cuts the gradient to 0, as ReLU's backward
-        // does, even where it is not finite.
+        // does, even where it is not finite. The gradient is loaded
+        // whatever the derivative: a load under a condition that differs
+        // between lanes costs lavapipe a loop over them.
         float d = derivative(x[i]);
-        y[i] = d == 0.0 ? 0.0 : y[i] * d;
+        float g = y[i];
+        y[i] = d == 0.0 ? 0.0 : g * d;
     }
 }
