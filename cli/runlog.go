@@ -45,7 +45,7 @@ func openStepLog(dir string, resume *nn.TrainState, warn io.Writer) (*report.Ste
 
 // logRow turns a training log row into a steps.csv row.
 func logRow(r nn.StepLog) report.Step {
-	return report.Step{Step: r.Step, Epoch: r.Epoch, Images: r.Images, Loss: r.Loss, Acc: r.Acc, LR: r.LR, ImagesPerSecond: r.ImagesPerSecond}
+	return report.Step{Step: r.Step, Epoch: r.Epoch, Images: r.Images, Loss: r.Loss, Acc: r.Acc, LR: r.LR, GradNorm: r.GradNorm, ImagesPerSecond: r.ImagesPerSecond}
 }
 
 // figureEvery is how long a long epoch goes between redraws of

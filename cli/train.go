@@ -70,7 +70,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
-			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "Adam's learning rate (the small preset: 1e-3)"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset: 1e-3)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
 			&cli.IntFlag{Name: "steps-per-epoch", Usage: "stop each epoch after N steps (0: the whole epoch), as Keras' steps_per_epoch"},
@@ -86,7 +86,7 @@ func trainCommand() *cli.Command {
 			precisionFlag,
 			dataFlag,
 			deviceFlag,
-		}, augmentFlags()...),
+		}, append(recipeFlags(), augmentFlags()...)...),
 		OnUsageError: usageError,
 		Action:       train,
 	}
@@ -100,9 +100,10 @@ type trainSetup struct {
 	source string
 	cfg    nn.TrainConfig
 	out    string
-	// When resuming: where the run stands, with its weights and Adam state.
-	resume               *nn.TrainState
-	params, adamM, adamV []float32
+	// When resuming: where the run stands, with its weights and the
+	// optimizer's state.
+	resume                 *nn.TrainState
+	params, state1, state2 []float32
 }
 
 // resumeKeeps are the flags --resume accepts; the rest come from the run.
@@ -126,19 +127,28 @@ func parseResume(c *cli.Context, dir string) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	params, adamM, adamV, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, runfolder.CheckpointFile))
+	params, state1, state2, cfg, st, err := model.LoadCheckpoint(filepath.Join(dir, runfolder.CheckpointFile))
 	if err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
 	if c.IsSet("epochs") {
-		if cfg.Epochs = c.Int("epochs"); cfg.Epochs <= 0 {
-			return nil, fmt.Errorf("epochs %d must be positive", cfg.Epochs)
+		epochs := c.Int("epochs")
+		if epochs <= 0 {
+			return nil, fmt.Errorf("epochs %d must be positive", epochs)
 		}
+		if epochs != cfg.Epochs && cfg.Schedule.FitsRunLength() {
+			return nil, fmt.Errorf("--resume %s: its %s schedule is fitted to its %s: --epochs %d would move the rates of the steps it has taken",
+				dir, cfg.Schedule.Name, plural(cfg.Epochs, "epoch"), epochs)
+		}
+		cfg.Epochs = epochs
+	}
+	if st.Stopped != "" {
+		return nil, errFinished{dir: dir, epochs: st.Epoch - 1, stopped: st.Stopped}
 	}
 	if st.Epoch > cfg.Epochs {
 		return nil, errFinished{dir: dir, epochs: cfg.Epochs}
 	}
-	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, runfolder.ModelFile), cfg: cfg, out: dir, resume: st, params: params, adamM: adamM, adamV: adamV}, nil
+	return &trainSetup{spec: spec, model: model, source: filepath.Join(dir, runfolder.ModelFile), cfg: cfg, out: dir, resume: st, params: params, state1: state1, state2: state2}, nil
 }
 
 func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
@@ -189,8 +199,16 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	opt, schedule, err := recipeConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	stopping, err := earlyStopping(c)
+	if err != nil {
+		return nil, err
+	}
 	cfg := nn.TrainConfig{
-		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr,
+		Epochs: c.Int("epochs"), BatchSize: batch, StepsPerEpoch: steps, LR: lr, Optimizer: opt, Schedule: schedule, EarlyStopping: stopping, LabelSmoothing: c.Float64("label-smoothing"),
 		Seed: c.Uint64("seed"), Shuffle: !c.Bool("no-shuffle"), Augment: aug, ValSplit: c.Float64("val-split"), KeepBest: keep == "best",
 		LogEvery: c.Int("log-every"), Precision: prec,
 	}
@@ -230,9 +248,14 @@ func stepsPerEpoch(c *cli.Context) (int, error) {
 type errFinished struct {
 	dir    string
 	epochs int
+	// stopped says why early stopping ended it, if it did.
+	stopped string
 }
 
 func (e errFinished) Error() string {
+	if e.stopped != "" {
+		return fmt.Sprintf("the run in %s stopped after epoch %d (%s); nothing to do", e.dir, e.epochs, e.stopped)
+	}
 	return fmt.Sprintf("the run in %s finished its %d epochs; nothing to do (raise --epochs to train on)", e.dir, e.epochs)
 }
 
@@ -286,13 +309,15 @@ func train(c *cli.Context) (err error) {
 	fmt.Fprintf(w, "Data: %s\n", data)
 	fmt.Fprintln(w, stepsLine(setup.cfg, onDevice.samples, setup.resume))
 
-	if err := runfolder.WriteRecord(setup.out, runfolder.Record{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}); err != nil {
+	record := runfolder.Record{Model: setup.spec.Name, Config: setup.cfg, Data: recordData(data), Device: ctx.Info.Name, Driver: deviceDriver(ctx.Info)}
+	if err := runfolder.WriteRecord(setup.out, record); err != nil {
 		return err
 	}
 	run, err := openRunWriter(setup, net, c.App.ErrWriter)
 	if err != nil {
 		return err
 	}
+	run.record = record
 	defer run.steps.Close()
 	if setup.resume != nil {
 		fmt.Fprintf(w, "Resuming at epoch %d, step %d\n", setup.resume.Epoch, setup.resume.Done+1)
@@ -366,7 +391,7 @@ func startParams(c *cli.Context, setup *trainSetup) ([]float32, error) {
 }
 
 // trainingNet builds the network with the run's kernels and, on resuming,
-// Adam's moments from the checkpoint.
+// the optimizer's state from the checkpoint.
 func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []float32, samples int) (*nn.Net, error) {
 	tuning, err := runTuning(c, ctx, setup)
 	if err != nil {
@@ -377,7 +402,7 @@ func trainingNet(c *cli.Context, ctx *vk.Context, setup *trainSetup, params []fl
 		return nil, err
 	}
 	if setup.resume != nil {
-		if err := net.SetAdamState(setup.adamM, setup.adamV); err != nil {
+		if err := net.SetOptimizerState(setup.state1, setup.state2); err != nil {
 			net.Close()
 			return nil, err
 		}
@@ -521,7 +546,11 @@ func epochLine(st nn.EpochStats, epochs int) string {
 	if st.HasVal {
 		line += fmt.Sprintf(" - val_loss: %.4f - val_acc: %.4f", st.ValLoss, st.ValAcc)
 	}
-	return line + fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+	line += fmt.Sprintf(" - %.0f img/s", st.ImagesPerSecond)
+	if st.Stopped != "" {
+		line += " - stopped: " + st.Stopped
+	}
+	return line
 }
 
 // runTuning is the kernels a run trains with at its precision: on
@@ -584,6 +613,8 @@ type runWriter struct {
 	drawn    time.Time
 	// checkpoint is where the run's last checkpoint stands (nil: none).
 	checkpoint *checkpointAt
+	// record is run.json's, which an early stop rewrites.
+	record runfolder.Record
 }
 
 // checkpointAt is where a checkpoint stands: the epoch it trains on, and
@@ -596,6 +627,12 @@ func historyRow(st nn.EpochStats) report.Epoch {
 
 func (r *runWriter) epoch(st nn.EpochStats) error {
 	r.history = append(r.history, historyRow(st))
+	if st.Stopped != "" {
+		r.record.Stopped = &runfolder.Stop{Epoch: st.Epoch, Reason: st.Stopped}
+		if err := runfolder.WriteRecord(r.dir, r.record); err != nil {
+			return err
+		}
+	}
 	if err := r.saveWeights(); err != nil {
 		return err
 	}

@@ -112,33 +112,46 @@ func parseCheckpointMeta(js string) (checkpointMeta, error) {
 	return meta, nil
 }
 
-// checkpointGroups are a checkpoint's groups of tensors, by the prefix of
-// their names: the weights, Adam's moments (of the trainable parameters)
-// and the best weights so far; all but the last are required.
-var checkpointGroups = []struct {
+// checkpointGroup is a group of a checkpoint's tensors, by the prefix of
+// their names.
+type checkpointGroup struct {
 	prefix        string
 	trainableOnly bool
-}{{"", false}, {"adam_m/", true}, {"adam_v/", true}, {"best/", false}}
+}
+
+// checkpointGroups are a checkpoint's groups of tensors: the weights, the
+// optimizer's state vectors (of the trainable parameters: adam_m/ and
+// adam_v/ for the Adams, momentum/ for SGD with momentum, square_avg/ for
+// RMSprop) and the best weights so far; all but the last are required.
+func checkpointGroups(o Optimizer) []checkpointGroup {
+	groups := []checkpointGroup{{"", false}}
+	for _, name := range o.stateNames() {
+		groups = append(groups, checkpointGroup{name + "/", true})
+	}
+	return append(groups, checkpointGroup{"best/", false})
+}
 
 // SaveCheckpoint writes everything needed to continue training: the
-// weights (batch normalization's moving statistics included), Adam's
-// moments, the best weights so far (with KeepBest) and the state,
-// atomically.
+// weights (batch normalization's moving statistics included), the
+// optimizer's state, the best weights so far (with KeepBest) and the
+// state, atomically.
 func (n *Net) SaveCheckpoint(path string, cfg TrainConfig, st *TrainState) error {
 	params, err := n.Params()
 	if err != nil {
 		return err
 	}
-	m, v, err := n.AdamState()
+	m, v, err := n.OptimizerState()
 	if err != nil {
 		return err
 	}
+	groups := checkpointGroups(cfg.Optimizer)
+	vectors := append([][]float32{params, m, v}[:len(groups)-1], st.Best)
 	var tensors []weights.Tensor
-	for i, values := range [][]float32{params, m, v, st.Best} {
+	for i, values := range vectors {
 		if values == nil {
 			continue
 		}
-		group := checkpointGroups[i]
+		group := groups[i]
 		for _, t := range n.Model.tensors(values, group.trainableOnly) {
 			t.Name = group.prefix + t.Name
 			tensors = append(tensors, t)
@@ -157,8 +170,9 @@ func (n *Net) SaveCheckpoint(path string, cfg TrainConfig, st *TrainState) error
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint for this
-// model: the weights, Adam's moments, the configuration and the state.
-func (m *Model) LoadCheckpoint(path string) (params, adamM, adamV []float32, cfg TrainConfig, st *TrainState, err error) {
+// model: the weights, the optimizer's state vectors (nil where it keeps
+// fewer than two), the configuration and the state.
+func (m *Model) LoadCheckpoint(path string) (params, state1, state2 []float32, cfg TrainConfig, st *TrainState, err error) {
 	tensors, metadata, err := weights.LoadFile(path)
 	if err != nil {
 		return nil, nil, nil, cfg, nil, err
@@ -182,8 +196,15 @@ func (m *Model) LoadCheckpoint(path string) (params, adamM, adamV []float32, cfg
 		}
 		groups[prefix] = append(groups[prefix], t)
 	}
-	vectors := make([][]float32, len(checkpointGroups))
+	if err := meta.Config.Optimizer.Check(); err != nil {
+		return fail(fmt.Errorf("checkpoint configuration: %w", err))
+	}
+	checkpointGroups := checkpointGroups(meta.Config.Optimizer)
+	vectors := make([][]float32, 4)
 	for i, group := range checkpointGroups {
+		if group.prefix == "best/" {
+			i = 3
+		}
 		ts, ok := groups[group.prefix]
 		if !ok && group.prefix != "best/" {
 			return fail(fmt.Errorf("the checkpoint lacks its %q tensors", group.prefix))

@@ -150,7 +150,7 @@ func readStep(t *testing.T, n *Net) stepValues {
 	if st.after, err = n.Params(); err != nil {
 		t.Fatal(err)
 	}
-	if st.m, st.v, err = n.AdamState(); err != nil {
+	if st.m, st.v, err = n.OptimizerState(); err != nil {
 		t.Fatal(err)
 	}
 	return st

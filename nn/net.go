@@ -29,7 +29,8 @@ type Net struct {
 
 	ctx *vk.Context
 	// params holds the weight vector; grads, adamM and adamV its trainable
-	// prefix's gradients and Adam's moments.
+	// prefix's gradients and the optimizer's state: Adam's moments, SGD's
+	// momentum or RMSprop's square average in adamM.
 	params, grads, adamM, adamV *vk.Buffer
 	acts, dacts                 []*vk.Buffer   // by layer boundary: acts[0] is the input, dacts[0] unused
 	own                         [][]*vk.Buffer // each layer's buffers of its own
@@ -49,6 +50,15 @@ type Net struct {
 	// timestamps of each recording.
 	profile bool
 	marks   map[*vk.Recording][]KernelTime
+	// optimizer is what training steps update with (SetOptimizer), and
+	// decayMask its weight decay's mask, made where it decays.
+	optimizer Optimizer
+	decayMask *vk.Buffer
+	// smoothing is the training loss's label smoothing (SetLabelSmoothing).
+	smoothing float32
+	// normScratch and clip (the norm and the scale) are gradient
+	// clipping's, made where the optimizer clips.
+	normScratch, clip *vk.Buffer
 	// last is the recording the last step ran.
 	last *vk.Recording
 	// identity holds the affines of an unaugmented batch, made once.

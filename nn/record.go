@@ -47,7 +47,7 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 }
 
 // record adds one step: gather and warp the batch, forward, loss and
-// counters, then as the mode says backward and Adam.
+// counters, then as the mode says backward and the optimizer's update.
 func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
 	ctx := n.ctx
 	g := n.Model.Input().Geometry()
@@ -62,7 +62,11 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 		return err
 	}
 	last := len(n.Model.Layers)
-	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes); err != nil {
+	smoothing := n.smoothing // the training loss's; validation's is plain
+	if mode == ModeEval {
+		smoothing = 0
+	}
+	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes, smoothing); err != nil {
 		return err
 	}
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {
@@ -77,12 +81,7 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 	if err := n.backward(rec, mode, outs); err != nil || mode == ModeGradient {
 		return err
 	}
-	trainable := n.Model.TrainableFloats
-	if err := kernels.Adam(ctx, rec, whole(n.params), whole(n.grads), whole(n.adamM), whole(n.adamV), n.header(), trainable, AdamBeta1, AdamBeta2, AdamEpsilon); err != nil {
-		return err
-	}
-	// Adam reads parameters, gradients and both moments, and writes three.
-	return n.mark(rec, "adam", 0, 7*4*float64(trainable))
+	return n.recordUpdate(rec)
 }
 
 // mark times the work recorded since the last mark, when profiling: label

@@ -52,7 +52,7 @@ func TestStagedTrainingIsBitIdentical(t *testing.T) {
 		if r.params, err = net.Params(); err != nil {
 			t.Fatal(err)
 		}
-		if r.adamM, r.adamV, err = net.AdamState(); err != nil {
+		if r.adamM, r.adamV, err = net.OptimizerState(); err != nil {
 			t.Fatal(err)
 		}
 		return r

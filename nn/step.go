@@ -13,17 +13,21 @@ import (
 // Feed is what changes from one step to the next, written to the slot
 // before the step runs.
 type Feed struct {
-	Counter uint32    // Adam's iteration t (1-based) and the dropout counter
-	Seed    uint32    // dropout seed
-	LR      float32   // Adam's bias-corrected learning rate for Counter
-	Indices []int     // the batch's samples in the set; at most Batch
-	Affines []float32 // 6 a sample (augment.Affine), Batch of them; nil: identity
+	Counter uint32  // Adam's iteration t (1-based) and the dropout counter
+	Seed    uint32  // dropout seed
+	LR      float32 // the update's rate: Adam's bias-corrected one for Counter, else the scheduled one
+	// AdamW's step size, bias correction and decay factor (Optimizer.stepValues).
+	StepSize, Corr2Sqrt, Decay float32
+	Indices                    []int     // the batch's samples in the set; at most Batch
+	Affines                    []float32 // 6 a sample (augment.Affine), Batch of them; nil: identity
 }
 
-// AdamLR is Keras 2.0's bias-corrected learning rate at iteration t.
+// AdamLR is Keras 2.0's bias-corrected learning rate at iteration t, with
+// its default betas.
 func AdamLR(lr float64, t uint32) float32 {
-	ft := float64(t)
-	return float32(lr * math.Sqrt(1-math.Pow(AdamBeta2, ft)) / (1 - math.Pow(AdamBeta1, ft)))
+	var f Feed
+	Optimizer{}.stepValues(&f, lr, t)
+	return f.LR
 }
 
 // Step runs one step of the given mode on set and waits for it. Samples
@@ -59,6 +63,9 @@ func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v Feed) err
 	header[kernels.StepSeed] = v.Seed
 	header[kernels.StepValid] = uint32(valid)
 	header[kernels.StepLR] = math.Float32bits(v.LR)
+	header[kernels.StepStepSize] = math.Float32bits(v.StepSize)
+	header[kernels.StepCorr2Sqrt] = math.Float32bits(v.Corr2Sqrt)
+	header[kernels.StepDecay] = math.Float32bits(v.Decay)
 	values := n.slot
 	if n.slotUpload != nil {
 		values = n.slotUpload
@@ -172,18 +179,26 @@ func (n *Net) Gradients() ([]float32, error) {
 	return out, n.grads.ReadFloat32(0, out)
 }
 
-// AdamState reads Adam's moments of the trainable parameters, for
-// checkpoints.
-func (n *Net) AdamState() (m, v []float32, err error) {
+// OptimizerState reads the optimizer's two state vectors (Adam's moments;
+// SGD's momentum or RMSprop's square average, and zeros), for checkpoints.
+func (n *Net) OptimizerState() (m, v []float32, err error) {
 	m = make([]float32, n.Model.TrainableFloats)
 	v = make([]float32, n.Model.TrainableFloats)
 	return m, v, errors.Join(n.adamM.ReadFloat32(0, m), n.adamV.ReadFloat32(0, v))
 }
 
-// SetAdamState restores Adam's moments.
-func (n *Net) SetAdamState(m, v []float32) error {
+// SetOptimizerState restores the optimizer's state vectors; a nil one is
+// zeros.
+func (n *Net) SetOptimizerState(m, v []float32) error {
+	zeros := make([]float32, n.Model.TrainableFloats)
+	if m == nil {
+		m = zeros
+	}
+	if v == nil {
+		v = zeros
+	}
 	if len(m) != n.Model.TrainableFloats || len(v) != n.Model.TrainableFloats {
-		return fmt.Errorf("Adam state of %d and %d values for a model of %d", len(m), len(v), n.Model.TrainableFloats)
+		return fmt.Errorf("optimizer state of %d and %d values for a model of %d", len(m), len(v), n.Model.TrainableFloats)
 	}
 	return errors.Join(n.adamM.WriteFloat32(0, m), n.adamV.WriteFloat32(0, v))
 }

@@ -17,10 +17,19 @@ type TrainConfig struct {
 	Epochs, BatchSize int
 	// StepsPerEpoch, when positive, cuts each epoch short.
 	StepsPerEpoch int
-	LR            float64
-	Seed          uint64
-	Shuffle       bool
-	Augment       augment.Config
+	// LR is the base learning rate, which Schedule moves.
+	LR        float64
+	Optimizer Optimizer
+	Schedule  Schedule
+	// EarlyStopping, where its Patience is above 0, ends the run once its
+	// metric has not improved for that many epochs.
+	EarlyStopping EarlyStopping `json:",omitzero"`
+	// LabelSmoothing is the training loss's (PyTorch's CrossEntropyLoss's
+	// label_smoothing); the validation loss is plain cross-entropy.
+	LabelSmoothing float64 `json:",omitempty"`
+	Seed           uint64
+	Shuffle        bool
+	Augment        augment.Config
 	// ValSplit holds out the last fraction of the training set for
 	// validation (as Keras' validation_split); 0 validates on the set
 	// given to Train.
@@ -61,7 +70,7 @@ func (c TrainConfig) Check() error {
 	case c.LogEvery < 0:
 		return fmt.Errorf("log every %d steps: must not be negative", c.LogEvery)
 	}
-	return c.Augment.Check()
+	return errors.Join(c.Optimizer.Check(), c.Schedule.Check(c.LR), c.EarlyStopping.Check(), kernels.CheckLabelSmoothing(c.LabelSmoothing), c.Augment.Check())
 }
 
 // EpochSteps is the number of steps of an epoch over n training samples:
@@ -84,6 +93,9 @@ type EpochStats struct {
 	Images           int
 	ImagesPerSecond  float64
 	ValidationSecond float64
+	// Stopped says why the run ends after this epoch, before its last
+	// (early stopping), or is empty.
+	Stopped string
 }
 
 // Progress is reported after every training step.
@@ -101,7 +113,8 @@ type StepLog struct {
 	Epoch           float64 // epochs done, fractional: 1.5 is halfway through the second
 	Images          int     // training images seen since the run began
 	Loss, Acc       float64 // mean training loss and accuracy over the row's steps
-	LR              float64 // Adam's base learning rate
+	LR              float64 // the scheduled rate of the row's last step
+	GradNorm        float64 // the largest gradient norm before clipping of the row's steps (0: no clipping)
 	ImagesPerSecond float64 // over the row's steps
 }
 
@@ -141,8 +154,11 @@ type TrainState struct {
 	Totals [4]float32
 	// LogTotals and LogSeconds are Totals and the epoch's seconds at the
 	// last Hooks.Log row of this epoch.
-	LogTotals    [4]float32
-	LogSeconds   float64
+	LogTotals  [4]float32
+	LogSeconds float64
+	// LogGradNorm is the largest gradient norm since that row, where the
+	// optimizer clips.
+	LogGradNorm  float64 `json:",omitempty"`
 	EpochSeconds float64
 	Images       int
 	History      []EpochStats
@@ -150,6 +166,14 @@ type TrainState struct {
 	// parameters (nil before the first epoch ends).
 	BestLoss float64
 	Best     []float32
+	// The plateau schedule's rate (0 before it starts) and where its
+	// metric stands.
+	PlateauLR float64 `json:",omitempty"`
+	Plateau   Plateau `json:",omitzero"`
+	// Where early stopping's metric stands, and why the run stopped
+	// (empty while it goes on).
+	Stopping Plateau `json:",omitzero"`
+	Stopped  string  `json:",omitempty"`
 }
 
 // Train trains net on train for cfg.Epochs epochs, validating after each
@@ -161,7 +185,7 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 	if err != nil {
 		return nil, err
 	}
-	for t.st.Epoch <= cfg.Epochs {
+	for t.st.Epoch <= cfg.Epochs && t.st.Stopped == "" {
 		if err := t.epoch(); err != nil {
 			return t.st.History, err
 		}
@@ -192,8 +216,10 @@ type trainer struct {
 	warp             augment.Sampling
 	seed             uint32 // dropout's
 	st               *TrainState
-	seen             int  // images trained in the epochs before this one
-	stop             bool // asked by Hooks.Stop; honoured at the next checkpoint
+	rates            *rates
+	rate             float64 // the scheduled rate of the last step
+	seen             int     // images trained in the epochs before this one
+	stop             bool    // asked by Hooks.Stop; honoured at the next checkpoint
 	// stepTimes are the last steps' times, for the watchdog, after the
 	// first one.
 	stepTimes     []time.Duration
@@ -224,6 +250,17 @@ func newTrainer(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, 
 	if cfg.KeepBest && t.val == nil {
 		return nil, errors.New("keeping the best epoch needs validation data")
 	}
+	if cfg.Schedule.Name == SchedPlateau && t.val == nil {
+		return nil, errors.New("the plateau schedule needs validation data")
+	}
+	if cfg.EarlyStopping.on() && t.val == nil {
+		return nil, errors.New("early stopping needs validation data")
+	}
+	if err := errors.Join(net.SetOptimizer(cfg.Optimizer), net.SetLabelSmoothing(cfg.LabelSmoothing)); err != nil {
+		return nil, err
+	}
+	t.rates = newRates(cfg.Schedule, cfg.LR, cfg.EpochSteps(len(t.trainIdx)), cfg.Epochs)
+	t.st.PlateauLR = cfg.LR
 	if resume != nil {
 		t.st = resume
 		if err := errors.Join(t.shuffleSrc.UnmarshalBinary(resume.ShuffleState), gen.SetState(resume.AugmentState)); err != nil {
@@ -305,7 +342,9 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 	if !t.cfg.Augment.Identity() {
 		affines = t.gen.Batch(net.Batch)
 	}
-	feed := Feed{Counter: st.Counter, Seed: t.seed, LR: AdamLR(t.cfg.LR, st.Counter), Indices: batch, Affines: affines}
+	t.rate = t.rates.at(int(st.Counter)-1, st.PlateauLR)
+	feed := Feed{Counter: st.Counter, Seed: t.seed, Indices: batch, Affines: affines}
+	t.cfg.Optimizer.stepValues(&feed, t.rate, st.Counter)
 	began := time.Now()
 	if err := net.Step(t.train, ModeTrain, t.warp, feed); err != nil {
 		return fmt.Errorf("epoch %d, step %d: %w", st.Epoch, st.Done+1, err)
@@ -320,6 +359,13 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 	loss, acc := meanOf(totals, [4]float32{})
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, st.Epoch, st.Done, st.Counter)
+	}
+	if t.cfg.Optimizer.ClipNorm > 0 {
+		norm, err := net.GradNorm()
+		if err != nil {
+			return err
+		}
+		st.LogGradNorm = max(st.LogGradNorm, norm)
 	}
 	elapsed := time.Since(start)
 	if err := t.log(totals, steps, elapsed); err != nil {
@@ -372,13 +418,14 @@ func (t *trainer) log(totals [4]float32, steps int, elapsed time.Duration) error
 	if t.hooks.Log == nil || (st.Done%t.cfg.logEvery(steps) != 0 && st.Done != steps) {
 		return nil
 	}
-	row := StepLog{Step: int(st.Counter), Epoch: float64(st.Epoch-1) + float64(st.Done)/float64(steps), Images: t.seen + st.Images, LR: t.cfg.LR}
+	row := StepLog{Step: int(st.Counter), Epoch: float64(st.Epoch-1) + float64(st.Done)/float64(steps), Images: t.seen + st.Images, LR: t.rate}
 	row.Loss, row.Acc = meanOf(totals, st.LogTotals)
 	row.ImagesPerSecond = float64(totals[3]-st.LogTotals[3]) / (elapsed.Seconds() - st.LogSeconds)
+	row.GradNorm = st.LogGradNorm
 	if err := t.hooks.Log(row); err != nil {
 		return err
 	}
-	st.LogTotals, st.LogSeconds = totals, elapsed.Seconds()
+	st.LogTotals, st.LogSeconds, st.LogGradNorm = totals, elapsed.Seconds(), 0
 	return nil
 }
 
@@ -401,6 +448,9 @@ func (t *trainer) endEpoch(start time.Time) error {
 	}
 	es.Seconds = time.Since(start).Seconds()
 	es.ValidationSecond = es.Seconds - trainTime.Seconds()
+	t.plateau(es)
+	es.Stopped = t.earlyStop(es)
+	st.Stopped = es.Stopped
 	st.History = append(st.History, es)
 	if t.hooks.Epoch != nil {
 		if err := t.hooks.Epoch(es); err != nil {
@@ -414,6 +464,53 @@ func (t *trainer) endEpoch(start time.Time) error {
 		return err
 	}
 	return t.checkpoint()
+}
+
+// plateau moves the plateau schedule's rate after an epoch, as
+// ReduceLROnPlateau: by its factor, down to its minimum, once the metric
+// has not improved for more than its patience.
+func (t *trainer) plateau(es EpochStats) {
+	s, st := t.cfg.Schedule, t.st
+	if s.Name != SchedPlateau {
+		return
+	}
+	st.Plateau.follow(s.Monitor, monitored(es, s.Monitor), plateauThreshold, 0)
+	if st.Plateau.Bad > s.Patience {
+		if lower := max(st.PlateauLR*s.Factor, s.MinLR); st.PlateauLR-lower > 1e-8 {
+			st.PlateauLR = lower
+		}
+		st.Plateau.Bad = 0
+	}
+}
+
+// earlyStop follows early stopping's metric through an epoch and says
+// why the run stops after it, as Keras' EarlyStopping: the metric has not
+// improved by more than MinDelta for Patience epochs ("" to go on).
+func (t *trainer) earlyStop(es EpochStats) string {
+	e, st := t.cfg.EarlyStopping, t.st
+	if !e.on() {
+		return ""
+	}
+	if st.Stopping.follow(e.Monitor, monitored(es, e.Monitor), 0, e.MinDelta) {
+		st.Stopping.Epoch = es.Epoch
+	}
+	if st.Stopping.Bad < e.Patience || es.Epoch == t.cfg.Epochs {
+		return ""
+	}
+	epochs := fmt.Sprintf("%d epochs", st.Stopping.Bad)
+	if st.Stopping.Bad == 1 {
+		epochs = "1 epoch"
+	}
+	return fmt.Sprintf("early stopping: %s has not improved by more than %g for %s (best %.4f at epoch %d)",
+		e.Monitor, e.MinDelta, epochs, st.Stopping.Best, st.Stopping.Epoch)
+}
+
+// monitored is an epoch's value of a validation metric.
+func monitored(es EpochStats, monitor string) float64 {
+	if monitor == MonitorValAcc {
+		return es.ValAcc
+	}
+	return es.ValLoss
 }
 
 // validate evaluates the epoch's weights on the validation samples, and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
@@ -14,23 +15,32 @@ import (
 // Step is one row of a training log (steps.csv): the steps since the
 // previous row.
 type Step struct {
-	Step            int     // Adam's iteration count after the row's last step
-	Epoch           float64 // epochs done, fractional
-	Images          int     // training images seen since the run began
-	Loss, Acc       float64 // mean training loss and accuracy over the row's steps
-	LR              float64 // the learning rate
+	Step      int     // Adam's iteration count after the row's last step
+	Epoch     float64 // epochs done, fractional
+	Images    int     // training images seen since the run began
+	Loss, Acc float64 // mean training loss and accuracy over the row's steps
+	LR        float64 // the learning rate of the row's last step
+	// GradNorm is the largest global gradient norm before clipping of the
+	// row's steps; 0 (an empty field) where the run does not clip.
+	GradNorm        float64
 	ImagesPerSecond float64 // over the row's steps
 }
 
-// stepsHeader is steps.csv's first line.
-var stepsHeader = []string{"step", "epoch", "images", "loss", "acc", "lr", "images_per_second"}
+// stepsHeader is steps.csv's first line. Images per second stays last,
+// where scripts read it; logs written before grad_norm have
+// stepsHeaderNoNorm.
+var (
+	stepsHeader       = []string{"step", "epoch", "images", "loss", "acc", "lr", "grad_norm", "images_per_second"}
+	stepsHeaderNoNorm = []string{"step", "epoch", "images", "loss", "acc", "lr", "images_per_second"}
+)
 
 func (s Step) record() []string {
-	row := []string{strconv.Itoa(s.Step), strconv.FormatFloat(s.Epoch, 'g', -1, 64), strconv.Itoa(s.Images)}
-	for _, v := range []float64{s.Loss, s.Acc, s.LR, s.ImagesPerSecond} {
-		row = append(row, strconv.FormatFloat(v, 'g', -1, 64))
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	norm := ""
+	if s.GradNorm != 0 {
+		norm = f(s.GradNorm)
 	}
-	return row
+	return []string{strconv.Itoa(s.Step), f(s.Epoch), strconv.Itoa(s.Images), f(s.Loss), f(s.Acc), f(s.LR), norm, f(s.ImagesPerSecond)}
 }
 
 // StepLog appends rows to a steps.csv file as training goes.
@@ -93,31 +103,44 @@ func (l *StepLog) Sync() error {
 // Close closes the file.
 func (l *StepLog) Close() error { return l.f.Close() }
 
-// ReadSteps reads a log written by StepLog. On a bad row it returns the
-// rows before it with the error, which names the file and line: a run
-// that was killed mid-write can keep what it had.
+// ReadSteps reads a log written by StepLog, or by a vkcnn from before its
+// grad_norm column. On a bad row it returns the rows before it with the
+// error, which names the file and line: a run that was killed mid-write
+// can keep what it had.
 func ReadSteps(path string) ([]Step, error) {
 	var steps []Step
-	err := readCSV(path, "training log", stepsHeader, stepRow(&steps))
+	header := stepsHeader
+	if f, err := os.Open(path); err == nil {
+		first, _ := csv.NewReader(f).Read()
+		f.Close()
+		if slices.Equal(first, stepsHeaderNoNorm) {
+			header = stepsHeaderNoNorm
+		}
+	}
+	err := readCSV(path, "training log", header, stepRow(&steps, header))
 	return steps, err
 }
 
-// stepRow appends the step a row of the log holds to steps.
-func stepRow(steps *[]Step) func(rec []string) error {
+// stepRow appends the step a row of the log under header holds to steps.
+func stepRow(steps *[]Step, header []string) func(rec []string) error {
 	return func(rec []string) error {
 		var s Step
 		var err error
-		for i, dst := range []*int{0: &s.Step, 2: &s.Images} {
-			if dst != nil {
+		for i, name := range header {
+			switch name {
+			case "step", "images":
+				dst := map[string]*int{"step": &s.Step, "images": &s.Images}[name]
 				if *dst, err = strconv.Atoi(rec[i]); err != nil {
-					return fmt.Errorf("%s %q is not an integer", stepsHeader[i], rec[i])
+					return fmt.Errorf("%s %q is not an integer", name, rec[i])
 				}
-			}
-		}
-		for i, dst := range []*float64{1: &s.Epoch, 3: &s.Loss, 4: &s.Acc, 5: &s.LR, 6: &s.ImagesPerSecond} {
-			if dst != nil {
+			default:
+				dst := map[string]*float64{"epoch": &s.Epoch, "loss": &s.Loss, "acc": &s.Acc, "lr": &s.LR,
+					"grad_norm": &s.GradNorm, "images_per_second": &s.ImagesPerSecond}[name]
+				if name == "grad_norm" && rec[i] == "" {
+					continue // the run does not clip
+				}
 				if *dst, err = strconv.ParseFloat(rec[i], 64); err != nil {
-					return fmt.Errorf("%s %q is not a number", stepsHeader[i], rec[i])
+					return fmt.Errorf("%s %q is not a number", name, rec[i])
 				}
 			}
 		}

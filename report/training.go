@@ -22,7 +22,7 @@ import (
 
 // Sizes of the two-panel figures (loss beside accuracy), in pixels.
 const (
-	TrainingWidth, TrainingHeight = 1280, 480
+	TrainingWidth, TrainingHeight = 1760, 480
 	CompareWidth, CompareHeight   = 1280, 520
 )
 
@@ -36,8 +36,9 @@ type Run struct {
 
 // TrainingPlot writes training.png: on the left the training loss of every
 // log row (light) and smoothed (dark) with each epoch's validation loss on
-// top, on the right the same for accuracy; both on log scales, so that
+// top, in the middle the same for accuracy; both on log scales, so that
 // the last hundredths of a percent are as visible as the first minutes.
+// On the right, the learning rate of each log row's last step.
 func TrainingPlot(path, name string, epochs []Epoch, steps []Step) error {
 	title := name
 	if n := len(epochs); n > 0 {
@@ -47,10 +48,52 @@ func TrainingPlot(path, name string, epochs []Epoch, steps []Step) error {
 		title = fmt.Sprintf("%s: %s, no epoch finished yet", name, Plural(steps[n-1].Step, "step"))
 	}
 	run := Run{Name: name, Epochs: epochs, Steps: steps}
-	if err := twoPanels(path, title, []Run{run}, true, TrainingWidth, TrainingHeight); err != nil {
+	panels, err := metricPanels([]Run{run}, true)
+	if err == nil && len(steps) > 0 {
+		var lr *plot.Plot
+		var line *plotter.Line
+		if lr, line, err = ratePanel(steps); err == nil {
+			panels = append(panels, lr)
+			panels[0].Legend.Add("learning rate, each row's last step", line)
+		}
+	}
+	if err == nil {
+		err = drawFigure(path, TrainingWidth, TrainingHeight, title, panels, panels[0].Legend)
+	}
+	if err != nil {
 		return fmt.Errorf("training plot %s: %w", path, err)
 	}
 	return nil
+}
+
+// ratePanel draws the learning rate of each log row's last step, on a
+// linear axis from 0.
+func ratePanel(steps []Step) (*plot.Plot, *plotter.Line, error) {
+	p := plot.New()
+	p.X.Label.Text = "epoch"
+	p.Y.Label.Text = "learning rate"
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = lightGrid, lightGrid
+	p.Add(grid)
+	xys := make(plotter.XYs, len(steps))
+	top := 0.0
+	for i, s := range steps {
+		if math.IsNaN(s.LR) || math.IsInf(s.LR, 0) || s.LR < 0 {
+			return nil, nil, fmt.Errorf("learning rate at step %d is %v", s.Step, s.LR)
+		}
+		xys[i] = plotter.XY{X: s.Epoch, Y: s.LR}
+		top = max(top, s.LR)
+	}
+	line, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, nil, err
+	}
+	line.Color, line.Width = rateColour, vg.Points(2)
+	p.Add(line)
+	p.X.Min, p.X.Max = 0, math.Max(xys[len(xys)-1].X, 1)*1.015
+	p.X.Tick.Marker = epochAxisTicks{}
+	p.Y.Min, p.Y.Max = 0, math.Max(top, math.SmallestNonzeroFloat64)*1.08
+	return p, line, nil
 }
 
 // ComparePlot writes several runs' loss and accuracy on the same axes:
@@ -90,6 +133,7 @@ var (
 var (
 	rawColour  = color.NRGBA{0x1f, 0x77, 0xb4, 0x60} // the smoothed line's blue, faint
 	valColour  = palette[1]
+	rateColour = palette[2]
 	lightGrid  = color.Gray{Y: 0xe0}
 	markerSize = vg.Points(3.5)
 )
@@ -103,15 +147,24 @@ func twoPanels(path, title string, runs []Run, single bool, w, h int) error {
 			return fmt.Errorf("run %q: no epochs and no log rows", r.Name)
 		}
 	}
+	panels, err := metricPanels(runs, single)
+	if err != nil {
+		return err
+	}
+	return drawFigure(path, w, h, title, panels, panels[0].Legend)
+}
+
+// metricPanels draws the loss and the accuracy of the runs.
+func metricPanels(runs []Run, single bool) ([]*plot.Plot, error) {
 	var panels []*plot.Plot
 	for _, m := range []metric{lossMetric, accMetric} {
 		p, err := panel(m, runs, single)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		panels = append(panels, p)
 	}
-	return drawFigure(path, w, h, title, panels, panels[0].Legend)
+	return panels, nil
 }
 
 // drawFigure writes a w x h PNG: the title across the top, the plots side

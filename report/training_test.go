@@ -32,6 +32,7 @@ func TestStepsRoundTripAndResume(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "steps.csv")
 	_, rows := logOf(1, 5)
 	rows[2].Loss = 1.0 / 3 // the shortest form must parse back to the same bits
+	rows[3].GradNorm = 2.5 // a run that clips (the others' is empty)
 	l, err := CreateStepLog(path, rows[:2])
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestStepsRoundTripAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	back, err = ReadSteps(path)
-	if err == nil || !strings.Contains(err.Error(), "line 7: 3 fields, want 7") || !slices.Equal(back, rows) {
+	if err == nil || !strings.Contains(err.Error(), "line 7: 3 fields, want 8") || !slices.Equal(back, rows) {
 		t.Fatalf("torn line: %d rows, %v", len(back), err)
 	}
 	// Starting afresh from the kept rows drops the rest.
@@ -66,6 +67,16 @@ func TestStepsRoundTripAndResume(t *testing.T) {
 	if back, err = ReadSteps(path); err != nil || !slices.Equal(back, rows[:3]) {
 		t.Fatalf("rewritten log: %+v, %v", back, err)
 	}
+	// A log from before grad_norm reads as it did.
+	old := strings.Join(stepsHeaderNoNorm, ",") + "\n10,0.5,320,0.25,0.9,0.001,250\n20,1,640,0.2,0.92,0.001,260\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []Step{{Step: 10, Epoch: 0.5, Images: 320, Loss: 0.25, Acc: 0.9, LR: 0.001, ImagesPerSecond: 250},
+		{Step: 20, Epoch: 1, Images: 640, Loss: 0.2, Acc: 0.92, LR: 0.001, ImagesPerSecond: 260}}
+	if back, err = ReadSteps(path); err != nil || !slices.Equal(back, want) {
+		t.Fatalf("a log without grad_norm: %+v, %v", back, err)
+	}
 }
 
 func TestReadStepsRejects(t *testing.T) {
@@ -73,12 +84,13 @@ func TestReadStepsRejects(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{"", "empty file"},
 		{"step,epoch\n", "header"},
-		{header + "x,1,2,3,4,5,6\n", `step "x" is not an integer`},
-		{header + "1,1,2,3,four,5,6\n", `acc "four" is not a number`},
-		{header + "2,1,2,3,4,5,6\n1,1,2,3,4,5,6\n", "line 3: step 1 after step 2"},
+		{header + "x,1,2,3,4,5,,6\n", `step "x" is not an integer`},
+		{header + "1,1,2,3,four,5,,6\n", `acc "four" is not a number`},
+		{header + "1,1,2,3,4,5,big,6\n", `grad_norm "big" is not a number`},
+		{header + "2,1,2,3,4,5,,6\n1,1,2,3,4,5,,6\n", "line 3: step 1 after step 2"},
 	} {
 		var steps []Step
-		err := scanCSV(strings.NewReader(c.body), stepsHeader, stepRow(&steps))
+		err := scanCSV(strings.NewReader(c.body), stepsHeader, stepRow(&steps, stepsHeader))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.body, err, c.want)
 		}
@@ -89,7 +101,10 @@ func TestTrainingPlot(t *testing.T) {
 	for _, epochs := range []int{1, 12} {
 		path := filepath.Join(t.TempDir(), "training.png")
 		h, s := logOf(epochs, 100)
-		s[40].Acc = 1 // a perfect row sits at the axis' edge
+		s[40].Acc = 1      // a perfect row sits at the axis' edge
+		for i := range s { // a warmup, then a cosine
+			s[i].LR = 0.1 * min(float64(i+1)/20, (1+math.Cos(math.Pi*float64(i)/float64(len(s))))/2)
+		}
 		if err := TrainingPlot(path, "run", h, s); err != nil {
 			t.Fatal(err)
 		}
@@ -97,8 +112,9 @@ func TestTrainingPlot(t *testing.T) {
 		if white := count(img, color.White); white < TrainingWidth*TrainingHeight/2 {
 			t.Errorf("%d epochs: only %d white pixels", epochs, white)
 		}
-		// The smoothed line and the validation points in their colours.
-		for _, c := range palette[:2] {
+		// The smoothed line, the validation points and the rate in their
+		// colours.
+		for _, c := range palette[:3] {
 			if count(img, c) < 100 {
 				t.Errorf("%d epochs: colour %v barely drawn", epochs, c)
 			}
@@ -114,6 +130,12 @@ func TestTrainingPlot(t *testing.T) {
 	err := TrainingPlot(filepath.Join(t.TempDir(), "t.png"), "run", nil, bad)
 	if err == nil || !strings.Contains(err.Error(), "training loss at step 40 is NaN") {
 		t.Fatalf("NaN loss: %v", err)
+	}
+	bad = slices.Clone(s)
+	bad[5].LR = -1
+	err = TrainingPlot(filepath.Join(t.TempDir(), "t.png"), "run", nil, bad)
+	if err == nil || !strings.Contains(err.Error(), "learning rate at step 60 is -1") {
+		t.Fatalf("negative rate: %v", err)
 	}
 }
 

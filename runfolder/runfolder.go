@@ -63,6 +63,14 @@ type Record struct {
 	Data   *Data          `json:"data,omitempty"` // nil in runs from before it was recorded
 	Device string         `json:"device"`
 	Driver string         `json:"driver"`
+	// Stopped is when and why early stopping ended the run.
+	Stopped *Stop `json:"stopped,omitempty"`
+}
+
+// Stop is the epoch after which early stopping ended a run, and why.
+type Stop struct {
+	Epoch  int    `json:"epoch"`
+	Reason string `json:"reason"`
 }
 
 // Data is run.json's account of the data set a run trained on.

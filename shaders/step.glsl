@@ -2,12 +2,19 @@
 // next, written by the host before each submission so that a recording
 // made once serves every step. nn/kernels' Step* constants index its words
 // (TestStepHeader checks that they agree). A shader defines STEP_BINDING,
-// the binding it reads the header at, before it includes this file.
+// the binding it reads the header at, before it includes this file, and
+// STEP_OPTIMIZER where it also reads the words after lr (the optimizers
+// after Adam: the other shaders' SPIR-V stays as it was).
 layout(binding = STEP_BINDING) readonly buffer Step {
     uint counter; // the step counter (Adam's t, the dropout counter)
     uint seed;    // the dropout seed
     uint valid;   // the number of real samples in the batch
-    float lr;     // Adam's bias-corrected learning rate
+    float lr;     // the update's rate: Adam's bias-corrected one, else the scheduled one
+#ifdef STEP_OPTIMIZER
+    float stepSize;  // AdamW's lr / (1 - beta1^t)
+    float corr2Sqrt; // AdamW's sqrt(1 - beta2^t)
+    float decay;     // AdamW's decoupled decay factor, 1 - lr wd
+#endif
 } stepValues;
 
 // validRows is how many of the rows rows from row first are of the valid

@@ -27,6 +27,7 @@ func TestStepHeader(t *testing.T) {
 	}
 	want := make([]string, StepWords)
 	want[StepCounter], want[StepSeed], want[StepValid], want[StepLR] = "counter", "seed", "valid", "lr"
+	want[StepStepSize], want[StepCorr2Sqrt], want[StepDecay] = "stepSize", "corr2Sqrt", "decay"
 	if !slices.Equal(got, want) {
 		t.Errorf("step.glsl's header is %q, the Step* constants index %q", got, want)
 	}

@@ -11,14 +11,18 @@ import (
 // The step buffer holds what changes from one training step to the next,
 // written by the host before each submission so that a recording made
 // once serves every step: the step counter, the dropout seed, the number
-// of valid samples in the batch and Adam's bias-corrected learning rate.
-// These index its words; shaders/step.glsl declares them for the shaders
-// (TestStepHeader checks that the two agree).
+// of valid samples in the batch, the update's rate (Adam's bias-corrected
+// one, else the scheduled one) and AdamW's step size, bias correction and
+// decay factor. These index its words; shaders/step.glsl declares them for
+// the shaders (TestStepHeader checks that the two agree).
 const (
 	StepCounter = iota
 	StepSeed
 	StepValid
 	StepLR
+	StepStepSize
+	StepCorr2Sqrt
+	StepDecay
 	StepWords
 )
 
@@ -30,7 +34,7 @@ var (
 	maxPoolShader         = groupShader("maxpool", "forward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 0)
 	maxPoolBackwardShader = groupShader("maxpool", "backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 1)
 	dropoutShader         = elementwiseShader("dropout", "", []vk.Access{vk.Read, vk.Write, vk.Read}, 1)
-	softmaxXentShader     = groupShader("softmax_xent", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write, vk.ReadWrite}, 2)
+	softmaxXentShader     = groupShader("softmax_xent", "", []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.Write, vk.Write, vk.ReadWrite}, 3)
 	accumulateShader      = declare(shader{name: "accumulate", access: []vk.Access{vk.Read, vk.Read, vk.ReadWrite}})
 	colSumPartsShader     = groupShader("colsum", "partial sums", []vk.Access{vk.Read, vk.Write}, 3, 0)
 	colSumTotalShader     = groupShader("colsum", "totals", []vk.Access{vk.Read, vk.Write}, 3, 1)
@@ -96,9 +100,14 @@ func CheckDropoutRate(rate float64) error {
 // sample whose label is not below classes adds 1 to the uint32 in
 // labelErrors (which the caller zeroes and reads) and counts as class
 // classes-1: no label makes the kernel read outside the sample's row.
-func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats, labelErrors vk.Range, batch, classes int) error {
+// smoothing is the label smoothing (PyTorch's CrossEntropyLoss's
+// label_smoothing), in [0, 1].
+func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats, labelErrors vk.Range, batch, classes int, smoothing float32) error {
 	if classes <= 0 {
 		return fmt.Errorf("softmax: %d classes", classes)
+	}
+	if err := CheckLabelSmoothing(float64(smoothing)); err != nil {
+		return err
 	}
 	if err := errors.Join(needFloats("logits", logits, batch*classes), needFloats("logits gradient", dz, batch*classes),
 		needFloats("stats", stats, 3*batch), needFloats("batch order", order, batch), needFloats("step", step, StepWords),
@@ -106,7 +115,15 @@ func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order
 		return err
 	}
 	return single(ctx, rec, softmaxXentShader, batch,
-		[]uint32{uint32(batch), uint32(classes)}, []vk.Range{logits, labels, step, order, dz, stats, labelErrors})
+		[]uint32{uint32(batch), uint32(classes), math.Float32bits(smoothing)}, []vk.Range{logits, labels, step, order, dz, stats, labelErrors})
+}
+
+// CheckLabelSmoothing rejects a label smoothing outside [0, 1].
+func CheckLabelSmoothing(e float64) error {
+	if !(e >= 0 && e <= 1) {
+		return fmt.Errorf("label smoothing %g outside [0, 1]", e)
+	}
+	return nil
 }
 
 // Accumulate records totals += the batch's loss sum and correct count

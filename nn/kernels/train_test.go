@@ -125,7 +125,9 @@ func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
 	for _, c := range []struct {
 		name                   string
 		classes, labels, valid int
-	}{{"labels in range", 10, 10, 5}, {"labels past the classes", 7, 256, batch}} {
+		smoothing              float64
+	}{{"labels in range", 10, 10, 5, 0}, {"labels past the classes", 7, 256, batch, 0},
+		{"label smoothing", 10, 10, 6, 0.1}, {"labels past the classes, smoothed", 7, 256, batch, 0.3}} {
 		t.Run(c.name, func(t *testing.T) {
 			logits := randomFloats(rng, batch*c.classes)
 			logits[3] = 80 // large logits must not overflow
@@ -161,10 +163,10 @@ func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
 			run(t, ctx, func(rec *vk.Recording) error {
 				return errors.Join(
 					SoftmaxXent(ctx, rec, vk.Whole(logitsB), vk.Whole(labelsB), vk.Whole(header), vk.Whole(orderB), vk.Whole(dzB), vk.Whole(statsB),
-						vk.Whole(labelErrorsB), batch, c.classes),
+						vk.Whole(labelErrorsB), batch, c.classes, float32(c.smoothing)),
 					Accumulate(ctx, rec, vk.Whole(statsB), vk.Whole(header), vk.Whole(totalsB)))
 			})
-			dz, stats, bad := ref.SoftmaxXent(logits, labels, c.valid, c.classes)
+			dz, stats, bad := ref.SmoothedSoftmaxXent(logits, labels, c.valid, c.classes, float64(float32(c.smoothing)))
 			if (bad > 0) != (c.labels > c.classes) {
 				t.Fatalf("the reference counts %d labels past the classes", bad)
 			}

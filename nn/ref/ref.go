@@ -309,7 +309,12 @@ func Dropout(x []float32, rate float32, seed, step uint32) []float32 {
 // (loss, correct, argmax). A label outside 0..classes-1 is counted in
 // badLabels and taken as classes-1.
 func SoftmaxXent(logits []float32, labels []int, valid, classes int) (dz []float32, stats []float32, badLabels int) {
-	d, loss, best := SoftmaxXent64(Float64s(logits), labels, valid, classes, nil)
+	return SmoothedSoftmaxXent(logits, labels, valid, classes, 0)
+}
+
+// SmoothedSoftmaxXent is SoftmaxXent with label smoothing e.
+func SmoothedSoftmaxXent(logits []float32, labels []int, valid, classes int, e float64) (dz []float32, stats []float32, badLabels int) {
+	d, loss, best := SmoothedSoftmaxXent64(Float64s(logits), labels, valid, classes, e, nil)
 	stats = make([]float32, 3*len(loss))
 	for s := range valid {
 		label, bad := classOf(labels[s], classes)

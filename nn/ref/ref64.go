@@ -289,6 +289,12 @@ func Dropout64(x []float64, rate float32, seed, step uint32, r *Rounding) []floa
 // maximum); the loss and gradient of the remaining rows are zero. A label
 // outside 0..classes-1 is taken as classes-1.
 func SoftmaxXent64(logits []float64, labels []int, valid, classes int, r *Rounding) (dz, loss []float64, best []int) {
+	return SmoothedSoftmaxXent64(logits, labels, valid, classes, 0, r)
+}
+
+// SmoothedSoftmaxXent64 is SoftmaxXent64 with label smoothing e: the
+// target is 1 - e + e/classes at the label and e/classes elsewhere.
+func SmoothedSoftmaxXent64(logits []float64, labels []int, valid, classes int, e float64, r *Rounding) (dz, loss []float64, best []int) {
 	rows := len(logits) / classes
 	dz, loss, best = make([]float64, len(logits)), make([]float64, rows), make([]int, rows)
 	n := float64(valid)
@@ -301,25 +307,31 @@ func SoftmaxXent64(logits []float64, labels []int, valid, classes int, r *Roundi
 			}
 		}
 		// Vulkan allows exp(x) 3 + 2|x| ulp, an ulp up to 2 units.
-		e := make([]float64, classes)
+		exps := make([]float64, classes)
 		var sum float64
 		for j := range z {
 			x := r.ops(z[j]-z[best[s]], 1)
-			e[j] = r.ops(math.Exp(x), 2*(3+2*math.Abs(x)))
-			sum += e[j]
+			exps[j] = r.ops(math.Exp(x), 2*(3+2*math.Abs(x)))
+			sum += exps[j]
 		}
 		sum = r.sum(sum, sum, classes)
 		inv := r.ops(1/(sum*n), 2)
+		var spread float64 // sum_j (z_j - max z)
 		for j := range z {
-			g := r.ops(e[j]*inv, 1)
+			g := r.ops(exps[j]*inv, 1)
+			target := e / float64(classes)
 			if j == label {
-				g = r.ops(g-1/n, 2)
+				target += 1 - e
+			}
+			if target != 0 {
+				g = r.ops(g-target/n, 2)
 			}
 			dz[s*classes+j] = g
+			spread += z[j] - z[best[s]]
 		}
 		// Vulkan's log is within 2^-21 on [0.5, 2], else 3 ulp.
 		logSum := r.off(math.Log(sum), max(0x1p-21, 6*unit*math.Log(sum)))
-		loss[s] = r.ops(logSum-r.ops(z[label]-z[best[s]], 1), 1)
+		loss[s] = r.ops(logSum-r.ops((1-e)*(z[label]-z[best[s]]), 1), 1) - e/float64(classes)*spread
 	}
 	return dz, loss, best
 }
