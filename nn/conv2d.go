@@ -257,15 +257,20 @@ func (c *conv2d) backwardWindows(p *pass) error {
 // its steps and the padding on each side.
 type Windows struct{ SH, SW, PadTop, PadLeft, PadBottom, PadRight int }
 
-// ConvWindows is the windows of a conv2d layer.
-func ConvWindows(l *Layer) Windows {
-	c := l.rec.(*conv2d)
-	g := c.windows
-	if g == nil {
+// ConvWindows is the windows of a conv2d, depthwiseconv2d or
+// separableconv2d layer.
+func ConvWindows(l *Layer) Windows { return l.rec.(interface{ convWindows() Windows }).convWindows() }
+
+func (c *conv2d) convWindows() Windows {
+	if c.windows == nil {
 		return Windows{1, 1, c.size / 2, c.size / 2, c.size / 2, c.size / 2}
 	}
-	// The padding below and right is what the last window needs past
-	// the image, none where it ends inside.
+	return windowsOf(*c.windows)
+}
+
+// windowsOf is g's windows: the padding below and right is what the last
+// window needs past the image, none where it ends inside.
+func windowsOf(g kernels.Window) Windows {
 	return Windows{g.SH, g.SW, g.PadTop, g.PadLeft,
 		max((g.OH-1)*g.SH+g.KH-g.H-g.PadTop, 0), max((g.OW-1)*g.SW+g.KW-g.W-g.PadLeft, 0)}
 }

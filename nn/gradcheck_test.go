@@ -89,6 +89,10 @@ var references = map[string]func(l *Layer) layer64{
 		}
 		return affine64(g, c.kernel, c.bias, c.relu, c.act)
 	},
+	"depthwiseconv2d": func(l *Layer) layer64 {
+		d := l.rec.(*depthwiseConv2D)
+		return one(depthwise64(d.dw, d.kernel, d.bias, d.act))
+	},
 	"globalavgpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*globalAvgPool2D).in
 		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
@@ -297,7 +301,7 @@ func randomParams(m *Model, seed uint64) []float32 {
 // graphSpec or stridedSpec.
 func TestEveryKindHasAReference(t *testing.T) {
 	used := map[string]bool{}
-	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers) {
+	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers, depthwiseSpec().Layers) {
 		used[l.Type] = true
 	}
 	for name := range kinds {
@@ -318,7 +322,9 @@ func TestEveryKindHasAReference(t *testing.T) {
 func TestReferenceMatchesFiniteDifferences(t *testing.T) {
 	tiny, bn, graph, strided, joins := tinySpec(), bnSpec(), graphSpec(), stridedSpec(), joinsSpec()
 	tiny.Input, bn.Input, graph.Input, strided.Input, joins.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}, [3]int{4, 5, 1}
-	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins} {
+	depthwise := depthwiseSpec()
+	depthwise.Input = [3]int{6, 7, 2}
+	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins, depthwise} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
 	for _, spec := range activationSpecs() {
@@ -461,6 +467,7 @@ var gradientSteps = append([]gradientStep{
 	{"graph, full batch", graphSpec(), []int{1, 2, 5, 3}, 5},
 	{"strided, partial batch", stridedSpec(), []int{5, 1, 3}, 7},
 	{"joins, full batch", joinsSpec(), []int{0, 4, 2, 3}, 3},
+	{"depthwise, partial batch", depthwiseSpec(), []int{5, 1, 3}, 7},
 }, activationSteps()...)
 
 // activationSteps are a partial batch of each of activationSpecs.

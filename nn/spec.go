@@ -50,6 +50,9 @@ type LayerSpec struct {
 	// Initializers start the layer's parameters, by name (kernel, bias,
 	// gamma, ...), where the kind's defaults (Keras') do not.
 	Initializers map[string]Initializer `json:"initializers,omitempty"`
+	// DepthMultiplier is a depthwiseconv2d's or separableconv2d's kernels
+	// an input channel (default 1).
+	DepthMultiplier int `json:"depth_multiplier,omitempty"`
 }
 
 // fieldsSet names, as model.json does, the fields of the layer that are
@@ -60,6 +63,7 @@ func (s LayerSpec) fieldsSet() []string {
 		name string
 		set  bool
 	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != ""}, {"use_bias", s.UseBias != nil},
+		{"depth_multiplier", s.DepthMultiplier != 0},
 		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"alpha", s.Alpha != nil}, {"momentum", s.Momentum != nil}, {"epsilon", s.Epsilon != nil}} {
 		if f.set {
 			out = append(out, f.name)

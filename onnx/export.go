@@ -185,19 +185,9 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	name := l.Spec.Name
 	switch l.Spec.Type {
 	case "conv2d":
-		// Explicit pads: TensorFlow's "same" at a stride pads more below
-		// and right, which ONNX's SAME_UPPER would too, but spelt out
-		// every runtime reads them alike.
-		k := int64(l.Spec.KernelSize)
-		g := nn.ConvWindows(l)
-		kernel := b.tensor(l, "kernel", convKernel(l.In.C, l.Out.C, l.Spec.KernelSize))
-		inputs := []string{b.name, kernel}
-		if l.Spec.Biased() {
-			inputs = append(inputs, b.tensor(l, "bias", layout{}))
-		}
-		b.node("Conv", name, "", inputs,
-			intsAttr("kernel_shape", k, k), intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)),
-			intsAttr("strides", int64(g.SH), int64(g.SW)))
+		b.conv(l, "kernel", "bias", l.In.C, l.Out.C, 1)
+	case "depthwiseconv2d":
+		b.conv(l, "depthwise_kernel", "bias", l.In.C, l.Out.C, l.In.C)
 	case "globalavgpool2d":
 		b.node("GlobalAveragePool", name, "", []string{b.name})
 		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
@@ -257,6 +247,26 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		b.activation(name, a, l.Spec.Alpha)
 	}
 	return b.err
+}
+
+// conv appends a layer's Conv of an odd square kernel at its windows, in
+// channels to out in groups (a depthwise convolution's: one an input
+// channel), with the bias where the layer has one. The pads are explicit:
+// TensorFlow's "same" at a stride pads more below and right, which ONNX's
+// SAME_UPPER would too, but spelt out every runtime reads them alike.
+func (b *builder) conv(l *nn.Layer, kernel, bias string, in, out, groups int) {
+	k, g := l.Spec.KernelSize, nn.ConvWindows(l)
+	inputs := []string{b.name, b.tensor(l, kernel, convKernel(in/groups, out, k))}
+	if l.Spec.Biased() {
+		inputs = append(inputs, b.tensor(l, bias, layout{}))
+	}
+	attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(k), int64(k)),
+		intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)),
+		intsAttr("strides", int64(g.SH), int64(g.SW))}
+	if groups > 1 {
+		attrs = append(attrs, intAttr("group", int64(groups)))
+	}
+	b.node("Conv", l.Spec.Name, "", inputs, attrs...)
 }
 
 // joined checks that the layer's inputs can be joined as they are: all

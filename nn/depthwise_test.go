@@ -1,0 +1,81 @@
+package nn
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/nn/ref"
+)
+
+// depthwiseSpec is MobileNet's pattern in small: a depthwise convolution
+// at stride 2 with a depth multiplier of 2 and its ReLU fused, one
+// "valid" without a bias and with an activation of its own dispatch, each
+// followed by a 1x1 convolution, and a separable one.
+func depthwiseSpec() ModelSpec {
+	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "depthwiseconv2d", KernelSize: 3, Strides: Pair{2, 2}, DepthMultiplier: 2, Activation: "relu"},
+		{Type: "batchnorm"},
+		{Type: "conv2d", Filters: 4, KernelSize: 1},
+		{Type: "depthwiseconv2d", KernelSize: 3, Padding: "valid", UseBias: new(bool), Activation: "tanh"},
+		{Type: "globalavgpool2d"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
+// depthwise64 is the float64 reference of a depthwise convolution (its
+// bias nil without one), its ReLU fused where dw says, then act.
+func depthwise64(dw kernels.Depthwise, kernel, bias *Param, act activation) unary64 {
+	g := ref.ConvGeom{H: dw.H, W: dw.W, Cin: dw.C, KH: dw.KH, KW: dw.KW, OH: dw.OH, OW: dw.OW, SH: dw.SH, SW: dw.SW, PadTop: dw.PadTop, PadLeft: dw.PadLeft}
+	activate := activation64(act)
+	return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		g.Batch = r.batch
+		w := r.param(kernel)
+		var b []float64
+		if bias != nil {
+			b = r.param(bias)
+		}
+		y := ref.DepthwiseForward64(g, dw.M, x, w, b, r.rounding)
+		if dw.ReLU {
+			y = r.relu(y)
+		}
+		y, activated := activate(r, y)
+		return y, func(dy []float64) []float64 {
+			dy = activated(dy)
+			if dw.ReLU {
+				dy = ref.ReLUBackward64(y, dy)
+			}
+			r.setGrad(kernel, ref.DepthwiseBackwardFilter64(g, dw.M, x, dy, r.rounding))
+			if bias != nil {
+				r.setGrad(bias, ref.ColSum64(dy, g.Outputs(), dw.Channels(), r.rounding))
+			}
+			return ref.DepthwiseBackwardData64(g, dw.M, dy, w, r.rounding)
+		}
+	}
+}
+
+// TestDepthwiseRefusals: each refusal is one line naming the layer.
+func TestDepthwiseRefusals(t *testing.T) {
+	model := func(layer string) string {
+		return `{"format":"vkcnn-sequential-1","input_shape":[8,8,2],"layers":[` + layer + `,{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`
+	}
+	for layer, want := range map[string]string{
+		`{"type":"depthwiseconv2d","kernel_size":4}`:                                 "layer 1 (depthwise_conv2d_1): needs an odd kernel_size of at most 31 (got 4)",
+		`{"type":"depthwiseconv2d"}`:                                                 "needs an odd kernel_size of at most 31 (got 0)",
+		`{"type":"depthwiseconv2d","kernel_size":3,"depth_multiplier":-1}`:           "depth_multiplier -1: at least 1, and at most 65536 output channels",
+		`{"type":"depthwiseconv2d","kernel_size":3,"depth_multiplier":40000}`:        "depth_multiplier 40000: at least 1",
+		`{"type":"depthwiseconv2d","kernel_size":9,"padding":"valid"}`:               `smaller than the 9x9 kernel`,
+		`{"type":"depthwiseconv2d","kernel_size":3,"padding":"full"}`:                `padding "full" (same or valid)`,
+		`{"type":"depthwiseconv2d","kernel_size":3,"strides":0}`:                     "strides [0 0]: rows and columns, each in 1..31",
+		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"softmax"}`:          "softmax is only supported on the last layer, a dense layer",
+		`{"type":"depthwiseconv2d","kernel_size":3,"filters":4}`:                     "filters",
+		`{"type":"flatten"},{"type":"depthwiseconv2d","kernel_size":3}`:              "its input is a vector",
+		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"relu","alpha":0.1}`: "activation relu takes no alpha",
+	} {
+		_, err := ParseSpec([]byte(model(layer)))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v; want %q", layer, err, want)
+		}
+	}
+}
