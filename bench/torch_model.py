@@ -155,13 +155,18 @@ def build(spec):
             named[name] = i + 1
         (h, w, c), perm = shapes[reads[0]], perms[reads[0]]
         mods = []
-        if t == "conv2d":
+        if t in ("conv2d", "depthwiseconv2d", "separableconv2d"):
+            # A depthwise convolution is PyTorch's grouped one, groups=c
+            # (output channel c*m + j: input channel c's j-th kernel); a
+            # separable one, that without a bias, then a 1x1 convolution.
             k = layer["kernel_size"]
             sh, sw = pair(layer.get("strides", 1))
             padding = layer.get("padding", "same")
             bias = layer.get("use_bias", True)
+            depthwise = t != "conv2d"
+            out, groups = (c * layer.get("depth_multiplier", 1), c) if depthwise else (layer["filters"], 1)
             if (sh, sw) == (1, 1) and padding == "same":
-                conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2, bias=bias)
+                conv = nn.Conv2d(c, out, k, padding=k // 2, groups=groups, bias=bias and t != "separableconv2d")
             else:
                 # TensorFlow's "same" pads the larger half below and right,
                 # which PyTorch's padding="same" (refused with strides) and
@@ -172,11 +177,18 @@ def build(spec):
                     mods.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
                 else:
                     oh, ow = (h - k) // sh + 1, (w - k) // sw + 1
-                conv = nn.Conv2d(c, layer["filters"], k, stride=(sh, sw), bias=bias)
+                conv = nn.Conv2d(c, out, k, stride=(sh, sw), groups=groups, bias=bias and t != "separableconv2d")
                 h, w = oh, ow
+            conv.vkcnn_kernel = "depthwise_kernel" if depthwise else "kernel"
             mods.append(conv)
             weighted.append((conv, name, None))
-            c = layer["filters"]
+            c = out
+            if t == "separableconv2d":
+                pointwise = nn.Conv2d(c, layer["filters"], 1, bias=bias)
+                pointwise.vkcnn_kernel = "pointwise_kernel"
+                mods.append(pointwise)
+                weighted.append((pointwise, name, None))
+                c = layer["filters"]
         elif t == "globalavgpool2d":
             mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
             h, w = 1, 1
@@ -273,7 +285,9 @@ def load_weights(weighted, path):
     with torch.no_grad():
         for module, name, perm in weighted:
             if isinstance(module, nn.Conv2d):
-                module.weight.copy_(tensor(name, "kernel").permute(3, 2, 0, 1))  # HWIO to OIHW
+                # HWIO to OIHW; a depthwise kernel, HWCM, as HW1(C*M).
+                kernel = tensor(name, module.vkcnn_kernel)
+                module.weight.copy_(kernel.reshape(*kernel.shape[:2], -1, module.out_channels).permute(3, 2, 0, 1))
                 if module.bias is not None:
                     module.bias.copy_(tensor(name, "bias"))
             elif isinstance(module, nn.Linear):

@@ -10,8 +10,9 @@ import (
 
 // depthwiseSpec is MobileNet's pattern in small: a depthwise convolution
 // at stride 2 with a depth multiplier of 2 and its ReLU fused, one
-// "valid" without a bias and with an activation of its own dispatch, each
-// followed by a 1x1 convolution, and a separable one.
+// "valid" without a bias and with an activation of its own dispatch, a
+// 1x1 convolution between them; then separable convolutions, one at
+// steps of 1 and 2 with its ReLU fused, one without a bias.
 func depthwiseSpec() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
 		{Type: "conv2d", Filters: 3, KernelSize: 3, Activation: "relu"},
@@ -19,6 +20,8 @@ func depthwiseSpec() ModelSpec {
 		{Type: "batchnorm"},
 		{Type: "conv2d", Filters: 4, KernelSize: 1},
 		{Type: "depthwiseconv2d", KernelSize: 3, Padding: "valid", UseBias: new(bool), Activation: "tanh"},
+		{Type: "separableconv2d", Filters: 5, KernelSize: 3, Strides: Pair{1, 2}, DepthMultiplier: 2, Activation: "relu"},
+		{Type: "separableconv2d", Filters: 3, KernelSize: 1, UseBias: new(bool), Activation: "elu"},
 		{Type: "globalavgpool2d"},
 		{Type: "dense", Units: 10, Activation: "softmax"},
 	}}
@@ -55,6 +58,18 @@ func depthwise64(dw kernels.Depthwise, kernel, bias *Param, act activation) unar
 	}
 }
 
+// separable64 is the float64 reference of a separable convolution: its
+// depthwise part, then its 1x1 convolution.
+func separable64(c *separableConv2D) layer64 {
+	depthwise := depthwise64(c.dw, c.depthwise, nil, activation{})
+	pointwise := affine64(ref.ConvGeom{H: c.dw.OH, W: c.dw.OW, Cin: c.dw.Channels(), Cout: c.filters, KH: 1, KW: 1}, c.pointwise, c.bias, c.relu, c.act)
+	return func(r *reference, xs [][]float64) ([]float64, func([]float64) [][]float64) {
+		mid, midBack := depthwise(r, xs[0])
+		y, back := pointwise(r, [][]float64{mid})
+		return y, func(dy []float64) [][]float64 { return [][]float64{midBack(back(dy)[0])} }
+	}
+}
+
 // TestDepthwiseRefusals: each refusal is one line naming the layer.
 func TestDepthwiseRefusals(t *testing.T) {
 	model := func(layer string) string {
@@ -72,6 +87,9 @@ func TestDepthwiseRefusals(t *testing.T) {
 		`{"type":"depthwiseconv2d","kernel_size":3,"filters":4}`:                     "filters",
 		`{"type":"flatten"},{"type":"depthwiseconv2d","kernel_size":3}`:              "its input is a vector",
 		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"relu","alpha":0.1}`: "activation relu takes no alpha",
+		`{"type":"separableconv2d","kernel_size":3}`:                                 "layer 1 (separable_conv2d_1): needs filters, 1 to 65536",
+		`{"type":"separableconv2d","filters":4,"kernel_size":2}`:                     "needs an odd kernel_size of at most 31 (got 2)",
+		`{"type":"separableconv2d","filters":4,"kernel_size":3,"units":3}`:           "units",
 	} {
 		_, err := ParseSpec([]byte(model(layer)))
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {

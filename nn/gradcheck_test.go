@@ -93,6 +93,7 @@ var references = map[string]func(l *Layer) layer64{
 		d := l.rec.(*depthwiseConv2D)
 		return one(depthwise64(d.dw, d.kernel, d.bias, d.act))
 	},
+	"separableconv2d": func(l *Layer) layer64 { return separable64(l.rec.(*separableConv2D)) },
 	"globalavgpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*globalAvgPool2D).in
 		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {

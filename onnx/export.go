@@ -185,9 +185,14 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	name := l.Spec.Name
 	switch l.Spec.Type {
 	case "conv2d":
-		b.conv(l, "kernel", "bias", l.In.C, l.Out.C, 1)
+		b.conv(l, name, "kernel", biasOf(l), l.Spec.KernelSize, nn.ConvWindows(l), l.In.C, l.Out.C, 1)
 	case "depthwiseconv2d":
-		b.conv(l, "depthwise_kernel", "bias", l.In.C, l.Out.C, l.In.C)
+		b.conv(l, name, "depthwise_kernel", biasOf(l), l.Spec.KernelSize, nn.ConvWindows(l), l.In.C, l.Out.C, l.In.C)
+	case "separableconv2d":
+		// Two Convs: the depthwise one without a bias, then the 1x1 one.
+		mid := l.In.C * max(l.Spec.DepthMultiplier, 1)
+		b.conv(l, name+"/depthwise", "depthwise_kernel", "", l.Spec.KernelSize, nn.ConvWindows(l), l.In.C, mid, l.In.C)
+		b.conv(l, name, "pointwise_kernel", biasOf(l), 1, nn.Windows{SH: 1, SW: 1}, mid, l.Out.C, 1)
 	case "globalavgpool2d":
 		b.node("GlobalAveragePool", name, "", []string{b.name})
 		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
@@ -249,15 +254,15 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	return b.err
 }
 
-// conv appends a layer's Conv of an odd square kernel at its windows, in
-// channels to out in groups (a depthwise convolution's: one an input
-// channel), with the bias where the layer has one. The pads are explicit:
-// TensorFlow's "same" at a stride pads more below and right, which ONNX's
-// SAME_UPPER would too, but spelt out every runtime reads them alike.
-func (b *builder) conv(l *nn.Layer, kernel, bias string, in, out, groups int) {
-	k, g := l.Spec.KernelSize, nn.ConvWindows(l)
+// conv appends a Conv node of the layer, named node/Conv: a k x k kernel
+// at windows g, in channels to out in groups (a depthwise convolution's:
+// one an input channel), with the bias where it is named. The pads are
+// explicit: TensorFlow's "same" at a stride pads more below and right,
+// which ONNX's SAME_UPPER would too, but spelt out every runtime reads
+// them alike.
+func (b *builder) conv(l *nn.Layer, node, kernel, bias string, k int, g nn.Windows, in, out, groups int) {
 	inputs := []string{b.name, b.tensor(l, kernel, convKernel(in/groups, out, k))}
-	if l.Spec.Biased() {
+	if bias != "" {
 		inputs = append(inputs, b.tensor(l, bias, layout{}))
 	}
 	attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(k), int64(k)),
@@ -266,7 +271,15 @@ func (b *builder) conv(l *nn.Layer, kernel, bias string, in, out, groups int) {
 	if groups > 1 {
 		attrs = append(attrs, intAttr("group", int64(groups)))
 	}
-	b.node("Conv", l.Spec.Name, "", inputs, attrs...)
+	b.node("Conv", node, "", inputs, attrs...)
+}
+
+// biasOf names the layer's bias, "" where it has none.
+func biasOf(l *nn.Layer) string {
+	if !l.Spec.Biased() {
+		return ""
+	}
+	return "bias"
 }
 
 // joined checks that the layer's inputs can be joined as they are: all

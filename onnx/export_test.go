@@ -29,6 +29,7 @@ var everyLayer = nn.ModelSpec{Format: nn.GraphFormat, Name: "every", Input: [3]i
 	{Type: "conv2d", Filters: 4, KernelSize: 3, Strides: nn.Pair{2, 2}, UseBias: new(bool)},
 	{Type: "activation", Activation: "tanh"},
 	{Type: "depthwiseconv2d", KernelSize: 3, Activation: "relu"},
+	{Type: "separableconv2d", Filters: 4, KernelSize: 3, DepthMultiplier: 2},
 	{Type: "globalavgpool2d"},
 	{Type: "relu"},
 	{Type: "leaky_relu", Alpha: new(0.1)},
@@ -80,7 +81,7 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	for _, n := range g.Node {
 		ops = append(ops, n.OpType)
 	}
-	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv", "Tanh", "Conv", "Relu",
+	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv", "Tanh", "Conv", "Relu", "Conv", "Conv",
 		"GlobalAveragePool", "Flatten", "Relu", "LeakyRelu", "BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("operators %q, want %q", ops, want)
@@ -94,6 +95,7 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	}
 	for name, want := range map[string][]int64{
 		"conv2d_1.kernel": {5, 3, 3, 3}, "conv2d_2.kernel": {2, 5, 1, 1}, "conv2d_3.kernel": {4, 7, 3, 3}, "depthwise_conv2d_1.depthwise_kernel": {4, 1, 3, 3},
+		"separable_conv2d_1.depthwise_kernel": {8, 1, 3, 3}, "separable_conv2d_1.pointwise_kernel": {4, 8, 1, 1},
 		"batch_normalization_2.moving_variance": {4}, "dense_1.kernel": {4, 7}, "dense_2.kernel": {7, 10},
 	} {
 		if !slices.Equal(shapes[name], want) {
