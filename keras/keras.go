@@ -417,7 +417,7 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 			if ls.Initializers == nil {
 				ls.Initializers = map[string]nn.Initializer{}
 			}
-			ls.Initializers[strings.TrimSuffix(key, "_initializer")] = init
+			ls.Initializers[initialized(key)] = init
 		case strings.HasSuffix(key, "_regularizer"), strings.HasSuffix(key, "_constraint"):
 			done[key] = true
 			if string(v) == "null" {
@@ -437,6 +437,16 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 		return fail("%v", err)
 	}
 	return ls, true, nil
+}
+
+// initialized is the parameter an initializer entry starts: Keras names
+// the depthwise and pointwise kernels' after them, less "_kernel".
+func initialized(key string) string {
+	name := strings.TrimSuffix(key, "_initializer")
+	if name == "depthwise" || name == "pointwise" {
+		name += "_kernel"
+	}
+	return name
 }
 
 // unread refuses config entries the reader has not read.

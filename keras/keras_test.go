@@ -30,6 +30,8 @@ const (
 	tfjsGraphFile   = "testdata/tfjs_functional.json"
 	keras3File      = "testdata/keras3_sequential.json"
 	keras3GraphFile = "testdata/keras3_functional.json"
+	// tfjsDepthwiseFile: DepthwiseConv2D and SeparableConv2D.
+	tfjsDepthwiseFile = "testdata/tfjs_depthwise.json"
 )
 
 func readFile(t *testing.T, path string) []byte {
@@ -300,7 +302,7 @@ func TestAgainstTensorFlowJS(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("no node on PATH")
 	}
-	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, keras3File, keras3GraphFile} {
+	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, keras3File, keras3GraphFile, tfjsDepthwiseFile} {
 		out, err := exec.Command("node", filepath.Join(dir, "check.js"), file).Output()
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)

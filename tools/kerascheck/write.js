@@ -10,6 +10,7 @@
 //
 //   node tools/kerascheck/write.js sequential > keras/testdata/tfjs_sequential.json
 //   node tools/kerascheck/write.js functional > keras/testdata/tfjs_functional.json
+//   node tools/kerascheck/write.js depthwise > keras/testdata/tfjs_depthwise.json
 console.log = console.warn = () => {}; // TensorFlow.js's banner about its Node backend
 const tf = require("@tensorflow/tfjs-core");
 require("@tensorflow/tfjs-backend-cpu");
@@ -50,10 +51,27 @@ function functional() {
   return layers.model({ inputs: input, outputs: probabilities, name: "tfjs_graph" });
 }
 
+// depthwise: tfjs_depthwise.json, a Sequential model of MobileNet's
+// pieces: DepthwiseConv2D (a depth multiplier of 2, stride 2) and
+// SeparableConv2D (with and without a bias; TensorFlow.js writes no
+// depth_multiplier for it), the depthwise initializer not Keras' default.
+function depthwise() {
+  const m = layers.sequential({ name: "tfjs_depthwise" });
+  m.add(L.inputLayer({ inputShape: [32, 32, 3], name: "image" }));
+  m.add(L.conv2d({ filters: 8, kernelSize: 3, padding: "same", activation: "relu", name: "stem" }));
+  m.add(L.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2, padding: "same", activation: "relu", depthwiseInitializer: "heNormal", name: "dw" }));
+  m.add(L.batchNormalization({ name: "dw_bn" }));
+  m.add(L.separableConv2d({ filters: 16, kernelSize: 3, padding: "same", activation: "relu", name: "sep" }));
+  m.add(L.separableConv2d({ filters: 24, kernelSize: 5, strides: 2, padding: "valid", useBias: false, name: "sep_valid" }));
+  m.add(L.globalAveragePooling2d({ name: "pooled" }));
+  m.add(L.dense({ units: 10, activation: "softmax", name: "logits" }));
+  return m;
+}
+
 async function main() {
   await tf.setBackend("cpu");
-  const build = { sequential, functional }[process.argv[2]];
-  if (!build) throw new Error("write.js sequential|functional");
+  const build = { sequential, functional, depthwise }[process.argv[2]];
+  if (!build) throw new Error("write.js sequential|functional|depthwise");
   process.stdout.write(JSON.stringify(build().toJSON(null, false)) + "\n");
 }
 
