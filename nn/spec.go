@@ -112,7 +112,7 @@ type ModelSpec struct {
 }
 
 // Presets are the built-in models.
-var Presets = []string{"standard", "small", "resnet20"}
+var Presets = []string{"standard", "small", "resnet20", "mobilenet"}
 
 // standard and small are MNIST-shaped: its images and classes.
 var (
@@ -122,14 +122,17 @@ var (
 
 // DataShaped says the preset takes the shape of a data set's images and
 // its classes (PresetFor), where the others are MNIST-shaped.
-func DataShaped(name string) bool { return name == "resnet20" }
+func DataShaped(name string) bool { return name == "resnet20" || name == "mobilenet" }
 
 // PresetFor returns a built-in model for images of input (height, width,
 // channels) and classes classes where it takes them (DataShaped), else
 // as Preset does.
 func PresetFor(name string, input [3]int, classes int) (ModelSpec, error) {
-	if name == "resnet20" {
+	switch name {
+	case "resnet20":
 		return resnet20(input, classes), nil
+	case "mobilenet":
+		return mobilenet(input, classes), nil
 	}
 	return Preset(name)
 }
@@ -138,12 +141,15 @@ func PresetFor(name string, input [3]int, classes int) (ModelSpec, error) {
 // Sabour, Frosst & Hinton (2017); "small" is a LeNet-style network with
 // pooling that trains an epoch on lavapipe in minutes; both are for MNIST
 // (mnistInput, mnistClasses). "resnet20" is He et al.'s CIFAR network
-// (resnet.go), here for CIFAR-10's 32x32x3 images and 10 classes.
+// (resnet.go), here for CIFAR-10's 32x32x3 images and 10 classes;
+// "mobilenet" MobileNet v1's pattern at width 0.5 (mobilenet.go), the same.
 func Preset(name string) (ModelSpec, error) {
 	relu := "relu"
 	switch name {
 	case "resnet20":
 		return resnet20([3]int{32, 32, 3}, 10), nil
+	case "mobilenet":
+		return mobilenet([3]int{32, 32, 3}, 10), nil
 	case "standard":
 		return ModelSpec{Format: SpecFormat, Name: "standard", Input: mnistInput, Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
@@ -181,12 +187,12 @@ type TrainingDefaults struct {
 // PresetTraining returns the training defaults of a preset: the small
 // network learns fastest in its single epoch with a higher rate and more,
 // smaller steps; resnet20, batch normalized, with Adam's usual rate at
-// the batch of He et al.
+// the batch of He et al.; mobilenet, batch normalized too, as resnet20.
 func PresetTraining(name string) (TrainingDefaults, bool) {
 	switch name {
 	case "small":
 		return TrainingDefaults{LR: 1e-3, BatchSize: 32}, true
-	case "resnet20":
+	case "resnet20", "mobilenet":
 		return TrainingDefaults{LR: 1e-3, BatchSize: 128}, true
 	}
 	return TrainingDefaults{}, false
