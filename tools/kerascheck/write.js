@@ -55,7 +55,7 @@ function functional() {
 
 function activations() {
   const m = layers.sequential({ name: "tfjs_activations" });
-  m.add(L.inputLayer({ inputShape: [12, 12, 3], name: "image" }));
+  m.add(L.inputLayer({ inputShape: [28, 28, 1], name: "image" }));
   m.add(L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "hardSigmoid", name: "conv_hard_sigmoid" }));
   m.add(L.activation({ activation: "elu", name: "elu" }));
   m.add(L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "swish", name: "conv_swish" }));
