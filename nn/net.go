@@ -191,6 +191,19 @@ func (n *Net) Upload(images []byte, labels []uint8) (*DeviceSet, error) {
 	return s, nil
 }
 
+// Rewrite replaces a resident set's first images (a byte a value, HWC),
+// so that a set allocated once takes batch after batch, as a predicting
+// server does, with no new buffers or recordings.
+func (s *DeviceSet) Rewrite(images []byte) error {
+	if s.Streamed() {
+		return errors.New("rewrite: a streamed set")
+	}
+	if int64(len(images)) > s.images.Size() {
+		return fmt.Errorf("rewrite: %d image bytes for a set of %d", len(images), s.images.Size())
+	}
+	return s.images.Write(0, images)
+}
+
 func whole(b *vk.Buffer) vk.Range { return vk.Whole(b) }
 
 func (n *Net) paramRange(b *vk.Buffer, p *Param) vk.Range {
