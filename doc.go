@@ -20,7 +20,8 @@
 //
 // Predict reads an image as `vkcnn predict` does (Run.Input): resized to
 // the model's input, grayscale or RGB, normalized as training did.
-// PredictPixels takes the model's input directly, HWC bytes. A Predictor
+// PredictPixels takes the model's input directly, HWC bytes, and
+// PredictNHWC float32 values in [0, 1], channels last. A Predictor
 // makes its buffers and commands once, classifies up to its batch of
 // images in one device submission, and is safe for concurrent use: a
 // server can gather concurrent requests into one call (see

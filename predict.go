@@ -33,6 +33,8 @@ type Predictor struct {
 	mu  sync.Mutex
 	net *nn.Net
 	set *nn.DeviceSet
+	// inputs takes PredictNHWC's values, made on its first call.
+	inputs *nn.DeviceSet
 }
 
 // Prediction is one image's class.
@@ -119,29 +121,66 @@ func (p *Predictor) PredictPixels(px []byte) ([]Prediction, error) {
 		return nil, badInput(fmt.Errorf("%d input bytes: want a positive multiple of %d, the model's %v input", len(px), size, p.run.Model.Input().Geometry()))
 	}
 	n := len(px) / size
-	out, err := p.classify(px, n)
+	out, err := p.batches(n, func(first, count int) (*nn.DeviceSet, error) {
+		return p.set, p.set.Rewrite(px[first*size : (first+count)*size])
+	})
 	if err != nil {
 		return nil, fmt.Errorf("classify %d images with %s: %w", n, p.run.Dir, err)
 	}
 	return out, nil
 }
 
-// classify runs n images through the network, a batch a submission.
-func (p *Predictor) classify(px []byte, n int) ([]Prediction, error) {
+// PredictNHWC classifies images given as float32 values in [0, 1] (a
+// byte's value / 255), HWC, one image after another, at the model's input
+// size: the ONNX export's input, but channels last. The run's
+// normalization is applied as the device applies it, so the bytes b and
+// the values float32(b) / 255 give the same logits.
+func (p *Predictor) PredictNHWC(x []float32) ([]Prediction, error) {
+	in := p.run.Model.Input()
+	size := in.Size()
+	if len(x) == 0 || len(x)%size != 0 {
+		return nil, badInput(fmt.Errorf("%d input values: want a positive multiple of %d, the model's %v input", len(x), size, in.Geometry()))
+	}
+	values := x
+	if norm := p.run.Record.Normalize; norm != nil {
+		values = append([]float32(nil), x...)
+		norm.Apply(values, in.C)
+	}
+	n := len(x) / size
+	out, err := p.batches(n, func(first, count int) (*nn.DeviceSet, error) {
+		if p.inputs == nil {
+			set, err := p.net.UploadInputs()
+			if err != nil {
+				return nil, err
+			}
+			p.inputs = set
+		}
+		return p.inputs, p.inputs.SetInputs(values[first*size : (first+count)*size])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("classify %d images with %s: %w", n, p.run.Dir, err)
+	}
+	return out, nil
+}
+
+// batches classifies n images, a batch a submission; fill puts images
+// first to first+count on a set and returns the set.
+func (p *Predictor) batches(n int, fill func(first, count int) (*nn.DeviceSet, error)) ([]Prediction, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	size, classes, batch := p.run.Model.Input().Size(), p.run.Model.Classes, p.net.Batch
+	classes, batch := p.run.Model.Classes, p.net.Batch
 	out := make([]Prediction, 0, n)
 	for first := 0; first < n; first += batch {
 		count := min(batch, n-first)
-		if err := p.set.Rewrite(px[first*size : (first+count)*size]); err != nil {
+		set, err := fill(first, count)
+		if err != nil {
 			return nil, err
 		}
 		indices := make([]int, count)
 		for i := range indices {
 			indices[i] = i
 		}
-		if err := p.net.Step(p.set, nn.ModeEval, augment.Sampling{}, nn.Feed{Indices: indices}); err != nil {
+		if err := p.net.Step(set, nn.ModeEval, augment.Sampling{}, nn.Feed{Indices: indices}); err != nil {
 			return nil, err
 		}
 		z, err := p.net.Logits()

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn"
+	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/internal/runtest"
 )
 
@@ -219,4 +220,54 @@ func ExampleRun_ExportONNX() {
 	in := run.Model.Input()
 	fmt.Printf("input [N, %d, %d, %d], %d classes: %v\n", in.C, in.H, in.W, run.Classes(), run.ClassNames())
 	// Output: input [N, 1, 12, 12], 3 classes: [top middle bottom]
+}
+
+// TestPredictNHWC: the values float32(b) / 255 give the logits the bytes
+// b give, bit for bit, with and without the run's normalization.
+func TestPredictNHWC(t *testing.T) {
+	dev, err := vkcnn.OpenDevice(vkcnn.DeviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	for _, norm := range []*augment.Normalization{nil, {Mean: []float32{0.3}, Std: []float32{0.2}}} {
+		run, err := vkcnn.LoadRun(exampleRun)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.Record.Normalize = norm
+		p, err := dev.NewPredictor(run, vkcnn.PredictOptions{Batch: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var px []byte
+		for i := range 6 {
+			in, _, err := run.Input(runtest.Image(i%3, uint64(200+i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			px = append(px, in...)
+		}
+		values := make([]float32, len(px))
+		for i, b := range px {
+			values[i] = float32(b) / 255
+		}
+		fromBytes, err := p.PredictPixels(px)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromValues, err := p.PredictNHWC(values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range fromBytes {
+			if !slices.Equal(fromBytes[i].Logits, fromValues[i].Logits) || fromValues[i].Class != i%3 {
+				t.Errorf("normalization %v, image %d: logits %v from bytes, %v from values", norm, i, fromBytes[i].Logits, fromValues[i].Logits)
+			}
+		}
+		if _, err := p.PredictNHWC(values[:5]); !errors.Is(err, vkcnn.ErrBadInput) {
+			t.Errorf("5 values: %v", err)
+		}
+		p.Close()
+	}
 }
