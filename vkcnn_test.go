@@ -271,3 +271,31 @@ func TestPredictNHWC(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestOpenDeviceByIndexOrName: a device is chosen as --device chooses it;
+// a name no device has is refused.
+func TestOpenDeviceByIndexOrName(t *testing.T) {
+	devices, err := vkcnn.Devices()
+	if err != nil || len(devices) == 0 {
+		t.Fatalf("devices: %v, %v", devices, err)
+	}
+	want := devices[0]
+	for _, choice := range []string{"0", strings.ToUpper(want.Name)} {
+		dev, err := vkcnn.OpenDevice(vkcnn.DeviceOptions{Device: choice})
+		if err != nil {
+			t.Fatalf("device %q: %v", choice, err)
+		}
+		if got := dev.Info().Name; got != want.Name {
+			t.Errorf("device %q opened %s, want %s", choice, got, want.Name)
+		}
+		if err := dev.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	if dev, err := vkcnn.OpenDevice(vkcnn.DeviceOptions{Device: "no such device"}); err == nil {
+		dev.Close()
+		t.Error("a device named \"no such device\" opened")
+	} else {
+		t.Log(err)
+	}
+}
