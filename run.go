@@ -56,7 +56,8 @@ func ReadImage(path string) (image.Image, error) {
 	return img, badInput(err)
 }
 
-// MaxImageSide bounds the images Input takes.
+// MaxImageSide bounds the images Input scales (those of runs not trained
+// on an image folder).
 const MaxImageSide = 4096
 
 // Input turns an image into the model's input, HWC bytes, as vkcnn
@@ -73,12 +74,12 @@ func (r *Run) Input(img image.Image) (px []byte, inverted bool, err error) {
 	}
 	g := r.Model.Input().Geometry()
 	b := img.Bounds()
-	if b.Dx() > MaxImageSide || b.Dy() > MaxImageSide {
-		return nil, false, badInput(fmt.Errorf("%dx%d pixels, more than %d a side (the model takes %dx%d)", b.Dx(), b.Dy(), MaxImageSide, g.Width, g.Height))
-	}
 	if r.Record.Data != nil && r.Record.Data.Color != "" {
 		size := dataset.Size{Height: g.Height, Width: g.Width}
 		return dataset.Resize(dataset.Pixels(img, g.Channels), b.Dy(), b.Dx(), g.Channels, size), false, nil
+	}
+	if b.Dx() > MaxImageSide || b.Dy() > MaxImageSide {
+		return nil, false, badInput(fmt.Errorf("%dx%d pixels, more than %d a side (the model takes %dx%d)", b.Dx(), b.Dy(), MaxImageSide, g.Width, g.Height))
 	}
 	if g.Channels == 3 {
 		rgba := image.NewRGBA(image.Rect(0, 0, g.Width, g.Height))
