@@ -29,6 +29,9 @@
 //
 // Run.ExportONNX writes the run as an ONNX model for other runtimes.
 //
+// Run folders come from `vkcnn train`. This package does not train yet:
+// from Go, nn.Train with its hooks does (cli/train.go shows the steps).
+//
 // Errors carry the words the command prints. The classes a caller may act
 // on are told apart with errors.Is: ErrDeviceLost and ErrHang (retry,
 // perhaps elsewhere), ErrOutOfDeviceMemory and ErrOutOfHostMemory (a
