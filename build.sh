@@ -123,6 +123,27 @@ cmd_onnxruntime() {
 	(cd "$ONNXCHECK" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "onnxruntime: npm ci in $ONNXCHECK failed"
 }
 
+# TensorFlow.js layers, which counts the Keras test files' parameters as
+# Keras does for the Keras reader's tests, at the versions
+# tools/kerascheck pins; the tests skip without it.
+KERASCHECK=tools/kerascheck
+
+cmd_kerascheck() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		log "kerascheck: no node and npm; the Keras reader's TensorFlow.js check will skip"
+		return
+	fi
+	local want have
+	want=$(node -p "require('./$KERASCHECK/package.json').dependencies['@tensorflow/tfjs-layers']")
+	have=$(node -p "try { require('./$KERASCHECK/node_modules/@tensorflow/tfjs-layers/package.json').version } catch { '' }")
+	if [ "$want" = "$have" ]; then
+		log "kerascheck: @tensorflow/tfjs-layers $have present in $KERASCHECK"
+		return
+	fi
+	log "kerascheck: npm ci in $KERASCHECK (@tensorflow/tfjs-layers $want)"
+	(cd "$KERASCHECK" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "kerascheck: npm ci in $KERASCHECK failed"
+}
+
 # Exactly these flags make the committed SPIR-V; --check compares with them.
 GLSLC_FLAGS=(--target-env=vulkan1.1 -O)
 
@@ -353,6 +374,7 @@ cmd_build() {
 cmd_test() {
 	cmd_deps
 	cmd_onnxruntime
+	cmd_kerascheck
 	cmd_build
 	cmd_data # the training tests use the real MNIST
 	local unformatted
@@ -383,7 +405,7 @@ cmd_test() {
 	# corpus runs in every go test above. -fuzzminimizetime keeps the
 	# minimiser from eating the budget.
 	local target pkg
-	for target in dataset:FuzzReadImages dataset:FuzzReadLabels dataset:FuzzReadCIFAR nn/weights:FuzzRead nn:FuzzParseSpec; do
+	for target in dataset:FuzzReadImages dataset:FuzzReadLabels dataset:FuzzReadCIFAR nn/weights:FuzzRead nn:FuzzParseSpec keras:FuzzRead; do
 		pkg=${target%%:*}
 		log "test: fuzz ${target#*:} for ${FUZZTIME:-10s}"
 		go test "./$pkg" -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-10s}" -fuzzminimizetime 1s 2>&1 | tail -3
@@ -435,7 +457,8 @@ usage() {
 usage: ./build.sh COMMAND
   deps             install the Vulkan loader, lavapipe (Mesa 25 on Debian 12),
                    glslc, the validation layer and Node.js (apt-get, as root),
-                   then ONNX Runtime (npm ci in tools/onnxcheck)
+                   then ONNX Runtime (npm ci in tools/onnxcheck) and
+                   TensorFlow.js layers (npm ci in tools/kerascheck)
   shaders [--check]  compile shaders/*.comp to SPIR-V (the cooperative-matrix
                    ones with glslang, built by toolchain); --check fails when a
                    committed .spv is not what its source compiles to (without
@@ -457,7 +480,7 @@ USAGE
 }
 
 case "${1:-help}" in
-deps) shift; cmd_deps "$@"; cmd_onnxruntime ;;
+deps) shift; cmd_deps "$@"; cmd_onnxruntime; cmd_kerascheck ;;
 shaders) shift; cmd_shaders "$@" ;;
 build) shift; cmd_build "$@" ;;
 lavapipe) shift; cmd_lavapipe "$@" ;;

@@ -65,54 +65,149 @@ def load(data_dir, name):
     sys.exit(f"no {name} in {data_dir}: run ./build.sh data")
 
 
+def pair(v):
+    """model.json's strides: one number for both sides, or [rows, columns]."""
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+class Join(nn.Module):
+    """vkcnn's add (a sum, in the order its inputs are named) or concatenate
+    (along the channel axis: NCHW's 1, a vector's features)."""
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+    def forward(self, *xs):
+        if self.kind == "concatenate":
+            return torch.cat(xs, dim=1)
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Graph(nn.Module):
+    """vkcnn's layers in order, each reading the tensors it names: 0 the
+    input, i + 1 layer i's output; the last layer's is the network's."""
+
+    def __init__(self, layers, inputs):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.inputs = inputs
+
+    def forward(self, x):
+        values = [x]
+        for layer, inputs in zip(self.layers, self.inputs):
+            values.append(layer(*[values[t] for t in inputs]))
+        return values[-1]
+
+
 def build(spec):
     """The network, and for each vkcnn layer with weights: its module, its
     name and, on a flattened vector, the vkcnn feature of each of PyTorch's
     features (None: the same)."""
-    h, w, c = spec["input_shape"]
-    layers, weighted, perm = [], [], None
-    for layer in spec["layers"]:
+    shapes = [tuple(spec["input_shape"])]  # each tensor's (h, w, c)
+    perms = [None]  # each tensor's feature order
+    named = {"input": 0}
+    layers, inputs, weighted = [], [], []
+    for i, layer in enumerate(spec["layers"]):
         t = layer["type"]
         name = layer.get("name")
+        reads = [i]
+        if "inputs" in layer:
+            missing = [n for n in layer["inputs"] if n not in named]
+            if missing:
+                sys.exit(f"layer {i + 1} reads {missing}, no earlier layer's name: name every layer a graph's "
+                         "inputs name (a run folder's model.json names them all)")
+            reads = [named[n] for n in layer["inputs"]]
+        if name is not None:
+            named[name] = i + 1
+        (h, w, c), perm = shapes[reads[0]], perms[reads[0]]
+        mods = []
         if t == "conv2d":
             k = layer["kernel_size"]
-            conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2)
-            layers.append(conv)
+            sh, sw = pair(layer.get("strides", 1))
+            padding = layer.get("padding", "same")
+            bias = layer.get("use_bias", True)
+            if (sh, sw) == (1, 1) and padding == "same":
+                conv = nn.Conv2d(c, layer["filters"], k, padding=k // 2, bias=bias)
+            else:
+                # TensorFlow's "same" pads the larger half below and right,
+                # which PyTorch's padding="same" (refused with strides) and
+                # its symmetric padding do not: padded explicitly.
+                if padding == "same":
+                    oh, ow = -(-h // sh), -(-w // sw)
+                    ph, pw = max((oh - 1) * sh + k - h, 0), max((ow - 1) * sw + k - w, 0)
+                    mods.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
+                else:
+                    oh, ow = (h - k) // sh + 1, (w - k) // sw + 1
+                conv = nn.Conv2d(c, layer["filters"], k, stride=(sh, sw), bias=bias)
+                h, w = oh, ow
+            mods.append(conv)
             weighted.append((conv, name, None))
             c = layer["filters"]
+        elif t == "globalavgpool2d":
+            mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+            h, w = 1, 1
         elif t in ("maxpool2d", "avgpool2d"):
-            layers.append(nn.MaxPool2d(2) if t == "maxpool2d" else nn.AvgPool2d(2))
+            mods.append(nn.MaxPool2d(2) if t == "maxpool2d" else nn.AvgPool2d(2))
             h, w = h // 2, w // 2
         elif t == "flatten":
             # vkcnn flattens NHWC, PyTorch NCHW; the order does not change
             # the cost, and load_weights reorders what the vector meets.
-            layers.append(nn.Flatten())
+            mods.append(nn.Flatten())
             perm = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
             c, h, w = c * h * w, 1, 1
         elif t == "dense":
             dense = nn.Linear(c, layer["units"])
-            layers.append(dense)
+            mods.append(dense)
             weighted.append((dense, name, perm))
             c, perm = layer["units"], None
         elif t == "batchnorm":
-            # Keras' epsilon and momentum (PyTorch's momentum weighs the new
-            # value); PyTorch's running statistics are neither debiased nor
+            # The layer's (else Keras' default) epsilon and momentum
+            # (PyTorch's momentum weighs the new value: one minus Keras');
+            # PyTorch's running statistics are neither debiased nor
             # Keras' n / (n - 1 - eps), which only evaluation-time
             # comparisons can ignore.
-            bn = (nn.BatchNorm1d if h == w == 1 else nn.BatchNorm2d)(c, eps=1e-3, momentum=0.01)
-            layers.append(bn)
+            bn = (nn.BatchNorm1d if h == w == 1 else nn.BatchNorm2d)(
+                c, eps=layer.get("epsilon", 1e-3), momentum=1 - layer.get("momentum", 0.99))
+            mods.append(bn)
             weighted.append((bn, name, perm))
         elif t == "dropout":
-            layers.append(nn.Dropout(layer.get("rate", 0)))
+            mods.append(nn.Dropout(layer.get("rate", 0)))
         elif t == "relu":
-            layers.append(nn.ReLU())
+            mods.append(nn.ReLU())
+        elif t == "add":
+            mods.append(Join(t))
+        elif t == "concatenate":
+            # A vector's features follow each input's order in turn.
+            parts = [(shapes[r], perms[r]) for r in reads]
+            c = sum(shape[2] for shape, _ in parts)
+            if any(p is not None for _, p in parts):
+                offsets = np.cumsum([0] + [shape[0] * shape[1] * shape[2] for shape, _ in parts])
+                perm = np.concatenate([(np.arange(offsets[k + 1] - offsets[k]) if p is None else p) + offsets[k]
+                                       for k, (_, p) in enumerate(parts)])
+            mods.append(Join(t))
         if layer.get("activation") == "relu":
-            layers.append(nn.ReLU())
-    model = nn.Sequential(*layers)
+            mods.append(nn.ReLU())
+        layers.append(mods[0] if len(mods) == 1 else nn.Sequential(*mods))
+        inputs.append(reads)
+        shapes.append((h, w, c))
+        perms.append(perm)
+    model = Graph(layers, inputs)
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    # A frozen layer ("trainable": false) keeps its parameters; a frozen
+    # batch normalization still updates its running statistics, as vkcnn's
+    # does. (A layer's "initializers" are not drawn here: PyTorch starts
+    # from Keras' defaults, or from --weights.)
+    for module, layer in zip(layers, spec["layers"]):
+        if layer.get("trainable", True) is False:
+            module.requires_grad_(False)
     return model, weighted
 
 
@@ -145,7 +240,8 @@ def load_weights(weighted, path):
         for module, name, perm in weighted:
             if isinstance(module, nn.Conv2d):
                 module.weight.copy_(tensor(name, "kernel").permute(3, 2, 0, 1))  # HWIO to OIHW
-                module.bias.copy_(tensor(name, "bias"))
+                if module.bias is not None:
+                    module.bias.copy_(tensor(name, "bias"))
             elif isinstance(module, nn.Linear):
                 module.weight.copy_(tensor(name, "kernel", perm).T)  # [in, out] to [out, in]
                 module.bias.copy_(tensor(name, "bias"))

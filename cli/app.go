@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vkcnn/vkcnn"
+	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk"
@@ -145,12 +146,22 @@ func openDevice(c *cli.Context) (*vk.Context, error) {
 	return dev.Context(), nil
 }
 
-// modelFlag names a preset or a model.json file.
-var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"}
+// modelFlag names a preset or a model file.
+var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, resnet20 (shaped by the data set where one is read), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"}
+
+// lenientFlag lets a Keras file's regularizers and constraints be dropped.
+var lenientFlag = &cli.BoolFlag{Name: "lenient", Usage: "read a Keras model file without its regularizers and constraints, which vkcnn lacks (a warning line each), instead of refusing it"}
+
+// loadSpec reads the model that --model names: a preset, a model.json
+// or a Keras file.
+func loadSpec(c *cli.Context) (nn.ModelSpec, error) {
+	warn := func(line string) { fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %s\n", line) }
+	return keras.Load(c.String("model"), keras.Options{Lenient: c.Bool("lenient"), Warn: warn})
+}
 
 // loadModel builds the model that --model names.
 func loadModel(c *cli.Context) (*nn.Model, error) {
-	spec, err := nn.LoadSpec(c.String("model"))
+	spec, err := loadSpec(c)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/datatest"
+	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/onnx"
 )
@@ -61,6 +62,46 @@ func TestExportBatchNormMatchesONNXRuntime(t *testing.T) {
   {"type": "dense", "units": 10, "activation": "softmax"}]}`)
 }
 
+// TestExportGraphMatchesONNXRuntime does the same for a graph: a residual
+// add, a concatenation of images and one of vectors in two feature orders
+// (a dense layer's and a flattened image's).
+func TestExportGraphMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-graph-1", "name": "joined", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "name": "stem", "filters": 6, "kernel_size": 3, "activation": "relu"},
+  {"type": "maxpool2d", "name": "pooled"},
+  {"type": "conv2d", "filters": 6, "kernel_size": 3},
+  {"type": "batchnorm"},
+  {"type": "relu"},
+  {"type": "conv2d", "name": "branch", "filters": 6, "kernel_size": 3},
+  {"type": "add", "name": "residual", "inputs": ["branch", "pooled"]},
+  {"type": "relu", "name": "block"},
+  {"type": "conv2d", "name": "side", "filters": 4, "kernel_size": 1, "inputs": ["pooled"]},
+  {"type": "concatenate", "name": "joined", "inputs": ["block", "side"]},
+  {"type": "maxpool2d"},
+  {"type": "flatten", "name": "flat"},
+  {"type": "dense", "name": "hidden", "units": 32, "activation": "relu"},
+  {"type": "concatenate", "name": "vectors", "inputs": ["hidden", "flat"]},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
+// TestExportStridedMatchesONNXRuntime does the same for strided and
+// "valid" convolutions (TensorFlow's padding, which the export spells
+// out), one without a bias, and global average pooling, in a residual
+// block with a projection shortcut.
+func TestExportStridedMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-graph-1", "name": "strided", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "name": "stem", "filters": 6, "kernel_size": 3, "activation": "relu"},
+  {"type": "conv2d", "filters": 8, "kernel_size": 3, "strides": 2, "use_bias": false},
+  {"type": "batchnorm"},
+  {"type": "relu"},
+  {"type": "conv2d", "name": "second", "filters": 8, "kernel_size": 3},
+  {"type": "conv2d", "name": "shortcut", "filters": 8, "kernel_size": 1, "strides": 2, "inputs": ["stem"]},
+  {"type": "add", "inputs": ["second", "shortcut"]},
+  {"type": "conv2d", "filters": 12, "kernel_size": 5, "strides": [2, 3], "padding": "valid", "activation": "relu"},
+  {"type": "globalavgpool2d"},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
 func exportTrained(t *testing.T, model string) {
 	data := dataDir(t)
 	runner := onnxRuntime(t)
@@ -79,12 +120,35 @@ func exportTrained(t *testing.T, model string) {
 // model's architecture, with its random initial weights, on 64 digits.
 // Random weights give near-ties, so the classes are not compared.
 func TestExportStandardMatchesONNXRuntime(t *testing.T) {
-	data := dataDir(t)
-	runner := onnxRuntime(t)
 	spec, err := nn.Preset("standard")
 	if err != nil {
 		t.Fatal(err)
 	}
+	exportInitial(t, spec)
+}
+
+// TestExportResNet20MatchesONNXRuntime does the same for the resnet20
+// preset at MNIST's shape.
+func TestExportResNet20MatchesONNXRuntime(t *testing.T) {
+	spec, err := nn.PresetFor("resnet20", [3]int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportInitial(t, spec)
+}
+
+func exportInitial(t *testing.T, spec nn.ModelSpec) {
+	model, err := nn.Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportWeights(t, spec, model.Init(7))
+}
+
+// exportWeights checks the export of the spec with the weights params.
+func exportWeights(t *testing.T, spec nn.ModelSpec, params []float32) {
+	data := dataDir(t)
+	runner := onnxRuntime(t)
 	model, err := nn.Build(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +159,7 @@ func TestExportStandardMatchesONNXRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := errors.Join(os.WriteFile(filepath.Join(run, "model.json"), js, 0o644),
-		model.SaveWeights(filepath.Join(run, "weights.safetensors"), model.Init(7))); err != nil {
+		model.SaveWeights(filepath.Join(run, "weights.safetensors"), params)); err != nil {
 		t.Fatal(err)
 	}
 	c := compareExport(t, runner, run, firstTestDigits(t, data, 64))
@@ -299,4 +363,33 @@ func runONNX(t *testing.T, runner, model string, input []float32, dims []int, cl
 		out[o.Name] = v
 	}
 	return out
+}
+
+// TestExportKerasMatchesONNXRuntime exports Keras files' models from
+// their initial weights: batch normalization with the file's epsilon
+// (1e-5, not Keras' default; the moving variances set to 1e-4, where
+// epsilon counts), a frozen layer, Keras' initializers, and a graph with a
+// last Activation('softmax') fused into its dense layer.
+func TestExportKerasMatchesONNXRuntime(t *testing.T) {
+	for _, file := range []string{"tfjs_sequential.json", "tfjs_functional.json"} {
+		t.Run(file, func(t *testing.T) {
+			spec, err := keras.Load(filepath.Join("..", "keras", "testdata", file), keras.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := nn.Build(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			params := model.Init(7)
+			for _, p := range model.Params {
+				if strings.HasSuffix(p.Name, ".moving_variance") {
+					for i := range p.Size() {
+						params[p.Offset+i] = 1e-4
+					}
+				}
+			}
+			exportWeights(t, spec, params)
+		})
+	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
-	"github.com/vkcnn/vkcnn/nn"
+	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/report"
 	"github.com/vkcnn/vkcnn/runfolder"
@@ -290,7 +290,7 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 				return nil, fmt.Errorf("--report-only takes --%s, not --%s", strings.Join(reportOnlyFlags[1:], ", --"), name)
 			}
 		}
-	} else if _, err := nn.LoadSpec(r.settings.Model); err != nil {
+	} else if _, err := keras.Load(r.settings.Model, keras.Options{}); err != nil {
 		return nil, err
 	}
 	for _, name := range strings.Split(c.String("experiments"), ",") {

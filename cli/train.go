@@ -76,10 +76,11 @@ func trainCommand() *cli.Command {
 			"which eval tests. Ctrl-C (or SIGTERM) finishes the current step,\n" +
 			"writes the checkpoint and exits with status 130; --resume OUT continues.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), or a model.json file"},
+			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small (both for 28x28x1 images of 10 classes), resnet20 (for the data set's images and classes), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"},
+			lenientFlag,
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
-			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32)"},
-			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset: 1e-3)"},
+			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32, resnet20: 128)"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset and resnet20: 1e-3)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
 			&cli.IntFlag{Name: "steps-per-epoch", Usage: "stop each epoch after N steps (0: the whole epoch), as Keras' steps_per_epoch"},
@@ -171,7 +172,7 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if dir := c.String("resume"); dir != "" {
 		return parseResume(c, dir)
 	}
-	spec, err := nn.LoadSpec(c.String("model"))
+	spec, err := loadSpec(c)
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +399,16 @@ func trainingData(c *cli.Context, setup *trainSetup) (*dataset.Dataset, error) {
 	if setup.resume != nil {
 		if rec.Data != nil && !rec.Data.SameShape(recordData(data)) {
 			return nil, fmt.Errorf("--resume %s: the run trained on %s (%s); %s holds %s", setup.out, rec.Data, rec.Data.Dir, data.Dir, recordData(data))
+		}
+	}
+	if setup.resume == nil && nn.DataShaped(setup.source) {
+		// The preset takes the data set's images and classes.
+		g := data.Geometry
+		if setup.spec, err = nn.PresetFor(setup.source, [3]int{g.Height, g.Width, g.Channels}, data.Classes); err != nil {
+			return nil, err
+		}
+		if setup.model, err = nn.Build(setup.spec); err != nil {
+			return nil, fmt.Errorf("%s for %s: %w", setup.source, data.Dir, err)
 		}
 	}
 	return data, checkModel(setup.source, setup.model, data)

@@ -3,7 +3,7 @@ package nn
 import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
-	register("avgpool2d", kind{class: "AveragePooling2D", prefix: "average_pooling2d", build: buildAvgPool2D})
+	register("avgpool2d", kind{class: "AveragePooling2D", prefix: "average_pooling2d", build: buildAvgPool2D, keras: pool2dKeras})
 }
 
 // avgPool2D is average pooling.

@@ -1,17 +1,38 @@
 package nn
 
-import "github.com/vkcnn/vkcnn/nn/kernels"
+import (
+	"fmt"
+
+	"github.com/vkcnn/vkcnn/nn/kernels"
+)
 
 func init() {
-	register("batchnorm", kind{class: "BatchNormalization", prefix: "batch_normalization", build: buildBatchNorm})
+	register("batchnorm", kind{class: "BatchNormalization", prefix: "batch_normalization", fields: []string{"momentum", "epsilon"}, build: buildBatchNorm,
+		// The channels' axis; beta and gamma both (center, scale).
+		keras: map[string][]string{"axis": {"-1", "3", "[3]", "[-1]"}, "center": {"true"}, "scale": {"true"}, "synchronized": {"false"}, "renorm": {"false"}}})
 }
 
-// Keras' defaults for batch normalization; BatchNormEpsilon is also what
-// an exported inference graph normalizes with.
+// Keras' defaults for batch normalization's momentum and epsilon. Keras'
+// momentum is what the moving averages keep of themselves each step:
+// PyTorch's momentum is one minus it (0.01 for 0.99).
 const (
 	batchNormMomentum = 0.99
-	BatchNormEpsilon  = 1e-3
+	batchNormEpsilon  = 1e-3
 )
+
+// BatchNormSettings are a batchnorm layer's momentum and epsilon: its
+// spec's, or Keras' defaults. The epsilon is also what an exported
+// inference graph normalizes with.
+func BatchNormSettings(s LayerSpec) (momentum, epsilon float64) {
+	momentum, epsilon = batchNormMomentum, batchNormEpsilon
+	if s.Momentum != nil {
+		momentum = *s.Momentum
+	}
+	if s.Epsilon != nil {
+		epsilon = *s.Epsilon
+	}
+	return momentum, epsilon
+}
 
 // batchNorm normalizes each channel (the last axis: a convolution's
 // filters, a dense layer's units) as Keras' BatchNormalization does: in
@@ -28,15 +49,22 @@ const (
 // accuracy where training reached 94%).
 type batchNorm struct {
 	in                                 Shape
+	momentum, epsilon                  float32
 	gamma, beta, movingMean, movingVar *Param
 }
 
 func buildBatchNorm(b *builder) (recorder, error) {
 	in := b.in()
+	momentum, epsilon := BatchNormSettings(b.spec())
+	if !(momentum >= 0 && momentum < 1) || !(epsilon > 0) {
+		return nil, fmt.Errorf("needs 0 <= momentum < 1 and epsilon > 0 (got %g, %g)", momentum, epsilon)
+	}
 	b.l.Out = in
 	channels := []int{in.C}
 	return &batchNorm{
 		in:         in,
+		momentum:   float32(momentum),
+		epsilon:    float32(epsilon),
 		gamma:      b.param("gamma", channels, Ones, true),
 		beta:       b.param("beta", channels, Zeros, true),
 		movingMean: b.param("moving_mean", channels, Zeros, false),
@@ -45,7 +73,7 @@ func buildBatchNorm(b *builder) (recorder, error) {
 }
 
 func (bn *batchNorm) kernel(batch int) kernels.BatchNorm {
-	return kernels.BatchNorm{Batch: batch, Pixels: bn.in.H * bn.in.W, C: bn.in.C, Eps: BatchNormEpsilon, Momentum: batchNormMomentum}
+	return kernels.BatchNorm{Batch: batch, Pixels: bn.in.H * bn.in.W, C: bn.in.C, Eps: bn.epsilon, Momentum: bn.momentum}
 }
 
 // Its own buffers: the statistics a step normalizes with, and scratch for

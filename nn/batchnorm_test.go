@@ -56,7 +56,7 @@ func TestBatchNormInTraining(t *testing.T) {
 	if err := net.acts[1].ReadFloat32(0, x); err != nil {
 		t.Fatal(err)
 	}
-	r := ref.BatchNorm{Rows: 4 * in.H * in.W, C: in.C, Valid: 3 * in.H * in.W, Eps: BatchNormEpsilon, Momentum: batchNormMomentum}
+	r := ref.BatchNorm{Rows: 4 * in.H * in.W, C: in.C, Valid: 3 * in.H * in.W, Eps: batchNormEpsilon, Momentum: batchNormMomentum}
 	mean, variance := r.Stats(x)
 	for _, c := range []struct {
 		p     *Param

@@ -5,19 +5,27 @@ import (
 	"fmt"
 
 	"github.com/vkcnn/vkcnn/nn/kernels"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 func init() {
-	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "activation"}, build: buildConv2D})
+	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "strides", "padding", "use_bias", "activation"}, build: buildConv2D,
+		keras: map[string][]string{"dilation_rate": {"[1,1]"}, "groups": {"1"}}})
 }
 
-// conv2d is a convolution with "same" padding, stride 1 and an odd square
-// kernel, with a bias and, optionally, a fused ReLU.
+// conv2d is a convolution with an odd square kernel, a bias (unless
+// use_bias is false) and, optionally, a fused ReLU. At stride 1 with "same" padding it runs the
+// implicit-GEMM convolution kernels; strided or "valid", it lays its
+// windows out as a matrix (im2col) for the GEMM kernels, and sums their
+// gradients back (col2im), which skips the taps a strided transpose would
+// multiply by zero.
 type conv2d struct {
 	in, out      Shape
-	size         int // kernel side
-	kernel, bias *Param
+	size         int    // kernel side
+	kernel, bias *Param // bias nil without one
 	relu         bool
+	// windows, where set, are the strided or "valid" convolution's.
+	windows *kernels.Window
 }
 
 func buildConv2D(b *builder) (recorder, error) {
@@ -36,29 +44,116 @@ func buildConv2D(b *builder) (recorder, error) {
 		return nil, err
 	}
 	k := s.KernelSize
-	c := &conv2d{in: in, out: Shape{in.H, in.W, s.Filters}, size: k, relu: relu}
+	c := &conv2d{in: in, size: k, relu: relu}
+	if c.windows, err = windows(in, k, s.Strides, s.Padding); err != nil {
+		return nil, err
+	}
+	c.out = Shape{in.H, in.W, s.Filters}
+	if g := c.windows; g != nil {
+		c.out.H, c.out.W = g.OH, g.OW
+	}
 	b.l.Out = c.out
 	c.kernel = b.glorot("kernel", []int{k, k, in.C, s.Filters}, k*k*in.C, k*k*s.Filters)
-	c.bias = b.param("bias", []int{s.Filters}, Zeros, true)
+	if s.Biased() {
+		c.bias = b.param("bias", []int{s.Filters}, Zeros, true)
+	}
 	return c, nil
+}
+
+// windows is the geometry of a k x k convolution of in at strides with
+// padding, as TensorFlow has them: "same" gives ceil(in / stride) outputs
+// a side, the input padded by what they need, the larger half below and
+// right; "valid" the windows wholly inside. Nil at stride 1 with "same"
+// padding, which the convolution kernels run.
+func windows(in Shape, k int, strides Pair, padding string) (*kernels.Window, error) {
+	sh, sw := 1, 1
+	if strides != nil {
+		if len(strides) != 2 || strides[0] < 1 || strides[1] < 1 || strides[0] > maxKernel || strides[1] > maxKernel {
+			return nil, fmt.Errorf("strides %v: rows and columns, each in 1..%d", []int(strides), maxKernel)
+		}
+		sh, sw = strides[0], strides[1]
+	}
+	g := &kernels.Window{H: in.H, W: in.W, C: in.C, KH: k, KW: k, SH: sh, SW: sw}
+	switch padding {
+	case "", "same":
+		if sh == 1 && sw == 1 {
+			return nil, nil
+		}
+		g.OH, g.OW = (in.H+sh-1)/sh, (in.W+sw-1)/sw
+		g.PadTop = max((g.OH-1)*sh+k-in.H, 0) / 2
+		g.PadLeft = max((g.OW-1)*sw+k-in.W, 0) / 2
+	case "valid":
+		if in.H < k || in.W < k {
+			return nil, fmt.Errorf("input %v is smaller than the %dx%d kernel, which \"valid\" padding keeps inside", in, k, k)
+		}
+		g.OH, g.OW = (in.H-k)/sh+1, (in.W-k)/sw+1
+	default:
+		return nil, fmt.Errorf("padding %q (same or valid)", padding)
+	}
+	return g, nil
 }
 
 // conv is the layer's convolution at a batch size, its variant not yet
 // chosen.
 func (c *conv2d) conv(batch int) kernels.Conv {
-	return kernels.Conv{Batch: batch, H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size, Bias: true, ReLU: c.relu}
+	return kernels.Conv{Batch: batch, H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size, Bias: c.bias != nil, ReLU: c.relu}
+}
+
+// window is the layer's windows at a batch size.
+func (c *conv2d) window(batch int) kernels.Window {
+	g := *c.windows
+	g.Batch = batch
+	return g
+}
+
+// gemms are a strided or "valid" convolution's products: forward, the
+// windows times the kernel; the kernel gradient, the windows' transpose
+// times the output gradient; the windows' gradient, the output gradient
+// times the kernel's transpose (not in the first layer).
+func (c *conv2d) gemms(batch int, first bool) []kernels.Gemm {
+	g := c.window(batch)
+	rows, taps := batch*g.OH*g.OW, g.Taps()
+	out := []kernels.Gemm{
+		{M: rows, N: c.out.C, K: taps, Bias: c.bias != nil, ReLU: c.relu},
+		{M: taps, N: c.out.C, K: rows, TransA: true},
+	}
+	if !first {
+		out = append(out, kernels.Gemm{M: rows, N: taps, K: c.out.C, TransB: true})
+	}
+	return out
 }
 
 func (c *conv2d) needs(batch int, first bool, t kernels.Tuning) needs {
-	n := needs{colSum: kernels.ColSumScratch(batch*c.out.H*c.out.W, c.out.C),
-		split: t.Scratch(kernels.ConvProduct{Conv: c.conv(batch), Pass: kernels.ConvBackwardFilter})}
+	var n needs
+	if c.bias != nil {
+		n.colSum = kernels.ColSumScratch(batch*c.out.H*c.out.W, c.out.C)
+	}
+	if c.windows != nil {
+		// The windows, kept for the kernel gradient, then their gradient.
+		n.own = []int{c.window(batch).ColFloats()}
+		for _, g := range c.gemms(batch, first) {
+			n.split = max(n.split, t.Scratch(g))
+		}
+		return n
+	}
+	n.split = t.Scratch(kernels.ConvProduct{Conv: c.conv(batch), Pass: kernels.ConvBackwardFilter})
 	if !first {
 		n.own = []int{c.kernel.Size()} // the kernel transposed, for the input gradient
 	}
 	return n
 }
 
+// passes name the products as the step records them.
+var passes = [...]string{"forward", "backward-filter", "backward-data"}
+
 func (c *conv2d) products(batch int, first bool) []product {
+	if c.windows != nil {
+		var out []product
+		for i, g := range c.gemms(batch, first) {
+			out = append(out, product{passes[i], g})
+		}
+		return out
+	}
 	conv := c.conv(batch)
 	out := []product{
 		{"forward", kernels.ConvProduct{Conv: conv, Pass: kernels.ConvForward}},
@@ -71,8 +166,30 @@ func (c *conv2d) products(batch int, first bool) []product {
 }
 
 func (c *conv2d) forward(p *pass) error {
+	if c.windows != nil {
+		col := whole(p.own[0])
+		g := p.gemm(passes[0], c.gemms(p.batch(), true)[0])
+		return errors.Join(c.window(p.batch()).Im2Col(p.ctx(), p.rec, p.in, col),
+			g.Record(p.ctx(), p.rec, col, p.param(c.kernel), p.out, c.biasRange(p), p.splitScratch()))
+	}
 	conv := p.conv("forward", c.conv(p.batch()), kernels.ConvForward)
-	return conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), p.out, p.param(c.bias))
+	return conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), p.out, c.biasRange(p))
+}
+
+// biasRange is the bias's values, none without one.
+func (c *conv2d) biasRange(p *pass) vk.Range {
+	if c.bias == nil {
+		return vk.Range{}
+	}
+	return p.param(c.bias)
+}
+
+// biasGradient records the bias's gradient, where it has one.
+func (c *conv2d) biasGradient(p *pass) error {
+	if c.bias == nil {
+		return nil
+	}
+	return p.colSum(c.bias)
 }
 
 func (c *conv2d) backward(p *pass) error {
@@ -80,10 +197,13 @@ func (c *conv2d) backward(p *pass) error {
 	if c.relu {
 		err = p.reluBackward()
 	}
+	if c.windows != nil {
+		return errors.Join(err, c.backwardWindows(p))
+	}
 	filter := p.conv("backward-filter", c.conv(p.batch()), kernels.ConvBackwardFilter)
 	err = errors.Join(err,
 		filter.BackwardFilter(p.ctx(), p.rec, p.in, p.dOut, p.grad(c.kernel), p.splitScratch()),
-		p.colSum(c.bias))
+		c.biasGradient(p))
 	if err != nil {
 		return err
 	}
@@ -99,4 +219,44 @@ func (c *conv2d) backward(p *pass) error {
 		return err
 	}
 	return p.mark("backward-data")
+}
+
+// backwardWindows records a strided or "valid" convolution's gradients:
+// the kernel's from the windows, then the windows' gradient over them,
+// summed back into the input's.
+func (c *conv2d) backwardWindows(p *pass) error {
+	col := whole(p.own[0])
+	gemms := c.gemms(p.batch(), !p.inputGradient())
+	dW := p.gemm(passes[1], gemms[1])
+	err := errors.Join(dW.Record(p.ctx(), p.rec, col, p.dOut, p.grad(c.kernel), vk.Range{}, p.splitScratch()), c.biasGradient(p))
+	if err != nil {
+		return err
+	}
+	if err := p.mark("backward-filter"); err != nil || !p.inputGradient() {
+		return err
+	}
+	dCol := p.gemm(passes[2], gemms[2])
+	err = errors.Join(dCol.Record(p.ctx(), p.rec, p.dOut, p.param(c.kernel), col, vk.Range{}, p.splitScratch()),
+		c.window(p.batch()).Col2Im(p.ctx(), p.rec, col, p.dIn))
+	if err != nil {
+		return err
+	}
+	return p.mark("backward-data")
+}
+
+// Windows is how a convolution layer places its windows, for exports:
+// its steps and the padding on each side.
+type Windows struct{ SH, SW, PadTop, PadLeft, PadBottom, PadRight int }
+
+// ConvWindows is the windows of a conv2d layer.
+func ConvWindows(l *Layer) Windows {
+	c := l.rec.(*conv2d)
+	g := c.windows
+	if g == nil {
+		return Windows{1, 1, c.size / 2, c.size / 2, c.size / 2, c.size / 2}
+	}
+	// The padding below and right is what the last window needs past
+	// the image, none where it ends inside.
+	return Windows{g.SH, g.SW, g.PadTop, g.PadLeft,
+		max((g.OH-1)*g.SH+g.KH-g.H-g.PadTop, 0), max((g.OW-1)*g.SW+g.KW-g.W-g.PadLeft, 0)}
 }

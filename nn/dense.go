@@ -9,7 +9,8 @@ import (
 )
 
 func init() {
-	register("dense", kind{class: "Dense", prefix: "dense", fields: []string{"units", "activation"}, flat: true, build: buildDense})
+	register("dense", kind{class: "Dense", prefix: "dense", fields: []string{"units", "activation"}, flat: true, build: buildDense,
+		keras: map[string][]string{"use_bias": {"true"}, "lora_rank": {"null"}}})
 }
 
 // dense is a fully connected layer on a vector, with a bias and,

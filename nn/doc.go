@@ -17,12 +17,25 @@
 // buffers, a step's recording, Products and the summary loop over layers
 // and ask them.
 //
+// # Graphs
+//
+// A layer reads the tensors its spec names (LayerSpec.Inputs: earlier
+// layers or the model's input, by default the layer before). Forward
+// keeps every tensor for backward; backward runs the layers last to first
+// and sums the gradient of a tensor that several layers read in that
+// order, each layer's part added as it is computed (plan.go's routes), so
+// that steps stay bit-reproducible. Gradients share buffers where their
+// lifetimes in backward do not overlap.
+//
 // # Adding a layer
 //
 //   - its kind file in nn: register the type with its Keras class and
-//     default-name prefix and the model.json fields it takes; build and
-//     the recorder's methods (a field model.json does not have yet goes
-//     in LayerSpec and its fieldsSet, in spec.go);
+//     default-name prefix, the model.json fields it takes (named as
+//     Keras' config names them) and the values of the Keras config
+//     entries it implements without a field (kind.keras), which the
+//     Keras reader (package keras) checks; build and the recorder's
+//     methods (a field model.json does not have yet goes in LayerSpec and
+//     its fieldsSet, in spec.go);
 //   - its shaders in shaders/ (./build.sh shaders compiles them) and their
 //     wrapper in nn/kernels, which declares each pipeline's bindings, push
 //     constants and specialization once;
@@ -37,7 +50,8 @@
 //     rounding may move them (TestEveryKindHasAReference fails until it
 //     is there);
 //   - tests: the kernels against the reference on odd shapes (nn/kernels),
-//     the layer in tinySpec (net_test.go), which the gradient check, the
+//     the layer in tinySpec, or where it joins or strides in graphSpec or
+//     stridedSpec (net_test.go), which the gradient check, the
 //     recorded-products check and the bit-identical resume and staging
 //     tests run;
 //   - where it has a PyTorch equivalent, bench/torch_model.py;

@@ -3,7 +3,8 @@ package nn
 import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
-	register("dropout", kind{class: "Dropout", prefix: "dropout", fields: []string{"rate"}, build: buildDropout})
+	register("dropout", kind{class: "Dropout", prefix: "dropout", fields: []string{"rate"}, build: buildDropout,
+		keras: map[string][]string{"noise_shape": {"null"}}})
 }
 
 // dropout is inverted dropout in training (and gradient checks), the

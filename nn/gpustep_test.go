@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/nn/ref"
 	"github.com/vkcnn/vkcnn/vk"
 	"github.com/vkcnn/vkcnn/vk/vktest"
@@ -28,7 +29,16 @@ func TestStandardStepAtBatch64MatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	const batch = 64
-	net := newTestNet(t, ctx, spec, batch, 1)
+	// Every gradient in a buffer of its own, to be read after the step.
+	model, err := Build(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := newNet(ctx, model, batch, kernels.NewTuning(ctx.Info, kernels.FP32, nil), model.Init(1), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
 	rng := rand.New(rand.NewPCG(64, 65))
 	images, labels := randomSet(rng, 2*batch)
 	set, err := net.Upload(images, labels)
@@ -122,25 +132,25 @@ func fusesReLU(layers []*Layer, i int) bool {
 
 // stepValues is everything a step leaves on the device.
 type stepValues struct {
-	acts, dacts        [][]float32 // by layer boundary, as Net keeps them
+	acts, dacts        [][]float32 // by tensor, as Net keeps them
 	grads, after, m, v []float32
 }
 
 func readStep(t *testing.T, n *Net) stepValues {
 	t.Helper()
-	read := func(b *vk.Buffer) []float32 {
-		if b == nil {
+	read := func(r vk.Range) []float32 {
+		if r.Buf == nil {
 			return nil
 		}
-		out := make([]float32, b.Size()/4)
-		if err := b.ReadFloat32(0, out); err != nil {
+		out := make([]float32, r.Size/4)
+		if err := r.Buf.ReadFloat32(r.Offset, out); err != nil {
 			t.Fatal(err)
 		}
 		return out
 	}
 	var st stepValues
 	for i := range n.acts {
-		st.acts = append(st.acts, read(n.acts[i]))
+		st.acts = append(st.acts, read(whole(n.acts[i])))
 		st.dacts = append(st.dacts, read(n.dacts[i]))
 	}
 	var err error

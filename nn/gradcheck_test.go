@@ -38,16 +38,63 @@ type reference struct {
 	margins  []float64
 }
 
-// layer64 is a layer kind's float64 reference: its output for input x and
-// the backward pass that goes with it, which sets the layer's parameter
-// gradients and returns its input gradient.
-type layer64 func(r *reference, x []float64) (y []float64, backward func(dy []float64) []float64)
+// layer64 is a layer kind's float64 reference: its output for inputs xs
+// and the backward pass that goes with it, which sets the layer's
+// parameter gradients and returns its inputs' gradients.
+type layer64 func(r *reference, xs [][]float64) (y []float64, backward func(dy []float64) [][]float64)
+
+// unary64 is the reference of a kind of one input.
+type unary64 func(r *reference, x []float64) (y []float64, backward func(dy []float64) []float64)
+
+func one(f unary64) layer64 {
+	return func(r *reference, xs [][]float64) ([]float64, func([]float64) [][]float64) {
+		y, back := f(r, xs[0])
+		return y, func(dy []float64) [][]float64 { return [][]float64{back(dy)} }
+	}
+}
 
 // references holds every layer kind's reference, by type name.
 var references = map[string]func(l *Layer) layer64{
+	"add": func(l *Layer) layer64 {
+		return func(r *reference, xs [][]float64) ([]float64, func([]float64) [][]float64) {
+			y := xs[0]
+			for _, x := range xs[1:] {
+				y = ref.Add64(y, x, r.rounding)
+			}
+			return y, func(dy []float64) [][]float64 {
+				dxs := make([][]float64, len(xs))
+				for k := range dxs {
+					dxs[k] = dy
+				}
+				return dxs
+			}
+		}
+	},
+	"concatenate": func(l *Layer) layer64 {
+		pixels := l.Out.H * l.Out.W
+		var cs []int
+		for _, in := range l.Ins {
+			cs = append(cs, in.C)
+		}
+		return func(r *reference, xs [][]float64) ([]float64, func([]float64) [][]float64) {
+			return ref.Concat(xs, r.batch*pixels, cs), func(dy []float64) [][]float64 { return ref.Split(dy, r.batch*pixels, cs) }
+		}
+	},
 	"conv2d": func(l *Layer) layer64 {
 		c := l.rec.(*conv2d)
-		return affine64(ref.ConvGeom{H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size}, c.kernel, c.bias, c.relu)
+		g := ref.ConvGeom{H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size}
+		if w := c.windows; w != nil {
+			g.OH, g.OW, g.SH, g.SW, g.PadTop, g.PadLeft = w.OH, w.OW, w.SH, w.SW, w.PadTop, w.PadLeft
+		}
+		return affine64(g, c.kernel, c.bias, c.relu)
+	},
+	"globalavgpool2d": func(l *Layer) layer64 {
+		in := l.rec.(*globalAvgPool2D).in
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+			return ref.GlobalAvgPool64(x, r.batch, in.H*in.W, in.C, r.rounding), func(dy []float64) []float64 {
+				return ref.GlobalAvgPoolBackward64(dy, r.batch, in.H*in.W, in.C, r.rounding)
+			}
+		})
 	},
 	"dense": func(l *Layer) layer64 {
 		d := l.rec.(*dense)
@@ -55,27 +102,27 @@ var references = map[string]func(l *Layer) layer64{
 	},
 	"maxpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*maxPool2D).in
-		return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 			y, from, margin := ref.MaxPool64(x, r.batch, in.H, in.W, in.C)
 			for o, i := range from {
 				r.decide(i, margin[o])
 			}
 			return y, func(dy []float64) []float64 { return ref.MaxPoolBackward64(from, dy, len(x)) }
-		}
+		})
 	},
 	"avgpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*avgPool2D).in
-		return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 			return ref.AvgPool64(x, r.batch, in.H, in.W, in.C, r.rounding), func(dy []float64) []float64 {
 				return ref.AvgPoolBackward64(dy, r.batch, in.H, in.W, in.C)
 			}
-		}
+		})
 	},
 	"batchnorm": func(l *Layer) layer64 {
 		bn := l.rec.(*batchNorm)
 		pixels := bn.in.H * bn.in.W
-		return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
-			b := ref.BatchNorm{Rows: r.batch * pixels, C: bn.in.C, Valid: r.valid * pixels, Eps: float64(float32(BatchNormEpsilon))}
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+			b := ref.BatchNorm{Rows: r.batch * pixels, C: bn.in.C, Valid: r.valid * pixels, Eps: float64(bn.epsilon)}
 			gamma, beta := r.param(bn.gamma), r.param(bn.beta)
 			mean, variance := b.Stats64(x, r.rounding)
 			xhat, invStd := b.Normalize64(x, mean, variance, r.rounding)
@@ -85,37 +132,41 @@ var references = map[string]func(l *Layer) layer64{
 				r.setGrad(bn.beta, dBeta)
 				return dx
 			}
-		}
+		})
 	},
 	"relu": func(*Layer) layer64 {
-		return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 			y := r.relu(x)
 			return y, func(dy []float64) []float64 { return ref.ReLUBackward64(y, dy) }
-		}
+		})
 	},
 	"dropout": func(l *Layer) layer64 {
 		rate := l.rec.(*dropout).rate
-		return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 			// The same mask both ways.
 			return ref.Dropout64(x, rate, r.seed, r.counter, r.rounding), func(dy []float64) []float64 {
 				return ref.Dropout64(dy, rate, r.seed, r.counter, r.rounding)
 			}
-		}
+		})
 	},
 	"flatten": func(*Layer) layer64 {
-		return func(_ *reference, x []float64) ([]float64, func([]float64) []float64) {
+		return one(func(_ *reference, x []float64) ([]float64, func([]float64) []float64) {
 			return x, func(dy []float64) []float64 { return dy }
-		}
+		})
 	},
 }
 
 // affine64 is a convolution or, as a 1x1 one on a 1x1 image, a dense
 // layer: kernel, bias and, where relu is set, a fused ReLU.
 func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
-	return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+	return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 		g.Batch = r.batch
 		w := r.param(kernel)
-		y := ref.ConvForward64(g, x, w, r.param(bias), r.rounding)
+		var b []float64
+		if bias != nil {
+			b = r.param(bias)
+		}
+		y := ref.ConvForward64(g, x, w, b, r.rounding)
 		if relu {
 			y = r.relu(y)
 		}
@@ -124,10 +175,12 @@ func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
 				dy = ref.ReLUBackward64(y, dy)
 			}
 			r.setGrad(kernel, ref.ConvBackwardFilter64(g, x, dy, r.rounding))
-			r.setGrad(bias, ref.ColSum64(dy, g.Batch*g.H*g.W, g.Cout, r.rounding))
+			if bias != nil {
+				r.setGrad(bias, ref.ColSum64(dy, g.Outputs(), g.Cout, r.rounding))
+			}
 			return ref.ConvBackwardData64(g, dy, w, r.rounding)
 		}
-	}
+	})
 }
 
 func (r *reference) param(p *Param) []float64 { return r.params[p.Offset : p.Offset+p.Size()] }
@@ -165,10 +218,18 @@ func (r *reference) step(m *Model, images []byte, labels []int, backward bool) {
 	for i, b := range images {
 		x[i] = float64(float32(b) / 255)
 	}
-	backs := make([]func([]float64) []float64, len(m.Layers))
+	xs := [][]float64{x} // by tensor
+	backs := make([]func([]float64) [][]float64, len(m.Layers))
 	for i, l := range m.Layers {
-		x, backs[i] = references[l.Spec.Type](l)(r, x)
+		var ins [][]float64
+		for _, t := range l.Inputs {
+			ins = append(ins, xs[t])
+		}
+		var y []float64
+		y, backs[i] = references[l.Spec.Type](l)(r, ins)
+		xs = append(xs, y)
 	}
+	x = xs[len(m.Layers)]
 	r.logits = x
 	dz, loss, _ := ref.SoftmaxXent64(x, labels, r.valid, m.Classes, r.rounding)
 	// The device sums the valid samples' losses in float32.
@@ -177,8 +238,18 @@ func (r *reference) step(m *Model, images []byte, labels []int, backward bool) {
 		return
 	}
 	r.grads = make([]float64, m.TrainableFloats)
+	// Each tensor's gradient sums its readers' parts as the device does:
+	// the last reader's first, each next one added in float32.
+	dxs := make([][]float64, len(m.Layers)+1)
+	dxs[len(m.Layers)] = dz
 	for i := len(m.Layers) - 1; i >= 0; i-- {
-		dz = backs[i](dz)
+		for k, part := range backs[i](dxs[i+1]) {
+			if t := m.Layers[i].Inputs[k]; dxs[t] == nil {
+				dxs[t] = part
+			} else {
+				dxs[t] = ref.Add64(dxs[t], part, r.rounding)
+			}
+		}
 	}
 }
 
@@ -199,10 +270,11 @@ func randomParams(m *Model, seed uint64) []float32 {
 }
 
 // TestEveryKindHasAReference: the gradient check covers every layer kind,
-// which must have a float64 reference here and appear in tinySpec.
+// which must have a float64 reference here and appear in tinySpec,
+// graphSpec or stridedSpec.
 func TestEveryKindHasAReference(t *testing.T) {
 	used := map[string]bool{}
-	for _, l := range tinySpec().Layers {
+	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers) {
 		used[l.Type] = true
 	}
 	for name := range kinds {
@@ -210,7 +282,7 @@ func TestEveryKindHasAReference(t *testing.T) {
 			t.Errorf("layer type %s has no float64 reference in gradcheck_test.go", name)
 		}
 		if !used[name] {
-			t.Errorf("tinySpec does not use layer type %s", name)
+			t.Errorf("no spec of the gradient check uses layer type %s", name)
 		}
 	}
 }
@@ -221,9 +293,9 @@ func TestEveryKindHasAReference(t *testing.T) {
 // column) with a partial batch whose padding differs from the real
 // samples.
 func TestReferenceMatchesFiniteDifferences(t *testing.T) {
-	tiny, bn := tinySpec(), bnSpec()
-	tiny.Input, bn.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}
-	for _, spec := range []ModelSpec{tiny, bn} {
+	tiny, bn, graph, strided, joins := tinySpec(), bnSpec(), graphSpec(), stridedSpec(), joinsSpec()
+	tiny.Input, bn.Input, graph.Input, strided.Input, joins.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}, [3]int{4, 5, 1}
+	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
 }
@@ -331,6 +403,10 @@ var gradientSteps = []gradientStep{
 	{"tiny, partial batch", tinySpec(), []int{4, 1, 2}, 11},
 	{"tiny, full batch", tinySpec(), []int{0, 3, 5, 1}, 11},
 	{"batch normalization, partial batch", bnSpec(), []int{2, 5, 0}, 9},
+	{"graph, partial batch", graphSpec(), []int{3, 0, 4}, 5},
+	{"graph, full batch", graphSpec(), []int{1, 2, 5, 3}, 5},
+	{"strided, partial batch", stridedSpec(), []int{5, 1, 3}, 7},
+	{"joins, full batch", joinsSpec(), []int{0, 4, 2, 3}, 3},
 }
 
 // TestGradientCheckCatchesPlantedErrors plants errors in the device's
@@ -360,7 +436,9 @@ func TestGradientCheckCatchesPlantedErrors(t *testing.T) {
 	for _, l := range m.Layers {
 		switch r := l.rec.(type) {
 		case *conv2d:
-			biases = append(biases, r.bias)
+			if r.bias != nil {
+				biases = append(biases, r.bias)
+			}
 		case *dense:
 			biases = append(biases, r.bias)
 			for at := r.kernel.Offset; at < r.kernel.Offset+r.kernel.Size(); at += r.units {

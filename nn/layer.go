@@ -29,27 +29,21 @@ func (s Shape) String() string {
 	return fmt.Sprintf("(None, %d, %d, %d)", s.H, s.W, s.C)
 }
 
-// Init is how a parameter tensor starts, as Keras initialises it.
-type Init int
-
-const (
-	Zeros Init = iota
-	Ones
-	// GlorotUniform draws from ±sqrt(6 / (FanIn + FanOut)).
-	GlorotUniform
-)
-
 // Param is one weight tensor: its Keras name and shape, where it lives in
 // the model's weight vector and how it starts. Adam trains the trainable
 // ones; the others (batch normalization's moving statistics) are state
 // the layer updates itself, non-trainable parameters as Keras calls them.
+// A frozen parameter is one of a layer that Keras marks trainable: false:
+// its gradient is computed, as the layer's input gradient may need it,
+// but Adam leaves it as it is, and it counts as non-trainable.
 type Param struct {
 	Name          string
 	Shape         []int
 	Offset        int // in floats
-	Init          Init
-	FanIn, FanOut int // for GlorotUniform
+	Init          Initializer
+	FanIn, FanOut int // for variance scaling; 0: Keras' fans of the shape
 	Trainable     bool
+	Frozen        bool
 }
 
 // Size is the number of floats in the parameter.
@@ -61,9 +55,13 @@ func (p *Param) Size() int {
 	return n
 }
 
-// Layer is a layer with its shapes and parameters resolved.
+// Layer is a layer with its inputs, shapes and parameters resolved.
 type Layer struct {
-	Spec    LayerSpec
+	Spec LayerSpec
+	// Inputs are the tensors it reads (0 the model's input, j+1 layer j's
+	// output), Ins their shapes; In is the first's.
+	Inputs  []int
+	Ins     []Shape
 	In, Out Shape
 	// Params are its tensors in Keras' order (a batch normalization's
 	// gamma, beta, moving_mean, moving_variance).
@@ -85,6 +83,11 @@ type kind struct {
 	fields []string
 	// flat says its output is a vector, which no convolution may follow.
 	flat bool
+	// joins says it may read several inputs (add, concatenate).
+	joins bool
+	// keras are the Keras config entries of its class that model.json has
+	// no field for, each with the values (JSON) vkcnn implements.
+	keras map[string][]string
 	// build checks the layer's spec against its input, sets its output
 	// shape and adds its parameters.
 	build func(b *builder) (recorder, error)
@@ -119,9 +122,23 @@ type builder struct {
 func (b *builder) spec() LayerSpec { return b.l.Spec }
 func (b *builder) in() Shape       { return b.l.In }
 
-// param adds a parameter tensor to the layer, named layer.name.
-func (b *builder) param(name string, shape []int, init Init, trainable bool) *Param {
-	p := &Param{Name: b.l.Spec.Name + "." + name, Shape: shape, Init: init, Trainable: trainable}
+// inputName names the layer's input k as its spec does.
+func (b *builder) inputName(k int) string {
+	if names := b.l.Spec.Inputs; k < len(names) {
+		return names[k]
+	}
+	return "the layer before"
+}
+
+// param adds a parameter tensor to the layer, named layer.name, starting
+// as the layer's spec initializes it or else as init does; a trainable
+// one of a layer whose spec says trainable: false is frozen.
+func (b *builder) param(name string, shape []int, init Initializer, trainable bool) *Param {
+	if spec, ok := b.l.Spec.Initializers[name]; ok {
+		init = spec
+	}
+	frozen := trainable && b.l.Spec.Trainable != nil && !*b.l.Spec.Trainable
+	p := &Param{Name: b.l.Spec.Name + "." + name, Shape: shape, Init: init, Trainable: trainable && !frozen, Frozen: frozen}
 	b.l.Params = append(b.l.Params, p)
 	return p
 }
@@ -155,8 +172,8 @@ func (b *builder) activation(softmax bool) (relu bool, err error) {
 // recorder is what a layer records on a network, and what it needs there.
 type recorder interface {
 	// needs is what the layer needs on a network at a batch size beyond
-	// its parameters; first says it is the model's first layer, which
-	// computes no input gradient.
+	// its parameters; first says it reads the model's input, whose
+	// gradient it does not compute.
 	needs(batch int, first bool, t kernels.Tuning) needs
 	// forward records the layer's output p.out from p.in. A layer that
 	// passes its input on unchanged sets p.out to p.in.
@@ -175,7 +192,8 @@ type needs struct {
 	// passesOn says its output is its input, the same buffer (flatten).
 	passesOn bool
 	// gradientInPlace says its input gradient overwrites its output
-	// gradient, in the same buffer.
+	// gradient, in the same buffer. Where other layers read its input too,
+	// the network adds that buffer to theirs (see plan).
 	gradientInPlace bool
 	// own are the floats of each buffer of its own.
 	own []int
@@ -198,8 +216,10 @@ type pass struct {
 	mode Mode
 	own  []*vk.Buffer // the layer's own buffers, as needs lists them
 	// in and out are the layer's input and output values; dIn and dOut
-	// their gradients in backward (dIn unset in the first layer).
+	// their gradients in backward (dIn unset where the input is the
+	// model's). ins and dIns are every input's, in and dIn the first's.
 	in, out, dIn, dOut vk.Range
+	ins, dIns          []vk.Range
 	backward           bool
 	flops              float64 // of the products since the last mark
 }
@@ -267,4 +287,35 @@ func (p *pass) mark(label string) error {
 	flops := p.flops
 	p.flops = 0
 	return p.n.mark(p.rec, p.l.Spec.Name+" "+label, flops, bytes)
+}
+
+// KerasClass is how a layer of a Keras class reads as a model.json layer.
+type KerasClass struct {
+	Type string // the layer type
+	// Fields are the model.json fields the type takes, which Keras' config
+	// names alike.
+	Fields []string
+	// Fixed are config entries model.json has no field for, each with the
+	// values (JSON) vkcnn implements.
+	Fixed map[string][]string
+}
+
+// KerasClassOf finds the layer type that registers a Keras class.
+func KerasClassOf(class string) (KerasClass, bool) {
+	for name, k := range kinds {
+		if k.class == class {
+			return KerasClass{Type: name, Fields: k.fields, Fixed: k.keras}, true
+		}
+	}
+	return KerasClass{}, false
+}
+
+// KerasClasses are the Keras classes of the layer types, sorted.
+func KerasClasses() []string {
+	var out []string
+	for _, k := range kinds {
+		out = append(out, k.class)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -3,7 +3,7 @@ package nn
 import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
-	register("maxpool2d", kind{class: "MaxPooling2D", prefix: "max_pooling2d", build: buildMaxPool2D})
+	register("maxpool2d", kind{class: "MaxPooling2D", prefix: "max_pooling2d", build: buildMaxPool2D, keras: pool2dKeras})
 }
 
 // maxPool2D is max pooling; the gradient goes to each window's first

@@ -3,7 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"math"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -11,19 +11,24 @@ import (
 	"github.com/vkcnn/vkcnn/internal/numfmt"
 )
 
-// Model is a built sequential model: layers with shapes, parameters laid
-// out in one weight vector, and logits as the last layer's output (the
-// final softmax is fused into the loss).
+// Model is a built model: layers with their inputs and shapes,
+// parameters laid out in one weight vector, and logits as the last
+// layer's output (the final softmax is fused into the loss).
 type Model struct {
 	Spec   ModelSpec
 	Layers []*Layer
+	// readers lists, for each tensor (0 the input, i+1 layer i's output),
+	// the layers that read it, in order.
+	readers [][]int
+	named   map[string]int // layer indices by name
 	// Params are every layer's tensors, in layer order.
 	Params []*Param
 	// ParamFloats is the length of the weight vector, each tensor starting
 	// at a multiple of paramAlign floats: first the trainable tensors, the
-	// TrainableFloats that Adam updates, then the non-trainable ones.
-	ParamFloats, TrainableFloats int
-	Classes                      int
+	// TrainableFloats that Adam updates, then the frozen ones, which with
+	// them make the GradientFloats that have gradients, then the others.
+	ParamFloats, TrainableFloats, GradientFloats int
+	Classes                                      int
 }
 
 // Limits that keep every size a sane int32 on the device.
@@ -37,8 +42,8 @@ const (
 // storage-buffer alignment accepts (256 bytes is the largest Vulkan allows).
 const paramAlign = 64
 
-// Build resolves a spec: names, shapes and parameters. It rejects what
-// vkcnn cannot train.
+// Build resolves a spec: names, inputs, shapes and parameters. It
+// rejects what vkcnn cannot train.
 func Build(spec ModelSpec) (*Model, error) {
 	in := Shape{spec.Input[0], spec.Input[1], spec.Input[2]}
 	if in.H <= 0 || in.W <= 0 || in.C <= 0 || in.H > maxDim || in.W > maxDim || in.C > maxDim {
@@ -47,36 +52,144 @@ func Build(spec ModelSpec) (*Model, error) {
 	if len(spec.Layers) == 0 {
 		return nil, fmt.Errorf("the model has no layers")
 	}
-	m := &Model{Spec: spec}
-	counts := map[*kind]int{}
-	named := map[string]int{} // layer numbers by name
-	flat := false             // the input of the next layer is a vector
-	for i, ls := range spec.Layers {
-		k, err := kindOf(ls)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", i+1, err)
-		}
-		l := &Layer{Spec: ls, In: in, kind: k}
-		counts[k]++
-		if l.Spec.Name == "" {
-			l.Spec.Name = fmt.Sprintf("%s_%d", k.prefix, counts[k])
-		}
-		if err := checkName(l.Spec.Name, ls.Name == "", named[l.Spec.Name]); err != nil {
+	m := &Model{Spec: spec, readers: make([][]int, len(spec.Layers)+1)}
+	if err := m.name(); err != nil {
+		return nil, err
+	}
+	shapes := []Shape{in}
+	flats := []bool{false} // whether each tensor is a vector (after a flatten or dense layer)
+	for i, l := range m.Layers {
+		var err error
+		if l.Inputs, err = m.inputs(i); err != nil {
 			return nil, fmt.Errorf("layer %d (%s): %w", i+1, l.Spec.Name, err)
 		}
-		named[l.Spec.Name] = i + 1
-		if err := l.build(i == len(spec.Layers)-1, flat); err != nil {
+		flat := false
+		for _, t := range l.Inputs {
+			l.Ins = append(l.Ins, shapes[t])
+			flat = flat || flats[t]
+			m.readers[t] = append(m.readers[t], i)
+		}
+		l.In = l.Ins[0]
+		if err := l.build(i == len(m.Layers)-1, flat); err != nil {
 			return nil, fmt.Errorf("layer %d (%s): %w", i+1, l.Spec.Name, err)
 		}
-		m.Layers = append(m.Layers, l)
 		m.Params = append(m.Params, l.Params...)
-		flat = k.flat || (flat && l.Out == l.In)
-		in = l.Out
+		shapes = append(shapes, l.Out)
+		flats = append(flats, l.kind.flat || (flat && l.Out.H == 1 && l.Out.W == 1))
+	}
+	for i, l := range m.Layers[:len(m.Layers)-1] {
+		if len(m.readers[i+1]) == 0 {
+			return nil, fmt.Errorf("layer %d (%s): no layer reads its output (only the last layer's output is the model's)", i+1, l.Spec.Name)
+		}
 	}
 	if err := m.layOut(); err != nil {
 		return nil, err
 	}
 	return m, m.checkOutput()
+}
+
+// name finds every layer's kind and gives it its name: its own or Keras'
+// default one.
+func (m *Model) name() error {
+	counts := map[*kind]int{}
+	m.named = map[string]int{} // layer indices by name
+	graph := m.Spec.Format == GraphFormat
+	for i, ls := range m.Spec.Layers {
+		k, err := kindOf(ls)
+		if err != nil {
+			return fmt.Errorf("layer %d: %w", i+1, err)
+		}
+		l := &Layer{Spec: ls, kind: k}
+		counts[k]++
+		if l.Spec.Name == "" {
+			l.Spec.Name = fmt.Sprintf("%s_%d", k.prefix, counts[k])
+		}
+		earlier := 0
+		if j, ok := m.named[l.Spec.Name]; ok {
+			earlier = j + 1
+		}
+		if err := checkName(l.Spec.Name, ls.Name == "", earlier); err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i+1, l.Spec.Name, err)
+		}
+		switch {
+		case graph && l.Spec.Name == InputName:
+			return fmt.Errorf("layer %d (%s): a graph's inputs name the model's input %q: name the layer otherwise", i+1, l.Spec.Name, InputName)
+		case !graph && len(ls.Inputs) > 0:
+			return fmt.Errorf("layer %d (%s): a layer names its inputs in a %q model, not a %q one", i+1, l.Spec.Name, GraphFormat, m.Spec.Format)
+		}
+		m.named[l.Spec.Name] = i
+		m.Layers = append(m.Layers, l)
+	}
+	return nil
+}
+
+// inputs resolves the inputs layer i names to tensors: 0 is the model's
+// input, j+1 layer j's output. Each must come before the layer.
+func (m *Model) inputs(i int) ([]int, error) {
+	l := m.Layers[i]
+	names := l.Spec.Inputs
+	if len(names) == 0 {
+		return []int{i}, nil // the layer before, or the input
+	}
+	var out []int
+	for k, name := range names {
+		if slices.Contains(names[:k], name) {
+			return nil, fmt.Errorf("input %q is named twice", name)
+		}
+		if name == InputName {
+			out = append(out, 0)
+			continue
+		}
+		j, ok := m.named[name]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("input %q is no layer's name (the inputs are %q and earlier layers)", name, InputName)
+		case j >= i:
+			if path := m.cycle(i, j); path != nil {
+				return nil, fmt.Errorf("input %q makes a cycle: %s", name, strings.Join(path, " -> "))
+			}
+			return nil, fmt.Errorf("input %q comes after it: a layer must follow the layers it reads", name)
+		}
+		out = append(out, j+1)
+	}
+	if len(out) > 1 && !l.kind.joins {
+		return nil, fmt.Errorf("a %s layer takes one input (it names %d)", l.Spec.Type, len(out))
+	}
+	return out, nil
+}
+
+// cycle returns, where layer to would read layer from's output and from
+// reads to's through its inputs, the layers' names in the order values
+// flow round the cycle: nil if there is none.
+func (m *Model) cycle(to, from int) []string {
+	seen := map[int]bool{}
+	var walk func(j int) []string
+	walk = func(j int) []string {
+		if j == to {
+			return []string{m.Layers[to].Spec.Name}
+		}
+		if seen[j] {
+			return nil
+		}
+		seen[j] = true
+		reads := m.Layers[j].Spec.Inputs
+		if len(reads) == 0 && j > 0 {
+			reads = []string{m.Layers[j-1].Spec.Name}
+		}
+		for _, name := range reads {
+			if k, ok := m.named[name]; ok {
+				if path := walk(k); path != nil {
+					return append(path, m.Layers[j].Spec.Name)
+				}
+			}
+		}
+		return nil
+	}
+	path := walk(from) // to, ..., from
+	if path == nil {
+		return nil
+	}
+	return append(path, m.Layers[to].Spec.Name)
 }
 
 // kindOf finds the layer's kind and checks that it sets only the fields
@@ -106,15 +219,40 @@ func (l *Layer) build(last, flat bool) error {
 	if int64(l.Out.H)*int64(l.Out.W)*int64(l.Out.C) > maxValues {
 		return fmt.Errorf("output %v has more than %d values a sample", l.Out, maxValues)
 	}
+	for _, name := range slices.Sorted(maps.Keys(l.Spec.Initializers)) {
+		if !slices.ContainsFunc(l.Params, func(p *Param) bool { return p.Name == l.Spec.Name+"."+name }) {
+			return fmt.Errorf("an initializer for %s, which the layer does not have (it has %s)", name, l.paramNames())
+		}
+		if err := l.Spec.Initializers[name].check(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+// paramNames lists the layer's parameters by their short names.
+func (l *Layer) paramNames() string {
+	if len(l.Params) == 0 {
+		return "no parameters"
+	}
+	var names []string
+	for _, p := range l.Params {
+		names = append(names, strings.TrimPrefix(p.Name, l.Spec.Name+"."))
+	}
+	return strings.Join(names, ", ")
 }
 
 // layOut places the parameters in the weight vector: the trainable ones
 // first, so that Adam's vector is a prefix of it.
 func (m *Model) layOut() error {
-	for _, trainable := range []bool{true, false} {
+	groups := []func(p *Param) bool{
+		func(p *Param) bool { return p.Trainable },
+		func(p *Param) bool { return p.Frozen },
+		func(p *Param) bool { return !p.Trainable && !p.Frozen },
+	}
+	for g, in := range groups {
 		for _, p := range m.Params {
-			if p.Trainable != trainable {
+			if !in(p) {
 				continue
 			}
 			if n := int64(m.ParamFloats) + int64(p.Size()); n > maxValues {
@@ -123,8 +261,11 @@ func (m *Model) layOut() error {
 			p.Offset = m.ParamFloats
 			m.ParamFloats += (p.Size() + paramAlign - 1) / paramAlign * paramAlign
 		}
-		if trainable {
+		switch g {
+		case 0:
 			m.TrainableFloats = m.ParamFloats
+		case 1:
+			m.GradientFloats = m.ParamFloats
 		}
 	}
 	return nil
@@ -179,25 +320,15 @@ func countParams(params []*Param, trainableOnly bool) int {
 	return n
 }
 
-// Init returns the weight vector as Keras initialises it: Glorot-uniform
-// kernels, zero biases, batch normalization's gamma and moving variance
-// one and its beta and moving mean zero.
+// Init returns the weight vector as the layers' initializers draw it:
+// Keras' defaults (Glorot-uniform kernels, zero biases, batch
+// normalization's gamma and moving variance one and its beta and moving
+// mean zero) where a layer's spec names none.
 func (m *Model) Init(seed uint64) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 0x696e6974)) // second word: a fixed stream for initialisation
 	v := make([]float32, m.ParamFloats)
 	for _, p := range m.Params {
-		values := v[p.Offset : p.Offset+p.Size()]
-		switch p.Init {
-		case Ones:
-			for i := range values {
-				values[i] = 1
-			}
-		case GlorotUniform:
-			limit := math.Sqrt(6 / float64(p.FanIn+p.FanOut))
-			for i := range values {
-				values[i] = float32((2*rng.Float64() - 1) * limit)
-			}
-		}
+		p.fill(v[p.Offset:p.Offset+p.Size()], rng)
 	}
 	return v
 }

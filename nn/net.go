@@ -28,13 +28,22 @@ type Net struct {
 	Tuning kernels.Tuning
 
 	ctx *vk.Context
-	// params holds the weight vector; grads, adamM and adamV its trainable
-	// prefix's gradients and the optimizer's state: Adam's moments, SGD's
-	// momentum or RMSprop's square average in adamM.
+	// params holds the weight vector; grads the gradients of its prefix
+	// that has them (GradientFloats); adamM and adamV the optimizer's state
+	// of its trainable prefix: Adam's moments, SGD's momentum or RMSprop's
+	// square average in adamM.
 	params, grads, adamM, adamV *vk.Buffer
-	acts, dacts                 []*vk.Buffer   // by layer boundary: acts[0] is the input, dacts[0] unused
-	own                         [][]*vk.Buffer // each layer's buffers of its own
-	slot                        *vk.Buffer     // header, batch order, affines
+	// acts hold each tensor's values (acts[0] the input, acts[i+1] layer
+	// i's output); dacts their gradients (dacts[0] unset), in buffers
+	// that tensors share (see plan); sumScratch a layer's parts of
+	// gradients that several layers add up, routes where each layer's
+	// input gradients go.
+	acts       []*vk.Buffer
+	dacts      []vk.Range
+	sumScratch []*vk.Buffer
+	routes     [][]route
+	own        [][]*vk.Buffer // each layer's buffers of its own
+	slot       *vk.Buffer     // header, batch order, affines
 	// slotUpload holds the slot's values on the host where the slot is
 	// not mapped; each recording starts by copying it over.
 	slotUpload                  *vk.Buffer
@@ -116,13 +125,19 @@ func (e memoryError) Is(target error) bool { return target == vk.ErrOutOfDeviceM
 // params (from Model.Init or a checkpoint). samples is how many images the
 // data sets it will hold have in all: the memory check counts them.
 func NewNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32, samples int) (*Net, error) {
+	return newNet(ctx, m, batch, tuning, params, samples, true)
+}
+
+// newNet is NewNet; without share, every tensor's gradient has a buffer
+// of its own, which a test may read after the step.
+func newNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params []float32, samples int, share bool) (*Net, error) {
 	if batch <= 0 {
 		return nil, fmt.Errorf("batch size %d must be positive", batch)
 	}
 	if len(params) != m.ParamFloats {
 		return nil, fmt.Errorf("%d parameters given, the model has %d", len(params), m.ParamFloats)
 	}
-	p := newPlan(m, batch, tuning)
+	p := newPlan(m, batch, tuning, share)
 	data := DataBytes(m.Input(), samples)
 	need := p.deviceBytes() + data
 	with := "" // what need counts besides the network

@@ -51,6 +51,68 @@ func bnSpec() ModelSpec {
 	}}
 }
 
+// graphSpec is a graph of every joining case: two layers reading the
+// model's input; a concatenation of their outputs, read by a batch
+// normalization (which works in place) and, around a residual branch, by
+// an add; a max pool read by a flatten (which passes its input on) and a
+// ReLU layer (in place); that flatten's vector read by a dense layer and a
+// concatenation of vectors; and a last dense layer.
+func graphSpec() ModelSpec {
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "left", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Name: "right", Filters: 2, KernelSize: 1, Inputs: []string{"input"}},
+		{Type: "concatenate", Name: "joined", Inputs: []string{"left", "right"}},
+		{Type: "batchnorm"},
+		{Type: "relu"},
+		{Type: "conv2d", Name: "branch", Filters: 5, KernelSize: 3},
+		{Type: "add", Name: "residual", Inputs: []string{"branch", "joined"}},
+		{Type: "maxpool2d", Name: "pooled"},
+		{Type: "flatten", Name: "flat"},
+		{Type: "dense", Name: "features", Units: 6, Activation: "relu"},
+		{Type: "relu", Name: "cut", Inputs: []string{"pooled"}},
+		{Type: "flatten"},
+		{Type: "dense", Name: "more", Units: 6},
+		{Type: "concatenate", Name: "vectors", Inputs: []string{"features", "more", "flat"}},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
+// joinsSpec is a graph whose add reads two tensors that a later
+// concatenation reads too: backward adds the add's parts of both
+// gradients, each from a scratch of its own.
+func joinsSpec() ModelSpec {
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "a", Filters: 2, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Name: "b", Filters: 3, KernelSize: 3, Inputs: []string{"input"}},
+		{Type: "concatenate", Name: "sum", Inputs: []string{"a", "b"}},
+		{Type: "conv2d", Name: "c", Filters: 5, KernelSize: 1},
+		{Type: "concatenate", Name: "all", Inputs: []string{"c", "a", "b"}},
+		{Type: "maxpool2d"},
+		{Type: "flatten"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
+// stridedSpec is a ResNet-style graph: a residual block whose shortcut is
+// a 1x1 convolution at stride 2, beside two 3x3 convolutions, the first
+// at stride 2 ("same" padding as TensorFlow's, the larger half below and
+// right); a "valid" convolution; global average pooling; convolutions
+// without a bias, strided or not.
+func stridedSpec() ModelSpec {
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "stem", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Name: "down", Filters: 4, KernelSize: 3, Strides: Pair{2, 2}, UseBias: new(bool)},
+		{Type: "batchnorm"},
+		{Type: "relu"},
+		{Type: "conv2d", Name: "second", Filters: 4, KernelSize: 3, UseBias: new(bool)},
+		{Type: "conv2d", Name: "shortcut", Filters: 4, KernelSize: 1, Strides: Pair{2, 2}, Inputs: []string{"stem"}},
+		{Type: "add", Name: "block", Inputs: []string{"second", "shortcut"}},
+		{Type: "conv2d", Name: "narrow", Filters: 5, KernelSize: 3, Strides: Pair{1, 2}, Padding: "valid", Activation: "relu"},
+		{Type: "globalavgpool2d"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
 func randomSet(rng *rand.Rand, n int) ([]byte, []uint8) {
 	images := make([]byte, n*28*28)
 	for i := range images {
@@ -80,43 +142,46 @@ func newTestNet(t *testing.T, ctx *vk.Context, spec ModelSpec, batch int, seed u
 // TestSameSeedSameWeights trains twice from one seed with shuffling,
 // augmentation and dropout, and expects bit-identical weights, every
 // tensor of them moved from where it started (batch normalization's
-// moving statistics too).
+// moving statistics too): a sequential model and a graph, whose
+// gradients sum several layers' parts.
 func TestSameSeedSameWeights(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	images, labels := randomSet(rng, 40)
-	var results [][]float32
-	var m *Model
-	for range 2 {
-		net := newTestNet(t, ctx, tinySpec(), 8, 9)
-		m = net.Model
-		set, err := net.Upload(images, labels)
-		if err != nil {
-			t.Fatal(err)
+	for _, spec := range []ModelSpec{tinySpec(), graphSpec()} {
+		var results [][]float32
+		var m *Model
+		for range 2 {
+			net := newTestNet(t, ctx, spec, 8, 9)
+			m = net.Model
+			set, err := net.Upload(images, labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := TrainConfig{Epochs: 2, BatchSize: 8, LR: 1e-3, Seed: 9, Shuffle: true, Augment: augment.Config{ShiftFrac: 0.1}}
+			if _, err := Train(net, set, nil, cfg, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			p, err := net.Params()
+			if err != nil {
+				t.Fatal(err)
+			}
+			results = append(results, p)
 		}
-		cfg := TrainConfig{Epochs: 2, BatchSize: 8, LR: 1e-3, Seed: 9, Shuffle: true, Augment: augment.Config{ShiftFrac: 0.1}}
-		if _, err := Train(net, set, nil, cfg, nil, nil); err != nil {
-			t.Fatal(err)
+		for i := range results[0] {
+			if math.Float32bits(results[0][i]) != math.Float32bits(results[1][i]) {
+				t.Fatalf("%s: parameter %d differs: %g vs %g", spec.Format, i, results[0][i], results[1][i])
+			}
 		}
-		p, err := net.Params()
-		if err != nil {
-			t.Fatal(err)
-		}
-		results = append(results, p)
-	}
-	for i := range results[0] {
-		if math.Float32bits(results[0][i]) != math.Float32bits(results[1][i]) {
-			t.Fatalf("parameter %d differs: %g vs %g", i, results[0][i], results[1][i])
-		}
-	}
-	init := m.Init(9)
-	for _, p := range m.Params {
-		moved := false
-		for i := p.Offset; i < p.Offset+p.Size(); i++ {
-			moved = moved || results[0][i] != init[i]
-		}
-		if !moved {
-			t.Errorf("training left %s where it started", p.Name)
+		init := m.Init(9)
+		for _, p := range m.Params {
+			moved := false
+			for i := p.Offset; i < p.Offset+p.Size(); i++ {
+				moved = moved || results[0][i] != init[i]
+			}
+			if !moved {
+				t.Errorf("training left %s where it started", p.Name)
+			}
 		}
 	}
 }
@@ -125,9 +190,11 @@ func TestSameSeedSameWeights(t *testing.T) {
 // really allocates, and the error when a model does not fit.
 func TestMemoryEstimateIsExact(t *testing.T) {
 	ctx := vktest.Open(t)
-	net := newTestNet(t, ctx, tinySpec(), 5, 1)
-	if got, want := EstimateBytes(net.Model, 5, net.Tuning), net.DeviceBytes(); got != want {
-		t.Fatalf("estimate %d bytes, allocated %d", got, want)
+	for _, spec := range []ModelSpec{tinySpec(), graphSpec()} {
+		net := newTestNet(t, ctx, spec, 5, 1)
+		if got, want := EstimateBytes(net.Model, 5, net.Tuning), net.DeviceBytes(); got != want {
+			t.Fatalf("%s: estimate %d bytes, allocated %d", spec.Format, got, want)
+		}
 	}
 	standard, _ := Preset("standard")
 	m, _ := Build(standard)

@@ -6,6 +6,9 @@ import (
 	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
+// pool2dKeras are the Keras pooling settings the pooling kinds implement.
+var pool2dKeras = map[string][]string{"pool_size": {"[2,2]"}, "strides": {"[2,2]", "null"}, "padding": {`"valid"`}}
+
 // pool2d is what the pooling kinds share: 2x2 windows, stride 2, "valid"
 // (a trailing odd row or column is dropped); no parameters, no products.
 type pool2d struct{ in Shape }

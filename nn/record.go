@@ -78,7 +78,7 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 	if mode == ModeEval {
 		smoothing = 0
 	}
-	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), whole(n.dacts[last]), whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes, smoothing); err != nil {
+	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), n.dacts[last], whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes, smoothing); err != nil {
 		return err
 	}
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {
@@ -110,13 +110,17 @@ func (n *Net) mark(rec *vk.Recording, label string, flops, bytes float64) error 
 	return nil
 }
 
-// forward records every layer and returns the range holding each layer
-// boundary's values (outs[0] is the input, outs[len] the logits).
+// forward records every layer and returns the range holding each
+// tensor's values (outs[0] is the input, outs[len] the logits).
 func (n *Net) forward(rec *vk.Recording, mode Mode) ([]vk.Range, error) {
 	outs := make([]vk.Range, len(n.Model.Layers)+1)
 	outs[0] = whole(n.acts[0])
 	for i, l := range n.Model.Layers {
-		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], in: outs[i], out: whole(n.acts[i+1])}
+		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], out: whole(n.acts[i+1])}
+		for _, t := range l.Inputs {
+			p.ins = append(p.ins, outs[t])
+		}
+		p.in = p.ins[0]
 		err := l.rec.forward(p)
 		// A layer that passes its input on records nothing to time.
 		if err == nil && p.out != p.in {
@@ -131,17 +135,64 @@ func (n *Net) forward(rec *vk.Recording, mode Mode) ([]vk.Range, error) {
 }
 
 // backward records the gradients of every layer, last to first, into the
-// gradient vector (laid out as the weights' trainable prefix).
+// gradient vector (laid out as the weights' trainable prefix), and the
+// gradients of the tensors, each the sum of its readers' parts.
 func (n *Net) backward(rec *vk.Recording, mode Mode, outs []vk.Range) error {
 	for i := len(n.Model.Layers) - 1; i >= 0; i-- {
 		l := n.Model.Layers[i]
-		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], in: outs[i], out: outs[i+1], dOut: whole(n.dacts[i+1]), backward: true}
-		if i > 0 {
-			p.dIn = whole(n.dacts[i])
+		p := &pass{n: n, rec: rec, l: l, mode: mode, own: n.own[i], out: outs[i+1], dOut: n.dacts[i+1], backward: true}
+		scratch := 0
+		for k, t := range l.Inputs {
+			r := n.routes[i][k]
+			p.ins = append(p.ins, outs[t])
+			p.dIns = append(p.dIns, n.inputGradient(r, t, p.dOut, scratch))
+			if r == addSum {
+				scratch++
+			}
 		}
-		if err := l.rec.backward(p); err != nil {
+		p.in, p.dIn = p.ins[0], p.dIns[0]
+		err := l.rec.backward(p)
+		summed := 0.0 // bytes read and written
+		for k, t := range l.Inputs {
+			if r := n.routes[i][k]; err == nil && r > direct {
+				err = n.sumGradient(rec, r, p.dIns[k], n.dacts[t])
+				summed += 3 * float64(n.dacts[t].Size)
+			}
+		}
+		if err == nil && summed > 0 {
+			err = n.mark(rec, l.Spec.Name+" gradient sum", 0, summed)
+		}
+		if err != nil {
 			return fmt.Errorf("%s backward: %w", l.Spec.Name, err)
 		}
+	}
+	return nil
+}
+
+// inputGradient is where a layer writes the gradient of its input t by
+// route r, given its output gradient dOut and, for addSum, the sum
+// scratch it takes.
+func (n *Net) inputGradient(r route, t int, dOut vk.Range, scratch int) vk.Range {
+	switch r {
+	case direct:
+		return n.dacts[t]
+	case copyOwn, addOwn:
+		return dOut
+	case addSum:
+		return vk.Range{Buf: n.sumScratch[scratch], Size: n.dacts[t].Size}
+	}
+	return vk.Range{}
+}
+
+// sumGradient brings a layer's part of a tensor's gradient, written to
+// part by route r, to the tensor's gradient to.
+func (n *Net) sumGradient(rec *vk.Recording, r route, part, to vk.Range) error {
+	floats := int(to.Size / 4)
+	switch r {
+	case copyOwn:
+		return kernels.Scale(n.ctx, rec, part, to, floats, 1)
+	case addOwn, addSum:
+		return kernels.Add(n.ctx, rec, to, part, to, floats)
 	}
 	return nil
 }
@@ -157,8 +208,8 @@ type recordedProduct struct {
 // batch size, each under the name of its layer and pass, without their
 // variants: what `vkcnn tune` measures.
 func Products(m *Model, batch int) (names []string, products []kernels.Product) {
-	for i, l := range m.Layers {
-		for _, p := range l.rec.products(batch, i == 0) {
+	for _, l := range m.Layers {
+		for _, p := range l.rec.products(batch, l.Inputs[0] == 0) {
 			names = append(names, l.Spec.Name+" "+p.pass)
 			products = append(products, p.Product)
 		}

@@ -3,7 +3,8 @@ package nn
 import "github.com/vkcnn/vkcnn/nn/kernels"
 
 func init() {
-	register("relu", kind{class: "ReLU", prefix: "relu", build: buildReLU})
+	register("relu", kind{class: "ReLU", prefix: "relu", build: buildReLU,
+		keras: map[string][]string{"max_value": {"null"}, "negative_slope": {"0"}, "threshold": {"0"}}})
 }
 
 // relu is max(0, x) as a layer of its own (conv2d and dense fuse theirs).

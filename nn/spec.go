@@ -9,18 +9,44 @@ import (
 	"strings"
 )
 
-// SpecFormat names the model.json format.
-const SpecFormat = "vkcnn-sequential-1"
+// The model.json formats: a sequential model's layers each read the one
+// before; a graph's may name the layers they read (LayerSpec.Inputs).
+const (
+	SpecFormat  = "vkcnn-sequential-1"
+	GraphFormat = "vkcnn-graph-1"
+)
 
-// LayerSpec is one layer of a sequential model as model.json stores it.
+// InputName is how a graph's layer names the model's input among its
+// inputs; no layer of a graph may have it as its name.
+const InputName = "input"
+
+// LayerSpec is one layer of a model as model.json stores it.
 type LayerSpec struct {
-	Type       string  `json:"type"` // a layer kind (see the kind files: conv2d.go, dense.go, ...)
-	Name       string  `json:"name,omitempty"`
-	Filters    int     `json:"filters,omitempty"`     // conv2d
-	KernelSize int     `json:"kernel_size,omitempty"` // conv2d: odd, square
-	Units      int     `json:"units,omitempty"`       // dense
-	Activation string  `json:"activation,omitempty"`  // conv2d, dense: relu, softmax (last dense only) or linear
-	Rate       float64 `json:"rate,omitempty"`        // dropout
+	Type string `json:"type"` // a layer kind (see the kind files: conv2d.go, dense.go, ...)
+	Name string `json:"name,omitempty"`
+	// Inputs, in a graph, name the earlier layers (or InputName) whose
+	// outputs the layer reads; left out, the layer before (the input for
+	// the first).
+	Inputs     []string `json:"inputs,omitempty"`
+	Filters    int      `json:"filters,omitempty"`     // conv2d
+	KernelSize int      `json:"kernel_size,omitempty"` // conv2d: odd, square
+	// Strides are a conv2d's steps, rows then columns (one number in
+	// model.json for both); default 1.
+	Strides Pair   `json:"strides,omitempty"`
+	Padding string `json:"padding,omitempty"` // conv2d: "same" (the default; TensorFlow's with strides) or "valid"
+	// UseBias false leaves a conv2d's bias out (before a batch
+	// normalization, whose beta does its work).
+	UseBias    *bool    `json:"use_bias,omitempty"`
+	Units      int      `json:"units,omitempty"`      // dense
+	Activation string   `json:"activation,omitempty"` // conv2d, dense: relu, softmax (last dense only) or linear
+	Rate       float64  `json:"rate,omitempty"`       // dropout
+	Momentum   *float64 `json:"momentum,omitempty"`   // batchnorm: of the moving averages, Keras' (default 0.99)
+	Epsilon    *float64 `json:"epsilon,omitempty"`    // batchnorm: added to the variance (default 1e-3)
+	// Trainable false freezes the layer's parameters: Adam leaves them.
+	Trainable *bool `json:"trainable,omitempty"`
+	// Initializers start the layer's parameters, by name (kernel, bias,
+	// gamma, ...), where the kind's defaults (Keras') do not.
+	Initializers map[string]Initializer `json:"initializers,omitempty"`
 }
 
 // fieldsSet names, as model.json does, the fields of the layer that are
@@ -30,7 +56,8 @@ func (s LayerSpec) fieldsSet() []string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}} {
+	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != ""}, {"use_bias", s.UseBias != nil},
+		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"momentum", s.Momentum != nil}, {"epsilon", s.Epsilon != nil}} {
 		if f.set {
 			out = append(out, f.name)
 		}
@@ -38,7 +65,38 @@ func (s LayerSpec) fieldsSet() []string {
 	return out
 }
 
-// ModelSpec is a sequential model: an input shape and its layers.
+// Biased says the layer has a bias: use_bias is left out or true.
+func (s LayerSpec) Biased() bool { return s.UseBias == nil || *s.UseBias }
+
+// Pair is two sizes, rows then columns, which model.json may write as one
+// number for both.
+type Pair []int
+
+// UnmarshalJSON reads a number n as [n, n], or a list of two.
+func (p *Pair) UnmarshalJSON(data []byte) error {
+	var n int
+	if err := json.Unmarshal(data, &n); err == nil {
+		*p = Pair{n, n}
+		return nil
+	}
+	var two []int
+	if err := json.Unmarshal(data, &two); err != nil || len(two) != 2 {
+		return fmt.Errorf("%s is not a number or a list of two", data)
+	}
+	*p = two
+	return nil
+}
+
+// MarshalJSON writes a pair of equal sizes as one number.
+func (p Pair) MarshalJSON() ([]byte, error) {
+	if len(p) == 2 && p[0] == p[1] {
+		return json.Marshal(p[0])
+	}
+	return json.Marshal([]int(p))
+}
+
+// ModelSpec is a model: an input shape and its layers, in an order in
+// which each follows the layers it reads.
 type ModelSpec struct {
 	Format string      `json:"format"`
 	Name   string      `json:"name,omitempty"`
@@ -47,21 +105,38 @@ type ModelSpec struct {
 }
 
 // Presets are the built-in models.
-var Presets = []string{"standard", "small"}
+var Presets = []string{"standard", "small", "resnet20"}
 
-// The presets are MNIST-shaped: its images and classes.
+// standard and small are MNIST-shaped: its images and classes.
 var (
 	mnistInput   = [3]int{28, 28, 1}
 	mnistClasses = 10
 )
 
+// DataShaped says the preset takes the shape of a data set's images and
+// its classes (PresetFor), where the others are MNIST-shaped.
+func DataShaped(name string) bool { return name == "resnet20" }
+
+// PresetFor returns a built-in model for images of input (height, width,
+// channels) and classes classes where it takes them (DataShaped), else
+// as Preset does.
+func PresetFor(name string, input [3]int, classes int) (ModelSpec, error) {
+	if name == "resnet20" {
+		return resnet20(input, classes), nil
+	}
+	return Preset(name)
+}
+
 // Preset returns a built-in model: "standard" is the baseline CNN of
 // Sabour, Frosst & Hinton (2017); "small" is a LeNet-style network with
-// pooling that trains an epoch on lavapipe in minutes. Both are for MNIST
-// (mnistInput, mnistClasses).
+// pooling that trains an epoch on lavapipe in minutes; both are for MNIST
+// (mnistInput, mnistClasses). "resnet20" is He et al.'s CIFAR network
+// (resnet.go), here for CIFAR-10's 32x32x3 images and 10 classes.
 func Preset(name string) (ModelSpec, error) {
 	relu := "relu"
 	switch name {
+	case "resnet20":
+		return resnet20([3]int{32, 32, 3}, 10), nil
 	case "standard":
 		return ModelSpec{Format: SpecFormat, Name: "standard", Input: mnistInput, Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
@@ -98,10 +173,14 @@ type TrainingDefaults struct {
 
 // PresetTraining returns the training defaults of a preset: the small
 // network learns fastest in its single epoch with a higher rate and more,
-// smaller steps.
+// smaller steps; resnet20, batch normalized, with Adam's usual rate at
+// the batch of He et al.
 func PresetTraining(name string) (TrainingDefaults, bool) {
-	if name == "small" {
+	switch name {
+	case "small":
 		return TrainingDefaults{LR: 1e-3, BatchSize: 32}, true
+	case "resnet20":
+		return TrainingDefaults{LR: 1e-3, BatchSize: 128}, true
 	}
 	return TrainingDefaults{}, false
 }
@@ -133,8 +212,8 @@ func ParseSpec(data []byte) (ModelSpec, error) {
 	if dec.More() {
 		return ModelSpec{}, errors.New("not a valid model.json: data after the model")
 	}
-	if spec.Format != SpecFormat {
-		return ModelSpec{}, fmt.Errorf("model format %q, want %q", spec.Format, SpecFormat)
+	if spec.Format != SpecFormat && spec.Format != GraphFormat {
+		return ModelSpec{}, fmt.Errorf("model format %q, want %q or %q", spec.Format, SpecFormat, GraphFormat)
 	}
 	// LayerSpec.Name cannot tell "name": "" from no name, which Build
 	// fills in; only the first is a mistake.

@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"runtime/debug"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -90,7 +91,7 @@ func Export(model *nn.Model, params []float32, data Data) (*onnxpb.ModelProto, e
 	if name == "" {
 		name = Producer // ONNX's checker wants the graph named
 	}
-	b := &builder{params: params, value: Input, spatial: true}
+	b := &builder{params: params}
 	b.graph = &onnxpb.GraphProto{
 		Name:   name,
 		Input:  []*onnxpb.ValueInfoProto{tensorInfo(Input, in.C, in.H, in.W)},
@@ -98,19 +99,28 @@ func Export(model *nn.Model, params []float32, data Data) (*onnxpb.ModelProto, e
 		DocString: fmt.Sprintf("input: float32 [N, %d, %d, %d] (NCHW), pixels in [0, 1]; outputs: %s and %s, float32 [N, %d]",
 			in.C, in.H, in.W, Probabilities, Logits, model.Classes),
 	}
+	values := []value{{name: Input, spatial: true}} // by tensor: the input, then each layer's output
 	if n := data.Normalization; n != nil {
 		if err := n.Check(in.C); err != nil {
 			return nil, err
 		}
+		b.value = values[0]
 		b.normalize(n)
+		values[0] = b.value
 		b.graph.DocString += fmt.Sprintf("; normalized in the graph, (x - %v) / %v per channel", n.Mean, n.Std)
 	}
 	for i, l := range model.Layers {
+		b.ins = b.ins[:0]
+		for _, t := range l.Inputs {
+			b.ins = append(b.ins, values[t])
+		}
+		b.value = b.ins[0]
 		if err := b.layer(l, i == len(model.Layers)-1); err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Spec.Name, err)
 		}
+		values = append(values, b.value)
 	}
-	if b.value != Probabilities {
+	if b.name != Probabilities {
 		return nil, fmt.Errorf("the model does not end in a softmax")
 	}
 	spec, err := model.Spec.JSON()
@@ -149,16 +159,23 @@ func producerVersion() string {
 type builder struct {
 	graph  *onnxpb.GraphProto
 	params []float32
-	// value names the graph's value so far; spatial says it is NCHW,
-	// else [N, features].
-	value   string
+	// ins are the values the layer reads; value is the one its nodes so
+	// far make, from the first of ins.
+	ins []value
+	value
+	// err collects what went wrong; layer returns it.
+	err error
+}
+
+// value is a value of the graph, a tensor of the model.
+type value struct {
+	name string
+	// spatial says it is NCHW, else [N, features].
 	spatial bool
 	// order, after an image was flattened, is for each of ONNX's features
 	// the vkcnn feature it is (nil: the same), until a dense layer mixes
 	// them.
 	order []int
-	// err collects what went wrong; layer returns it.
-	err error
 }
 
 // layer appends a layer's nodes, each named layer/Op after its layer and
@@ -168,22 +185,35 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	name := l.Spec.Name
 	switch l.Spec.Type {
 	case "conv2d":
-		k, pad := int64(l.Spec.KernelSize), int64(l.Spec.KernelSize/2)
+		// Explicit pads: TensorFlow's "same" at a stride pads more below
+		// and right, which ONNX's SAME_UPPER would too, but spelt out
+		// every runtime reads them alike.
+		k := int64(l.Spec.KernelSize)
+		g := nn.ConvWindows(l)
 		kernel := b.tensor(l, "kernel", convKernel(l.In.C, l.Out.C, l.Spec.KernelSize))
-		b.node("Conv", name, "", []string{b.value, kernel, b.tensor(l, "bias", layout{})},
-			intsAttr("kernel_shape", k, k), intsAttr("pads", pad, pad, pad, pad), intsAttr("strides", 1, 1))
+		inputs := []string{b.name, kernel}
+		if l.Spec.Biased() {
+			inputs = append(inputs, b.tensor(l, "bias", layout{}))
+		}
+		b.node("Conv", name, "", inputs,
+			intsAttr("kernel_shape", k, k), intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)),
+			intsAttr("strides", int64(g.SH), int64(g.SW)))
+	case "globalavgpool2d":
+		b.node("GlobalAveragePool", name, "", []string{b.name})
+		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
 	case "maxpool2d", "avgpool2d":
 		op := "MaxPool"
 		if l.Spec.Type == "avgpool2d" {
 			op = "AveragePool"
 		}
-		b.node(op, name, "", []string{b.value}, intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2))
+		b.node(op, name, "", []string{b.name}, intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2))
 	case "batchnorm":
-		inputs := []string{b.value}
+		inputs := []string{b.name}
 		for _, p := range []string{"gamma", "beta", "moving_mean", "moving_variance"} {
 			inputs = append(inputs, b.tensor(l, p, permuted(b.order)))
 		}
-		b.node("BatchNormalization", name, "", inputs, floatAttr("epsilon", nn.BatchNormEpsilon))
+		_, epsilon := nn.BatchNormSettings(l.Spec)
+		b.node("BatchNormalization", name, "", inputs, floatAttr("epsilon", float32(epsilon)))
 	case "flatten":
 		b.flatten(name, l.In)
 	case "dense":
@@ -194,24 +224,85 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		if last {
 			out = Logits
 		}
-		b.node("Gemm", name, out, []string{b.value, kernel, b.tensor(l, "bias", layout{})})
+		b.node("Gemm", name, out, []string{b.name, kernel, b.tensor(l, "bias", layout{})})
 		b.order = nil
 	case "relu":
-		b.node("Relu", name, "", []string{b.value})
+		b.node("Relu", name, "", []string{b.name})
 	case "dropout":
+	case "add":
+		for _, in := range b.ins[1:] {
+			if !slices.Equal(in.order, b.order) {
+				b.err = errors.Join(b.err, errors.New("adds vectors whose features ONNX orders otherwise, which has no ONNX export"))
+			}
+		}
+		if b.joined(name) {
+			b.node("Sum", name, "", b.names())
+		}
+	case "concatenate":
+		if b.joined(name) {
+			order := b.concatOrder(l.Ins)
+			b.node("Concat", name, "", b.names(), intAttr("axis", 1))
+			b.order = order
+		}
 	default:
 		return fmt.Errorf("type %q has no ONNX export", l.Spec.Type)
 	}
 	switch l.Spec.Activation {
 	case "", "linear":
 	case "relu":
-		b.node("Relu", name, "", []string{b.value})
+		b.node("Relu", name, "", []string{b.name})
 	case "softmax":
-		b.node("Softmax", name, Probabilities, []string{b.value}, intAttr("axis", -1))
+		b.node("Softmax", name, Probabilities, []string{b.name}, intAttr("axis", -1))
 	default:
 		return fmt.Errorf("activation %q has no ONNX export", l.Spec.Activation)
 	}
 	return b.err
+}
+
+// joined checks that the layer's inputs can be joined as they are: all
+// images, or all vectors (an add's of one feature order); else it is the
+// builder's error.
+func (b *builder) joined(layer string) bool {
+	for _, in := range b.ins[1:] {
+		if in.spatial != b.ins[0].spatial {
+			b.err = errors.Join(b.err, fmt.Errorf("%s joins an image and a vector, which has no ONNX export", layer))
+			return false
+		}
+	}
+	return true
+}
+
+// names are the names of the layer's inputs.
+func (b *builder) names() []string {
+	var out []string
+	for _, in := range b.ins {
+		out = append(out, in.name)
+	}
+	return out
+}
+
+// concatOrder is the order of the features of a concatenation of the
+// layer's inputs, of shapes ins, vectors each in its own order (nil: the
+// same).
+func (b *builder) concatOrder(ins []nn.Shape) []int {
+	var order []int
+	shifted := false
+	off := 0
+	for k, in := range b.ins {
+		size := ins[k].Size()
+		for i := range size {
+			from := i
+			if in.order != nil {
+				from, shifted = in.order[i], true
+			}
+			order = append(order, off+from)
+		}
+		off += size
+	}
+	if !shifted {
+		return nil
+	}
+	return order
 }
 
 // flatten appends a Flatten of the value, if it is an NCHW image of shape
@@ -220,7 +311,7 @@ func (b *builder) flatten(layer string, in nn.Shape) {
 	if !b.spatial {
 		return
 	}
-	b.node("Flatten", layer, "", []string{b.value}, intAttr("axis", 1))
+	b.node("Flatten", layer, "", []string{b.name}, intAttr("axis", 1))
 	b.spatial = false
 	b.order = flattenOrder(in)
 }
@@ -324,8 +415,8 @@ func (b *builder) initializer(name string, shape []int64, values []float32) stri
 // per channel, as vkcnn's augment shader computes it.
 func (b *builder) normalize(n *augment.Normalization) {
 	shape := []int64{1, int64(len(n.Mean)), 1, 1}
-	b.node("Sub", "normalize", "", []string{b.value, b.initializer("normalize.mean", shape, n.Mean)})
-	b.node("Mul", "normalize", "", []string{b.value, b.initializer("normalize.inv_std", shape, n.InvStd())})
+	b.node("Sub", "normalize", "", []string{b.name, b.initializer("normalize.mean", shape, n.Mean)})
+	b.node("Mul", "normalize", "", []string{b.name, b.initializer("normalize.inv_std", shape, n.InvStd())})
 }
 
 // node appends an operator of the default domain, named layer/op, whose
@@ -338,7 +429,7 @@ func (b *builder) node(op, layer, output string, inputs []string, attrs ...*onnx
 	b.graph.Node = append(b.graph.Node, &onnxpb.NodeProto{
 		OpType: op, Name: name, Input: inputs, Output: []string{output}, Attribute: attrs,
 	})
-	b.value = output
+	b.name = output
 }
 
 func intAttr(name string, v int64) *onnxpb.AttributeProto {

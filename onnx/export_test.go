@@ -17,13 +17,17 @@ import (
 )
 
 // everyLayer has a layer of every type (ONNX Runtime checks the numbers in
-// cli's tests); a 1x1 image meets its last dense layers without a flatten.
-var everyLayer = nn.ModelSpec{Format: nn.SpecFormat, Name: "every", Input: [3]int{6, 4, 3}, Layers: []nn.LayerSpec{
+// cli's tests), a residual add and a concatenation among them.
+var everyLayer = nn.ModelSpec{Format: nn.GraphFormat, Name: "every", Input: [3]int{12, 8, 3}, Layers: []nn.LayerSpec{
 	{Type: "conv2d", Filters: 5, KernelSize: 3, Activation: "relu"},
 	{Type: "batchnorm"},
+	{Type: "add", Inputs: []string{"batch_normalization_1", "conv2d_1"}},
 	{Type: "maxpool2d"},
 	{Type: "conv2d", Filters: 2, KernelSize: 1},
+	{Type: "concatenate", Inputs: []string{"max_pooling2d_1", "conv2d_2"}},
 	{Type: "avgpool2d"},
+	{Type: "conv2d", Filters: 4, KernelSize: 3, Strides: nn.Pair{2, 2}, UseBias: new(bool)},
+	{Type: "globalavgpool2d"},
 	{Type: "relu"},
 	{Type: "flatten"},
 	{Type: "batchnorm"},
@@ -50,8 +54,20 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 		t.Errorf("producer %q version %q", m.ProducerName, m.ProducerVersion)
 	}
 	g := m.Graph
-	if len(g.Input) != 1 || g.Input[0].Name != "input" || dims(g.Input[0]) != "N,3,6,4" {
-		t.Errorf("input %v, want input [N,3,6,4]", g.Input)
+	if len(g.Input) != 1 || g.Input[0].Name != "input" || dims(g.Input[0]) != "N,3,12,8" {
+		t.Errorf("input %v, want input [N,3,12,8]", g.Input)
+	}
+	for _, n := range g.Node {
+		if n.Name == "conv2d_3/Conv" {
+			// TensorFlow's "same" at stride 2 from 3x2: a row above and
+			// below, a column right alone.
+			if got := fmt.Sprint(n.Attribute[1].Ints, n.Attribute[2].Ints); got != "[1 0 1 1] [2 2]" {
+				t.Errorf("the strided convolution's pads and strides are %s, want [1 0 1 1] [2 2]", got)
+			}
+			if len(n.Input) != 2 {
+				t.Errorf("the convolution without a bias has inputs %q", n.Input)
+			}
+		}
 	}
 	if len(g.Output) != 2 || g.Output[0].Name != "probabilities" || g.Output[1].Name != "logits" ||
 		dims(g.Output[0]) != "N,10" || dims(g.Output[1]) != "N,10" {
@@ -61,8 +77,8 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	for _, n := range g.Node {
 		ops = append(ops, n.OpType)
 	}
-	want := []string{"Conv", "Relu", "BatchNormalization", "MaxPool", "Conv", "AveragePool", "Relu", "Flatten",
-		"BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
+	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv",
+		"GlobalAveragePool", "Flatten", "Relu", "BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("operators %q, want %q", ops, want)
 	}
@@ -74,8 +90,8 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]int64{
-		"conv2d_1.kernel": {5, 3, 3, 3}, "conv2d_2.kernel": {2, 5, 1, 1}, "batch_normalization_2.moving_variance": {2},
-		"dense_1.kernel": {2, 7}, "dense_2.kernel": {7, 10},
+		"conv2d_1.kernel": {5, 3, 3, 3}, "conv2d_2.kernel": {2, 5, 1, 1}, "conv2d_3.kernel": {4, 7, 3, 3},
+		"batch_normalization_2.moving_variance": {4}, "dense_1.kernel": {4, 7}, "dense_2.kernel": {7, 10},
 	} {
 		if !slices.Equal(shapes[name], want) {
 			t.Errorf("initializer %s has dimensions %v, want %v", name, shapes[name], want)
@@ -235,4 +251,26 @@ func floats(t *onnxpb.TensorProto) []float32 {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
 	}
 	return out
+}
+
+// TestExportResNet20: the preset's graph exports, a Sum for each of its
+// nine blocks, its strided convolutions padded as TensorFlow pads them.
+func TestExportResNet20(t *testing.T) {
+	spec, err := nn.PresetFor("resnet20", [3]int{32, 32, 3}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := exportAndRead(t, build(t, spec)).Graph
+	ops := map[string]int{}
+	for _, n := range g.Node {
+		ops[n.OpType]++
+		if n.Name == "stage2_block1_conv1/Conv" {
+			if got := fmt.Sprint(n.Attribute[1].Ints, n.Attribute[2].Ints, len(n.Input)); got != "[0 0 1 1] [2 2] 2" {
+				t.Errorf("stage 2's strided convolution: pads, strides and inputs %s, want [0 0 1 1] [2 2] 2", got)
+			}
+		}
+	}
+	if ops["Sum"] != 9 || ops["Conv"] != 21 || ops["BatchNormalization"] != 21 || ops["GlobalAveragePool"] != 1 {
+		t.Errorf("operators %v", ops)
+	}
 }

@@ -5,7 +5,10 @@
 // move a result.
 package ref
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // Gemm returns C = op(A)*op(B) (+ bias[n]) (ReLU), with C M x N row-major.
 // A is M x K (K x M if transA); B is K x N (N x K if transB); bias may be nil.
@@ -89,16 +92,35 @@ func GemmEntryTerms(m, n, k int, a, b []float32, transA, transB bool, i, j int) 
 	return sum, abs
 }
 
-// ConvGeom is a 2-D convolution on NHWC tensors, "same" padding, stride
-// 1, odd kernel sides, kernel HWIO.
-type ConvGeom struct{ Batch, H, W, Cin, Cout, KH, KW int }
+// ConvGeom is a 2-D convolution on NHWC tensors, kernel HWIO: by default
+// "same" padding, stride 1, odd kernel sides; with OH set, an OH x OW
+// output of windows SH and SW pixels apart, the input padded by PadTop
+// rows above and PadLeft columns left.
+type ConvGeom struct {
+	Batch, H, W, Cin, Cout, KH, KW  int
+	OH, OW, SH, SW, PadTop, PadLeft int
+}
+
+// resolved is g with its default output, steps and padding set.
+func (g ConvGeom) resolved() ConvGeom {
+	if g.OH == 0 {
+		g.OH, g.OW, g.SH, g.SW, g.PadTop, g.PadLeft = g.H, g.W, 1, 1, g.KH/2, g.KW/2
+	}
+	return g
+}
+
+// Outputs is the number of output pixels.
+func (g ConvGeom) Outputs() int {
+	r := g.resolved()
+	return g.Batch * r.OH * r.OW
+}
 
 func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
 
 // tap calls f for every (output pixel, input pixel, ky, kx) pair that the
 // convolution connects, skipping the padding.
 func (g ConvGeom) tap(f func(out, in, ky, kx int)) {
-	for o := 0; o < g.Batch*g.H*g.W; o++ {
+	for o := 0; o < g.Outputs(); o++ {
 		for ky := 0; ky < g.KH; ky++ {
 			for kx := 0; kx < g.KW; kx++ {
 				if i := g.pixel(o, ky, kx); i >= 0 {
@@ -112,11 +134,76 @@ func (g ConvGeom) tap(f func(out, in, ky, kx int)) {
 // pixel is the input pixel that kernel tap (ky, kx) reads for output
 // pixel o, or -1 in the padding.
 func (g ConvGeom) pixel(o, ky, kx int) int {
-	y, x := o/g.W%g.H+ky-g.KH/2, o%g.W+kx-g.KW/2
+	r := g.resolved()
+	n, oy, ox := o/(r.OH*r.OW), o/r.OW%r.OH, o%r.OW
+	y, x := oy*r.SH-r.PadTop+ky, ox*r.SW-r.PadLeft+kx
 	if y < 0 || y >= g.H || x < 0 || x >= g.W {
 		return -1
 	}
-	return o + (ky-g.KH/2)*g.W + kx - g.KW/2
+	return (n*g.H+y)*g.W + x
+}
+
+// Windows is the matrix of x's windows that an im2col kernel makes: a row
+// an output pixel, a column a tap (ky, kx, ci), zero in the padding.
+func Windows(g ConvGeom, x []float32) []float32 {
+	taps := g.KH * g.KW * g.Cin
+	out := make([]float32, g.Outputs()*taps)
+	g.tap(func(o, i, ky, kx int) {
+		for ci := 0; ci < g.Cin; ci++ {
+			out[o*taps+(ky*g.KW+kx)*g.Cin+ci] = x[i*g.Cin+ci]
+		}
+	})
+	return out
+}
+
+// WindowsBackward is the gradient of x from its windows' gradients col,
+// each value the float32 sum of the entries that read it in the kernel's
+// order: ky, then kx.
+func WindowsBackward(g ConvGeom, col []float32) []float32 {
+	taps := g.KH * g.KW * g.Cin
+	type entry struct{ at, order int }
+	reads := make([][]entry, g.Batch*g.H*g.W)
+	g.tap(func(o, i, ky, kx int) {
+		reads[i] = append(reads[i], entry{o*taps + (ky*g.KW+kx)*g.Cin, ky*g.KW + kx})
+	})
+	out := make([]float32, g.Batch*g.H*g.W*g.Cin)
+	for i, es := range reads {
+		sort.Slice(es, func(a, b int) bool { return es[a].order < es[b].order })
+		for ci := 0; ci < g.Cin; ci++ {
+			var s float32
+			for _, e := range es {
+				s += col[e.at+ci]
+			}
+			out[i*g.Cin+ci] = s
+		}
+	}
+	return out
+}
+
+// GlobalAvgPool is the mean of each image's pixels, channel by channel,
+// summed in float32 pixel by pixel.
+func GlobalAvgPool(x []float32, batch, pixels, c int) []float32 {
+	out := make([]float32, batch*c)
+	for n := range batch {
+		for ch := range c {
+			var s float32
+			for q := range pixels {
+				s += x[(n*pixels+q)*c+ch]
+			}
+			out[n*c+ch] = s / float32(pixels)
+		}
+	}
+	return out
+}
+
+// GlobalAvgPoolBackward spreads each output gradient evenly over its
+// image's pixels.
+func GlobalAvgPoolBackward(dy []float32, batch, pixels, c int) []float32 {
+	out := make([]float32, batch*pixels*c)
+	for i := range out {
+		out[i] = dy[i/(pixels*c)*c+i%c] / float32(pixels)
+	}
+	return out
 }
 
 // ConvForwardEntry returns output (pixel o, channel co) of conv(in, w)
@@ -399,4 +486,42 @@ func (b BatchNorm) Backward(x, dy, gamma []float32, mean, variance []float64) (d
 	xhat, invStd := b.Normalize64(Float64s(x), mean, variance, nil)
 	g, bt, d := b.Backward64(xhat, invStd, Float64s(dy), Float64s(gamma), nil)
 	return toFloat32(g), toFloat32(bt), toFloat32(d)
+}
+
+// Concat joins tensors of pixels pixels along the channel axis: xs[k]
+// has cs[k] channels a pixel.
+func Concat[F float32 | float64](xs [][]F, pixels int, cs []int) []F {
+	wide := 0
+	for _, c := range cs {
+		wide += c
+	}
+	out := make([]F, pixels*wide)
+	off := 0
+	for k, x := range xs {
+		for p := range pixels {
+			copy(out[p*wide+off:p*wide+off+cs[k]], x[p*cs[k]:(p+1)*cs[k]])
+		}
+		off += cs[k]
+	}
+	return out
+}
+
+// Split is Concat's inverse: the channels of y, of pixels pixels, cut
+// into tensors of cs channels.
+func Split[F float32 | float64](y []F, pixels int, cs []int) [][]F {
+	wide := 0
+	for _, c := range cs {
+		wide += c
+	}
+	var out [][]F
+	off := 0
+	for _, c := range cs {
+		x := make([]F, pixels*c)
+		for p := range pixels {
+			copy(x[p*c:(p+1)*c], y[p*wide+off:p*wide+off+c])
+		}
+		out = append(out, x)
+		off += c
+	}
+	return out
 }

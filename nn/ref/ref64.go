@@ -140,7 +140,7 @@ func TermsRounded(a, b []float32, bf16Parts int, round func(float32) float32) []
 
 // ConvForward64 is conv(x, w) + bias, without a bias where bias is nil.
 func ConvForward64(g ConvGeom, x, w, bias []float64, r *Rounding) []float64 {
-	s := newSums(g.Batch * g.H * g.W * g.Cout)
+	s := newSums(g.Outputs() * g.Cout)
 	g.tap(func(o, i, ky, kx int) {
 		for ci := 0; ci < g.Cin; ci++ {
 			for co := 0; co < g.Cout; co++ {
@@ -182,7 +182,7 @@ func ConvBackwardFilter64(g ConvGeom, x, dOut []float64, r *Rounding) []float64 
 			}
 		}
 	})
-	return s.done(g.Batch*g.H*g.W, r)
+	return s.done(g.Outputs(), r)
 }
 
 // ColSum64 is the sums of the columns of a rows x cols matrix.
@@ -407,4 +407,36 @@ func (b BatchNorm) Backward64(xhat, invStd, dy, gamma []float64, r *Rounding) (d
 		dx[i] = r.ops(gamma[c]*invStd[c]*r.ops(dy[i]-shift, 1), 2)
 	}
 	return dGamma, dBeta, dx
+}
+
+// Add64 is x + y, each sum a float32 addition's as r rounds it.
+func Add64(x, y []float64, r *Rounding) []float64 {
+	out := make([]float64, len(x))
+	for i := range out {
+		out[i] = r.ops(x[i]+y[i], 1)
+	}
+	return out
+}
+
+// GlobalAvgPool64 is the mean of each image's pixels, channel by channel.
+func GlobalAvgPool64(x []float64, batch, pixels, c int, r *Rounding) []float64 {
+	s := newSums(batch * c)
+	for i, v := range x {
+		s.add(i/(pixels*c)*c+i%c, v, 1)
+	}
+	out := s.done(pixels, r)
+	for i := range out {
+		out[i] = r.ops(out[i]/float64(pixels), 1)
+	}
+	return out
+}
+
+// GlobalAvgPoolBackward64 spreads each output gradient evenly over its
+// image's pixels.
+func GlobalAvgPoolBackward64(dy []float64, batch, pixels, c int, r *Rounding) []float64 {
+	out := make([]float64, batch*pixels*c)
+	for i := range out {
+		out[i] = r.ops(dy[i/(pixels*c)*c+i%c]/float64(pixels), 1)
+	}
+	return out
 }

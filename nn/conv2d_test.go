@@ -1,0 +1,130 @@
+package nn
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vkcnn/vkcnn/nn/kernels"
+)
+
+// TestConvWindowsAsTensorFlow: "same" at a stride pads as TensorFlow,
+// the larger half below and right (at 28 in, stride 2, kernel 3, none
+// above and one below, where PyTorch's symmetric padding would put one
+// above); "valid" keeps the windows inside; stride 1 "same" runs the
+// convolution kernels.
+func TestConvWindowsAsTensorFlow(t *testing.T) {
+	for _, c := range []struct {
+		in       Shape
+		k        int
+		strides  Pair
+		padding  string
+		want     *kernels.Window
+		wantPads Windows
+	}{
+		{Shape{28, 28, 1}, 3, Pair{2, 2}, "", &kernels.Window{H: 28, W: 28, C: 1, OH: 14, OW: 14, KH: 3, KW: 3, SH: 2, SW: 2}, Windows{2, 2, 0, 0, 1, 1}},
+		{Shape{7, 6, 2}, 3, Pair{2, 2}, "same", &kernels.Window{H: 7, W: 6, C: 2, OH: 4, OW: 3, KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 1}, Windows{2, 2, 1, 0, 1, 1}},
+		{Shape{32, 32, 16}, 1, Pair{2, 2}, "same", &kernels.Window{H: 32, W: 32, C: 16, OH: 16, OW: 16, KH: 1, KW: 1, SH: 2, SW: 2}, Windows{2, 2, 0, 0, 0, 0}},
+		{Shape{9, 8, 1}, 5, Pair{2, 3}, "valid", &kernels.Window{H: 9, W: 8, C: 1, OH: 3, OW: 2, KH: 5, KW: 5, SH: 2, SW: 3}, Windows{2, 3, 0, 0, 0, 0}},
+		{Shape{9, 8, 1}, 3, nil, "valid", &kernels.Window{H: 9, W: 8, C: 1, OH: 7, OW: 6, KH: 3, KW: 3, SH: 1, SW: 1}, Windows{1, 1, 0, 0, 0, 0}},
+		{Shape{9, 8, 1}, 3, Pair{1, 1}, "same", nil, Windows{1, 1, 1, 1, 1, 1}},
+	} {
+		got, err := windows(c.in, c.k, c.strides, c.padding)
+		if err != nil || (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+			t.Errorf("%v k %d strides %v %q: %+v, %v; want %+v", c.in, c.k, c.strides, c.padding, got, err, c.want)
+		}
+		spec := ModelSpec{Format: SpecFormat, Input: [3]int{c.in.H, c.in.W, c.in.C}, Layers: []LayerSpec{
+			{Type: "conv2d", Filters: 2, KernelSize: c.k, Strides: c.strides, Padding: c.padding},
+			{Type: "flatten"}, {Type: "dense", Units: 10, Activation: "softmax"}}}
+		m, err := Build(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pads := ConvWindows(m.Layers[0]); pads != c.wantPads {
+			t.Errorf("%v k %d strides %v %q: export windows %+v, want %+v", c.in, c.k, c.strides, c.padding, pads, c.wantPads)
+		}
+	}
+}
+
+// TestConvRefusesBadWindows: strides and padding out of range, and a
+// "valid" kernel larger than its input, each in one line naming the
+// layer.
+func TestConvRefusesBadWindows(t *testing.T) {
+	model := func(conv string) string {
+		return `{"format":"vkcnn-sequential-1","input_shape":[8,8,1],"layers":[` + conv +
+			`,{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`
+	}
+	for conv, want := range map[string]string{
+		`{"type":"conv2d","filters":2,"kernel_size":3,"strides":0}`:                      "layer 1 (conv2d_1): strides [0 0]: rows and columns, each in 1..31",
+		`{"type":"conv2d","filters":2,"kernel_size":3,"strides":[1,2,3]}`:                "[1,2,3] is not a number or a list of two",
+		`{"type":"conv2d","filters":2,"kernel_size":3,"padding":"causal"}`:               `layer 1 (conv2d_1): padding "causal" (same or valid)`,
+		`{"type":"conv2d","filters":2,"kernel_size":9,"padding":"valid"}`:                `layer 1 (conv2d_1): input (None, 8, 8, 1) is smaller than the 9x9 kernel, which "valid" padding keeps inside`,
+		`{"type":"maxpool2d","strides":2},{"type":"conv2d","filters":2,"kernel_size":3}`: "layer 1: a maxpool2d layer takes no strides",
+	} {
+		_, err := ParseSpec([]byte(model(conv)))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v; want %q", conv, err, want)
+		}
+	}
+}
+
+// TestStridesRoundTrip: model.json writes equal strides as one number.
+func TestStridesRoundTrip(t *testing.T) {
+	spec := stridedSpec()
+	data, err := spec.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"strides": 2
+`) || !strings.Contains(string(data), `"strides": [`) {
+		t.Fatalf("strides written as\n%s", data)
+	}
+	back, err := ParseSpec(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := back.JSON(); string(again) != string(data) {
+		t.Fatalf("round trip changed model.json:\n%s\n%s", data, again)
+	}
+}
+
+// usefulShare is the share of a strided convolution's input-gradient
+// multiply-adds that count: the windows' gradient (a GEMM over every tap)
+// spends some on taps in the padding, which col2im never reads; a direct
+// transpose over the output gradient with zeros between its pixels would
+// spend all but 1/(SH*SW) of its taps on zeros.
+func usefulShare(g kernels.Window) float64 {
+	inside := 0
+	for oy := range g.OH {
+		for ky := range g.KH {
+			if y := oy*g.SH - g.PadTop + ky; y >= 0 && y < g.H {
+				inside++
+			}
+		}
+	}
+	across := 0
+	for ox := range g.OW {
+		for kx := range g.KW {
+			if x := ox*g.SW - g.PadLeft + kx; x >= 0 && x < g.W {
+				across++
+			}
+		}
+	}
+	return float64(inside*across) / float64(g.OH*g.KH*g.OW*g.KW)
+}
+
+// TestStridedInputGradientSkipsZeros states the useful share of the
+// strided convolutions of resnet20's shapes (BENCHMARKS quotes it).
+func TestStridedInputGradientSkipsZeros(t *testing.T) {
+	for _, c := range []struct {
+		in      Shape
+		k       int
+		atLeast float64
+	}{{Shape{32, 32, 16}, 3, 0.95}, {Shape{16, 16, 32}, 3, 0.9}, {Shape{28, 28, 16}, 3, 0.95}, {Shape{14, 14, 32}, 3, 0.9}, {Shape{32, 32, 16}, 1, 1}} {
+		g, _ := windows(c.in, c.k, Pair{2, 2}, "same")
+		share := usefulShare(*g)
+		t.Logf("%v, %dx%d kernel, stride 2: %.1f%% of the input gradient's multiply-adds count (a zero-inserted transpose: 25%%)", c.in, c.k, c.k, 100*share)
+		if share < c.atLeast {
+			t.Errorf("%v, kernel %d: a useful share of %.3f, want at least %.2f", c.in, c.k, share, c.atLeast)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vkcnn/vkcnn/nn/ref"
+	"github.com/vkcnn/vkcnn/vk"
+	"github.com/vkcnn/vkcnn/vk/vktest"
+)
+
+// windowShapes are strided and padded convolutions' windows: TensorFlow's
+// "same" at stride 2 (the larger padding below and right), "valid", a 1x1
+// kernel at stride 2, a 2x3 kernel at steps of 3 and 1 (windows that
+// skip rows), and one sliced by a small storage range.
+var windowShapes = []struct {
+	g     Window
+	limit int64
+}{
+	{Window{Batch: 2, H: 7, W: 6, C: 3, OH: 4, OW: 3, KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 1, PadLeft: 0}, 0},
+	{Window{Batch: 3, H: 5, W: 6, C: 2, OH: 3, OW: 4, KH: 3, KW: 3, SH: 1, SW: 1}, 0},
+	{Window{Batch: 2, H: 9, W: 7, C: 5, OH: 5, OW: 4, KH: 1, KW: 1, SH: 2, SW: 2}, 0},
+	{Window{Batch: 1, H: 8, W: 5, C: 1, OH: 3, OW: 5, KH: 2, KW: 3, SH: 3, SW: 1, PadTop: 0, PadLeft: 1}, 0},
+	{Window{Batch: 9, H: 6, W: 6, C: 4, OH: 3, OW: 3, KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 0, PadLeft: 0}, 4096},
+}
+
+func (g Window) ref() ref.ConvGeom {
+	return ref.ConvGeom{Batch: g.Batch, H: g.H, W: g.W, Cin: g.C, KH: g.KH, KW: g.KW,
+		OH: g.OH, OW: g.OW, SH: g.SH, SW: g.SW, PadTop: g.PadTop, PadLeft: g.PadLeft}
+}
+
+// TestWindowsMatchReference makes each shape's windows and sums their
+// gradients back, against the reference: both exact.
+func TestWindowsMatchReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(51, 52))
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	for _, s := range windowShapes {
+		g := s.g
+		maxRangeOverride = s.limit
+		x, dCol := randomFloats(rng, g.Batch*g.H*g.W*g.C), randomFloats(rng, g.ColFloats())
+		xB, dColB := upload(t, ctx, x), upload(t, ctx, dCol)
+		colB, dxB := upload(t, ctx, randomFloats(rng, g.ColFloats())), upload(t, ctx, randomFloats(rng, len(x)))
+		run(t, ctx, func(rec *vk.Recording) error {
+			if err := g.Im2Col(ctx, rec, vk.Whole(xB), vk.Whole(colB)); err != nil {
+				return err
+			}
+			if s.limit > 0 && rec.Dispatches() < 2 {
+				return fmt.Errorf("%d dispatches within a range of %d bytes", rec.Dispatches(), s.limit)
+			}
+			return g.Col2Im(ctx, rec, vk.Whole(dColB), vk.Whole(dxB))
+		})
+		expectExact(t, fmt.Sprintf("%+v: windows", g), download(t, colB, g.ColFloats()), ref.Windows(g.ref(), x))
+		expectExact(t, fmt.Sprintf("%+v: their gradients summed", g), download(t, dxB, len(x)), ref.WindowsBackward(g.ref(), dCol))
+	}
+}
+
+// TestGlobalAvgPoolMatchesReference on odd shapes, one sliced.
+func TestGlobalAvgPoolMatchesReference(t *testing.T) {
+	ctx := vktest.Open(t)
+	rng := rand.New(rand.NewPCG(53, 54))
+	t.Cleanup(func() { maxRangeOverride = 0 })
+	for _, s := range []struct {
+		batch, pixels, c int
+		limit            int64
+	}{{1, 1, 1, 0}, {3, 49, 5, 0}, {7, 9, 6, 1024}} {
+		maxRangeOverride = s.limit
+		x, dy := randomFloats(rng, s.batch*s.pixels*s.c), randomFloats(rng, s.batch*s.c)
+		xB, dyB := upload(t, ctx, x), upload(t, ctx, dy)
+		yB, dxB := upload(t, ctx, randomFloats(rng, len(dy))), upload(t, ctx, randomFloats(rng, len(x)))
+		run(t, ctx, func(rec *vk.Recording) error {
+			if err := GlobalAvgPool(ctx, rec, vk.Whole(xB), vk.Whole(yB), s.batch, s.pixels, s.c); err != nil {
+				return err
+			}
+			return GlobalAvgPoolBackward(ctx, rec, vk.Whole(dyB), vk.Whole(dxB), s.batch, s.pixels, s.c)
+		})
+		name := fmt.Sprintf("%d images of %d pixels of %d channels", s.batch, s.pixels, s.c)
+		expectExact(t, name+": pooled", download(t, yB, len(dy)), ref.GlobalAvgPool(x, s.batch, s.pixels, s.c))
+		expectExact(t, name+": gradient", download(t, dxB, len(x)), ref.GlobalAvgPoolBackward(dy, s.batch, s.pixels, s.c))
+	}
+}
