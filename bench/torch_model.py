@@ -103,6 +103,36 @@ class Graph(nn.Module):
         return values[-1]
 
 
+class HardSigmoidKeras2(nn.Module):
+    """Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1) (PyTorch's Hardsigmoid
+    is Keras 3's, relu6(x + 3) / 6)."""
+
+    def forward(self, x):
+        return torch.clamp(0.2 * x + 0.5, 0, 1)
+
+
+def activation(name, alpha):
+    """A model.json activation (docs/models.md) as a PyTorch module; alpha is
+    leaky_relu's slope (no default) and elu's scale (default 1)."""
+    return {
+        "relu": nn.ReLU,
+        "relu6": nn.ReLU6,
+        "leaky_relu": lambda: nn.LeakyReLU(alpha),
+        "elu": lambda: nn.ELU(1.0 if alpha is None else alpha),
+        "selu": nn.SELU,
+        "sigmoid": nn.Sigmoid,
+        "hard_sigmoid": HardSigmoidKeras2,
+        "hard_sigmoid_keras3": nn.Hardsigmoid,
+        "tanh": nn.Tanh,
+        "softplus": nn.Softplus,
+        "softsign": nn.Softsign,
+        "swish": nn.SiLU,
+        "silu": nn.SiLU,
+        "gelu": nn.GELU,
+        "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
+    }[name]()
+
+
 def build(spec):
     """The network, and for each vkcnn layer with weights: its module, its
     name and, on a flattened vector, the vkcnn feature of each of PyTorch's
@@ -178,6 +208,8 @@ def build(spec):
             mods.append(nn.Dropout(layer.get("rate", 0)))
         elif t == "relu":
             mods.append(nn.ReLU())
+        elif t == "leaky_relu":
+            mods.append(nn.LeakyReLU(layer["alpha"]))
         elif t == "add":
             mods.append(Join(t))
         elif t == "concatenate":
@@ -189,9 +221,11 @@ def build(spec):
                 perm = np.concatenate([(np.arange(offsets[k + 1] - offsets[k]) if p is None else p) + offsets[k]
                                        for k, (_, p) in enumerate(parts)])
             mods.append(Join(t))
-        if layer.get("activation") == "relu":
-            mods.append(nn.ReLU())
-        layers.append(mods[0] if len(mods) == 1 else nn.Sequential(*mods))
+        # conv2d's, dense's and the activation layer's; the last layer's
+        # softmax is the loss's.
+        if layer.get("activation", "linear") not in ("linear", "softmax"):
+            mods.append(activation(layer["activation"], layer.get("alpha")))
+        layers.append(nn.Identity() if not mods else mods[0] if len(mods) == 1 else nn.Sequential(*mods))
         inputs.append(reads)
         shapes.append((h, w, c))
         perms.append(perm)

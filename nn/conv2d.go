@@ -9,16 +9,16 @@ import (
 )
 
 func init() {
-	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "strides", "padding", "use_bias", "activation"}, build: buildConv2D,
+	register("conv2d", kind{class: "Conv2D", prefix: "conv2d", fields: []string{"filters", "kernel_size", "strides", "padding", "use_bias", "activation", "alpha"}, build: buildConv2D,
 		keras: map[string][]string{"dilation_rate": {"[1,1]"}, "groups": {"1"}}})
 }
 
 // conv2d is a convolution with an odd square kernel, a bias (unless
-// use_bias is false) and, optionally, a fused ReLU. At stride 1 with "same" padding it runs the
-// implicit-GEMM convolution kernels; strided or "valid", it lays its
-// windows out as a matrix (im2col) for the GEMM kernels, and sums their
-// gradients back (col2im), which skips the taps a strided transpose would
-// multiply by zero.
+// use_bias is false) and, optionally, a fused ReLU or another activation.
+// At stride 1 with "same" padding it runs the implicit-GEMM convolution
+// kernels; strided or "valid", it lays its windows out as a matrix
+// (im2col) for the GEMM kernels, and sums their gradients back (col2im),
+// which skips the taps a strided transpose would multiply by zero.
 type conv2d struct {
 	in, out      Shape
 	size         int    // kernel side
@@ -26,6 +26,7 @@ type conv2d struct {
 	relu         bool
 	// windows, where set, are the strided or "valid" convolution's.
 	windows *kernels.Window
+	act     activation
 }
 
 func buildConv2D(b *builder) (recorder, error) {
@@ -39,12 +40,12 @@ func buildConv2D(b *builder) (recorder, error) {
 	if b.flat {
 		return nil, errors.New("a convolution after flatten or dense: its input is a vector")
 	}
-	relu, err := b.activation(false)
+	relu, act, err := b.activation(false)
 	if err != nil {
 		return nil, err
 	}
 	k := s.KernelSize
-	c := &conv2d{in: in, size: k, relu: relu}
+	c := &conv2d{in: in, size: k, relu: relu, act: act}
 	if c.windows, err = windows(in, k, s.Strides, s.Padding); err != nil {
 		return nil, err
 	}
@@ -130,7 +131,7 @@ func (c *conv2d) needs(batch int, first bool, t kernels.Tuning) needs {
 	}
 	if c.windows != nil {
 		// The windows, kept for the kernel gradient, then their gradient.
-		n.own = []int{c.window(batch).ColFloats()}
+		n.own = append([]int{c.window(batch).ColFloats()}, c.act.own(batch*c.out.Size())...)
 		for _, g := range c.gemms(batch, first) {
 			n.split = max(n.split, t.Scratch(g))
 		}
@@ -140,6 +141,7 @@ func (c *conv2d) needs(batch int, first bool, t kernels.Tuning) needs {
 	if !first {
 		n.own = []int{c.kernel.Size()} // the kernel transposed, for the input gradient
 	}
+	n.own = append(n.own, c.act.own(batch*c.out.Size())...)
 	return n
 }
 
@@ -166,14 +168,20 @@ func (c *conv2d) products(batch int, first bool) []product {
 }
 
 func (c *conv2d) forward(p *pass) error {
+	var err error
 	if c.windows != nil {
 		col := whole(p.own[0])
 		g := p.gemm(passes[0], c.gemms(p.batch(), true)[0])
-		return errors.Join(c.window(p.batch()).Im2Col(p.ctx(), p.rec, p.in, col),
-			g.Record(p.ctx(), p.rec, col, p.param(c.kernel), p.out, c.biasRange(p), p.splitScratch()))
+		err = errors.Join(c.window(p.batch()).Im2Col(p.ctx(), p.rec, p.in, col),
+			g.Record(p.ctx(), p.rec, col, p.param(c.kernel), c.act.productOut(p), c.biasRange(p), p.splitScratch()))
+	} else {
+		conv := p.conv("forward", c.conv(p.batch()), kernels.ConvForward)
+		err = conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), c.act.productOut(p), c.biasRange(p))
 	}
-	conv := p.conv("forward", c.conv(p.batch()), kernels.ConvForward)
-	return conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), p.out, c.biasRange(p))
+	if err != nil {
+		return err
+	}
+	return c.act.forward(p)
 }
 
 // biasRange is the bias's values, none without one.
@@ -197,6 +205,7 @@ func (c *conv2d) backward(p *pass) error {
 	if c.relu {
 		err = p.reluBackward()
 	}
+	err = errors.Join(err, c.act.backward(p))
 	if c.windows != nil {
 		return errors.Join(err, c.backwardWindows(p))
 	}

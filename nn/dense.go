@@ -9,16 +9,18 @@ import (
 )
 
 func init() {
-	register("dense", kind{class: "Dense", prefix: "dense", fields: []string{"units", "activation"}, flat: true, build: buildDense,
+	register("dense", kind{class: "Dense", prefix: "dense", fields: []string{"units", "activation", "alpha"}, flat: true, build: buildDense,
 		keras: map[string][]string{"use_bias": {"true"}, "lora_rank": {"null"}}})
 }
 
 // dense is a fully connected layer on a vector, with a bias and,
-// optionally, a fused ReLU; the last layer's softmax is the loss's.
+// optionally, a fused ReLU or another activation; the last layer's
+// softmax is the loss's.
 type dense struct {
 	in, units    int
 	kernel, bias *Param
 	relu         bool
+	act          activation
 }
 
 func buildDense(b *builder) (recorder, error) {
@@ -32,11 +34,11 @@ func buildDense(b *builder) (recorder, error) {
 	if in.H != 1 || in.W != 1 {
 		return nil, fmt.Errorf("input %v is not flat (add a flatten layer)", in)
 	}
-	relu, err := b.activation(true)
+	relu, act, err := b.activation(true)
 	if err != nil {
 		return nil, err
 	}
-	d := &dense{in: in.C, units: s.Units, relu: relu}
+	d := &dense{in: in.C, units: s.Units, relu: relu, act: act}
 	b.l.Out = Shape{1, 1, s.Units}
 	d.kernel = b.glorot("kernel", []int{in.C, s.Units}, in.C, s.Units)
 	d.bias = b.param("bias", []int{s.Units}, Zeros, true)
@@ -62,6 +64,7 @@ func (d *dense) needs(batch int, first bool, t kernels.Tuning) needs {
 	for _, g := range d.gemms(batch, first) {
 		n.split = max(n.split, t.Scratch(g))
 	}
+	n.own = d.act.own(batch * d.units)
 	return n
 }
 
@@ -85,7 +88,10 @@ func (d *dense) products(batch int, first bool) []product {
 
 func (d *dense) forward(p *pass) error {
 	g := p.gemm("forward", d.forwardGemm(p.batch()))
-	return g.Record(p.ctx(), p.rec, p.in, p.param(d.kernel), p.out, p.param(d.bias), p.splitScratch())
+	if err := g.Record(p.ctx(), p.rec, p.in, p.param(d.kernel), d.act.productOut(p), p.param(d.bias), p.splitScratch()); err != nil {
+		return err
+	}
+	return d.act.forward(p)
 }
 
 func (d *dense) backward(p *pass) error {
@@ -93,6 +99,7 @@ func (d *dense) backward(p *pass) error {
 	if d.relu {
 		err = p.reluBackward()
 	}
+	err = errors.Join(err, d.act.backward(p))
 	dW := p.gemm("kernel gradient", d.kernelGradient(p.batch()))
 	err = errors.Join(err,
 		dW.Record(p.ctx(), p.rec, p.in, p.dOut, p.grad(d.kernel), vk.Range{}, p.splitScratch()),

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/nn/ref"
 	"github.com/vkcnn/vkcnn/vk/vktest"
 )
@@ -86,7 +87,7 @@ var references = map[string]func(l *Layer) layer64{
 		if w := c.windows; w != nil {
 			g.OH, g.OW, g.SH, g.SW, g.PadTop, g.PadLeft = w.OH, w.OW, w.SH, w.SW, w.PadTop, w.PadLeft
 		}
-		return affine64(g, c.kernel, c.bias, c.relu)
+		return affine64(g, c.kernel, c.bias, c.relu, c.act)
 	},
 	"globalavgpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*globalAvgPool2D).in
@@ -98,7 +99,7 @@ var references = map[string]func(l *Layer) layer64{
 	},
 	"dense": func(l *Layer) layer64 {
 		d := l.rec.(*dense)
-		return affine64(ref.ConvGeom{H: 1, W: 1, Cin: d.in, Cout: d.units, KH: 1, KW: 1}, d.kernel, d.bias, d.relu)
+		return affine64(ref.ConvGeom{H: 1, W: 1, Cin: d.in, Cout: d.units, KH: 1, KW: 1}, d.kernel, d.bias, d.relu, d.act)
 	},
 	"maxpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*maxPool2D).in
@@ -140,6 +141,8 @@ var references = map[string]func(l *Layer) layer64{
 			return y, func(dy []float64) []float64 { return ref.ReLUBackward64(y, dy) }
 		})
 	},
+	"activation": func(l *Layer) layer64 { return one(activation64(l.rec.(activationLayer).act)) },
+	"leaky_relu": func(l *Layer) layer64 { return one(activation64(l.rec.(activationLayer).act)) },
 	"dropout": func(l *Layer) layer64 {
 		rate := l.rec.(*dropout).rate
 		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
@@ -157,8 +160,9 @@ var references = map[string]func(l *Layer) layer64{
 }
 
 // affine64 is a convolution or, as a 1x1 one on a 1x1 image, a dense
-// layer: kernel, bias and, where relu is set, a fused ReLU.
-func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
+// layer: kernel, bias and, where relu is set, a fused ReLU, or act.
+func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool, act activation) layer64 {
+	activate := activation64(act)
 	return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 		g.Batch = r.batch
 		w := r.param(kernel)
@@ -170,7 +174,9 @@ func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
 		if relu {
 			y = r.relu(y)
 		}
+		y, activated := activate(r, y)
 		return y, func(dy []float64) []float64 {
+			dy = activated(dy)
 			if relu {
 				dy = ref.ReLUBackward64(y, dy)
 			}
@@ -181,6 +187,23 @@ func affine64(g ref.ConvGeom, kernel, bias *Param, relu bool) layer64 {
 			return ref.ConvBackwardData64(g, dy, w, r.rounding)
 		}
 	})
+}
+
+// activation64 is an activation (none: the identity), noting on which
+// piece between its kinks each input lies.
+func activation64(a activation) unary64 {
+	f := ref.Activation{Name: a.fn.String(), Alpha: float64(a.alpha)}
+	return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		if !a.set {
+			return x, func(dy []float64) []float64 { return dy }
+		}
+		if len(f.Kinks()) > 0 {
+			for _, v := range x {
+				r.decide(f.Piece(v))
+			}
+		}
+		return f.Forward64(x, r.rounding), func(dy []float64) []float64 { return f.Backward64(x, dy, r.rounding) }
+	}
 }
 
 func (r *reference) param(p *Param) []float64 { return r.params[p.Offset : p.Offset+p.Size()] }
@@ -298,6 +321,37 @@ func TestReferenceMatchesFiniteDifferences(t *testing.T) {
 	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
+	for _, spec := range activationSpecs() {
+		spec.Input = [3]int{6, 5, 1}
+		t.Run(spec.Name, func(t *testing.T) { checkFiniteDifferences(t, spec) })
+	}
+}
+
+// activationSpecs are a model for each activation, in conv2d's and
+// dense's activation field and as a layer of its own (the relu of the
+// first two is the fused one), with an alpha where it takes one.
+func activationSpecs() []ModelSpec {
+	var out []ModelSpec
+	for _, a := range kernels.Activations() {
+		name := a.String()
+		var alpha *float64
+		switch a {
+		case kernels.ActLeakyReLU:
+			alpha = new(0.3)
+		case kernels.ActELU:
+			alpha = new(0.7)
+		}
+		out = append(out, ModelSpec{Format: SpecFormat, Name: name, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+			{Type: "conv2d", Filters: 2, KernelSize: 3, Activation: name, Alpha: alpha},
+			{Type: "avgpool2d"},
+			{Type: "avgpool2d"},
+			{Type: "flatten"},
+			{Type: "dense", Units: 6, Activation: name, Alpha: alpha},
+			{Type: "activation", Activation: name, Alpha: alpha},
+			{Type: "dense", Units: 10, Activation: "softmax"},
+		}})
+	}
+	return out
 }
 
 func checkFiniteDifferences(t *testing.T, spec ModelSpec) {
@@ -397,16 +451,25 @@ type gradientStep struct {
 	seed    uint64
 }
 
-// The seeds keep every ReLU input and max-pool window well clear of
-// float32 rounding's reach (see bounds).
-var gradientSteps = []gradientStep{
+// The seeds keep every ReLU input, max-pool window and activation's kink
+// well clear of float32 rounding's reach (see bounds).
+var gradientSteps = append([]gradientStep{
 	{"tiny, partial batch", tinySpec(), []int{4, 1, 2}, 11},
-	{"tiny, full batch", tinySpec(), []int{0, 3, 5, 1}, 11},
+	{"tiny, full batch", tinySpec(), []int{0, 3, 5, 1}, 12},
 	{"batch normalization, partial batch", bnSpec(), []int{2, 5, 0}, 9},
 	{"graph, partial batch", graphSpec(), []int{3, 0, 4}, 5},
 	{"graph, full batch", graphSpec(), []int{1, 2, 5, 3}, 5},
 	{"strided, partial batch", stridedSpec(), []int{5, 1, 3}, 7},
 	{"joins, full batch", joinsSpec(), []int{0, 4, 2, 3}, 3},
+}, activationSteps()...)
+
+// activationSteps are a partial batch of each of activationSpecs.
+func activationSteps() []gradientStep {
+	var out []gradientStep
+	for _, spec := range activationSpecs() {
+		out = append(out, gradientStep{spec.Name + ", partial batch", spec, []int{2, 5, 0}, 9})
+	}
+	return out
 }
 
 // TestGradientCheckCatchesPlantedErrors plants errors in the device's

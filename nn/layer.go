@@ -150,25 +150,6 @@ func (b *builder) glorot(name string, shape []int, fanIn, fanOut int) *Param {
 	return p
 }
 
-// activation reads the layer's activation: whether it fuses a ReLU.
-// Softmax is for the last layer only, whose outputs the loss takes as
-// logits, where the kind allows it (a dense layer).
-func (b *builder) activation(softmax bool) (relu bool, err error) {
-	switch a := b.l.Spec.Activation; a {
-	case "", "linear":
-		return false, nil
-	case "relu":
-		return true, nil
-	case "softmax":
-		if !b.last || !softmax {
-			return false, fmt.Errorf("softmax is only supported on the last layer, a dense layer")
-		}
-		return false, nil
-	default:
-		return false, fmt.Errorf("unknown activation %q (relu, softmax or linear)", a)
-	}
-}
-
 // recorder is what a layer records on a network, and what it needs there.
 type recorder interface {
 	// needs is what the layer needs on a network at a batch size beyond

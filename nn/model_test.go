@@ -104,7 +104,7 @@ func TestBuildRejectsBadModels(t *testing.T) {
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dropout","rate":1.5},{"type":"dense","units":10,"activation":"softmax"}]}`:                                     "rate",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[],"extra":1}`:                                                                                                                              "unknown field",
 		`{"format":"other","input_shape":[28,28,1],"layers":[]}`:                                                                                                                                                     "model format",
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"tanh"}]}`:                                                                      "unknown activation",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10,"activation":"mish"}]}`:                                                                      "unknown activation",
 		`{"format":"vkcnn-sequential-1"`: "not a valid model.json",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"d"},{"type":"dense","name":"d","units":10,"activation":"softmax"}]}`:                                              "layer 2 (d): layer 1 has the same name",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten","name":"dense_1"},{"type":"dense","units":10,"activation":"softmax"}]}`:                                                   "layer 2 (dense_1): the default name dense_1 is already layer 1's",

@@ -15,19 +15,22 @@ import (
 )
 
 // tinySpec uses every layer type (TestEveryKindHasAReference checks):
-// conv (with and without fused ReLU), both poolings, batch normalization
-// after a convolution and after a dense layer, a ReLU layer, flatten,
-// dense, dropout and the softmax loss.
+// conv (with a fused ReLU, and with an activation of its own dispatch),
+// both poolings, batch normalization after a convolution and after a
+// dense layer, a ReLU layer, an activation layer, a leaky ReLU layer,
+// flatten, dense, dropout and the softmax loss.
 func tinySpec() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
 		{Type: "conv2d", Filters: 3, KernelSize: 3, Activation: "relu"},
 		{Type: "maxpool2d"},
-		{Type: "conv2d", Filters: 4, KernelSize: 5},
+		{Type: "activation", Activation: "tanh"},
+		{Type: "conv2d", Filters: 4, KernelSize: 5, Activation: "swish"},
 		{Type: "batchnorm"},
 		{Type: "relu"},
 		{Type: "avgpool2d"},
 		{Type: "flatten"},
 		{Type: "dense", Units: 8},
+		{Type: "leaky_relu", Alpha: new(0.2)},
 		{Type: "batchnorm"},
 		{Type: "relu"},
 		{Type: "dropout", Rate: 0.3},

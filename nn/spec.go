@@ -36,12 +36,15 @@ type LayerSpec struct {
 	Padding string `json:"padding,omitempty"` // conv2d: "same" (the default; TensorFlow's with strides) or "valid"
 	// UseBias false leaves a conv2d's bias out (before a batch
 	// normalization, whose beta does its work).
-	UseBias    *bool    `json:"use_bias,omitempty"`
-	Units      int      `json:"units,omitempty"`      // dense
-	Activation string   `json:"activation,omitempty"` // conv2d, dense: relu, softmax (last dense only) or linear
-	Rate       float64  `json:"rate,omitempty"`       // dropout
-	Momentum   *float64 `json:"momentum,omitempty"`   // batchnorm: of the moving averages, Keras' (default 0.99)
-	Epsilon    *float64 `json:"epsilon,omitempty"`    // batchnorm: added to the variance (default 1e-3)
+	UseBias    *bool   `json:"use_bias,omitempty"`
+	Units      int     `json:"units,omitempty"`      // dense
+	Activation string  `json:"activation,omitempty"` // conv2d, dense, activation: see activation.go; softmax on the last dense layer only
+	Rate       float64 `json:"rate,omitempty"`       // dropout
+	// Alpha is leaky_relu's slope and elu's scale; a pointer, as
+	// leaky_relu has no default.
+	Alpha    *float64 `json:"alpha,omitempty"`
+	Momentum *float64 `json:"momentum,omitempty"` // batchnorm: of the moving averages, Keras' (default 0.99)
+	Epsilon  *float64 `json:"epsilon,omitempty"`  // batchnorm: added to the variance (default 1e-3)
 	// Trainable false freezes the layer's parameters: Adam leaves them.
 	Trainable *bool `json:"trainable,omitempty"`
 	// Initializers start the layer's parameters, by name (kernel, bias,
@@ -57,7 +60,7 @@ func (s LayerSpec) fieldsSet() []string {
 		name string
 		set  bool
 	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != ""}, {"use_bias", s.UseBias != nil},
-		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"momentum", s.Momentum != nil}, {"epsilon", s.Epsilon != nil}} {
+		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"alpha", s.Alpha != nil}, {"momentum", s.Momentum != nil}, {"epsilon", s.Epsilon != nil}} {
 		if f.set {
 			out = append(out, f.name)
 		}

@@ -228,7 +228,9 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		b.order = nil
 	case "relu":
 		b.node("Relu", name, "", []string{b.name})
-	case "dropout":
+	case "leaky_relu":
+		b.activation(name, "leaky_relu", l.Spec.Alpha)
+	case "dropout", "activation":
 	case "add":
 		for _, in := range b.ins[1:] {
 			if !slices.Equal(in.order, b.order) {
@@ -247,14 +249,12 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	default:
 		return fmt.Errorf("type %q has no ONNX export", l.Spec.Type)
 	}
-	switch l.Spec.Activation {
+	switch a := l.Spec.Activation; a {
 	case "", "linear":
-	case "relu":
-		b.node("Relu", name, "", []string{b.name})
 	case "softmax":
 		b.node("Softmax", name, Probabilities, []string{b.name}, intAttr("axis", -1))
 	default:
-		return fmt.Errorf("activation %q has no ONNX export", l.Spec.Activation)
+		b.activation(name, a, l.Spec.Alpha)
 	}
 	return b.err
 }
@@ -303,6 +303,78 @@ func (b *builder) concatOrder(ins []nn.Shape) []int {
 		return nil
 	}
 	return order
+}
+
+// activation appends the layer's activation a, with alpha where it takes
+// one (nn checked both). Opset 17 has no Gelu (opset 20 adds it), so GELU
+// and its tanh approximation are written out in Erf, Tanh and
+// arithmetic, and swish as x Sigmoid(x).
+func (b *builder) activation(layer, a string, alpha *float64) {
+	x := b.name
+	alphaOr := func(def float32) float32 {
+		if alpha == nil {
+			return def
+		}
+		return float32(*alpha)
+	}
+	switch a {
+	case "relu":
+		b.node("Relu", layer, "", []string{x})
+	case "relu6":
+		b.node("Clip", layer, "", []string{x, b.constant(layer, "zero", 0), b.constant(layer, "six", 6)})
+	case "leaky_relu":
+		b.node("LeakyRelu", layer, "", []string{x}, floatAttr("alpha", alphaOr(0)))
+	case "elu":
+		b.node("Elu", layer, "", []string{x}, floatAttr("alpha", alphaOr(1)))
+	case "selu":
+		b.node("Selu", layer, "", []string{x}, floatAttr("alpha", 1.6732632423543772), floatAttr("gamma", 1.0507009873554805))
+	case "sigmoid":
+		b.node("Sigmoid", layer, "", []string{x})
+	case "hard_sigmoid":
+		b.node("HardSigmoid", layer, "", []string{x}, floatAttr("alpha", 0.2), floatAttr("beta", 0.5))
+	case "hard_sigmoid_keras3":
+		b.node("HardSigmoid", layer, "", []string{x}, floatAttr("alpha", 1.0/6), floatAttr("beta", 0.5))
+	case "tanh":
+		b.node("Tanh", layer, "", []string{x})
+	case "softplus":
+		b.node("Softplus", layer, "", []string{x})
+	case "softsign":
+		b.node("Softsign", layer, "", []string{x})
+	case "swish", "silu":
+		b.node("Mul", layer, "", []string{x, b.op("Sigmoid", layer, "sigmoid", x)})
+	case "gelu":
+		// x Phi(x) = x (1 + erf(x / sqrt 2)) / 2
+		erf := b.op("Erf", layer, "erf", b.op("Div", layer, "scaled", x, b.constant(layer, "sqrt2", math.Sqrt2)))
+		half := b.op("Mul", layer, "half", x, b.constant(layer, "one_half", 0.5))
+		b.node("Mul", layer, "", []string{half, b.op("Add", layer, "one_plus", erf, b.constant(layer, "one", 1))})
+	case "gelu_tanh":
+		// x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2
+		cube := b.op("Mul", layer, "cube", x, b.op("Mul", layer, "square", x, x))
+		inner := b.op("Add", layer, "inner", x, b.op("Mul", layer, "cubic", cube, b.constant(layer, "k", 0.044715)))
+		tanh := b.op("Tanh", layer, "tanh", b.op("Mul", layer, "scaled", inner, b.constant(layer, "c", float32(math.Sqrt(2/math.Pi)))))
+		half := b.op("Mul", layer, "half", x, b.constant(layer, "one_half", 0.5))
+		b.node("Mul", layer, "", []string{half, b.op("Add", layer, "one_plus", tanh, b.constant(layer, "one", 1))})
+	default:
+		b.err = errors.Join(b.err, fmt.Errorf("activation %q has no ONNX export", a))
+	}
+}
+
+// op appends an operator named layer/name, which a layer may have several
+// of, and returns its output, of the same name; the graph's value stays.
+func (b *builder) op(op, layer, name string, inputs ...string) string {
+	out := layer + "/" + name
+	b.graph.Node = append(b.graph.Node, &onnxpb.NodeProto{OpType: op, Name: out, Input: inputs, Output: []string{out}})
+	return out
+}
+
+// constant adds a float32 scalar initializer named layer/name and returns
+// its name.
+func (b *builder) constant(layer, name string, v float32) string {
+	full := layer + "/" + name
+	b.graph.Initializer = append(b.graph.Initializer, &onnxpb.TensorProto{
+		Name: full, DataType: int32(onnxpb.TensorProto_FLOAT), RawData: binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)),
+	})
+	return full
 }
 
 // flatten appends a Flatten of the value, if it is an NCHW image of shape

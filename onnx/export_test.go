@@ -27,8 +27,10 @@ var everyLayer = nn.ModelSpec{Format: nn.GraphFormat, Name: "every", Input: [3]i
 	{Type: "concatenate", Inputs: []string{"max_pooling2d_1", "conv2d_2"}},
 	{Type: "avgpool2d"},
 	{Type: "conv2d", Filters: 4, KernelSize: 3, Strides: nn.Pair{2, 2}, UseBias: new(bool)},
+	{Type: "activation", Activation: "tanh"},
 	{Type: "globalavgpool2d"},
 	{Type: "relu"},
+	{Type: "leaky_relu", Alpha: new(0.1)},
 	{Type: "flatten"},
 	{Type: "batchnorm"},
 	{Type: "dense", Units: 7, Activation: "relu"},
@@ -77,8 +79,8 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	for _, n := range g.Node {
 		ops = append(ops, n.OpType)
 	}
-	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv",
-		"GlobalAveragePool", "Flatten", "Relu", "BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
+	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv", "Tanh",
+		"GlobalAveragePool", "Flatten", "Relu", "LeakyRelu", "BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("operators %q, want %q", ops, want)
 	}
@@ -95,6 +97,54 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	} {
 		if !slices.Equal(shapes[name], want) {
 			t.Errorf("initializer %s has dimensions %v, want %v", name, shapes[name], want)
+		}
+	}
+}
+
+// TestExportEveryActivation: each activation's operators, in a layer of
+// its own and after a convolution, every value named once (ONNX Runtime
+// checks the numbers in cli's tests).
+func TestExportEveryActivation(t *testing.T) {
+	for name, want := range map[string][]string{
+		"relu": {"Relu"}, "relu6": {"Clip"}, "leaky_relu": {"LeakyRelu"}, "elu": {"Elu"}, "selu": {"Selu"},
+		"sigmoid": {"Sigmoid"}, "hard_sigmoid": {"HardSigmoid"}, "hard_sigmoid_keras3": {"HardSigmoid"}, "tanh": {"Tanh"},
+		"softplus": {"Softplus"}, "softsign": {"Softsign"}, "swish": {"Sigmoid", "Mul"}, "silu": {"Sigmoid", "Mul"},
+		"gelu":      {"Div", "Erf", "Mul", "Add", "Mul"},
+		"gelu_tanh": {"Mul", "Mul", "Mul", "Add", "Mul", "Tanh", "Mul", "Add", "Mul"},
+	} {
+		var alpha *float64
+		if name == "leaky_relu" {
+			alpha = new(0.25)
+		}
+		spec := nn.ModelSpec{Format: nn.SpecFormat, Input: [3]int{1, 1, 1}, Layers: []nn.LayerSpec{
+			{Type: "conv2d", Filters: 2, KernelSize: 3, Activation: name, Alpha: alpha},
+			{Type: "activation", Activation: name, Alpha: alpha},
+			{Type: "dense", Units: 10, Activation: "softmax"},
+		}}
+		g := exportAndRead(t, build(t, spec)).Graph
+		var ops []string
+		outputs := map[string]bool{g.Input[0].Name: true}
+		for _, init := range g.Initializer {
+			outputs[init.Name] = true
+		}
+		for _, n := range g.Node {
+			ops = append(ops, n.OpType)
+			for _, in := range n.Input {
+				if !outputs[in] {
+					t.Errorf("%s: node %s reads %s, which nothing before it writes", name, n.Name, in)
+				}
+			}
+			if outputs[n.Output[0]] {
+				t.Errorf("%s: %s is written twice", name, n.Output[0])
+			}
+			outputs[n.Output[0]] = true
+			if n.OpType == "LeakyRelu" && n.Attribute[0].F != 0.25 {
+				t.Errorf("LeakyRelu's alpha %g, want 0.25", n.Attribute[0].F)
+			}
+		}
+		wantOps := append(append(append([]string{"Conv"}, want...), want...), "Flatten", "Gemm", "Softmax")
+		if !slices.Equal(ops, wantOps) {
+			t.Errorf("%s: operators %q, want %q", name, ops, wantOps)
 		}
 	}
 }
