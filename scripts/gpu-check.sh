@@ -79,9 +79,10 @@ build_binaries() {
 	local dir=.deps/tests pkg name
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
 	go list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... |
-		awk '$1 ~ /\.test$/ && ($1 == "github.com/vkcnn/vkcnn/vk.test" || / github.com\/vkcnn\/vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^github.com\/vkcnn\/vkcnn\//, "", $1); print $1 }' >"$dir/list" || return 1
+		awk '$1 ~ /\.test$/ && ($1 == "github.com/vkcnn/vkcnn/vk.test" || / github.com\/vkcnn\/vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^github.com\/vkcnn\/vkcnn\/?/, "", $1); print ($1 == "" ? "." : $1) }' >"$dir/list" || return 1
 	while read -r pkg; do
-		name=$(tr / - <<<"$pkg").test
+		# The module's root, the library, is "."; its binary vkcnn.test.
+		name=$(tr / - <<<"${pkg/#./vkcnn}").test
 		go test -c -ldflags='-s -w' -o "$dir/$name" "./$pkg" || return 1
 		echo "$pkg $name" >>"$dir/packages"
 	done <"$dir/list"
