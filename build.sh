@@ -101,48 +101,33 @@ cmd_deps() {
 	log "deps: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
 }
 
-# ONNX Runtime, which checks vkcnn's ONNX export in the tests, is the npm
-# package onnxruntime-node at the version tools/onnxcheck pins (with its
-# lock file). --ignore-scripts: its install script fetches GPU builds; the
-# CPU library is in the package.
-ONNXCHECK=tools/onnxcheck
-
-cmd_onnxruntime() {
+# npm_pinned LABEL DIR PACKAGE SKIPS: the npm packages that DIR pins (with
+# its lock file), installed by npm ci unless PACKAGE is there at its pinned
+# version; without node and npm, SKIPS says which tests skip.
+# --ignore-scripts: onnxruntime-node's install script fetches GPU builds;
+# the CPU library is in the package.
+npm_pinned() {
+	local label=$1 dir=$2 package=$3 skips=$4 want have
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-		log "onnxruntime: no node and npm (./build.sh deps installs them, as root); the export tests will skip"
+		log "$label: no node and npm (./build.sh deps installs them, as root); $skips"
 		return
 	fi
-	local want have
-	want=$(node -p "require('./$ONNXCHECK/package.json').dependencies['onnxruntime-node']")
-	have=$(node -p "try { require('./$ONNXCHECK/node_modules/onnxruntime-node/package.json').version } catch { '' }")
+	want=$(node -p "require('./$dir/package.json').dependencies['$package']")
+	have=$(node -p "try { require('./$dir/node_modules/$package/package.json').version } catch { '' }")
 	if [ "$want" = "$have" ]; then
-		log "onnxruntime: onnxruntime-node $have present in $ONNXCHECK"
+		log "$label: $package $have present in $dir"
 		return
 	fi
-	log "onnxruntime: npm ci in $ONNXCHECK (onnxruntime-node $want)"
-	(cd "$ONNXCHECK" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "onnxruntime: npm ci in $ONNXCHECK failed"
+	log "$label: npm ci in $dir ($package $want)"
+	(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "$label: npm ci in $dir failed"
 }
 
-# TensorFlow.js layers, which counts the Keras test files' parameters as
-# Keras does for the Keras reader's tests, at the versions
-# tools/kerascheck pins; the tests skip without it.
-KERASCHECK=tools/kerascheck
+# ONNX Runtime checks vkcnn's ONNX export in the tests.
+cmd_onnxruntime() { npm_pinned onnxruntime tools/onnxcheck onnxruntime-node "the export tests will skip"; }
 
-cmd_kerascheck() {
-	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-		log "kerascheck: no node and npm; the Keras reader's TensorFlow.js check will skip"
-		return
-	fi
-	local want have
-	want=$(node -p "require('./$KERASCHECK/package.json').dependencies['@tensorflow/tfjs-layers']")
-	have=$(node -p "try { require('./$KERASCHECK/node_modules/@tensorflow/tfjs-layers/package.json').version } catch { '' }")
-	if [ "$want" = "$have" ]; then
-		log "kerascheck: @tensorflow/tfjs-layers $have present in $KERASCHECK"
-		return
-	fi
-	log "kerascheck: npm ci in $KERASCHECK (@tensorflow/tfjs-layers $want)"
-	(cd "$KERASCHECK" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || die "kerascheck: npm ci in $KERASCHECK failed"
-}
+# TensorFlow.js layers counts the Keras test files' parameters as Keras
+# does, for the Keras reader's tests.
+cmd_kerascheck() { npm_pinned kerascheck tools/kerascheck @tensorflow/tfjs-layers "the Keras reader's TensorFlow.js check will skip"; }
 
 # Exactly these flags make the committed SPIR-V; --check compares with them.
 GLSLC_FLAGS=(--target-env=vulkan1.1 -O)

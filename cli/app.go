@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
-	"github.com/vkcnn/vkcnn/shaders"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -57,9 +56,9 @@ func exitStatus(err error) int {
 	switch {
 	case errors.As(err, &exit):
 		return exit.status
-	case errors.Is(err, vk.ErrDeviceLost), errors.Is(err, vk.ErrHang):
+	case errors.Is(err, vkcnn.ErrDeviceLost), errors.Is(err, vkcnn.ErrHang):
 		return statusDevice
-	case errors.Is(err, vk.ErrOutOfDeviceMemory), errors.Is(err, vk.ErrOutOfHostMemory):
+	case errors.Is(err, vkcnn.ErrOutOfDeviceMemory), errors.Is(err, vkcnn.ErrOutOfHostMemory):
 		return statusMemory
 	}
 	return 1
@@ -128,38 +127,23 @@ func deviceOptions(c *cli.Context) vk.Options {
 		SyncValidation: sync || c.Bool("validate-sync"), Watchdog: c.Duration("watchdog")}
 }
 
-// pipelineCacheEnv names the folder of the pipeline cache, or turns it off.
-const pipelineCacheEnv = "VKCNN_PIPELINE_CACHE"
-
-// pipelineCacheDir is where compiled pipelines are kept between runs:
-// $VKCNN_PIPELINE_CACHE ("off": nowhere), else vkcnn/pipelines in the
-// user's cache folder.
-func pipelineCacheDir() string {
-	switch dir := os.Getenv(pipelineCacheEnv); dir {
-	case "off":
-		return ""
-	case "":
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return ""
-		}
-		return filepath.Join(base, "vkcnn", "pipelines")
-	default:
-		return dir
-	}
+// openLibraryDevice opens the device the command's flags choose, with
+// the pipeline cache; what goes wrong with the cache is a warning.
+func openLibraryDevice(c *cli.Context) (*vkcnn.Device, error) {
+	opts := deviceOptions(c)
+	return vkcnn.OpenDevice(vkcnn.DeviceOptions{Device: opts.Device, Validate: opts.Validate, SyncValidation: opts.SyncValidation,
+		Watchdog: opts.Watchdog, PipelineCacheDir: vkcnn.DefaultPipelineCacheDir(),
+		Warn: func(err error) { fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v\n", err) }})
 }
 
-// openDevice opens the device the command's flags choose, with the
-// pipeline cache; what goes wrong with the cache is a warning.
+// openDevice is openLibraryDevice's device, for commands that drive nn
+// themselves.
 func openDevice(c *cli.Context) (*vk.Context, error) {
-	opts := deviceOptions(c)
-	opts.PipelineCacheDir, opts.ShaderSet = pipelineCacheDir(), shaders.SetHash()
-	opts.Warn = func(err error) { fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v\n", err) }
-	ctx, err := vk.Open(opts)
+	dev, err := openLibraryDevice(c)
 	if err != nil {
 		return nil, err
 	}
-	return ctx, nil
+	return dev.Context(), nil
 }
 
 // modelFlag names a preset or a model file.

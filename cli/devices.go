@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/internal/numfmt"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk"
@@ -23,7 +24,7 @@ func devicesCommand() *cli.Command {
 		},
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
-			devices, err := vk.ListDevices()
+			devices, err := vkcnn.Devices()
 			if err != nil {
 				return err
 			}

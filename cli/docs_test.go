@@ -609,12 +609,38 @@ func TestDocsReadme(t *testing.T) {
 		}
 	}
 
-	if out := run(readme("summary --model mine.json")); !strings.Contains(out, "Total params: 31,530") {
+	if out := run(readme("summary --model mine.json")); !strings.Contains(out, "Total params: 9,770") {
 		t.Errorf("summary of mine.json:\n%s", out)
 	}
 	run(readme("train --model mine.json --epochs 1"))
 	if mines, _ := filepath.Glob(filepath.Join(work, "runs", "mine-*")); len(mines) != 1 {
 		t.Errorf("training mine.json left runs %v", mines)
+	}
+	// A graph that TensorFlow.js wrote, as the Keras file.
+	keras, err := os.ReadFile("../keras/testdata/tfjs_functional.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "keras_model.json"), keras, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(readme("train --model keras_model.json --epochs 1"))
+	// Photos of three classes, of two sizes, in RGB.
+	for i := range 24 {
+		dir := filepath.Join(work, "photos", []string{"train", "test"}[i%2], []string{"cat", "dog", "owl"}[i%3])
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		g := augment.Geometry{Height: 30 + i%2*6, Width: 40, Channels: 3}
+		pixels := make([]byte, g.Values())
+		for k := range pixels {
+			pixels[k] = byte(rng.IntN(256))
+		}
+		writePNG(t, filepath.Join(dir, fmt.Sprintf("%d.png", i)), pixels, g, 1, false)
+	}
+	run(readme("train --model resnet20 --data photos"))
+	if photos, _ := filepath.Glob(filepath.Join(work, "runs", "resnet20-*")); len(photos) != 1 {
+		t.Errorf("training on photos left runs %v", photos)
 	}
 
 	// The run the README's commands name runs/small-...

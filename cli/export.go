@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/onnx"
-	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func exportCommand() *cli.Command {
@@ -28,26 +26,17 @@ func exportCommand() *cli.Command {
 		},
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
-			model, params, err := runfolder.Load(c.String("run"))
+			run, err := vkcnn.LoadRun(c.String("run"))
 			if err != nil {
 				return err
 			}
-			// The class names and normalization, where the run recorded them.
-			var data onnx.Data
-			rec, err := runfolder.ReadRecord(c.String("run"))
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			if data.Normalization = rec.Normalize; rec.Data != nil {
-				data.ClassNames = rec.Data.Names
-			}
 			path := c.String("onnx")
-			if err := onnx.WriteFile(path, model, params, data); err != nil {
+			if err := run.ExportONNX(path); err != nil {
 				return err
 			}
-			in := model.Input()
+			in := run.Model.Input()
 			fmt.Fprintf(c.App.Writer, "Wrote %s: ONNX opset %d, input %q float32 [N, %d, %d, %d] in [0, 1], outputs %q and %q [N, %d]\n",
-				path, onnx.Opset, onnx.Input, in.C, in.H, in.W, onnx.Probabilities, onnx.Logits, model.Classes)
+				path, onnx.Opset, onnx.Input, in.C, in.H, in.W, onnx.Probabilities, onnx.Logits, run.Classes())
 			return nil
 		},
 	}

@@ -369,9 +369,10 @@ func runONNX(t *testing.T, runner, model string, input []float32, dims []int, cl
 // their initial weights: batch normalization with the file's epsilon
 // (1e-5, not Keras' default; the moving variances set to 1e-4, where
 // epsilon counts), a frozen layer, Keras' initializers, and a graph with a
-// last Activation('softmax') fused into its dense layer.
+// last Activation('softmax') fused into its dense layer; and the
+// activations a Keras file names, in each layer that takes them.
 func TestExportKerasMatchesONNXRuntime(t *testing.T) {
-	for _, file := range []string{"tfjs_sequential.json", "tfjs_functional.json"} {
+	for _, file := range []string{"tfjs_sequential.json", "tfjs_functional.json", "tfjs_activations.json"} {
 		t.Run(file, func(t *testing.T) {
 			spec, err := keras.Load(filepath.Join("..", "keras", "testdata", file), keras.Options{})
 			if err != nil {

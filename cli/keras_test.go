@@ -24,6 +24,8 @@ func TestSummaryOfKerasFiles(t *testing.T) {
 			"Total params: 145,130", "Trainable params: 13,962", "Non-trainable params: 131,168"}},
 		{"tfjs_functional.json", []string{"joined (Concatenate)         (None, 13, 13, 20)        0",
 			"Total params: 2,342", "Trainable params: 2,326", "Non-trainable params: 16"}},
+		{"tfjs_activations.json", []string{"leaky_default (LeakyReLU)    (None, 28, 28, 4)         0",
+			"hidden_relu6 (Dense)         (None, 10)                90", "Total params: 576"}},
 		{"keras3_functional.json", []string{"conv2d_2 (Conv2D)            (None, 16, 16, 32)        4,640",
 			"Total params: 8,050", "Trainable params: 7,986", "Non-trainable params: 64"}},
 	} {

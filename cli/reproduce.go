@@ -186,15 +186,8 @@ func checkSettings(out string, s reproduceSettings, prec kernels.Precision) (rep
 // readSettings reads the settings a folder's runs were made with.
 func readSettings(out string) (reproduceSettings, error) {
 	var s reproduceSettings
-	path := filepath.Join(out, runfolder.SettingsFile)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return s, err
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		return s, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+	err := runfolder.ReadJSON(filepath.Join(out, runfolder.SettingsFile), &s)
+	return s, err
 }
 
 // reproduction is one invocation's plan.

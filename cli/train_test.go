@@ -292,7 +292,7 @@ func TestBadTrainingInput(t *testing.T) {
 		{[]string{"export", "--run", smallRun, "--onnx", "/proc/vkcnn.onnx"}, 1, "write /proc/vkcnn.onnx"},
 		{[]string{"export", "--run", smallRun}, 1, "Required flag \"onnx\""},
 		{[]string{"predict", "--run", dir}, 1, "no images given"},
-		{[]string{"predict", "--run", smallRun, notImage}, 1, "not a PNG or JPEG image"},
+		{[]string{"predict", "--run", smallRun, notImage}, 1, notImage + ": cannot be decoded as PNG, JPEG, GIF, BMP or WebP"},
 		{[]string{"plot", "--out", filepath.Join(dir, "x.png"), dir}, 1, "history"},
 		{[]string{"summary", "--model", "lenet"}, 1, "unknown model"},
 		{[]string{"augment", "--n", "101", "--out", "x.png"}, 1, "--n 101"},

@@ -96,8 +96,8 @@ func grayModel(m color.Model) bool {
 	return m == color.GrayModel || m == color.Gray16Model
 }
 
-// decodeFile decodes an image file.
-func decodeFile(path string) (image.Image, error) {
+// DecodeFile decodes an image file: PNG, JPEG, GIF, BMP or WebP.
+func DecodeFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func decodeFile(path string) (image.Image, error) {
 // ReadImage decodes an image file into HWC bytes of g as an image
 // folder's images are read: converted by Pixels, resized by Resize.
 func ReadImage(path string, g augment.Geometry) ([]byte, error) {
-	img, err := decodeFile(path)
+	img, err := DecodeFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func Read(data []byte, opts Options) (nn.ModelSpec, error) {
 	if model.Version != nil {
 		version = *model.Version
 	}
-	r := &reader{opts: opts, keras3: model.Module != nil, version: version}
+	r := &reader{opts: opts, keras3: model.Module != nil || strings.HasPrefix(version, "3."), version: version}
 	return r.model(model.object)
 }
 
@@ -271,7 +271,7 @@ func refuse(name, class, format string, args ...any) error {
 
 // classes lists the classes vkcnn reads, for messages.
 func classes() string {
-	return strings.Join(append([]string{"InputLayer", "Activation"}, nn.KerasClasses()...), ", ")
+	return strings.Join(slices.Sorted(slices.Values(append(nn.KerasClasses(), "InputLayer", "ELU"))), ", ")
 }
 
 // layer reads a layer: keep false for one that is no layer of vkcnn's
@@ -345,30 +345,17 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 		}
 		return ls, false, nil
 	}
-	if class == "Activation" {
-		done["activation"] = true
-		var activation string
-		if err := json.Unmarshal(cfg["activation"], &activation); err != nil {
-			return fail("activation %s: want a name", cfg["activation"])
-		}
-		if err := unread(cfg, done); err != nil {
-			return fail("%v", err)
-		}
-		switch activation {
-		case "linear":
-			return ls, false, nil
-		case "softmax":
-			ls.Activation = activation
-			return ls, true, nil
-		case "relu":
-			k, _ := nn.KerasClassOf("ReLU")
-			ls.Type = k.Type
-			return ls, true, nil
-		}
-		return fail("activation %q: vkcnn reads Activation as relu, linear, or softmax as the last layer", activation)
+	kindClass, err := r.kindClass(class, cfg, done, &ls)
+	if err != nil {
+		return fail("%v", err)
 	}
-
-	k, ok := nn.KerasClassOf(class)
+	switch {
+	case kindClass == "" && ls.Activation == "softmax":
+		return ls, true, nil
+	case kindClass == "":
+		return ls, false, nil
+	}
+	k, ok := nn.KerasClassOf(kindClass)
 	if !ok {
 		if class == "Sequential" || class == "Model" || class == "Functional" {
 			return fail("a nested model: vkcnn reads one model's layers (%s)", classes())
@@ -377,8 +364,14 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 	}
 	ls.Type = k.Type
 	for _, key := range k.Fields {
-		if v, ok := cfg[key]; ok {
+		if v, ok := cfg[key]; ok && !done[key] {
 			done[key] = true
+			if key == "activation" {
+				if ls.Activation, ls.Alpha, err = r.activation(v); err != nil {
+					return fail("%v", err)
+				}
+				continue
+			}
 			var value any
 			if err := json.Unmarshal(v, &value); err != nil {
 				return fail("%s: %v", key, err)

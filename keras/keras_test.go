@@ -21,13 +21,15 @@ import (
 
 // The test files, of each dialect: the reference notebook's StandardCNN
 // as Keras 2.0.6 writes it (written here from Keras 2.0.6's format), a
-// Sequential model and a graph that TensorFlow.js layers 4.22.0 wrote
-// (Keras 2.2.3's dialect; tools/kerascheck/write.js), and a Sequential
+// Sequential model, a graph and a Sequential model of activations that
+// TensorFlow.js layers 4.22.0 wrote (Keras 2.2.3's dialect;
+// tools/kerascheck/write.js), and a Sequential
 // model and a graph of Keras 3 (written here from Keras 3's format).
 const (
 	standardFile    = "testdata/standard_cnn_keras2.0.6.json"
 	tfjsFile        = "testdata/tfjs_sequential.json"
 	tfjsGraphFile   = "testdata/tfjs_functional.json"
+	tfjsActFile     = "testdata/tfjs_activations.json"
 	keras3File      = "testdata/keras3_sequential.json"
 	keras3GraphFile = "testdata/keras3_functional.json"
 	// tfjsDepthwiseFile: DepthwiseConv2D and SeparableConv2D.
@@ -119,6 +121,8 @@ func TestDialects(t *testing.T) {
 		{"Keras 3 .keras archive", archive(t, keras3, "3.6.0"), 145130, 13962, "", nil},
 		{"TensorFlow.js graph", readFile(t, tfjsGraphFile), 2342, 2326,
 			"stem branch branch_bn residual residual_relu down side joined pooled logits", nil},
+		{"TensorFlow.js activations", readFile(t, tfjsActFile), 576, 576,
+			"conv_hard_sigmoid elu conv_swish leaky_default conv_gelu leaky relu6 elu_layer selu tanh softsign hard_sigmoid pooled hidden sigmoid hidden_relu6 logits", nil},
 		{"Keras 3 graph", readFile(t, keras3GraphFile), 8050, 7986,
 			"conv2d batch_normalization activation conv2d_1 batch_normalization_1 add activation_1 conv2d_2 conv2d_3 concatenate global_average_pooling2d dense", nil},
 	} {
@@ -302,7 +306,7 @@ func TestAgainstTensorFlowJS(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("no node on PATH")
 	}
-	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, keras3File, keras3GraphFile, tfjsDepthwiseFile} {
+	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, tfjsActFile, keras3File, keras3GraphFile, tfjsDepthwiseFile} {
 		out, err := exec.Command("node", filepath.Join(dir, "check.js"), file).Output()
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)

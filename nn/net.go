@@ -109,6 +109,9 @@ type DeviceSet struct {
 	// the shader reads the window in (UploadStreamed).
 	host, batch                    []byte
 	window, windowUpload, sequence *vk.Buffer
+	// An input set's float32 values, which steps copy to the first
+	// layer's input (UploadInputs).
+	inputs *vk.Buffer
 }
 
 // memoryError is a network that does not fit in the device's memory: it
@@ -204,6 +207,19 @@ func (n *Net) Upload(images []byte, labels []uint8) (*DeviceSet, error) {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
 	return s, nil
+}
+
+// Rewrite replaces a resident set's first images (a byte a value, HWC),
+// so that a set allocated once takes batch after batch, as a predicting
+// server does, with no new buffers or recordings.
+func (s *DeviceSet) Rewrite(images []byte) error {
+	if s.images == nil {
+		return errors.New("rewrite: not a resident set of images")
+	}
+	if int64(len(images)) > s.images.Size() {
+		return fmt.Errorf("rewrite: %d image bytes for a set of %d", len(images), s.images.Size())
+	}
+	return s.images.Write(0, images)
 }
 
 func whole(b *vk.Buffer) vk.Range { return vk.Whole(b) }

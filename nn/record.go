@@ -59,7 +59,11 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 	if set.Streamed() {
 		images, count, order = whole(set.window), n.Batch, whole(set.sequence)
 	}
-	if err := kernels.Augment(ctx, rec, images, count, g, order, 0, n.affines(), whole(n.acts[0]), n.Batch, warp, set.Norm); err != nil {
+	if set.inputs != nil {
+		if err := n.recordInputs(rec, set); err != nil {
+			return err
+		}
+	} else if err := kernels.Augment(ctx, rec, images, count, g, order, 0, n.affines(), whole(n.acts[0]), n.Batch, warp, set.Norm); err != nil {
 		return err
 	}
 	if err := n.mark(rec, "augment", 0, float64(n.Batch*g.Values()*(1+4))); err != nil {

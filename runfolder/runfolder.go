@@ -117,15 +117,21 @@ func WriteRecord(dir string, rec Record) error {
 // is fs.ErrNotExist.
 func ReadRecord(dir string) (Record, error) {
 	var rec Record
-	path := filepath.Join(dir, RecordFile)
+	err := ReadJSON(filepath.Join(dir, RecordFile), &rec)
+	return rec, err
+}
+
+// ReadJSON reads the JSON file at path into v; a missing file is
+// fs.ErrNotExist, and a malformed one names the file.
+func ReadJSON(path string, v any) error {
 	js, err := os.ReadFile(path)
 	if err != nil {
-		return rec, err
+		return err
 	}
-	if err := json.Unmarshal(js, &rec); err != nil {
-		return rec, fmt.Errorf("%s: %w", path, err)
+	if err := json.Unmarshal(js, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return rec, nil
+	return nil
 }
 
 // ReadHistory reads history.csv.

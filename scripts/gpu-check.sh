@@ -79,9 +79,10 @@ build_binaries() {
 	local dir=.deps/tests pkg name
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
 	go list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... |
-		awk '$1 ~ /\.test$/ && ($1 == "github.com/vkcnn/vkcnn/vk.test" || / github.com\/vkcnn\/vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^github.com\/vkcnn\/vkcnn\//, "", $1); print $1 }' >"$dir/list" || return 1
+		awk '$1 ~ /\.test$/ && ($1 == "github.com/vkcnn/vkcnn/vk.test" || / github.com\/vkcnn\/vkcnn\/vk( |$)/) { sub(/\.test$/, "", $1); sub(/^github.com\/vkcnn\/vkcnn\/?/, "", $1); print ($1 == "" ? "." : $1) }' >"$dir/list" || return 1
 	while read -r pkg; do
-		name=$(tr / - <<<"$pkg").test
+		# The module's root, the library, is "."; its binary vkcnn.test.
+		name=$(tr / - <<<"${pkg/#./vkcnn}").test
 		go test -c -ldflags='-s -w' -o "$dir/$name" "./$pkg" || return 1
 		echo "$pkg $name" >>"$dir/packages"
 	done <"$dir/list"
@@ -101,7 +102,11 @@ if [ "${1:-}" = --prepare ]; then
 	build_binaries || { echo "gpu-check: could not build the binaries" >&2; exit 1; }
 	glibc=$({ objdump -T bin/vkcnn 2>/dev/null || readelf -V bin/vkcnn 2>/dev/null; } | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 	echo "${glibc:-unknown}" >.deps/glibc-requirement
-	echo "gpu-check: prepared bin/vkcnn (needs ${glibc:-an unknown glibc}), $(ls "$debs" | wc -l) packages in $debs, the validation layer in $layer_debs, and vkcnn and the test binaries in $binaries"
+	# The commit the binaries were built from, so a GPU run's log says
+	# which tree it checked (a tag where there is one; "dirty" where the
+	# tree had changes).
+	git describe --tags --always --dirty >.deps/commit 2>/dev/null || echo unknown >.deps/commit
+	echo "gpu-check: prepared bin/vkcnn of $(cat .deps/commit) (needs ${glibc:-an unknown glibc}), $(ls "$debs" | wc -l) packages in $debs, the validation layer in $layer_debs, and vkcnn and the test binaries in $binaries"
 	echo "gpu-check: carry .deps and data ($(du -shcL .deps data 2>/dev/null | tail -1 | cut -f1) in all) to the GPU machine, then run scripts/gpu-check.sh there"
 	exit 0
 fi
@@ -191,6 +196,7 @@ fi
 section "machine"
 uname -srm
 ldd --version 2>/dev/null | head -1
+[ -f .deps/commit ] && echo "bin/vkcnn built from $(cat .deps/commit)"
 [ -f .deps/glibc-requirement ] && echo "bin/vkcnn needs $(cat .deps/glibc-requirement)"
 gpu=""
 if command -v nvidia-smi >/dev/null; then

@@ -6,10 +6,13 @@
 // (Keras 2's Model, each layer's inbound nodes a list of
 // [layer, node, tensor, kwargs]) with a residual addition, a
 // concatenation, a strided "valid" convolution without bias and global
-// average pooling.
+// average pooling; tfjs_activations.json, a Sequential model of the
+// activations vkcnn reads, in Activation layers, the ReLU (capped at 6),
+// LeakyReLU and ELU layers, and Conv2D's and Dense's activation.
 //
 //   node tools/kerascheck/write.js sequential > keras/testdata/tfjs_sequential.json
 //   node tools/kerascheck/write.js functional > keras/testdata/tfjs_functional.json
+//   node tools/kerascheck/write.js activations > keras/testdata/tfjs_activations.json
 //   node tools/kerascheck/write.js depthwise > keras/testdata/tfjs_depthwise.json
 console.log = console.warn = () => {}; // TensorFlow.js's banner about its Node backend
 const tf = require("@tensorflow/tfjs-core");
@@ -51,6 +54,29 @@ function functional() {
   return layers.model({ inputs: input, outputs: probabilities, name: "tfjs_graph" });
 }
 
+function activations() {
+  const m = layers.sequential({ name: "tfjs_activations" });
+  m.add(L.inputLayer({ inputShape: [28, 28, 1], name: "image" }));
+  m.add(L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "hardSigmoid", name: "conv_hard_sigmoid" }));
+  m.add(L.activation({ activation: "elu", name: "elu" }));
+  m.add(L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "swish", name: "conv_swish" }));
+  m.add(L.leakyReLU({ name: "leaky_default" }));
+  m.add(L.conv2d({ filters: 4, kernelSize: 3, padding: "same", activation: "gelu", name: "conv_gelu" }));
+  m.add(L.leakyReLU({ alpha: 0.1, name: "leaky" }));
+  m.add(L.reLU({ maxValue: 6, name: "relu6" }));
+  m.add(L.elu({ name: "elu_layer" }));
+  m.add(L.activation({ activation: "selu", name: "selu" }));
+  m.add(L.activation({ activation: "tanh", name: "tanh" }));
+  m.add(L.activation({ activation: "softsign", name: "softsign" }));
+  m.add(L.activation({ activation: "hardSigmoid", name: "hard_sigmoid" }));
+  m.add(L.globalAveragePooling2d({ name: "pooled" }));
+  m.add(L.dense({ units: 8, activation: "softplus", name: "hidden" }));
+  m.add(L.activation({ activation: "sigmoid", name: "sigmoid" }));
+  m.add(L.dense({ units: 10, activation: "relu6", name: "hidden_relu6" }));
+  m.add(L.dense({ units: 10, activation: "softmax", name: "logits" }));
+  return m;
+}
+
 // depthwise: tfjs_depthwise.json, a Sequential model of MobileNet's
 // pieces: DepthwiseConv2D (a depth multiplier of 2, stride 2) and
 // SeparableConv2D (with and without a bias; TensorFlow.js writes no
@@ -70,8 +96,8 @@ function depthwise() {
 
 async function main() {
   await tf.setBackend("cpu");
-  const build = { sequential, functional, depthwise }[process.argv[2]];
-  if (!build) throw new Error("write.js sequential|functional|depthwise");
+  const build = { sequential, functional, activations, depthwise }[process.argv[2]];
+  if (!build) throw new Error("write.js sequential|functional|activations|depthwise");
   process.stdout.write(JSON.stringify(build().toJSON(null, false)) + "\n");
 }
 

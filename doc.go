@@ -1,0 +1,45 @@
+// Package vkcnn trains and runs convolutional networks on any Vulkan 1.1
+// device (NVIDIA, AMD and Intel GPUs, or Mesa's lavapipe on the CPU) with
+// hand-written compute shaders: no Python, no CUDA, no cgo beyond the
+// Vulkan loader. It is the library the vkcnn command is built on.
+//
+// A run folder, as `vkcnn train` writes it, holds a model, its weights and
+// how it was trained. To classify images with one:
+//
+//	dev, err := vkcnn.OpenDevice(vkcnn.DeviceOptions{}) // the default device; Device: "1" or a name picks another
+//	if err != nil { ... }
+//	defer dev.Close()
+//	run, err := vkcnn.LoadRun("runs/small-20260101-120000")
+//	if err != nil { ... }
+//	p, err := dev.NewPredictor(run, vkcnn.PredictOptions{})
+//	if err != nil { ... }
+//	defer p.Close()
+//	img, err := vkcnn.ReadImage("digit.png")
+//	if err != nil { ... }
+//	preds, err := p.Predict(img) // one Prediction an image: Class, Name, Probability, Probabilities
+//
+// Predict reads an image as `vkcnn predict` does (Run.Input): resized to
+// the model's input, grayscale or RGB, normalized as training did.
+// PredictPixels takes the model's input directly, HWC bytes, and
+// PredictNHWC float32 values in [0, 1], channels last. A Predictor
+// makes its buffers and commands once, classifies up to its batch of
+// images in one device submission, and is safe for concurrent use: a
+// server can gather concurrent requests into one call (see
+// examples/serve).
+//
+// Run.ExportONNX writes the run as an ONNX model for other runtimes.
+//
+// Run folders come from `vkcnn train`. This package does not train yet:
+// from Go, nn.Train with its hooks does (cli/train.go shows the steps).
+//
+// Errors carry the words the command prints. The classes a caller may act
+// on are told apart with errors.Is: ErrDeviceLost and ErrHang (retry,
+// perhaps elsewhere), ErrOutOfDeviceMemory and ErrOutOfHostMemory (a
+// smaller batch may fit), ErrBadInput (the caller's run folder, image or
+// values).
+//
+// Below this package lie the pieces it joins, for callers that need
+// more: nn (models, the network on a device, training), dataset (the data
+// set readers), runfolder (every file of a run folder), onnx, and vk (the
+// device).
+package vkcnn
