@@ -70,7 +70,7 @@ func TestRefusals(t *testing.T) {
 		want string
 	}{
 		{"another class", sequential(conv(nil), layer("Conv1D", map[string]any{"name": "x"}), flat, dense(nil)),
-			"layer x (Conv1D): vkcnn reads the classes Activation, Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, ELU, "},
+			"layer x (Conv1D): vkcnn reads the classes Activation, Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, ELU, "},
 		{"a nested model", sequential(conv(nil), layer("Sequential", map[string]any{"name": "inner", "layers": []any{}}), flat, dense(nil)),
 			"layer inner (Sequential): a nested model"},
 		{"a graph of two inputs", twoInputs, `input_layers [["a",0,0],["b",0,0]]: vkcnn reads models of one input`},
