@@ -147,7 +147,7 @@ func openDevice(c *cli.Context) (*vk.Context, error) {
 }
 
 // modelFlag names a preset or a model file.
-var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, resnet20 (shaped by the data set where one is read), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"}
+var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, resnet20, mobilenet (the last two shaped by the data set where one is read), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"}
 
 // lenientFlag lets a Keras file's regularizers and constraints be dropped.
 var lenientFlag = &cli.BoolFlag{Name: "lenient", Usage: "read a Keras model file without its regularizers and constraints, which vkcnn lacks (a warning line each), instead of refusing it"}
