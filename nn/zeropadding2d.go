@@ -46,4 +46,3 @@ func (z *zeroPadding2D) backward(p *pass) error {
 		return z.at(batch).Crop(p.ctx(), p.rec, p.dOut, p.dIn)
 	})
 }
-
