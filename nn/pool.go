@@ -86,3 +86,19 @@ func (q pool2d) inputGradient(p *pass, record func(batch, h, w, c int) error) er
 	}
 	return p.mark("backward")
 }
+
+// pooling is the windows of a layer that pools or pads with pool.comp.
+func (q pool2d) pooling() pool2d { return q }
+
+// PoolWindows is how a pooling or zero padding layer places its windows,
+// for exports: their rows and columns, their steps and the padding on
+// each side.
+func PoolWindows(l *Layer) (kh, kw int, w Windows) {
+	g := l.rec.(interface{ pooling() pool2d }).pooling().window
+	if g == nil {
+		return 2, 2, Windows{SH: 2, SW: 2}
+	}
+	// Below and right, what the last window needs past the image.
+	return g.KH, g.KW, Windows{g.SH, g.SW, g.PadTop, g.PadLeft,
+		max((g.OH-1)*g.SH+g.KH-g.H-g.PadTop, 0), max((g.OW-1)*g.SW+g.KW-g.W-g.PadLeft, 0)}
+}
