@@ -127,20 +127,17 @@ func strictLength(data []byte, n int) bool {
 	return true
 }
 
-// MarshalJSON writes a layer, its padding a name or zeropadding2d's
-// [[top, bottom], [left, right]].
+// MarshalJSON writes a layer as it always has, zeropadding2d's padding
+// as [[top, bottom], [left, right]] after its other fields.
 func (s LayerSpec) MarshalJSON() ([]byte, error) {
 	type plain LayerSpec
-	v := struct {
-		plain
-		Padding any `json:"padding,omitempty"`
-	}{plain: plain(s)}
-	if s.Padding != "" {
-		v.Padding = s.Padding
-	} else if s.ZeroPadding != nil {
-		v.Padding = s.ZeroPadding
+	if s.ZeroPadding == nil {
+		return json.Marshal(plain(s))
 	}
-	return json.Marshal(v)
+	return json.Marshal(struct {
+		plain
+		Padding *[2][2]int `json:"padding"`
+	}{plain(s), s.ZeroPadding})
 }
 
 // Pair is two sizes, rows then columns, which model.json may write as one
