@@ -10,7 +10,9 @@ import (
 	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
-// poolWindowShapes are pool.comp's pooling windows: TensorFlow's "same"
+// poolWindowShapes are pool.comp's pooling workbench, which drives
+// TestPoolWindowsMatchReference and BenchmarkPoolWindows (each shape at a
+// batch of 256): its windows, TensorFlow's "same"
 // at stride 2 (the larger padding below and right) and 1, overlapping
 // "valid" windows, a 2x3 window at steps of 1 and 2, a global pooling,
 // and one sliced by a small storage range.
@@ -71,6 +73,51 @@ func TestPoolWindowsMatchReference(t *testing.T) {
 		expectExact(t, name+": max backward", download(t, dMaxB, in), ref.MaxPoolWindowsBackward(g.ref(), x, dy))
 		expectClose(t, name+": average", download(t, avgB, out), ref.AvgPoolWindows(g.ref(), x), 1e-6)
 		expectClose(t, name+": average backward", download(t, dAvgB, in), ref.AvgPoolWindowsBackward(g.ref(), dy), 1e-6)
+	}
+}
+
+// BenchmarkPoolWindows times max and average pooling, forward and
+// backward, in each window of the workbench on 256 images: go test
+// ./nn/kernels -run '^$' -bench PoolWindows.
+func BenchmarkPoolWindows(b *testing.B) {
+	ctx := vktest.Open(b)
+	rng := rand.New(rand.NewPCG(59, 60))
+	for _, s := range poolWindowShapes {
+		g := s.g
+		g.Batch = 256
+		in, out := g.Batch*g.H*g.W*g.C, g.Batch*g.OH*g.OW*g.C
+		bufs := make([]*vk.Buffer, 4)
+		for i, n := range []int{in, out, out, in} {
+			bufs[i] = upload(b, ctx, randomFloats(rng, n))
+		}
+		x, y, dy, dx := vk.Whole(bufs[0]), vk.Whole(bufs[1]), vk.Whole(bufs[2]), vk.Whole(bufs[3])
+		for _, pass := range []struct {
+			name   string
+			record func(rec *vk.Recording) error
+		}{
+			{"max", func(rec *vk.Recording) error { return g.MaxPool(ctx, rec, x, y) }},
+			{"max backward", func(rec *vk.Recording) error { return g.MaxPoolBackward(ctx, rec, x, dy, dx) }},
+			{"average", func(rec *vk.Recording) error { return g.AvgPool(ctx, rec, x, y) }},
+			{"average backward", func(rec *vk.Recording) error { return g.AvgPoolBackward(ctx, rec, dy, dx) }},
+		} {
+			b.Run(fmt.Sprintf("%dx%dx%d/%dx%d/%dx%d/%s", g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, pass.name), func(b *testing.B) {
+				rec, err := ctx.NewRecording()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer rec.Close()
+				if err := pass.record(rec); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(4 * int64(in+out))
+				b.ResetTimer()
+				for range b.N {
+					if err := rec.Run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
