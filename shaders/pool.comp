@@ -8,7 +8,9 @@
 // dy summed over the windows whose first maximum it is, in output order.
 // 2: the mean of the window's real pixels. 3: its input gradient, one an
 // input. 4: x padded with zeros (a 1x1 window), one an output. 5: its
-// gradient, dy cropped, one an input.
+// gradient, dy cropped, one an input. 6: max's input gradient where one
+// window covers the image (global pooling), one an output: dy to the
+// first maximum, 0 to the rest, in O(window) where 1 takes O(window^2).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -48,7 +50,7 @@ void main() {
     if (i >= p.count) return;
     uint c = i % p.C;
     uint t = i / p.C;
-    bool perOutput = MODE == 0 || MODE == 2 || MODE == 4;
+    bool perOutput = MODE == 0 || MODE == 2 || MODE == 4 || MODE == 6;
     uint cols = perOutput ? p.OW : p.W, rows = perOutput ? p.OH : p.H;
     uint col = t % cols;
     t /= cols;
@@ -67,6 +69,9 @@ void main() {
         int iy = int(row) - int(p.PT), ix = int(col) - int(p.PL);
         bool inside = iy >= 0 && ix >= 0 && iy < int(p.H) && ix < int(p.W);
         y[i] = inside ? x[base + (uint(iy) * p.W + uint(ix)) * p.C + c] : 0.0;
+    } else if (MODE == 6) {
+        uint best = firstMax(base, 0, 0, c);
+        for (uint j = base + c; j < base + p.H * p.W * p.C; j += p.C) y[j] = j == best ? dy[i] : 0.0;
     } else if (MODE == 5) {
         y[i] = dy[outBase + ((row + p.PT) * p.OW + col + p.PL) * p.C + c];
     } else {

@@ -16,6 +16,7 @@ var (
 	windowAvgBackShader = groupShader("pool", "average backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 12, 3)
 	padShader           = groupShader("pool", "pad", []vk.Access{vk.Read, vk.Read, vk.Write}, 12, 4)
 	cropShader          = groupShader("pool", "crop", []vk.Access{vk.Read, vk.Read, vk.Write}, 12, 5)
+	globalMaxBackShader = groupShader("pool", "global max backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 12, 6)
 )
 
 // MaxPool records y = the first maximum of each window of x, where the
@@ -29,6 +30,9 @@ func (g Window) MaxPool(ctx *vk.Context, rec *vk.Recording, x, y vk.Range) error
 // window's first maximum.
 func (g Window) MaxPoolBackward(ctx *vk.Context, rec *vk.Recording, x, dy, dx vk.Range) error {
 	in, out := g.imageBytes()
+	if g.OH == 1 && g.OW == 1 && g.KH == g.H && g.KW == g.W && g.PadTop == 0 && g.PadLeft == 0 {
+		return g.pool(ctx, rec, globalMaxBackShader, []sliced{{x, in}, {dy, out}, {dx, in}}, out)
+	}
 	return g.pool(ctx, rec, windowMaxBackShader, []sliced{{x, in}, {dy, out}, {dx, in}}, in)
 }
 
