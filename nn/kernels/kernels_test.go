@@ -22,7 +22,7 @@ func randomFloats(rng *rand.Rand, n int) []float32 {
 }
 
 // upload makes a device buffer holding data.
-func upload(t *testing.T, ctx *vk.Context, data []float32) *vk.Buffer {
+func upload(t testing.TB, ctx *vk.Context, data []float32) *vk.Buffer {
 	t.Helper()
 	b, err := ctx.NewBuffer(int64(4 * max(len(data), 1)))
 	if err != nil {
