@@ -70,6 +70,42 @@ def pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
+def zero_padding(v):
+    """zeropadding2d's padding: one number, [rows, columns] or [[top, bottom], [left, right]]."""
+    if isinstance(v, int):
+        return (v, v), (v, v)
+    return tuple(x if isinstance(x, list) else (x, x) for x in v)
+
+
+class Pool(nn.Module):
+    """vkcnn's pooling options: pool_size windows at strides, "valid" or
+    TensorFlow's "same" (the larger half below and right, which PyTorch's
+    symmetric padding cannot say: padded explicitly, with -inf for max;
+    an average of the real pixels alone, Keras' and
+    count_include_pad=False's, as the padded sum over the padded count)."""
+
+    def __init__(self, kind, h, w, layer):
+        super().__init__()
+        self.max, self.k = kind == "maxpool2d", pair(layer.get("pool_size", 2))
+        self.s = pair(layer.get("strides") or self.k)
+        (kh, kw), (sh, sw) = self.k, self.s
+        if layer.get("padding", "valid") == "same":
+            oh, ow = -(-h // sh), -(-w // sw)
+            ph, pw = max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)
+            self.pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+        else:
+            oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+            self.pads = (0, 0, 0, 0)
+        self.out = (oh, ow)
+
+    def forward(self, x):
+        if self.max:
+            return nn.functional.max_pool2d(nn.functional.pad(x, self.pads, value=float("-inf")), self.k, self.s)
+        ones = torch.ones_like(x[:1, :1])
+        pooled = nn.functional.avg_pool2d(nn.functional.pad(x, self.pads), self.k, self.s)
+        return pooled / nn.functional.avg_pool2d(nn.functional.pad(ones, self.pads), self.k, self.s)
+
+
 class Join(nn.Module):
     """vkcnn's add (a sum, in the order its inputs are named) or concatenate
     (along the channel axis: NCHW's 1, a vector's features)."""
@@ -192,6 +228,17 @@ def build(spec):
         elif t == "globalavgpool2d":
             mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
             h, w = 1, 1
+        elif t == "globalmaxpool2d":
+            mods += [nn.AdaptiveMaxPool2d(1), nn.Flatten()]
+            h, w = 1, 1
+        elif t == "zeropadding2d":
+            (top, bottom), (left, right) = zero_padding(layer["padding"])
+            mods.append(nn.ZeroPad2d((left, right, top, bottom)))
+            h, w = h + top + bottom, w + left + right
+        elif t in ("maxpool2d", "avgpool2d") and ("pool_size" in layer or "strides" in layer or "padding" in layer):
+            pool = Pool(t, h, w, layer)
+            mods.append(pool)
+            h, w = pool.out
         elif t in ("maxpool2d", "avgpool2d"):
             mods.append(nn.MaxPool2d(2) if t == "maxpool2d" else nn.AvgPool2d(2))
             h, w = h // 2, w // 2

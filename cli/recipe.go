@@ -13,7 +13,7 @@ import (
 // recipeFlags choose the optimizer and the learning-rate schedule.
 func recipeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "optimizer", Value: nn.OptAdam, Usage: "adam (Keras 2.0's: epsilon added to sqrt(v), not to PyTorch's bias-corrected one), sgd, adamw or rmsprop (torch.optim's)"},
+		&cli.StringFlag{Name: "optimizer", Value: nn.OptAdam, Usage: "adam (Keras 2.0's: epsilon added to sqrt(v), not to PyTorch's bias-corrected one), sgd, adamw or rmsprop (torch.optim's); resnet20's recipe: sgd, momentum 0.9, weight decay 1e-4, each flag winning over its own part (another optimizer drops the recipe's settings and rate)", DefaultText: "adam; resnet20: sgd"},
 		&cli.Float64Flag{Name: "momentum", Usage: "SGD's momentum, PyTorch's form: v = momentum v + g, p -= lr v (dampening 0)", DefaultText: "0"},
 		&cli.BoolFlag{Name: "nesterov", Usage: "SGD's Nesterov momentum: p -= lr (g + momentum v)"},
 		&cli.Float64Flag{Name: "beta1", Usage: "the Adams' first-moment decay", DefaultText: "0.9"},
@@ -25,7 +25,7 @@ func recipeFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "clip-norm", Usage: "clip the gradient to this global norm, as torch.nn.utils.clip_grad_norm_ (not Keras' per-tensor clipnorm), before weight decay; steps.csv's grad_norm is each row's largest norm before clipping"},
 		&cli.Float64Flag{Name: "label-smoothing", Usage: "the training loss's label smoothing, as PyTorch's CrossEntropyLoss(label_smoothing=E); validation's loss stays plain"},
 		&cli.BoolFlag{Name: "no-decay-bias-bn", Usage: "weight decay leaves biases and batch normalization's scale and offset (the 1-D tensors) alone; PyTorch's default decays all"},
-		&cli.StringFlag{Name: "lr-schedule", Value: nn.SchedConstant, Usage: "constant; step, multistep, exponential (per epoch); cosine, onecycle (per step, over the run); plateau (per epoch, on validation)"},
+		&cli.StringFlag{Name: "lr-schedule", Value: nn.SchedConstant, Usage: "constant; step, multistep, exponential (per epoch); cosine, onecycle (per step, over the run); plateau (per epoch, on validation); resnet20's recipe: cosine with --warmup-epochs 0.1 (another schedule drops the warmup)", DefaultText: "constant; resnet20: cosine"},
 		&cli.IntSliceFlag{Name: nn.ParamStepEpochs, Usage: "step: the period in epochs (StepLR's step_size); multistep: the epochs at which the rate drops (MultiStepLR's milestones), as 30,60,80"},
 		&cli.Float64Flag{Name: nn.ParamGamma, Usage: "step, multistep, exponential: the factor of each drop (step and multistep: 0.1)"},
 		&cli.Float64Flag{Name: nn.ParamMinLR, Usage: "cosine: the rate it ends at (eta_min); plateau: the lowest rate (min_lr)", DefaultText: "0"},
@@ -49,9 +49,15 @@ var optimizerFlags = map[string][]string{
 
 // recipeConfig reads the optimizer and the schedule, refusing a setting
 // the chosen one does not take.
-func recipeConfig(c *cli.Context) (nn.Optimizer, nn.Schedule, error) {
+func recipeConfig(c *cli.Context, preset nn.TrainingDefaults) (nn.Optimizer, nn.Schedule, error) {
 	name := c.String("optimizer")
+	if !c.IsSet("optimizer") && preset.Optimizer.Name != "" {
+		name = preset.Optimizer.Name
+	}
 	opt, ok := nn.DefaultOptimizer(name)
+	if ok && name == preset.Optimizer.Name {
+		opt = preset.Optimizer
+	}
 	if !ok {
 		return opt, nn.Schedule{}, fmt.Errorf("--optimizer %q: %s", name, strings.Join(nn.Optimizers, ", "))
 	}
@@ -72,14 +78,19 @@ func recipeConfig(c *cli.Context) (nn.Optimizer, nn.Schedule, error) {
 	set("rho", &opt.Rho)
 	set("weight-decay", &opt.WeightDecay)
 	set("clip-norm", &opt.ClipNorm)
-	opt.Nesterov, opt.NoDecayBiasBN = c.Bool("nesterov"), c.Bool("no-decay-bias-bn")
+	if c.IsSet("nesterov") {
+		opt.Nesterov = c.Bool("nesterov")
+	}
+	if c.IsSet("no-decay-bias-bn") {
+		opt.NoDecayBiasBN = c.Bool("no-decay-bias-bn")
+	}
 	if opt.NoDecayBiasBN && opt.WeightDecay == 0 {
 		return opt, nn.Schedule{}, fmt.Errorf("--no-decay-bias-bn: the %s optimizer has no weight decay (give --weight-decay)", name)
 	}
 	if err := opt.Check(); err != nil {
 		return opt, nn.Schedule{}, fmt.Errorf("--optimizer %w", err)
 	}
-	s, err := scheduleConfig(c)
+	s, err := scheduleConfig(c, preset.Schedule)
 	return opt, s, err
 }
 
@@ -105,8 +116,11 @@ func earlyStopping(c *cli.Context) (nn.EarlyStopping, error) {
 
 // scheduleConfig reads the schedule and its parameters, with PyTorch's
 // defaults for those not given.
-func scheduleConfig(c *cli.Context) (nn.Schedule, error) {
+func scheduleConfig(c *cli.Context, preset nn.Schedule) (nn.Schedule, error) {
 	name := c.String("lr-schedule")
+	if !c.IsSet("lr-schedule") && preset.Name != "" {
+		name = preset.Name
+	}
 	takes, ok := nn.ScheduleParams[name]
 	if !ok {
 		return nn.Schedule{}, fmt.Errorf("--lr-schedule %q: %s", name, strings.Join(nn.Schedules, ", "))
@@ -116,8 +130,28 @@ func scheduleConfig(c *cli.Context) (nn.Schedule, error) {
 			return nn.Schedule{}, fmt.Errorf("--%s: the %s schedule does not take it", p, name)
 		}
 	}
-	s := nn.Schedule{Name: name, StepEpochs: c.IntSlice(nn.ParamStepEpochs), Gamma: c.Float64(nn.ParamGamma), MinLR: c.Float64(nn.ParamMinLR),
-		WarmupEpochs: c.Float64(nn.ParamWarmup), Patience: c.Int(nn.ParamPatience), Factor: c.Float64(nn.ParamFactor), Monitor: c.String(nn.ParamMonitor)}
+	s := nn.Schedule{Name: name}
+	if name == preset.Name {
+		s = preset
+	}
+	if c.IsSet(nn.ParamStepEpochs) {
+		s.StepEpochs = c.IntSlice(nn.ParamStepEpochs)
+	}
+	setFloat := func(flag string, dst *float64) {
+		if c.IsSet(flag) {
+			*dst = c.Float64(flag)
+		}
+	}
+	setFloat(nn.ParamGamma, &s.Gamma)
+	setFloat(nn.ParamMinLR, &s.MinLR)
+	setFloat(nn.ParamWarmup, &s.WarmupEpochs)
+	setFloat(nn.ParamFactor, &s.Factor)
+	if c.IsSet(nn.ParamPatience) {
+		s.Patience = c.Int(nn.ParamPatience)
+	}
+	if c.IsSet(nn.ParamMonitor) {
+		s.Monitor = c.String(nn.ParamMonitor)
+	}
 	switch name {
 	case nn.SchedStep, nn.SchedMultiStep:
 		if len(s.StepEpochs) == 0 {

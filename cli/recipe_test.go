@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"io"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/urfave/cli/v2"
+
+	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/report"
 	"github.com/vkcnn/vkcnn/runfolder"
 )
@@ -115,5 +120,59 @@ func TestEarlyStoppingAndPlateau(t *testing.T) {
 	_, stderr, status = runVkcnn(t, nil, "train", "--resume", cosine, "--data", data, "--epochs", "3")
 	if want := "its cosine schedule is fitted to its 1 epoch: --epochs 3 would move the rates of the steps it has taken"; status != 1 || !strings.Contains(stderr, want) {
 		t.Fatalf("--resume --epochs of a cosine run: status %d, %q; want 1 and %q", status, stderr, want)
+	}
+}
+
+// TestPresetRecipe: resnet20's recipe is its default where no flag names
+// a part of it, and a flag wins over its own part only (no training).
+func TestPresetRecipe(t *testing.T) {
+	sgd := nn.Optimizer{Name: nn.OptSGD, Momentum: 0.9, WeightDecay: 1e-4}
+	adam, _ := nn.DefaultOptimizer(nn.OptAdam)
+	cosine := nn.Schedule{Name: nn.SchedCosine, WarmupEpochs: 0.1}
+	constant := nn.Schedule{Name: nn.SchedConstant}
+	for _, c := range []struct {
+		args  []string
+		lr    float64
+		batch int
+		opt   nn.Optimizer
+		sched nn.Schedule
+	}{
+		{[]string{"--model", "resnet20"}, 0.1, 128, sgd, cosine},
+		{[]string{"--model", "resnet20", "--lr", "0.05", "--batch-size", "64"}, 0.05, 64, sgd, cosine},
+		{[]string{"--model", "resnet20", "--optimizer", "sgd"}, 0.1, 128, sgd, cosine},
+		{[]string{"--model", "resnet20", "--weight-decay", "5e-4", "--momentum", "0.8", "--nesterov"}, 0.1, 128,
+			nn.Optimizer{Name: nn.OptSGD, Momentum: 0.8, Nesterov: true, WeightDecay: 5e-4}, cosine},
+		{[]string{"--model", "resnet20", "--warmup-epochs", "0.3", "--lr-min", "1e-3"}, 0.1, 128, sgd,
+			nn.Schedule{Name: nn.SchedCosine, WarmupEpochs: 0.3, MinLR: 1e-3}},
+		{[]string{"--model", "resnet20", "--lr-schedule", "constant"}, 0.1, 128, sgd, constant},
+		{[]string{"--model", "resnet20", "--optimizer", "adam"}, 5e-4, 128, adam, cosine},
+		{[]string{"--model", "resnet20", "--optimizer", "adam", "--lr", "1e-3", "--lr-schedule", "constant"}, 1e-3, 128, adam, constant},
+		{[]string{"--model", "small"}, 1e-3, 32, adam, constant},
+		{[]string{"--model", "small", "--optimizer", "sgd", "--lr-schedule", "cosine"}, 1e-3, 32,
+			nn.Optimizer{Name: nn.OptSGD}, nn.Schedule{Name: nn.SchedCosine}},
+		{nil, 5e-4, 64, adam, constant},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var cfg nn.TrainConfig
+			app := newApp(io.Discard, io.Discard)
+			for _, cmd := range app.Commands {
+				if cmd.Name == "train" {
+					cmd.Action = func(ctx *cli.Context) error {
+						setup, err := parseTrainFlags(ctx)
+						if err == nil {
+							cfg = setup.cfg
+						}
+						return err
+					}
+				}
+			}
+			if err := app.Run(append([]string{"vkcnn", "train", "--out", t.TempDir()}, c.args...)); err != nil {
+				t.Fatal(err)
+			}
+			if cfg.LR != c.lr || cfg.BatchSize != c.batch || !reflect.DeepEqual(cfg.Optimizer, c.opt) || !reflect.DeepEqual(cfg.Schedule, c.sched) {
+				t.Errorf("lr %g, batch %d, %+v, %+v; want lr %g, batch %d, %+v, %+v",
+					cfg.LR, cfg.BatchSize, cfg.Optimizer, cfg.Schedule, c.lr, c.batch, c.opt, c.sched)
+			}
+		})
 	}
 }

@@ -80,7 +80,7 @@ func trainCommand() *cli.Command {
 			lenientFlag,
 			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "passes over the training set"},
 			&cli.IntFlag{Name: "batch-size", Value: 64, Usage: "samples a step (the small preset: 32, resnet20 and mobilenet: 128)"},
-			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset, resnet20 and mobilenet: 1e-3)"},
+			&cli.Float64Flag{Name: "lr", Value: 5e-4, Usage: "the learning rate, which --lr-schedule moves (the small preset and mobilenet: 1e-3; resnet20: 0.1, its recipe's SGD rate, which another --optimizer does not take)"},
 			&cli.Float64Flag{Name: "dropout", Usage: "override the rate of every dropout layer"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of initialisation, shuffling, augmentation and dropout"},
 			&cli.IntFlag{Name: "steps-per-epoch", Usage: "stop each epoch after N steps (0: the whole epoch), as Keras' steps_per_epoch"},
@@ -193,14 +193,11 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if keep != "last" && keep != "best" {
 		return nil, fmt.Errorf("--keep %q: last or best", keep)
 	}
-	lr, batch := c.Float64("lr"), c.Int("batch-size")
-	if d, ok := nn.PresetTraining(c.String("model")); ok {
-		if !c.IsSet("lr") {
-			lr = d.LR
-		}
-		if !c.IsSet("batch-size") {
-			batch = d.BatchSize
-		}
+	// A preset's defaults fill in only what the flags leave out.
+	preset, _ := nn.PresetTraining(c.String("model"))
+	batch := c.Int("batch-size")
+	if !c.IsSet("batch-size") && preset.BatchSize != 0 {
+		batch = preset.BatchSize
 	}
 	steps, err := stepsPerEpoch(c)
 	if err != nil {
@@ -210,9 +207,13 @@ func parseTrainFlags(c *cli.Context) (*trainSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt, schedule, err := recipeConfig(c)
+	opt, schedule, err := recipeConfig(c, preset)
 	if err != nil {
 		return nil, err
+	}
+	lr := c.Float64("lr")
+	if !c.IsSet("lr") && preset.LR != 0 && (preset.Optimizer.Name == "" || preset.Optimizer.Name == opt.Name) {
+		lr = preset.LR
 	}
 	stopping, err := earlyStopping(c)
 	if err != nil {

@@ -378,7 +378,7 @@ func (r *reader) layer(l object) (ls nn.LayerSpec, keep bool, err error) {
 			}
 			value = samePair(value)
 			if err := remarshal(key, value, &ls); err != nil {
-				if _, list := value.([]any); list {
+				if _, list := value.([]any); list && key != "padding" { // ZeroPadding2D's says what it takes
 					return fail("%s %s: vkcnn's %s takes one number", key, canonical(v), k.Type)
 				}
 				return fail("%s %s: %v", key, canonical(v), err)
@@ -476,8 +476,10 @@ func canonical(v json.RawMessage) string {
 
 // samePair reads Keras' [n, n] (a square kernel) as model.json's n.
 func samePair(v any) any {
-	if pair, ok := v.([]any); ok && len(pair) == 2 && pair[0] == pair[1] {
-		return pair[0]
+	if pair, ok := v.([]any); ok && len(pair) == 2 {
+		if n, ok := pair[0].(float64); ok && pair[1] == any(n) {
+			return n
+		}
 	}
 	return v
 }

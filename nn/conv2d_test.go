@@ -58,7 +58,7 @@ func TestConvRefusesBadWindows(t *testing.T) {
 		`{"type":"conv2d","filters":2,"kernel_size":3,"strides":[1,2,3]}`:                "[1,2,3] is not a number or a list of two",
 		`{"type":"conv2d","filters":2,"kernel_size":3,"padding":"causal"}`:               `layer 1 (conv2d_1): padding "causal" (same or valid)`,
 		`{"type":"conv2d","filters":2,"kernel_size":9,"padding":"valid"}`:                `layer 1 (conv2d_1): input (None, 8, 8, 1) is smaller than the 9x9 kernel, which "valid" padding keeps inside`,
-		`{"type":"maxpool2d","strides":2},{"type":"conv2d","filters":2,"kernel_size":3}`: "layer 1: a maxpool2d layer takes no strides",
+		`{"type":"batchnorm","strides":2},{"type":"conv2d","filters":2,"kernel_size":3}`: "layer 1: a batchnorm layer takes no strides",
 	} {
 		_, err := ParseSpec([]byte(model(conv)))
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {

@@ -39,6 +39,23 @@ type reference struct {
 	margins  []float64
 }
 
+// poolGeom is a pooling's windows at the reference's batch.
+func poolGeom(w kernels.Window, r *reference) ref.ConvGeom {
+	return ref.ConvGeom{Batch: r.batch, H: w.H, W: w.W, Cin: w.C, KH: w.KH, KW: w.KW, OH: w.OH, OW: w.OW, SH: w.SH, SW: w.SW, PadTop: w.PadTop, PadLeft: w.PadLeft}
+}
+
+// maxPoolWindows64 is the reference of max pooling in w's windows, whose
+// choices finite differences must leave as they are.
+func maxPoolWindows64(w kernels.Window) layer64 {
+	return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+		y, from, margin := ref.MaxPoolWindows64(poolGeom(w, r), x)
+		for o, i := range from {
+			r.decide(i, margin[o])
+		}
+		return y, func(dy []float64) []float64 { return ref.MaxPoolWindowsBackward64(from, dy, len(x)) }
+	})
+}
+
 // layer64 is a layer kind's float64 reference: its output for inputs xs
 // and the backward pass that goes with it, which sets the layer's
 // parameter gradients and returns its inputs' gradients.
@@ -108,6 +125,9 @@ var references = map[string]func(l *Layer) layer64{
 	},
 	"maxpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*maxPool2D).in
+		if w := l.rec.(*maxPool2D).window; w != nil {
+			return maxPoolWindows64(*w)
+		}
 		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 			y, from, margin := ref.MaxPool64(x, r.batch, in.H, in.W, in.C)
 			for o, i := range from {
@@ -116,8 +136,22 @@ var references = map[string]func(l *Layer) layer64{
 			return y, func(dy []float64) []float64 { return ref.MaxPoolBackward64(from, dy, len(x)) }
 		})
 	},
+	"globalmaxpool2d": func(l *Layer) layer64 { return maxPoolWindows64(*l.rec.(*globalMaxPool2D).window) },
+	"zeropadding2d": func(l *Layer) layer64 {
+		w := *l.rec.(*zeroPadding2D).window
+		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+			g := poolGeom(w, r)
+			return ref.Pad64(g, x), func(dy []float64) []float64 { return ref.Crop64(g, dy) }
+		})
+	},
 	"avgpool2d": func(l *Layer) layer64 {
 		in := l.rec.(*avgPool2D).in
+		if w := l.rec.(*avgPool2D).window; w != nil {
+			return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
+				g := poolGeom(*w, r)
+				return ref.AvgPoolWindows64(g, x, r.rounding), func(dy []float64) []float64 { return ref.AvgPoolWindowsBackward64(g, dy, r.rounding) }
+			})
+		}
 		return one(func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 			return ref.AvgPool64(x, r.batch, in.H, in.W, in.C, r.rounding), func(dy []float64) []float64 {
 				return ref.AvgPoolBackward64(dy, r.batch, in.H, in.W, in.C)
@@ -302,7 +336,7 @@ func randomParams(m *Model, seed uint64) []float32 {
 // graphSpec or stridedSpec.
 func TestEveryKindHasAReference(t *testing.T) {
 	used := map[string]bool{}
-	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers, depthwiseSpec().Layers) {
+	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers, poolingSpec().Layers, depthwiseSpec().Layers) {
 		used[l.Type] = true
 	}
 	for name := range kinds {
@@ -323,9 +357,9 @@ func TestEveryKindHasAReference(t *testing.T) {
 func TestReferenceMatchesFiniteDifferences(t *testing.T) {
 	tiny, bn, graph, strided, joins := tinySpec(), bnSpec(), graphSpec(), stridedSpec(), joinsSpec()
 	tiny.Input, bn.Input, graph.Input, strided.Input, joins.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}, [3]int{4, 5, 1}
-	depthwise := depthwiseSpec()
-	depthwise.Input = [3]int{6, 7, 2}
-	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins, depthwise} {
+	pooling, depthwise := poolingSpec(), depthwiseSpec()
+	pooling.Input, depthwise.Input = [3]int{7, 6, 2}, [3]int{6, 7, 2}
+	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins, pooling, depthwise} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
 	for _, spec := range activationSpecs() {
@@ -468,8 +502,27 @@ var gradientSteps = append([]gradientStep{
 	{"graph, full batch", graphSpec(), []int{1, 2, 5, 3}, 5},
 	{"strided, partial batch", stridedSpec(), []int{5, 1, 3}, 7},
 	{"joins, full batch", joinsSpec(), []int{0, 4, 2, 3}, 3},
+	{"pooling, partial batch", poolingSpec(), []int{1, 5, 2}, 4},
 	{"depthwise, partial batch", depthwiseSpec(), []int{5, 1, 3}, 7},
 }, activationSteps()...)
+
+// poolingSpec pools as Keras' options have it: zero padding of each
+// side its own; max pooling in 3x3 windows at stride 2 with "same"
+// padding (windows that overlap, partly of padding); average pooling of
+// 2x3 windows at stride 1 with "same" padding (the windows' real pixels
+// only) and of 3x3 "valid" windows at steps of 2 and 1; global max
+// pooling.
+func poolingSpec() ModelSpec {
+	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "zeropadding2d", ZeroPadding: &[2][2]int{{1, 0}, {0, 1}}},
+		{Type: "conv2d", Filters: 3, KernelSize: 3},
+		{Type: "maxpool2d", PoolSize: Pair{3, 3}, Strides: Pair{2, 2}, Padding: "same"},
+		{Type: "avgpool2d", PoolSize: Pair{2, 3}, Strides: Pair{1, 1}, Padding: "same"},
+		{Type: "avgpool2d", PoolSize: Pair{3, 3}, Strides: Pair{2, 1}},
+		{Type: "globalmaxpool2d"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
 
 // activationSteps are a partial batch of each of activationSpecs.
 func activationSteps() []gradientStep {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,9 +78,10 @@ func TestInitializerRefusals(t *testing.T) {
 func TestSpecKeepsKerasSettings(t *testing.T) {
 	frozen, momentum, epsilon := false, 0.9, 1e-5
 	spec := tinySpec()
+	bn := slices.IndexFunc(spec.Layers, func(l LayerSpec) bool { return l.Type == "batchnorm" })
 	spec.Layers[0].Trainable = &frozen
 	spec.Layers[0].Initializers = map[string]Initializer{"kernel": {Type: "variance_scaling", Scale: 2, Mode: "fan_in", Distribution: "truncated_normal"}, "bias": {Type: "constant", Value: 0.1}}
-	spec.Layers[3].Momentum, spec.Layers[3].Epsilon = &momentum, &epsilon
+	spec.Layers[bn].Momentum, spec.Layers[bn].Epsilon = &momentum, &epsilon
 	data, err := spec.JSON()
 	if err != nil {
 		t.Fatal(err)
@@ -99,8 +101,8 @@ func TestSpecKeepsKerasSettings(t *testing.T) {
 		t.Errorf("momentum on a convolution: %v", err)
 	}
 	spec.Layers[0].Momentum = nil
-	spec.Layers[3].Momentum = &epsilon
-	*spec.Layers[3].Momentum = 1
+	spec.Layers[bn].Momentum = &epsilon
+	*spec.Layers[bn].Momentum = 1
 	if _, err := Build(spec); err == nil || !strings.Contains(err.Error(), "needs 0 <= momentum < 1") {
 		t.Errorf("momentum 1: %v", err)
 	}

@@ -85,6 +85,9 @@ type kind struct {
 	flat bool
 	// joins says it may read several inputs (add, concatenate).
 	joins bool
+	// zeros says its padding is amounts of zeros (zeropadding2d), not
+	// "same" or "valid".
+	zeros bool
 	// keras are the Keras config entries of its class that model.json has
 	// no field for, each with the values (JSON) vkcnn implements.
 	keras map[string][]string

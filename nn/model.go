@@ -207,6 +207,12 @@ func kindOf(ls LayerSpec) (*kind, error) {
 			return nil, fmt.Errorf("a %s layer takes no %s", ls.Type, field)
 		}
 	}
+	if k.zeros && ls.Padding != "" {
+		return nil, fmt.Errorf("padding %q: a %s layer's padding is numbers of zeros", ls.Padding, ls.Type)
+	}
+	if !k.zeros && ls.ZeroPadding != nil {
+		return nil, fmt.Errorf("padding %v: a %s layer's padding is \"same\" or \"valid\"", *ls.ZeroPadding, ls.Type)
+	}
 	return k, nil
 }
 

@@ -6,20 +6,70 @@ import (
 	"github.com/vkcnn/vkcnn/nn/kernels"
 )
 
-// pool2dKeras are the Keras pooling settings the pooling kinds implement.
-var pool2dKeras = map[string][]string{"pool_size": {"[2,2]"}, "strides": {"[2,2]", "null"}, "padding": {`"valid"`}}
+// pool2dFields are the pooling kinds' model.json fields.
+var pool2dFields = []string{"pool_size", "strides", "padding"}
 
-// pool2d is what the pooling kinds share: 2x2 windows, stride 2, "valid"
-// (a trailing odd row or column is dropped); no parameters, no products.
-type pool2d struct{ in Shape }
+// pool2d is what the pooling kinds share: pool_size windows (default 2x2)
+// moved strides pixels a step (default pool_size), with "valid" padding
+// (the default: a trailing row or column no window fills is dropped) or
+// TensorFlow's "same" (the larger half below and right), which no window
+// counts. No parameters, no products.
+type pool2d struct {
+	in Shape
+	// window is the geometry pool.comp runs, nil for the default 2x2,
+	// stride-2 "valid" pooling, which maxpool.comp and avgpool.comp run as
+	// they always have.
+	window *kernels.Window
+}
 
 func newPool2D(b *builder) (pool2d, error) {
-	in := b.in()
-	if in.H < 2 || in.W < 2 {
-		return pool2d{}, fmt.Errorf("input %v is too small to pool", in)
+	in, s := b.in(), b.spec()
+	size, err := poolPair("pool_size", s.PoolSize, Pair{2, 2}, in)
+	if err != nil {
+		return pool2d{}, err
 	}
-	b.l.Out = Shape{in.H / 2, in.W / 2, in.C}
-	return pool2d{in}, nil
+	strides, err := poolPair("strides", s.Strides, size, in)
+	if err != nil {
+		return pool2d{}, err
+	}
+	g := &kernels.Window{H: in.H, W: in.W, C: in.C, KH: size[0], KW: size[1], SH: strides[0], SW: strides[1]}
+	switch s.Padding {
+	case "", "valid":
+		if in.H < g.KH || in.W < g.KW {
+			return pool2d{}, fmt.Errorf("input %v is too small to pool in %dx%d windows", in, g.KH, g.KW)
+		}
+		g.OH, g.OW = (in.H-g.KH)/g.SH+1, (in.W-g.KW)/g.SW+1
+	case "same":
+		g.OH, g.OW = (in.H+g.SH-1)/g.SH, (in.W+g.SW-1)/g.SW
+		g.PadTop = max((g.OH-1)*g.SH+g.KH-in.H, 0) / 2
+		g.PadLeft = max((g.OW-1)*g.SW+g.KW-in.W, 0) / 2
+	default:
+		return pool2d{}, fmt.Errorf("padding %q (same or valid)", s.Padding)
+	}
+	b.l.Out = Shape{g.OH, g.OW, in.C}
+	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PadTop == 0 && g.PadLeft == 0 && s.Padding != "same" {
+		return pool2d{in: in}, nil
+	}
+	return pool2d{in, g}, nil
+}
+
+// poolPair is a pooling's pool_size or strides: two sizes, each from 1
+// to the input's side, or def.
+func poolPair(name string, p, def Pair, in Shape) (Pair, error) {
+	if p == nil {
+		return def, nil
+	}
+	if len(p) != 2 || p[0] < 1 || p[1] < 1 || p[0] > in.H || p[1] > in.W {
+		return nil, fmt.Errorf("%s %v: rows and columns, from 1 to the input's %dx%d", name, []int(p), in.H, in.W)
+	}
+	return p, nil
+}
+
+// at is the layer's windows at a batch size.
+func (q pool2d) at(batch int) kernels.Window {
+	g := *q.window
+	g.Batch = batch
+	return g
 }
 
 func (pool2d) needs(int, bool, kernels.Tuning) needs { return needs{} }
@@ -35,4 +85,20 @@ func (q pool2d) inputGradient(p *pass, record func(batch, h, w, c int) error) er
 		return err
 	}
 	return p.mark("backward")
+}
+
+// pooling is the windows of a layer that pools or pads with pool.comp.
+func (q pool2d) pooling() pool2d { return q }
+
+// PoolWindows is how a pooling or zero padding layer places its windows,
+// for exports: their rows and columns, their steps and the padding on
+// each side.
+func PoolWindows(l *Layer) (kh, kw int, w Windows) {
+	g := l.rec.(interface{ pooling() pool2d }).pooling().window
+	if g == nil {
+		return 2, 2, Windows{SH: 2, SW: 2}
+	}
+	// Below and right, what the last window needs past the image.
+	return g.KH, g.KW, Windows{g.SH, g.SW, g.PadTop, g.PadLeft,
+		max((g.OH-1)*g.SH+g.KH-g.H-g.PadTop, 0), max((g.OW-1)*g.SW+g.KW-g.W-g.PadLeft, 0)}
 }

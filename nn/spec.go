@@ -33,7 +33,14 @@ type LayerSpec struct {
 	// Strides are a conv2d's steps, rows then columns (one number in
 	// model.json for both); default 1.
 	Strides Pair   `json:"strides,omitempty"`
-	Padding string `json:"padding,omitempty"` // conv2d: "same" (the default; TensorFlow's with strides) or "valid"
+	Padding string `json:"padding,omitempty"` // conv2d: "same" (the default; TensorFlow's with strides) or "valid"; pooling: "valid" (the default) or "same"
+	// PoolSize is a pooling's window, rows then columns (one number in
+	// model.json for both); default 2. Its strides default to it.
+	PoolSize Pair `json:"pool_size,omitempty"`
+	// ZeroPadding is a zeropadding2d's rows above and below, then columns
+	// left and right, which model.json writes in its padding field as one
+	// number, [rows, columns] or [[top, bottom], [left, right]].
+	ZeroPadding *[2][2]int `json:"-"`
 	// UseBias false leaves a conv2d's bias out (before a batch
 	// normalization, whose beta does its work).
 	UseBias    *bool   `json:"use_bias,omitempty"`
@@ -62,7 +69,8 @@ func (s LayerSpec) fieldsSet() []string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != ""}, {"use_bias", s.UseBias != nil},
+	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != "" || s.ZeroPadding != nil}, {"use_bias", s.UseBias != nil},
+		{"pool_size", s.PoolSize != nil},
 		{"depth_multiplier", s.DepthMultiplier != 0},
 		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"alpha", s.Alpha != nil}, {"momentum", s.Momentum != nil}, {"epsilon", s.Epsilon != nil}} {
 		if f.set {
@@ -75,12 +83,76 @@ func (s LayerSpec) fieldsSet() []string {
 // Biased says the layer has a bias: use_bias is left out or true.
 func (s LayerSpec) Biased() bool { return s.UseBias == nil || *s.UseBias }
 
+// UnmarshalJSON decodes a layer strictly (unknown fields are errors),
+// its padding a name or zeropadding2d's amounts.
+func (s *LayerSpec) UnmarshalJSON(data []byte) error {
+	type plain LayerSpec
+	v := struct {
+		*plain
+		Padding json.RawMessage `json:"padding,omitempty"`
+	}{plain: (*plain)(s)}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil || v.Padding == nil {
+		return err
+	}
+	if json.Unmarshal(v.Padding, &s.Padding) == nil {
+		return nil
+	}
+	var n int
+	var two [2]int
+	var four [2][2]int
+	switch {
+	case json.Unmarshal(v.Padding, &n) == nil:
+		four = [2][2]int{{n, n}, {n, n}}
+	case json.Unmarshal(v.Padding, &two) == nil && strictLength(v.Padding, 2):
+		four = [2][2]int{{two[0], two[0]}, {two[1], two[1]}}
+	case json.Unmarshal(v.Padding, &four) == nil && strictLength(v.Padding, 2):
+	default:
+		return fmt.Errorf("padding %s: a name, a number, [rows, columns] or [[top, bottom], [left, right]]", v.Padding)
+	}
+	s.ZeroPadding = &four
+	return nil
+}
+
+// strictLength says data is a JSON list of n lists or values, each list
+// itself of n.
+func strictLength(data []byte, n int) bool {
+	var items []json.RawMessage
+	if json.Unmarshal(data, &items) != nil || len(items) != n {
+		return false
+	}
+	for _, item := range items {
+		var inner []json.RawMessage
+		if json.Unmarshal(item, &inner) == nil && len(inner) != n {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalJSON writes a layer as it always has, zeropadding2d's padding
+// as [[top, bottom], [left, right]] after its other fields.
+func (s LayerSpec) MarshalJSON() ([]byte, error) {
+	type plain LayerSpec
+	if s.ZeroPadding == nil {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		Padding *[2][2]int `json:"padding"`
+	}{plain(s), s.ZeroPadding})
+}
+
 // Pair is two sizes, rows then columns, which model.json may write as one
 // number for both.
 type Pair []int
 
 // UnmarshalJSON reads a number n as [n, n], or a list of two.
 func (p *Pair) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" { // Keras' pooling strides: the pool size
+		return nil
+	}
 	var n int
 	if err := json.Unmarshal(data, &n); err == nil {
 		*p = Pair{n, n}
@@ -177,22 +249,32 @@ func Preset(name string) (ModelSpec, error) {
 	return ModelSpec{}, fmt.Errorf("unknown model %q (presets: %s, or a model.json file)", name, strings.Join(Presets, ", "))
 }
 
-// TrainingDefaults are a preset's learning rate and batch size where they
-// differ from the reference run's (5e-4, 64).
+// TrainingDefaults are a preset's training defaults where they differ
+// from the reference run's (Adam at a constant 5e-4, batch 64).
 type TrainingDefaults struct {
 	LR        float64
 	BatchSize int
+	// Optimizer and Schedule, where named, are the preset's recipe. LR is
+	// its optimizer's rate: another optimizer does not take it.
+	Optimizer Optimizer
+	Schedule  Schedule
 }
 
 // PresetTraining returns the training defaults of a preset: the small
 // network learns fastest in its single epoch with a higher rate and more,
-// smaller steps; resnet20, batch normalized, with Adam's usual rate at
-// the batch of He et al.; mobilenet, batch normalized too, as resnet20.
+// smaller steps; resnet20 trains with He et al.'s recipe (SGD at 0.1,
+// momentum 0.9, weight decay 1e-4, batch 128), annealed by a cosine
+// after a short warmup so that one epoch ends at a low rate; mobilenet
+// with Adam's usual rate at batch 128.
 func PresetTraining(name string) (TrainingDefaults, bool) {
 	switch name {
 	case "small":
 		return TrainingDefaults{LR: 1e-3, BatchSize: 32}, true
-	case "resnet20", "mobilenet":
+	case "resnet20":
+		return TrainingDefaults{LR: 0.1, BatchSize: 128,
+			Optimizer: Optimizer{Name: OptSGD, Momentum: 0.9, WeightDecay: 1e-4},
+			Schedule:  Schedule{Name: SchedCosine, WarmupEpochs: 0.1}}, true
+	case "mobilenet":
 		return TrainingDefaults{LR: 1e-3, BatchSize: 128}, true
 	}
 	return TrainingDefaults{}, false

@@ -197,11 +197,24 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		b.node("GlobalAveragePool", name, "", []string{b.name})
 		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
 	case "maxpool2d", "avgpool2d":
+		kh, kw, g := nn.PoolWindows(l)
+		attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(kh), int64(kw)), intsAttr("strides", int64(g.SH), int64(g.SW))}
+		if g != (nn.Windows{SH: g.SH, SW: g.SW}) {
+			attrs = append(attrs, intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)))
+		}
 		op := "MaxPool"
 		if l.Spec.Type == "avgpool2d" {
-			op = "AveragePool"
+			// The mean of the window's real pixels, as Keras has it.
+			op, attrs = "AveragePool", append(attrs, intAttr("count_include_pad", 0))
 		}
-		b.node(op, name, "", []string{b.name}, intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2))
+		b.node(op, name, "", []string{b.name}, attrs...)
+	case "globalmaxpool2d":
+		b.node("GlobalMaxPool", name, "", []string{b.name})
+		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
+	case "zeropadding2d":
+		_, _, g := nn.PoolWindows(l)
+		pads := b.int64s(name+"/pads", 0, 0, int64(g.PadTop), int64(g.PadLeft), 0, 0, int64(g.PadBottom), int64(g.PadRight))
+		b.node("Pad", name, "", []string{b.name, pads})
 	case "batchnorm":
 		inputs := []string{b.name}
 		for _, p := range []string{"gamma", "beta", "moving_mean", "moving_variance"} {
@@ -398,6 +411,14 @@ func (b *builder) constant(layer, name string, v float32) string {
 		Name: full, DataType: int32(onnxpb.TensorProto_FLOAT), RawData: binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)),
 	})
 	return full
+}
+
+// int64s adds an int64 vector initializer and returns its name.
+func (b *builder) int64s(name string, values ...int64) string {
+	b.graph.Initializer = append(b.graph.Initializer, &onnxpb.TensorProto{
+		Name: name, Dims: []int64{int64(len(values))}, DataType: int32(onnxpb.TensorProto_INT64), Int64Data: values,
+	})
+	return name
 }
 
 // flatten appends a Flatten of the value, if it is an NCHW image of shape

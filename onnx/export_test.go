@@ -30,7 +30,10 @@ var everyLayer = nn.ModelSpec{Format: nn.GraphFormat, Name: "every", Input: [3]i
 	{Type: "activation", Activation: "tanh"},
 	{Type: "depthwiseconv2d", KernelSize: 3, Activation: "relu"},
 	{Type: "separableconv2d", Filters: 4, KernelSize: 3, DepthMultiplier: 2},
+	{Type: "zeropadding2d", ZeroPadding: &[2][2]int{{1, 0}, {0, 2}}},
 	{Type: "globalavgpool2d"},
+	{Type: "globalmaxpool2d", Inputs: []string{"zero_padding2d_1"}},
+	{Type: "add", Inputs: []string{"global_average_pooling2d_1", "global_max_pooling2d_1"}},
 	{Type: "relu"},
 	{Type: "leaky_relu", Alpha: new(0.1)},
 	{Type: "flatten"},
@@ -81,15 +84,15 @@ func TestExportCoversEveryLayerType(t *testing.T) {
 	for _, n := range g.Node {
 		ops = append(ops, n.OpType)
 	}
-	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv", "Tanh", "Conv", "Relu", "Conv", "Conv",
-		"GlobalAveragePool", "Flatten", "Relu", "LeakyRelu", "BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
+	want := []string{"Conv", "Relu", "BatchNormalization", "Sum", "MaxPool", "Conv", "Concat", "AveragePool", "Conv", "Tanh", "Conv", "Relu", "Conv", "Conv", "Pad",
+		"GlobalAveragePool", "Flatten", "GlobalMaxPool", "Flatten", "Sum", "Relu", "LeakyRelu", "BatchNormalization", "Gemm", "Relu", "Gemm", "Softmax"}
 	if !slices.Equal(ops, want) {
 		t.Errorf("operators %q, want %q", ops, want)
 	}
 	shapes := map[string][]int64{}
 	for _, init := range g.Initializer {
 		shapes[init.Name] = init.Dims
-		if len(init.RawData) != 4*int(product(init.Dims)) {
+		if init.DataType == int32(onnxpb.TensorProto_FLOAT) && len(init.RawData) != 4*int(product(init.Dims)) {
 			t.Errorf("%s: %d bytes for dimensions %v", init.Name, len(init.RawData), init.Dims)
 		}
 	}
