@@ -80,18 +80,30 @@ func windows(in Shape, k int, strides Pair, padding string) (*kernels.Window, er
 		if sh == 1 && sw == 1 {
 			return nil, nil
 		}
-		g.OH, g.OW = (in.H+sh-1)/sh, (in.W+sw-1)/sw
-		g.PadTop = max((g.OH-1)*sh+k-in.H, 0) / 2
-		g.PadLeft = max((g.OW-1)*sw+k-in.W, 0) / 2
+		place(g, true)
 	case "valid":
 		if in.H < k || in.W < k {
 			return nil, fmt.Errorf("input %v is smaller than the %dx%d kernel, which \"valid\" padding keeps inside", in, k, k)
 		}
-		g.OH, g.OW = (in.H-k)/sh+1, (in.W-k)/sw+1
+		place(g, false)
 	default:
 		return nil, fmt.Errorf("padding %q (same or valid)", padding)
 	}
 	return g, nil
+}
+
+// place sets g's outputs and padding as TensorFlow places windows:
+// "same" (same) gives ceil(in / stride) outputs a side, padded by what
+// they need, the larger half below and right; "valid" the windows wholly
+// inside, which g's input must hold.
+func place(g *kernels.Window, same bool) {
+	if !same {
+		g.OH, g.OW = (g.H-g.KH)/g.SH+1, (g.W-g.KW)/g.SW+1
+		return
+	}
+	g.OH, g.OW = (g.H+g.SH-1)/g.SH, (g.W+g.SW-1)/g.SW
+	g.PadTop = max((g.OH-1)*g.SH+g.KH-g.H, 0) / 2
+	g.PadLeft = max((g.OW-1)*g.SW+g.KW-g.W, 0) / 2
 }
 
 // conv is the layer's convolution at a batch size, its variant not yet

@@ -38,11 +38,9 @@ func newPool2D(b *builder) (pool2d, error) {
 		if in.H < g.KH || in.W < g.KW {
 			return pool2d{}, fmt.Errorf("input %v is too small to pool in %dx%d windows", in, g.KH, g.KW)
 		}
-		g.OH, g.OW = (in.H-g.KH)/g.SH+1, (in.W-g.KW)/g.SW+1
+		place(g, false)
 	case "same":
-		g.OH, g.OW = (in.H+g.SH-1)/g.SH, (in.W+g.SW-1)/g.SW
-		g.PadTop = max((g.OH-1)*g.SH+g.KH-in.H, 0) / 2
-		g.PadLeft = max((g.OW-1)*g.SW+g.KW-in.W, 0) / 2
+		place(g, true)
 	default:
 		return pool2d{}, fmt.Errorf("padding %q (same or valid)", s.Padding)
 	}
@@ -98,7 +96,5 @@ func PoolWindows(l *Layer) (kh, kw int, w Windows) {
 	if g == nil {
 		return 2, 2, Windows{SH: 2, SW: 2}
 	}
-	// Below and right, what the last window needs past the image.
-	return g.KH, g.KW, Windows{g.SH, g.SW, g.PadTop, g.PadLeft,
-		max((g.OH-1)*g.SH+g.KH-g.H-g.PadTop, 0), max((g.OW-1)*g.SW+g.KW-g.W-g.PadLeft, 0)}
+	return g.KH, g.KW, windowsOf(*g)
 }

@@ -218,24 +218,7 @@ func ReLUBackward64(y, dOut []float64) []float64 {
 // window's first maximum in row-major order; from says which input it is
 // and margin how far it lies above the window's next largest value.
 func MaxPool64(x []float64, batch, h, w, c int) (y []float64, from []int, margin []float64) {
-	y = make([]float64, batch*(h/2)*(w/2)*c)
-	from, margin = make([]int, len(y)), make([]float64, len(y))
-	poolWindows(batch, h, w, c, func(o int, in [4]int) {
-		best := in[0]
-		for _, j := range in[1:] {
-			if x[j] > x[best] {
-				best = j
-			}
-		}
-		margin[o] = math.Inf(1)
-		for _, j := range in {
-			if j != best {
-				margin[o] = min(margin[o], x[best]-x[j])
-			}
-		}
-		y[o], from[o] = x[best], best
-	})
-	return y, from, margin
+	return MaxPoolWindows64(ConvGeom{Batch: batch, H: h, W: w, Cin: c, KH: 2, KW: 2, OH: h / 2, OW: w / 2, SH: 2, SW: 2}, x)
 }
 
 // MaxPoolBackward64 routes each window's gradient to the input from says,
