@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/nn"
@@ -45,8 +42,6 @@ const everyActivation = `{"format": "vkcnn-sequential-1", "name": "activations",
 // their curved parts. The logits lie within 2e-4 of vkcnn's;
 // hard_sigmoid's slope 0.201 instead of 0.2 moves them by 0.09.
 func TestExportActivationsMatchONNXRuntime(t *testing.T) {
-	data := dataDir(t)
-	runner := onnxRuntime(t)
 	spec, err := nn.LoadSpec(writeModel(t, everyActivation))
 	if err != nil {
 		t.Fatal(err)
@@ -66,19 +61,9 @@ func TestExportActivationsMatchONNXRuntime(t *testing.T) {
 			}
 		}
 	}
-	run := t.TempDir()
-	js, err := spec.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := errors.Join(os.WriteFile(filepath.Join(run, "model.json"), js, 0o644),
-		model.SaveWeights(filepath.Join(run, "weights.safetensors"), params)); err != nil {
-		t.Fatal(err)
-	}
-	c := compareExport(t, runner, run, firstTestDigits(t, data, 64))
-	t.Logf("64 digits: probabilities at most %.3g apart, logits %.3g; %d classes differ", c.probabilities, c.logits, c.classes)
-	if c.probabilities > onnxTolerance || c.logits > 1e-3 || math.IsNaN(c.logits) {
-		t.Errorf("ONNX Runtime's probabilities are up to %.3g from vkcnn's and its logits %.3g (want at most %g and 1e-3)",
-			c.probabilities, c.logits, onnxTolerance)
+	c := exportWeights(t, spec, params)
+	t.Logf("64 digits: %d classes differ", c.classes)
+	if c.logits > 1e-3 || math.IsNaN(c.logits) {
+		t.Errorf("ONNX Runtime's logits are up to %.3g from vkcnn's (want at most 1e-3)", c.logits)
 	}
 }

@@ -145,8 +145,9 @@ func exportInitial(t *testing.T, spec nn.ModelSpec) {
 	exportWeights(t, spec, model.Init(7))
 }
 
-// exportWeights checks the export of the spec with the weights params.
-func exportWeights(t *testing.T, spec nn.ModelSpec, params []float32) {
+// exportWeights checks the export of the spec with the weights params,
+// and returns what it measured.
+func exportWeights(t *testing.T, spec nn.ModelSpec, params []float32) comparison {
 	data := dataDir(t)
 	runner := onnxRuntime(t)
 	model, err := nn.Build(spec)
@@ -168,6 +169,7 @@ func exportWeights(t *testing.T, spec nn.ModelSpec, params []float32) {
 	if c.probabilities > onnxTolerance {
 		t.Errorf("ONNX Runtime's probabilities are up to %.3g from vkcnn's (want at most %g)", c.probabilities, onnxTolerance)
 	}
+	return c
 }
 
 // comparison is what compareExport measured.
