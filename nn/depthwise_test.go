@@ -97,32 +97,3 @@ func TestDepthwiseRefusals(t *testing.T) {
 		}
 	}
 }
-
-// TestMobileNet counts the preset's parameters at CIFAR's and MNIST's
-// shapes (docs/models.md states them: less its dense layer's 5,130, the
-// 32x32x3 count is Keras' MobileNet(alpha=0.5, include_top=False), 829,536)
-// and checks its last block's shape.
-func TestMobileNet(t *testing.T) {
-	for _, c := range []struct {
-		input            [3]int
-		total, trainable int
-	}{{[3]int{32, 32, 3}, 834666, 823722}, {[3]int{28, 28, 1}, 834378, 823434}} {
-		spec, err := PresetFor("mobilenet", c.input, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := Build(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.CountParams() != c.total || m.CountTrainable() != c.trainable {
-			t.Errorf("%v: %d parameters, %d trainable; want %d, %d", c.input, m.CountParams(), m.CountTrainable(), c.total, c.trainable)
-		}
-		if got := m.Layers[len(m.Layers)-3].Out; got != (Shape{2, 2, 512}) {
-			t.Errorf("%v: the last block's output is %v, want 2x2x512", c.input, got)
-		}
-	}
-	if spec, _ := Preset("mobilenet"); spec.Input != [3]int{32, 32, 3} || !DataShaped("mobilenet") {
-		t.Errorf("mobilenet's default input %v", spec.Input)
-	}
-}

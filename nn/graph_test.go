@@ -192,17 +192,25 @@ func TestGraphResumeIsBitIdentical(t *testing.T) {
 	}
 }
 
-// TestResNet20 counts the preset's parameters at CIFAR's and MNIST's
-// shapes (docs/models.md states them: Keras' ResNet v1 example at depth
-// 20 has 274,442 with biases and no normalized shortcut, 784 biases more
-// and 384 normalization values fewer) and checks the last stage's shape.
-func TestResNet20(t *testing.T) {
+// TestDataShapedPresets counts resnet20's and mobilenet's parameters at
+// CIFAR's and MNIST's shapes, as docs/models.md states them, and checks
+// the last block's shape. Keras' ResNet v1 example at depth 20 has
+// 274,442, with biases and no normalized shortcut: 784 biases more and
+// 384 normalization values fewer. Less its dense layer's 5,130, mobilenet
+// at 32x32x3 is Keras' MobileNet(alpha=0.5, include_top=False), 829,536.
+func TestDataShapedPresets(t *testing.T) {
 	for _, c := range []struct {
+		preset           string
 		input            [3]int
 		total, trainable int
 		last             Shape
-	}{{[3]int{32, 32, 3}, 274042, 272474, Shape{8, 8, 64}}, {[3]int{28, 28, 1}, 273754, 272186, Shape{7, 7, 64}}} {
-		spec, err := PresetFor("resnet20", c.input, 10)
+	}{
+		{"resnet20", [3]int{32, 32, 3}, 274042, 272474, Shape{8, 8, 64}},
+		{"resnet20", [3]int{28, 28, 1}, 273754, 272186, Shape{7, 7, 64}},
+		{"mobilenet", [3]int{32, 32, 3}, 834666, 823722, Shape{2, 2, 512}},
+		{"mobilenet", [3]int{28, 28, 1}, 834378, 823434, Shape{2, 2, 512}},
+	} {
+		spec, err := PresetFor(c.preset, c.input, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,14 +219,17 @@ func TestResNet20(t *testing.T) {
 			t.Fatal(err)
 		}
 		if m.CountParams() != c.total || m.CountTrainable() != c.trainable {
-			t.Errorf("%v: %d parameters, %d trainable; want %d, %d", c.input, m.CountParams(), m.CountTrainable(), c.total, c.trainable)
+			t.Errorf("%s %v: %d parameters, %d trainable; want %d, %d", c.preset, c.input, m.CountParams(), m.CountTrainable(), c.total, c.trainable)
 		}
 		if got := m.Layers[len(m.Layers)-3].Out; got != c.last {
-			t.Errorf("%v: the last block's output is %v, want %v", c.input, got, c.last)
+			t.Errorf("%s %v: the last block's output is %v, want %v", c.preset, c.input, got, c.last)
+		}
+		if spec, _ := Preset(c.preset); spec.Input != [3]int{32, 32, 3} || !DataShaped(c.preset) {
+			t.Errorf("%s's default input %v", c.preset, spec.Input)
 		}
 	}
-	if spec, _ := Preset("resnet20"); spec.Input != [3]int{32, 32, 3} || !DataShaped("resnet20") || DataShaped("small") {
-		t.Errorf("resnet20's default input %v", spec.Input)
+	if DataShaped("small") {
+		t.Error("small takes the data set's shape")
 	}
 }
 
