@@ -95,12 +95,7 @@ func TestExternalModule(t *testing.T) {
 
 	cache := filepath.Join(os.TempDir(), "vkcnn-external-module-test")
 	modCache := filepath.Join(cache, "mod")
-	// Versions of the library from earlier runs are of no use again.
-	for _, dir := range []string{filepath.Join(modCache, modulePath), filepath.Join(modCache, "cache", "download", modulePath)} {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forgetOldVersions(t, modCache, version)
 	local := goEnv(t, goBin, "GOMODCACHE")
 	upstream := goEnv(t, goBin, "GOPROXY")
 	env := append(os.Environ(),
@@ -144,6 +139,31 @@ func TestExternalModule(t *testing.T) {
 // moduleZip zips the module in root as the proxy serves it, and names a
 // version after its contents, so that a module cache kept between runs
 // never serves an older zip under it.
+// forgetOldVersions removes the library's versions that earlier runs left in
+// the module cache, which are of no use again. A version made in the last
+// hour may be another test's that is running now (the folder is shared), so
+// it stays.
+func forgetOldVersions(t *testing.T, modCache, version string) {
+	t.Helper()
+	unpacked := filepath.Dir(filepath.Join(modCache, modulePath))
+	downloaded := filepath.Join(modCache, "cache", "download", modulePath, "@v")
+	for _, dir := range []string{unpacked, downloaded} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // nothing cached yet
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || strings.Contains(e.Name(), version) || !strings.Contains(e.Name(), "v0.0.0-test.") || time.Since(info.ModTime()) < time.Hour {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func moduleZip(t *testing.T, root string) ([]byte, string) {
 	t.Helper()
 	ls := exec.Command("git", "ls-files", "--cached", "--others", "--exclude-standard", "-z")
