@@ -16,6 +16,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/usercache"
 )
 
 // The decoded cache of an image folder is one file in CacheDir, named by
@@ -36,14 +37,7 @@ const cacheMagic = "VKCNNIMG"
 // CacheDir is where decoded image folders are kept: $VKCNN_CACHE, else
 // vkcnn/images in the user's cache folder (~/.cache on Linux).
 func CacheDir() (string, error) {
-	if dir := os.Getenv("VKCNN_CACHE"); dir != "" {
-		return dir, nil
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder for decoded images (set VKCNN_CACHE): %w", err)
-	}
-	return filepath.Join(dir, "vkcnn", "images"), nil
+	return usercache.Path("VKCNN_CACHE", "images", "decoded images")
 }
 
 // cacheKey hashes everything the decoded images depend on.

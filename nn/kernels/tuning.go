@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
+	"github.com/vkcnn/vkcnn/internal/usercache"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -103,14 +104,7 @@ const tuningVersion = 2
 // TuningPath is the cache file: $VKCNN_TUNING, else vkcnn/tuning.json in
 // the user's cache folder.
 func TuningPath() (string, error) {
-	if p := os.Getenv("VKCNN_TUNING"); p != "" {
-		return p, nil
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("tuning cache: %w", err)
-	}
-	return filepath.Join(dir, "vkcnn", "tuning.json"), nil
+	return usercache.Path("VKCNN_TUNING", "tuning.json", "the tuning cache")
 }
 
 func deviceKey(info vk.DeviceInfo) string { return info.Name + " | " + info.DriverInfo }
