@@ -340,13 +340,12 @@ func valueRange(m metric, values []float64) (lo, hi float64) {
 }
 
 func clampXYs(m metric, xys plotter.XYs) plotter.XYs {
+	if m.accuracy {
+		return xys // errorScale draws 100% on the axis' edge
+	}
 	out := make(plotter.XYs, len(xys))
 	for i, xy := range xys {
-		if m.accuracy {
-			xy.Y = min(xy.Y, 1-minError)
-		} else {
-			xy.Y = max(xy.Y, minLoss)
-		}
+		xy.Y = max(xy.Y, minLoss)
 		out[i] = xy
 	}
 	return out
@@ -372,12 +371,13 @@ func smoothed(xys plotter.XYs) plotter.XYs {
 }
 
 // errorScale places an accuracy a at -log10(1-a): 90%, 99% and 99.9% are
-// evenly spaced.
+// evenly spaced. The axis ends below 100%, which it cannot reach, so a
+// perfect row is drawn on its top edge, not above the panel.
 type errorScale struct{}
 
 func (errorScale) Normalize(lo, hi, x float64) float64 {
 	f := func(a float64) float64 { return -math.Log10(math.Max(1-a, minError/10)) }
-	return (f(x) - f(lo)) / (f(hi) - f(lo))
+	return min((f(x)-f(lo))/(f(hi)-f(lo)), 1)
 }
 
 // decades are the steps mantissas make of each power of ten from 10^-6 to

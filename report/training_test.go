@@ -195,3 +195,14 @@ func TestTicks(t *testing.T) {
 		}
 	}
 }
+
+// A row at 100% training accuracy lies beyond the accuracy axis, which
+// ends below 100%: it is drawn on the top edge, not above the panel.
+func TestErrorScaleKeepsPerfectRowsInside(t *testing.T) {
+	lo, hi := 0.9, 0.995
+	for _, c := range []struct{ a, want float64 }{{lo, 0}, {hi, 1}, {1, 1}, {0.9999, 1}} {
+		if got := (errorScale{}).Normalize(lo, hi, c.a); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("accuracy %v on [%v, %v] is drawn at %v of the axis, want %v", c.a, lo, hi, got, c.want)
+		}
+	}
+}
