@@ -32,7 +32,7 @@ func benchPrecisionCommand() *cli.Command {
 			"--batch-size test images through conv2d_1 with the weights of --run (default: the\n" +
 			"initial weights of --seed). --npz writes the operands (x NHWC, w HWIO, flat, and\n" +
 			"their shape) for bench/precision_torch.py, which measures PyTorch's on a GPU.",
-		UsageText: "vkcnn bench precision --list\n" +
+		UsageText: "vkcnn bench precision --list [--runs] [--device D]\n" +
 			"vkcnn bench precision [--inputs uniform|model] [--run DIR] [--batch-size 64] [--samples 10000] [--precision P|all] [--seed 1] [--npz FILE] [--json] [--data DIR] [--device D]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "inputs", Value: "uniform", Usage: "uniform ([-1, 1]) or model (test images through conv2d_1)"},
@@ -41,6 +41,7 @@ func benchPrecisionCommand() *cli.Command {
 			&cli.IntFlag{Name: "samples", Value: 10000, Usage: "output entries checked against float64"},
 			&cli.StringFlag{Name: "precision", Value: "all", Usage: strings.Join(kernels.PrecisionNames(), ", ") + " or all"},
 			&cli.BoolFlag{Name: "list", Usage: "print the precisions' names, one a line, fp32 first, and measure nothing (for scripts)"},
+			&cli.BoolFlag{Name: "runs", Usage: "with --list: only those the device runs (vkcnn devices' precisions line)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the uniform inputs, the initial weights and the sample"},
 			&cli.StringFlag{Name: "npz", Usage: "also write the operands to this NumPy archive"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON for machines"},
@@ -61,10 +62,30 @@ type benchPrecisionResult struct {
 	Errors  []measure.PrecisionError `json:"errors"`
 }
 
+// listPrecisions prints the precisions' names, or with --runs those that
+// the device runs.
+func listPrecisions(c *cli.Context) (err error) {
+	names := kernels.PrecisionNames()
+	if c.Bool("runs") {
+		ctx, err := openDevice(c)
+		if err != nil {
+			return err
+		}
+		defer closeDevice(ctx, &err)
+		names = nil
+		for _, p := range kernels.Precisions {
+			if kernels.CheckPrecision(ctx.Info, p) == nil {
+				names = append(names, p.String())
+			}
+		}
+	}
+	fmt.Fprintln(c.App.Writer, strings.Join(names, "\n"))
+	return nil
+}
+
 func benchPrecision(c *cli.Context) (err error) {
 	if c.Bool("list") {
-		fmt.Fprintln(c.App.Writer, strings.Join(kernels.PrecisionNames(), "\n"))
-		return nil
+		return listPrecisions(c)
 	}
 	batch, samples, seed := c.Int("batch-size"), c.Int("samples"), c.Uint64("seed")
 	if batch <= 0 || samples <= 0 {

@@ -108,4 +108,15 @@ func TestPrecisionList(t *testing.T) {
 	if want := strings.Join(kernels.PrecisionNames(), "\n") + "\n"; out != want || !strings.HasPrefix(out, kernels.FP32.String()+"\n") {
 		t.Fatalf("bench precision --list printed %q, want %q, fp32 first", out, want)
 	}
+	// --runs lists what vkcnn devices' precisions line says of the
+	// default device, which scripts read it for.
+	devices := "\n" + mustRun(t, "devices")
+	_, chosen, _ := strings.Cut(devices, "\n* ")
+	_, line, _ := strings.Cut(chosen, "     precisions: ")
+	line, _, _ = strings.Cut(line, "\n")
+	line, _, _ = strings.Cut(line, " (not ")
+	want := strings.ReplaceAll(line, ", ", "\n") + "\n"
+	if out := mustRun(t, "bench", "precision", "--list", "--runs"); line == "" || out != want {
+		t.Fatalf("bench precision --list --runs printed %q, where vkcnn devices says the default device runs %q", out, line)
+	}
 }

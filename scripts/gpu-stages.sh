@@ -103,17 +103,16 @@ stages_vkcnn() {
 }
 
 # stages_smoke proves in at most 2 minutes on a GPU that each product runs
-# right at every precision the device runs (vkcnn devices' precisions
-# line, kernels.CheckPrecision): a variant of each precision that runs
+# right at every precision the device runs (bench precision --list --runs,
+# vkcnn devices' precisions line): a variant of each precision that runs
 # wherever the precision does, on a GEMM and a convolution of partial tiles
 # and fragments, without validation (Debian's layer predates cooperative
 # matrices); then 20 steps of the standard model (on lavapipe the small
 # one) at each.
 stages_smoke() {
 	local precisions prec variants="" model batch train_limit saved_layer=$layer saved_filter=$filter saved_limit=$tests_limit
-	precisions=$(printf '%s\n' "$devices" | awk '/^\* / { on = 1; next } /^  [0-9]/ { on = 0 }
-		on && /^ +precisions: / { sub(/^ +precisions: /, ""); sub(/ \(not .*/, ""); gsub(/,/, ""); print; exit }')
-	[ -n "$precisions" ] || { fail "vkcnn devices names no precision for $chosen"; return; }
+	precisions=$(bin/vkcnn bench precision --list --runs | paste -sd " " -)
+	[ -n "$precisions" ] || { fail "bench precision --list --runs names no precision for $chosen"; return; }
 	for prec in $precisions; do
 		case $prec in
 		fp32) variants+="|warp128" ;;
