@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -126,10 +127,50 @@ func CheckLabelSmoothing(e float64) error {
 	return nil
 }
 
+// Totals are the running loss and accuracy counters that Accumulate adds
+// each batch to, field by field in the words of their buffer:
+// shaders/accumulate.comp declares the same members in the same order
+// (TestTotalsLayout checks that the two agree).
+type Totals struct {
+	Loss             float32 // the samples' losses summed
+	LossCompensation float32 // the sum's Kahan compensation
+	Correct          float32 // the samples classified right
+	Samples          float32 // the samples counted
+}
+
+// TotalsWords is the size of the totals buffer in 4-byte words.
+const TotalsWords = 4
+
+// TotalsOf reads Totals from the words of their buffer.
+func TotalsOf(words []float32) Totals {
+	return Totals{Loss: words[0], LossCompensation: words[1], Correct: words[2], Samples: words[3]}
+}
+
+// Words are t as their buffer holds them.
+func (t Totals) Words() []float32 {
+	return []float32{t.Loss, t.LossCompensation, t.Correct, t.Samples}
+}
+
+// MarshalJSON writes t as its buffer's words, the array that checkpoints
+// have always kept.
+func (t Totals) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.Words())
+}
+
+// UnmarshalJSON reads the array MarshalJSON writes.
+func (t *Totals) UnmarshalJSON(data []byte) error {
+	var words [TotalsWords]float32
+	if err := json.Unmarshal(data, &words); err != nil {
+		return err
+	}
+	*t = TotalsOf(words[:])
+	return nil
+}
+
 // Accumulate records totals += the batch's loss sum and correct count
-// (totals: loss, its Kahan compensation, correct, samples).
+// (totals: a buffer of Totals).
 func Accumulate(ctx *vk.Context, rec *vk.Recording, stats, step, totals vk.Range) error {
-	if err := needFloats("totals", totals, 4); err != nil {
+	if err := needFloats("totals", totals, TotalsWords); err != nil {
 		return err
 	}
 	k, err := accumulateShader.kernel(ctx)
