@@ -1,6 +1,15 @@
 // Package kernels records vkcnn's compute shaders: for each one its
 // bindings, push constants, specialization and dispatch geometry, declared
 // in one place. Layers use these; nothing here calls Vulkan directly.
+//
+// The GEMM-shaped products (Gemm, ConvProduct) run on a GemmVariant, a
+// tile of one GemmStyle. Each style is a file (gemm_subgroup.go,
+// gemm_tiled.go, gemm_warp.go, gemm_matrix.go) implementing GemmStyle:
+// its shader suffix and specialization constants, tile, workgroup,
+// subgroup and shared memory, the shape rules of its shader body, vec4
+// staging (and so splitting k) and precision. Check, Default and the
+// products' records ask the style; only Default's order of preference
+// names styles.
 package kernels
 
 import (

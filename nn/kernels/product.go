@@ -155,7 +155,7 @@ func check(info vk.DeviceInfo, p Product, ch Choice, compile bool) error {
 func Refused(info vk.DeviceInfo, prec Precision) []string {
 	var out []string
 	for _, v := range GemmVariants {
-		if (v.Style == Matrix) != prec.matrix() {
+		if v.Style.matrix() != prec.matrix() {
 			continue
 		}
 		if err := v.usable(info, prec, false); err != nil {
@@ -191,7 +191,7 @@ func Default(info vk.DeviceInfo, p Product, prec Precision) Choice {
 	if prec.matrix() {
 		var runs []Choice
 		for _, v := range GemmVariants {
-			if ch, err := For(info, p, v, prec); v.Style == Matrix && err == nil {
+			if ch, err := For(info, p, v, prec); v.Style.matrix() && err == nil {
 				runs = append(runs, ch)
 			}
 		}
