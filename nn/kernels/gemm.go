@@ -303,11 +303,20 @@ func boolWord(b bool) uint32 {
 // FLOPs is the number of floating-point operations of one product.
 func (g Gemm) FLOPs() float64 { return 2 * float64(g.M) * float64(g.N) * float64(g.K) }
 
-// Record adds the product to rec. bias is ignored unless g.Bias, scratch
-// unless Scratch says it is needed. Where A and C would pass the device's
-// storage-buffer range, the product is split into bands of rows; where a
-// transposed A would, into slices of k whose products are added in order.
-func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
+// GemmArgs are the matrices a Gemm reads and writes: C = op(A)*op(B)
+// (+ Bias), with its Scratch.
+type GemmArgs struct {
+	A, B, C       vk.Range
+	Bias, Scratch vk.Range
+}
+
+// Record adds the product to rec. The bias is ignored unless g.Bias, the
+// scratch unless g.Scratch says it is needed. Where A and C would pass the
+// device's storage-buffer range, the product is split into bands of rows;
+// where a transposed A would, into slices of k whose products are added in
+// order.
+func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, r GemmArgs) error {
+	a, b, c, bias, scratch := r.A, r.B, r.C, r.Bias, r.Scratch
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
@@ -330,7 +339,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 		return err
 	}
 	if kPer == g.K {
-		return g.recordRows(ctx, rec, rows, a, b, c, bias, scratch)
+		return g.recordRows(ctx, rec, rows, r)
 	}
 	sum := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(g.M*g.N)}
 	split := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset + 4*int64(g.sumFloats(ctx.Info))}
@@ -339,9 +348,9 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 		s.K = count
 		a, b := part(a, first, count, 4*int64(g.M)), part(b, first, count, 4*int64(g.N))
 		if first == 0 {
-			return s.recordRows(ctx, rec, rows, a, b, c, bias, split)
+			return s.recordRows(ctx, rec, rows, GemmArgs{A: a, B: b, C: c, Bias: bias, Scratch: split})
 		}
-		if err := s.recordRows(ctx, rec, rows, a, b, sum, bias, split); err != nil {
+		if err := s.recordRows(ctx, rec, rows, GemmArgs{A: a, B: b, C: sum, Bias: bias, Scratch: split}); err != nil {
 			return err
 		}
 		return Add(ctx, rec, c, sum, c, g.M*g.N)
@@ -377,7 +386,8 @@ func (g Gemm) bands(info vk.DeviceInfo) (rows, kPer int, err error) {
 }
 
 // recordRows records the product in bands of rows of A and C.
-func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, a, b, c, bias, scratch vk.Range) error {
+func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, r GemmArgs) error {
+	a, b, c, bias, scratch := r.A, r.B, r.C, r.Bias, r.Scratch
 	layers := g.layers()
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	k, err := g.shader(ctx.Info, layers > 1).kernel(ctx)

@@ -304,7 +304,7 @@ func (g Gemm) ArgFloats(info vk.DeviceInfo) []int {
 // RecordArgs records the GEMM on A, B, the scratch and C, the
 // bias read from B.
 func (g Gemm) RecordArgs(ctx *vk.Context, rec *vk.Recording, args []vk.Range) error {
-	return g.Record(ctx, rec, args[0], args[1], args[3], args[1], args[2])
+	return g.Record(ctx, rec, GemmArgs{A: args[0], B: args[1], C: args[3], Bias: args[1], Scratch: args[2]})
 }
 
 // Choice is the GEMM's variant, split and precision.
