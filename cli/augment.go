@@ -227,7 +227,8 @@ func warpOnDevice(ctx *vk.Context, images []byte, g augment.Geometry, order []ui
 	for first := 0; first < n; first += warpChunk {
 		count := min(warpChunk, n-first)
 		chunk := vk.Range{Buf: affineBuf, Offset: int64(4 * 6 * first), Size: int64(4 * 6 * count)}
-		if err := warpChunkOnDevice(ctx, vk.Whole(set), len(images)/size, g, vk.Whole(orderBuf), first, chunk, vk.Whole(out), count, warp); err != nil {
+		if err := warpChunkOnDevice(ctx, kernels.AugmentArgs{Images: vk.Whole(set), N: len(images) / size, Geometry: g,
+			Order: vk.Whole(orderBuf), First: first, Affines: chunk, Out: vk.Whole(out), Batch: count, Sampling: warp}); err != nil {
 			return nil, err
 		}
 		if err := out.ReadFloat32(0, pixels[first*size:(first+count)*size]); err != nil {
@@ -242,13 +243,13 @@ func warpOnDevice(ctx *vk.Context, images []byte, g augment.Geometry, order []ui
 // any offset alignment up to 256 bytes.
 const warpChunk = 4096
 
-func warpChunkOnDevice(ctx *vk.Context, set vk.Range, images int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, count int, warp augment.Sampling) error {
+func warpChunkOnDevice(ctx *vk.Context, a kernels.AugmentArgs) error {
 	rec, err := ctx.NewRecording()
 	if err != nil {
 		return err
 	}
 	defer rec.Close()
-	if err := kernels.Augment(ctx, rec, set, images, g, order, first, affines, out, count, warp, nil); err != nil {
+	if err := kernels.Augment(ctx, rec, a); err != nil {
 		return err
 	}
 	return rec.Run()

@@ -185,7 +185,7 @@ func (c *conv2d) forward(p *pass) error {
 		col := whole(p.own[0])
 		g := p.gemm(passes[0], c.gemms(p.batch(), true)[0])
 		err = errors.Join(c.window(p.batch()).Im2Col(p.ctx(), p.rec, p.in, col),
-			g.Record(p.ctx(), p.rec, col, p.param(c.kernel), c.act.productOut(p), c.biasRange(p), p.splitScratch()))
+			g.Record(p.ctx(), p.rec, kernels.GemmArgs{A: col, B: p.param(c.kernel), C: c.act.productOut(p), Bias: c.biasRange(p), Scratch: p.splitScratch()}))
 	} else {
 		conv := p.conv("forward", c.conv(p.batch()), kernels.ConvForward)
 		err = conv.Forward(p.ctx(), p.rec, p.in, p.param(c.kernel), c.act.productOut(p), c.biasRange(p))
@@ -249,7 +249,7 @@ func (c *conv2d) backwardWindows(p *pass) error {
 	col := whole(p.own[0])
 	gemms := c.gemms(p.batch(), !p.inputGradient())
 	dW := p.gemm(passes[1], gemms[1])
-	err := errors.Join(dW.Record(p.ctx(), p.rec, col, p.dOut, p.grad(c.kernel), vk.Range{}, p.splitScratch()), c.biasGradient(p))
+	err := errors.Join(dW.Record(p.ctx(), p.rec, kernels.GemmArgs{A: col, B: p.dOut, C: p.grad(c.kernel), Scratch: p.splitScratch()}), c.biasGradient(p))
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func (c *conv2d) backwardWindows(p *pass) error {
 		return err
 	}
 	dCol := p.gemm(passes[2], gemms[2])
-	err = errors.Join(dCol.Record(p.ctx(), p.rec, p.dOut, p.param(c.kernel), col, vk.Range{}, p.splitScratch()),
+	err = errors.Join(dCol.Record(p.ctx(), p.rec, kernels.GemmArgs{A: p.dOut, B: p.param(c.kernel), C: col, Scratch: p.splitScratch()}),
 		c.window(p.batch()).Col2Im(p.ctx(), p.rec, col, p.dIn))
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/vkcnn/vkcnn/nn/kernels"
-	"github.com/vkcnn/vkcnn/vk"
 )
 
 func init() {
@@ -88,7 +87,7 @@ func (d *dense) products(batch int, first bool) []product {
 
 func (d *dense) forward(p *pass) error {
 	g := p.gemm("forward", d.forwardGemm(p.batch()))
-	if err := g.Record(p.ctx(), p.rec, p.in, p.param(d.kernel), d.act.productOut(p), p.param(d.bias), p.splitScratch()); err != nil {
+	if err := g.Record(p.ctx(), p.rec, kernels.GemmArgs{A: p.in, B: p.param(d.kernel), C: d.act.productOut(p), Bias: p.param(d.bias), Scratch: p.splitScratch()}); err != nil {
 		return err
 	}
 	return d.act.forward(p)
@@ -102,11 +101,11 @@ func (d *dense) backward(p *pass) error {
 	err = errors.Join(err, d.act.backward(p))
 	dW := p.gemm("kernel gradient", d.kernelGradient(p.batch()))
 	err = errors.Join(err,
-		dW.Record(p.ctx(), p.rec, p.in, p.dOut, p.grad(d.kernel), vk.Range{}, p.splitScratch()),
+		dW.Record(p.ctx(), p.rec, kernels.GemmArgs{A: p.in, B: p.dOut, C: p.grad(d.kernel), Scratch: p.splitScratch()}),
 		p.colSum(d.bias))
 	if err == nil && p.inputGradient() {
 		dX := p.gemm("input gradient", d.inputGradient(p.batch()))
-		err = dX.Record(p.ctx(), p.rec, p.dOut, p.param(d.kernel), p.dIn, vk.Range{}, p.splitScratch())
+		err = dX.Record(p.ctx(), p.rec, kernels.GemmArgs{A: p.dOut, B: p.param(d.kernel), C: p.dIn, Scratch: p.splitScratch()})
 	}
 	if err != nil {
 		return err

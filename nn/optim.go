@@ -277,18 +277,20 @@ func (n *Net) recordUpdate(rec *vk.Recording) error {
 	// What each update reads and writes, in floats a parameter.
 	var err error
 	var moves float64
+	update := kernels.UpdateArgs{Params: p, Grads: g, Step: n.header(), N: count}
+	adam := kernels.AdamArgs{UpdateArgs: update, M: s1, V: s2, Beta1: f32(o.Beta1), Beta2: f32(o.Beta2), Eps: f32(o.Epsilon)}
 	switch o.Name {
 	case OptSGD:
-		err = kernels.SGD(ctx, rec, p, g, s1, n.header(), count, f32(o.Momentum), o.Nesterov)
+		err = kernels.SGD(ctx, rec, kernels.SGDArgs{UpdateArgs: update, MomentumBuffer: s1, Momentum: f32(o.Momentum), Nesterov: o.Nesterov})
 		moves = 5
 	case OptRMSprop:
-		err = kernels.RMSprop(ctx, rec, p, g, s1, n.header(), count, f32(o.Rho), f32(o.Epsilon))
+		err = kernels.RMSprop(ctx, rec, kernels.RMSpropArgs{UpdateArgs: update, SquareAvg: s1, Rho: f32(o.Rho), Eps: f32(o.Epsilon)})
 		moves = 5
 	case OptAdamW:
-		err = kernels.AdamW(ctx, rec, p, g, s1, s2, whole(n.decayMask), n.header(), count, f32(o.Beta1), f32(o.Beta2), f32(o.Epsilon))
+		err = kernels.AdamW(ctx, rec, kernels.AdamWArgs{AdamArgs: adam, Mask: whole(n.decayMask)})
 		moves = 8
 	default:
-		err = kernels.Adam(ctx, rec, p, g, s1, s2, n.header(), count, f32(o.Beta1), f32(o.Beta2), f32(o.Epsilon))
+		err = kernels.Adam(ctx, rec, adam)
 		moves = 7
 	}
 	if err != nil {

@@ -247,7 +247,7 @@ func (n *Net) allocate(p plan, params []float32) error {
 	}
 	n.slot, n.orderOffset, n.affineOffset = buffer(p.slot, false), p.orderOffset, p.affineOffset
 	n.colSumScratch, n.splitScratch, n.stats = buffer(p.colSum, false), buffer(p.split, false), buffer(p.stats, false)
-	n.totals, n.labelErrors = buffer(4, true), buffer(1, true)
+	n.totals, n.labelErrors = buffer(kernels.TotalsWords, true), buffer(1, true)
 	if err == nil && !n.slot.Mapped() {
 		n.slotUpload = buffer(p.slot, true)
 	}

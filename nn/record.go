@@ -63,7 +63,8 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 		if err := n.recordInputs(rec, set); err != nil {
 			return err
 		}
-	} else if err := kernels.Augment(ctx, rec, images, count, g, order, 0, n.affines(), whole(n.acts[0]), n.Batch, warp, set.Norm); err != nil {
+	} else if err := kernels.Augment(ctx, rec, kernels.AugmentArgs{Images: images, N: count, Geometry: g, Order: order,
+		Affines: n.affines(), Out: whole(n.acts[0]), Batch: n.Batch, Sampling: warp, Norm: set.Norm}); err != nil {
 		return err
 	}
 	if err := n.mark(rec, "augment", 0, float64(n.Batch*g.Values()*(1+4))); err != nil {
@@ -78,7 +79,9 @@ func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.
 	if mode == ModeEval {
 		smoothing = 0
 	}
-	if err := kernels.SoftmaxXent(ctx, rec, outs[last], whole(set.labels), n.header(), n.order(), n.dacts[last], whole(n.stats), whole(n.labelErrors), n.Batch, n.Model.Classes, smoothing); err != nil {
+	xent := kernels.SoftmaxXentArgs{Logits: outs[last], Labels: whole(set.labels), Step: n.header(), Order: n.order(),
+		DZ: n.dacts[last], Stats: whole(n.stats), LabelErrors: whole(n.labelErrors), Batch: n.Batch, Classes: n.Model.Classes, Smoothing: smoothing}
+	if err := kernels.SoftmaxXent(ctx, rec, xent); err != nil {
 		return err
 	}
 	if err := kernels.Accumulate(ctx, rec, whole(n.stats), n.header(), whole(n.totals)); err != nil {

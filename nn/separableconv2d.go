@@ -100,7 +100,7 @@ func (c *separableConv2D) forward(p *pass) error {
 	mid := whole(p.own[0])
 	g := p.gemm(separablePasses[0], c.gemms(p.batch())[0])
 	err := errors.Join(c.at(p.batch()).Forward(p.ctx(), p.rec, p.in, p.param(c.depthwise), vk.Range{}, mid),
-		g.Record(p.ctx(), p.rec, mid, p.param(c.pointwise), c.act.productOut(p), c.biasRange(p), p.splitScratch()))
+		g.Record(p.ctx(), p.rec, kernels.GemmArgs{A: mid, B: p.param(c.pointwise), C: c.act.productOut(p), Bias: c.biasRange(p), Scratch: p.splitScratch()}))
 	if err != nil {
 		return err
 	}
@@ -115,11 +115,11 @@ func (c *separableConv2D) backward(p *pass) error {
 	mid, gemms, dw := whole(p.own[0]), c.gemms(p.batch()), c.at(p.batch())
 	dW, dMid := p.gemm(separablePasses[1], gemms[1]), p.gemm(separablePasses[2], gemms[2])
 	err = errors.Join(err, c.act.backward(p),
-		dW.Record(p.ctx(), p.rec, mid, p.dOut, p.grad(c.pointwise), vk.Range{}, p.splitScratch()))
+		dW.Record(p.ctx(), p.rec, kernels.GemmArgs{A: mid, B: p.dOut, C: p.grad(c.pointwise), Scratch: p.splitScratch()}))
 	if c.bias != nil {
 		err = errors.Join(err, p.colSum(c.bias))
 	}
-	err = errors.Join(err, dMid.Record(p.ctx(), p.rec, p.dOut, p.param(c.pointwise), mid, vk.Range{}, p.splitScratch()),
+	err = errors.Join(err, dMid.Record(p.ctx(), p.rec, kernels.GemmArgs{A: p.dOut, B: p.param(c.pointwise), C: mid, Scratch: p.splitScratch()}),
 		dw.BackwardFilter(p.ctx(), p.rec, p.in, mid, p.grad(c.depthwise)))
 	if err != nil {
 		return err

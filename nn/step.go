@@ -117,31 +117,34 @@ func (n *Net) StepDeviceTime() (time.Duration, error) {
 
 // ResetTotals zeroes the loss and accuracy counters.
 func (n *Net) ResetTotals() error {
-	return n.SetTotals([4]float32{})
+	return n.SetTotals(kernels.Totals{})
 }
 
 // Totals reads the counters since the last reset: mean loss, accuracy and
 // the number of samples.
 func (n *Net) Totals() (loss, acc float64, samples int, err error) {
-	t := make([]float32, 4)
-	if err := n.totals.ReadFloat32(0, t); err != nil {
+	t, err := n.RawTotals()
+	if err != nil {
 		return 0, 0, 0, err
 	}
-	samples = int(t[3])
+	samples = int(t.Samples)
 	if samples == 0 {
 		return 0, 0, 0, nil
 	}
-	return float64(t[0]) / float64(samples), float64(t[2]) / float64(samples), samples, nil
+	return float64(t.Loss) / float64(samples), float64(t.Correct) / float64(samples), samples, nil
 }
 
 // RawTotals and SetTotals save and restore the counters, for checkpoints.
-func (n *Net) RawTotals() ([4]float32, error) {
-	var t [4]float32
-	return t, n.totals.ReadFloat32(0, t[:])
+func (n *Net) RawTotals() (kernels.Totals, error) {
+	words := make([]float32, kernels.TotalsWords)
+	if err := n.totals.ReadFloat32(0, words); err != nil {
+		return kernels.Totals{}, err
+	}
+	return kernels.TotalsOf(words), nil
 }
 
-func (n *Net) SetTotals(t [4]float32) error {
-	return n.totals.WriteFloat32(0, t[:])
+func (n *Net) SetTotals(t kernels.Totals) error {
+	return n.totals.WriteFloat32(0, t.Words())
 }
 
 // Logits reads the last step's pre-softmax outputs, Batch x Classes.

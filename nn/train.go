@@ -151,10 +151,10 @@ type TrainState struct {
 	// augmentation generator now.
 	ShuffleState, AugmentState []byte
 	// Totals are the epoch's loss and accuracy counters so far.
-	Totals [4]float32
+	Totals kernels.Totals
 	// LogTotals and LogSeconds are Totals and the epoch's seconds at the
 	// last Hooks.Log row of this epoch.
-	LogTotals  [4]float32
+	LogTotals  kernels.Totals
 	LogSeconds float64
 	// LogGradNorm is the largest gradient norm since that row, where the
 	// optimizer clips.
@@ -308,7 +308,7 @@ func (t *trainer) epoch() error {
 		return err
 	}
 	if st.Done == 0 {
-		st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
+		st.Totals, st.LogTotals, st.LogSeconds = kernels.Totals{}, kernels.Totals{}, 0
 	}
 	t.seen = 0
 	for _, e := range st.History {
@@ -356,7 +356,7 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	loss, acc := meanOf(totals, [4]float32{})
+	loss, acc := meanOf(totals, kernels.Totals{})
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("the loss became %g at epoch %d, step %d (iteration %d): training stopped", loss, st.Epoch, st.Done, st.Counter)
 	}
@@ -413,14 +413,14 @@ func (t *trainer) watch(d time.Duration) {
 
 // log sends Hooks.Log a row every TrainConfig.LogEvery steps and at the
 // epoch's end.
-func (t *trainer) log(totals [4]float32, steps int, elapsed time.Duration) error {
+func (t *trainer) log(totals kernels.Totals, steps int, elapsed time.Duration) error {
 	st := t.st
 	if t.hooks.Log == nil || (st.Done%t.cfg.logEvery(steps) != 0 && st.Done != steps) {
 		return nil
 	}
 	row := StepLog{Step: int(st.Counter), Epoch: float64(st.Epoch-1) + float64(st.Done)/float64(steps), Images: t.seen + st.Images, LR: t.rate}
 	row.Loss, row.Acc = meanOf(totals, st.LogTotals)
-	row.ImagesPerSecond = float64(totals[3]-st.LogTotals[3]) / (elapsed.Seconds() - st.LogSeconds)
+	row.ImagesPerSecond = float64(totals.Samples-st.LogTotals.Samples) / (elapsed.Seconds() - st.LogSeconds)
 	row.GradNorm = st.LogGradNorm
 	if err := t.hooks.Log(row); err != nil {
 		return err
@@ -438,7 +438,7 @@ func (t *trainer) endEpoch(start time.Time) error {
 	if err != nil {
 		return err
 	}
-	es.Loss, es.Acc = meanOf(totals, [4]float32{})
+	es.Loss, es.Acc = meanOf(totals, kernels.Totals{})
 	trainTime := time.Since(start)
 	es.ImagesPerSecond = float64(st.Images) / trainTime.Seconds()
 	if t.val != nil {
@@ -459,7 +459,7 @@ func (t *trainer) endEpoch(start time.Time) error {
 	}
 	// The state after an epoch: the next one starts afresh.
 	st.Epoch, st.Done, st.Images, st.EpochSeconds = st.Epoch+1, 0, 0, 0
-	st.Totals, st.LogTotals, st.LogSeconds = [4]float32{}, [4]float32{}, 0
+	st.Totals, st.LogTotals, st.LogSeconds = kernels.Totals{}, kernels.Totals{}, 0
 	if st.ShuffleState, err = t.shuffleSrc.MarshalBinary(); err != nil {
 		return err
 	}
@@ -542,11 +542,10 @@ func (t *trainer) checkpoint() error {
 }
 
 // meanOf is the mean loss and accuracy of the samples counted in totals
-// (Net.RawTotals: loss sum, its compensation, correct, samples) since
-// since.
-func meanOf(totals, since [4]float32) (loss, acc float64) {
-	n := float64(totals[3]) - float64(since[3])
-	return (float64(totals[0]) - float64(since[0])) / n, (float64(totals[2]) - float64(since[2])) / n
+// since since.
+func meanOf(totals, since kernels.Totals) (loss, acc float64) {
+	n := float64(totals.Samples) - float64(since.Samples)
+	return (float64(totals.Loss) - float64(since.Loss)) / n, (float64(totals.Correct) - float64(since.Correct)) / n
 }
 
 // Evaluate runs the model without dropout over the samples indices of set

@@ -54,7 +54,8 @@ func normalizeOnDevice(t *testing.T, ctx *vk.Context, set *vk.Buffer, n int, g a
 	batch := len(affines)
 	out := upload(t, ctx, make([]float32, batch*g.Values()))
 	run(t, ctx, func(rec *vk.Recording) error {
-		return Augment(ctx, rec, vk.Whole(set), n, g, vk.Whole(orderBuf), first, vk.Whole(affineBuf), vk.Whole(out), batch, s, norm)
+		return Augment(ctx, rec, AugmentArgs{Images: vk.Whole(set), N: n, Geometry: g, Order: vk.Whole(orderBuf), First: first,
+			Affines: vk.Whole(affineBuf), Out: vk.Whole(out), Batch: batch, Sampling: s, Norm: norm})
 	})
 	return download(t, out, batch*g.Values())
 }

@@ -3,31 +3,56 @@ package kernels
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/vkcnn/vkcnn/vk"
 )
 
-// GemmStyle is a family of GEMM kernels, named by the shaders' suffix.
-type GemmStyle string
+// GemmStyle is a family of GEMM kernels: one shader body, the rules its
+// tiles obey and the specialization constants that select them. Each
+// style is a file of its own (gemm_subgroup.go, gemm_tiled.go,
+// gemm_warp.go, gemm_matrix.go), and a variant's Style alone answers for
+// it: nothing else in the package asks which style a variant is, beyond
+// Default's order of preference.
+type GemmStyle interface {
+	// String is the style's name, its shaders' suffix.
+	String() string
+	// matrix says the style runs the matrix precisions (bf16 and bf16x3)
+	// on cooperative matrices; the others compute in fp32.
+	matrix() bool
+	// staged says the style stages its operands by vec4 slots
+	// (stage_tile.glsl): it reads and writes only vec4s, and may split a
+	// plain GEMM's sum over k.
+	staged() bool
+	// check says why the device cannot run v's tile (nil where it can),
+	// with the matrix instance v runs on; compile as usable.
+	check(v GemmVariant, info vk.DeviceInfo, compile bool) (matrixInstance, error)
+	// tile is the tile of C a workgroup computes.
+	tile(v GemmVariant) (rows, cols uint32)
+	// workgroup is the invocations of a workgroup (on inst).
+	workgroup(v GemmVariant, inst matrixInstance) uint32
+	// subgroup is the subgroup size the shader depends on (on inst), with
+	// the invocations of its workgroup; none (0) where it uses none.
+	subgroup(v GemmVariant, inst matrixInstance) (lanes, invocations uint32)
+	// sharedBytes is the shared memory the shader declares at a precision.
+	sharedBytes(v GemmVariant, inst matrixInstance, prec Precision) uint32
+	// specialize is the shader's suffix (with a matrix instance's) and its
+	// specialization constants around the including shader's flags (at
+	// most four), with the instance.
+	specialize(v GemmVariant, info vk.DeviceInfo, prec Precision, flags []uint32) (suffix string, spec []uint32, inst matrixInstance)
+}
 
-const (
-	// Subgroup kernels run one 8-lane subgroup a workgroup with no shared
-	// memory, passing A between lanes by subgroupBroadcast: for lavapipe,
-	// where loads, not arithmetic, cost.
-	Subgroup GemmStyle = "subgroup"
-	// Tiled kernels are the textbook shared-memory tiles.
-	Tiled GemmStyle = "tiled"
-	// Warp kernels tile the workgroup tile by warp tiles and those by 4x4
-	// register blocks, fetch vec4s into registers a K-step ahead and pad
-	// shared memory: the GPU kernels (warp_tile.glsl).
-	Warp GemmStyle = "warp"
-	// Matrix kernels stage tiles as the warp kernels do, converted to bf16,
-	// and multiply them on cooperative matrices (tensor cores), or on
-	// their plain-GLSL emulation where the device has none
-	// (matrix_body.glsl): the bf16 and bf16x3 precisions.
-	Matrix GemmStyle = "coopmat"
+// The styles, each described in its file.
+var (
+	// Subgroup: one 8-lane subgroup a workgroup, no shared memory (for
+	// lavapipe).
+	Subgroup GemmStyle = subgroupStyle{}
+	// Tiled: the textbook shared-memory tiles.
+	Tiled GemmStyle = tiledStyle{}
+	// Warp: warp tiles of 4x4 register blocks (the GPU kernels).
+	Warp GemmStyle = warpStyle{}
+	// Matrix: cooperative matrices, or their emulation (bf16, bf16x3).
+	Matrix GemmStyle = matrixStyle{}
 )
 
 // GemmVariant is one SGEMM kernel with its tile sizes. Lavapipe and GPUs
@@ -90,43 +115,15 @@ var GemmVariants = []GemmVariant{
 // and why not; compile allows a matrix instance the device compiles but
 // does not run (instance).
 func (v GemmVariant) usable(info vk.DeviceInfo, prec Precision, compile bool) error {
-	var inst matrixInstance
 	switch {
-	case v.Style == Matrix:
-		if !prec.matrix() {
-			return fmt.Errorf("GEMM variant %s runs the bf16 and bf16x3 precisions, not %s", v.Name, prec)
-		}
-		var err error
-		if inst, err = runnable(info, compile); err != nil {
-			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
-		}
-		if err := v.matrixShape(inst); err != nil {
-			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
-		}
-		if lanes, wg := v.subgroup(inst); lanes != 0 {
-			if err := info.RequireSubgroup(lanes, wg); err != nil {
-				return fmt.Errorf("GEMM variant %s: its cooperative matrices need subgroups of %d lanes: %w", v.Name, lanes, err)
-			}
-		}
-	case prec.matrix():
+	case v.Style.matrix() && !prec.matrix():
+		return fmt.Errorf("GEMM variant %s runs the bf16 and bf16x3 precisions, not %s", v.Name, prec)
+	case !v.Style.matrix() && prec.matrix():
 		return fmt.Errorf("GEMM variant %s computes in fp32; %s runs on the cooperative-matrix variants", v.Name, prec)
-	case v.Style == Subgroup:
-		// The subgroup body writes out up to 8 blocks of 8 rows and holds
-		// 64 or 32 columns (gemm_subgroup_body.glsl).
-		if v.Rows == 0 || v.Rows > 64 || v.Rows%8 != 0 || (v.Cols != 32 && v.Cols != 64) {
-			return fmt.Errorf("GEMM variant %s: a subgroup tile of %dx%d; the shader takes 8 to 64 rows in eights by 32 or 64 columns", v.Name, v.Rows, v.Cols)
-		}
-		if !slices.Contains(info.SubgroupOps, "ballot") {
-			return fmt.Errorf("GEMM variant %s needs subgroup broadcast (the device's operations are %s)", v.Name, strings.Join(info.SubgroupOps, ","))
-		}
-		if err := info.RequireSubgroup(v.subgroup(matrixInstance{})); err != nil {
-			return fmt.Errorf("GEMM variant %s needs %d-lane subgroups: %w", v.Name, subgroupLanes, err)
-		}
-		return nil
-	case v.Style == Warp:
-		if err := v.warpShape(); err != nil {
-			return fmt.Errorf("GEMM variant %s: %w", v.Name, err)
-		}
+	}
+	inst, err := v.Style.check(v, info, compile)
+	if err != nil {
+		return err
 	}
 	wg := v.workgroup(inst)
 	if wg > info.MaxWorkgroupInvocations || wg > info.MaxWorkgroupSize[0] {
@@ -138,62 +135,8 @@ func (v GemmVariant) usable(info vk.DeviceInfo, prec Precision, compile bool) er
 	return nil
 }
 
-// The warp body's fixed register arrays and unrolled loop (warp_tile.glsl's
-// MAX_BLOCKS, MAX_KUNROLL) and the slots of stage_tile.glsl (MAX_VECS).
-const (
-	warpMaxVecs   = 4
-	warpMaxBlocks = 4
-	warpMaxDepth  = 32
-)
-
-// The matrix body's fixed fragment arrays (matrix_body.glsl's MAX_FM,
-// MAX_FN, MAX_KF) and the emulation's accumulator (matrix_emu_ops.glsl's
-// MAX_E).
-const (
-	matrixMaxFrags = 4
-	matrixMaxSteps = 4
-	emulatedMaxE   = 8
-)
-
-// warpShape checks what the warp body assumes of a tile: whole warp tiles
-// and register blocks, no more blocks than its registers hold, a depth
-// its unrolled loop takes, and stagingShape's.
-func (v GemmVariant) warpShape() error {
-	if v.WM == 0 || v.WN == 0 || v.WMIter == 0 || v.WNIter == 0 || v.WM%(4*v.WMIter) != 0 || v.WN%(4*v.WNIter) != 0 {
-		return fmt.Errorf("warp tiles of %dx%d with %dx%d blocks of 4x4 do not divide a tile of %dx%d", v.WM, v.WN, v.WMIter, v.WNIter, v.BM, v.BN)
-	}
-	if v.WMIter > warpMaxBlocks || v.WNIter > warpMaxBlocks {
-		return fmt.Errorf("%dx%d register blocks an invocation; the shader holds up to %dx%d", v.WMIter, v.WNIter, warpMaxBlocks, warpMaxBlocks)
-	}
-	if v.BK > warpMaxDepth {
-		return fmt.Errorf("a depth of %d; it must be 4, 8, 16 or 32", v.BK)
-	}
-	return v.stagingShape(v.workgroup(matrixInstance{}))
-}
-
-// matrixShape checks what the matrix body assumes of a tile on an
-// instance: warp tiles of whole fragments, no more than its arrays hold,
-// fragments whose rows are whole vec4s (the epilogue) and whose shared
-// offsets are whole uints (two elements each); in the emulation, an
-// accumulator's share a lane holds within a row; and stagingShape's.
-func (v GemmVariant) matrixShape(inst matrixInstance) error {
-	tm, tn, tk := inst.tm, inst.tn, inst.tk
-	if tm == 0 || tn == 0 || tk == 0 || tm%4 != 0 || tn%4 != 0 || tk%4 != 0 {
-		return fmt.Errorf("fragments of %dx%dx%d; the shader takes multiples of 4", tm, tn, tk)
-	}
-	if v.WM == 0 || v.WN == 0 || v.WM%tm != 0 || v.WN%tn != 0 || v.BK%tk != 0 {
-		return fmt.Errorf("warp tiles of %dx%d and a depth of %d are not whole fragments of %dx%dx%d", v.WM, v.WN, v.BK, tm, tn, tk)
-	}
-	if v.WM/tm > matrixMaxFrags || v.WN/tn > matrixMaxFrags || v.BK/tk > matrixMaxSteps {
-		return fmt.Errorf("%dx%d fragments a subgroup, %d a K-step; the shader holds up to %dx%d and %d", v.WM/tm, v.WN/tn, v.BK/tk, matrixMaxFrags, matrixMaxFrags, matrixMaxSteps)
-	}
-	if inst.suffix == emulated.suffix {
-		if e := tm * tn / inst.lanes; tm*tn%inst.lanes != 0 || e > emulatedMaxE || e%2 != 0 || tn%e != 0 {
-			return fmt.Errorf("fragments of %dx%d over %d lanes; the emulation holds an even number, up to %d, of entries of a row a lane", tm, tn, inst.lanes, emulatedMaxE)
-		}
-	}
-	return v.stagingShape(v.workgroup(inst))
-}
+// stage_tile.glsl's vec4 slots an invocation (MAX_VECS).
+const warpMaxVecs = 4
 
 // stagingShape checks what stage_tile.glsl and the operand loaders assume
 // of a tile staged by wg invocations: whole warp tiles, a depth that
@@ -220,71 +163,37 @@ func (v GemmVariant) stagingShape(wg uint32) error {
 	return nil
 }
 
-// sharedBytes is the shared memory the variant's shader declares at a
-// precision: the A and B tiles, padded by a vec4 a row in the warp
-// kernels; in the matrix kernels, of two-byte elements padded by 8 a line
-// (the larger of the two layouts), twice over for bf16x3, and a fragment
-// of C a subgroup.
-func (v GemmVariant) sharedBytes(inst matrixInstance, prec Precision) uint32 {
-	switch v.Style {
-	case Tiled:
-		return 4 * (v.BM + v.BN) * v.BK
-	case Warp:
-		return 4 * (v.BM + 4 + v.BN + 4) * v.BK
-	case Matrix:
-		parts := uint32(1)
-		if prec == BF16x3 {
-			parts = 2
-		}
-		tile := func(rows uint32) uint32 { return 2 * max(rows*(v.BK+8), v.BK*(rows+8)) }
-		return parts*(tile(v.BM)+tile(v.BN)) + 4*v.warps()*inst.tm*inst.tn
-	}
-	return 0
-}
+// The variant's style's answers.
 
-// workgroup is the invocations of a workgroup (of a matrix variant, on
-// inst).
-func (v GemmVariant) workgroup(inst matrixInstance) uint32 {
-	switch v.Style {
-	case Tiled:
-		return (v.BM / v.TM) * (v.BN / v.TN)
-	case Warp:
-		return v.warps() * v.warp()
-	case Matrix:
-		return v.warps() * inst.lanes
-	}
-	return subgroupLanes
-}
+func (v GemmVariant) staged() bool { return v.Style.staged() }
 
-// subgroupLanes are the lanes of the subgroup kernels
-// (gemm_subgroup_body.glsl's local_size_x and subgroupBroadcast).
-const subgroupLanes = 8
+func (v GemmVariant) tile() (rows, cols uint32) { return v.Style.tile(v) }
 
-// subgroup is the subgroup size the variant's shader depends on (on
-// inst), with the invocations of its workgroup: the subgroup kernels'
-// broadcasts, the cooperative matrices' fragments; none (0) for the
-// others and the emulation, which uses no subgroup.
+func (v GemmVariant) workgroup(inst matrixInstance) uint32 { return v.Style.workgroup(v, inst) }
+
 func (v GemmVariant) subgroup(inst matrixInstance) (lanes, invocations uint32) {
-	switch {
-	case v.Style == Subgroup:
-		return subgroupLanes, subgroupLanes
-	case v.Style == Matrix && inst.suffix != emulated.suffix:
-		return inst.lanes, v.workgroup(inst)
-	}
-	return 0, 0
+	return v.Style.subgroup(v, inst)
 }
 
-// warps is the warp tiles of a workgroup's tile.
+func (v GemmVariant) sharedBytes(inst matrixInstance, prec Precision) uint32 {
+	return v.Style.sharedBytes(v, inst, prec)
+}
+
+func (v GemmVariant) specialize(info vk.DeviceInfo, prec Precision, flags ...uint32) (suffix string, spec []uint32, inst matrixInstance) {
+	return v.Style.specialize(v, info, prec, flags)
+}
+
+// warps is the warp tiles of a workgroup's tile (warp and matrix
+// variants).
 func (v GemmVariant) warps() uint32 { return (v.BM / v.WM) * (v.BN / v.WN) }
 
-// warp is the invocations of a warp tile.
-func (v GemmVariant) warp() uint32 { return (v.WM / (4 * v.WMIter)) * (v.WN / (4 * v.WNIter)) }
-
-func (v GemmVariant) tile() (rows, cols uint32) {
-	if v.Style == Subgroup {
-		return v.Rows, v.Cols
-	}
-	return v.BM, v.BN
+// tileSpec is the constants of a shared-memory tile's body: its five tile
+// sizes at ids 0-4, the including shader's flags from id 5, padded to
+// four, then the style's own from id 9.
+func tileSpec(tile [5]uint32, flags []uint32, own ...uint32) []uint32 {
+	spec := append(tile[:], flags...)
+	spec = append(spec, make([]uint32, 4-len(flags))...)
+	return append(spec, own...)
 }
 
 // GemmVariantByName finds a variant.
@@ -394,11 +303,20 @@ func boolWord(b bool) uint32 {
 // FLOPs is the number of floating-point operations of one product.
 func (g Gemm) FLOPs() float64 { return 2 * float64(g.M) * float64(g.N) * float64(g.K) }
 
-// Record adds the product to rec. bias is ignored unless g.Bias, scratch
-// unless Scratch says it is needed. Where A and C would pass the device's
-// storage-buffer range, the product is split into bands of rows; where a
-// transposed A would, into slices of k whose products are added in order.
-func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch vk.Range) error {
+// GemmArgs are the matrices a Gemm reads and writes: C = op(A)*op(B)
+// (+ Bias), with its Scratch.
+type GemmArgs struct {
+	A, B, C       vk.Range
+	Bias, Scratch vk.Range
+}
+
+// Record adds the product to rec. The bias is ignored unless g.Bias, the
+// scratch unless g.Scratch says it is needed. Where A and C would pass the
+// device's storage-buffer range, the product is split into bands of rows;
+// where a transposed A would, into slices of k whose products are added in
+// order.
+func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, r GemmArgs) error {
+	a, b, c, bias, scratch := r.A, r.B, r.C, r.Bias, r.Scratch
 	if g.M <= 0 || g.N <= 0 || g.K <= 0 {
 		return fmt.Errorf("gemm: dimensions %dx%dx%d must be positive", g.M, g.N, g.K)
 	}
@@ -421,7 +339,7 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 		return err
 	}
 	if kPer == g.K {
-		return g.recordRows(ctx, rec, rows, a, b, c, bias, scratch)
+		return g.recordRows(ctx, rec, rows, r)
 	}
 	sum := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset, Size: 4 * int64(g.M*g.N)}
 	split := vk.Range{Buf: scratch.Buf, Offset: scratch.Offset + 4*int64(g.sumFloats(ctx.Info))}
@@ -430,9 +348,9 @@ func (g Gemm) Record(ctx *vk.Context, rec *vk.Recording, a, b, c, bias, scratch 
 		s.K = count
 		a, b := part(a, first, count, 4*int64(g.M)), part(b, first, count, 4*int64(g.N))
 		if first == 0 {
-			return s.recordRows(ctx, rec, rows, a, b, c, bias, split)
+			return s.recordRows(ctx, rec, rows, GemmArgs{A: a, B: b, C: c, Bias: bias, Scratch: split})
 		}
-		if err := s.recordRows(ctx, rec, rows, a, b, sum, bias, split); err != nil {
+		if err := s.recordRows(ctx, rec, rows, GemmArgs{A: a, B: b, C: sum, Bias: bias, Scratch: split}); err != nil {
 			return err
 		}
 		return Add(ctx, rec, c, sum, c, g.M*g.N)
@@ -468,7 +386,8 @@ func (g Gemm) bands(info vk.DeviceInfo) (rows, kPer int, err error) {
 }
 
 // recordRows records the product in bands of rows of A and C.
-func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, a, b, c, bias, scratch vk.Range) error {
+func (g Gemm) recordRows(ctx *vk.Context, rec *vk.Recording, rows int, r GemmArgs) error {
+	a, b, c, bias, scratch := r.A, r.B, r.C, r.Bias, r.Scratch
 	layers := g.layers()
 	what := fmt.Sprintf("gemm %dx%dx%d", g.M, g.N, g.K)
 	k, err := g.shader(ctx.Info, layers > 1).kernel(ctx)
@@ -558,7 +477,7 @@ func (g Gemm) shader(info vk.DeviceInfo, split bool) shader {
 // label names the variant at a precision in a pipeline's label: the
 // matrix variants run two.
 func (v GemmVariant) label(prec Precision) string {
-	if v.Style == Matrix {
+	if v.Style.matrix() {
 		return v.Name + " " + prec.String()
 	}
 	return v.Name
@@ -573,48 +492,4 @@ func flagNames(flags []uint32, names ...string) string {
 		}
 	}
 	return b.String()
-}
-
-// specialize returns the shader suffix of the variant's style (with a
-// matrix instance's) and its specialization constants around the
-// including shader's flags (at most four): the subgroup body reads its
-// tile at ids 8 and 9; the tiled body its tile at 0-4 and workgroup size
-// at 9; the warp and matrix bodies their tile at 0-4 and workgroup size at
-// 9, then the warp body its register blocks at 10 and 11 and the depth of
-// its unrolled k loop at 12, the matrix body its fragment shape at 10-12,
-// a subgroup's invocations at 13 and bf16x3 at 14; the flags follow the
-// tile. A matrix variant's instance comes with them.
-func (v GemmVariant) specialize(info vk.DeviceInfo, prec Precision, flags ...uint32) (style string, spec []uint32, inst matrixInstance) {
-	switch v.Style {
-	case Subgroup:
-		spec = append(append(spec, flags...), make([]uint32, 8-len(flags))...)
-		return string(v.Style), append(spec, v.Rows, v.Cols), inst
-	case Warp:
-		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
-		spec = append(spec, make([]uint32, 4-len(flags))...)
-		return string(v.Style), append(spec, v.workgroup(inst), v.WMIter, v.WNIter, v.unroll(info)), inst
-	case Matrix:
-		inst, _ = instance(info) // Check has said it compiles
-		spec = append([]uint32{v.BM, v.BN, v.BK, v.WM, v.WN}, flags...)
-		spec = append(spec, make([]uint32, 4-len(flags))...)
-		return string(v.Style) + "_" + inst.suffix, append(spec, v.workgroup(inst), inst.tm, inst.tn, inst.tk, inst.lanes, boolWord(prec == BF16x3)), inst
-	}
-	spec = append([]uint32{v.BM, v.BN, v.BK, v.TM, v.TN}, flags...)
-	spec = append(spec, make([]uint32, 4-len(flags))...)
-	return string(v.Style), append(spec, v.workgroup(inst)), inst
-}
-
-// staged says the variant stages its operands by vec4 slots
-// (stage_tile.glsl): it reads and writes only vec4s, and may split a
-// plain GEMM's sum over k.
-func (v GemmVariant) staged() bool { return v.Style == Warp || v.Style == Matrix }
-
-// unroll is how many k a warp kernel's inner loop unrolls (KUNROLL): all
-// of a K-step on GPUs (10% faster on an H100 than 4), 4 on CPUs, where
-// lavapipe's LLVM takes 4-7 s to compile the full unroll of a pipeline.
-func (v GemmVariant) unroll(info vk.DeviceInfo) uint32 {
-	if info.Type == "CPU" {
-		return 4
-	}
-	return v.BK
 }

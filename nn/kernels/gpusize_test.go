@@ -130,7 +130,7 @@ func checkGemmSample(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 	cb := upload(t, ctx, randomFloats(rng, g.M*g.N))
 	scratch := upload(t, ctx, make([]float32, max(g.Scratch(ctx.Info), 1)))
 	run(t, ctx, func(rec *vk.Recording) error {
-		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
+		return g.Record(ctx, rec, GemmArgs{A: vk.Whole(ab), B: vk.Whole(bb), C: vk.Whole(cb), Bias: biasRange, Scratch: vk.Whole(scratch)})
 	})
 	pairs := ref.TermsRounded(a, b, g.Precision.BF16Parts(), roundingOf(ctx.Info, g.Precision))
 	checkSample(t, "C", download(t, cb, g.M*g.N), sampleEntries(rng, g.M, g.N), len(pairs)*g.K, func(e int) float64 {

@@ -1,6 +1,15 @@
 // Package kernels records vkcnn's compute shaders: for each one its
 // bindings, push constants, specialization and dispatch geometry, declared
 // in one place. Layers use these; nothing here calls Vulkan directly.
+//
+// The GEMM-shaped products (Gemm, ConvProduct) run on a GemmVariant, a
+// tile of one GemmStyle. Each style is a file (gemm_subgroup.go,
+// gemm_tiled.go, gemm_warp.go, gemm_matrix.go) implementing GemmStyle:
+// its shader suffix and specialization constants, tile, workgroup,
+// subgroup and shared memory, the shape rules of its shader body, vec4
+// staging (and so splitting k) and precision. Check, Default and the
+// products' records ask the style; only Default's order of preference
+// names styles.
 package kernels
 
 import (
@@ -336,28 +345,44 @@ func CheckDataSet(info vk.DeviceInfo, n int, g augment.Geometry) error {
 	return err
 }
 
-// Augment records the gather-and-warp of a batch: sample s of out
-// (float32 values in [0, 1], HWC, then normalized where norm is not nil)
-// is image order[first+s] of images (n images of geometry g, a byte a
-// value) sampled through affines[6s:6s+6] as s says. The data set is
-// bound in pieces, and the batch recorded in slices, within the device's
-// storage-buffer range.
-func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augment.Geometry, order vk.Range, first int, affines, out vk.Range, batch int, s augment.Sampling, norm *augment.Normalization) error {
+// AugmentArgs are what Augment reads and writes: sample s of Out is image
+// Order[First+s] of Images (N images of geometry Geometry, a byte a
+// value) sampled through Affines[6s:6s+6], for Batch samples.
+type AugmentArgs struct {
+	Images       vk.Range
+	N            int
+	Geometry     augment.Geometry
+	Order        vk.Range // uint32 indices into Images
+	First        int
+	Affines, Out vk.Range
+	Batch        int
+	Sampling     augment.Sampling
+	Norm         *augment.Normalization // nil: not normalized
+}
+
+// Augment records the gather-and-warp of a batch: sample s of a.Out
+// (float32 values in [0, 1], HWC, then normalized where a.Norm is not nil)
+// is image a.Order[a.First+s] of a.Images sampled through
+// a.Affines[6s:6s+6] as a.Sampling says. The data set is bound in pieces,
+// and the batch recorded in slices, within the device's storage-buffer
+// range.
+func Augment(ctx *vk.Context, rec *vk.Recording, a AugmentArgs) error {
+	n, g, first, batch := a.N, a.Geometry, a.First, a.Batch
 	values := g.Values()
 	if batch <= 0 || first < 0 || values <= 0 || n <= 0 {
 		return fmt.Errorf("augment: batch %d from %d of %d %v images", batch, first, n, g)
 	}
 	push := make([]uint32, 2*augment.MaxNormalizedChannels)
-	if norm != nil {
-		if err := norm.Check(g.Channels); err != nil {
+	if a.Norm != nil {
+		if err := a.Norm.Check(g.Channels); err != nil {
 			return fmt.Errorf("augment: %w", err)
 		}
-		for c, inv := range norm.InvStd() {
-			push[c], push[augment.MaxNormalizedChannels+c] = math.Float32bits(norm.Mean[c]), math.Float32bits(inv)
+		for c, inv := range a.Norm.InvStd() {
+			push[c], push[augment.MaxNormalizedChannels+c] = math.Float32bits(a.Norm.Mean[c]), math.Float32bits(inv)
 		}
 	}
-	if err := errors.Join(needRange("augment images", images, int64(n*values), 1, "bytes"), needRange("augment order", order, int64(first+batch), 4, "indices"),
-		needFloats("augment affines", affines, 6*batch), needFloats("augment output", out, values*batch)); err != nil {
+	if err := errors.Join(needRange("augment images", a.Images, int64(n*values), 1, "bytes"), needRange("augment order", a.Order, int64(first+batch), 4, "indices"),
+		needFloats("augment affines", a.Affines, 6*batch), needFloats("augment output", a.Out, values*batch)); err != nil {
 		return err
 	}
 	per, err := perPiece(ctx.Info, n, g)
@@ -367,12 +392,12 @@ func Augment(ctx *vk.Context, rec *vk.Recording, images vk.Range, n int, g augme
 	args := make([]sliced, augmentPieces)
 	for k := range args {
 		first := min(k*per, n-1) / per * per // pieces past the data bind the last
-		args[k] = sliced{part(images, first, min(per, n-first), int64(values)), 0}
+		args[k] = sliced{part(a.Images, first, min(per, n-first), int64(values)), 0}
 	}
-	args = append(args, sliced{order, 0}, sliced{affines, 6 * 4}, sliced{out, 4 * int64(values)})
-	sh := augmentShader(g, norm != nil)
+	args = append(args, sliced{a.Order, 0}, sliced{a.Affines, 6 * 4}, sliced{a.Out, 4 * int64(values)})
+	sh := augmentShader(g, a.Norm != nil)
 	return inSlices(ctx.Info, fmt.Sprintf("one augmented %v image", g), batch, args, func(slice, count int, args []vk.Range) error {
 		return single(ctx, rec, sh, values*count,
-			append([]uint32{uint32(values * count), uint32(first + slice), boolWord(s.Fill == augment.Constant), boolWord(s.Interp == augment.Bilinear), uint32(per)}, push...), args)
+			append([]uint32{uint32(values * count), uint32(first + slice), boolWord(a.Sampling.Fill == augment.Constant), boolWord(a.Sampling.Interp == augment.Bilinear), uint32(per)}, push...), args)
 	})
 }

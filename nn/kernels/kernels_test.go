@@ -230,7 +230,7 @@ func checkGemm(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Gemm) {
 		biasRange = vk.Whole(upload(t, ctx, bias))
 	}
 	run(t, ctx, func(rec *vk.Recording) error {
-		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), biasRange, vk.Whole(scratch))
+		return g.Record(ctx, rec, GemmArgs{A: vk.Whole(ab), B: vk.Whole(bb), C: vk.Whole(cb), Bias: biasRange, Scratch: vk.Whole(scratch)})
 	})
 	got := download(t, cb, g.M*g.N)
 	if d, at := maxAbsDiff(got, want); d > sumTolerance(len(terms)*g.K) {
@@ -299,18 +299,18 @@ func TestGemmRejectsBadShapes(t *testing.T) {
 	defer rec.Close()
 	v := Default(ctx.Info, Gemm{M: 4, N: 4, K: 4}, FP32).Variant
 	r := vk.Whole(small)
-	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
+	if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, GemmArgs{A: r, B: r, C: r, Scratch: r}); err == nil {
 		t.Fatal("a 4x4x4 product into 10 floats was accepted")
 	}
 	// A range is as short as its size says, or as its buffer past the
 	// offset, whichever is less.
 	big := upload(t, ctx, make([]float32, 64))
 	for _, r := range []vk.Range{{Buf: big, Size: 4 * 10}, {Buf: small, Size: 4 * 16}, {Buf: big, Offset: 4 * 50}} {
-		if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
+		if err := (Gemm{M: 4, N: 4, K: 4, Variant: v}).Record(ctx, rec, GemmArgs{A: r, B: r, C: r, Scratch: r}); err == nil {
 			t.Errorf("a 4x4x4 product into %d bytes from %d of a %d-byte buffer was accepted", r.Size, r.Offset, r.Buf.Size())
 		}
 	}
-	if err := (Gemm{M: 0, N: 4, K: 4, Variant: v}).Record(ctx, rec, r, r, r, vk.Range{}, r); err == nil {
+	if err := (Gemm{M: 0, N: 4, K: 4, Variant: v}).Record(ctx, rec, GemmArgs{A: r, B: r, C: r, Scratch: r}); err == nil {
 		t.Fatal("M = 0 was accepted")
 	}
 	if _, err := GemmVariantByName("nope"); err == nil {

@@ -18,31 +18,62 @@ var (
 	weightDecayShader = elementwiseShader("weight_decay", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read}, 1)
 )
 
-// SGD records one update of n parameters as torch.optim.SGD's (dampening
-// 0), reading the rate from the step buffer; momentum 0 leaves buf alone.
-func SGD(ctx *vk.Context, rec *vk.Recording, params, grads, buf, step vk.Range, n int, momentum float32, nesterov bool) error {
+// UpdateArgs are what every optimizer's update reads and writes: N
+// parameters, their gradients and the step buffer's header.
+type UpdateArgs struct {
+	Params, Grads, Step vk.Range
+	N                   int
+}
+
+// SGDArgs are SGD's: MomentumBuffer holds PyTorch's momentum_buffer.
+type SGDArgs struct {
+	UpdateArgs
+	MomentumBuffer vk.Range
+	Momentum       float32
+	Nesterov       bool
+}
+
+// SGD records one update of a.N parameters as torch.optim.SGD's
+// (dampening 0), reading the rate from the step buffer; momentum 0 leaves
+// the momentum buffer alone.
+func SGD(ctx *vk.Context, rec *vk.Recording, a SGDArgs) error {
 	nest := uint32(0)
-	if nesterov {
+	if a.Nesterov {
 		nest = 1
 	}
-	return elementwise(ctx, rec, sgdShader, n, []vk.Range{params, grads, buf}, []vk.Range{step},
-		[]uint32{math.Float32bits(momentum), nest})
+	return elementwise(ctx, rec, sgdShader, a.N, []vk.Range{a.Params, a.Grads, a.MomentumBuffer}, []vk.Range{a.Step},
+		[]uint32{math.Float32bits(a.Momentum), nest})
 }
 
-// RMSprop records one update of n parameters as torch.optim.RMSprop's
+// RMSpropArgs are RMSprop's: SquareAvg holds the squared gradients'
+// moving average.
+type RMSpropArgs struct {
+	UpdateArgs
+	SquareAvg vk.Range
+	Rho, Eps  float32
+}
+
+// RMSprop records one update of a.N parameters as torch.optim.RMSprop's
 // (alpha rho, no momentum, not centered), reading the rate from the step
 // buffer.
-func RMSprop(ctx *vk.Context, rec *vk.Recording, params, grads, squareAvg, step vk.Range, n int, rho, eps float32) error {
-	return elementwise(ctx, rec, rmspropShader, n, []vk.Range{params, grads, squareAvg}, []vk.Range{step},
-		[]uint32{math.Float32bits(rho), math.Float32bits(eps)})
+func RMSprop(ctx *vk.Context, rec *vk.Recording, a RMSpropArgs) error {
+	return elementwise(ctx, rec, rmspropShader, a.N, []vk.Range{a.Params, a.Grads, a.SquareAvg}, []vk.Range{a.Step},
+		[]uint32{math.Float32bits(a.Rho), math.Float32bits(a.Eps)})
 }
 
-// AdamW records one update of n parameters as torch.optim.AdamW's,
+// AdamWArgs are AdamW's: Adam's, and Mask (1 or 0 a parameter), which
+// says which parameters decay.
+type AdamWArgs struct {
+	AdamArgs
+	Mask vk.Range
+}
+
+// AdamW records one update of a.N parameters as torch.optim.AdamW's,
 // reading its step size, bias correction and decay factor from the step
-// buffer; mask (1 or 0 a parameter) says which ones decay.
-func AdamW(ctx *vk.Context, rec *vk.Recording, params, grads, m, v, mask, step vk.Range, n int, beta1, beta2, eps float32) error {
-	return elementwise(ctx, rec, adamWShader, n, []vk.Range{params, grads, m, v, mask}, []vk.Range{step},
-		[]uint32{math.Float32bits(beta1), math.Float32bits(beta2), math.Float32bits(eps)})
+// buffer.
+func AdamW(ctx *vk.Context, rec *vk.Recording, a AdamWArgs) error {
+	return elementwise(ctx, rec, adamWShader, a.N, []vk.Range{a.Params, a.Grads, a.M, a.V, a.Mask}, []vk.Range{a.Step},
+		[]uint32{math.Float32bits(a.Beta1), math.Float32bits(a.Beta2), math.Float32bits(a.Eps)})
 }
 
 // WeightDecay records grads += wd params where mask (1 or 0 a parameter)

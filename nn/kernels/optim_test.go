@@ -32,19 +32,20 @@ func TestOptimizersMatchReference(t *testing.T) {
 		ref    func(p, g, s1, s2, mask []float32)
 	}{
 		{"sgd", 0, func(rec *vk.Recording, p, g, s1, _, _, step vk.Range) error {
-			return SGD(ctx, rec, p, g, s1, step, n, 0, false)
+			return SGD(ctx, rec, SGDArgs{UpdateArgs: UpdateArgs{Params: p, Grads: g, Step: step, N: n}, MomentumBuffer: s1})
 		}, func(p, g, s1, _, _ []float32) { ref.SGD(p, g, s1, lr, 0, false) }},
 		{"sgd momentum", 0.01, func(rec *vk.Recording, p, g, s1, _, _, step vk.Range) error {
-			return SGD(ctx, rec, p, g, s1, step, n, 0.9, false)
+			return SGD(ctx, rec, SGDArgs{UpdateArgs: UpdateArgs{Params: p, Grads: g, Step: step, N: n}, MomentumBuffer: s1, Momentum: 0.9})
 		}, func(p, g, s1, _, _ []float32) { ref.SGD(p, g, s1, lr, 0.9, false) }},
 		{"sgd nesterov", 0, func(rec *vk.Recording, p, g, s1, _, _, step vk.Range) error {
-			return SGD(ctx, rec, p, g, s1, step, n, 0.8, true)
+			return SGD(ctx, rec, SGDArgs{UpdateArgs: UpdateArgs{Params: p, Grads: g, Step: step, N: n}, MomentumBuffer: s1, Momentum: 0.8, Nesterov: true})
 		}, func(p, g, s1, _, _ []float32) { ref.SGD(p, g, s1, lr, 0.8, true) }},
 		{"rmsprop", 0.02, func(rec *vk.Recording, p, g, s1, _, _, step vk.Range) error {
-			return RMSprop(ctx, rec, p, g, s1, step, n, 0.99, 1e-8)
+			return RMSprop(ctx, rec, RMSpropArgs{UpdateArgs: UpdateArgs{Params: p, Grads: g, Step: step, N: n}, SquareAvg: s1, Rho: 0.99, Eps: 1e-8})
 		}, func(p, g, s1, _, _ []float32) { ref.RMSprop(p, g, s1, lr, 0.99, 1e-8) }},
 		{"adamw", 0, func(rec *vk.Recording, p, g, s1, s2, mask, step vk.Range) error {
-			return AdamW(ctx, rec, p, g, s1, s2, mask, step, n, 0.9, 0.999, 1e-8)
+			return AdamW(ctx, rec, AdamWArgs{AdamArgs: AdamArgs{UpdateArgs: UpdateArgs{Params: p, Grads: g, Step: step, N: n},
+				M: s1, V: s2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, Mask: mask})
 		}, func(p, g, s1, s2, mask []float32) {
 			ref.AdamW(p, g, s1, s2, mask, decay, stepSize, corr2Sqrt, 0.9, 0.999, 1e-8)
 		}},

@@ -155,7 +155,7 @@ func check(info vk.DeviceInfo, p Product, ch Choice, compile bool) error {
 func Refused(info vk.DeviceInfo, prec Precision) []string {
 	var out []string
 	for _, v := range GemmVariants {
-		if (v.Style == Matrix) != prec.matrix() {
+		if v.Style.matrix() != prec.matrix() {
 			continue
 		}
 		if err := v.usable(info, prec, false); err != nil {
@@ -191,7 +191,7 @@ func Default(info vk.DeviceInfo, p Product, prec Precision) Choice {
 	if prec.matrix() {
 		var runs []Choice
 		for _, v := range GemmVariants {
-			if ch, err := For(info, p, v, prec); v.Style == Matrix && err == nil {
+			if ch, err := For(info, p, v, prec); v.Style.matrix() && err == nil {
 				runs = append(runs, ch)
 			}
 		}
@@ -304,7 +304,7 @@ func (g Gemm) ArgFloats(info vk.DeviceInfo) []int {
 // RecordArgs records the GEMM on A, B, the scratch and C, the
 // bias read from B.
 func (g Gemm) RecordArgs(ctx *vk.Context, rec *vk.Recording, args []vk.Range) error {
-	return g.Record(ctx, rec, args[0], args[1], args[3], args[1], args[2])
+	return g.Record(ctx, rec, GemmArgs{A: args[0], B: args[1], C: args[3], Bias: args[1], Scratch: args[2]})
 }
 
 // Choice is the GEMM's variant, split and precision.

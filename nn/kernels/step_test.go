@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"encoding/json"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -30,5 +33,45 @@ func TestStepHeader(t *testing.T) {
 	want[StepStepSize], want[StepCorr2Sqrt], want[StepDecay] = "stepSize", "corr2Sqrt", "decay"
 	if !slices.Equal(got, want) {
 		t.Errorf("step.glsl's header is %q, the Step* constants index %q", got, want)
+	}
+}
+
+// TestTotalsLayout checks that shaders/accumulate.comp declares the totals
+// buffer's members as Totals' fields, in their order, and that Words,
+// TotalsOf and the checkpoints' JSON keep that order.
+func TestTotalsLayout(t *testing.T) {
+	text, err := os.ReadFile("../../shaders/accumulate.comp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`buffer Totals \{([^}]*)\}`).FindSubmatch(regexp.MustCompile(`//.*`).ReplaceAll(text, nil))
+	if block == nil {
+		t.Fatal("accumulate.comp declares no buffer Totals")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`(\w+)\s+(\w+)\s*;`).FindAllSubmatch(block[1], -1) {
+		if typ := string(m[1]); typ != "float" {
+			t.Errorf("member %s is a %s, not a float", m[2], typ)
+		}
+		got = append(got, string(m[2]))
+	}
+	var want []string
+	for f := range reflect.TypeFor[Totals]().Fields() {
+		want = append(want, strings.ToLower(f.Name[:1])+f.Name[1:])
+	}
+	if !slices.Equal(got, want) || len(want) != TotalsWords {
+		t.Errorf("accumulate.comp's totals are %q, Totals' fields %q (TotalsWords %d)", got, want, TotalsWords)
+	}
+	totals := Totals{Loss: 1, LossCompensation: 2, Correct: 3, Samples: 4}
+	if w := totals.Words(); !slices.Equal(w, []float32{1, 2, 3, 4}) || TotalsOf(w) != totals {
+		t.Errorf("Words %v, TotalsOf them %+v: not in the fields' order", w, TotalsOf(w))
+	}
+	js, err := json.Marshal(totals)
+	if err != nil || string(js) != "[1,2,3,4]" {
+		t.Fatalf("JSON %s (%v), want the words' array", js, err)
+	}
+	var back Totals
+	if err := json.Unmarshal(js, &back); err != nil || back != totals {
+		t.Errorf("JSON read back %+v (%v), want %+v", back, err, totals)
 	}
 }

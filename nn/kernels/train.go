@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -93,29 +94,39 @@ func CheckDropoutRate(rate float64) error {
 	return nil
 }
 
-// SoftmaxXent records the fused softmax and cross-entropy of batch rows of
-// logits: the logits' gradient dz, already divided by the number of valid
-// samples, and per-sample stats (loss, correct, argmax). labels holds the
-// whole set's uint8 labels and order the batch's indices into it. A valid
-// sample whose label is not below classes adds 1 to the uint32 in
-// labelErrors (which the caller zeroes and reads) and counts as class
-// classes-1: no label makes the kernel read outside the sample's row.
-// smoothing is the label smoothing (PyTorch's CrossEntropyLoss's
+// SoftmaxXentArgs are what SoftmaxXent reads (Logits, Labels, Step, Order)
+// and writes (DZ, Stats, LabelErrors).
+type SoftmaxXentArgs struct {
+	Logits, Labels, Step, Order vk.Range
+	DZ, Stats, LabelErrors      vk.Range
+	Batch, Classes              int
+	Smoothing                   float32
+}
+
+// SoftmaxXent records the fused softmax and cross-entropy of a.Batch rows
+// of Logits: the logits' gradient DZ, already divided by the number of
+// valid samples, and per-sample Stats (loss, correct, argmax). Labels
+// holds the whole set's uint8 labels and Order the batch's indices into
+// it. A valid sample whose label is not below Classes adds 1 to the uint32
+// in LabelErrors (which the caller zeroes and reads) and counts as class
+// Classes-1: no label makes the kernel read outside the sample's row.
+// Smoothing is the label smoothing (PyTorch's CrossEntropyLoss's
 // label_smoothing), in [0, 1].
-func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, logits, labels, step, order, dz, stats, labelErrors vk.Range, batch, classes int, smoothing float32) error {
+func SoftmaxXent(ctx *vk.Context, rec *vk.Recording, a SoftmaxXentArgs) error {
+	batch, classes := a.Batch, a.Classes
 	if classes <= 0 {
 		return fmt.Errorf("softmax: %d classes", classes)
 	}
-	if err := CheckLabelSmoothing(float64(smoothing)); err != nil {
+	if err := CheckLabelSmoothing(float64(a.Smoothing)); err != nil {
 		return err
 	}
-	if err := errors.Join(needFloats("logits", logits, batch*classes), needFloats("logits gradient", dz, batch*classes),
-		needFloats("stats", stats, 3*batch), needFloats("batch order", order, batch), needFloats("step", step, StepWords),
-		needFloats("label errors", labelErrors, 1)); err != nil {
+	if err := errors.Join(needFloats("logits", a.Logits, batch*classes), needFloats("logits gradient", a.DZ, batch*classes),
+		needFloats("stats", a.Stats, 3*batch), needFloats("batch order", a.Order, batch), needFloats("step", a.Step, StepWords),
+		needFloats("label errors", a.LabelErrors, 1)); err != nil {
 		return err
 	}
 	return single(ctx, rec, softmaxXentShader, batch,
-		[]uint32{uint32(batch), uint32(classes), math.Float32bits(smoothing)}, []vk.Range{logits, labels, step, order, dz, stats, labelErrors})
+		[]uint32{uint32(batch), uint32(classes), math.Float32bits(a.Smoothing)}, []vk.Range{a.Logits, a.Labels, a.Step, a.Order, a.DZ, a.Stats, a.LabelErrors})
 }
 
 // CheckLabelSmoothing rejects a label smoothing outside [0, 1].
@@ -126,10 +137,50 @@ func CheckLabelSmoothing(e float64) error {
 	return nil
 }
 
+// Totals are the running loss and accuracy counters that Accumulate adds
+// each batch to, field by field in the words of their buffer:
+// shaders/accumulate.comp declares the same members in the same order
+// (TestTotalsLayout checks that the two agree).
+type Totals struct {
+	Loss             float32 // the samples' losses summed
+	LossCompensation float32 // the sum's Kahan compensation
+	Correct          float32 // the samples classified right
+	Samples          float32 // the samples counted
+}
+
+// TotalsWords is the size of the totals buffer in 4-byte words.
+const TotalsWords = 4
+
+// TotalsOf reads Totals from the words of their buffer.
+func TotalsOf(words []float32) Totals {
+	return Totals{Loss: words[0], LossCompensation: words[1], Correct: words[2], Samples: words[3]}
+}
+
+// Words are t as their buffer holds them.
+func (t Totals) Words() []float32 {
+	return []float32{t.Loss, t.LossCompensation, t.Correct, t.Samples}
+}
+
+// MarshalJSON writes t as its buffer's words, the array that checkpoints
+// have always kept.
+func (t Totals) MarshalJSON() ([]byte, error) {
+	return json.Marshal(t.Words())
+}
+
+// UnmarshalJSON reads the array MarshalJSON writes.
+func (t *Totals) UnmarshalJSON(data []byte) error {
+	var words [TotalsWords]float32
+	if err := json.Unmarshal(data, &words); err != nil {
+		return err
+	}
+	*t = TotalsOf(words[:])
+	return nil
+}
+
 // Accumulate records totals += the batch's loss sum and correct count
-// (totals: loss, its Kahan compensation, correct, samples).
+// (totals: a buffer of Totals).
 func Accumulate(ctx *vk.Context, rec *vk.Recording, stats, step, totals vk.Range) error {
-	if err := needFloats("totals", totals, 4); err != nil {
+	if err := needFloats("totals", totals, TotalsWords); err != nil {
 		return err
 	}
 	k, err := accumulateShader.kernel(ctx)
@@ -176,10 +227,18 @@ func ColSum(ctx *vk.Context, rec *vk.Recording, g, b, scratch vk.Range, rows, co
 	return single(ctx, rec, colSumTotalShader, cols, []uint32{uint32(rows), uint32(cols), colSumChunk}, []vk.Range{scratch, b})
 }
 
-// Adam records one Adam update of n parameters with their gradients and
+// AdamArgs are Adam's and AdamW's: the first and second moments M and V
+// and their decays.
+type AdamArgs struct {
+	UpdateArgs
+	M, V              vk.Range
+	Beta1, Beta2, Eps float32
+}
+
+// Adam records one Adam update of a.N parameters with their gradients and
 // moments, reading lr_t from the step buffer.
-func Adam(ctx *vk.Context, rec *vk.Recording, params, grads, m, v, step vk.Range, n int, beta1, beta2, eps float32) error {
-	return elementwiseBy(ctx, rec, adamShader, n, 4,
-		[]vk.Range{params, grads, m, v}, []vk.Range{step},
-		[]uint32{math.Float32bits(beta1), math.Float32bits(beta2), math.Float32bits(eps)})
+func Adam(ctx *vk.Context, rec *vk.Recording, a AdamArgs) error {
+	return elementwiseBy(ctx, rec, adamShader, a.N, 4,
+		[]vk.Range{a.Params, a.Grads, a.M, a.V}, []vk.Range{a.Step},
+		[]uint32{math.Float32bits(a.Beta1), math.Float32bits(a.Beta2), math.Float32bits(a.Eps)})
 }

@@ -162,8 +162,8 @@ func TestSoftmaxXentAndAccumulateMatchReference(t *testing.T) {
 			totalsB := upload(t, ctx, []float32{1.5, 0, 2, 3}) // earlier steps' totals
 			run(t, ctx, func(rec *vk.Recording) error {
 				return errors.Join(
-					SoftmaxXent(ctx, rec, vk.Whole(logitsB), vk.Whole(labelsB), vk.Whole(header), vk.Whole(orderB), vk.Whole(dzB), vk.Whole(statsB),
-						vk.Whole(labelErrorsB), batch, c.classes, float32(c.smoothing)),
+					SoftmaxXent(ctx, rec, SoftmaxXentArgs{Logits: vk.Whole(logitsB), Labels: vk.Whole(labelsB), Step: vk.Whole(header), Order: vk.Whole(orderB),
+						DZ: vk.Whole(dzB), Stats: vk.Whole(statsB), LabelErrors: vk.Whole(labelErrorsB), Batch: batch, Classes: c.classes, Smoothing: float32(c.smoothing)}),
 					Accumulate(ctx, rec, vk.Whole(statsB), vk.Whole(header), vk.Whole(totalsB)))
 			})
 			dz, stats, bad := ref.SmoothedSoftmaxXent(logits, labels, c.valid, c.classes, float64(float32(c.smoothing)))
@@ -213,7 +213,8 @@ func TestColSumAndAdamMatchReference(t *testing.T) {
 	run(t, ctx, func(rec *vk.Recording) error {
 		return errors.Join(
 			ColSum(ctx, rec, vk.Whole(gB), vk.Whole(bB), vk.Whole(scratch), rows, cols),
-			Adam(ctx, rec, vk.Whole(pB), vk.Whole(gradB), vk.Whole(mB), vk.Whole(vB), vk.Whole(header), n, 0.9, 0.999, 1e-8))
+			Adam(ctx, rec, AdamArgs{UpdateArgs: UpdateArgs{Params: vk.Whole(pB), Grads: vk.Whole(gradB), Step: vk.Whole(header), N: n},
+				M: vk.Whole(mB), V: vk.Whole(vB), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}))
 	})
 	expectClose(t, "column sums", download(t, bB, cols), ref.ColSum(g, rows, cols), 1e-5)
 	ref.Adam(p, grad, m, v, lr, 0.9, 0.999, 1e-8)

@@ -57,7 +57,7 @@ func (t Tuning) Fallback(p Product) error {
 	}
 	var device error
 	for _, v := range GemmVariants {
-		if v.Style != Matrix {
+		if !v.Style.matrix() {
 			continue
 		}
 		if err := v.usable(t.info, t.precision, false); err != nil {

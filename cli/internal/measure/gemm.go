@@ -58,7 +58,7 @@ func Gemm(ctx *vk.Context, g kernels.Gemm, reps int) (GemmResult, error) {
 	}
 
 	rec, err := timedRecording(ctx, func(rec *vk.Recording) error {
-		return g.Record(ctx, rec, vk.Whole(ab), vk.Whole(bb), vk.Whole(cb), vk.Range{}, vk.Whole(scratch))
+		return g.Record(ctx, rec, kernels.GemmArgs{A: vk.Whole(ab), B: vk.Whole(bb), C: vk.Whole(cb), Scratch: vk.Whole(scratch)})
 	})
 	if err != nil {
 		return res, err
