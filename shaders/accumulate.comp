@@ -2,24 +2,19 @@
 // Adds the batch's per-sample loss and correct flags to running totals,
 // in sample order, with Kahan summation: deterministic, and exact enough
 // over an epoch in float32. One invocation.
+// totals: [loss, lossCompensation, correct, samples], the fields of
+// nn/kernels' Totals in their order (TestTotalsLayout checks this line).
 #extension GL_GOOGLE_include_directive : require
 #define STEP_BINDING 1
 #include "step.glsl"
 
 layout(local_size_x = 1) in;
 layout(binding = 0) readonly buffer Stats { float stats[]; };
-// The running totals, as nn/kernels' Totals declares them (TestTotalsLayout
-// checks that the two agree).
-layout(binding = 2) buffer Totals {
-    float loss;             // the samples' losses summed
-    float lossCompensation; // the sum's Kahan compensation
-    float correct;          // the samples classified right
-    float samples;          // the samples counted
-} totals;
+layout(binding = 2) buffer Totals { float total[]; };
 
 void main() {
-    float sum = totals.loss, comp = totals.lossCompensation;
-    float correct = totals.correct;
+    float sum = total[0], comp = total[1];
+    float correct = total[2];
     for (uint s = 0; s < stepValues.valid; s++) {
         float y = stats[3 * s] - comp;
         float t = sum + y;
@@ -27,8 +22,8 @@ void main() {
         sum = t;
         correct += stats[3 * s + 1];
     }
-    totals.loss = sum;
-    totals.lossCompensation = comp;
-    totals.correct = correct;
-    totals.samples += float(stepValues.valid);
+    total[0] = sum;
+    total[1] = comp;
+    total[2] = correct;
+    total[3] += float(stepValues.valid);
 }
