@@ -13,7 +13,7 @@ import (
 
 	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/augment"
-	"github.com/vkcnn/vkcnn/internal/runtest"
+	"github.com/vkcnn/vkcnn/runfolder/runfoldertest"
 )
 
 // exampleRun is the tiny run the examples and tests predict with, and
@@ -32,14 +32,14 @@ func TestMain(m *testing.M) {
 	if err := os.Mkdir(exampleRun, 0o755); err != nil {
 		panic(err)
 	}
-	if err := runtest.Write(exampleRun); err != nil {
+	if err := runfoldertest.Write(exampleRun); err != nil {
 		panic("train the tiny run: " + err.Error())
 	}
 	f, err := os.Create(exampleImage)
 	if err != nil {
 		panic(err)
 	}
-	if err := errors.Join(png.Encode(f, runtest.Image(2, 7)), f.Close()); err != nil {
+	if err := errors.Join(png.Encode(f, runfoldertest.Image(2, 7)), f.Close()); err != nil {
 		panic(err)
 	}
 	code := m.Run()
@@ -78,7 +78,7 @@ func TestPredictBatches(t *testing.T) {
 	run, p := open(t, 4)
 	var images []image.Image
 	for i := range 10 {
-		images = append(images, runtest.Image(i%3, uint64(100+i)))
+		images = append(images, runfoldertest.Image(i%3, uint64(100+i)))
 	}
 	all, err := p.Predict(images...)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestPredictBatches(t *testing.T) {
 	}
 	for i, img := range images {
 		got := all[i]
-		if got.Class != i%3 || got.Name != runtest.Names[i%3] || got.Inverted {
+		if got.Class != i%3 || got.Name != runfoldertest.Names[i%3] || got.Inverted {
 			t.Errorf("image %d of class %d: %+v", i, i%3, got)
 		}
 		var sum float64
@@ -120,7 +120,7 @@ func TestPredictBatches(t *testing.T) {
 // light-on-dark images is inverted, and classified as its original.
 func TestInvertsLightGround(t *testing.T) {
 	_, p := open(t, 0)
-	img := runtest.Image(0, 5)
+	img := runfoldertest.Image(0, 5)
 	for i := range img.Pix {
 		img.Pix[i] = 255 - img.Pix[i]
 	}
@@ -242,7 +242,7 @@ func TestPredictNHWC(t *testing.T) {
 		}
 		var px []byte
 		for i := range 6 {
-			in, _, err := run.Input(runtest.Image(i%3, uint64(200+i)))
+			in, _, err := run.Input(runfoldertest.Image(i%3, uint64(200+i)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/vkcnn/vkcnn"
-	"github.com/vkcnn/vkcnn/internal/runtest"
+	"github.com/vkcnn/vkcnn/runfolder/runfoldertest"
 )
 
 // TestServe sends 200 requests from 8 concurrent clients to the server on
@@ -27,7 +27,7 @@ func TestServe(t *testing.T) {
 	// The user's own tuning cache must not change what the test runs.
 	t.Setenv("VKCNN_TUNING", filepath.Join(t.TempDir(), "tuning.json"))
 	dir := t.TempDir()
-	if err := runtest.Write(dir); err != nil {
+	if err := runfoldertest.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	run, err := vkcnn.LoadRun(dir)
@@ -58,7 +58,7 @@ func TestServe(t *testing.T) {
 	var samples []sample
 	for i := range 20 {
 		var buf bytes.Buffer
-		img := runtest.Image(i%3, uint64(i))
+		img := runfoldertest.Image(i%3, uint64(i))
 		if i%2 == 0 {
 			err = png.Encode(&buf, img)
 		} else {

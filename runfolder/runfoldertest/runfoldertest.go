@@ -1,6 +1,6 @@
-// Package runtest trains a tiny run folder on a generated data set, for
+// Package runfoldertest trains a tiny run folder on a generated data set, for
 // the tests and examples of the library and the programs built on it.
-package runtest
+package runfoldertest
 
 import (
 	"errors"
