@@ -82,10 +82,12 @@ type trainSetup struct {
 	cfg    nn.TrainConfig
 	out    string
 	// init is the weights file training starts from ("": the model's
-	// initialisation); the data set's reading and normalization.
+	// initialisation); how the data set is read; the normalization asked
+	// for, with its statistics where given (nil: computed).
 	init      string
 	imageOpts dataset.Options
-	normalize TrainOptions
+	normalize bool
+	mean, std []float32
 	// When resuming: where the run stands, with its weights and the
 	// optimizer's state.
 	resume                 *nn.TrainState
@@ -201,7 +203,7 @@ func newTrainSetup(opts TrainOptions) (*trainSetup, error) {
 		out = filepath.Join("runs", name+"-"+time.Now().Format("20060102-150405"))
 	}
 	return &trainSetup{TrainSession: opts.TrainSession, spec: spec, model: model, source: opts.Model, cfg: cfg, out: out, init: opts.Init,
-		imageOpts: dataset.Options{Size: opts.ImageSize, Color: opts.Color}, normalize: opts}, nil
+		imageOpts: dataset.Options{Size: opts.ImageSize, Color: opts.Color}, normalize: opts.Normalize, mean: opts.Mean, std: opts.Std}, nil
 }
 
 // check refuses what no run takes.

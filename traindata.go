@@ -132,13 +132,12 @@ func (setup *trainSetup) normalization(data *dataset.Dataset) (*augment.Normaliz
 		}
 		return rec.Normalize, nil
 	}
-	opts := setup.normalize
-	if !opts.Normalize {
+	if !setup.normalize {
 		return nil, nil
 	}
 	channels := data.Geometry.Channels
-	n := augment.Normalization{Mean: opts.Mean, Std: opts.Std}
-	if opts.Mean == nil {
+	n := augment.Normalization{Mean: setup.mean, Std: setup.std}
+	if setup.mean == nil {
 		train := data.Train.N - int(float64(data.Train.N)*setup.cfg.ValSplit)
 		n = augment.Statistics(data.Train.Images[:train*data.Geometry.Values()], channels)
 	}
