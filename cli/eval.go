@@ -24,7 +24,7 @@ func evalCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
-			&cli.IntFlag{Name: "batch-size", Value: 100, Usage: "samples a step"},
+			&cli.IntFlag{Name: "batch-size", Value: vkcnn.DefaultEvalBatch, Usage: "samples a step"},
 			dataFlag,
 			precisionFlag,
 			deviceFlag,
