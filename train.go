@@ -42,7 +42,8 @@ var ErrFinished = errors.New("the run is finished")
 // goes, and returns the trained run. Cancelling ctx stops it after the
 // step under way, with a checkpoint written: the error is a
 // *StoppedError, and the run is returned too, with its last epoch's
-// weights, where an epoch has ended.
+// weights, where an epoch has ended. Cancelled before training begins,
+// it returns ctx's error, and leaves no run folder it made.
 func Train(ctx context.Context, opts TrainOptions) (*Run, error) {
 	setup, err := newTrainSetup(opts)
 	if err != nil {
@@ -233,6 +234,16 @@ func (e errFinished) Error() string {
 
 func (e errFinished) Is(target error) bool { return target == ErrFinished }
 
+// notStopped says that ctx was cancelled before training began (reading
+// the data set or building the network can take minutes): nothing
+// trained, and a fresh run folder is removed.
+func notStopped(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped before training began: %w", err)
+	}
+	return nil
+}
+
 // writer is w, or a writer that drops what it is given.
 func writer(w io.Writer) io.Writer {
 	if w == nil {
@@ -245,6 +256,9 @@ func (setup *trainSetup) train(stopCtx context.Context) (_ *Run, err error) {
 	data, err := setup.trainingData()
 	if err != nil {
 		return nil, badInput(err)
+	}
+	if err := notStopped(stopCtx); err != nil {
+		return nil, err
 	}
 	norm, err := setup.normalization(data)
 	if err != nil {
@@ -329,6 +343,9 @@ func (setup *trainSetup) train(stopCtx context.Context) (_ *Run, err error) {
 	hooks := run.hooks(w, setup.cfg, setup.CheckpointEvery, setup.TrainSession, stopCtx)
 	if setup.Bars {
 		run.draw = run.bar.update(warnings)
+	}
+	if err := notStopped(stopCtx); err != nil {
+		return nil, err
 	}
 	training = true
 	if _, err := nn.Train(net, onDevice.train, onDevice.val, setup.cfg, hooks, setup.resume); err != nil {

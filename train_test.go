@@ -214,6 +214,18 @@ func TestTrainErrorClasses(t *testing.T) {
 			t.Errorf("%q: the run folder is left: %v", c.want, err)
 		}
 	}
+
+	// Stopped before training begins: nothing trained, no folder left.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	opts := vkcnn.DefaultTrainOptions()
+	opts.Data, opts.Out, opts.Epochs = data, filepath.Join(dir, "run"), 1
+	if _, err := vkcnn.Train(ctx, opts); !errors.Is(err, context.Canceled) || errors.Is(err, vkcnn.ErrStopped) {
+		t.Errorf("a cancelled context: %v", err)
+	}
+	if _, err := os.Stat(opts.Out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("cancelled: the run folder is left: %v", err)
+	}
 }
 
 // TestEvaluate: the confusion matrix counts every test sample once, its

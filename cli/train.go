@@ -11,7 +11,6 @@ import (
 	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/internal/numfmt"
-	"github.com/vkcnn/vkcnn/nn"
 )
 
 // augmentFlags are shared by train and augment.
@@ -167,7 +166,8 @@ func stepsPerEpoch(c *cli.Context) (int, error) {
 }
 
 // train trains through the library, which prints what the run does;
-// Ctrl-C stops it with a checkpoint and status 130.
+// Ctrl-C (SIGINT or SIGTERM) stops it with a checkpoint and status 130,
+// or before training begins with status 130 alone.
 func train(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see --help)", c.Args().First())
@@ -175,11 +175,9 @@ func train(c *cli.Context) error {
 	stop := interrupts()
 	defer stop.release()
 	session := trainSession(c)
-	session.OnProgress = func(nn.Progress) bool { return stop.requested() }
-	session.OnEpoch = func(nn.EpochStats) bool { return stop.requested() }
 	var err error
 	if dir := c.String("resume"); dir != "" {
-		err = resume(c, dir, session)
+		err = resume(stop.ctx, c, dir, session)
 	} else {
 		var opts vkcnn.TrainOptions
 		if opts, err = trainOptions(c); err == nil {
@@ -194,7 +192,7 @@ func train(c *cli.Context) error {
 				fmt.Fprintf(c.App.ErrWriter, "vkcnn: note: --steps is the old name of --steps-per-epoch: at most %s in each of %s\n",
 					numfmt.Plural(opts.StepsPerEpoch, "step"), numfmt.Plural(opts.Epochs, "epoch"))
 			}
-			_, err = vkcnn.Train(context.Background(), opts)
+			_, err = vkcnn.Train(stop.ctx, opts)
 		}
 	}
 	var stopped *vkcnn.StoppedError
@@ -204,13 +202,15 @@ func train(c *cli.Context) error {
 		return nil
 	case errors.As(err, &stopped):
 		return exitError{status: statusInterrupted, err: fmt.Errorf("interrupted: checkpoint written; continue with vkcnn train --resume %s", stopped.Dir)}
+	case errors.Is(err, context.Canceled):
+		return exitError{status: statusInterrupted, err: err}
 	}
 	return err
 }
 
 // resume continues the run in dir with its own settings: of the flags,
 // only resumeKeeps'.
-func resume(c *cli.Context, dir string, session vkcnn.TrainSession) error {
+func resume(ctx context.Context, c *cli.Context, dir string, session vkcnn.TrainSession) error {
 	for _, name := range c.LocalFlagNames() {
 		if !resumeKeeps[name] {
 			return fmt.Errorf("--resume continues with the run's own settings: drop --%s", name)
@@ -222,6 +222,6 @@ func resume(c *cli.Context, dir string, session vkcnn.TrainSession) error {
 			return fmt.Errorf("epochs %d must be positive", opts.Epochs)
 		}
 	}
-	_, err := vkcnn.Resume(context.Background(), opts)
+	_, err := vkcnn.Resume(ctx, opts)
 	return err
 }
