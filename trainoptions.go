@@ -62,10 +62,9 @@ type TrainSession struct {
 type TrainOptions struct {
 	TrainSession
 	// Model is a preset (standard, small, resnet20, mobilenet) or a model
-	// file: model.json, or Keras' model.to_json() JSON or .keras archive.
-	// Lenient reads a Keras file without its regularizers and
-	// constraints (a warning each) instead of refusing it.
-	// "" is DefaultModel.
+	// file: model.json, or Keras' model.to_json() JSON or .keras archive
+	// ("": DefaultModel). Lenient reads a Keras file without its
+	// regularizers and constraints (a warning each) instead of refusing it.
 	Model   string
 	Lenient bool
 	// Out is the run folder; "" is runs/MODEL-DATE-TIME.
