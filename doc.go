@@ -29,14 +29,26 @@
 //
 // Run.ExportONNX writes the run as an ONNX model for other runtimes.
 //
-// Run folders come from `vkcnn train`. This package does not train yet:
-// from Go, nn.Train with its hooks does (cli/train.go shows the steps).
+// Run folders come from Train, which the vkcnn train command is built on:
+// a model (a preset, a model.json or a Keras file), a data set (anything
+// --data reads) and settings as Go values with the command's defaults
+// (DefaultTrainOptions):
+//
+//	opts := vkcnn.DefaultTrainOptions()
+//	opts.Model, opts.Data, opts.Out, opts.Epochs = "small", "data/mnist", "runs/small", 2
+//	opts.Log = os.Stdout // the lines vkcnn train prints
+//	opts.OnEpoch = func(st nn.EpochStats) (stop bool) { return st.ValAcc > 0.99 }
+//	run, err := vkcnn.Train(ctx, opts) // the trained run, ready for NewPredictor
+//
+// A run stopped by a callback or by ctx has its checkpoint written, and
+// the error matches ErrStopped (the run, as its last epoch left it, comes
+// with it); Resume continues it bit for bit.
 //
 // Errors carry the words the command prints. The classes a caller may act
 // on are told apart with errors.Is: ErrDeviceLost and ErrHang (retry,
 // perhaps elsewhere), ErrOutOfDeviceMemory and ErrOutOfHostMemory (a
 // smaller batch may fit), ErrBadInput (the caller's run folder, image or
-// values).
+// values, or training settings).
 //
 // Below this package lie the pieces it joins, for callers that need
 // more: nn (models, the network on a device, training), dataset (the data

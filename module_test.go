@@ -45,9 +45,25 @@ func readmeProgram(t *testing.T) string {
 	return programs[0]
 }
 
-// TestExternalModule builds README.md's program as a module outside the
-// repository that imports the library, as a user's does after go get, and
-// runs it.
+// trainProgram is the program of docs/library.md's "Train from Go".
+func trainProgram(t *testing.T) string {
+	t.Helper()
+	text, err := os.ReadFile("docs/library.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(text), "## Train from Go\n")
+	_, program, ok := strings.Cut(section, "```go\n")
+	program, _, _ = strings.Cut(program, "```")
+	if !ok || !strings.Contains(program, "func main()") {
+		t.Fatal("docs/library.md's Train from Go shows no Go program")
+	}
+	return program
+}
+
+// TestExternalModule builds README.md's program and docs/library.md's
+// training program as a module outside the repository that imports the
+// library, as a user's does after go get, and runs them.
 //
 // The library reaches it through a module proxy on disk (GOPROXY=file://),
 // laid out as the proxy protocol says (@v/list, .info, .mod, .zip) with a
@@ -104,10 +120,14 @@ func TestExternalModule(t *testing.T) {
 
 	user := t.TempDir()
 	files := map[string]string{
-		"go.mod":  "module example.com/user\n\ngo 1.26\n\nrequire " + modulePath + " " + version + "\n",
-		"main.go": readmeProgram(t),
+		"go.mod":        "module example.com/user\n\ngo 1.26\n\nrequire " + modulePath + " " + version + "\n",
+		"main.go":       readmeProgram(t),
+		"train/main.go": trainProgram(t),
 	}
 	for name, content := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(user, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(user, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +153,25 @@ func TestExternalModule(t *testing.T) {
 	}
 	if want := exampleImage + ": class 2 bottom (probability "; !strings.HasPrefix(string(out), want) {
 		t.Errorf("the external program says %q, want %q...", out, want)
+	}
+
+	// The training program, on a small generated set.
+	trainer := filepath.Join(user, "trainer")
+	goCmd("build", "-trimpath", "-o", trainer, "./train")
+	data, run := filepath.Join(user, "bands"), filepath.Join(user, "run")
+	if err := writeBands(data, 4); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(trainer, data, run)
+	cmd.Dir = user
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the external training program: %v\n%s", err, out)
+	}
+	for _, want := range []string{"\nEpoch 3/3 - ", "\nWrote " + run + ": ", "\ntest accuracy "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the external training program says %q, want %q", out, want)
+		}
 	}
 }
 

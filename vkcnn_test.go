@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 	}
 	// The user's own tuning cache must not change what the tests run.
 	os.Setenv("VKCNN_TUNING", filepath.Join(dir, "tuning.json"))
+	// Decoded image folders are cached there, not in the user's cache.
+	os.Setenv("VKCNN_CACHE", filepath.Join(dir, "images"))
 	exampleRun = filepath.Join(dir, "run")
 	exampleImage = filepath.Join(dir, "bottom.png")
 	if err := os.Mkdir(exampleRun, 0o755); err != nil {

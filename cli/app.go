@@ -127,13 +127,18 @@ func deviceOptions(c *cli.Context) vk.Options {
 		SyncValidation: sync || c.Bool("validate-sync"), Watchdog: c.Duration("watchdog")}
 }
 
-// openLibraryDevice opens the device the command's flags choose, with
+// libraryDeviceOptions are the device the command's flags choose, with
 // the pipeline cache; what goes wrong with the cache is a warning.
-func openLibraryDevice(c *cli.Context) (*vkcnn.Device, error) {
+func libraryDeviceOptions(c *cli.Context) vkcnn.DeviceOptions {
 	opts := deviceOptions(c)
-	return vkcnn.OpenDevice(vkcnn.DeviceOptions{Device: opts.Device, Validate: opts.Validate, SyncValidation: opts.SyncValidation,
+	return vkcnn.DeviceOptions{Device: opts.Device, Validate: opts.Validate, SyncValidation: opts.SyncValidation,
 		Watchdog: opts.Watchdog, PipelineCacheDir: vkcnn.DefaultPipelineCacheDir(),
-		Warn: func(err error) { fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v\n", err) }})
+		Warn: func(err error) { fmt.Fprintf(c.App.ErrWriter, "vkcnn: warning: %v\n", err) }}
+}
+
+// openLibraryDevice opens the device the command's flags choose.
+func openLibraryDevice(c *cli.Context) (*vkcnn.Device, error) {
+	return vkcnn.OpenDevice(libraryDeviceOptions(c))
 }
 
 // openDevice is openLibraryDevice's device, for commands that drive nn
@@ -147,7 +152,7 @@ func openDevice(c *cli.Context) (*vk.Context, error) {
 }
 
 // modelFlag names a preset or a model file.
-var modelFlag = &cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, resnet20, mobilenet (the last two shaped by the data set where one is read), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"}
+var modelFlag = &cli.StringFlag{Name: "model", Value: vkcnn.DefaultModel, Usage: "standard, small, resnet20, mobilenet (the last two shaped by the data set where one is read), or a model file: model.json, or Keras' model.to_json() JSON or .keras archive"}
 
 // lenientFlag lets a Keras file's regularizers and constraints be dropped.
 var lenientFlag = &cli.BoolFlag{Name: "lenient", Usage: "read a Keras model file without its regularizers and constraints, which vkcnn lacks (a warning line each), instead of refusing it"}

@@ -345,3 +345,8 @@ func checkAugment(t *testing.T, data generated) {
 		}
 	}
 }
+
+// inputShape writes a geometry as model.json's input_shape.
+func inputShape(g augment.Geometry) string {
+	return fmt.Sprintf("[%d, %d, %d]", g.Height, g.Width, g.Channels)
+}

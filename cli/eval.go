@@ -4,16 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
-	"github.com/vkcnn/vkcnn/nn"
-	"github.com/vkcnn/vkcnn/runfolder"
 )
 
 func evalCommand() *cli.Command {
@@ -27,7 +24,7 @@ func evalCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Required: true, Usage: "run folder written by vkcnn train"},
 			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
-			&cli.IntFlag{Name: "batch-size", Value: 100, Usage: "samples a step"},
+			&cli.IntFlag{Name: "batch-size", Value: vkcnn.DefaultEvalBatch, Usage: "samples a step"},
 			dataFlag,
 			precisionFlag,
 			deviceFlag,
@@ -41,78 +38,34 @@ func evaluate(c *cli.Context) (err error) {
 	if c.Int("batch-size") <= 0 {
 		return fmt.Errorf("--batch-size %d must be positive", c.Int("batch-size"))
 	}
-	model, params, err := runfolder.Load(c.String("run"))
+	prec, err := flagPrecision(c)
 	if err != nil {
 		return err
 	}
-	// An image folder is read as the run read it (a single tree: the
-	// test set is the part it held out).
-	rec, err := runfolder.ReadRecord(c.String("run"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	opts, err := recordedOptions(rec)
+	run, err := vkcnn.LoadRun(c.String("run"))
 	if err != nil {
 		return err
 	}
-	data, err := loadData(c, opts)
+	dev, err := openLibraryDevice(c)
 	if err != nil {
 		return err
 	}
-	if err := checkModel(filepath.Join(c.String("run"), runfolder.ModelFile), model, data); err != nil {
-		return err
-	}
-	test := data.Test
-	ctx, net, err := openNet(c, model, params, c.Int("batch-size"), test.N)
+	defer func() { err = errors.Join(err, dev.Close()) }()
+	e, err := dev.Evaluate(run, vkcnn.EvalOptions{Data: c.String("data"), Batch: c.Int("batch-size"), Precision: prec,
+		Logits: c.String("logits") != "", Warnings: c.App.ErrWriter, Bars: barsOnStderr(c)})
 	if err != nil {
 		return err
-	}
-	defer closeDevice(ctx, &err)
-	defer net.Close()
-	set, err := net.Upload(test.Images, test.Labels)
-	if err != nil {
-		return err
-	}
-	set.Norm = rec.Normalize
-	classes := model.Classes
-	confusion := make([][]int, classes)
-	for i := range confusion {
-		confusion[i] = make([]int, classes)
-	}
-	var logits [][]float32
-	loss, acc, err := nn.Evaluate(net, set, nil, func(batch []int) error {
-		pred, err := net.Predictions()
-		if err != nil {
-			return err
-		}
-		for i, idx := range batch {
-			confusion[min(int(test.Labels[idx]), classes-1)][pred[i]]++
-		}
-		if c.String("logits") == "" {
-			return nil
-		}
-		z, err := net.Logits()
-		if err != nil {
-			return err
-		}
-		for i := range batch {
-			logits = append(logits, z[i*classes:(i+1)*classes])
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("evaluate %s on the test set: %w (nothing written)", c.String("run"), err)
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "Data: %s\n", data)
-	fmt.Fprintf(w, "Test loss: %.4f\nTest accuracy: %.4f\nTest error: %.2f%%\n", loss, acc, 100*(1-acc))
+	fmt.Fprintf(w, "Data: %s\n", e.Data)
+	fmt.Fprintf(w, "Test loss: %.4f\nTest accuracy: %.4f\nTest error: %.2f%%\n", e.Loss, e.Acc, 100*(1-e.Acc))
 	fmt.Fprintln(w, "Confusion matrix (rows: true class, columns: predicted):")
-	fmt.Fprint(w, confusionTable(confusion, data.Names))
+	fmt.Fprint(w, confusionTable(e.Confusion, e.Names))
 	if path := c.String("logits"); path != "" {
-		if err := atomicfile.Write(path, func(w io.Writer) error { return npy.Write(w, logits) }); err != nil {
+		if err := atomicfile.Write(path, func(w io.Writer) error { return npy.Write(w, e.Logits) }); err != nil {
 			return fmt.Errorf("write logits: %w", err)
 		}
-		fmt.Fprintf(w, "Wrote %s (%d x %d float32)\n", path, len(logits), classes)
+		fmt.Fprintf(w, "Wrote %s (%d x %d float32)\n", path, len(e.Logits), run.Classes())
 	}
 	return nil
 }

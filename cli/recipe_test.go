@@ -158,10 +158,11 @@ func TestPresetRecipe(t *testing.T) {
 			for _, cmd := range app.Commands {
 				if cmd.Name == "train" {
 					cmd.Action = func(ctx *cli.Context) error {
-						setup, err := parseTrainFlags(ctx)
-						if err == nil {
-							cfg = setup.cfg
+						opts, err := trainOptions(ctx)
+						if err != nil {
+							return err
 						}
+						cfg, err = opts.Config()
 						return err
 					}
 				}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/keras"
 	"github.com/vkcnn/vkcnn/nn/kernels"
@@ -77,8 +78,8 @@ func reproduceCommand() *cli.Command {
 			"small files (run.json, history.csv, steps.csv, kernels.json) go to --records\n" +
 			"with the report. At the budget's end the run stops with a checkpoint.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "standard", Usage: "standard, small, or a model.json file"},
-			&cli.IntFlag{Name: "epochs", Value: 20, Usage: "epochs of every run"},
+			&cli.StringFlag{Name: "model", Value: vkcnn.DefaultModel, Usage: "standard, small, or a model.json file"},
+			&cli.IntFlag{Name: "epochs", Value: vkcnn.DefaultEpochs, Usage: "epochs of every run"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs of each experiment, with seeds 1..N"},
 			&cli.StringFlag{Name: "experiments", Value: strings.Join(experimentNames(), ","), Usage: "comma-separated: " + strings.Join(experimentNames(), ", ")},
 			&cli.StringFlag{Name: "run", Usage: "train only these runs, comma-separated `EXPERIMENT:SEED` (shift:2), and write no report"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,8 +23,12 @@ func (e exitError) Unwrap() error { return e.err }
 type stopper struct {
 	signals chan os.Signal
 	stop    atomic.Bool
-	done    chan struct{}
-	nested  int // interrupts calls within the first, not yet released
+	// ctx is cancelled by the request to stop: the library's training
+	// stops on it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	nested int // interrupts calls within the first, not yet released
 }
 
 // active is the process's stopper while a command holds one: a command
@@ -37,6 +42,7 @@ func interrupts() *stopper {
 		return active
 	}
 	s := &stopper{signals: make(chan os.Signal, 2), done: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	active = s
 	signal.Notify(s.signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -47,6 +53,7 @@ func interrupts() *stopper {
 					fmt.Fprintln(os.Stderr, "vkcnn: interrupted again: exiting without a checkpoint")
 					os.Exit(130)
 				}
+				s.cancel()
 				fmt.Fprintln(os.Stderr, "vkcnn: stopping after this step (interrupt again to quit at once)")
 			case <-s.done:
 				return
@@ -59,7 +66,10 @@ func interrupts() *stopper {
 func (s *stopper) requested() bool { return s.stop.Load() }
 
 // request asks to stop at the next step, as the first signal does.
-func (s *stopper) request() { s.stop.Store(true) }
+func (s *stopper) request() {
+	s.stop.Store(true)
+	s.cancel()
+}
 
 func (s *stopper) release() {
 	if s.nested > 0 {
@@ -67,6 +77,7 @@ func (s *stopper) release() {
 		return
 	}
 	signal.Stop(s.signals)
+	s.cancel()
 	close(s.done)
 	active = nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vkcnn/vkcnn"
 	"github.com/vkcnn/vkcnn/cli/internal/measure"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
@@ -59,7 +60,7 @@ type tuneResult struct {
 func tune(c *cli.Context) (err error) {
 	batch := c.Int("batch-size")
 	if !c.IsSet("batch-size") {
-		batch = 64
+		batch = vkcnn.DefaultBatchSize
 		if d, ok := nn.PresetTraining(c.String("model")); ok {
 			batch = d.BatchSize
 		}

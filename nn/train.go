@@ -131,8 +131,8 @@ type Hooks struct {
 	// CheckpointEvery steps, and when Stop asks to stop.
 	Checkpoint      func(*TrainState) error
 	CheckpointEvery int
-	// Stop is asked after every step; true ends training with
-	// ErrStopped once the checkpoint is written.
+	// Stop is asked after every step and at each epoch's end; true ends
+	// training with ErrStopped once the checkpoint is written.
 	Stop func() bool
 }
 
@@ -189,7 +189,10 @@ func Train(net *Net, train, val *DeviceSet, cfg TrainConfig, hooks *Hooks, resum
 		if err := t.epoch(); err != nil {
 			return t.st.History, err
 		}
-		if t.stop && t.st.Epoch <= cfg.Epochs {
+		// A stop asked at the epoch's end (by the Epoch hook, say) ends
+		// the run there, its checkpoint written.
+		t.stop = t.stop || (t.hooks.Stop != nil && t.hooks.Stop())
+		if t.stop && t.st.Epoch <= cfg.Epochs && t.st.Stopped == "" {
 			return t.st.History, ErrStopped
 		}
 	}

@@ -30,3 +30,11 @@ func Bytes(b int64) string {
 	}
 	return fmt.Sprintf("%d bytes", b)
 }
+
+// Plural writes n with Commas and the noun, with an s unless n is 1.
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return Commas(n) + " " + noun + "s"
+}
