@@ -59,6 +59,7 @@ func evaluate(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, data.Close()) }()
 	if err := checkModel(filepath.Join(c.String("run"), runfolder.ModelFile), model, data); err != nil {
 		return err
 	}

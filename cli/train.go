@@ -285,6 +285,7 @@ func train(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, data.Close()) }()
 	norm, err := normalization(c, setup, data)
 	if err != nil {
 		return err

@@ -89,15 +89,29 @@ type cacheMeta struct {
 	Train, Test             int
 }
 
-// readCache reads the cache at path: nil where there is none.
+// readCache maps the cache at path into memory (nil where there is
+// none): its images are read from the file as steps touch them, so that
+// a streamed set may be larger than the host's memory, and the first step
+// starts without reading the whole file. The set holds the mapping until
+// Dataset.Close.
 func readCache(path string, key [sha256.Size]byte) (*Dataset, error) {
-	b, err := os.ReadFile(path)
+	b, unmap, err := mapFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decoded cache %s: %w", path, err)
 	}
+	d, err := parseCache(path, key, b)
+	if err != nil {
+		return nil, errors.Join(err, unmap())
+	}
+	d.unmap = unmap
+	return d, nil
+}
+
+// parseCache finds the sets in a cache file's bytes b, in place.
+func parseCache(path string, key [sha256.Size]byte, b []byte) (*Dataset, error) {
 	bad := func(what string) error {
 		return fmt.Errorf("decoded cache %s: %s (remove it to decode the images again)", path, what)
 	}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -252,6 +253,8 @@ func (t *imageTree) load(opts Options) (*Dataset, error) {
 			if opts.Log != nil {
 				fmt.Fprintf(opts.Log, "vkcnn: warning: %v; the images will be decoded again next time\n", err)
 			}
+		} else if d, err = readWritten(cache, key); err != nil {
+			return nil, err
 		}
 	}
 	d.Dir, d.Names, d.Cache, d.Size = t.dir, t.classes, cache, opts.Size
@@ -270,6 +273,16 @@ func (t *imageTree) load(opts Options) (*Dataset, error) {
 	}
 	d.countClasses()
 	return d, nil
+}
+
+// readWritten maps the cache just written, as the next run will read it,
+// and lets the decoded copy go.
+func readWritten(cache string, key [sha256.Size]byte) (*Dataset, error) {
+	d, err := readCache(cache, key)
+	if err == nil && d == nil {
+		err = fmt.Errorf("decoded cache %s: gone as soon as written", cache)
+	}
+	return d, err
 }
 
 // holdOut shuffles a single tree with the seed, as Keras'

@@ -230,15 +230,23 @@ func TestImageFolderCache(t *testing.T) {
 	if filepath.Dir(first.Cache) != cache {
 		t.Fatalf("cache %s, want it in %s", first.Cache, cache)
 	}
-	// Change the cached copy of the last test image: a load that reads
-	// the cache sees the change.
-	b, err := os.ReadFile(first.Cache)
+	decoded := slices.Clone(first.Test.Images)
+	// Change the cached copy of the last test image in place: a load
+	// that reads the cache sees the change, and so does the first load's
+	// set, which is the file mapped, not a copy read in.
+	f, err := os.OpenFile(first.Cache, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)-1] = 99
-	if err := os.WriteFile(first.Cache, b, 0o644); err != nil {
+	info, err := f.Stat()
+	if err == nil {
+		_, err = f.WriteAt([]byte{99}, info.Size()-1)
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
 		t.Fatal(err)
+	}
+	if mapped && first.Test.Images[len(first.Test.Images)-1] != 99 {
+		t.Error("the set is a copy of the cache, not the cache file mapped")
 	}
 	again, err := Load(dir)
 	if err != nil {
@@ -256,7 +264,7 @@ func TestImageFolderCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(fresh.Test.Images, first.Test.Images) || fresh.Cache == first.Cache {
+	if !bytes.Equal(fresh.Test.Images, decoded) || fresh.Cache == first.Cache {
 		t.Errorf("a touched file read the stale cache (%s)", fresh.Cache)
 	}
 	if caches, _ := filepath.Glob(filepath.Join(cache, "*")); len(caches) != 1 {
