@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -56,4 +57,71 @@ func TestStreamedTrainsAsResident(t *testing.T) {
 			t.Errorf("epoch %d: resident %+v, streamed %+v", e+1, a, b)
 		}
 	}
+}
+
+// TestStreamRingGathersAhead runs a streamed step told the next two
+// batches: they are in the ring's other slots once it returns, the
+// last one padded as a step pads it, and the next step reads its batch
+// from the slot that holds it.
+func TestStreamRingGathersAhead(t *testing.T) {
+	ctx := vktest.Open(t)
+	spec := ModelSpec{Format: SpecFormat, Input: [3]int{5, 3, 2}, Layers: []LayerSpec{
+		{Type: "flatten"},
+		{Type: "dense", Units: 3, Activation: "softmax"},
+	}}
+	net := newTestNet(t, ctx, spec, 4, 1)
+	images, labels := streamSet(11, 30, 3)
+	set, err := net.UploadStreamed(images, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := []int{10, 2, 7, 3, 0, 9, 4, 5, 1}
+	ahead := batchesAhead(order, 4, 1, 3)
+	if want := [][]int{{0, 9, 4, 5}, {1}}; !slices.EqualFunc(ahead, want, slices.Equal) {
+		t.Fatalf("batches ahead %v, want %v", ahead, want)
+	}
+	if err := net.Step(set, ModeEval, augment.Sampling{}, Feed{Indices: order[:4], Ahead: ahead}); err != nil {
+		t.Fatal(err)
+	}
+	busy := set.holds([]uint32{10, 2, 7, 3})
+	for _, want := range [][]uint32{{0, 9, 4, 5}, {1, 1, 1, 1}} {
+		i := set.holds(want)
+		if i < 0 || i == busy {
+			t.Fatalf("batch %v is not in a free slot of the ring (slots %v, the step's %d)", want, set.held, busy)
+		}
+		got := make([]byte, set.batchBytes)
+		buf := set.window
+		if set.windowUpload != nil {
+			buf = set.windowUpload
+		}
+		if err := buf.Read(int64(i)*set.slotBytes, got); err != nil {
+			t.Fatal(err)
+		}
+		for k, idx := range want {
+			if !slices.Equal(got[k*30:(k+1)*30], images[idx*30:(idx+1)*30]) {
+				t.Errorf("slot %d, sample %d: not image %d", i, k, idx)
+			}
+		}
+	}
+	if err := net.Step(set, ModeEval, augment.Sampling{}, Feed{Indices: order[4:8]}); err != nil {
+		t.Fatal(err)
+	}
+	slot := set.holds([]uint32{0, 9, 4, 5})
+	if net.last != net.recordings[recordingKey{set: set, mode: ModeEval, slot: slot}] {
+		t.Errorf("the second step did not read slot %d, the one its batch was gathered into", slot)
+	}
+}
+
+// streamSet is n random images of size bytes and their labels, of
+// classes classes.
+func streamSet(n, size, classes int) ([]byte, []uint8) {
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(size)))
+	images, labels := make([]byte, n*size), make([]uint8, n)
+	for i := range images {
+		images[i] = byte(rng.IntN(256))
+	}
+	for i := range labels {
+		labels[i] = uint8(rng.IntN(classes))
+	}
+	return images, labels
 }
