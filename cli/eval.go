@@ -14,13 +14,14 @@ import (
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/runfolder"
+	"github.com/vkcnn/vkcnn/vk"
 )
 
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "eval",
 		Usage:     "test a trained run: loss, accuracy, error and the confusion matrix",
-		UsageText: "vkcnn eval --run DIR [--data DIR] [--logits FILE.npy] [--batch-size N] [--device D]",
+		UsageText: "vkcnn eval --run DIR [--data DIR] [--logits FILE.npy] [--batch-size N] [--stream] [--device D]",
 		Description: "An image folder is read as the run read it (its --image-size and --color);\n" +
 			"a single tree of class folders is tested on the part the run held out with\n" +
 			"its --val-split and --seed.",
@@ -29,6 +30,7 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
 			&cli.IntFlag{Name: "batch-size", Value: 100, Usage: "samples a step"},
 			dataFlag,
+			streamFlag,
 			precisionFlag,
 			deviceFlag,
 		},
@@ -64,13 +66,21 @@ func evaluate(c *cli.Context) (err error) {
 		return err
 	}
 	test := data.Test
-	ctx, net, err := openNet(c, model, params, c.Int("batch-size"), test.N)
+	// The test set streams as train would stream it; the memory check
+	// counts it where it is resident.
+	stream := false
+	ctx, net, err := openNet(c, model, params, c.Int("batch-size"), func(info vk.DeviceInfo) int {
+		if stream = streamed(c, info, model.Input(), test.N, test.N); stream {
+			return 0
+		}
+		return test.N
+	})
 	if err != nil {
 		return err
 	}
 	defer closeDevice(ctx, &err)
 	defer net.Close()
-	set, err := net.Upload(test.Images, test.Labels)
+	set, err := upload(net, test, stream)
 	if err != nil {
 		return err
 	}
@@ -106,6 +116,9 @@ func evaluate(c *cli.Context) (err error) {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Data: %s\n", data)
+	if stream {
+		fmt.Fprintln(w, streamedLine([2]bool{false, true}, 0))
+	}
 	fmt.Fprintf(w, "Test loss: %.4f\nTest accuracy: %.4f\nTest error: %.2f%%\n", loss, acc, 100*(1-acc))
 	fmt.Fprintln(w, "Confusion matrix (rows: true class, columns: predicted):")
 	fmt.Fprint(w, confusionTable(confusion, data.Names))

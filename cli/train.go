@@ -338,7 +338,7 @@ func train(c *cli.Context) (err error) {
 		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, onDevice.valDesc, setup.out)
 	fmt.Fprintf(w, "Data: %s\n", data)
 	if stream[0] || stream[1] && setup.cfg.ValSplit == 0 {
-		fmt.Fprintf(w, "Streamed: the images stay on the host, each step's batch copied to the device (%s)\n", streamedSets(stream, setup.cfg.ValSplit))
+		fmt.Fprintln(w, streamedLine(stream, setup.cfg.ValSplit))
 	}
 	if norm != nil {
 		fmt.Fprintf(w, "Normalized: (x - %v) / %v per channel, x in [0, 1]\n", norm.Mean, norm.Std)
@@ -737,7 +737,7 @@ func (p *progress) finish() {
 
 // openNet opens the device and builds a network for inference on
 // samples images at --precision.
-func openNet(c *cli.Context, model *nn.Model, params []float32, batch, samples int) (*vk.Context, *nn.Net, error) {
+func openNet(c *cli.Context, model *nn.Model, params []float32, batch int, samples func(vk.DeviceInfo) int) (*vk.Context, *nn.Net, error) {
 	prec, err := flagPrecision(c)
 	if err != nil {
 		return nil, nil, err
@@ -751,7 +751,7 @@ func openNet(c *cli.Context, model *nn.Model, params []float32, batch, samples i
 		ctx.Close()
 		return nil, nil, err
 	}
-	net, err := nn.NewNet(ctx, model, batch, tuning, params, samples)
+	net, err := nn.NewNet(ctx, model, batch, tuning, params, samples(ctx.Info))
 	if err != nil {
 		ctx.Close()
 		return nil, nil, err
