@@ -1,10 +1,12 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/vk/vktest"
@@ -131,10 +133,13 @@ func streamSet(n, size, classes int) ([]byte, []uint8) {
 // 512 images that fits the device, three ways: resident; streamed, each
 // step gathering its batch before it runs (Feed.Ahead empty); and
 // streamed with the next batches gathered while it runs, as Train does.
-// Two shapes: MNIST's, where a batch is 25 KB, and 96x96x3, 885 KB.
+// The three take turns step by step, so that a machine whose load drifts
+// slows them alike, and each reports its median step. Two shapes:
+// MNIST's, where a batch is 25 KB, and 96x96x3, 885 KB.
 func BenchmarkStreamedStep(b *testing.B) {
 	ctx := vktest.Open(b)
 	const n, batch = 512, 32
+	ways := []string{"resident", "streamed", "overlapped"}
 	for _, input := range [][3]int{{28, 28, 1}, {96, 96, 3}} {
 		spec := ModelSpec{Format: SpecFormat, Input: input, Layers: []LayerSpec{
 			{Type: "conv2d", Filters: 8, KernelSize: 3, Activation: "relu"},
@@ -144,37 +149,63 @@ func BenchmarkStreamedStep(b *testing.B) {
 		}}
 		images, labels := streamSet(n, input[0]*input[1]*input[2], 10)
 		order := rand.New(rand.NewPCG(1, 2)).Perm(n)
-		for _, way := range []string{"resident", "streamed", "overlapped"} {
-			b.Run(fmt.Sprintf("%dx%dx%d/%s", input[0], input[1], input[2], way), func(b *testing.B) {
-				net := newTestNet(b, ctx, spec, batch, 1)
-				upload := net.Upload
+		b.Run(fmt.Sprintf("%dx%dx%d", input[0], input[1], input[2]), func(b *testing.B) {
+			nets, sets := make([]*Net, len(ways)), make([]*DeviceSet, len(ways))
+			for w, way := range ways {
+				nets[w] = newTestNet(b, ctx, spec, batch, 1)
+				upload := nets[w].Upload
 				if way != "resident" {
-					upload = net.UploadStreamed
+					upload = nets[w].UploadStreamed
 				}
-				set, err := upload(images, labels)
-				if err != nil {
+				var err error
+				if sets[w], err = upload(images, labels); err != nil {
 					b.Fatal(err)
 				}
-				steps := n / batch
-				step := func(i int) {
-					k := i % steps
-					feed := Feed{Counter: uint32(i + 1), LR: 1e-3, Indices: order[k*batch : (k+1)*batch]}
-					if way == "overlapped" {
-						feed.Ahead = batchesAhead(order, batch, k+1, steps)
-					}
-					if err := net.Step(set, ModeTrain, augment.Sampling{}, feed); err != nil {
-						b.Fatal(err)
-					}
+			}
+			steps := n / batch
+			times := make([][]time.Duration, len(ways))
+			step := func(w, i int) {
+				k := i % steps
+				feed := Feed{Counter: uint32(i + 1), LR: 1e-3, Indices: order[k*batch : (k+1)*batch]}
+				if ways[w] == "overlapped" {
+					feed.Ahead = batchesAhead(order, batch, k+1, steps)
 				}
-				for i := range ringSlots { // the recordings, one a slot
-					step(i)
+				began := time.Now()
+				if err := nets[w].Step(sets[w], ModeTrain, augment.Sampling{}, feed); err != nil {
+					b.Fatal(err)
 				}
-				b.ResetTimer()
-				for i := range b.N {
-					step(ringSlots + i)
+				times[w] = append(times[w], time.Since(began))
+			}
+			for i := range ringSlots { // the recordings, one a slot
+				for w := range ways {
+					step(w, i)
 				}
-				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
-			})
-		}
+			}
+			times = make([][]time.Duration, len(ways))
+			b.ResetTimer()
+			for i := range b.N {
+				for w := range ways {
+					step(w, ringSlots+i)
+				}
+			}
+			b.StopTimer()
+			// The host's part alone: gathering a batch into a slot.
+			var gathers []time.Duration
+			for k := range steps {
+				o, err := nets[1].batchOrder(sets[1], order[k*batch:(k+1)*batch])
+				began := time.Now()
+				if err = errors.Join(err, sets[1].gather(0, o)); err != nil {
+					b.Fatal(err)
+				}
+				gathers = append(gathers, time.Since(began))
+			}
+			median := func(d []time.Duration) float64 {
+				return float64(slices.Sorted(slices.Values(d))[len(d)/2].Microseconds()) / 1000
+			}
+			for w, way := range ways {
+				b.ReportMetric(median(times[w]), way+"-ms/step")
+			}
+			b.ReportMetric(median(gathers), "gather-ms/batch")
+		})
 	}
 }
