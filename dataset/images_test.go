@@ -376,3 +376,29 @@ func TestImageFolderRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestImageFolderWithoutCache decodes a folder whose cache cannot be
+// written into memory, with a warning, to the same images.
+func TestImageFolderWithoutCache(t *testing.T) {
+	cacheHere(t)
+	dir := t.TempDir()
+	writeTree(t, filepath.Join(dir, "train"), []string{"a", "b"}, 3)
+	writeTree(t, filepath.Join(dir, "test"), []string{"a", "b"}, 2)
+	cached, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VKCNN_CACHE", "/proc/vkcnn-cache") // no folder can be made there
+	var log bytes.Buffer
+	d, err := LoadWith(dir, Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cache != "" || !strings.Contains(log.String(), "warning: decoded cache: ") || !strings.Contains(log.String(), "decoded again next time") {
+		t.Errorf("cache %q, log %q", d.Cache, log.String())
+	}
+	if !bytes.Equal(d.Train.Images, cached.Train.Images) || !bytes.Equal(d.Test.Images, cached.Test.Images) ||
+		!bytes.Equal(d.Train.Labels, cached.Train.Labels) || !bytes.Equal(d.Test.Labels, cached.Test.Labels) {
+		t.Error("the images decoded into memory are not the cached ones")
+	}
+}
