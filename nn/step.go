@@ -97,41 +97,6 @@ func (n *Net) batchOrder(set *DeviceSet, indices []int) ([]uint32, error) {
 	return order, nil
 }
 
-// run runs the step's recording and waits for it. A streamed set's
-// batch, order, comes from the slot of its ring that holds it, and while
-// the device runs, the batches ahead are copied into the others.
-func (n *Net) run(set *DeviceSet, mode Mode, warp augment.Sampling, order []uint32, ahead [][]int) error {
-	slot := 0
-	if set.Streamed() {
-		var err error
-		if slot, err = set.take(order); err != nil {
-			return err
-		}
-	}
-	rec, err := n.recording(set, mode, warp, slot)
-	if err != nil {
-		return err
-	}
-	if err := rec.Start(); err != nil {
-		return err
-	}
-	n.last = rec
-	var gathered error
-	if set.Streamed() {
-		var orders [][]uint32
-		for _, indices := range ahead {
-			o, err := n.batchOrder(set, indices)
-			if err != nil {
-				gathered = err
-				break
-			}
-			orders = append(orders, o)
-		}
-		gathered = errors.Join(gathered, set.gatherAhead(orders, slot))
-	}
-	return errors.Join(rec.Wait(), gathered)
-}
-
 // checkLabels reports the samples of the last step whose label lies
 // outside the model's classes, and zeroes the count for the next step.
 func (n *Net) checkLabels() error {

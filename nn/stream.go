@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vkcnn/vkcnn/augment"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -72,6 +73,32 @@ func (s *DeviceSet) slotRange(b *vk.Buffer, i int) vk.Range {
 	return vk.Range{Buf: b, Offset: int64(i) * s.slotBytes, Size: s.batchBytes}
 }
 
+// run runs the step's recording and waits for it. A streamed set's
+// batch, order, comes from the slot of its ring that holds it, and while
+// the device runs, the batches ahead are copied into the others.
+func (n *Net) run(set *DeviceSet, mode Mode, warp augment.Sampling, order []uint32, ahead [][]int) error {
+	slot := 0
+	if set.Streamed() {
+		var err error
+		if slot, err = set.take(order); err != nil {
+			return err
+		}
+	}
+	rec, err := n.recording(set, mode, warp, slot)
+	if err != nil {
+		return err
+	}
+	if err := rec.Start(); err != nil {
+		return err
+	}
+	n.last = rec
+	var gathered error
+	if set.Streamed() {
+		gathered = n.gatherAhead(set, ahead, slot)
+	}
+	return errors.Join(rec.Wait(), gathered)
+}
+
 // take returns the ring slot that holds the batch of order: gathered
 // while an earlier step ran, else gathered now.
 func (s *DeviceSet) take(order []uint32) (int, error) {
@@ -81,25 +108,32 @@ func (s *DeviceSet) take(order []uint32) (int, error) {
 	return 0, s.gather(0, order)
 }
 
-// gatherAhead copies the batches of the steps to come into the ring's
-// slots other than busy, the one the running step reads, as many as they
-// hold.
-func (s *DeviceSet) gatherAhead(ahead [][]uint32, busy int) error {
-	ahead = ahead[:min(len(ahead), ringSlots-1)]
+// gatherAhead copies the batches of the steps to come, the samples
+// ahead, into the ring's slots other than busy, the one the running step
+// reads, as many as they hold.
+func (n *Net) gatherAhead(set *DeviceSet, samples [][]int, busy int) error {
+	var ahead [][]uint32
+	for _, indices := range samples[:min(len(samples), ringSlots-1)] {
+		order, err := n.batchOrder(set, indices)
+		if err != nil {
+			return err
+		}
+		ahead = append(ahead, order)
+	}
 	for _, order := range ahead {
-		if s.holds(order) >= 0 {
+		if set.holds(order) >= 0 {
 			continue
 		}
 		// A slot neither running nor holding a batch to come; there is
 		// one, as the ring has a slot for each.
 		free := -1
-		for i, h := range s.held {
+		for i, h := range set.held {
 			if i != busy && !slices.ContainsFunc(ahead, func(a []uint32) bool { return slices.Equal(h, a) }) {
 				free = i
 				break
 			}
 		}
-		if err := s.gather(free, order); err != nil {
+		if err := set.gather(free, order); err != nil {
 			return err
 		}
 	}
