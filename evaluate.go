@@ -1,6 +1,7 @@
 package vkcnn
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -25,6 +26,9 @@ type EvalOptions struct {
 	Precision kernels.Precision
 	// Logits keeps every test sample's outputs before the softmax.
 	Logits bool
+	// Stream keeps the test set on the host, as TrainSession.Stream; a
+	// set that would not fit the device streams without it.
+	Stream bool
 	// Warnings and Bars are as a TrainSession's.
 	Warnings io.Writer
 	Bars     bool
@@ -34,6 +38,9 @@ type EvalOptions struct {
 type Evaluation struct {
 	// Data describes the data set, as vkcnn eval's "Data:" line.
 	Data string
+	// Streamed, where the test set streamed, is the line saying so
+	// (vkcnn eval's "Streamed:"); else empty.
+	Streamed string
 	// Names are the classes' names where the data set has them.
 	Names     []string
 	Loss, Acc float64
@@ -47,7 +54,7 @@ type Evaluation struct {
 
 // Evaluate tests a run on the test set of its data set, as vkcnn eval
 // does: loss, accuracy and the confusion matrix.
-func (d *Device) Evaluate(r *Run, opts EvalOptions) (*Evaluation, error) {
+func (d *Device) Evaluate(r *Run, opts EvalOptions) (_ *Evaluation, err error) {
 	batch := opts.Batch
 	if batch == 0 {
 		batch = DefaultEvalBatch
@@ -65,6 +72,7 @@ func (d *Device) Evaluate(r *Run, opts EvalOptions) (*Evaluation, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
+	defer func() { err = errors.Join(err, data.Close()) }()
 	if err := checkModel(filepath.Join(r.Dir, runfolder.ModelFile), r.Model, data); err != nil {
 		return nil, badInput(err)
 	}
@@ -76,18 +84,27 @@ func (d *Device) Evaluate(r *Run, opts EvalOptions) (*Evaluation, error) {
 	if err != nil {
 		fmt.Fprintf(writer(opts.Warnings), "vkcnn: warning: %v; using the default kernels\n", err)
 	}
-	net, err := nn.NewNet(d.ctx, r.Model, batch, tuning, r.Params, test.N)
+	// The test set streams as training would stream it; the memory check
+	// counts it where it is resident.
+	stream, resident := streamed(opts.Stream, d.ctx.Info, r.Model.Input(), test.N, test.N), test.N
+	if stream {
+		resident = 0
+	}
+	net, err := nn.NewNet(d.ctx, r.Model, batch, tuning, r.Params, resident)
 	if err != nil {
 		return nil, err
 	}
 	defer net.Close()
-	set, err := net.Upload(test.Images, test.Labels)
+	set, err := upload(net, test, stream)
 	if err != nil {
 		return nil, err
 	}
 	set.Norm = r.Record.Normalize
 	classes := r.Model.Classes
 	e := &Evaluation{Data: data.String(), Names: data.Names, Confusion: make([][]int, classes)}
+	if stream {
+		e.Streamed = streamedLine([2]bool{false, true}, 0)
+	}
 	for i := range e.Confusion {
 		e.Confusion[i] = make([]int, classes)
 	}

@@ -257,6 +257,7 @@ func (setup *trainSetup) train(stopCtx context.Context) (_ *Run, err error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
+	defer func() { err = errors.Join(err, data.Close()) }()
 	if err := notStopped(stopCtx); err != nil {
 		return nil, err
 	}
@@ -318,7 +319,7 @@ func (setup *trainSetup) train(stopCtx context.Context) (_ *Run, err error) {
 		setup.model.Spec.Name, numfmt.Commas(setup.model.CountParams()), ctx.Info.Name, net.Batch, onDevice.valDesc, setup.out)
 	fmt.Fprintf(w, "Data: %s\n", data)
 	if stream[0] || stream[1] && setup.cfg.ValSplit == 0 {
-		fmt.Fprintf(w, "Streamed: the images stay on the host, each step's batch copied to the device (%s)\n", streamedSets(stream, setup.cfg.ValSplit))
+		fmt.Fprintln(w, streamedLine(stream, setup.cfg.ValSplit))
 	}
 	if norm != nil {
 		fmt.Fprintf(w, "Normalized: (x - %v) / %v per channel, x in [0, 1]\n", norm.Mean, norm.Std)

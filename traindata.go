@@ -163,6 +163,11 @@ func upload(net *nn.Net, set *dataset.Set, stream bool) (*nn.DeviceSet, error) {
 	return net.Upload(set.Images, set.Labels)
 }
 
+// streamedLine says which sets stream, under the Data: line.
+func streamedLine(stream [2]bool, valSplit float64) string {
+	return fmt.Sprintf("Streamed: the images stay on the host, each step's batch copied to the device (%s)", streamedSets(stream, valSplit))
+}
+
 // streamedSets names the sets that stream.
 func streamedSets(stream [2]bool, valSplit float64) string {
 	switch {

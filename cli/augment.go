@@ -61,6 +61,7 @@ func augmentSamples(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, data.Close()) }()
 	train, g := data.Train, data.Geometry
 	gen, err := augment.NewGenerator(cfg, g, c.Uint64("seed"))
 	if err != nil {

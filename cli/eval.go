@@ -17,7 +17,7 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "eval",
 		Usage:     "test a trained run: loss, accuracy, error and the confusion matrix",
-		UsageText: "vkcnn eval --run DIR [--data DIR] [--logits FILE.npy] [--batch-size N] [--device D]",
+		UsageText: "vkcnn eval --run DIR [--data DIR] [--logits FILE.npy] [--batch-size N] [--stream] [--device D]",
 		Description: "An image folder is read as the run read it (its --image-size and --color);\n" +
 			"a single tree of class folders is tested on the part the run held out with\n" +
 			"its --val-split and --seed.",
@@ -26,6 +26,7 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "logits", Usage: "write the test samples x classes float32 pre-softmax outputs, in test-file order, as .npy"},
 			&cli.IntFlag{Name: "batch-size", Value: vkcnn.DefaultEvalBatch, Usage: "samples a step"},
 			dataFlag,
+			streamFlag,
 			precisionFlag,
 			deviceFlag,
 		},
@@ -52,12 +53,15 @@ func evaluate(c *cli.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, dev.Close()) }()
 	e, err := dev.Evaluate(run, vkcnn.EvalOptions{Data: c.String("data"), Batch: c.Int("batch-size"), Precision: prec,
-		Logits: c.String("logits") != "", Warnings: c.App.ErrWriter, Bars: barsOnStderr(c)})
+		Logits: c.String("logits") != "", Stream: c.Bool("stream"), Warnings: c.App.ErrWriter, Bars: barsOnStderr(c)})
 	if err != nil {
 		return err
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "Data: %s\n", e.Data)
+	if e.Streamed != "" {
+		fmt.Fprintln(w, e.Streamed)
+	}
 	fmt.Fprintf(w, "Test loss: %.4f\nTest accuracy: %.4f\nTest error: %.2f%%\n", e.Loss, e.Acc, 100*(1-e.Acc))
 	fmt.Fprintln(w, "Confusion matrix (rows: true class, columns: predicted):")
 	fmt.Fprint(w, confusionTable(e.Confusion, e.Names))

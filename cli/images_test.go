@@ -337,14 +337,17 @@ func TestResumeWithFlipAndNormalize(t *testing.T) {
 }
 
 // TestStreamedRunIsResidentRun trains with --stream and without, from one
-// seed: the weights are the same to the bit, and the run says it streams.
+// seed: the weights are the same to the bit, also where the streamed run
+// stops after an epoch and resumes, and the run says it streams.
+// eval --stream tests the run as eval does resident, to the digit.
 func TestStreamedRunIsResidentRun(t *testing.T) {
 	data := writeCIFAR(t, rand.New(rand.NewPCG(17, 18)), []string{"a", "b", "c"}, 300, 40)
 	args := []string{"train", "--model", smallModel(t, data.geometry, 3), "--epochs", "2", "--steps-per-epoch", "12", "--batch-size", "16",
 		"--shift-px", "2", "--flip", "horizontal", "--normalize", "--data", data.dir}
 	var weights [2][]byte
+	var run string
 	for i, extra := range [][]string{nil, {"--stream"}} {
-		run := filepath.Join(t.TempDir(), "run")
+		run = filepath.Join(t.TempDir(), "run")
 		out := mustRun(t, slices.Concat(args, []string{"--out", run}, extra)...)
 		if streams := strings.Contains(out, "\nStreamed: the images stay on the host, each step's batch copied to the device (the training and test sets)\n"); streams != (extra != nil) {
 			t.Errorf("streamed %v, says:\n%s", extra != nil, out)
@@ -356,5 +359,23 @@ func TestStreamedRunIsResidentRun(t *testing.T) {
 	}
 	if !bytes.Equal(weights[0], weights[1]) {
 		t.Error("the streamed run ends with other weights than the resident one")
+	}
+	// A streamed run stopped after its first epoch and resumed, streamed.
+	resumed := filepath.Join(t.TempDir(), "resumed")
+	one := slices.Clone(args)
+	one[slices.Index(one, "--epochs")+1] = "1"
+	mustRun(t, append(one, "--out", resumed, "--stream")...)
+	mustRun(t, "train", "--resume", resumed, "--epochs", "2", "--data", data.dir, "--stream")
+	if w, err := os.ReadFile(filepath.Join(resumed, "weights.safetensors")); err != nil || !bytes.Equal(w, weights[0]) {
+		t.Errorf("the streamed run resumed ends with other weights than the resident one (%v)", err)
+	}
+	eval := []string{"eval", "--run", run, "--data", data.dir, "--batch-size", "7"}
+	resident, streamed := mustRun(t, eval...), mustRun(t, append(eval, "--stream")...)
+	says := "Streamed: the images stay on the host, each step's batch copied to the device (the test set)\n"
+	if strings.Contains(resident, says) || !strings.Contains(streamed, says) {
+		t.Errorf("eval resident says:\n%s\nstreamed says:\n%s", resident, streamed)
+	}
+	if strings.Replace(streamed, says, "", 1) != resident || !strings.Contains(resident, "Test accuracy") {
+		t.Errorf("eval --stream says:\n%s\nresident:\n%s", streamed, resident)
 	}
 }

@@ -54,7 +54,7 @@ func reproduceCommand() *cli.Command {
 		Usage: "train the seed's experiments over several seeds and report their test error as a table and a figure",
 		UsageText: "vkcnn reproduce [--model standard] [--epochs 20] [--seeds 3] [--experiments plain,shift,paper]\n" +
 			"   [--run EXPERIMENT:SEED,...] [--devices D,D,...] [--out runs/reproduce] [--batch-size N]\n" +
-			"   [--steps-per-epoch N] [--data DIR] [--device D]\n" +
+			"   [--steps-per-epoch N] [--data DIR|FILE.npz [--image-size HxW] [--color grayscale|rgb] [--val-split F]] [--device D]\n" +
 			"vkcnn reproduce --next --budget S [--records DIR] [--precision P] [the same flags]\n" +
 			"vkcnn reproduce --report-only [--epochs 20] [--seeds 3] [--experiments plain,shift,paper] [--out runs/reproduce]",
 		Description: "Experiments: plain (no augmentation), shift (--shift 0.1, Keras 2.0.6's shifts)\n" +
@@ -77,7 +77,7 @@ func reproduceCommand() *cli.Command {
 			"where the tuning cache has none. The run trains in OUT; once finished, its\n" +
 			"small files (run.json, history.csv, steps.csv, kernels.json) go to --records\n" +
 			"with the report. At the budget's end the run stops with a checkpoint.",
-		Flags: []cli.Flag{
+		Flags: slices.Concat([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: vkcnn.DefaultModel, Usage: "standard, small, or a model.json file"},
 			&cli.IntFlag{Name: "epochs", Value: vkcnn.DefaultEpochs, Usage: "epochs of every run"},
 			&cli.IntFlag{Name: "seeds", Value: 3, Usage: "runs of each experiment, with seeds 1..N"},
@@ -95,8 +95,9 @@ func reproduceCommand() *cli.Command {
 			&cli.IntFlag{Name: "log-every", Usage: "a row of each run's steps.csv every N steps", DefaultText: "about 100 rows an epoch"},
 			&cli.StringFlag{Name: "precision", Value: "fp32", Usage: "train's --precision (" + strings.Join(kernels.PrecisionNames(), ", ") + "): runs at another than fp32 are folders EXPERIMENT-PRECISION-seedN and rows of their own in the report"},
 			dataFlag,
+			&cli.Float64Flag{Name: "val-split", Usage: "train's --val-split: validate, and report the error, on this last fraction of the training set (a single tree of class folders needs it)"},
 			deviceFlag,
-		},
+		}, imageFlags()),
 		OnUsageError: usageError,
 		Action:       reproduce,
 	}
@@ -111,6 +112,12 @@ type reproduceSettings struct {
 	BatchSize     int    `json:"batch_size,omitempty"`
 	StepsPerEpoch int    `json:"steps_per_epoch,omitempty"`
 	LogEvery      int    `json:"log_every,omitempty"`
+	// How train reads an image folder (--image-size, --color), and the
+	// part of the training set it validates on (--val-split, which a
+	// single tree of class folders needs).
+	ImageSize string  `json:"image_size,omitempty"`
+	Color     string  `json:"color,omitempty"`
+	ValSplit  float64 `json:"val_split,omitempty"`
 	// Precisions are those the folder holds runs of, comma-separated
 	// (none written: fp32 alone): each is rows of its own in the report,
 	// so they need not agree.
@@ -146,6 +153,20 @@ func (s reproduceSettings) args() []string {
 		if f.value != 0 {
 			args = append(args, f.name, strconv.Itoa(f.value))
 		}
+	}
+	return append(args, s.dataArgs()...)
+}
+
+// dataArgs are the train flags that say how to read --data.
+func (s reproduceSettings) dataArgs() []string {
+	var args []string
+	for _, f := range []struct{ name, value string }{{"--image-size", s.ImageSize}, {"--color", s.Color}} {
+		if f.value != "" {
+			args = append(args, f.name, f.value)
+		}
+	}
+	if s.ValSplit != 0 {
+		args = append(args, "--val-split", strconv.FormatFloat(s.ValSplit, 'g', -1, 64))
 	}
 	return args
 }
@@ -259,7 +280,11 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 		return nil, fmt.Errorf("unexpected argument %q (see --help)", c.Args().First())
 	}
 	r := &reproduction{out: c.String("out"), epochs: c.Int("epochs"), seeds: c.Int("seeds"), data: c.String("data"), device: c.String("device"),
-		settings: reproduceSettings{Model: c.String("model"), BatchSize: c.Int("batch-size"), StepsPerEpoch: c.Int("steps-per-epoch"), LogEvery: c.Int("log-every")}}
+		settings: reproduceSettings{Model: c.String("model"), BatchSize: c.Int("batch-size"), StepsPerEpoch: c.Int("steps-per-epoch"), LogEvery: c.Int("log-every"),
+			ImageSize: c.String("image-size"), Color: c.String("color"), ValSplit: c.Float64("val-split")}}
+	if _, err := imageOptions(c); err != nil {
+		return nil, err
+	}
 	switch {
 	case r.epochs < 1:
 		return nil, fmt.Errorf("--epochs %d must be positive", r.epochs)
@@ -271,6 +296,8 @@ func parseReproduce(c *cli.Context) (*reproduction, error) {
 		return nil, fmt.Errorf("--steps-per-epoch %d must not be negative", r.settings.StepsPerEpoch)
 	case r.settings.LogEvery < 0:
 		return nil, fmt.Errorf("--log-every %d must not be negative", r.settings.LogEvery)
+	case r.settings.ValSplit < 0 || r.settings.ValSplit >= 1:
+		return nil, fmt.Errorf("--val-split %g outside [0, 1)", r.settings.ValSplit)
 	case c.IsSet("devices") && c.IsSet("device"):
 		return nil, errors.New("--devices and --device: give one")
 	case c.Bool("next") && (c.IsSet("run") || c.IsSet("devices") || c.Bool("report-only")):

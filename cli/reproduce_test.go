@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/datatest"
 	"github.com/vkcnn/vkcnn/internal/pngtest"
 	"github.com/vkcnn/vkcnn/report"
 	"github.com/vkcnn/vkcnn/runfolder"
@@ -234,5 +237,56 @@ func TestStopperIsShared(t *testing.T) {
 	defer fresh.release()
 	if fresh.requested() {
 		t.Fatal("a new command inherited the old request to stop")
+	}
+}
+
+// TestReproduceImageFolderAndNPZ reproduces on the data train takes: a
+// single tree of class folders of mixed sizes and colours, read with
+// --image-size, --color and --val-split, which every run records and the
+// folder keeps (another --image-size is refused); and a Keras .npz file.
+func TestReproduceImageFolderAndNPZ(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	g := augment.Geometry{Height: 12, Width: 16, Channels: 3}
+	tree := t.TempDir()
+	writeImageFolder(t, rng, tree, g, 120)
+	out := filepath.Join(t.TempDir(), "repro")
+	args := []string{"reproduce", "--model", smallModel(t, g, 3), "--epochs", "1", "--seeds", "1", "--experiments", "plain",
+		"--steps", "3", "--batch-size", "8", "--out", out, "--data", tree}
+	first := mustRun(t, append(args, "--image-size", "12x16", "--color", "rgb", "--val-split", "0.25")...)
+	if !strings.Contains(first, "\nEpoch 1/1 ") {
+		t.Fatalf("no run trained:\n%s", first)
+	}
+	rec, err := runfolder.ReadRecord(filepath.Join(out, "plain-seed1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Data == nil || rec.Data.ImageSize != "12x16" || rec.Data.Color != "rgb" || rec.Config.ValSplit != 0.25 || rec.Data.Test != 30 {
+		t.Errorf("run.json: data %+v, validation split %g", rec.Data, rec.Config.ValSplit)
+	}
+	_, stderr, status := runVkcnn(t, nil, append(args, "--image-size", "6x8", "--color", "rgb", "--val-split", "0.25")...)
+	if status != 1 || !strings.Contains(stderr, "--image-size 12x16 --color rgb --val-split 0.25; give the same settings") {
+		t.Errorf("another --image-size: status %d, %s", status, stderr)
+	}
+	// A bad folder is refused as train refuses it, after the run's name.
+	args[len(args)-3] = filepath.Join(t.TempDir(), "other")
+	_, stderr, status = runVkcnn(t, nil, append(args, "--image-size", "12x16", "--color", "rgb")...)
+	if want := "vkcnn: plain seed 1: " + tree + " is one tree of class folders: give a --val-split"; status != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("a single tree without --val-split: status %d, %q; want %q", status, stderr, want)
+	}
+
+	gray := augment.Geometry{Height: 8, Width: 8, Channels: 1}
+	images, labels := datatest.Learnable(rng, gray, 3, 40)
+	archive := filepath.Join(t.TempDir(), "set.npz")
+	if err := os.WriteFile(archive, datatest.NPZ(map[string][]byte{
+		"x_train": datatest.NPY("|u1", []int{32, 8, 8}, images[:32*64]), "y_train": datatest.NPY("|u1", []int{32}, labels[:32]),
+		"x_test": datatest.NPY("|u1", []int{8, 8, 8}, images[32*64:]), "y_test": datatest.NPY("|u1", []int{8}, labels[32:]),
+	}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	npzOut := filepath.Join(t.TempDir(), "repro")
+	got := mustRun(t, "reproduce", "--model", smallModel(t, gray, 3), "--epochs", "1", "--seeds", "1", "--experiments", "plain",
+		"--steps", "2", "--batch-size", "8", "--out", npzOut, "--data", archive)
+	if !strings.Contains(got, "Data: "+archive+": NumPy .npz, 32 training and 8 test images of 8x8x1") {
+		t.Errorf("no run on the archive:\n%s", got)
 	}
 }

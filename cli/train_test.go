@@ -293,6 +293,8 @@ func TestBadTrainingInput(t *testing.T) {
 		{[]string{"export", "--run", smallRun}, 1, "Required flag \"onnx\""},
 		{[]string{"predict", "--run", dir}, 1, "no images given"},
 		{[]string{"predict", "--run", smallRun, notImage}, 1, notImage + ": cannot be decoded as PNG, JPEG, GIF, BMP or WebP"},
+		{[]string{"predict", "--run", smallRun, filepath.Join(dir, "gone.png")}, 1, filepath.Join(dir, "gone.png") + ": no such file"},
+		{[]string{"predict", "--run", smallRun, dir}, 1, dir + ": a folder, not an image file (give the images in it, as " + filepath.Join(dir, "*.png") + ")"},
 		{[]string{"plot", "--out", filepath.Join(dir, "x.png"), dir}, 1, "history"},
 		{[]string{"summary", "--model", "lenet"}, 1, "unknown model"},
 		{[]string{"augment", "--n", "101", "--out", "x.png"}, 1, "--n 101"},

@@ -83,15 +83,29 @@ type cacheMeta struct {
 	Train, Test             int
 }
 
-// readCache reads the cache at path: nil where there is none.
+// readCache maps the cache at path into memory (nil where there is
+// none): its images are read from the file as steps touch them, so that
+// a streamed set may be larger than the host's memory, and the first step
+// starts without reading the whole file. The set holds the mapping until
+// Dataset.Close.
 func readCache(path string, key [sha256.Size]byte) (*Dataset, error) {
-	b, err := os.ReadFile(path)
+	b, unmap, err := mapFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decoded cache %s: %w", path, err)
 	}
+	d, err := parseCache(path, key, b)
+	if err != nil {
+		return nil, errors.Join(err, unmap())
+	}
+	d.unmap = unmap
+	return d, nil
+}
+
+// parseCache finds the sets in a cache file's bytes b, in place.
+func parseCache(path string, key [sha256.Size]byte, b []byte) (*Dataset, error) {
 	bad := func(what string) error {
 		return fmt.Errorf("decoded cache %s: %s (remove it to decode the images again)", path, what)
 	}
@@ -119,26 +133,31 @@ func readCache(path string, key [sha256.Size]byte) (*Dataset, error) {
 		Test:  &Set{Images: images[split:], Labels: labels[m.Train:], N: m.Test}}, nil
 }
 
-// writeCache writes d's images to path, atomically, and removes the
-// folder's other caches.
-func writeCache(path string, key [sha256.Size]byte, d *Dataset) error {
+// writeCache writes the cache of train training and len(labels)-train
+// test images of g to path, atomically, through fill, which hands each
+// image's pixels (training images first) to put, from several goroutines
+// at once; and removes the folder's other caches.
+func writeCache(path string, key [sha256.Size]byte, g augment.Geometry, train int, labels []uint8, fill func(put func(i int, px []byte) error) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("decoded cache: %w", err)
 	}
-	meta, err := json.Marshal(cacheMeta{Height: d.Geometry.Height, Width: d.Geometry.Width, Channels: d.Geometry.Channels, Train: d.Train.N, Test: d.Test.N})
+	meta, err := json.Marshal(cacheMeta{Height: g.Height, Width: g.Width, Channels: g.Channels, Train: train, Test: len(labels) - train})
 	if err != nil {
 		return err
 	}
-	err = atomicfile.Write(path, func(w io.Writer) error {
-		head := append([]byte(cacheMagic), key[:]...)
-		head = binary.LittleEndian.AppendUint32(head, uint32(len(meta)))
-		for _, b := range [][]byte{head, meta, d.Train.Labels, d.Test.Labels, d.Train.Images, d.Test.Images} {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
+	head := append([]byte(cacheMagic), key[:]...)
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(meta)))
+	head = append(append(head, meta...), labels...)
+	v := int64(g.Values())
+	err = atomicfile.WriteAt(path, int64(len(head))+int64(len(labels))*v, func(w io.WriterAt) error {
+		if _, err := w.WriteAt(head, 0); err != nil {
+			return err
 		}
-		return nil
+		return fill(func(i int, px []byte) error {
+			_, err := w.WriteAt(px, int64(len(head))+int64(i)*v)
+			return err
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("decoded cache %s: %w", path, err)

@@ -45,6 +45,21 @@ type Dataset struct {
 	Cache string
 	Size  Size
 	Color Color
+	// unmap releases the cache's memory map the sets' slices lie in (nil:
+	// they are the program's own memory).
+	unmap func() error
+}
+
+// Close releases the memory map of a set read from a decoded cache; the
+// sets' images must not be used after it. Other sets have nothing to
+// release.
+func (d *Dataset) Close() error {
+	if d.unmap == nil {
+		return nil
+	}
+	err := d.unmap()
+	d.unmap, d.Train, d.Test = nil, nil, nil
+	return err
 }
 
 // ErrNoData is matched, with errors.Is, by Load's error when the folder

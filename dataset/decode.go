@@ -2,14 +2,18 @@ package dataset
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/gif" // registers the formats image.Decode reads
 	_ "image/jpeg"
 	_ "image/png"
+	"io"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -100,14 +104,48 @@ func grayModel(m color.Model) bool {
 func DecodeFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, notReadable(path, err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReader(f))
+	r := bufio.NewReader(f)
+	if err := readable(path, f, r); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot be decoded as %s: %w", path, formats, err)
 	}
 	return img, nil
+}
+
+// readable says, in one line, what makes the open file f at path not an
+// image to decode: a folder, empty, or unreadable (image.Decode would
+// call each an unknown format).
+func readable(path string, f *os.File, r *bufio.Reader) error {
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		return fmt.Errorf("%s: a folder, not an image file (give the images in it, as %s)", path, filepath.Join(path, "*.png"))
+	}
+	_, err := r.Peek(1)
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: an empty file, not an image", path)
+	}
+	if err != nil {
+		return notReadable(path, err)
+	}
+	return nil
+}
+
+// notReadable is the one line for a path that cannot be opened or read:
+// missing, or the system's reason.
+func notReadable(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no such file", path)
+	}
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		err = pathErr.Err // the path is said once
+	}
+	return fmt.Errorf("%s: cannot be read: %w", path, err)
 }
 
 // ReadImage decodes an image file into HWC bytes of g as an image
@@ -126,10 +164,14 @@ func ReadImage(path string, g augment.Geometry) ([]byte, error) {
 func decodeConfig(path string) (image.Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return image.Config{}, err
+		return image.Config{}, notReadable(path, err)
 	}
 	defer f.Close()
-	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
+	r := bufio.NewReader(f)
+	if err := readable(path, f, r); err != nil {
+		return image.Config{}, err
+	}
+	cfg, _, err := image.DecodeConfig(r)
 	if err != nil {
 		return cfg, fmt.Errorf("%s: cannot be decoded as %s: %w", path, formats, err)
 	}

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -242,16 +243,11 @@ func (t *imageTree) load(opts Options) (*Dataset, error) {
 		return nil, err
 	}
 	if d == nil {
-		if d, err = t.decode(opts); err != nil {
+		if d, err = t.decodeCached(cache, key, opts); err != nil {
 			return nil, err
 		}
-		// Without a cache the next run decodes again: worth a warning,
-		// not a refusal.
-		if err := writeCache(cache, key, d); err != nil {
+		if d.unmap == nil {
 			cache = ""
-			if opts.Log != nil {
-				fmt.Fprintf(opts.Log, "vkcnn: warning: %v; the images will be decoded again next time\n", err)
-			}
 		}
 	}
 	d.Dir, d.Names, d.Cache, d.Size = t.dir, t.classes, cache, opts.Size
@@ -270,6 +266,58 @@ func (t *imageTree) load(opts Options) (*Dataset, error) {
 	}
 	d.countClasses()
 	return d, nil
+}
+
+// decodeCached decodes every image straight into the cache file, then
+// maps it as the next run will: the images are never all in memory at
+// once, so that a folder larger than the host's memory decodes. Where the
+// cache cannot be written, it decodes them into memory instead, with a
+// warning: the next run decodes again.
+func (t *imageTree) decodeCached(cache string, key [sha256.Size]byte, opts Options) (*Dataset, error) {
+	g, err := t.geometry(opts)
+	if err != nil {
+		return nil, err
+	}
+	var refused error
+	err = writeCache(cache, key, g, len(t.train), t.labels(), func(put func(i int, px []byte) error) error {
+		var failed error
+		refused, failed = t.decode(opts, g, put)
+		return errors.Join(refused, failed)
+	})
+	switch {
+	case refused != nil:
+		return nil, refused
+	case err == nil:
+		d, err := readCache(cache, key)
+		if err == nil && d == nil {
+			err = fmt.Errorf("decoded cache %s: gone as soon as written", cache)
+		}
+		return d, err
+	}
+	if opts.Log != nil {
+		fmt.Fprintf(opts.Log, "vkcnn: warning: %v; the images are decoded into memory, and will be decoded again next time\n", err)
+	}
+	v := g.Values()
+	images := make([]byte, (len(t.train)+len(t.val))*v)
+	if refused, _ = t.decode(opts, g, func(i int, px []byte) error {
+		copy(images[i*v:], px)
+		return nil
+	}); refused != nil {
+		return nil, refused
+	}
+	labels, n := t.labels(), len(t.train)
+	return &Dataset{Geometry: g,
+		Train: &Set{Images: images[:n*v], Labels: labels[:n], N: n},
+		Test:  &Set{Images: images[n*v:], Labels: labels[n:], N: len(t.val)}}, nil
+}
+
+// labels are the classes of the training files, then of the test files.
+func (t *imageTree) labels() []uint8 {
+	var out []uint8
+	for _, f := range append(slices.Clone(t.train), t.val...) {
+		out = append(out, f.class)
+	}
+	return out
 }
 
 // holdOut shuffles a single tree with the seed, as Keras'
@@ -344,15 +392,13 @@ func (t *imageTree) geometry(opts Options) (augment.Geometry, error) {
 	return g, nil
 }
 
-// decode decodes every image into a data set of their geometry, the
-// test set empty for a single tree, drawing a bar as it goes.
-func (t *imageTree) decode(opts Options) (*Dataset, error) {
-	g, err := t.geometry(opts)
-	if err != nil {
-		return nil, err
-	}
+// decode decodes every image, training files first, at g, handing each
+// one's pixels to put (from several goroutines at once), and draws a bar
+// as it goes. refused names the files that cannot be decoded; failed is
+// put's first error.
+func (t *imageTree) decode(opts Options, g augment.Geometry, put func(i int, px []byte) error) (refused, failed error) {
 	files := append(slices.Clone(t.train), t.val...)
-	images, errs := make([]byte, len(files)*g.Values()), make([]error, len(files))
+	errs, puts := make([]error, len(files)), make([]error, len(files))
 	var bar *progressbar.ProgressBar
 	if opts.Bar && opts.Log != nil {
 		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(opts.Log), progressbar.OptionShowCount(),
@@ -362,8 +408,9 @@ func (t *imageTree) decode(opts Options) (*Dataset, error) {
 	start := time.Now()
 	parallel(len(files), func(i int) {
 		px, err := ReadImage(files[i].path, g)
-		copy(images[i*g.Values():], px)
-		errs[i] = err
+		if errs[i] = err; err == nil {
+			puts[i] = put(i, px)
+		}
 		if bar != nil {
 			_ = bar.Add(1)
 		}
@@ -378,23 +425,18 @@ func (t *imageTree) decode(opts Options) (*Dataset, error) {
 		}
 	}
 	if err := bad.err(); err != nil {
-		return nil, err
+		return err, nil
+	}
+	for _, err := range puts {
+		if err != nil {
+			return nil, err
+		}
 	}
 	if opts.Log != nil {
 		secs := time.Since(start).Seconds()
 		fmt.Fprintf(opts.Log, "vkcnn: decoded %s images of %s in %.1fs (%.0f images/s)\n", numfmt.Commas(len(files)), t.dir, secs, float64(len(files))/secs)
 	}
-	labels := func(fs []treeFile) []uint8 {
-		out := make([]uint8, len(fs))
-		for i, f := range fs {
-			out[i] = f.class
-		}
-		return out
-	}
-	n := len(t.train)
-	return &Dataset{Geometry: g,
-		Train: &Set{Images: images[:n*g.Values()], Labels: labels(t.train), N: n},
-		Test:  &Set{Images: images[n*g.Values():], Labels: labels(t.val), N: len(t.val)}}, nil
+	return nil, nil
 }
 
 // parallel runs f(0) ... f(n-1) on every CPU.

@@ -230,15 +230,23 @@ func TestImageFolderCache(t *testing.T) {
 	if filepath.Dir(first.Cache) != cache {
 		t.Fatalf("cache %s, want it in %s", first.Cache, cache)
 	}
-	// Change the cached copy of the last test image: a load that reads
-	// the cache sees the change.
-	b, err := os.ReadFile(first.Cache)
+	decoded := slices.Clone(first.Test.Images)
+	// Change the cached copy of the last test image in place: a load
+	// that reads the cache sees the change, and so does the first load's
+	// set, which is the file mapped, not a copy read in.
+	f, err := os.OpenFile(first.Cache, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)-1] = 99
-	if err := os.WriteFile(first.Cache, b, 0o644); err != nil {
+	info, err := f.Stat()
+	if err == nil {
+		_, err = f.WriteAt([]byte{99}, info.Size()-1)
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
 		t.Fatal(err)
+	}
+	if mapped && first.Test.Images[len(first.Test.Images)-1] != 99 {
+		t.Error("the set is a copy of the cache, not the cache file mapped")
 	}
 	again, err := Load(dir)
 	if err != nil {
@@ -256,7 +264,7 @@ func TestImageFolderCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(fresh.Test.Images, first.Test.Images) || fresh.Cache == first.Cache {
+	if !bytes.Equal(fresh.Test.Images, decoded) || fresh.Cache == first.Cache {
 		t.Errorf("a touched file read the stale cache (%s)", fresh.Cache)
 	}
 	if caches, _ := filepath.Glob(filepath.Join(cache, "*")); len(caches) != 1 {
@@ -366,5 +374,31 @@ func TestImageFolderRefusals(t *testing.T) {
 				t.Errorf("a refused folder was cached: %v", caches)
 			}
 		})
+	}
+}
+
+// TestImageFolderWithoutCache decodes a folder whose cache cannot be
+// written into memory, with a warning, to the same images.
+func TestImageFolderWithoutCache(t *testing.T) {
+	cacheHere(t)
+	dir := t.TempDir()
+	writeTree(t, filepath.Join(dir, "train"), []string{"a", "b"}, 3)
+	writeTree(t, filepath.Join(dir, "test"), []string{"a", "b"}, 2)
+	cached, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VKCNN_CACHE", "/proc/vkcnn-cache") // no folder can be made there
+	var log bytes.Buffer
+	d, err := LoadWith(dir, Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Cache != "" || !strings.Contains(log.String(), "warning: decoded cache: ") || !strings.Contains(log.String(), "decoded again next time") {
+		t.Errorf("cache %q, log %q", d.Cache, log.String())
+	}
+	if !bytes.Equal(d.Train.Images, cached.Train.Images) || !bytes.Equal(d.Test.Images, cached.Test.Images) ||
+		!bytes.Equal(d.Train.Labels, cached.Train.Labels) || !bytes.Equal(d.Test.Labels, cached.Test.Labels) {
+		t.Error("the images decoded into memory are not the cached ones")
 	}
 }

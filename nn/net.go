@@ -79,6 +79,7 @@ type recordingKey struct {
 	mode    Mode
 	warp    augment.Sampling
 	profile bool
+	slot    int // the ring slot a streamed set's step reads
 }
 
 // Mode is what a step does.
@@ -103,12 +104,15 @@ type DeviceSet struct {
 	// Norm, set before the set's first step, normalizes its images as
 	// they are fed (nil: values in [0, 1]).
 	Norm *augment.Normalization
-	// A streamed set's images on the host, the step's batch gathered from
-	// them, the window on the device it is copied to (through
-	// windowUpload where the window is not mapped), and the order 0, 1, ...
-	// the shader reads the window in (UploadStreamed).
-	host, batch                    []byte
+	// A streamed set's images on the host; the window on the device,
+	// a ring of ringSlots batches of batchBytes (slotBytes apart), they
+	// are copied to (through windowUpload where the window is not
+	// mapped), and the order each slot holds (nil: none); the order 0,
+	// 1, ... the shader reads a slot in (UploadStreamed).
+	host                           []byte
 	window, windowUpload, sequence *vk.Buffer
+	batchBytes, slotBytes          int64
+	held                           [ringSlots][]uint32
 	// An input set's float32 values, which steps copy to the first
 	// layer's input (UploadInputs).
 	inputs *vk.Buffer

@@ -128,7 +128,7 @@ func randomSet(rng *rand.Rand, n int) ([]byte, []uint8) {
 	return images, labels
 }
 
-func newTestNet(t *testing.T, ctx *vk.Context, spec ModelSpec, batch int, seed uint64) *Net {
+func newTestNet(t testing.TB, ctx *vk.Context, spec ModelSpec, batch int, seed uint64) *Net {
 	t.Helper()
 	m, err := Build(spec)
 	if err != nil {

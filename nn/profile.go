@@ -32,7 +32,7 @@ func (n *Net) Profile(set *DeviceSet, mode Mode, v Feed) ([]KernelTime, time.Dur
 	if err := n.Step(set, mode, augment.Sampling{}, v); err != nil {
 		return nil, 0, err
 	}
-	rec := n.recordings[recordingKey{set, mode, augment.Sampling{}, true}]
+	rec := n.last
 	// Timestamp 0 opens the step; mark i's timestamp is i+1.
 	var parts []KernelTime
 	for i, part := range n.marks[rec] {

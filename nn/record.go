@@ -10,8 +10,8 @@ import (
 
 // recording returns the training or evaluation step on set, recorded on
 // first use.
-func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.Recording, error) {
-	key := recordingKey{set, mode, warp, n.profile}
+func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling, slot int) (*vk.Recording, error) {
+	key := recordingKey{set, mode, warp, n.profile, slot}
 	if mode == ModeEval {
 		key.warp = augment.Sampling{}
 	}
@@ -33,10 +33,10 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 		err = rec.Copy(whole(n.slotUpload), whole(n.slot))
 	}
 	if err == nil && set.windowUpload != nil {
-		err = rec.Copy(whole(set.windowUpload), whole(set.window))
+		err = rec.Copy(set.slotRange(set.windowUpload, slot), set.slotRange(set.window, slot))
 	}
 	if err == nil {
-		err = n.record(rec, set, mode, key.warp)
+		err = n.record(rec, set, mode, key.warp, slot)
 	}
 	if err == nil && stamps && !n.profile {
 		_, err = rec.Timestamp()
@@ -51,13 +51,14 @@ func (n *Net) recording(set *DeviceSet, mode Mode, warp augment.Sampling) (*vk.R
 
 // record adds one step: gather and warp the batch, forward, loss and
 // counters, then as the mode says backward and the optimizer's update.
-func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling) error {
+func (n *Net) record(rec *vk.Recording, set *DeviceSet, mode Mode, warp augment.Sampling, slot int) error {
 	ctx := n.ctx
 	g := n.Model.Input().Geometry()
-	// A streamed set's batch is in its window, in the step's order.
+	// A streamed set's batch is in a slot of its window, in the step's
+	// order.
 	images, count, order := whole(set.images), set.N, n.order()
 	if set.Streamed() {
-		images, count, order = whole(set.window), n.Batch, whole(set.sequence)
+		images, count, order = set.slotRange(set.window, slot), n.Batch, whole(set.sequence)
 	}
 	if set.inputs != nil {
 		if err := n.recordInputs(rec, set); err != nil {

@@ -20,6 +20,9 @@ type Feed struct {
 	StepSize, Corr2Sqrt, Decay float32
 	Indices                    []int     // the batch's samples in the set; at most Batch
 	Affines                    []float32 // 6 a sample (augment.Affine), Batch of them; nil: identity
+	// Ahead are the next steps' samples, which a streamed set copies to
+	// the device while this step runs (nil: none known).
+	Ahead [][]int
 }
 
 // AdamLR is Keras 2.0's bias-corrected learning rate at iteration t, with
@@ -35,16 +38,9 @@ func AdamLR(lr float64, t uint32) float32 {
 // loss, the counters, the gradients or batch normalization's statistics.
 func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v Feed) error {
 	valid := len(v.Indices)
-	if valid == 0 || valid > n.Batch {
-		return fmt.Errorf("step: %d samples for a batch of %d", valid, n.Batch)
-	}
-	order := make([]uint32, n.Batch)
-	for i := range order {
-		idx := v.Indices[min(i, valid-1)]
-		if idx < 0 || idx >= set.N {
-			return fmt.Errorf("step: sample %d outside a set of %d", idx, set.N)
-		}
-		order[i] = uint32(idx)
+	order, err := n.batchOrder(set, v.Indices)
+	if err != nil {
+		return err
 	}
 	affines := v.Affines
 	if affines == nil {
@@ -74,23 +70,31 @@ func (n *Net) Step(set *DeviceSet, mode Mode, warp augment.Sampling, v Feed) err
 		values.WriteFloat32(n.affineOffset, affines)); err != nil {
 		return err
 	}
-	if set.Streamed() {
-		if err := set.gather(order); err != nil {
-			return err
-		}
-	}
-	rec, err := n.recording(set, mode, warp)
-	if err != nil {
+	if err := n.run(set, mode, warp, order, v.Ahead); err != nil {
 		return err
 	}
-	if err := rec.Run(); err != nil {
-		return err
-	}
-	n.last = rec
 	if err := n.ctx.Check(); err != nil {
 		return err
 	}
 	return n.checkLabels()
+}
+
+// batchOrder is the order a step reads the samples indices of set in:
+// Batch of them, the last repeated past len(indices) as padding.
+func (n *Net) batchOrder(set *DeviceSet, indices []int) ([]uint32, error) {
+	valid := len(indices)
+	if valid == 0 || valid > n.Batch {
+		return nil, fmt.Errorf("step: %d samples for a batch of %d", valid, n.Batch)
+	}
+	order := make([]uint32, n.Batch)
+	for i := range order {
+		idx := indices[min(i, valid-1)]
+		if idx < 0 || idx >= set.N {
+			return nil, fmt.Errorf("step: sample %d outside a set of %d", idx, set.N)
+		}
+		order[i] = uint32(idx)
+	}
+	return order, nil
 }
 
 // checkLabels reports the samples of the last step whose label lies

@@ -346,7 +346,7 @@ func (t *trainer) step(order []int, steps int, start time.Time) error {
 		affines = t.gen.Batch(net.Batch)
 	}
 	t.rate = t.rates.at(int(st.Counter)-1, st.PlateauLR)
-	feed := Feed{Counter: st.Counter, Seed: t.seed, Indices: batch, Affines: affines}
+	feed := Feed{Counter: st.Counter, Seed: t.seed, Indices: batch, Affines: affines, Ahead: batchesAhead(order, net.Batch, st.Done+1, steps)}
 	t.cfg.Optimizer.stepValues(&feed, t.rate, st.Counter)
 	began := time.Now()
 	if err := net.Step(t.train, ModeTrain, t.warp, feed); err != nil {
@@ -562,9 +562,11 @@ func Evaluate(net *Net, set *DeviceSet, indices []int, perBatch func(batch []int
 	if err := net.ResetTotals(); err != nil {
 		return 0, 0, err
 	}
+	steps := (len(indices) + net.Batch - 1) / net.Batch
 	for s := 0; s < len(indices); s += net.Batch {
 		batch := indices[s:min(s+net.Batch, len(indices))]
-		if err := net.Step(set, ModeEval, augment.Sampling{}, Feed{Indices: batch}); err != nil {
+		ahead := batchesAhead(indices, net.Batch, s/net.Batch+1, steps)
+		if err := net.Step(set, ModeEval, augment.Sampling{}, Feed{Indices: batch, Ahead: ahead}); err != nil {
 			return 0, 0, err
 		}
 		if perBatch != nil {

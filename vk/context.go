@@ -92,6 +92,8 @@ type Context struct {
 	// context's work (nil while it works).
 	watchdog, watchdogBase time.Duration
 	fault                  error
+	// inFlight names the submission the fence waits for ("": none).
+	inFlight string
 
 	compileOnly bool                       // no fence, no queue work: see OpenCompiler
 	capture     vulkan.PipelineCreateFlags // statistics capture, where compiling only

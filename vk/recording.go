@@ -324,18 +324,30 @@ func (r *Recording) end() error {
 
 // Run ends the recording if needed, submits it and waits for it.
 func (r *Recording) Run() error {
+	if err := r.Start(); err != nil {
+		return err
+	}
+	return r.Wait()
+}
+
+// Start ends the recording if needed and submits it, returning while the
+// device runs it, so that the host can work meanwhile: it may write only
+// memory the recording does not touch. Wait waits for it; a submission
+// made before then (a transfer through staging, another recording) waits
+// for it first.
+func (r *Recording) Start() error {
 	if r.cmd == nil {
 		return errors.New("run: the recording is closed")
 	}
 	if err := r.end(); err != nil {
 		return err
 	}
-	if err := r.ctx.submit(r.cmd, "the recorded work"); err != nil {
-		return err
-	}
 	r.timestampOK = false
-	return nil
+	return r.ctx.start(r.cmd, "the recorded work")
 }
+
+// Wait waits for the recording that Start submitted.
+func (r *Recording) Wait() error { return r.ctx.wait() }
 
 // Elapsed is the device time between timestamps from and to of the last
 // run.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/vkcnn/vkcnn/shaders"
+
+	vulkan "github.com/vulkan-go/vulkan"
 )
 
 func fillKernel(t *testing.T, ctx *Context) *Kernel {
@@ -271,5 +273,56 @@ func TestWatchdogTakesALongSubmissionAsHung(t *testing.T) {
 	buf.Close()
 	if err := ctx.Close(); err != nil || time.Since(start) > 100*time.Millisecond {
 		t.Errorf("close after the hang: %v after %s", err, time.Since(start))
+	}
+}
+
+// TestStartReturnsWhileTheDeviceRuns starts a long submission: Start
+// returns before its fence signals, another submission made meanwhile
+// waits for it first, and Wait then returns with its writes done.
+func TestStartReturnsWhileTheDeviceRuns(t *testing.T) {
+	ctx := open(t, Options{})
+	defer closeClean(t, ctx)
+	k := fillKernel(t, ctx)
+	const n = 4 << 20
+	buf, err := ctx.NewBuffer(4 * n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	long, err := ctx.NewRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	grid, err := ctx.Grid1D(n / 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 { // each waits for the one before
+		if err := long.Dispatch(k, grid, []uint32{n, math.Float32bits(float32(i))}, Whole(buf)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := long.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if r := vulkan.GetFenceStatus(ctx.device, asHandle[vulkan.Fence](ctx.fence)); ctx.inFlight == "" || r != vulkan.NotReady {
+		t.Errorf("after Start: in flight %q, the fence's status %d; want the work under way (Start waited)", ctx.inFlight, r)
+	}
+	// A write through staging is a submission: it waits for the long one.
+	other, err := ctx.NewBuffer(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := errors.Join(other.WriteFloat32(0, []float32{7}), long.Wait(), long.Wait()); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, n)
+	if err := buf.ReadFloat32(0, got); err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 19 || got[n-1] != 19 {
+		t.Fatalf("buf = %g..%g after Wait, want 19", got[0], got[n-1])
 	}
 }

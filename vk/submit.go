@@ -15,6 +15,21 @@ const fenceWaitStep = time.Second
 // for at most the watchdog: past it the device is taken as hung, and a
 // lost or hung device ends the context's work.
 func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
+	if err := c.start(cmd, op); err != nil {
+		return err
+	}
+	return c.wait()
+}
+
+// start submits one command buffer on the queue and returns while it
+// runs; wait waits for it. One submission is in flight at a time: start
+// waits for the one before.
+func (c *Context) start(cmd vulkan.CommandBuffer, op string) error {
+	if c.inFlight != "" {
+		if err := c.wait(); err != nil {
+			return err
+		}
+	}
 	if c.fault != nil {
 		return c.fault
 	}
@@ -23,14 +38,25 @@ func (c *Context) submit(cmd vulkan.CommandBuffer, op string) error {
 		CommandBufferCount: 1,
 		PCommandBuffers:    []vulkan.CommandBuffer{cmd},
 	}
-	fence := asHandle[vulkan.Fence](c.fence)
-	r := vulkan.QueueSubmit(c.queue, 1, []vulkan.SubmitInfo{info}, fence)
+	r := vulkan.QueueSubmit(c.queue, 1, []vulkan.SubmitInfo{info}, asHandle[vulkan.Fence](c.fence))
 	if faults.At(faults.Submit, "") == faults.Lost {
 		r = vulkan.ErrorDeviceLost
 	}
 	if err := c.noteFault(check("vkQueueSubmit", r)); err != nil {
 		return err
 	}
+	c.inFlight = op
+	return nil
+}
+
+// wait waits for the submission in flight (none: returns at once).
+func (c *Context) wait() error {
+	op := c.inFlight
+	if op == "" {
+		return nil
+	}
+	c.inFlight = ""
+	fence := asHandle[vulkan.Fence](c.fence)
 	hang := faults.At(faults.Wait, "") == faults.Hang // a fence that never signals
 	start := time.Now()
 	for {

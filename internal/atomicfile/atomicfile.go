@@ -20,6 +20,38 @@ import (
 // the rename itself survives a crash. A temporary file of path that a
 // killed writer left is removed first.
 func Write(path string, write func(io.Writer) error) error {
+	return replace(path, func(f *os.File, base string) error {
+		bw := bufio.NewWriter(f)
+		err := write(bw)
+		if err == nil {
+			err = injected(faults.At(faults.Write, base), f.Name())
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		return err
+	})
+}
+
+// WriteAt is Write for a file of size bytes that write fills through
+// WriteAt, in any order and from several goroutines at once: a file too
+// large to be held in memory first.
+func WriteAt(path string, size int64, write func(io.WriterAt) error) error {
+	return replace(path, func(f *os.File, base string) error {
+		err := f.Truncate(size)
+		if err == nil {
+			err = write(f)
+		}
+		if err == nil {
+			err = injected(faults.At(faults.Write, base), f.Name())
+		}
+		return err
+	})
+}
+
+// replace fills a temporary file beside path through fill, syncs it and
+// renames it over path, then syncs the directory.
+func replace(path string, fill func(f *os.File, base string) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -32,7 +64,7 @@ func Write(path string, write func(io.Writer) error) error {
 		return err
 	}
 	tmp := f.Name()
-	if err := writeSyncClose(f, base, write); err != nil {
+	if err := fillSyncClose(f, base, fill); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -77,17 +109,11 @@ func clean(dir, base string) error {
 	return errors.Join(errs...)
 }
 
-// writeSyncClose fills f through write and closes it, whatever happens.
-func writeSyncClose(f *os.File, base string, write func(io.Writer) error) error {
+// fillSyncClose fills f through fill and closes it, whatever happens.
+func fillSyncClose(f *os.File, base string, fill func(f *os.File, base string) error) error {
 	err := f.Chmod(0o644) // CreateTemp makes 0600; vkcnn's files are for reading
 	if err == nil {
-		bw := bufio.NewWriter(f)
-		if err = write(bw); err == nil {
-			err = injected(faults.At(faults.Write, base), f.Name())
-		}
-		if err == nil {
-			err = bw.Flush()
-		}
+		err = fill(f, base)
 	}
 	if err == nil {
 		err = f.Sync()

@@ -75,3 +75,38 @@ func TestFailedWriteKeepsTheOldFile(t *testing.T) {
 		t.Errorf("files: %q", got)
 	}
 }
+
+// TestWriteAtFillsOutOfOrder fills a file through WriteAt from several
+// goroutines, in no order; a fill that fails leaves the old file whole.
+func TestWriteAtFillsOutOfOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cache.bin")
+	want := make([]byte, 4096)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	err := WriteAt(path, int64(len(want)), func(w io.WriterAt) error {
+		errs := make(chan error, 8)
+		for part := 7; part >= 0; part-- {
+			go func() {
+				_, err := w.WriteAt(want[part*512:(part+1)*512], int64(part*512))
+				errs <- err
+			}()
+		}
+		var all []error
+		for range 8 {
+			all = append(all, <-errs)
+		}
+		return errors.Join(all...)
+	})
+	got, rerr := os.ReadFile(path)
+	if err != nil || rerr != nil || !slices.Equal(got, want) {
+		t.Fatalf("write: %v, read: %v, %d bytes as wanted: %v", err, rerr, len(got), slices.Equal(got, want))
+	}
+	failed := errors.New("decoding failed")
+	if err := WriteAt(path, 10, func(w io.WriterAt) error { return failed }); !errors.Is(err, failed) {
+		t.Fatalf("a failed fill: %v", err)
+	}
+	if got, err := os.ReadFile(path); err != nil || !slices.Equal(got, want) || len(names(t, filepath.Dir(path))) != 1 {
+		t.Errorf("after a failed fill: %v, the old file kept: %v, files %v", err, slices.Equal(got, want), names(t, filepath.Dir(path)))
+	}
+}

@@ -1,0 +1,6 @@
+//go:build unix
+
+package dataset
+
+// mapped says that decoded caches are memory-mapped here.
+const mapped = true
