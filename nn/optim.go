@@ -303,7 +303,7 @@ func (n *Net) recordUpdate(rec *vk.Recording) error {
 		err = kernels.SGD(ctx, rec, p, g, s1, n.header(), count, f32(o.Momentum), o.Nesterov)
 		moves = 5
 	case OptRMSprop:
-		err = kernels.RMSprop(ctx, rec, p, g, s1, n.header(), count, f32(o.Rho), f32(o.Epsilon))
+		err = kernels.RMSprop(ctx, rec, p, g, s1, n.header(), count, o.Rho, f32(o.Epsilon))
 		moves = 5
 	case OptAdamW:
 		err = kernels.AdamW(ctx, rec, p, g, s1, s2, whole(n.decayMask), n.header(), count, f32(o.Beta1), f32(o.Beta2), f32(o.Epsilon))

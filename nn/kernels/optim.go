@@ -13,7 +13,7 @@ import (
 // to the gradient before their update.
 var (
 	sgdShader         = elementwiseShader("sgd", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.Read}, 2)
-	rmspropShader     = elementwiseShader("rmsprop", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.Read}, 2)
+	rmspropShader     = elementwiseShader("rmsprop", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.Read}, 3)
 	adamWShader       = elementwiseShader("adamw", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read, vk.Read}, 3)
 	weightDecayShader = elementwiseShader("weight_decay", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read}, 1)
 )
@@ -31,10 +31,11 @@ func SGD(ctx *vk.Context, rec *vk.Recording, params, grads, buf, step vk.Range, 
 
 // RMSprop records one update of n parameters as torch.optim.RMSprop's
 // (alpha rho, no momentum, not centered), reading the rate from the step
-// buffer.
-func RMSprop(ctx *vk.Context, rec *vk.Recording, params, grads, squareAvg, step vk.Range, n int, rho, eps float32) error {
+// buffer; 1 - rho is rounded to float32 from float64, as PyTorch's
+// value=1 - alpha.
+func RMSprop(ctx *vk.Context, rec *vk.Recording, params, grads, squareAvg, step vk.Range, n int, rho float64, eps float32) error {
 	return elementwise(ctx, rec, rmspropShader, n, []vk.Range{params, grads, squareAvg}, []vk.Range{step},
-		[]uint32{math.Float32bits(rho), math.Float32bits(eps)})
+		[]uint32{math.Float32bits(float32(rho)), math.Float32bits(float32(1 - rho)), math.Float32bits(eps)})
 }
 
 // AdamW records one update of n parameters as torch.optim.AdamW's,
