@@ -5,14 +5,15 @@ optimizer and learning-rate schedule, and compares the weights at the end
 and the rate of every step with vkcnn's. nn's TestTrainingMatchesPyTorch
 writes the recipes file and runs it.
 
-  python3 bench/torch_train.py MODEL.json --init INIT.safetensors --recipes RECIPES.json
-      [--data data/mnist]
+  python3 bench/torch_train.py MODEL.json --recipes RECIPES.json [--data data/mnist]
 
-RECIPES.json: {"batch": B, "steps_per_epoch": S, "epochs": E, "recipes": [
-  {"name": N, "lr": LR, "optimizer": {vkcnn's Optimizer}, "schedule":
-  {vkcnn's Schedule}, "label_smoothing": E, "weights": vkcnn's weights at
-  the end, "rates", "losses", "norms": vkcnn's rate, loss and gradient norm
-  before clipping of every step}, ...]}
+RECIPES.json: {"batch": B, "steps_per_epoch": S, "recipes": [
+  {"name": N, "init": vkcnn's initial weights, "epochs": E, "lr": LR,
+  "optimizer": {vkcnn's Optimizer}, "schedule": {vkcnn's Schedule},
+  "label_smoothing": E, "weights": vkcnn's weights at the end, "rates",
+  "losses", "norms": vkcnn's rate, loss and gradient norm before clipping
+  of every step, "metrics": vkcnn's monitored validation figure of every
+  epoch (a plateau schedule's)}, ...]}
 
 Prints one JSON object a recipe: its name, the largest absolute difference
 of a weight, the largest weight, the largest relative difference of a
@@ -23,6 +24,9 @@ adam is Keras 2.0's Adam (vkcnn's): written out here, as torch.optim.Adam
 adds epsilon to the bias-corrected sqrt(v) instead. The others are
 torch.optim's SGD, AdamW and RMSprop, with weight decay in a group of its
 own where biases do not decay, and the schedules torch.optim.lr_scheduler's.
+ReduceLROnPlateau steps on vkcnn's validation figures (its mode min for the
+loss, max for the accuracy), so that its rates are compared on the same
+decisions.
 """
 import argparse
 import json
@@ -85,7 +89,7 @@ def optimizer(model, lr, o):
 
 def schedulers(opt, lr, s, per_epoch, epochs):
     """The schedulers stepped after every step, and those after every
-    epoch."""
+    epoch (ReduceLROnPlateau's step takes the epoch's metric)."""
     sched = torch.optim.lr_scheduler
     name, total = s.get("name") or "constant", per_epoch * epochs
     if name == "onecycle":
@@ -102,6 +106,10 @@ def schedulers(opt, lr, s, per_epoch, epochs):
         "step": lambda: [sched.StepLR(opt, step_size=s["step_epochs"][0], gamma=s["gamma"])],
         "multistep": lambda: [sched.MultiStepLR(opt, milestones=s["step_epochs"], gamma=s["gamma"])],
         "exponential": lambda: [sched.ExponentialLR(opt, gamma=s["gamma"])],
+        "plateau": lambda: [sched.ReduceLROnPlateau(
+            opt, mode="min" if s["plateau_monitor"] == "val_loss" else "max", factor=s["plateau_factor"],
+            patience=s.get("plateau_patience", 0), threshold=1e-4, threshold_mode="rel", min_lr=s.get("min_lr", 0.0),
+            eps=1e-8)],
     }[name]()
     return warmup, per_epoch_scheds
 
@@ -109,7 +117,6 @@ def schedulers(opt, lr, s, per_epoch, epochs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
-    ap.add_argument("--init", required=True)
     ap.add_argument("--recipes", required=True)
     ap.add_argument("--data", default="data/mnist")
     args = ap.parse_args()
@@ -119,15 +126,16 @@ def main():
         spec = json.load(f)
     with open(args.recipes) as f:
         plan = json.load(f)
-    batch, per_epoch, epochs = plan["batch"], plan["steps_per_epoch"], plan["epochs"]
+    batch, per_epoch = plan["batch"], plan["steps_per_epoch"]
     cpu = torch.device("cpu")
     x = torch_model.images(args.data, "train-images-idx3-ubyte", cpu)[:batch * per_epoch]
     y = torch_model.labels(args.data, "train-labels-idx1-ubyte", cpu)[:batch * per_epoch]
     for r in plan["recipes"]:
+        epochs = r["epochs"]
         loss_fn = nn.CrossEntropyLoss(label_smoothing=r.get("label_smoothing", 0.0))
         clip = r["optimizer"].get("clip_norm", 0.0)
         model, weighted = torch_model.build(spec)
-        torch_model.load_weights(weighted, args.init)
+        torch_model.load_weights(weighted, r["init"])
         opt = optimizer(model, r["lr"], r["optimizer"])
         per_step, per_epoch_scheds = schedulers(opt, r["lr"], r["schedule"], per_epoch, epochs)
         rates, losses, norms = [], [], []
@@ -145,7 +153,10 @@ def main():
                 for sc in per_step:
                     sc.step()
             for sc in per_epoch_scheds:
-                sc.step()
+                if isinstance(sc, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    sc.step(r["metrics"][e])
+                else:
+                    sc.step()
         vk_model, vk_weighted = torch_model.build(spec)
         torch_model.load_weights(vk_weighted, r["weights"])
         diff = max((a - b).abs().max().item() for a, b in zip(model.parameters(), vk_model.parameters()))

@@ -10,8 +10,10 @@ import (
 
 // TestSummaryOfKerasFiles: vkcnn summary --model prints Keras' parameter
 // counts for Keras files of each dialect, Sequential models and graphs
-// (the keras package's test files).
+// (the keras package's test files), a graph's as Keras prints a
+// functional model's, with the layers each layer reads.
 func TestSummaryOfKerasFiles(t *testing.T) {
+	connection := strings.Repeat(" ", 65) // where a layer's next input is named
 	for _, c := range []struct {
 		file  string
 		lines []string
@@ -22,11 +24,11 @@ func TestSummaryOfKerasFiles(t *testing.T) {
 			"Total params: 28,778", "Trainable params: 28,682", "Non-trainable params: 96"}},
 		{"keras3_sequential.json", []string{"dense (Dense)                (None, 64)                131,136",
 			"Total params: 145,130", "Trainable params: 13,962", "Non-trainable params: 131,168"}},
-		{"tfjs_functional.json", []string{"joined (Concatenate)         (None, 13, 13, 20)        0",
+		{"tfjs_functional.json", []string{"joined (Concatenate)            (None, 13, 13, 20)   0           down[0][0]\n" + connection + "side[0][0]",
 			"Total params: 2,342", "Trainable params: 2,326", "Non-trainable params: 16"}},
 		{"tfjs_activations.json", []string{"leaky_default (LeakyReLU)    (None, 28, 28, 4)         0",
 			"hidden_relu6 (Dense)         (None, 10)                90", "Total params: 576"}},
-		{"keras3_functional.json", []string{"conv2d_2 (Conv2D)            (None, 16, 16, 32)        4,640",
+		{"keras3_functional.json", []string{"conv2d_2 (Conv2D)               (None, 16, 16, 32)   4,640       activation_1[0][0]",
 			"Total params: 8,050", "Trainable params: 7,986", "Non-trainable params: 64"}},
 	} {
 		out, errOut, status := runVkcnn(t, nil, "summary", "--model", filepath.Join("..", "keras", "testdata", c.file))

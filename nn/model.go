@@ -341,21 +341,47 @@ func (m *Model) Init(seed uint64) []float32 {
 
 // Summary is a Keras-style table of layers, output shapes and parameters,
 // ending as Keras' does with the total, trainable and non-trainable counts.
+// A graph model's is as Keras prints a functional model's: 98 characters
+// wide, its input layer first, and a Connected to column naming the
+// tensors each layer reads (name[0][0]), one a row.
 func (m *Model) Summary() string {
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s + "\n") }
-	rule := strings.Repeat("_", 65)
+	ends, header := []int{29, 55, 65}, []string{"Layer (type)", "Output Shape", "Param #"}
+	graph := m.Spec.Format == GraphFormat
+	if graph {
+		ends, header = []int{32, 53, 65, 98}, append(header, "Connected to")
+	}
+	width := ends[len(ends)-1]
+	rule := strings.Repeat("_", width)
 	line(rule)
-	line(summaryRow("Layer (type)", "Output Shape", "Param #"))
-	line(strings.Repeat("=", 65))
+	line(summaryRow(ends, header...))
+	line(strings.Repeat("=", width))
+	if graph {
+		line(summaryRow(ends, InputName+" (InputLayer)", m.Input().String(), "0"))
+		line(rule)
+	}
 	for i, l := range m.Layers {
-		name := fmt.Sprintf("%s (%s)", l.Spec.Name, l.Class())
-		line(summaryRow(name, l.Out.String(), numfmt.Commas(countParams(l.Params, false))))
+		fields := []string{fmt.Sprintf("%s (%s)", l.Spec.Name, l.Class()), l.Out.String(), numfmt.Commas(countParams(l.Params, false))}
+		if !graph {
+			line(summaryRow(ends, fields...))
+		} else {
+			for j, t := range l.Inputs {
+				name := InputName
+				if t > 0 {
+					name = m.Layers[t-1].Spec.Name
+				}
+				if j > 0 {
+					fields = []string{"", "", ""}
+				}
+				line(summaryRow(ends, append(fields, name+"[0][0]")...))
+			}
+		}
 		if i < len(m.Layers)-1 {
 			line(rule)
 		}
 	}
-	line(strings.Repeat("=", 65))
+	line(strings.Repeat("=", width))
 	total, trainable := m.CountParams(), m.CountTrainable()
 	line("Total params: " + numfmt.Commas(total))
 	line("Trainable params: " + numfmt.Commas(trainable))
@@ -365,10 +391,9 @@ func (m *Model) Summary() string {
 }
 
 // summaryRow lays out a row of the summary as Keras' print_row does: each
-// field starts at its column and is cut short one character before the
-// next column starts.
-func summaryRow(fields ...string) string {
-	ends := []int{29, 55, 65}
+// field starts at its column, ending at ends, and is cut short one
+// character before the next column starts.
+func summaryRow(ends []int, fields ...string) string {
 	line := ""
 	for i, f := range fields {
 		if i > 0 {

@@ -190,3 +190,40 @@ func TestDocsModel(t *testing.T) {
 		t.Fatalf("docs/models.md does not say %q", want)
 	}
 }
+
+// TestGraphSummaryConnects: a graph model's summary is as Keras prints a
+// functional model's, 98 characters wide, from its input layer, with the
+// tensors each layer reads in a Connected to column, one a row.
+func TestGraphSummaryConnects(t *testing.T) {
+	m, err := Build(ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "left", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Name: "right", Filters: 2, KernelSize: 1, Inputs: []string{"input"}},
+		{Type: "concatenate", Name: "joined", Inputs: []string{"left", "right"}},
+		{Type: "flatten"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, double := strings.Repeat("_", 98), strings.Repeat("=", 98)
+	want := strings.Join([]string{rule,
+		"Layer (type)                    Output Shape         Param #     Connected to",
+		double,
+		"input (InputLayer)              (None, 28, 28, 1)    0",
+		rule,
+		"left (Conv2D)                   (None, 28, 28, 3)    30          input[0][0]",
+		rule,
+		"right (Conv2D)                  (None, 28, 28, 2)    4           input[0][0]",
+		rule,
+		"joined (Concatenate)            (None, 28, 28, 5)    0           left[0][0]",
+		"                                                                 right[0][0]",
+		rule,
+		"flatten_1 (Flatten)             (None, 3920)         0           joined[0][0]",
+		rule,
+		"dense_1 (Dense)                 (None, 10)           39,210      flatten_1[0][0]",
+		double,
+		"Total params: 39,244", "Trainable params: 39,244", "Non-trainable params: 0", rule, ""}, "\n")
+	if got := m.Summary(); got != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -59,6 +59,9 @@ type Net struct {
 	// timestamps of each recording.
 	profile bool
 	marks   map[*vk.Recording][]KernelTime
+	// samples is how many images the data sets hold in all (NewNet's),
+	// which the memory checks count.
+	samples int
 	// optimizer is what training steps update with (SetOptimizer), and
 	// decayMask its weight decay's mask, made where it decays.
 	optimizer Optimizer
@@ -143,27 +146,22 @@ func newNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 	}
 	p := newPlan(m, batch, tuning, share)
 	data := DataBytes(m.Input(), samples)
-	need := p.deviceBytes() + data
-	with := "" // what need counts besides the network
-	if samples > 0 {
-		with = fmt.Sprintf(" with its data (%s images of %v, %s)", numfmt.Commas(samples), m.Input().Geometry(), numfmt.Bytes(data))
-	}
+	need, with := p.deviceBytes()+data, dataNote(m, samples)
 	switch have := int64(ctx.Info.DeviceLocalBytes); {
 	case have == 0:
 		ctx.Warn(fmt.Errorf("the device reports no size for its memory: the %s %s needs at batch size %d%s could not be checked against it",
 			numfmt.Bytes(need), m.Spec.Name, batch, with))
 	case need > have:
-		return nil, memoryError(fmt.Sprintf("%s at batch size %d needs about %s of device memory%s, the device has %s: %s",
-			m.Spec.Name, batch, numfmt.Bytes(need), with, numfmt.Bytes(have), largestBatch(func(batch int) bool {
-				return EstimateBytes(m, batch, tuning)+data <= have
-			})))
+		return nil, tooBig(m, batch, "", need, with, have, func(batch int) bool {
+			return EstimateBytes(m, batch, tuning, Optimizer{})+data <= have
+		})
 	}
 	if err := rangeError(ctx.Info, m, batch, tuning); err != nil {
 		return nil, fmt.Errorf("%s at batch size %d: %w: %s", m.Spec.Name, batch, err, largestBatch(func(batch int) bool {
 			return rangeError(ctx.Info, m, batch, tuning) == nil
 		}))
 	}
-	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, recordings: map[recordingKey]*vk.Recording{}}
+	n := &Net{Model: m, Batch: batch, Tuning: tuning, ctx: ctx, samples: samples, recordings: map[recordingKey]*vk.Recording{}}
 	if err := n.allocate(p, params); err != nil {
 		n.Close()
 		if errors.Is(err, vk.ErrOutOfDeviceMemory) {
@@ -173,6 +171,37 @@ func newNet(ctx *vk.Context, m *Model, batch int, tuning kernels.Tuning, params 
 		return nil, err
 	}
 	return n, nil
+}
+
+// dataNote is what a memory figure counts besides the network: its data
+// sets of samples images, if any.
+func dataNote(m *Model, samples int) string {
+	if samples == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" with its data (%s images of %v, %s)", numfmt.Commas(samples), m.Input().Geometry(), numfmt.Bytes(DataBytes(m.Input(), samples)))
+}
+
+// tooBig is the refusal of a network (training with, where not empty) at
+// a batch size that needs need bytes (with: and what else), past the
+// device's have; fits says whether a batch size fits.
+func tooBig(m *Model, batch int, training string, need int64, with string, have int64, fits func(batch int) bool) error {
+	return memoryError(fmt.Sprintf("%s at batch size %d%s needs about %s of device memory%s, the device has %s: %s",
+		m.Spec.Name, batch, training, numfmt.Bytes(need), with, numfmt.Bytes(have), largestBatch(fits)))
+}
+
+// checkMemory refuses an optimizer whose buffers (EstimateBytes) do not
+// fit in the device's memory beside the network and its data.
+func (n *Net) checkMemory(o Optimizer) error {
+	have := int64(n.ctx.Info.DeviceLocalBytes)
+	data := DataBytes(n.Model.Input(), n.samples)
+	need := EstimateBytes(n.Model, n.Batch, n.Tuning, o) + data
+	if have == 0 || need <= have {
+		return nil
+	}
+	return tooBig(n.Model, n.Batch, " training with "+o.Name, need, dataNote(n.Model, n.samples), have, func(batch int) bool {
+		return EstimateBytes(n.Model, batch, n.Tuning, o)+data <= have
+	})
 }
 
 // Close frees every buffer and recording.

@@ -195,7 +195,7 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 	ctx := vktest.Open(t)
 	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec()} {
 		net := newTestNet(t, ctx, spec, 5, 1)
-		if got, want := EstimateBytes(net.Model, 5, net.Tuning), net.DeviceBytes(); got != want {
+		if got, want := EstimateBytes(net.Model, 5, net.Tuning, Optimizer{}), net.DeviceBytes(); got != want {
 			t.Fatalf("%s: estimate %d bytes, allocated %d", spec.Format, got, want)
 		}
 	}
@@ -203,8 +203,8 @@ func TestMemoryEstimateIsExact(t *testing.T) {
 	m, _ := Build(standard)
 	tuning := kernels.NewTuning(ctx.Info, kernels.FP32, nil)
 	data := DataBytes(m.Input(), 70000)
-	have := EstimateBytes(m, 100, tuning) + data
-	msg := largestBatch(func(batch int) bool { return EstimateBytes(m, batch, tuning)+data <= have })
+	have := EstimateBytes(m, 100, tuning, Optimizer{}) + data
+	msg := largestBatch(func(batch int) bool { return EstimateBytes(m, batch, tuning, Optimizer{})+data <= have })
 	if msg != "the largest batch size that fits is 100" {
 		t.Fatalf("largestBatch: %s", msg)
 	}

@@ -172,9 +172,27 @@ func (o Optimizer) decayMask(m *Model) []float32 {
 	return mask
 }
 
+// deviceFloats lists the device buffers, in floats, that the optimizer
+// takes beside the network's: the decay mask, gradient clipping's norm
+// scratch (its norm and scale are on the host).
+func (o Optimizer) deviceFloats(m *Model) []int {
+	var out []int
+	if o.decaysByMask() {
+		out = append(out, maskFloats(m))
+	}
+	if o.ClipNorm > 0 {
+		out = append(out, normScratchFloats(m))
+	}
+	return out
+}
+
+func maskFloats(m *Model) int        { return max(m.TrainableFloats, 1) }
+func normScratchFloats(m *Model) int { return max(kernels.GradNormScratch(m.TrainableFloats), 1) }
+
 // SetOptimizer makes the network's training steps update with o (Keras'
 // Adam until it is called); the optimizer's state is the network's two
-// state vectors, zero at first.
+// state vectors, zero at first. The buffers o takes besides the network's
+// must fit in the device's memory with the network and its data.
 func (n *Net) SetOptimizer(o Optimizer) error {
 	if err := o.Check(); err != nil {
 		return err
@@ -183,9 +201,12 @@ func (n *Net) SetOptimizer(o Optimizer) error {
 	if o == n.optimizer {
 		return nil
 	}
+	if err := n.checkMemory(o); err != nil {
+		return err
+	}
 	if o.decaysByMask() {
 		if n.decayMask == nil {
-			b, err := n.ctx.NewBuffer(4 * int64(max(n.Model.TrainableFloats, 1)))
+			b, err := n.ctx.NewBuffer(4 * int64(maskFloats(n.Model)))
 			if err != nil {
 				return fmt.Errorf("weight decay mask: %w", err)
 			}
@@ -197,7 +218,7 @@ func (n *Net) SetOptimizer(o Optimizer) error {
 		}
 	}
 	if o.ClipNorm > 0 && n.clip == nil {
-		scratch, err := n.ctx.NewBuffer(4 * int64(max(kernels.GradNormScratch(n.Model.TrainableFloats), 1)))
+		scratch, err := n.ctx.NewBuffer(4 * int64(normScratchFloats(n.Model)))
 		if err != nil {
 			return fmt.Errorf("gradient clipping: %w", err)
 		}
@@ -284,7 +305,7 @@ func (n *Net) recordUpdate(rec *vk.Recording) error {
 		err = kernels.SGD(ctx, rec, kernels.SGDArgs{UpdateArgs: update, MomentumBuffer: s1, Momentum: f32(o.Momentum), Nesterov: o.Nesterov})
 		moves = 5
 	case OptRMSprop:
-		err = kernels.RMSprop(ctx, rec, kernels.RMSpropArgs{UpdateArgs: update, SquareAvg: s1, Rho: f32(o.Rho), Eps: f32(o.Epsilon)})
+		err = kernels.RMSprop(ctx, rec, kernels.RMSpropArgs{UpdateArgs: update, SquareAvg: s1, Rho: o.Rho, Eps: f32(o.Epsilon)})
 		moves = 5
 	case OptAdamW:
 		err = kernels.AdamW(ctx, rec, kernels.AdamWArgs{AdamArgs: adam, Mask: whole(n.decayMask)})

@@ -261,9 +261,14 @@ func (n *Net) allocate(p plan, params []float32) error {
 
 // EstimateBytes is the device memory a network of the model takes at a
 // batch size with the kernels tuning chooses (their split scratch counts),
+// training with optimizer o (its decay mask and clipping scratch count),
 // without data sets.
-func EstimateBytes(m *Model, batch int, tuning kernels.Tuning) int64 {
-	return newPlan(m, batch, tuning, true).deviceBytes()
+func EstimateBytes(m *Model, batch int, tuning kernels.Tuning, o Optimizer) int64 {
+	total := newPlan(m, batch, tuning, true).deviceBytes()
+	for _, floats := range o.deviceFloats(m) {
+		total += (4*int64(floats) + 15) &^ 15
+	}
+	return total
 }
 
 // DataBytes is the device memory of data sets of n samples of the

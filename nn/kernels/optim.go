@@ -13,7 +13,7 @@ import (
 // to the gradient before their update.
 var (
 	sgdShader         = elementwiseShader("sgd", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.Read}, 2)
-	rmspropShader     = elementwiseShader("rmsprop", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.Read}, 2)
+	rmspropShader     = elementwiseShader("rmsprop", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.Read}, 3)
 	adamWShader       = elementwiseShader("adamw", "", []vk.Access{vk.ReadWrite, vk.Read, vk.ReadWrite, vk.ReadWrite, vk.Read, vk.Read}, 3)
 	weightDecayShader = elementwiseShader("weight_decay", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read}, 1)
 )
@@ -50,15 +50,17 @@ func SGD(ctx *vk.Context, rec *vk.Recording, a SGDArgs) error {
 type RMSpropArgs struct {
 	UpdateArgs
 	SquareAvg vk.Range
-	Rho, Eps  float32
+	Rho       float64
+	Eps       float32
 }
 
 // RMSprop records one update of a.N parameters as torch.optim.RMSprop's
 // (alpha rho, no momentum, not centered), reading the rate from the step
-// buffer.
+// buffer; 1 - rho is rounded to float32 from float64, as PyTorch's
+// value=1 - alpha.
 func RMSprop(ctx *vk.Context, rec *vk.Recording, a RMSpropArgs) error {
 	return elementwise(ctx, rec, rmspropShader, a.N, []vk.Range{a.Params, a.Grads, a.SquareAvg}, []vk.Range{a.Step},
-		[]uint32{math.Float32bits(a.Rho), math.Float32bits(a.Eps)})
+		[]uint32{math.Float32bits(float32(a.Rho)), math.Float32bits(float32(1 - a.Rho)), math.Float32bits(a.Eps)})
 }
 
 // AdamWArgs are AdamW's: Adam's, and Mask (1 or 0 a parameter), which

@@ -20,11 +20,15 @@ func SGD(p, g, buf []float32, lr, momentum float32, nesterov bool) {
 }
 
 // RMSprop applies one torch.optim.RMSprop update (no momentum, not
-// centered) in place, in float32 as rmsprop.comp does.
-func RMSprop(p, g, s []float32, lr, rho, eps float32) {
+// centered) in place, in float32 as rmsprop.comp does: s = fma((1 - rho)
+// g, g, s rho), then p = p + (-lr g) / (sqrt(s) + eps), 1 - rho rounded
+// from float64. The fused multiply-add is float64's rounded to float32,
+// which differs from float32's own in rare double roundings.
+func RMSprop(p, g, s []float32, lr float32, rho float64, eps float32) {
+	r, oneMinusR := float32(rho), float32(1-rho)
 	for i := range p {
-		s[i] = rho*s[i] + (1-rho)*(g[i]*g[i])
-		p[i] -= lr * (g[i] / (float32(math.Sqrt(float64(s[i]))) + eps))
+		s[i] = float32(math.FMA(float64(float32(oneMinusR*g[i])), float64(g[i]), float64(float32(s[i]*r))))
+		p[i] = p[i] + float32(-lr*g[i])/(float32(math.Sqrt(float64(s[i])))+eps)
 	}
 }
 
