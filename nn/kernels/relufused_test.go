@@ -89,7 +89,9 @@ func batchNormReLUFixture(tb testing.TB, ctx *vk.Context, rng *rand.Rand, batch,
 		}
 	}
 	f.check = func(t *testing.T) {
-		got := func(b [2]*vk.Buffer, n int) [2][]float32 { return [2][]float32{download(t, b[0], n), download(t, b[1], n)} }
+		got := func(b [2]*vk.Buffer, n int) [2][]float32 {
+			return [2][]float32{download(t, b[0], n), download(t, b[1], n)}
+		}
 		ys, gs, dGammas, dBetas := got(yBuf, n), got(gBuf, n), got(dGammaBuf, c), got(dBetaBuf, c)
 		expectExact(t, "output", ys[1], ys[0])
 		expectExact(t, "gamma gradient", dGammas[1], dGammas[0])
