@@ -23,7 +23,8 @@ void main() {
         z[i] = max(x[i] + y[i], 0.0);
         return;
     }
-    float g = x[i] > 0.0 ? y[i] : 0.0;
+    float g = y[i]; // loaded whether cut or not: see batchnorm_relu.comp
+    g = x[i] > 0.0 ? g : 0.0;
     z[i] = g;
     if (p.two != 0u) w[i] = g;
 }

@@ -31,9 +31,11 @@ layout(binding = 6) buffer Part { float part[]; };            // MODE 1: 2 a chu
 layout(binding = 7) readonly buffer DGamma { float dgamma[]; }; // MODE 2
 layout(binding = 8) readonly buffer DBeta { float dbeta[]; };   // MODE 2
 
-// The output gradient at value i of channel c, cut where the ReLU cut y.
-float cut(uint i, uint c, float xhat) {
-    return gamma[c] * xhat + beta[c] > 0.0 ? dy[i] : 0.0;
+// The output gradient g, cut where the ReLU cut y = g1 xhat + b1 (gamma
+// and beta of the value's channel). g is loaded whether cut or not: a
+// load under a condition is one lane at a time on lavapipe.
+float cut(float g, float xhat, float g1, float b1) {
+    return g1 * xhat + b1 > 0.0 ? g : 0.0;
 }
 
 void main() {
@@ -50,10 +52,11 @@ void main() {
         if (i >= chunks * p.C) return;
         uint c = i % p.C;
         uint begin = (i / p.C) * p.chunk, end = min(valid, begin + p.chunk);
+        float mean = stats[c], invStd = stats[p.C + c], g1 = gamma[c], b1 = beta[c];
         float sdy = 0.0, sdyx = 0.0;
         for (uint r = begin; r < end; r++) {
-            float xhat = (x[r * p.C + c] - stats[c]) * stats[p.C + c];
-            float g = cut(r * p.C + c, c, xhat);
+            float xhat = (x[r * p.C + c] - mean) * invStd;
+            float g = cut(dy[r * p.C + c], xhat, g1, b1);
             sdy += g;
             sdyx += g * xhat;
         }
@@ -68,7 +71,7 @@ void main() {
         dy[i] = 0.0;
         return;
     }
-    float invStd = stats[p.C + c];
+    float invStd = stats[p.C + c], g1 = gamma[c];
     float xhat = (x[i] - stats[c]) * invStd;
-    dy[i] = gamma[c] * invStd * (cut(i, c, xhat) - (dbeta[c] + xhat * dgamma[c]) / float(valid));
+    dy[i] = g1 * invStd * (cut(dy[i], xhat, g1, beta[c]) - (dbeta[c] + xhat * dgamma[c]) / float(valid));
 }
