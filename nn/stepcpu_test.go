@@ -4,23 +4,13 @@ package nn
 
 import (
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/cputime"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk/vktest"
 )
-
-// processSeconds is the CPU time the process has taken, its driver's
-// threads included: on lavapipe, the device's work.
-func processSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
 
 // BenchmarkResNet20TrainingStep times training steps of resnet20 at
 // MNIST's shape and batch 128 with lavapipe's default kernels, and
@@ -57,9 +47,9 @@ func BenchmarkResNet20TrainingStep(b *testing.B) {
 	}
 	step(1) // records the step and compiles its pipelines
 	b.ResetTimer()
-	start := processSeconds()
+	start := cputime.Process()
 	for s := range b.N {
 		step(2 + s)
 	}
-	b.ReportMetric((processSeconds()-start)/float64(b.N), "cpu-s/step")
+	b.ReportMetric((cputime.Process()-start)/float64(b.N), "cpu-s/step")
 }

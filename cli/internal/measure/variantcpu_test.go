@@ -5,24 +5,14 @@ package measure
 import (
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
+	"github.com/vkcnn/vkcnn/internal/cputime"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk"
 	"github.com/vkcnn/vkcnn/vk/vktest"
 )
-
-// processSeconds is the CPU time the process has taken, its driver's
-// threads included: on lavapipe, the device's work.
-func processSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
 
 // BenchmarkVariantCPU runs each product of resnet20 (MNIST's shape, batch
 // 128) with every subgroup kernel the device runs it with, and reports
@@ -82,13 +72,13 @@ func BenchmarkVariantCPU(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
-				start := processSeconds()
+				start := cputime.Process()
 				for range b.N {
 					if err := rec.Run(); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(1e3*(processSeconds()-start)/float64(b.N), "cpu-ms/op")
+				b.ReportMetric(1e3*(cputime.Process()-start)/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}
