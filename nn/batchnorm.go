@@ -51,6 +51,8 @@ type batchNorm struct {
 	in                                 Shape
 	momentum, epsilon                  float32
 	gamma, beta, movingMean, movingVar *Param
+	// relu says it runs the ReLU layer after it (see fuse).
+	relu bool
 }
 
 func buildBatchNorm(b *builder) (recorder, error) {
@@ -73,7 +75,7 @@ func buildBatchNorm(b *builder) (recorder, error) {
 }
 
 func (bn *batchNorm) kernel(batch int) kernels.BatchNorm {
-	return kernels.BatchNorm{Batch: batch, Pixels: bn.in.H * bn.in.W, C: bn.in.C, Eps: bn.epsilon, Momentum: bn.momentum}
+	return kernels.BatchNorm{Batch: batch, Pixels: bn.in.H * bn.in.W, C: bn.in.C, Eps: bn.epsilon, Momentum: bn.momentum, ReLU: bn.relu}
 }
 
 // Its own buffers: the statistics a step normalizes with, and scratch for
@@ -105,10 +107,11 @@ func (bn *batchNorm) backward(p *pass) error {
 	k := bn.kernel(p.batch())
 	stats, scratch := whole(p.own[0]), whole(p.own[1])
 	dGamma, dBeta := p.grad(bn.gamma), p.grad(bn.beta)
-	err := k.Gradients(p.ctx(), p.rec, p.in, p.dOut, p.header(), stats, scratch, dGamma, dBeta)
+	gamma, beta := p.param(bn.gamma), p.param(bn.beta)
+	err := k.Gradients(p.ctx(), p.rec, p.in, p.dOut, p.header(), stats, gamma, beta, scratch, dGamma, dBeta)
 	if err == nil && p.inputGradient() {
 		// p.dIn is p.dOut: the kernel works in place.
-		err = k.InputGradient(p.ctx(), p.rec, p.in, p.dIn, p.header(), stats, p.param(bn.gamma), dGamma, dBeta)
+		err = k.InputGradient(p.ctx(), p.rec, p.in, p.dIn, p.header(), stats, gamma, beta, dGamma, dBeta)
 	}
 	if err != nil {
 		return err

@@ -504,7 +504,28 @@ var gradientSteps = append([]gradientStep{
 	{"joins, full batch", joinsSpec(), []int{0, 4, 2, 3}, 3},
 	{"pooling, partial batch", poolingSpec(), []int{1, 5, 2}, 4},
 	{"depthwise, partial batch", depthwiseSpec(), []int{5, 1, 3}, 7},
+	{"residual block, partial batch", residualSpec(), []int{2, 4, 1}, 1},
 }, activationSteps()...)
+
+// residualSpec is a basic block as resnet20 has it, whose batch
+// normalization and add each run the ReLU after them (Model.fuse).
+func residualSpec() ModelSpec {
+	noBias := new(bool)
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "stem", Filters: 4, KernelSize: 3, UseBias: noBias},
+		{Type: "batchnorm", Name: "stem_bn"},
+		{Type: "relu", Name: "stem_relu"},
+		{Type: "conv2d", Name: "conv1", Filters: 4, KernelSize: 3, UseBias: noBias},
+		{Type: "batchnorm", Name: "bn1"},
+		{Type: "relu", Name: "relu1"},
+		{Type: "conv2d", Name: "conv2", Filters: 4, KernelSize: 3, UseBias: noBias},
+		{Type: "batchnorm", Name: "bn2"},
+		{Type: "add", Name: "sum", Inputs: []string{"bn2", "stem_relu"}},
+		{Type: "relu", Name: "out"},
+		{Type: "globalavgpool2d"},
+		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
 
 // poolingSpec pools as Keras' options have it: zero padding of each
 // side its own; max pooling in 3x3 windows at stride 2 with "same"

@@ -85,6 +85,7 @@ func Build(spec ModelSpec) (*Model, error) {
 	if err := m.layOut(); err != nil {
 		return nil, err
 	}
+	m.fuse()
 	return m, m.checkOutput()
 }
 

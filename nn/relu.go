@@ -8,7 +8,9 @@ func init() {
 }
 
 // relu is max(0, x) as a layer of its own (conv2d and dense fuse theirs).
-type relu struct{}
+// A fused one is run by the layer before it (see Model.fuse) and passes
+// its input on.
+type relu struct{ fused bool }
 
 func buildReLU(b *builder) (recorder, error) {
 	b.l.Out = b.in()
@@ -16,15 +18,23 @@ func buildReLU(b *builder) (recorder, error) {
 }
 
 // The gradient is cut in place where the output is zero.
-func (relu) needs(int, bool, kernels.Tuning) needs { return needs{gradientInPlace: true} }
-func (relu) products(int, bool) []product          { return nil }
+func (r relu) needs(int, bool, kernels.Tuning) needs {
+	return needs{passesOn: r.fused, gradientInPlace: true}
+}
+func (relu) products(int, bool) []product { return nil }
 
-func (relu) forward(p *pass) error {
+func (r relu) forward(p *pass) error {
+	if r.fused {
+		return nil
+	}
 	_, out := p.values()
 	return kernels.ReLU(p.ctx(), p.rec, p.in, p.out, out)
 }
 
-func (relu) backward(p *pass) error {
+func (r relu) backward(p *pass) error {
+	if r.fused {
+		return nil
+	}
 	if err := p.reluBackward(); err != nil {
 		return err
 	}

@@ -17,8 +17,15 @@ var (
 	bnGradPartsShader = groupShader("batchnorm_grad", "chunks", bnGradAccess, 5, 0)
 	bnGradTotalShader = groupShader("batchnorm_grad", "totals", bnGradAccess, 5, 1)
 	bnInputGradShader = groupShader("batchnorm_dx", "", []vk.Access{vk.Read, vk.ReadWrite, vk.Read, vk.Read, vk.Read, vk.Read, vk.Read}, 4)
-	bnStatsAccess     = []vk.Access{vk.Read, vk.Read, vk.ReadWrite, vk.Write, vk.ReadWrite, vk.ReadWrite}
-	bnGradAccess      = []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.ReadWrite, vk.Write, vk.Write}
+	// batchnorm_relu.comp's modes, whose bindings are x, dy (the output
+	// forward), step, stats, gamma, beta, part, dgamma and dbeta: a mode
+	// binds what it does not use to what it reads or writes anyway.
+	bnNormalizeReLUShader = groupShader("batchnorm_relu", "normalize", bnReLUAccess, 5, 0)
+	bnGradReLUShader      = groupShader("batchnorm_relu", "chunks", bnReLUAccess, 5, 1)
+	bnInputGradReLUShader = groupShader("batchnorm_relu", "input gradient", bnReLUAccess, 5, 2)
+	bnReLUAccess          = []vk.Access{vk.Read, vk.ReadWrite, vk.Read, vk.Read, vk.Read, vk.Read, vk.ReadWrite, vk.Read, vk.Read}
+	bnStatsAccess         = []vk.Access{vk.Read, vk.Read, vk.ReadWrite, vk.Write, vk.ReadWrite, vk.ReadWrite}
+	bnGradAccess          = []vk.Access{vk.Read, vk.Read, vk.Read, vk.Read, vk.ReadWrite, vk.Write, vk.Write}
 )
 
 // bnChunk is how many rows one invocation of a first stage reduces.
@@ -26,10 +33,14 @@ const bnChunk = 64
 
 // BatchNorm is batch normalization of NHWC values as Keras does it, per
 // channel over every pixel of the step's valid samples: Batch samples of
-// Pixels rows (H x W) and C channels.
+// Pixels rows (H x W) and C channels. With ReLU, a ReLU follows it in the
+// same passes (batchnorm_relu.comp): Normalize's output is cut at 0, and
+// Gradients and InputGradient take the output gradient where the ReLU
+// cut it as 0, with results bit for bit those of the two layers apart.
 type BatchNorm struct {
 	Batch, Pixels, C int
 	Eps, Momentum    float32
+	ReLU             bool
 }
 
 func (b BatchNorm) rows() int { return b.Batch * b.Pixels }
@@ -48,7 +59,8 @@ func (b BatchNorm) statsPush(first, rows int) []uint32 {
 	return []uint32{uint32(rows), uint32(b.C), bnChunk, uint32(b.Pixels), math.Float32bits(b.Eps), math.Float32bits(b.Momentum), uint32(first)}
 }
 
-// gradPush is batchnorm_grad's push constants for rows from row first.
+// gradPush is batchnorm_grad's and batchnorm_relu's push constants for
+// rows from row first.
 func (b BatchNorm) gradPush(first, rows int) []uint32 {
 	return []uint32{uint32(rows), uint32(b.C), bnChunk, uint32(b.Pixels), uint32(first)}
 }
@@ -117,31 +129,38 @@ func (b BatchNorm) MovingStats(ctx *vk.Context, rec *vk.Recording, x, step, scra
 }
 
 // Normalize records y = gamma (x - mean) / sqrt(var + eps) + beta with the
-// statistics in stats, over every sample.
+// statistics in stats, over every sample (max(y, 0) with ReLU).
 func (b BatchNorm) Normalize(ctx *vk.Context, rec *vk.Recording, x, stats, gamma, beta, y vk.Range) error {
 	n := b.rows() * b.C
 	if err := errors.Join(needFloats("batch norm input", x, n), needFloats("batch norm statistics", stats, b.StatsFloats()),
 		needFloats("gamma", gamma, b.C), needFloats("beta", beta, b.C), needFloats("batch norm output", y, n)); err != nil {
 		return err
 	}
-	return b.inChunks(ctx.Info, x, y, func(_, rows, _, _ int, x, y vk.Range) error {
+	return b.inChunks(ctx.Info, x, y, func(first, rows, _, _ int, x, y vk.Range) error {
+		if b.ReLU {
+			return single(ctx, rec, bnNormalizeReLUShader, rows*b.C, b.gradPush(first, rows), []vk.Range{x, y, stats, stats, gamma, beta, y, gamma, beta})
+		}
 		return single(ctx, rec, bnNormalizeShader, rows*b.C, []uint32{uint32(rows * b.C), uint32(b.C)}, []vk.Range{x, stats, gamma, beta, y})
 	})
 }
 
 // Gradients records the gradients of gamma and beta for output gradient
 // dy of a training step, over its valid samples, with the batch
-// statistics in stats, through scratch.
-func (b BatchNorm) Gradients(ctx *vk.Context, rec *vk.Recording, x, dy, step, stats, scratch, dGamma, dBeta vk.Range) error {
+// statistics in stats, through scratch; gamma and beta are read with ReLU.
+func (b BatchNorm) Gradients(ctx *vk.Context, rec *vk.Recording, x, dy, step, stats, gamma, beta, scratch, dGamma, dBeta vk.Range) error {
 	n := b.rows() * b.C
 	if err := errors.Join(needFloats("batch norm input", x, n), needFloats("batch norm output gradient", dy, n), needFloats("step", step, StepWords),
-		needFloats("batch norm statistics", stats, b.StatsFloats()), needFloats("batch norm scratch", scratch, b.Scratch()),
-		needFloats("gamma gradient", dGamma, b.C), needFloats("beta gradient", dBeta, b.C)); err != nil {
+		needFloats("batch norm statistics", stats, b.StatsFloats()), needFloats("gamma", gamma, b.C), needFloats("beta", beta, b.C),
+		needFloats("batch norm scratch", scratch, b.Scratch()), needFloats("gamma gradient", dGamma, b.C), needFloats("beta gradient", dBeta, b.C)); err != nil {
 		return err
 	}
 	err := b.inChunks(ctx.Info, x, dy, func(first, rows, chunk, chunks int, x, dy vk.Range) error {
-		return single(ctx, rec, bnGradPartsShader, chunks*b.C, b.gradPush(first, rows),
-			[]vk.Range{x, dy, step, stats, part(scratch, chunk, chunks, 8*int64(b.C)), dGamma, dBeta})
+		scratch := part(scratch, chunk, chunks, 8*int64(b.C))
+		if b.ReLU {
+			return single(ctx, rec, bnGradReLUShader, chunks*b.C, b.gradPush(first, rows),
+				[]vk.Range{x, dy, step, stats, gamma, beta, scratch, gamma, beta})
+		}
+		return single(ctx, rec, bnGradPartsShader, chunks*b.C, b.gradPush(first, rows), []vk.Range{x, dy, step, stats, scratch, dGamma, dBeta})
 	})
 	if err != nil {
 		return err
@@ -152,15 +171,19 @@ func (b BatchNorm) Gradients(ctx *vk.Context, rec *vk.Recording, x, dy, step, st
 
 // InputGradient records, in place over the output gradient dy, the input
 // gradient of a training step from the gradients Gradients left in dGamma
-// and dBeta: zero for the padding samples.
-func (b BatchNorm) InputGradient(ctx *vk.Context, rec *vk.Recording, x, dy, step, stats, gamma, dGamma, dBeta vk.Range) error {
+// and dBeta: zero for the padding samples. Beta is read with ReLU.
+func (b BatchNorm) InputGradient(ctx *vk.Context, rec *vk.Recording, x, dy, step, stats, gamma, beta, dGamma, dBeta vk.Range) error {
 	n := b.rows() * b.C
 	if err := errors.Join(needFloats("batch norm input", x, n), needFloats("batch norm output gradient", dy, n), needFloats("step", step, StepWords),
-		needFloats("batch norm statistics", stats, b.StatsFloats()), needFloats("gamma", gamma, b.C),
+		needFloats("batch norm statistics", stats, b.StatsFloats()), needFloats("gamma", gamma, b.C), needFloats("beta", beta, b.C),
 		needFloats("gamma gradient", dGamma, b.C), needFloats("beta gradient", dBeta, b.C)); err != nil {
 		return err
 	}
 	return b.inChunks(ctx.Info, x, dy, func(first, rows, _, _ int, x, dy vk.Range) error {
+		if b.ReLU {
+			return single(ctx, rec, bnInputGradReLUShader, rows*b.C, b.gradPush(first, rows),
+				[]vk.Range{x, dy, step, stats, gamma, beta, dy, dGamma, dBeta})
+		}
 		return single(ctx, rec, bnInputGradShader, rows*b.C, []uint32{uint32(rows * b.C), uint32(b.C), uint32(b.Pixels), uint32(first)},
 			[]vk.Range{x, dy, step, stats, gamma, dGamma, dBeta})
 	})

@@ -34,6 +34,17 @@ func TestAvgPoolMatchesReference(t *testing.T) {
 	}
 }
 
+// batchNormShapes are batch normalization's odd shapes: one sample of a
+// pixel, tall matrices of several partial chunks, and padding samples
+// (valid < batch). The last runs in slices of two chunks of 64 rows
+// within a lowered storage-buffer range, the second slice partly padding.
+var batchNormShapes = []struct {
+	batch, pixels, c, valid int
+	limit                   int64
+}{
+	{1, 1, 1, 1, 0}, {3, 1, 7, 2, 0}, {5, 15, 3, 5, 0}, {4, 143, 5, 3, 0}, {2, 28 * 28, 6, 1, 0}, {6, 50, 5, 4, 2600},
+}
+
 // TestBatchNormMatchesReference runs a training step's statistics (with
 // the moving averages' update), normalization and gradients, and an
 // evaluation's, on odd shapes: one sample of a pixel, tall matrices of
@@ -43,14 +54,7 @@ func TestBatchNormMatchesReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(25, 26))
 	t.Cleanup(func() { maxRangeOverride = 0 })
-	// The last case runs in slices of two chunks of 64 rows within a
-	// lowered storage-buffer range, the second slice partly padding.
-	for _, s := range []struct {
-		batch, pixels, c, valid int
-		limit                   int64
-	}{
-		{1, 1, 1, 1, 0}, {3, 1, 7, 2, 0}, {5, 15, 3, 5, 0}, {4, 143, 5, 3, 0}, {2, 28 * 28, 6, 1, 0}, {6, 50, 5, 4, 2600},
-	} {
+	for _, s := range batchNormShapes {
 		maxRangeOverride = s.limit
 		t.Run(fmt.Sprintf("batch=%d,pixels=%d,c=%d,valid=%d,limit=%d", s.batch, s.pixels, s.c, s.valid, s.limit), func(t *testing.T) {
 			bn := BatchNorm{Batch: s.batch, Pixels: s.pixels, C: s.c, Eps: 1e-3, Momentum: 0.99}
@@ -82,8 +86,8 @@ func TestBatchNormMatchesReference(t *testing.T) {
 					bn.Normalize(ctx, rec, w(xB), w(evalStatsB), w(gammaB), w(betaB), w(evalYB)),
 					bn.BatchStats(ctx, rec, w(xB), w(header), w(scratchB), w(statsB), w(mmB), w(mvB), true),
 					bn.Normalize(ctx, rec, w(xB), w(statsB), w(gammaB), w(betaB), w(yB)),
-					bn.Gradients(ctx, rec, w(xB), w(dyB), w(header), w(statsB), w(scratchB), w(dGammaB), w(dBetaB)),
-					bn.InputGradient(ctx, rec, w(xB), w(dyB), w(header), w(statsB), w(gammaB), w(dGammaB), w(dBetaB)))
+					bn.Gradients(ctx, rec, w(xB), w(dyB), w(header), w(statsB), w(gammaB), w(betaB), w(scratchB), w(dGammaB), w(dBetaB)),
+					bn.InputGradient(ctx, rec, w(xB), w(dyB), w(header), w(statsB), w(gammaB), w(betaB), w(dGammaB), w(dBetaB)))
 			})
 			mean, variance := r.Stats(x)
 			stats := download(t, statsB, 2*s.c)

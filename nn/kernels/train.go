@@ -32,6 +32,8 @@ var (
 	// relu's y is read-write in its SPIR-V, for backward's in-place update.
 	reluShader            = elementwiseShader("relu", "forward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 0)
 	reluBackwardShader    = elementwiseShader("relu", "backward", []vk.Access{vk.Read, vk.ReadWrite}, 0, 1)
+	addReLUShader         = elementwiseShader("add_relu", "forward", []vk.Access{vk.Read, vk.Read, vk.Write, vk.Write}, 1, 0)
+	addReLUBackwardShader = elementwiseShader("add_relu", "backward", []vk.Access{vk.Read, vk.Read, vk.Write, vk.Write}, 1, 1)
 	maxPoolShader         = groupShader("maxpool", "forward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 0)
 	maxPoolBackwardShader = groupShader("maxpool", "backward", []vk.Access{vk.Read, vk.Read, vk.Write}, 4, 1)
 	dropoutShader         = elementwiseShader("dropout", "", []vk.Access{vk.Read, vk.Write, vk.Read}, 1)
@@ -51,6 +53,24 @@ func ReLU(ctx *vk.Context, rec *vk.Recording, x, y vk.Range, n int) error {
 // place.
 func ReLUBackward(ctx *vk.Context, rec *vk.Recording, y, dy vk.Range, n int) error {
 	return elementwise(ctx, rec, reluBackwardShader, n, []vk.Range{y, dy}, nil, nil)
+}
+
+// AddReLU records z = max(x + y, 0) over n elements: an add layer and the
+// ReLU after it in one pass.
+func AddReLU(ctx *vk.Context, rec *vk.Recording, x, y, z vk.Range, n int) error {
+	// Binding 3 is unused forward: z again.
+	return elementwise(ctx, rec, addReLUShader, n, []vk.Range{x, y, z, z}, nil, []uint32{0})
+}
+
+// AddReLUBackward records the gradient of x + y where the forward output
+// z = max(x + y, 0): dz where z > 0, else 0, into dx and, where dy is set,
+// dy too, in one pass.
+func AddReLUBackward(ctx *vk.Context, rec *vk.Recording, z, dz, dx, dy vk.Range, n int) error {
+	two := uint32(1)
+	if dy.Buf == nil {
+		dy, two = dx, 0
+	}
+	return elementwise(ctx, rec, addReLUBackwardShader, n, []vk.Range{z, dz, dx, dy}, nil, []uint32{two})
 }
 
 // MaxPool records 2x2, stride-2 max pooling of NHWC in (batch x h x w x c).

@@ -11,7 +11,7 @@ import (
 	"github.com/vkcnn/vkcnn/vk/vktest"
 )
 
-func uploadWords(t *testing.T, ctx *vk.Context, words []uint32) *vk.Buffer {
+func uploadWords(t testing.TB, ctx *vk.Context, words []uint32) *vk.Buffer {
 	t.Helper()
 	b, err := ctx.NewBuffer(int64(4 * len(words)))
 	if err != nil {

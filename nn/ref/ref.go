@@ -525,3 +525,19 @@ func Split[F float32 | float64](y []F, pixels int, cs []int) [][]F {
 	}
 	return out
 }
+
+// ForwardReLU is Forward with a ReLU after it: batchnorm_relu.comp's
+// normalization.
+func (b BatchNorm) ForwardReLU(x, gamma, beta []float32, mean, variance []float64) []float32 {
+	return ReLU(b.Forward(x, gamma, beta, mean, variance))
+}
+
+// BackwardReLU is Backward with a ReLU after it: the output gradient dy
+// taken as 0 where the normalized value is not positive.
+func (b BatchNorm) BackwardReLU(x, dy, gamma, beta []float32, mean, variance []float64) (dGamma, dBeta, dx []float32) {
+	return b.Backward(x, ReLUBackward(b.Forward(x, gamma, beta, mean, variance), dy), gamma, mean, variance)
+}
+
+// AddReLU is max(x + y, 0), an add with a ReLU after it; its gradient is
+// ReLUBackward's of the output, for each input.
+func AddReLU(x, y []float32) []float32 { return ReLU(Add(x, y)) }
