@@ -16,7 +16,7 @@ func TestStreamedTrainsAsResident(t *testing.T) {
 	train, _ := loadMNIST(t)
 	ctx := vktest.Open(t)
 	spec := ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 4, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Filters: 4, KernelSize: Pair{3, 3}, Activation: "relu"},
 		{Type: "batchnorm"},
 		{Type: "maxpool2d"},
 		{Type: "flatten"},
