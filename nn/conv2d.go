@@ -233,9 +233,12 @@ var passes = [...]string{"forward", "backward-filter", "backward-data"}
 
 func (c *conv2d) products(batch int, first bool) []product {
 	if c.windows != nil {
+		// Each group's products, as a step records them.
 		var out []product
 		for i, g := range c.gemms(batch, first) {
-			out = append(out, product{passes[i], g})
+			for range c.groups() {
+				out = append(out, product{passes[i], g})
+			}
 		}
 		return out
 	}

@@ -151,7 +151,7 @@ func TestSameSeedSameWeights(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	images, labels := randomSet(rng, 40)
-	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec()} {
+	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec(), windowsSpec()} {
 		var results [][]float32
 		var m *Model
 		for range 2 {
@@ -193,7 +193,7 @@ func TestSameSeedSameWeights(t *testing.T) {
 // really allocates, and the error when a model does not fit.
 func TestMemoryEstimateIsExact(t *testing.T) {
 	ctx := vktest.Open(t)
-	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec()} {
+	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec(), windowsSpec()} {
 		net := newTestNet(t, ctx, spec, 5, 1)
 		if got, want := EstimateBytes(net.Model, 5, net.Tuning), net.DeviceBytes(); got != want {
 			t.Fatalf("%s: estimate %d bytes, allocated %d", spec.Format, got, want)
@@ -266,7 +266,7 @@ func TestStepRecordsTheListedProducts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	images, labels := randomSet(rng, 4)
 	small, _ := Preset("small")
-	for _, spec := range []ModelSpec{tinySpec(), small, depthwiseSpec()} {
+	for _, spec := range []ModelSpec{tinySpec(), small, depthwiseSpec(), windowsSpec()} {
 		const batch = 3
 		net := newTestNet(t, ctx, spec, batch, 1)
 		set, err := net.Upload(images, labels)
