@@ -2,6 +2,7 @@ package keras
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -199,5 +200,28 @@ func TestConvolutionWindows(t *testing.T) {
 	}
 	if n := g.Params[0].Size() + g.Params[1].Size(); n != 42 {
 		t.Errorf("g has %d parameters, Keras counts 3*1*(4/2)*6 + 6 = 42", n)
+	}
+}
+
+// TestWindowsFile: TensorFlow.js's even, non-square and dilated kernels
+// read as model.json's, with TensorFlow's output sides.
+func TestWindowsFile(t *testing.T) {
+	m := build(t, readFile(t, tfjsWindowsFile), Options{})
+	want := map[string]string{
+		"even": "[4 4] [] (28, 28, 8)", "tall": "[3 1] [] (14, 28, 8)", "dilated": "[3 3] [2 2] (14, 28, 12)",
+		"dilated_valid": "[2 3] [2 1] (12, 26, 12)", "dw": "[3 2] [1 2] (12, 26, 24)", "sep": "[2 3] [2 2] (12, 26, 16)",
+	}
+	for _, l := range m.Layers {
+		w, ok := want[l.Spec.Name]
+		if !ok {
+			continue
+		}
+		dilation := l.Spec.DilationRate
+		if slices.Equal(dilation, nn.Pair{1, 1}) {
+			dilation = nil
+		}
+		if got := fmt.Sprintf("%v %v (%d, %d, %d)", []int(l.Spec.KernelSize), []int(dilation), l.Out.H, l.Out.W, l.Out.C); got != w {
+			t.Errorf("%s: kernel, dilation and output %s, want %s", l.Spec.Name, got, w)
+		}
 	}
 }
