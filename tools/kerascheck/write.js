@@ -97,8 +97,12 @@ function depthwise() {
 
 // windows: tfjs_windows.json, a Sequential model of Conv2D's other
 // windows: an even kernel, a non-square one, dilated ones ("same" and
-// "valid"), and a dilated non-square DepthwiseConv2D and SeparableConv2D.
-// (TensorFlow.js's Conv2D has no groups.)
+// "valid"), a non-square DepthwiseConv2D and a dilated non-square
+// SeparableConv2D. (TensorFlow.js's Conv2D has no groups, and its
+// DepthwiseConv2D layer drops its dilation_rate, calling the depthwise
+// convolution with none: tfjs-layers 4.22.0's
+// layers/convolutional_depthwise.js. Its SeparableConv2D keeps it, and
+// runs the same depthwise kernels in vkcnn.)
 function windows() {
   const m = layers.sequential({ name: "tfjs_windows" });
   m.add(L.inputLayer({ inputShape: [28, 28, 1], name: "image" }));
@@ -106,7 +110,7 @@ function windows() {
   m.add(L.conv2d({ filters: 8, kernelSize: [3, 1], strides: [2, 1], padding: "same", name: "tall" }));
   m.add(L.conv2d({ filters: 12, kernelSize: 3, dilationRate: 2, padding: "same", activation: "relu", name: "dilated" }));
   m.add(L.conv2d({ filters: 12, kernelSize: [2, 3], dilationRate: [2, 1], padding: "valid", useBias: false, name: "dilated_valid" }));
-  m.add(L.depthwiseConv2d({ kernelSize: [3, 2], dilationRate: [1, 2], depthMultiplier: 2, padding: "same", activation: "relu", name: "dw" }));
+  m.add(L.depthwiseConv2d({ kernelSize: [3, 2], depthMultiplier: 2, padding: "same", activation: "relu", name: "dw" }));
   m.add(L.separableConv2d({ filters: 16, kernelSize: [2, 3], dilationRate: 2, padding: "same", activation: "relu", name: "sep" }));
   m.add(L.globalAveragePooling2d({ name: "pooled" }));
   m.add(L.dense({ units: 10, activation: "softmax", name: "logits" }));
