@@ -508,22 +508,23 @@ var gradientSteps = append([]gradientStep{
 	{"windows, partial batch", windowsSpec(), []int{5, 1, 3}, 7},
 }, activationSteps()...)
 
-// windowsSpec is convolutions of every window the im2col path and the
-// depthwise kernels take: an even 4x4 kernel (padded more below and
-// right), a dilated grouped one with a fused ReLU, a 3x1 kernel in three
-// groups at steps of 2 and 1 without a bias, a dilated 3x2 depthwise
-// kernel, a dilated 2x3 separable one with "valid" padding, and a 1x1
-// grouped one.
+// windowsSpec is a graph of convolutions of every window the im2col
+// path and the depthwise kernels take: an even 4x4 kernel (padded more
+// below and right); a residual block of a dilated grouped convolution
+// with a fused ReLU beside a grouped 1x1 shortcut; a 3x1 kernel in three
+// groups at steps of 2 and 1 without a bias; a dilated 3x2 depthwise
+// kernel; a dilated 2x3 separable one with "valid" padding.
 func windowsSpec() ModelSpec {
-	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 4, KernelSize: Pair{4, 4}, Activation: "relu"},
-		{Type: "conv2d", Filters: 6, KernelSize: Pair{3, 3}, DilationRate: Pair{2, 2}, Groups: 2, Activation: "relu"},
-		{Type: "conv2d", Filters: 6, KernelSize: Pair{3, 1}, Strides: Pair{2, 1}, Groups: 3, UseBias: new(bool)},
-		{Type: "depthwiseconv2d", KernelSize: Pair{3, 2}, DilationRate: Pair{1, 2}, Activation: "relu"},
-		{Type: "separableconv2d", Filters: 4, KernelSize: Pair{2, 3}, DilationRate: Pair{2, 2}, Padding: "valid", Activation: "tanh"},
-		{Type: "conv2d", Filters: 4, KernelSize: Pair{1, 1}, Groups: 2},
-		{Type: "globalavgpool2d"},
-		{Type: "dense", Units: 10, Activation: "softmax"},
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "even", Filters: 4, KernelSize: Pair{4, 4}, Activation: "relu"},
+		{Type: "conv2d", Name: "dilated", Filters: 6, KernelSize: Pair{3, 3}, DilationRate: Pair{2, 2}, Groups: 2, Activation: "relu"},
+		{Type: "conv2d", Name: "shortcut", Filters: 6, KernelSize: Pair{1, 1}, Groups: 2, Inputs: []string{"even"}},
+		{Type: "add", Name: "block", Inputs: []string{"dilated", "shortcut"}},
+		{Type: "conv2d", Name: "tall", Filters: 6, KernelSize: Pair{3, 1}, Strides: Pair{2, 1}, Groups: 3, UseBias: new(bool)},
+		{Type: "depthwiseconv2d", Name: "dw", KernelSize: Pair{3, 2}, DilationRate: Pair{1, 2}, Activation: "relu"},
+		{Type: "separableconv2d", Name: "sep", Filters: 4, KernelSize: Pair{2, 3}, DilationRate: Pair{2, 2}, Padding: "valid", Activation: "tanh"},
+		{Type: "globalavgpool2d", Name: "pooled"},
+		{Type: "dense", Name: "logits", Units: 10, Activation: "softmax"},
 	}}
 }
 
