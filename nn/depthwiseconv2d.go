@@ -10,7 +10,9 @@ import (
 
 func init() {
 	register("depthwiseconv2d", kind{class: "DepthwiseConv2D", prefix: "depthwise_conv2d",
-		fields: []string{"kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildDepthwiseConv2D})
+		fields: []string{"kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildDepthwiseConv2D,
+		// tf.keras writes Conv2D's groups, 1, in its subclasses' configs.
+		keras: map[string][]string{"groups": {"1"}}})
 }
 
 // depthwiseConv2D convolves each input channel with depth_multiplier

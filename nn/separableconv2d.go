@@ -9,7 +9,9 @@ import (
 
 func init() {
 	register("separableconv2d", kind{class: "SeparableConv2D", prefix: "separable_conv2d",
-		fields: []string{"filters", "kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildSeparableConv2D})
+		fields: []string{"filters", "kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildSeparableConv2D,
+		// tf.keras writes Conv2D's groups, 1, in its subclasses' configs.
+		keras: map[string][]string{"groups": {"1"}}})
 }
 
 // separableConv2D is Keras' SeparableConv2D, one layer: a depthwise
