@@ -65,7 +65,8 @@ func buildConv2D(b *builder) (recorder, error) {
 	}
 	b.l.Out = c.out
 	taps := g.KH * g.KW
-	c.kernel = b.glorot("kernel", []int{g.KH, g.KW, in.C / groups, s.Filters}, taps*in.C/groups, taps*s.Filters/groups)
+	// Keras' fans, of the kernel's shape: a group's inputs in, every filter out.
+	c.kernel = b.glorot("kernel", []int{g.KH, g.KW, in.C / groups, s.Filters}, taps*in.C/groups, taps*s.Filters)
 	if s.Biased() {
 		c.bias = b.param("bias", []int{s.Filters}, Zeros, true)
 	}

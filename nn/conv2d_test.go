@@ -149,3 +149,19 @@ func TestStridedInputGradientSkipsZeros(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupedKernelFans: a grouped kernel [kh, kw, C/groups, filters]
+// draws with Keras' fans of its shape (and PyTorch's): a group's inputs
+// in, every filter out.
+func TestGroupedKernelFans(t *testing.T) {
+	m, err := Build(ModelSpec{Format: SpecFormat, Input: [3]int{8, 8, 6}, Layers: []LayerSpec{
+		{Type: "conv2d", Filters: 4, KernelSize: Pair{3, 2}, Groups: 2},
+		{Type: "flatten"}, {Type: "dense", Units: 10, Activation: "softmax"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := m.Layers[0].Params[0]
+	if k.FanIn != 3*2*3 || k.FanOut != 3*2*4 {
+		t.Errorf("fans %d, %d; want %d, %d", k.FanIn, k.FanOut, 3*2*3, 3*2*4)
+	}
+}
