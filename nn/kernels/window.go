@@ -8,10 +8,14 @@ import (
 )
 
 // im2col.comp and globalpool.comp each read and write both their buffers,
-// the one direction or the other as their constant says.
+// the one direction or the other as their constant says. im2col.comp's
+// second constant gives an invocation one value (GPUs) or a run of a
+// group's channels (CPUs: runs).
 var (
-	im2colShader         = groupShader("im2col", "im2col", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 16, 0)
-	col2imShader         = groupShader("im2col", "col2im", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 16, 1)
+	im2colShader         = groupShader("im2col", "im2col", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 16, 0, 0)
+	col2imShader         = groupShader("im2col", "col2im", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 16, 1, 0)
+	im2colRunsShader     = groupShader("im2col", "im2col runs", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 16, 0, 1)
+	col2imRunsShader     = groupShader("im2col", "col2im runs", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 16, 1, 1)
 	globalPoolShader     = groupShader("globalpool", "forward", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 3, 0)
 	globalPoolBackShader = groupShader("globalpool", "backward", []vk.Access{vk.ReadWrite, vk.ReadWrite}, 3, 1)
 )
@@ -48,6 +52,9 @@ func (g Window) ColFloats() int { return g.Batch * g.OH * g.OW * g.Taps() }
 // Im2Col records col = the windows of x over group's channels (0
 // ungrouped), one row an output pixel.
 func (g Window) Im2Col(ctx *vk.Context, rec *vk.Recording, group int, x, col vk.Range) error {
+	if runs(ctx.Info) {
+		return g.record(ctx, rec, im2colRunsShader, group, x, col, g.OH*g.OW*g.KH*g.KW)
+	}
 	return g.record(ctx, rec, im2colShader, group, x, col, g.OH*g.OW*g.Taps())
 }
 
@@ -55,8 +62,19 @@ func (g Window) Im2Col(ctx *vk.Context, rec *vk.Recording, group int, x, col vk.
 // gradients col: each input value's the sum of the window entries that
 // read it. The other groups' channels are left as they are.
 func (g Window) Col2Im(ctx *vk.Context, rec *vk.Recording, group int, col, x vk.Range) error {
+	if runs(ctx.Info) {
+		return g.record(ctx, rec, col2imRunsShader, group, x, col, g.H*g.W)
+	}
 	return g.record(ctx, rec, col2imShader, group, x, col, g.H*g.W*g.C/g.groups())
 }
+
+// valuesOverride, when set, has a CPU device run im2col.comp's GPU
+// instance, for its tests.
+var valuesOverride bool
+
+// runs says the device runs im2col.comp's runs of channels: a CPU, whose
+// cost is the index arithmetic each invocation repeats.
+func runs(info vk.DeviceInfo) bool { return info.Type == "CPU" && !valuesOverride }
 
 func (g Window) record(ctx *vk.Context, rec *vk.Recording, s shader, group int, x, col vk.Range, perImage int) error {
 	if g.Batch <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || g.OH <= 0 || g.OW <= 0 || g.KH <= 0 || g.KW <= 0 || g.SH <= 0 || g.SW <= 0 || g.PadTop < 0 || g.PadLeft < 0 ||

@@ -31,6 +31,10 @@ var windowShapes = []struct {
 	{Window{Batch: 2, H: 5, W: 6, C: 2, OH: 5, OW: 6, KH: 4, KW: 4, SH: 1, SW: 1, PadTop: 1, PadLeft: 1}, 0},
 	{Window{Batch: 2, H: 6, W: 5, C: 6, OH: 6, OW: 5, KH: 3, KW: 3, SH: 1, SW: 1, DH: 2, DW: 2, PadTop: 2, PadLeft: 2, Groups: 3}, 0},
 	{Window{Batch: 9, H: 6, W: 6, C: 4, OH: 3, OW: 3, KH: 3, KW: 3, SH: 2, SW: 2, Groups: 2}, 2048},
+	// Real sizes, for the benchmark: resnet20's first strided
+	// convolution at CIFAR's shape, and a dilated grouped one.
+	{Window{Batch: 1, H: 32, W: 32, C: 16, OH: 16, OW: 16, KH: 3, KW: 3, SH: 2, SW: 2}, 0},
+	{Window{Batch: 1, H: 28, W: 28, C: 64, OH: 28, OW: 28, KH: 3, KW: 3, SH: 1, SW: 1, DH: 2, DW: 2, PadTop: 2, PadLeft: 2, Groups: 4}, 0},
 }
 
 func (g Window) ref() ref.ConvGeom {
@@ -39,33 +43,86 @@ func (g Window) ref() ref.ConvGeom {
 }
 
 // TestWindowsMatchReference makes each shape's windows, group by group,
-// and sums their gradients back, against the reference: both exact.
+// and sums their gradients back, against the reference: both exact, in
+// both of im2col.comp's instances.
 func TestWindowsMatchReference(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(51, 52))
-	t.Cleanup(func() { maxRangeOverride = 0 })
+	t.Cleanup(func() { maxRangeOverride, valuesOverride = 0, false })
+	for _, values := range []bool{false, true} {
+		valuesOverride = values
+		for _, s := range windowShapes {
+			checkWindows(t, ctx, rng, s.g, s.limit)
+		}
+	}
+}
+
+// checkWindows makes g's windows, group by group, and sums their
+// gradients back, within a storage range of limit bytes (0: the device's).
+func checkWindows(t *testing.T, ctx *vk.Context, rng *rand.Rand, g Window, limit int64) {
+	maxRangeOverride = limit
+	x := randomFloats(rng, g.Batch*g.H*g.W*g.C)
+	xB, dxB := upload(t, ctx, x), upload(t, ctx, x)
+	dx := x
+	for group := range g.groups() {
+		dCol := randomFloats(rng, g.ColFloats())
+		dColB, colB := upload(t, ctx, dCol), upload(t, ctx, randomFloats(rng, g.ColFloats()))
+		run(t, ctx, func(rec *vk.Recording) error {
+			if err := g.Im2Col(ctx, rec, group, vk.Whole(xB), vk.Whole(colB)); err != nil {
+				return err
+			}
+			if limit > 0 && rec.Dispatches() < 2 {
+				return fmt.Errorf("%d dispatches within a range of %d bytes", rec.Dispatches(), limit)
+			}
+			return g.Col2Im(ctx, rec, group, vk.Whole(dColB), vk.Whole(dxB))
+		})
+		name := fmt.Sprintf("%+v, group %d, runs %v", g, group, runs(ctx.Info))
+		expectExact(t, name+": windows", download(t, colB, g.ColFloats()), ref.Windows(g.ref(), group, x))
+		dx = ref.WindowsBackward(g.ref(), group, dCol, dx)
+		expectExact(t, name+": their gradients summed", download(t, dxB, len(x)), dx)
+	}
+}
+
+// BenchmarkWindows times each shape's im2col and col2im at batch 32 (all
+// its groups), in both of im2col.comp's instances: runs of channels (a
+// CPU's) and single values (a GPU's).
+func BenchmarkWindows(b *testing.B) {
+	ctx := vktest.Open(b)
+	rng := rand.New(rand.NewPCG(55, 56))
+	b.Cleanup(func() { valuesOverride = false })
 	for _, s := range windowShapes {
 		g := s.g
-		maxRangeOverride = s.limit
-		x := randomFloats(rng, g.Batch*g.H*g.W*g.C)
-		xB, dxB := upload(t, ctx, x), upload(t, ctx, x)
-		dx := x
-		for group := range g.groups() {
-			dCol := randomFloats(rng, g.ColFloats())
-			dColB, colB := upload(t, ctx, dCol), upload(t, ctx, randomFloats(rng, g.ColFloats()))
-			run(t, ctx, func(rec *vk.Recording) error {
-				if err := g.Im2Col(ctx, rec, group, vk.Whole(xB), vk.Whole(colB)); err != nil {
-					return err
-				}
-				if s.limit > 0 && rec.Dispatches() < 2 {
-					return fmt.Errorf("%d dispatches within a range of %d bytes", rec.Dispatches(), s.limit)
-				}
-				return g.Col2Im(ctx, rec, group, vk.Whole(dColB), vk.Whole(dxB))
-			})
-			name := fmt.Sprintf("%+v, group %d", g, group)
-			expectExact(t, name+": windows", download(t, colB, g.ColFloats()), ref.Windows(g.ref(), group, x))
-			dx = ref.WindowsBackward(g.ref(), group, dCol, dx)
-			expectExact(t, name+": their gradients summed", download(t, dxB, len(x)), dx)
+		g.Batch = 32
+		x, col := upload(b, ctx, randomFloats(rng, g.Batch*g.H*g.W*g.C)), upload(b, ctx, randomFloats(rng, g.ColFloats()))
+		for _, values := range []bool{false, true} {
+			for _, back := range []bool{false, true} {
+				name := fmt.Sprintf("%dx%dx%d/%dx%d/s%dx%d/d%dx%d/g%d/runs=%v/col2im=%v", g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.Groups, !values, back)
+				b.Run(name, func(b *testing.B) {
+					valuesOverride = values
+					rec, err := ctx.NewRecording()
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer rec.Close()
+					for group := range g.groups() {
+						if back {
+							err = g.Col2Im(ctx, rec, group, vk.Whole(col), vk.Whole(x))
+						} else {
+							err = g.Im2Col(ctx, rec, group, vk.Whole(x), vk.Whole(col))
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.SetBytes(4 * int64(g.Batch*g.H*g.W*g.C+g.groups()*g.ColFloats()))
+					b.ResetTimer()
+					for range b.N {
+						if err := rec.Run(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }
