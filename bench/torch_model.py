@@ -66,7 +66,8 @@ def load(data_dir, name):
 
 
 def pair(v):
-    """model.json's strides: one number for both sides, or [rows, columns]."""
+    """model.json's kernel_size, strides, dilation_rate and pool_size: one
+    number for both sides, or [rows, columns]."""
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
@@ -195,26 +196,31 @@ def build(spec):
             # A depthwise convolution is PyTorch's grouped one, groups=c
             # (output channel c*m + j: input channel c's j-th kernel); a
             # separable one, that without a bias, then a 1x1 convolution.
-            k = layer["kernel_size"]
+            kh, kw = pair(layer["kernel_size"])
             sh, sw = pair(layer.get("strides", 1))
+            dh, dw = pair(layer.get("dilation_rate", 1))
             padding = layer.get("padding", "same")
             bias = layer.get("use_bias", True)
             depthwise = t != "conv2d"
-            out, groups = (c * layer.get("depth_multiplier", 1), c) if depthwise else (layer["filters"], 1)
-            if (sh, sw) == (1, 1) and padding == "same":
-                conv = nn.Conv2d(c, out, k, padding=k // 2, groups=groups, bias=bias and t != "separableconv2d")
-            else:
-                # TensorFlow's "same" pads the larger half below and right,
-                # which PyTorch's padding="same" (refused with strides) and
-                # its symmetric padding do not: padded explicitly.
-                if padding == "same":
-                    oh, ow = -(-h // sh), -(-w // sw)
-                    ph, pw = max((oh - 1) * sh + k - h, 0), max((ow - 1) * sw + k - w, 0)
+            out, groups = (c * layer.get("depth_multiplier", 1), c) if depthwise else (layer["filters"], layer.get("groups", 1))
+            # The windows' extent: (k - 1) * d + 1.
+            ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+            ph = pw = 0
+            if padding == "same":
+                oh, ow = -(-h // sh), -(-w // sw)
+                ph, pw = max((oh - 1) * sh + ekh - h, 0), max((ow - 1) * sw + ekw - w, 0)
+                if ph % 2 or pw % 2:
+                    # TensorFlow's "same" pads the larger half below and
+                    # right, which PyTorch's padding="same" (refused with
+                    # strides) and its symmetric padding do not: padded
+                    # explicitly.
                     mods.append(nn.ZeroPad2d((pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
-                else:
-                    oh, ow = (h - k) // sh + 1, (w - k) // sw + 1
-                conv = nn.Conv2d(c, out, k, stride=(sh, sw), groups=groups, bias=bias and t != "separableconv2d")
-                h, w = oh, ow
+                    ph = pw = 0
+            else:
+                oh, ow = (h - ekh) // sh + 1, (w - ekw) // sw + 1
+            conv = nn.Conv2d(c, out, (kh, kw), stride=(sh, sw), padding=(ph // 2, pw // 2), dilation=(dh, dw),
+                             groups=groups, bias=bias and t != "separableconv2d")
+            h, w = oh, ow
             conv.vkcnn_kernel = "depthwise_kernel" if depthwise else "kernel"
             mods.append(conv)
             weighted.append((conv, name, None))

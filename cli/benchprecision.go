@@ -151,7 +151,7 @@ func precisionOperands(c *cli.Context, batch int, seed uint64) (kernels.Conv, []
 		return kernels.Conv{}, nil, nil, err
 	}
 	first, second := model.Layers[0], model.Layers[1]
-	conv := kernels.Conv{Batch: batch, H: second.In.H, W: second.In.W, Cin: second.In.C, Cout: second.Out.C, KH: second.Spec.KernelSize, KW: second.Spec.KernelSize}
+	conv := kernels.Conv{Batch: batch, H: second.In.H, W: second.In.W, Cin: second.In.C, Cout: second.Out.C, KH: second.Spec.KernelSize[0], KW: second.Spec.KernelSize[1]}
 	switch c.String("inputs") {
 	case "uniform":
 		rng := rand.New(rand.NewPCG(seed, 0x756e69)) // "uni"
@@ -195,7 +195,7 @@ func precisionOperands(c *cli.Context, batch int, seed uint64) (kernels.Conv, []
 		p := l.Params[i]
 		return params[p.Offset : p.Offset+p.Size()]
 	}
-	g1 := ref.ConvGeom{Batch: batch, H: first.In.H, W: first.In.W, Cin: first.In.C, Cout: first.Out.C, KH: first.Spec.KernelSize, KW: first.Spec.KernelSize}
+	g1 := ref.ConvGeom{Batch: batch, H: first.In.H, W: first.In.W, Cin: first.In.C, Cout: first.Out.C, KH: first.Spec.KernelSize[0], KW: first.Spec.KernelSize[1]}
 	x := ref.ConvForward(g1, images, param(first, "kernel"), param(first, "bias"), first.Spec.Activation == "relu")
 	return conv, x, param(second, "kernel"), nil
 }

@@ -102,6 +102,25 @@ func TestExportStridedMatchesONNXRuntime(t *testing.T) {
   {"type": "dense", "units": 10, "activation": "softmax"}]}`)
 }
 
+// TestExportWindowsMatchesONNXRuntime does the same for the im2col path's
+// and the depthwise kernels' other windows: an even kernel (TensorFlow
+// pads it more below and right), a non-square one, dilated convolutions,
+// grouped ones (ONNX's group), and a dilated non-square depthwise and
+// separable convolution.
+func TestExportWindowsMatchesONNXRuntime(t *testing.T) {
+	exportTrained(t, `{"format": "vkcnn-sequential-1", "name": "windows", "input_shape": [28, 28, 1], "layers": [
+  {"type": "conv2d", "filters": 8, "kernel_size": 4, "activation": "relu"},
+  {"type": "conv2d", "filters": 8, "kernel_size": 3, "dilation_rate": 2, "groups": 2, "activation": "relu"},
+  {"type": "conv2d", "filters": 12, "kernel_size": [3, 1], "strides": 2, "groups": 4, "use_bias": false},
+  {"type": "batchnorm"},
+  {"type": "relu"},
+  {"type": "depthwiseconv2d", "kernel_size": [3, 2], "dilation_rate": [2, 3], "activation": "relu"},
+  {"type": "separableconv2d", "filters": 12, "kernel_size": [2, 3], "dilation_rate": 2, "padding": "valid", "activation": "relu"},
+  {"type": "conv2d", "filters": 12, "kernel_size": 2, "dilation_rate": [1, 2], "groups": 3, "padding": "valid", "activation": "relu"},
+  {"type": "globalavgpool2d"},
+  {"type": "dense", "units": 10, "activation": "softmax"}]}`)
+}
+
 func exportTrained(t *testing.T, model string) {
 	data := dataDir(t)
 	runner := onnxRuntime(t)

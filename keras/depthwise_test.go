@@ -47,11 +47,10 @@ func TestDepthwiseRefusals(t *testing.T) {
 	for _, c := range []struct{ from, to, want string }{
 		{`"kernel_size":[3,3],"strides":[2,2],"padding":"same","data_format":"channels_last","dilation_rate":[1,1],"activation":"relu"`,
 			`"kernel_size":[3,3],"strides":[2,2],"padding":"same","data_format":"channels_last","dilation_rate":[2,2],"activation":"relu"`,
-			"layer dw (DepthwiseConv2D): dilation_rate [2,2]: vkcnn's depthwiseconv2d takes [1,1]"},
-		{`"kernel_size":[3,3],"strides":[2,2],"padding":"same","data_format":"channels_last","dilation_rate":[1,1],"activation":"relu"`,
-			`"kernel_size":[3,1],"strides":[2,2],"padding":"same","data_format":"channels_last","dilation_rate":[1,1],"activation":"relu"`,
-			"layer dw (DepthwiseConv2D): kernel_size [3,1]: vkcnn's depthwiseconv2d takes one number"},
-		{`"filters":16,"kernel_size":[3,3]`, `"filters":16,"kernel_size":[4,4]`, "layer sep (SeparableConv2D): needs an odd kernel_size of at most 31 (got 4)"},
+			"layer dw (DepthwiseConv2D): dilation_rate [2 2] with strides [2 2]: Keras takes one or the other above 1"},
+		{`"filters":16,"kernel_size":[3,3]`, `"filters":16,"kernel_size":[32,3]`, "layer sep (SeparableConv2D): kernel_size [32 3]: rows and columns, each 1 to 31"},
+		{`"depth_multiplier":2,`, `"depth_multiplier":2,"groups":2,`, "layer dw (DepthwiseConv2D): groups 2: vkcnn's depthwiseconv2d takes 1"},
+		{`"name":"sep","trainable":true,`, `"name":"sep","trainable":true,"groups":3,`, "layer sep (SeparableConv2D): groups 3: vkcnn's separableconv2d takes 1"},
 	} {
 		if !bytes.Contains(data, []byte(c.from)) {
 			t.Fatalf("%s is not in %s", c.from, tfjsDepthwiseFile)
@@ -63,5 +62,20 @@ func TestDepthwiseRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v; want %q", c.to, err, c.want)
 		}
+	}
+}
+
+// TestDepthwiseTakesGroupsOne: tf.keras' DepthwiseConv2D and
+// SeparableConv2D, subclasses of Conv2D, write its groups, 1.
+func TestDepthwiseTakesGroupsOne(t *testing.T) {
+	data := readFile(t, tfjsDepthwiseFile)
+	data = bytes.Replace(data, []byte(`"depth_multiplier":2,`), []byte(`"depth_multiplier":2,"groups":1,`), 1)
+	data = bytes.Replace(data, []byte(`"name":"sep","trainable":true,`), []byte(`"name":"sep","trainable":true,"groups":1,`), 1)
+	if !bytes.Contains(data, []byte(`"groups":1`)) {
+		t.Fatal("no groups written")
+	}
+	m := build(t, data, Options{})
+	if m.CountParams() != build(t, readFile(t, tfjsDepthwiseFile), Options{}).CountParams() {
+		t.Errorf("groups 1 changed the model")
 	}
 }

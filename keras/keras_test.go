@@ -34,6 +34,8 @@ const (
 	keras3GraphFile = "testdata/keras3_functional.json"
 	// tfjsDepthwiseFile: DepthwiseConv2D and SeparableConv2D.
 	tfjsDepthwiseFile = "testdata/tfjs_depthwise.json"
+	// tfjsWindowsFile: even, non-square and dilated kernels.
+	tfjsWindowsFile = "testdata/tfjs_windows.json"
 )
 
 func readFile(t *testing.T, path string) []byte {
@@ -306,7 +308,7 @@ func TestAgainstTensorFlowJS(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Skip("no node on PATH")
 	}
-	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, tfjsActFile, keras3File, keras3GraphFile, tfjsDepthwiseFile} {
+	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, tfjsActFile, keras3File, keras3GraphFile, tfjsDepthwiseFile, tfjsWindowsFile} {
 		out, err := exec.Command("node", filepath.Join(dir, "check.js"), file).Output()
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)

@@ -2,8 +2,12 @@ package keras
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/nn"
 )
 
 // layer is a Keras layer object with its config.
@@ -98,18 +102,16 @@ func TestRefusals(t *testing.T) {
 			`layer c (Conv2D): activation "leaky_relu": vkcnn reads `},
 		{"an activation that is no name", sequential(conv(nil), layer("Activation", map[string]any{"name": "a", "activation": map[string]any{"class_name": "Mish"}}), flat, dense(nil)),
 			`layer a (Activation): activation {"class_name":"Mish"}: want a name`},
-		{"a dilated convolution", sequential(conv(map[string]any{"dilation_rate": []int{2, 2}}), flat, dense(nil)),
-			"layer c (Conv2D): dilation_rate [2,2]: vkcnn's conv2d takes [1,1]"},
+		{"a dilated strided convolution", sequential(conv(map[string]any{"dilation_rate": []int{2, 2}, "strides": []int{2, 1}}), flat, dense(nil)),
+			"layer c (Conv2D): dilation_rate [2 2] with strides [2 1]: Keras takes one or the other above 1"},
 		{"a dense layer without bias", sequential(conv(nil), flat, dense(map[string]any{"use_bias": false})),
 			"layer d (Dense): use_bias false: vkcnn's dense takes true"},
-		{"a grouped convolution", sequential(conv(map[string]any{"groups": 2}), flat, dense(nil)),
-			"layer c (Conv2D): groups 2: vkcnn's conv2d takes 1"},
+		{"groups that do not divide the channels", sequential(conv(map[string]any{"groups": 2}), flat, dense(nil)),
+			"layer c (Conv2D): groups 2 must divide the input's 1 channels and the 2 filters"},
 		{"global pooling that keeps its dimensions", sequential(conv(nil), layer("GlobalAveragePooling2D", map[string]any{"name": "g", "keepdims": true}), dense(nil)),
 			"layer g (GlobalAveragePooling2D): keepdims true: vkcnn's globalavgpool2d takes false"},
-		{"a non-square kernel", sequential(conv(map[string]any{"kernel_size": []int{3, 1}}), flat, dense(nil)),
-			"layer c (Conv2D): kernel_size [3,1]: vkcnn's conv2d takes one number"},
-		{"an even kernel", sequential(conv(map[string]any{"kernel_size": []int{4, 4}}), flat, dense(nil)),
-			"layer c (Conv2D): needs filters > 0 and an odd kernel_size"},
+		{"a kernel of no rows", sequential(conv(map[string]any{"kernel_size": []int{0, 3}}), flat, dense(nil)),
+			"layer c (Conv2D): kernel_size [0 3]: rows and columns, each 1 to 31"},
 		{"global max pooling that keeps its dimensions", sequential(conv(nil), layer("GlobalMaxPooling2D", map[string]any{"name": "g", "keepdims": true}), dense(nil)),
 			"layer g (GlobalMaxPooling2D): keepdims true: vkcnn's globalmaxpool2d takes false"},
 		{"zero padding of three sides", sequential(conv(nil), layer("ZeroPadding2D", map[string]any{"name": "z", "padding": []int{1, 2, 3}}), flat, dense(nil)),
@@ -175,5 +177,52 @@ func TestLenient(t *testing.T) {
 	}
 	if len(spec.Layers) != 3 {
 		t.Errorf("%d layers, want 3", len(spec.Layers))
+	}
+}
+
+// TestConvolutionWindows: Conv2D's even and non-square kernels, its
+// dilation_rate and groups (tf.keras 2.3 on) read as conv2d's, with
+// Keras' kernel shapes and counts.
+func TestConvolutionWindows(t *testing.T) {
+	data := sequential(
+		layer("Conv2D", with(convConfig, map[string]any{"filters": 4, "kernel_size": []int{4, 4}})),
+		layer("Conv2D", with(convConfig, map[string]any{"name": "g", "batch_input_shape": nil, "filters": 6, "kernel_size": []int{3, 1},
+			"dilation_rate": []int{2, 1}, "groups": 2})),
+		flat, layer("Dense", denseConfig))
+	m := build(t, data, Options{})
+	c, g := m.Layers[0], m.Layers[1]
+	if !slices.Equal(c.Spec.KernelSize, nn.Pair{4, 4}) || !slices.Equal(g.Spec.KernelSize, nn.Pair{3, 1}) ||
+		!slices.Equal(g.Spec.DilationRate, nn.Pair{2, 1}) || g.Spec.Groups != 2 {
+		t.Fatalf("read %+v and %+v", c.Spec, g.Spec)
+	}
+	if shape := g.Params[0].Shape; !slices.Equal(shape, []int{3, 1, 2, 6}) || g.Out != (nn.Shape{H: 8, W: 8, C: 6}) {
+		t.Errorf("g's kernel is %v, its output %v; want [3 1 2 6] and 8x8x6", shape, g.Out)
+	}
+	if n := g.Params[0].Size() + g.Params[1].Size(); n != 42 {
+		t.Errorf("g has %d parameters, Keras counts 3*1*(4/2)*6 + 6 = 42", n)
+	}
+}
+
+// TestWindowsFile: TensorFlow.js's even, non-square and dilated kernels
+// read as model.json's, with TensorFlow's output sides (TensorFlow.js's
+// own: cli's TestTensorFlowJSMatchesWindows runs the file in it).
+func TestWindowsFile(t *testing.T) {
+	m := build(t, readFile(t, tfjsWindowsFile), Options{})
+	want := map[string]string{
+		"even": "[4 4] [] (28, 28, 8)", "tall": "[3 1] [] (14, 28, 8)", "dilated": "[3 3] [2 2] (14, 28, 12)",
+		"dilated_valid": "[2 3] [2 1] (12, 26, 12)", "dw": "[3 2] [] (12, 26, 24)", "sep": "[2 3] [2 2] (12, 26, 16)",
+	}
+	for _, l := range m.Layers {
+		w, ok := want[l.Spec.Name]
+		if !ok {
+			continue
+		}
+		dilation := l.Spec.DilationRate
+		if slices.Equal(dilation, nn.Pair{1, 1}) {
+			dilation = nil
+		}
+		if got := fmt.Sprintf("%v %v (%d, %d, %d)", []int(l.Spec.KernelSize), []int(dilation), l.Out.H, l.Out.W, l.Out.C); got != w {
+			t.Errorf("%s: kernel, dilation and output %s, want %s", l.Spec.Name, got, w)
+		}
 	}
 }

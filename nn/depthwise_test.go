@@ -15,13 +15,13 @@ import (
 // steps of 1 and 2 with its ReLU fused, one without a bias.
 func depthwiseSpec() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 3, KernelSize: 3, Activation: "relu"},
-		{Type: "depthwiseconv2d", KernelSize: 3, Strides: Pair{2, 2}, DepthMultiplier: 2, Activation: "relu"},
+		{Type: "conv2d", Filters: 3, KernelSize: Pair{3, 3}, Activation: "relu"},
+		{Type: "depthwiseconv2d", KernelSize: Pair{3, 3}, Strides: Pair{2, 2}, DepthMultiplier: 2, Activation: "relu"},
 		{Type: "batchnorm"},
-		{Type: "conv2d", Filters: 4, KernelSize: 1},
-		{Type: "depthwiseconv2d", KernelSize: 3, Padding: "valid", UseBias: new(bool), Activation: "tanh"},
-		{Type: "separableconv2d", Filters: 5, KernelSize: 3, Strides: Pair{1, 2}, DepthMultiplier: 2, Activation: "relu"},
-		{Type: "separableconv2d", Filters: 3, KernelSize: 1, UseBias: new(bool), Activation: "elu"},
+		{Type: "conv2d", Filters: 4, KernelSize: Pair{1, 1}},
+		{Type: "depthwiseconv2d", KernelSize: Pair{3, 3}, Padding: "valid", UseBias: new(bool), Activation: "tanh"},
+		{Type: "separableconv2d", Filters: 5, KernelSize: Pair{3, 3}, Strides: Pair{1, 2}, DepthMultiplier: 2, Activation: "relu"},
+		{Type: "separableconv2d", Filters: 3, KernelSize: Pair{1, 1}, UseBias: new(bool), Activation: "elu"},
 		{Type: "globalavgpool2d"},
 		{Type: "dense", Units: 10, Activation: "softmax"},
 	}}
@@ -30,7 +30,7 @@ func depthwiseSpec() ModelSpec {
 // depthwise64 is the float64 reference of a depthwise convolution (its
 // bias nil without one), its ReLU fused where dw says, then act.
 func depthwise64(dw kernels.Depthwise, kernel, bias *Param, act activation) unary64 {
-	g := ref.ConvGeom{H: dw.H, W: dw.W, Cin: dw.C, KH: dw.KH, KW: dw.KW, OH: dw.OH, OW: dw.OW, SH: dw.SH, SW: dw.SW, PadTop: dw.PadTop, PadLeft: dw.PadLeft}
+	g := ref.ConvGeom{H: dw.H, W: dw.W, Cin: dw.C, KH: dw.KH, KW: dw.KW, OH: dw.OH, OW: dw.OW, SH: dw.SH, SW: dw.SW, PadTop: dw.PadTop, PadLeft: dw.PadLeft, DH: dw.DH, DW: dw.DW}
 	activate := activation64(act)
 	return func(r *reference, x []float64) ([]float64, func([]float64) []float64) {
 		g.Batch = r.batch
@@ -76,20 +76,23 @@ func TestDepthwiseRefusals(t *testing.T) {
 		return `{"format":"vkcnn-sequential-1","input_shape":[8,8,2],"layers":[` + layer + `,{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`
 	}
 	for layer, want := range map[string]string{
-		`{"type":"depthwiseconv2d","kernel_size":4}`:                                 "layer 1 (depthwise_conv2d_1): needs an odd kernel_size of at most 31 (got 4)",
-		`{"type":"depthwiseconv2d"}`:                                                 "needs an odd kernel_size of at most 31 (got 0)",
-		`{"type":"depthwiseconv2d","kernel_size":3,"depth_multiplier":-1}`:           "depth_multiplier -1: at least 1, and at most 65536 output channels",
-		`{"type":"depthwiseconv2d","kernel_size":3,"depth_multiplier":40000}`:        "depth_multiplier 40000: at least 1",
-		`{"type":"depthwiseconv2d","kernel_size":9,"padding":"valid"}`:               `smaller than the 9x9 kernel`,
-		`{"type":"depthwiseconv2d","kernel_size":3,"padding":"full"}`:                `padding "full" (same or valid)`,
-		`{"type":"depthwiseconv2d","kernel_size":3,"strides":0}`:                     "strides [0 0]: rows and columns, each in 1..31",
-		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"softmax"}`:          "softmax is only supported on the last layer, a dense layer",
-		`{"type":"depthwiseconv2d","kernel_size":3,"filters":4}`:                     "filters",
-		`{"type":"flatten"},{"type":"depthwiseconv2d","kernel_size":3}`:              "its input is a vector",
-		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"relu","alpha":0.1}`: "activation relu takes no alpha",
-		`{"type":"separableconv2d","kernel_size":3}`:                                 "layer 1 (separable_conv2d_1): needs filters, 1 to 65536",
-		`{"type":"separableconv2d","filters":4,"kernel_size":2}`:                     "needs an odd kernel_size of at most 31 (got 2)",
-		`{"type":"separableconv2d","filters":4,"kernel_size":3,"units":3}`:           "units",
+		`{"type":"depthwiseconv2d","kernel_size":32}`:                                   "layer 1 (depthwise_conv2d_1): kernel_size [32 32]: rows and columns, each 1 to 31",
+		`{"type":"depthwiseconv2d"}`:                                                    "kernel_size []: rows and columns, each 1 to 31",
+		`{"type":"depthwiseconv2d","kernel_size":3,"strides":2,"dilation_rate":2}`:      "dilation_rate [2 2] with strides [2 2]: Keras takes one or the other above 1",
+		`{"type":"depthwiseconv2d","kernel_size":3,"depth_multiplier":-1}`:              "depth_multiplier -1: at least 1, and at most 65536 output channels",
+		`{"type":"depthwiseconv2d","kernel_size":3,"depth_multiplier":40000}`:           "depth_multiplier 40000: at least 1",
+		`{"type":"depthwiseconv2d","kernel_size":9,"padding":"valid"}`:                  `smaller than the 9x9 window`,
+		`{"type":"depthwiseconv2d","kernel_size":3,"padding":"full"}`:                   `padding "full" (same or valid)`,
+		`{"type":"depthwiseconv2d","kernel_size":3,"strides":0}`:                        "strides [0 0]: rows and columns, each 1 to 31",
+		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"softmax"}`:             "softmax is only supported on the last layer, a dense layer",
+		`{"type":"depthwiseconv2d","kernel_size":3,"filters":4}`:                        "filters",
+		`{"type":"flatten"},{"type":"depthwiseconv2d","kernel_size":3}`:                 "its input is a vector",
+		`{"type":"depthwiseconv2d","kernel_size":3,"activation":"relu","alpha":0.1}`:    "activation relu takes no alpha",
+		`{"type":"separableconv2d","kernel_size":3}`:                                    "layer 1 (separable_conv2d_1): needs filters, 1 to 65536",
+		`{"type":"separableconv2d","filters":4,"kernel_size":[2,0]}`:                    "kernel_size [2 0]: rows and columns, each 1 to 31",
+		`{"type":"separableconv2d","filters":4,"kernel_size":3,"dilation_rate":[1,32]}`: "dilation_rate [1 32]: rows and columns, each 1 to 31",
+		`{"type":"separableconv2d","filters":4,"kernel_size":3,"groups":2}`:             "a separableconv2d layer takes no groups",
+		`{"type":"separableconv2d","filters":4,"kernel_size":3,"units":3}`:              "units",
 	} {
 		_, err := ParseSpec([]byte(model(layer)))
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {

@@ -10,13 +10,14 @@ import (
 
 func init() {
 	register("depthwiseconv2d", kind{class: "DepthwiseConv2D", prefix: "depthwise_conv2d",
-		fields: []string{"kernel_size", "strides", "padding", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildDepthwiseConv2D,
-		keras: map[string][]string{"dilation_rate": {"[1,1]"}}})
+		fields: []string{"kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildDepthwiseConv2D,
+		// tf.keras writes Conv2D's groups, 1, in its subclasses' configs.
+		keras: map[string][]string{"groups": {"1"}}})
 }
 
 // depthwiseConv2D convolves each input channel with depth_multiplier
-// kernels of its own (Keras' DepthwiseConv2D), with an odd square kernel,
-// a bias (unless use_bias is false) and an activation, the ReLU fused.
+// kernels of its own (Keras' DepthwiseConv2D), with a kernel of any
+// sides, strides or dilation, a bias (unless use_bias is false) and an activation, the ReLU fused.
 // It runs the direct depthwise kernels: each output sums only k x k
 // products, too few for a GEMM's tiles.
 type depthwiseConv2D struct {
@@ -27,7 +28,7 @@ type depthwiseConv2D struct {
 
 func buildDepthwiseConv2D(b *builder) (recorder, error) {
 	s := b.spec()
-	dw, err := depthwiseGeometry(b, s.KernelSize, s.DepthMultiplier)
+	dw, err := depthwiseGeometry(b, s.DepthMultiplier)
 	if err != nil {
 		return nil, err
 	}
@@ -45,30 +46,22 @@ func buildDepthwiseConv2D(b *builder) (recorder, error) {
 	return d, nil
 }
 
-// depthwiseGeometry checks a depthwise convolution's kernel_size and
-// depth_multiplier (0: 1) against its input, and lays out its windows.
-func depthwiseGeometry(b *builder, k, m int) (kernels.Depthwise, error) {
+// depthwiseGeometry checks a depthwise convolution's depth_multiplier
+// (0: 1) against its input, and lays out its windows.
+func depthwiseGeometry(b *builder, m int) (kernels.Depthwise, error) {
 	s, in := b.spec(), b.in()
 	if m == 0 {
 		m = 1
 	}
 	var dw kernels.Depthwise
 	switch {
-	case k <= 0 || k%2 == 0 || k > maxKernel:
-		return dw, fmt.Errorf("needs an odd kernel_size of at most %d (got %d)", maxKernel, k)
 	case m < 0 || m*in.C > maxDim:
 		return dw, fmt.Errorf("depth_multiplier %d: at least 1, and at most %d output channels", m, maxDim)
 	case b.flat:
 		return dw, errors.New("a convolution after flatten or dense: its input is a vector")
 	}
-	g, err := windows(in, k, s.Strides, s.Padding)
-	if err != nil {
-		return dw, err
-	}
-	if g == nil {
-		g = &kernels.Window{H: in.H, W: in.W, C: in.C, OH: in.H, OW: in.W, KH: k, KW: k, SH: 1, SW: 1, PadTop: k / 2, PadLeft: k / 2}
-	}
-	return kernels.Depthwise{Window: *g, M: m}, nil
+	g, err := convWindow(in, s)
+	return kernels.Depthwise{Window: g, M: m}, err
 }
 
 // depthwiseKernel adds the depthwise_kernel [k, k, C, M], initialized

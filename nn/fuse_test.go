@@ -42,7 +42,7 @@ func TestFuseFoldsReLUs(t *testing.T) {
 		t.Errorf("resnet20 runs ReLUs in %v, fuses %v; want stem_bn's, each block's bn1's and add's (19)", runs, fused)
 	}
 	m, err = Build(ModelSpec{Format: GraphFormat, Input: [3]int{8, 8, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Name: "conv", Filters: 2, KernelSize: 3},
+		{Type: "conv2d", Name: "conv", Filters: 2, KernelSize: Pair{3, 3}},
 		{Type: "batchnorm", Name: "bn"},
 		{Type: "relu", Name: "after_bn"}, // bn is read by the add too
 		{Type: "add", Name: "sum", Inputs: []string{"after_bn", "bn"}},

@@ -79,7 +79,7 @@ func TestStandardStepAtBatch64MatchesReference(t *testing.T) {
 		name := l.Spec.Name
 		switch r := l.rec.(type) {
 		case *conv2d:
-			c.conv(name, r, ref.ConvGeom{Batch: batch, H: l.In.H, W: l.In.W, Cin: l.In.C, Cout: l.Out.C, KH: r.size, KW: r.size}, in, out, dOut, dIn, cut)
+			c.conv(name, r, ref.ConvGeom{Batch: batch, H: l.In.H, W: l.In.W, Cin: l.In.C, Cout: l.Out.C, KH: r.kh, KW: r.kw}, in, out, dOut, dIn, cut)
 		case *dense:
 			c.dense(name, r, in, out, dOut, dIn, cut)
 		case *dropout:

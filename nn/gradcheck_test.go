@@ -100,9 +100,10 @@ var references = map[string]func(l *Layer) layer64{
 	},
 	"conv2d": func(l *Layer) layer64 {
 		c := l.rec.(*conv2d)
-		g := ref.ConvGeom{H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.size, KW: c.size}
+		g := ref.ConvGeom{H: c.in.H, W: c.in.W, Cin: c.in.C, Cout: c.out.C, KH: c.kh, KW: c.kw}
 		if w := c.windows; w != nil {
 			g.OH, g.OW, g.SH, g.SW, g.PadTop, g.PadLeft = w.OH, w.OW, w.SH, w.SW, w.PadTop, w.PadLeft
+			g.DH, g.DW, g.Groups = w.DH, w.DW, w.Groups
 		}
 		return affine64(g, c.kernel, c.bias, c.relu, c.act)
 	},
@@ -336,7 +337,7 @@ func randomParams(m *Model, seed uint64) []float32 {
 // graphSpec or stridedSpec.
 func TestEveryKindHasAReference(t *testing.T) {
 	used := map[string]bool{}
-	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers, poolingSpec().Layers, depthwiseSpec().Layers) {
+	for _, l := range slices.Concat(tinySpec().Layers, graphSpec().Layers, stridedSpec().Layers, poolingSpec().Layers, depthwiseSpec().Layers, windowsSpec().Layers) {
 		used[l.Type] = true
 	}
 	for name := range kinds {
@@ -357,9 +358,9 @@ func TestEveryKindHasAReference(t *testing.T) {
 func TestReferenceMatchesFiniteDifferences(t *testing.T) {
 	tiny, bn, graph, strided, joins := tinySpec(), bnSpec(), graphSpec(), stridedSpec(), joinsSpec()
 	tiny.Input, bn.Input, graph.Input, strided.Input, joins.Input = [3]int{9, 7, 2}, [3]int{5, 3, 1}, [3]int{5, 7, 2}, [3]int{7, 8, 2}, [3]int{4, 5, 1}
-	pooling, depthwise := poolingSpec(), depthwiseSpec()
-	pooling.Input, depthwise.Input = [3]int{7, 6, 2}, [3]int{6, 7, 2}
-	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins, pooling, depthwise} {
+	pooling, depthwise, windows := poolingSpec(), depthwiseSpec(), windowsSpec()
+	pooling.Input, depthwise.Input, windows.Input = [3]int{7, 6, 2}, [3]int{6, 7, 2}, [3]int{9, 8, 2}
+	for _, spec := range []ModelSpec{tiny, bn, graph, strided, joins, pooling, depthwise, windows} {
 		t.Run(fmt.Sprint(spec.Input), func(t *testing.T) { checkFiniteDifferences(t, spec) })
 	}
 	for _, spec := range activationSpecs() {
@@ -383,7 +384,7 @@ func activationSpecs() []ModelSpec {
 			alpha = new(0.7)
 		}
 		out = append(out, ModelSpec{Format: SpecFormat, Name: name, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-			{Type: "conv2d", Filters: 2, KernelSize: 3, Activation: name, Alpha: alpha},
+			{Type: "conv2d", Filters: 2, KernelSize: Pair{3, 3}, Activation: name, Alpha: alpha},
 			{Type: "avgpool2d"},
 			{Type: "avgpool2d"},
 			{Type: "flatten"},
@@ -505,6 +506,7 @@ var gradientSteps = append([]gradientStep{
 	{"pooling, partial batch", poolingSpec(), []int{1, 5, 2}, 4},
 	{"depthwise, partial batch", depthwiseSpec(), []int{5, 1, 3}, 7},
 	{"residual block, partial batch", residualSpec(), []int{2, 4, 1}, 1},
+	{"windows, partial batch", windowsSpec(), []int{5, 1, 3}, 7},
 }, activationSteps()...)
 
 // residualSpec is a basic block as resnet20 has it, whose batch
@@ -512,18 +514,38 @@ var gradientSteps = append([]gradientStep{
 func residualSpec() ModelSpec {
 	noBias := new(bool)
 	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Name: "stem", Filters: 4, KernelSize: 3, UseBias: noBias},
+		{Type: "conv2d", Name: "stem", Filters: 4, KernelSize: Pair{3, 3}, UseBias: noBias},
 		{Type: "batchnorm", Name: "stem_bn"},
 		{Type: "relu", Name: "stem_relu"},
-		{Type: "conv2d", Name: "conv1", Filters: 4, KernelSize: 3, UseBias: noBias},
+		{Type: "conv2d", Name: "conv1", Filters: 4, KernelSize: Pair{3, 3}, UseBias: noBias},
 		{Type: "batchnorm", Name: "bn1"},
 		{Type: "relu", Name: "relu1"},
-		{Type: "conv2d", Name: "conv2", Filters: 4, KernelSize: 3, UseBias: noBias},
+		{Type: "conv2d", Name: "conv2", Filters: 4, KernelSize: Pair{3, 3}, UseBias: noBias},
 		{Type: "batchnorm", Name: "bn2"},
 		{Type: "add", Name: "sum", Inputs: []string{"bn2", "stem_relu"}},
 		{Type: "relu", Name: "out"},
 		{Type: "globalavgpool2d"},
 		{Type: "dense", Units: 10, Activation: "softmax"},
+	}}
+}
+
+// windowsSpec is a graph of convolutions of every window the im2col
+// path and the depthwise kernels take: an even 4x4 kernel (padded more
+// below and right); a residual block of a dilated grouped convolution
+// with a fused ReLU beside a grouped 1x1 shortcut; a 3x1 kernel in three
+// groups at steps of 2 and 1 without a bias; a dilated 3x2 depthwise
+// kernel; a dilated 2x3 separable one with "valid" padding.
+func windowsSpec() ModelSpec {
+	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
+		{Type: "conv2d", Name: "even", Filters: 4, KernelSize: Pair{4, 4}, Activation: "relu"},
+		{Type: "conv2d", Name: "dilated", Filters: 6, KernelSize: Pair{3, 3}, DilationRate: Pair{2, 2}, Groups: 2, Activation: "relu"},
+		{Type: "conv2d", Name: "shortcut", Filters: 6, KernelSize: Pair{1, 1}, Groups: 2, Inputs: []string{"even"}},
+		{Type: "add", Name: "block", Inputs: []string{"dilated", "shortcut"}},
+		{Type: "conv2d", Name: "tall", Filters: 6, KernelSize: Pair{3, 1}, Strides: Pair{2, 1}, Groups: 3, UseBias: new(bool)},
+		{Type: "depthwiseconv2d", Name: "dw", KernelSize: Pair{3, 2}, DilationRate: Pair{1, 2}, Activation: "relu"},
+		{Type: "separableconv2d", Name: "sep", Filters: 4, KernelSize: Pair{2, 3}, DilationRate: Pair{2, 2}, Padding: "valid", Activation: "tanh"},
+		{Type: "globalavgpool2d", Name: "pooled"},
+		{Type: "dense", Name: "logits", Units: 10, Activation: "softmax"},
 	}}
 }
 
@@ -536,7 +558,7 @@ func residualSpec() ModelSpec {
 func poolingSpec() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
 		{Type: "zeropadding2d", ZeroPadding: &[2][2]int{{1, 0}, {0, 1}}},
-		{Type: "conv2d", Filters: 3, KernelSize: 3},
+		{Type: "conv2d", Filters: 3, KernelSize: Pair{3, 3}},
 		{Type: "maxpool2d", PoolSize: Pair{3, 3}, Strides: Pair{2, 2}, Padding: "same"},
 		{Type: "avgpool2d", PoolSize: Pair{2, 3}, Strides: Pair{1, 1}, Padding: "same"},
 		{Type: "avgpool2d", PoolSize: Pair{3, 3}, Strides: Pair{2, 1}},

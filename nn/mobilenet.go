@@ -18,16 +18,16 @@ func mobilenet(input [3]int, classes int) ModelSpec {
 		l.Name, l.UseBias = name, noBias
 		return []LayerSpec{l, {Type: "batchnorm", Name: name + "_bn"}, {Type: "activation", Name: name + "_relu", Activation: "relu6"}}
 	}
-	layers := normalized("conv1", LayerSpec{Type: "conv2d", Filters: 16, KernelSize: 3})
+	layers := normalized("conv1", LayerSpec{Type: "conv2d", Filters: 16, KernelSize: Pair{3, 3}})
 	for i, b := range []struct{ filters, stride int }{
 		{32, 1}, {64, 2}, {64, 1}, {128, 2}, {128, 1}, {256, 2}, {256, 1}, {256, 1}, {256, 1}, {256, 1}, {256, 1}, {512, 2}, {512, 1},
 	} {
-		dw := LayerSpec{Type: "depthwiseconv2d", KernelSize: 3}
+		dw := LayerSpec{Type: "depthwiseconv2d", KernelSize: Pair{3, 3}}
 		if b.stride > 1 {
 			dw.Strides = Pair{b.stride, b.stride}
 		}
 		layers = append(layers, normalized(fmt.Sprintf("conv_dw_%d", i+1), dw)...)
-		layers = append(layers, normalized(fmt.Sprintf("conv_pw_%d", i+1), LayerSpec{Type: "conv2d", Filters: b.filters, KernelSize: 1})...)
+		layers = append(layers, normalized(fmt.Sprintf("conv_pw_%d", i+1), LayerSpec{Type: "conv2d", Filters: b.filters, KernelSize: Pair{1, 1}})...)
 	}
 	layers = append(layers, LayerSpec{Type: "globalavgpool2d", Name: "global_average_pooling2d"},
 		LayerSpec{Type: "dense", Name: "predictions", Units: classes, Activation: "softmax"})

@@ -196,8 +196,8 @@ func TestDocsModel(t *testing.T) {
 // tensors each layer reads in a Connected to column, one a row.
 func TestGraphSummaryConnects(t *testing.T) {
 	m, err := Build(ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Name: "left", Filters: 3, KernelSize: 3, Activation: "relu"},
-		{Type: "conv2d", Name: "right", Filters: 2, KernelSize: 1, Inputs: []string{"input"}},
+		{Type: "conv2d", Name: "left", Filters: 3, KernelSize: Pair{3, 3}, Activation: "relu"},
+		{Type: "conv2d", Name: "right", Filters: 2, KernelSize: Pair{1, 1}, Inputs: []string{"input"}},
 		{Type: "concatenate", Name: "joined", Inputs: []string{"left", "right"}},
 		{Type: "flatten"},
 		{Type: "dense", Units: 10, Activation: "softmax"},

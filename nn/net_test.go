@@ -21,10 +21,10 @@ import (
 // flatten, dense, dropout and the softmax loss.
 func tinySpec() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Filters: 3, KernelSize: Pair{3, 3}, Activation: "relu"},
 		{Type: "maxpool2d"},
 		{Type: "activation", Activation: "tanh"},
-		{Type: "conv2d", Filters: 4, KernelSize: 5, Activation: "swish"},
+		{Type: "conv2d", Filters: 4, KernelSize: Pair{5, 5}, Activation: "swish"},
 		{Type: "batchnorm"},
 		{Type: "relu"},
 		{Type: "avgpool2d"},
@@ -42,7 +42,7 @@ func tinySpec() ModelSpec {
 // and after a dense layer, and average pooling.
 func bnSpec() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 8, KernelSize: 5},
+		{Type: "conv2d", Filters: 8, KernelSize: Pair{5, 5}},
 		{Type: "batchnorm"},
 		{Type: "relu"},
 		{Type: "avgpool2d"},
@@ -62,12 +62,12 @@ func bnSpec() ModelSpec {
 // concatenation of vectors; and a last dense layer.
 func graphSpec() ModelSpec {
 	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Name: "left", Filters: 3, KernelSize: 3, Activation: "relu"},
-		{Type: "conv2d", Name: "right", Filters: 2, KernelSize: 1, Inputs: []string{"input"}},
+		{Type: "conv2d", Name: "left", Filters: 3, KernelSize: Pair{3, 3}, Activation: "relu"},
+		{Type: "conv2d", Name: "right", Filters: 2, KernelSize: Pair{1, 1}, Inputs: []string{"input"}},
 		{Type: "concatenate", Name: "joined", Inputs: []string{"left", "right"}},
 		{Type: "batchnorm"},
 		{Type: "relu"},
-		{Type: "conv2d", Name: "branch", Filters: 5, KernelSize: 3},
+		{Type: "conv2d", Name: "branch", Filters: 5, KernelSize: Pair{3, 3}},
 		{Type: "add", Name: "residual", Inputs: []string{"branch", "joined"}},
 		{Type: "maxpool2d", Name: "pooled"},
 		{Type: "flatten", Name: "flat"},
@@ -85,10 +85,10 @@ func graphSpec() ModelSpec {
 // gradients, each from a scratch of its own.
 func joinsSpec() ModelSpec {
 	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Name: "a", Filters: 2, KernelSize: 3, Activation: "relu"},
-		{Type: "conv2d", Name: "b", Filters: 3, KernelSize: 3, Inputs: []string{"input"}},
+		{Type: "conv2d", Name: "a", Filters: 2, KernelSize: Pair{3, 3}, Activation: "relu"},
+		{Type: "conv2d", Name: "b", Filters: 3, KernelSize: Pair{3, 3}, Inputs: []string{"input"}},
 		{Type: "concatenate", Name: "sum", Inputs: []string{"a", "b"}},
-		{Type: "conv2d", Name: "c", Filters: 5, KernelSize: 1},
+		{Type: "conv2d", Name: "c", Filters: 5, KernelSize: Pair{1, 1}},
 		{Type: "concatenate", Name: "all", Inputs: []string{"c", "a", "b"}},
 		{Type: "maxpool2d"},
 		{Type: "flatten"},
@@ -103,14 +103,14 @@ func joinsSpec() ModelSpec {
 // without a bias, strided or not.
 func stridedSpec() ModelSpec {
 	return ModelSpec{Format: GraphFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Name: "stem", Filters: 3, KernelSize: 3, Activation: "relu"},
-		{Type: "conv2d", Name: "down", Filters: 4, KernelSize: 3, Strides: Pair{2, 2}, UseBias: new(bool)},
+		{Type: "conv2d", Name: "stem", Filters: 3, KernelSize: Pair{3, 3}, Activation: "relu"},
+		{Type: "conv2d", Name: "down", Filters: 4, KernelSize: Pair{3, 3}, Strides: Pair{2, 2}, UseBias: new(bool)},
 		{Type: "batchnorm"},
 		{Type: "relu"},
-		{Type: "conv2d", Name: "second", Filters: 4, KernelSize: 3, UseBias: new(bool)},
-		{Type: "conv2d", Name: "shortcut", Filters: 4, KernelSize: 1, Strides: Pair{2, 2}, Inputs: []string{"stem"}},
+		{Type: "conv2d", Name: "second", Filters: 4, KernelSize: Pair{3, 3}, UseBias: new(bool)},
+		{Type: "conv2d", Name: "shortcut", Filters: 4, KernelSize: Pair{1, 1}, Strides: Pair{2, 2}, Inputs: []string{"stem"}},
 		{Type: "add", Name: "block", Inputs: []string{"second", "shortcut"}},
-		{Type: "conv2d", Name: "narrow", Filters: 5, KernelSize: 3, Strides: Pair{1, 2}, Padding: "valid", Activation: "relu"},
+		{Type: "conv2d", Name: "narrow", Filters: 5, KernelSize: Pair{3, 3}, Strides: Pair{1, 2}, Padding: "valid", Activation: "relu"},
 		{Type: "globalavgpool2d"},
 		{Type: "dense", Units: 10, Activation: "softmax"},
 	}}
@@ -151,7 +151,7 @@ func TestSameSeedSameWeights(t *testing.T) {
 	ctx := vktest.Open(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	images, labels := randomSet(rng, 40)
-	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec()} {
+	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec(), windowsSpec()} {
 		var results [][]float32
 		var m *Model
 		for range 2 {
@@ -193,7 +193,7 @@ func TestSameSeedSameWeights(t *testing.T) {
 // really allocates, and the error when a model does not fit.
 func TestMemoryEstimateIsExact(t *testing.T) {
 	ctx := vktest.Open(t)
-	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec()} {
+	for _, spec := range []ModelSpec{tinySpec(), graphSpec(), depthwiseSpec(), windowsSpec()} {
 		net := newTestNet(t, ctx, spec, 5, 1)
 		if got, want := EstimateBytes(net.Model, 5, net.Tuning, Optimizer{}), net.DeviceBytes(); got != want {
 			t.Fatalf("%s: estimate %d bytes, allocated %d", spec.Format, got, want)
@@ -266,7 +266,7 @@ func TestStepRecordsTheListedProducts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	images, labels := randomSet(rng, 4)
 	small, _ := Preset("small")
-	for _, spec := range []ModelSpec{tinySpec(), small, depthwiseSpec()} {
+	for _, spec := range []ModelSpec{tinySpec(), small, depthwiseSpec(), windowsSpec()} {
 		const batch = 3
 		net := newTestNet(t, ctx, spec, batch, 1)
 		set, err := net.Upload(images, labels)

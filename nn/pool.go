@@ -91,10 +91,10 @@ func (q pool2d) pooling() pool2d { return q }
 // PoolWindows is how a pooling or zero padding layer places its windows,
 // for exports: their rows and columns, their steps and the padding on
 // each side.
-func PoolWindows(l *Layer) (kh, kw int, w Windows) {
+func PoolWindows(l *Layer) Windows {
 	g := l.rec.(interface{ pooling() pool2d }).pooling().window
 	if g == nil {
-		return 2, 2, Windows{SH: 2, SW: 2}
+		return Windows{KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1}
 	}
-	return g.KH, g.KW, windowsOf(*g)
+	return windowsOf(*g)
 }

@@ -15,7 +15,7 @@ import "fmt"
 func resnet20(input [3]int, classes int) ModelSpec {
 	noBias := new(bool)
 	conv := func(name string, filters, size, stride int, input string) LayerSpec {
-		l := LayerSpec{Type: "conv2d", Name: name, Filters: filters, KernelSize: size, UseBias: noBias, Inputs: []string{input}}
+		l := LayerSpec{Type: "conv2d", Name: name, Filters: filters, KernelSize: Pair{size, size}, UseBias: noBias, Inputs: []string{input}}
 		if stride > 1 {
 			l.Strides = Pair{stride, stride}
 		}

@@ -9,8 +9,9 @@ import (
 
 func init() {
 	register("separableconv2d", kind{class: "SeparableConv2D", prefix: "separable_conv2d",
-		fields: []string{"filters", "kernel_size", "strides", "padding", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildSeparableConv2D,
-		keras: map[string][]string{"dilation_rate": {"[1,1]"}}})
+		fields: []string{"filters", "kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "use_bias", "activation", "alpha"}, build: buildSeparableConv2D,
+		// tf.keras writes Conv2D's groups, 1, in its subclasses' configs.
+		keras: map[string][]string{"groups": {"1"}}})
 }
 
 // separableConv2D is Keras' SeparableConv2D, one layer: a depthwise
@@ -31,7 +32,7 @@ func buildSeparableConv2D(b *builder) (recorder, error) {
 	if s.Filters <= 0 || s.Filters > maxDim {
 		return nil, errors.New("needs filters, 1 to 65536")
 	}
-	dw, err := depthwiseGeometry(b, s.KernelSize, s.DepthMultiplier)
+	dw, err := depthwiseGeometry(b, s.DepthMultiplier)
 	if err != nil {
 		return nil, err
 	}

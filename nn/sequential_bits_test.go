@@ -86,9 +86,9 @@ func TestSequentialModelsTrainAsBefore(t *testing.T) {
 // recorded (tinySpec has since gained layers of later kinds).
 func tinyBeforeGraphs() ModelSpec {
 	return ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 3, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Filters: 3, KernelSize: Pair{3, 3}, Activation: "relu"},
 		{Type: "maxpool2d"},
-		{Type: "conv2d", Filters: 4, KernelSize: 5},
+		{Type: "conv2d", Filters: 4, KernelSize: Pair{5, 5}},
 		{Type: "batchnorm"},
 		{Type: "relu"},
 		{Type: "avgpool2d"},

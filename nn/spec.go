@@ -27,9 +27,17 @@ type LayerSpec struct {
 	// Inputs, in a graph, name the earlier layers (or InputName) whose
 	// outputs the layer reads; left out, the layer before (the input for
 	// the first).
-	Inputs     []string `json:"inputs,omitempty"`
-	Filters    int      `json:"filters,omitempty"`     // conv2d
-	KernelSize int      `json:"kernel_size,omitempty"` // conv2d: odd, square
+	Inputs  []string `json:"inputs,omitempty"`
+	Filters int      `json:"filters,omitempty"` // conv2d
+	// KernelSize is a convolution's kernel, rows then columns (one number
+	// in model.json for both).
+	KernelSize Pair `json:"kernel_size,omitempty"`
+	// DilationRate spreads a convolution's taps, rows then columns (one
+	// number for both); default 1. Keras refuses it with strides.
+	DilationRate Pair `json:"dilation_rate,omitempty"`
+	// Groups splits a conv2d's input and output channels into groups
+	// convolved apart (tf.keras' Conv2D(groups=)); default 1.
+	Groups int `json:"groups,omitempty"`
 	// Strides are a conv2d's steps, rows then columns (one number in
 	// model.json for both); default 1.
 	Strides Pair   `json:"strides,omitempty"`
@@ -69,7 +77,7 @@ func (s LayerSpec) fieldsSet() []string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != 0}, {"strides", s.Strides != nil}, {"padding", s.Padding != "" || s.ZeroPadding != nil}, {"use_bias", s.UseBias != nil},
+	}{{"filters", s.Filters != 0}, {"kernel_size", s.KernelSize != nil}, {"strides", s.Strides != nil}, {"dilation_rate", s.DilationRate != nil}, {"groups", s.Groups != 0}, {"padding", s.Padding != "" || s.ZeroPadding != nil}, {"use_bias", s.UseBias != nil},
 		{"pool_size", s.PoolSize != nil},
 		{"depth_multiplier", s.DepthMultiplier != 0},
 		{"units", s.Units != 0}, {"activation", s.Activation != ""}, {"rate", s.Rate != 0}, {"alpha", s.Alpha != nil}, {"momentum", s.Momentum != nil}, {"epsilon", s.Epsilon != nil}} {
@@ -224,9 +232,9 @@ func Preset(name string) (ModelSpec, error) {
 		return mobilenet([3]int{32, 32, 3}, 10), nil
 	case "standard":
 		return ModelSpec{Format: SpecFormat, Name: "standard", Input: mnistInput, Layers: []LayerSpec{
-			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
-			{Type: "conv2d", Filters: 256, KernelSize: 5, Activation: relu},
-			{Type: "conv2d", Filters: 128, KernelSize: 5, Activation: relu},
+			{Type: "conv2d", Filters: 256, KernelSize: Pair{5, 5}, Activation: relu},
+			{Type: "conv2d", Filters: 256, KernelSize: Pair{5, 5}, Activation: relu},
+			{Type: "conv2d", Filters: 128, KernelSize: Pair{5, 5}, Activation: relu},
 			{Type: "flatten"},
 			{Type: "dense", Units: 328, Activation: relu},
 			{Type: "dense", Units: 192, Activation: relu},
@@ -237,9 +245,9 @@ func Preset(name string) (ModelSpec, error) {
 		// Sized to reach 98.5% on the test set after one epoch (with its
 		// training defaults, PresetTraining) in minutes on lavapipe.
 		return ModelSpec{Format: SpecFormat, Name: "small", Input: mnistInput, Layers: []LayerSpec{
-			{Type: "conv2d", Filters: 32, KernelSize: 5, Activation: relu},
+			{Type: "conv2d", Filters: 32, KernelSize: Pair{5, 5}, Activation: relu},
 			{Type: "maxpool2d"},
-			{Type: "conv2d", Filters: 64, KernelSize: 5, Activation: relu},
+			{Type: "conv2d", Filters: 64, KernelSize: Pair{5, 5}, Activation: relu},
 			{Type: "maxpool2d"},
 			{Type: "flatten"},
 			{Type: "dense", Units: 128, Activation: relu},

@@ -20,7 +20,7 @@ func TestStreamedTrainsAsResident(t *testing.T) {
 	train, _ := loadMNIST(t)
 	ctx := vktest.Open(t)
 	spec := ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 4, KernelSize: 3, Activation: "relu"},
+		{Type: "conv2d", Filters: 4, KernelSize: Pair{3, 3}, Activation: "relu"},
 		{Type: "batchnorm"},
 		{Type: "maxpool2d"},
 		{Type: "flatten"},
@@ -142,7 +142,7 @@ func BenchmarkStreamedStep(b *testing.B) {
 	ways := []string{"resident", "streamed", "overlapped"}
 	for _, input := range [][3]int{{28, 28, 1}, {96, 96, 3}} {
 		spec := ModelSpec{Format: SpecFormat, Input: input, Layers: []LayerSpec{
-			{Type: "conv2d", Filters: 8, KernelSize: 3, Activation: "relu"},
+			{Type: "conv2d", Filters: 8, KernelSize: Pair{3, 3}, Activation: "relu"},
 			{Type: "maxpool2d"},
 			{Type: "flatten"},
 			{Type: "dense", Units: 10, Activation: "softmax"},

@@ -38,9 +38,9 @@ func TestTinyNetworkLearnsMNIST(t *testing.T) {
 	train, test := loadMNIST(t)
 	ctx := vktest.Open(t)
 	spec := ModelSpec{Format: SpecFormat, Input: [3]int{28, 28, 1}, Layers: []LayerSpec{
-		{Type: "conv2d", Filters: 32, KernelSize: 5, Activation: "relu"},
+		{Type: "conv2d", Filters: 32, KernelSize: Pair{5, 5}, Activation: "relu"},
 		{Type: "maxpool2d"},
-		{Type: "conv2d", Filters: 32, KernelSize: 5, Activation: "relu"},
+		{Type: "conv2d", Filters: 32, KernelSize: Pair{5, 5}, Activation: "relu"},
 		{Type: "maxpool2d"},
 		{Type: "flatten"},
 		{Type: "dense", Units: 128, Activation: "relu"},

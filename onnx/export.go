@@ -185,21 +185,21 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	name := l.Spec.Name
 	switch l.Spec.Type {
 	case "conv2d":
-		b.conv(l, name, "kernel", biasOf(l), l.Spec.KernelSize, nn.ConvWindows(l), l.In.C, l.Out.C, 1)
+		b.conv(l, name, "kernel", biasOf(l), nn.ConvWindows(l), l.In.C, l.Out.C, max(l.Spec.Groups, 1))
 	case "depthwiseconv2d":
-		b.conv(l, name, "depthwise_kernel", biasOf(l), l.Spec.KernelSize, nn.ConvWindows(l), l.In.C, l.Out.C, l.In.C)
+		b.conv(l, name, "depthwise_kernel", biasOf(l), nn.ConvWindows(l), l.In.C, l.Out.C, l.In.C)
 	case "separableconv2d":
 		// Two Convs: the depthwise one without a bias, then the 1x1 one.
 		mid := l.In.C * max(l.Spec.DepthMultiplier, 1)
-		b.conv(l, name+"/depthwise", "depthwise_kernel", "", l.Spec.KernelSize, nn.ConvWindows(l), l.In.C, mid, l.In.C)
-		b.conv(l, name, "pointwise_kernel", biasOf(l), 1, nn.Windows{SH: 1, SW: 1}, mid, l.Out.C, 1)
+		b.conv(l, name+"/depthwise", "depthwise_kernel", "", nn.ConvWindows(l), l.In.C, mid, l.In.C)
+		b.conv(l, name, "pointwise_kernel", biasOf(l), nn.Windows{KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1}, mid, l.Out.C, 1)
 	case "globalavgpool2d":
 		b.node("GlobalAveragePool", name, "", []string{b.name})
 		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
 	case "maxpool2d", "avgpool2d":
-		kh, kw, g := nn.PoolWindows(l)
-		attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(kh), int64(kw)), intsAttr("strides", int64(g.SH), int64(g.SW))}
-		if g != (nn.Windows{SH: g.SH, SW: g.SW}) {
+		g := nn.PoolWindows(l)
+		attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(g.KH), int64(g.KW)), intsAttr("strides", int64(g.SH), int64(g.SW))}
+		if g.PadTop+g.PadLeft+g.PadBottom+g.PadRight > 0 {
 			attrs = append(attrs, intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)))
 		}
 		op := "MaxPool"
@@ -212,7 +212,7 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 		b.node("GlobalMaxPool", name, "", []string{b.name})
 		b.flatten(name, nn.Shape{H: 1, W: 1, C: l.Out.C})
 	case "zeropadding2d":
-		_, _, g := nn.PoolWindows(l)
+		g := nn.PoolWindows(l)
 		pads := b.int64s(name+"/pads", 0, 0, int64(g.PadTop), int64(g.PadLeft), 0, 0, int64(g.PadBottom), int64(g.PadRight))
 		b.node("Pad", name, "", []string{b.name, pads})
 	case "batchnorm":
@@ -267,20 +267,23 @@ func (b *builder) layer(l *nn.Layer, last bool) error {
 	return b.err
 }
 
-// conv appends a Conv node of the layer, named node/Conv: a k x k kernel
-// at windows g, in channels to out in groups (a depthwise convolution's:
+// conv appends a Conv node of the layer, named node/Conv: g's kernel at
+// its steps, dilation and padding, in channels to out in groups (a depthwise convolution's:
 // one an input channel), with the bias where it is named. The pads are
 // explicit: TensorFlow's "same" at a stride pads more below and right,
 // which ONNX's SAME_UPPER would too, but spelt out every runtime reads
 // them alike.
-func (b *builder) conv(l *nn.Layer, node, kernel, bias string, k int, g nn.Windows, in, out, groups int) {
-	inputs := []string{b.name, b.tensor(l, kernel, convKernel(in/groups, out, k))}
+func (b *builder) conv(l *nn.Layer, node, kernel, bias string, g nn.Windows, in, out, groups int) {
+	inputs := []string{b.name, b.tensor(l, kernel, convKernel(in/groups, out, g.KH, g.KW))}
 	if bias != "" {
 		inputs = append(inputs, b.tensor(l, bias, layout{}))
 	}
-	attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(k), int64(k)),
+	attrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", int64(g.KH), int64(g.KW)),
 		intsAttr("pads", int64(g.PadTop), int64(g.PadLeft), int64(g.PadBottom), int64(g.PadRight)),
 		intsAttr("strides", int64(g.SH), int64(g.SW))}
+	if g.DH > 1 || g.DW > 1 {
+		attrs = append(attrs, intsAttr("dilations", int64(g.DH), int64(g.DW)))
+	}
 	if groups > 1 {
 		attrs = append(attrs, intAttr("group", int64(groups)))
 	}
@@ -459,10 +462,10 @@ type layout struct {
 
 // convKernel is a convolution kernel's layout: Keras' HWIO [k, k, in,
 // out] to ONNX's OIHW [out, in, k, k].
-func convKernel(in, out, k int) layout {
-	return layout{shape: []int64{int64(out), int64(in), int64(k), int64(k)}, from: func(i int) int {
-		x, y, c, o := i%k, i/k%k, i/(k*k)%in, i/(k*k*in)
-		return ((y*k+x)*in+c)*out + o
+func convKernel(in, out, kh, kw int) layout {
+	return layout{shape: []int64{int64(out), int64(in), int64(kh), int64(kw)}, from: func(i int) int {
+		x, y, c, o := i%kw, i/kw%kh, i/(kh*kw)%in, i/(kh*kw*in)
+		return ((y*kw+x)*in+c)*out + o
 	}}
 }
 

@@ -19,17 +19,17 @@ import (
 // everyLayer has a layer of every type (ONNX Runtime checks the numbers in
 // cli's tests), a residual add and a concatenation among them.
 var everyLayer = nn.ModelSpec{Format: nn.GraphFormat, Name: "every", Input: [3]int{12, 8, 3}, Layers: []nn.LayerSpec{
-	{Type: "conv2d", Filters: 5, KernelSize: 3, Activation: "relu"},
+	{Type: "conv2d", Filters: 5, KernelSize: nn.Pair{3, 3}, Activation: "relu"},
 	{Type: "batchnorm"},
 	{Type: "add", Inputs: []string{"batch_normalization_1", "conv2d_1"}},
 	{Type: "maxpool2d"},
-	{Type: "conv2d", Filters: 2, KernelSize: 1},
+	{Type: "conv2d", Filters: 2, KernelSize: nn.Pair{1, 1}},
 	{Type: "concatenate", Inputs: []string{"max_pooling2d_1", "conv2d_2"}},
 	{Type: "avgpool2d"},
-	{Type: "conv2d", Filters: 4, KernelSize: 3, Strides: nn.Pair{2, 2}, UseBias: new(bool)},
+	{Type: "conv2d", Filters: 4, KernelSize: nn.Pair{3, 3}, Strides: nn.Pair{2, 2}, UseBias: new(bool)},
 	{Type: "activation", Activation: "tanh"},
-	{Type: "depthwiseconv2d", KernelSize: 3, Activation: "relu"},
-	{Type: "separableconv2d", Filters: 4, KernelSize: 3, DepthMultiplier: 2},
+	{Type: "depthwiseconv2d", KernelSize: nn.Pair{3, 3}, Activation: "relu"},
+	{Type: "separableconv2d", Filters: 4, KernelSize: nn.Pair{3, 3}, DepthMultiplier: 2},
 	{Type: "zeropadding2d", ZeroPadding: &[2][2]int{{1, 0}, {0, 2}}},
 	{Type: "globalavgpool2d"},
 	{Type: "globalmaxpool2d", Inputs: []string{"zero_padding2d_1"}},
@@ -123,7 +123,7 @@ func TestExportEveryActivation(t *testing.T) {
 			alpha = new(0.25)
 		}
 		spec := nn.ModelSpec{Format: nn.SpecFormat, Input: [3]int{1, 1, 1}, Layers: []nn.LayerSpec{
-			{Type: "conv2d", Filters: 2, KernelSize: 3, Activation: name, Alpha: alpha},
+			{Type: "conv2d", Filters: 2, KernelSize: nn.Pair{3, 3}, Activation: name, Alpha: alpha},
 			{Type: "activation", Activation: name, Alpha: alpha},
 			{Type: "dense", Units: 10, Activation: "softmax"},
 		}}
@@ -172,19 +172,19 @@ func TestExportFlattensA1x1Image(t *testing.T) {
 }
 
 // TestConvKernelLayout: Keras' HWIO value [y, x, i, o] is ONNX's OIHW
-// value [o, i, y, x].
+// value [o, i, y, x], at a kernel of 4 rows and 3 columns.
 func TestConvKernelLayout(t *testing.T) {
-	const in, out, k = 2, 3, 5
-	l := convKernel(in, out, k)
-	if !slices.Equal(l.shape, []int64{out, in, k, k}) {
+	const in, out, kh, kw = 2, 3, 4, 3
+	l := convKernel(in, out, kh, kw)
+	if !slices.Equal(l.shape, []int64{out, in, kh, kw}) {
 		t.Fatalf("shape %v", l.shape)
 	}
 	at := 0
 	for o := range out {
 		for i := range in {
-			for y := range k {
-				for x := range k {
-					if got, want := l.from(at), ((y*k+x)*in+i)*out+o; got != want {
+			for y := range kh {
+				for x := range kw {
+					if got, want := l.from(at), ((y*kw+x)*in+i)*out+o; got != want {
 						t.Fatalf("OIHW [%d %d %d %d] takes HWIO value %d, want %d", o, i, y, x, got, want)
 					}
 					at++

@@ -17,11 +17,11 @@ void main() {
     uint CM = p.C * p.M;
     float s = 0.0;
     for (uint ky = 0; ky < p.KH; ky++) {
-        int ty = int(yy + p.PT) - int(ky);
+        int ty = int(yy + p.PT) - int(ky * p.DH);
         if (ty < 0 || uint(ty) % p.SH != 0u || uint(ty) / p.SH >= p.OH) continue;
         uint oy = uint(ty) / p.SH;
         for (uint kx = 0; kx < p.KW; kx++) {
-            int tx = int(xx + p.PL) - int(kx);
+            int tx = int(xx + p.PL) - int(kx * p.DW);
             if (tx < 0 || uint(tx) % p.SW != 0u || uint(tx) / p.SW >= p.OW) continue;
             uint ox = uint(tx) / p.SW;
             uint out0 = ((img * p.OH + oy) * p.OW + ox) * CM + c * p.M;

@@ -1,7 +1,7 @@
 #version 450
 // Depthwise convolution, directly: one invocation an output value,
 // y[n][oy][ox][c*M+m] = (bias) + the sum over taps (ky, then kx) of
-// x[n][oy*SH-PT+ky][ox*SW-PL+kx][c] * w[ky][kx][c][m], the padding skipped,
+// x[n][oy*SH-PT+ky*DH][ox*SW-PL+kx*DW][c] * w[ky][kx][c][m], the padding skipped,
 // then the ReLU where flags ask for it.
 #include "depthwise_common.glsl"
 
@@ -18,10 +18,10 @@ void main() {
     uint ox = i / CM % p.OW, oy = i / (CM * p.OW) % p.OH, img = i / (CM * p.OW * p.OH);
     float s = (p.flags & 1u) != 0u ? bias[o] : 0.0;
     for (uint ky = 0; ky < p.KH; ky++) {
-        int y0 = int(oy * p.SH + ky) - int(p.PT);
+        int y0 = int(oy * p.SH + ky * p.DH) - int(p.PT);
         if (y0 < 0 || y0 >= int(p.H)) continue;
         for (uint kx = 0; kx < p.KW; kx++) {
-            int x0 = int(ox * p.SW + kx) - int(p.PL);
+            int x0 = int(ox * p.SW + kx * p.DW) - int(p.PL);
             if (x0 < 0 || x0 >= int(p.W)) continue;
             s += x[((img * p.H + uint(y0)) * p.W + uint(x0)) * p.C + c] * w[(ky * p.KW + kx) * CM + o];
         }

@@ -16,7 +16,7 @@ var (
 )
 
 // depthwisePush is the push constants of depthwise_common.glsl.
-const depthwisePush = 14
+const depthwisePush = 16
 
 // Depthwise is a depthwise convolution: Window's geometry (C the input's
 // channels), each input channel convolved with M kernels of its own, to
@@ -32,7 +32,7 @@ func (d Depthwise) Channels() int { return d.C * d.M }
 
 func (d Depthwise) check() error {
 	g := d.Window
-	if g.Batch <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || d.M <= 0 || g.OH <= 0 || g.OW <= 0 || g.KH <= 0 || g.KW <= 0 || g.SH <= 0 || g.SW <= 0 || g.PadTop < 0 || g.PadLeft < 0 {
+	if g.Batch <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || d.M <= 0 || g.OH <= 0 || g.OW <= 0 || g.KH <= 0 || g.KW <= 0 || g.SH <= 0 || g.SW <= 0 || g.PadTop < 0 || g.PadLeft < 0 || g.DH < 0 || g.DW < 0 || g.Groups > 1 {
 		return fmt.Errorf("depthwise convolution: bad geometry %+v", d)
 	}
 	return nil
@@ -40,8 +40,9 @@ func (d Depthwise) check() error {
 
 func (d Depthwise) push(n int, flags uint32) []uint32 {
 	g := d.Window
+	dh, dw := g.Dilation()
 	return []uint32{uint32(n), uint32(g.H), uint32(g.W), uint32(g.C), uint32(d.M), uint32(g.OH), uint32(g.OW),
-		uint32(g.KH), uint32(g.KW), uint32(g.SH), uint32(g.SW), uint32(g.PadTop), uint32(g.PadLeft), flags}
+		uint32(g.KH), uint32(g.KW), uint32(g.SH), uint32(g.SW), uint32(g.PadTop), uint32(g.PadLeft), flags, uint32(dh), uint32(dw)}
 }
 
 func (d Depthwise) kernelFloats() int { return d.KH * d.KW * d.Channels() }

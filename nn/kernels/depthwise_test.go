@@ -15,7 +15,8 @@ import (
 // (TensorFlow's "same" at stride 2, "valid", a 5x5 kernel, a depth
 // multiplier of 3, steps of 3 and 1 over a 1x3 kernel, and one recorded in
 // slices of a small storage range, whose kernel gradient adds slice to
-// slice), each with its tolerance against the reference, absolute, on
+// slice; a 3x2 kernel dilated by 2 and 3 with "same" padding, and an even
+// 4x2 one dilated "valid"), each with its tolerance against the reference, absolute, on
 // values of |x| < 1. FLOPs come from Depthwise.FLOPs.
 var depthwiseBench = []struct {
 	d     Depthwise
@@ -27,6 +28,8 @@ var depthwiseBench = []struct {
 	{Depthwise{Window: Window{Batch: 2, H: 9, W: 7, C: 5, OH: 9, OW: 7, KH: 5, KW: 5, SH: 1, SW: 1, PadTop: 2, PadLeft: 2}, M: 3, Bias: true, ReLU: true}, 0, 1e-5},
 	{Depthwise{Window: Window{Batch: 1, H: 8, W: 5, C: 1, OH: 3, OW: 5, KH: 1, KW: 3, SH: 3, SW: 1, PadLeft: 1}, M: 1}, 0, 1e-5},
 	{Depthwise{Window: Window{Batch: 9, H: 6, W: 6, C: 4, OH: 3, OW: 3, KH: 3, KW: 3, SH: 2, SW: 2}, M: 1, Bias: true}, 4096, 1e-5},
+	{Depthwise{Window: Window{Batch: 2, H: 7, W: 6, C: 3, OH: 7, OW: 6, KH: 3, KW: 2, SH: 1, SW: 1, DH: 2, DW: 3, PadTop: 2, PadLeft: 1}, M: 2, Bias: true}, 0, 1e-5},
+	{Depthwise{Window: Window{Batch: 2, H: 9, W: 5, C: 2, OH: 3, OW: 4, KH: 4, KW: 2, SH: 1, SW: 1, DH: 2, DW: 1}, M: 1, ReLU: true}, 0, 1e-5},
 	// A MobileNet layer's size, for the benchmark.
 	{Depthwise{Window: Window{Batch: 32, H: 14, W: 14, C: 64, OH: 14, OW: 14, KH: 3, KW: 3, SH: 1, SW: 1, PadTop: 1, PadLeft: 1}, M: 1, Bias: true}, 0, 1e-4},
 }

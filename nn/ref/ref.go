@@ -7,6 +7,7 @@ package ref
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -95,11 +96,17 @@ func GemmEntryTerms(m, n, k int, a, b []float32, transA, transB bool, i, j int) 
 // ConvGeom is a 2-D convolution on NHWC tensors, kernel HWIO: by default
 // "same" padding, stride 1, odd kernel sides; with OH set, an OH x OW
 // output of windows SH and SW pixels apart, the input padded by PadTop
-// rows above and PadLeft columns left.
+// rows above and PadLeft columns left. DH and DW (0 is 1) space the
+// taps (dilation); Groups (0 is 1) split the channels into groups
+// convolved apart, the kernel KH x KW x Cin/Groups x Cout.
 type ConvGeom struct {
 	Batch, H, W, Cin, Cout, KH, KW  int
 	OH, OW, SH, SW, PadTop, PadLeft int
+	DH, DW, Groups                  int
 }
+
+// groups is the number of channel groups.
+func (g ConvGeom) groups() int { return max(g.Groups, 1) }
 
 // resolved is g with its default output, steps and padding set.
 func (g ConvGeom) resolved() ConvGeom {
@@ -115,7 +122,23 @@ func (g ConvGeom) Outputs() int {
 	return g.Batch * r.OH * r.OW
 }
 
-func (g ConvGeom) w(ky, kx, ci, co int) int { return ((ky*g.KW+kx)*g.Cin+ci)*g.Cout + co }
+// w is the kernel's index of tap (ky, kx) from input channel ci (of
+// co's group) to output channel co.
+func (g ConvGeom) w(ky, kx, ci, co int) int {
+	cg := g.Cin / g.groups()
+	return ((ky*g.KW+kx)*cg+ci%cg)*g.Cout + co
+}
+
+// pairs calls f for each input channel and each output channel of its
+// group, in order.
+func (g ConvGeom) pairs(f func(ci, co int)) {
+	cg, fg := g.Cin/g.groups(), g.Cout/g.groups()
+	for ci := range g.Cin {
+		for co := ci / cg * fg; co < (ci/cg+1)*fg; co++ {
+			f(ci, co)
+		}
+	}
+}
 
 // tap calls f for every (output pixel, input pixel, ky, kx) pair that the
 // convolution connects, skipping the padding.
@@ -136,45 +159,49 @@ func (g ConvGeom) tap(f func(out, in, ky, kx int)) {
 func (g ConvGeom) pixel(o, ky, kx int) int {
 	r := g.resolved()
 	n, oy, ox := o/(r.OH*r.OW), o/r.OW%r.OH, o%r.OW
-	y, x := oy*r.SH-r.PadTop+ky, ox*r.SW-r.PadLeft+kx
+	y, x := oy*r.SH-r.PadTop+ky*max(g.DH, 1), ox*r.SW-r.PadLeft+kx*max(g.DW, 1)
 	if y < 0 || y >= g.H || x < 0 || x >= g.W {
 		return -1
 	}
 	return (n*g.H+y)*g.W + x
 }
 
-// Windows is the matrix of x's windows that an im2col kernel makes: a row
-// an output pixel, a column a tap (ky, kx, ci), zero in the padding.
-func Windows(g ConvGeom, x []float32) []float32 {
-	taps := g.KH * g.KW * g.Cin
+// Windows is the matrix of x's windows over a group's channels that an
+// im2col kernel makes: a row an output pixel, a column a tap (ky, kx, ci),
+// zero in the padding.
+func Windows(g ConvGeom, group int, x []float32) []float32 {
+	cg := g.Cin / g.groups()
+	taps := g.KH * g.KW * cg
 	out := make([]float32, g.Outputs()*taps)
 	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			out[o*taps+(ky*g.KW+kx)*g.Cin+ci] = x[i*g.Cin+ci]
+		for ci := range cg {
+			out[o*taps+(ky*g.KW+kx)*cg+ci] = x[i*g.Cin+group*cg+ci]
 		}
 	})
 	return out
 }
 
-// WindowsBackward is the gradient of x from its windows' gradients col,
-// each value the float32 sum of the entries that read it in the kernel's
-// order: ky, then kx.
-func WindowsBackward(g ConvGeom, col []float32) []float32 {
-	taps := g.KH * g.KW * g.Cin
+// WindowsBackward is the gradient of x's group channels from their
+// windows' gradients col (the others' values as in x), each value the
+// float32 sum of the entries that read it in the kernel's order: ky, then
+// kx.
+func WindowsBackward(g ConvGeom, group int, col, x []float32) []float32 {
+	cg := g.Cin / g.groups()
+	taps := g.KH * g.KW * cg
 	type entry struct{ at, order int }
 	reads := make([][]entry, g.Batch*g.H*g.W)
 	g.tap(func(o, i, ky, kx int) {
-		reads[i] = append(reads[i], entry{o*taps + (ky*g.KW+kx)*g.Cin, ky*g.KW + kx})
+		reads[i] = append(reads[i], entry{o*taps + (ky*g.KW+kx)*cg, ky*g.KW + kx})
 	})
-	out := make([]float32, g.Batch*g.H*g.W*g.Cin)
+	out := slices.Clone(x)
 	for i, es := range reads {
 		sort.Slice(es, func(a, b int) bool { return es[a].order < es[b].order })
-		for ci := 0; ci < g.Cin; ci++ {
+		for ci := range cg {
 			var s float32
 			for _, e := range es {
 				s += col[e.at+ci]
 			}
-			out[i*g.Cin+ci] = s
+			out[i*g.Cin+group*cg+ci] = s
 		}
 	}
 	return out

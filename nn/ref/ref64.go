@@ -142,13 +142,9 @@ func TermsRounded(a, b []float32, bf16Parts int, round func(float32) float32) []
 func ConvForward64(g ConvGeom, x, w, bias []float64, r *Rounding) []float64 {
 	s := newSums(g.Outputs() * g.Cout)
 	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				s.add(o*g.Cout+co, x[i*g.Cin+ci], w[g.w(ky, kx, ci, co)])
-			}
-		}
+		g.pairs(func(ci, co int) { s.add(o*g.Cout+co, x[i*g.Cin+ci], w[g.w(ky, kx, ci, co)]) })
 	})
-	terms := g.KH * g.KW * g.Cin
+	terms := g.KH * g.KW * g.Cin / g.groups()
 	if bias != nil {
 		terms++
 		for i := range s.v {
@@ -162,25 +158,17 @@ func ConvForward64(g ConvGeom, x, w, bias []float64, r *Rounding) []float64 {
 func ConvBackwardData64(g ConvGeom, dOut, w []float64, r *Rounding) []float64 {
 	s := newSums(g.Batch * g.H * g.W * g.Cin)
 	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				s.add(i*g.Cin+ci, dOut[o*g.Cout+co], w[g.w(ky, kx, ci, co)])
-			}
-		}
+		g.pairs(func(ci, co int) { s.add(i*g.Cin+ci, dOut[o*g.Cout+co], w[g.w(ky, kx, ci, co)]) })
 	})
-	return s.done(g.KH*g.KW*g.Cout, r)
+	return s.done(g.KH*g.KW*g.Cout/g.groups(), r)
 }
 
 // ConvBackwardFilter64 is the kernel gradient for input x and output
 // gradient dOut.
 func ConvBackwardFilter64(g ConvGeom, x, dOut []float64, r *Rounding) []float64 {
-	s := newSums(g.KH * g.KW * g.Cin * g.Cout)
+	s := newSums(g.KH * g.KW * g.Cin / g.groups() * g.Cout)
 	g.tap(func(o, i, ky, kx int) {
-		for ci := 0; ci < g.Cin; ci++ {
-			for co := 0; co < g.Cout; co++ {
-				s.add(g.w(ky, kx, ci, co), x[i*g.Cin+ci], dOut[o*g.Cout+co])
-			}
-		}
+		g.pairs(func(ci, co int) { s.add(g.w(ky, kx, ci, co), x[i*g.Cin+ci], dOut[o*g.Cout+co]) })
 	})
 	return s.done(g.Outputs(), r)
 }

@@ -26,7 +26,7 @@ var (
 // spec is a convolution and a dense layer: it learns the bands in a few
 // dozen steps.
 var spec = nn.ModelSpec{Format: nn.SpecFormat, Name: "tiny", Input: [3]int{12, 12, 1}, Layers: []nn.LayerSpec{
-	{Type: "conv2d", Filters: 4, KernelSize: 3, Activation: "relu"},
+	{Type: "conv2d", Filters: 4, KernelSize: nn.Pair{3, 3}, Activation: "relu"},
 	{Type: "flatten"},
 	{Type: "dense", Units: 3, Activation: "softmax"},
 }}

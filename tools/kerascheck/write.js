@@ -14,6 +14,7 @@
 //   node tools/kerascheck/write.js functional > keras/testdata/tfjs_functional.json
 //   node tools/kerascheck/write.js activations > keras/testdata/tfjs_activations.json
 //   node tools/kerascheck/write.js depthwise > keras/testdata/tfjs_depthwise.json
+//   node tools/kerascheck/write.js windows > keras/testdata/tfjs_windows.json
 console.log = console.warn = () => {}; // TensorFlow.js's banner about its Node backend
 const tf = require("@tensorflow/tfjs-core");
 require("@tensorflow/tfjs-backend-cpu");
@@ -94,10 +95,32 @@ function depthwise() {
   return m;
 }
 
+// windows: tfjs_windows.json, a Sequential model of Conv2D's other
+// windows: an even kernel, a non-square one, dilated ones ("same" and
+// "valid"), a non-square DepthwiseConv2D and a dilated non-square
+// SeparableConv2D. (TensorFlow.js's Conv2D has no groups, and its
+// DepthwiseConv2D layer drops its dilation_rate, calling the depthwise
+// convolution with none: tfjs-layers 4.22.0's
+// layers/convolutional_depthwise.js. Its SeparableConv2D keeps it, and
+// runs the same depthwise kernels in vkcnn.)
+function windows() {
+  const m = layers.sequential({ name: "tfjs_windows" });
+  m.add(L.inputLayer({ inputShape: [28, 28, 1], name: "image" }));
+  m.add(L.conv2d({ filters: 8, kernelSize: 4, padding: "same", activation: "relu", name: "even" }));
+  m.add(L.conv2d({ filters: 8, kernelSize: [3, 1], strides: [2, 1], padding: "same", name: "tall" }));
+  m.add(L.conv2d({ filters: 12, kernelSize: 3, dilationRate: 2, padding: "same", activation: "relu", name: "dilated" }));
+  m.add(L.conv2d({ filters: 12, kernelSize: [2, 3], dilationRate: [2, 1], padding: "valid", useBias: false, name: "dilated_valid" }));
+  m.add(L.depthwiseConv2d({ kernelSize: [3, 2], depthMultiplier: 2, padding: "same", activation: "relu", name: "dw" }));
+  m.add(L.separableConv2d({ filters: 16, kernelSize: [2, 3], dilationRate: 2, padding: "same", activation: "relu", name: "sep" }));
+  m.add(L.globalAveragePooling2d({ name: "pooled" }));
+  m.add(L.dense({ units: 10, activation: "softmax", name: "logits" }));
+  return m;
+}
+
 async function main() {
   await tf.setBackend("cpu");
-  const build = { sequential, functional, activations, depthwise }[process.argv[2]];
-  if (!build) throw new Error("write.js sequential|functional|activations|depthwise");
+  const build = { sequential, functional, activations, depthwise, windows }[process.argv[2]];
+  if (!build) throw new Error("write.js sequential|functional|activations|depthwise|windows");
   process.stdout.write(JSON.stringify(build().toJSON(null, false)) + "\n");
 }
 
