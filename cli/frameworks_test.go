@@ -3,12 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/nodetest"
 )
 
 // TestTorchModelMatchesLogits loads a short run's weights into
@@ -52,16 +53,7 @@ func TestTorchModelMatchesLogits(t *testing.T) {
 // and PyTorch checks spell out the padding vkcnn computes. Skipped where
 // TensorFlow.js layers is not installed.
 func TestTensorFlowJSMatchesWindows(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("..", "tools", "kerascheck"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@tensorflow", "tfjs-layers")); err != nil {
-		t.Skipf("TensorFlow.js layers is not installed in %s (npm ci there)", dir)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("no node on PATH")
-	}
+	dir := nodetest.Dir(t, "kerascheck", "@tensorflow/tfjs-layers")
 	const n, classes = 500, 10
 	model, err := filepath.Abs(filepath.Join("..", "keras", "testdata", "tfjs_windows.json"))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/augment"
+	"github.com/vkcnn/vkcnn/internal/nodetest"
 	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/nn/kernels"
 	"github.com/vkcnn/vkcnn/vk/vktest"
@@ -298,16 +299,7 @@ func TestStandardCNNTrains(t *testing.T) {
 // InputLayer and Activation('linear' or the last 'softmax'), have none),
 // trainable and not.
 func TestAgainstTensorFlowJS(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("..", "tools", "kerascheck"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@tensorflow", "tfjs-layers")); err != nil {
-		t.Skipf("TensorFlow.js layers is not installed in %s (npm ci there)", dir)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("no node on PATH")
-	}
+	dir := nodetest.Dir(t, "kerascheck", "@tensorflow/tfjs-layers")
 	for _, file := range []string{standardFile, tfjsFile, tfjsGraphFile, tfjsActFile, keras3File, keras3GraphFile, tfjsDepthwiseFile, tfjsWindowsFile} {
 		out, err := exec.Command("node", filepath.Join(dir, "check.js"), file).Output()
 		if err != nil {
