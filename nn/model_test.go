@@ -97,7 +97,7 @@ func TestSpecJSONRoundTrip(t *testing.T) {
 
 func TestBuildRejectsBadModels(t *testing.T) {
 	cases := map[string]string{
-		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"conv2d","filters":4,"kernel_size":4,"activation":"relu"},{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`: "odd kernel_size",
+		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"conv2d","filters":4,"kernel_size":0,"activation":"relu"},{"type":"flatten"},{"type":"dense","units":10,"activation":"softmax"}]}`: "kernel_size [0 0]: rows and columns, each 1 to",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"dense","units":10,"activation":"softmax"}]}`:                                                                                      "not flat",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"flatten"},{"type":"dense","units":10}]}`:                                                                                          "softmax activation",
 		`{"format":"vkcnn-sequential-1","input_shape":[28,28,1],"layers":[{"type":"lstm"}]}`:                                                                                                                         "unknown layer type",
