@@ -207,7 +207,7 @@ func (b *Buffer) Write(offset int64, data []byte) error {
 	return b.ctx.throughStaging(data, func(staging *Buffer, n int64, done int64) error {
 		copy(staging.mapped, data[done:done+n])
 		return b.ctx.runOnce(func(cmd vulkan.CommandBuffer) {
-			copyBuffer(cmd, staging, 0, b, offset+done, n)
+			b.ctx.copyBuffer(cmd, staging, 0, b, offset+done, n)
 		})
 	})
 }
@@ -223,7 +223,7 @@ func (b *Buffer) Read(offset int64, out []byte) error {
 	}
 	return b.ctx.throughStaging(out, func(staging *Buffer, n int64, done int64) error {
 		err := b.ctx.runOnce(func(cmd vulkan.CommandBuffer) {
-			copyBuffer(cmd, b, offset+done, staging, 0, n)
+			b.ctx.copyBuffer(cmd, b, offset+done, staging, 0, n)
 		})
 		copy(out[done:done+n], staging.mapped[:n])
 		return err
@@ -287,11 +287,9 @@ func (c *Context) throughStaging(data []byte, step func(staging *Buffer, n, done
 
 // copyBuffer records a transfer and makes it visible to later shader,
 // transfer and host accesses.
-func copyBuffer(cmd vulkan.CommandBuffer, src *Buffer, srcOff int64, dst *Buffer, dstOff int64, n int64) {
-	vulkan.CmdCopyBuffer(cmd, asHandle[vulkan.Buffer](src.handle), asHandle[vulkan.Buffer](dst.handle), 1, []vulkan.BufferCopy{{
-		SrcOffset: vulkan.DeviceSize(srcOff), DstOffset: vulkan.DeviceSize(dstOff), Size: vulkan.DeviceSize(n),
-	}})
-	memoryBarrier(cmd, vulkan.PipelineStageTransferBit, vulkan.AccessTransferWriteBit,
+func (c *Context) copyBuffer(cmd vulkan.CommandBuffer, src *Buffer, srcOff int64, dst *Buffer, dstOff int64, n int64) {
+	c.calls.copy(cmd, src.handle, dst.handle, srcOff, dstOff, n)
+	c.calls.memoryBarrier(cmd, vulkan.PipelineStageTransferBit, vulkan.AccessTransferWriteBit,
 		vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit|vulkan.PipelineStageHostBit,
 		vulkan.AccessShaderReadBit|vulkan.AccessShaderWriteBit|vulkan.AccessTransferReadBit|vulkan.AccessTransferWriteBit|vulkan.AccessHostReadBit)
 }

@@ -92,6 +92,7 @@ type Context struct {
 	// context's work (nil while it works).
 	watchdog, watchdogBase time.Duration
 	fault                  error
+	calls                  calls // the calls made around vulkan-go
 	// inFlight names the submission the fence waits for ("": none).
 	inFlight string
 
@@ -121,6 +122,9 @@ func Open(opts Options) (*Context, error) {
 func (c *Context) open(opts Options) error {
 	devices, err := enumerateDevices(c.inst)
 	if err != nil {
+		return err
+	}
+	if c.calls, err = lookupCalls(c.inst.handle); err != nil {
 		return err
 	}
 	c.Info, err = chooseDevice(devices, opts.Device)

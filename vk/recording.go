@@ -108,22 +108,9 @@ func (r *Recording) Dispatch(k *Kernel, groups [3]uint32, push []uint32, args ..
 		return fmt.Errorf("dispatch %s: %w", k.spec.Name, err)
 	}
 	c := r.ctx
-	writes := make([]vulkan.WriteDescriptorSet, len(args))
 	for i, a := range args {
-		writes[i] = vulkan.WriteDescriptorSet{
-			SType:           vulkan.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
-			PBufferInfo: []vulkan.DescriptorBufferInfo{{
-				Buffer: asHandle[vulkan.Buffer](a.Buf.handle),
-				Offset: vulkan.DeviceSize(a.Offset),
-				Range:  vulkan.DeviceSize(descriptorRange(a)),
-			}},
-		}
+		c.calls.bindBuffer(c.device, handleOf(set), i, a.Buf.handle, a.Offset, descriptorRange(a))
 	}
-	vulkan.UpdateDescriptorSets(c.device, uint32(len(writes)), writes, 0, nil)
 
 	r.barrierFor(k, args)
 	vulkan.CmdBindPipeline(r.cmd, vulkan.PipelineBindPointCompute, asHandle[vulkan.Pipeline](k.pipeline))
@@ -205,7 +192,7 @@ func (r *Recording) order(accesses []access) {
 		}
 	}
 	if need {
-		memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit, vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit,
+		r.ctx.calls.memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit, vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit,
 			vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit,
 			vulkan.AccessShaderReadBit|vulkan.AccessShaderWriteBit|vulkan.AccessTransferReadBit|vulkan.AccessTransferWriteBit)
 		clear(r.written)
@@ -238,9 +225,7 @@ func (r *Recording) Copy(src, dst Range) error {
 		return fmt.Errorf("copy: %d bytes into a range of %d", n, dst.size())
 	}
 	r.order([]access{{src.Buf.handle, false}, {dst.Buf.handle, true}})
-	vulkan.CmdCopyBuffer(r.cmd, asHandle[vulkan.Buffer](src.Buf.handle), asHandle[vulkan.Buffer](dst.Buf.handle), 1, []vulkan.BufferCopy{{
-		SrcOffset: vulkan.DeviceSize(src.Offset), DstOffset: vulkan.DeviceSize(dst.Offset), Size: vulkan.DeviceSize(n),
-	}})
+	r.ctx.calls.copy(r.cmd, src.Buf.handle, dst.Buf.handle, src.Offset, dst.Offset, n)
 	return nil
 }
 
@@ -315,7 +300,7 @@ func (r *Recording) end() error {
 	}
 	// Make every write visible to whatever comes next: host reads, copies
 	// and later submissions.
-	memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit, vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit,
+	r.ctx.calls.memoryBarrier(r.cmd, vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit, vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit,
 		vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit|vulkan.PipelineStageHostBit,
 		vulkan.AccessShaderReadBit|vulkan.AccessShaderWriteBit|vulkan.AccessTransferReadBit|vulkan.AccessHostReadBit)
 	r.ended = true

@@ -33,12 +33,7 @@ func (c *Context) start(cmd vulkan.CommandBuffer, op string) error {
 	if c.fault != nil {
 		return c.fault
 	}
-	info := vulkan.SubmitInfo{
-		SType:              vulkan.StructureTypeSubmitInfo,
-		CommandBufferCount: 1,
-		PCommandBuffers:    []vulkan.CommandBuffer{cmd},
-	}
-	r := vulkan.QueueSubmit(c.queue, 1, []vulkan.SubmitInfo{info}, asHandle[vulkan.Fence](c.fence))
+	r := c.calls.submit(c.queue, cmd, c.fence)
 	if faults.At(faults.Submit, "") == faults.Lost {
 		r = vulkan.ErrorDeviceLost
 	}
@@ -124,15 +119,4 @@ func (c *Context) allocateCommandBuffer() (vulkan.CommandBuffer, error) {
 		return nil, err
 	}
 	return cmds[0], nil
-}
-
-// memoryBarrier records a global memory barrier.
-func memoryBarrier(cmd vulkan.CommandBuffer, srcStage vulkan.PipelineStageFlagBits, srcAccess vulkan.AccessFlagBits, dstStage vulkan.PipelineStageFlagBits, dstAccess vulkan.AccessFlagBits) {
-	barrier := vulkan.MemoryBarrier{
-		SType:         vulkan.StructureTypeMemoryBarrier,
-		SrcAccessMask: vulkan.AccessFlags(srcAccess),
-		DstAccessMask: vulkan.AccessFlags(dstAccess),
-	}
-	vulkan.CmdPipelineBarrier(cmd, vulkan.PipelineStageFlags(srcStage), vulkan.PipelineStageFlags(dstStage), 0,
-		1, []vulkan.MemoryBarrier{barrier}, 0, nil, 0, nil)
 }
