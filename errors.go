@@ -2,7 +2,9 @@ package vkcnn
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/vkcnn/vkcnn/nn"
 	"github.com/vkcnn/vkcnn/vk"
 )
 
@@ -43,3 +45,21 @@ func badInput(err error) error {
 	}
 	return inputError{err}
 }
+
+// ErrStopped: a callback or the context stopped the run; its checkpoint
+// is written and Resume continues it.
+var ErrStopped = nn.ErrStopped
+
+// StoppedError is the error of a run that a callback or the context
+// stopped: its checkpoint is written in Dir. It matches ErrStopped.
+type StoppedError struct{ Dir string }
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("training stopped: checkpoint written; continue with vkcnn train --resume %s", e.Dir)
+}
+
+func (e *StoppedError) Is(target error) bool { return target == ErrStopped }
+
+// ErrFinished: Resume found the run finished (its epochs done, or
+// stopped early), and had nothing to do.
+var ErrFinished = errors.New("the run is finished")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,24 +18,6 @@ import (
 	"github.com/vkcnn/vkcnn/runfolder"
 	"github.com/vkcnn/vkcnn/vk"
 )
-
-// ErrStopped: a callback or the context stopped the run; its checkpoint
-// is written and Resume continues it.
-var ErrStopped = nn.ErrStopped
-
-// StoppedError is the error of a run that a callback or the context
-// stopped: its checkpoint is written in Dir. It matches ErrStopped.
-type StoppedError struct{ Dir string }
-
-func (e *StoppedError) Error() string {
-	return fmt.Sprintf("training stopped: checkpoint written; continue with vkcnn train --resume %s", e.Dir)
-}
-
-func (e *StoppedError) Is(target error) bool { return target == ErrStopped }
-
-// ErrFinished: Resume found the run finished (its epochs done, or
-// stopped early), and had nothing to do.
-var ErrFinished = errors.New("the run is finished")
 
 // Train trains a model as vkcnn train does, writing the run folder as it
 // goes, and returns the trained run. Cancelling ctx stops it after the
@@ -71,28 +52,6 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Run, error) {
 		return nil, badInput(err)
 	}
 	return setup.train(ctx)
-}
-
-// trainSetup is everything train checks before it touches data or device.
-type trainSetup struct {
-	TrainSession
-	spec  nn.ModelSpec
-	model *nn.Model
-	// source is where the model comes from: a preset's name or a file.
-	source string
-	cfg    nn.TrainConfig
-	out    string
-	// init is the weights file training starts from ("": the model's
-	// initialisation); how the data set is read; the normalization asked
-	// for, with its statistics where given (nil: computed).
-	init      string
-	imageOpts dataset.Options
-	normalize bool
-	mean, std []float32
-	// When resuming: where the run stands, with its weights and the
-	// optimizer's state.
-	resume                 *nn.TrainState
-	params, state1, state2 []float32
 }
 
 func resumeSetup(opts ResumeOptions) (*trainSetup, error) {
@@ -242,14 +201,6 @@ func notStopped(ctx context.Context) error {
 		return fmt.Errorf("stopped before training began: %w", err)
 	}
 	return nil
-}
-
-// writer is w, or a writer that drops what it is given.
-func writer(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
 }
 
 func (setup *trainSetup) train(stopCtx context.Context) (_ *Run, err error) {

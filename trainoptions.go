@@ -292,3 +292,33 @@ func scheduleConfig(o ScheduleOptions, preset nn.Schedule) (nn.Schedule, error) 
 	}
 	return s, nil
 }
+
+// trainSetup is everything train checks before it touches data or device.
+type trainSetup struct {
+	TrainSession
+	spec  nn.ModelSpec
+	model *nn.Model
+	// source is where the model comes from: a preset's name or a file.
+	source string
+	cfg    nn.TrainConfig
+	out    string
+	// init is the weights file training starts from ("": the model's
+	// initialisation); how the data set is read; the normalization asked
+	// for, with its statistics where given (nil: computed).
+	init      string
+	imageOpts dataset.Options
+	normalize bool
+	mean, std []float32
+	// When resuming: where the run stands, with its weights and the
+	// optimizer's state.
+	resume                 *nn.TrainState
+	params, state1, state2 []float32
+}
+
+// writer is w, or a writer that drops what it is given.
+func writer(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
