@@ -47,6 +47,31 @@ static void* vkcnn_lookup(void* gipa, void* instance, const char* name) {
 	return (void*)((vkcnn_gipa)gipa)(instance, name);
 }
 
+// The queries that fill arrays, which vulkan-go also copies through C
+// memory a finalizer frees: filled here into the caller's array.
+typedef struct { char extensionName[256]; uint32_t specVersion; } vkcnn_extension;
+typedef struct { char layerName[256]; uint32_t specVersion, implementationVersion; char description[256]; } vkcnn_layer;
+typedef struct { uint32_t queueFlags, queueCount, timestampValidBits, width, height, depth; } vkcnn_queue_family;
+
+static int32_t vkcnn_device_extensions(void* gipa, void* instance, void* physical, uint32_t* n, vkcnn_extension* out) {
+	typedef int32_t (*fn)(void*, const char*, uint32_t*, vkcnn_extension*);
+	fn f = (fn)vkcnn_lookup(gipa, instance, "vkEnumerateDeviceExtensionProperties");
+	return f == NULL ? -7 : f(physical, NULL, n, out);
+}
+
+static int32_t vkcnn_instance_layers(void* gipa, uint32_t* n, vkcnn_layer* out) {
+	typedef int32_t (*fn)(uint32_t*, vkcnn_layer*);
+	fn f = (fn)vkcnn_lookup(gipa, NULL, "vkEnumerateInstanceLayerProperties");
+	return f == NULL ? -7 : f(n, out);
+}
+
+static void vkcnn_queue_families(void* gipa, void* instance, void* physical, uint32_t* n, vkcnn_queue_family* out) {
+	typedef void (*fn)(void*, uint32_t*, vkcnn_queue_family*);
+	fn f = (fn)vkcnn_lookup(gipa, instance, "vkGetPhysicalDeviceQueueFamilyProperties");
+	if (f == NULL) { *n = 0; return; }
+	f(physical, n, out);
+}
+
 static int32_t vkcnn_queue_submit(void* fn, void* queue, void* cmd, uint64_t fence) {
 	vkcnn_submit_info info;
 	memset(&info, 0, sizeof info);
@@ -136,4 +161,65 @@ func (cs calls) memoryBarrier(cmd vulkan.CommandBuffer, srcStage vulkan.Pipeline
 // bindBuffer writes a storage-buffer binding of a descriptor set.
 func (cs calls) bindBuffer(device vulkan.Device, set uint64, binding int, buffer uint64, offset, size int64) {
 	C.vkcnn_bind_buffer(cs.updateSetsFn, unsafe.Pointer(device), C.uint64_t(set), C.uint32_t(binding), C.uint64_t(buffer), C.uint64_t(offset), C.uint64_t(size))
+}
+
+// deviceExtensions are the names of the extensions the device offers (nil
+// where they cannot be listed).
+func deviceExtensions(inst *instance, h vulkan.PhysicalDevice) map[string]bool {
+	var n C.uint32_t
+	gipa, in, ph := procAddr(), unsafe.Pointer(inst.handle), unsafe.Pointer(h)
+	if C.vkcnn_device_extensions(gipa, in, ph, &n, nil) != 0 || n == 0 {
+		return nil
+	}
+	props := make([]C.vkcnn_extension, n)
+	if C.vkcnn_device_extensions(gipa, in, ph, &n, &props[0]) != 0 {
+		return nil
+	}
+	out := make(map[string]bool, n)
+	for _, p := range props[:n] {
+		out[C.GoString(&p.extensionName[0])] = true
+	}
+	return out
+}
+
+// instanceLayer is the version of the instance layer name, where the
+// loader has it.
+func instanceLayer(name string) (version uint32, ok bool) {
+	var n C.uint32_t
+	if C.vkcnn_instance_layers(procAddr(), &n, nil) != 0 || n == 0 {
+		return 0, false
+	}
+	props := make([]C.vkcnn_layer, n)
+	if C.vkcnn_instance_layers(procAddr(), &n, &props[0]) != 0 {
+		return 0, false
+	}
+	for _, p := range props[:n] {
+		if C.GoString(&p.layerName[0]) == name {
+			return uint32(p.specVersion), true
+		}
+	}
+	return 0, false
+}
+
+// queueFamily is what vkcnn asks of a queue family.
+type queueFamily struct {
+	flags         vulkan.QueueFlags
+	timestampBits uint32
+}
+
+// queueFamilies lists the device's queue families.
+func queueFamilies(inst *instance, h vulkan.PhysicalDevice) []queueFamily {
+	var n C.uint32_t
+	gipa, in, ph := procAddr(), unsafe.Pointer(inst.handle), unsafe.Pointer(h)
+	C.vkcnn_queue_families(gipa, in, ph, &n, nil)
+	if n == 0 {
+		return nil
+	}
+	props := make([]C.vkcnn_queue_family, n)
+	C.vkcnn_queue_families(gipa, in, ph, &n, &props[0])
+	out := make([]queueFamily, n)
+	for i, p := range props[:n] {
+		out[i] = queueFamily{flags: vulkan.QueueFlags(p.queueFlags), timestampBits: uint32(p.timestampValidBits)}
+	}
+	return out
 }

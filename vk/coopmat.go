@@ -171,7 +171,7 @@ func queryMatrices(instance vulkan.Instance, physical vulkan.PhysicalDevice, ext
 // required subgroup sizes) and, with statistics, pipeline statistics; it
 // returns what frees the request after vkCreateDevice.
 func (c *Context) enableFeatures(info *vulkan.DeviceCreateInfo, statistics bool) (release func()) {
-	exts := deviceExtensions(c.Info.physical)
+	exts := deviceExtensions(c.inst, c.Info.physical)
 	var names []string
 	add := func(ext string, on bool) bool {
 		if on && exts[ext] {

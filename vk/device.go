@@ -196,43 +196,39 @@ func describeDevice(inst *instance, index int, h vulkan.PhysicalDevice) DeviceIn
 		d.DeviceLocalBytes = d.Memory.Heaps[p.DeviceHeap].Bytes
 	}
 
-	var qn uint32
-	vulkan.GetPhysicalDeviceQueueFamilyProperties(h, &qn, nil)
-	queues := make([]vulkan.QueueFamilyProperties, qn)
-	vulkan.GetPhysicalDeviceQueueFamilyProperties(h, &qn, queues)
+	queues := queueFamilies(inst, h)
 	// Prefer a compute queue with timestamps; among those, one without
 	// graphics (a dedicated compute queue on GPUs).
 	best := -1
-	score := func(q vulkan.QueueFamilyProperties) int {
+	score := func(q queueFamily) int {
 		s := 0
-		if q.TimestampValidBits > 0 {
+		if q.timestampBits > 0 {
 			s += 2
 		}
-		if q.QueueFlags&vulkan.QueueFlags(vulkan.QueueGraphicsBit) == 0 {
+		if q.flags&vulkan.QueueFlags(vulkan.QueueGraphicsBit) == 0 {
 			s++
 		}
 		return s
 	}
-	for i := range queues {
-		queues[i].Deref()
-		if queues[i].QueueFlags&vulkan.QueueFlags(vulkan.QueueComputeBit) == 0 {
+	for i, q := range queues {
+		if q.flags&vulkan.QueueFlags(vulkan.QueueComputeBit) == 0 {
 			continue
 		}
-		if best < 0 || score(queues[i]) > score(queues[best]) {
+		if best < 0 || score(q) > score(queues[best]) {
 			best = i
 		}
 	}
 	if best >= 0 {
 		d.ComputeQueue = true
 		d.queueFamily = uint32(best)
-		d.Timestamps = queues[best].TimestampValidBits > 0 && lim.TimestampPeriod > 0
-		d.TimestampBits = queues[best].TimestampValidBits
+		d.Timestamps = queues[best].timestampBits > 0 && lim.TimestampPeriod > 0
+		d.TimestampBits = queues[best].timestampBits
 	}
 	if math.IsInf(float64(d.TimestampPeriodNs), 0) { // RADV's null hardware: no clock
 		d.TimestampPeriodNs, d.Timestamps = 0, false
 	}
 
-	exts := deviceExtensions(h)
+	exts := deviceExtensions(inst, h)
 	v12 := props.ApiVersion >= vulkan.MakeVersion(1, 2, 0)
 	extra := queryExtra(inst.handle, h, v12 || exts["VK_KHR_driver_properties"], v12 || exts["VK_KHR_shader_float16_int8"],
 		exts["VK_NV_shader_sm_builtins"], exts["VK_AMD_shader_core_properties"], exts[subgroupSizeExtension])
@@ -271,23 +267,6 @@ func memoryTable(h vulkan.PhysicalDevice) MemoryTable {
 		t.Types = append(t.Types, MemoryType{Flags: MemoryFlags(mem.MemoryTypes[i].PropertyFlags), Heap: int(mem.MemoryTypes[i].HeapIndex)})
 	}
 	return t
-}
-
-func deviceExtensions(h vulkan.PhysicalDevice) map[string]bool {
-	var n uint32
-	if vulkan.EnumerateDeviceExtensionProperties(h, "", &n, nil) != vulkan.Success {
-		return nil
-	}
-	props := make([]vulkan.ExtensionProperties, n)
-	if vulkan.EnumerateDeviceExtensionProperties(h, "", &n, props) != vulkan.Success {
-		return nil
-	}
-	out := make(map[string]bool, n)
-	for i := range props[:n] {
-		props[i].Deref()
-		out[vulkan.ToString(props[i].ExtensionName[:])] = true
-	}
-	return out
 }
 
 // ListDevices describes every Vulkan device the loader finds.

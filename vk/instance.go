@@ -111,26 +111,6 @@ func hasInstanceLayer(name string) bool {
 	return ok
 }
 
-// instanceLayer is the Vulkan version the named layer implements, if the
-// loader has it.
-func instanceLayer(name string) (version uint32, ok bool) {
-	var n uint32
-	if vulkan.EnumerateInstanceLayerProperties(&n, nil) != vulkan.Success || n == 0 {
-		return 0, false
-	}
-	props := make([]vulkan.LayerProperties, n)
-	if vulkan.EnumerateInstanceLayerProperties(&n, props) != vulkan.Success {
-		return 0, false
-	}
-	for i := range props[:n] {
-		props[i].Deref()
-		if vulkan.ToString(props[i].LayerName[:]) == name {
-			return props[i].SpecVersion, true
-		}
-	}
-	return 0, false
-}
-
 // validationKnowsMatrices reports whether the instance's validation layer
 // (where it has one) knows VK_KHR_cooperative_matrix, new in Vulkan
 // 1.3.255: an older one (Debian 12's is 1.3.239) reports its structures

@@ -283,7 +283,7 @@ func (comp *Compiler) representations(p C.uint64_t, index C.uint32_t) ([]Represe
 
 // offersStatistics reports whether the device offers pipeline statistics.
 func (c *Context) offersStatistics() bool {
-	return deviceExtensions(c.Info.physical)[pipelineExecutableExtension] &&
+	return deviceExtensions(c.inst, c.Info.physical)[pipelineExecutableExtension] &&
 		C.vkcnn_pep_supported(procAddr(), unsafe.Pointer(c.inst.handle), unsafe.Pointer(c.Info.physical)) != 0
 }
 
