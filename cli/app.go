@@ -141,6 +141,21 @@ func openLibraryDevice(c *cli.Context) (*vkcnn.Device, error) {
 	return vkcnn.OpenDevice(libraryDeviceOptions(c))
 }
 
+// openRun loads the run folder --run names and opens the device for it,
+// with --precision; the caller closes the device.
+func openRun(c *cli.Context) (*vkcnn.Run, *vkcnn.Device, kernels.Precision, error) {
+	prec, err := flagPrecision(c)
+	if err != nil {
+		return nil, nil, prec, err
+	}
+	run, err := vkcnn.LoadRun(c.String("run"))
+	if err != nil {
+		return nil, nil, prec, err
+	}
+	dev, err := openLibraryDevice(c)
+	return run, dev, prec, err
+}
+
 // openDevice is openLibraryDevice's device, for commands that drive nn
 // themselves.
 func openDevice(c *cli.Context) (*vk.Context, error) {

@@ -39,15 +39,7 @@ func evaluate(c *cli.Context) (err error) {
 	if c.Int("batch-size") <= 0 {
 		return fmt.Errorf("--batch-size %d must be positive", c.Int("batch-size"))
 	}
-	prec, err := flagPrecision(c)
-	if err != nil {
-		return err
-	}
-	run, err := vkcnn.LoadRun(c.String("run"))
-	if err != nil {
-		return err
-	}
-	dev, err := openLibraryDevice(c)
+	run, dev, prec, err := openRun(c)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -36,19 +37,11 @@ func predict(c *cli.Context) (err error) {
 	if len(paths) == 0 {
 		return fmt.Errorf("no images given (vkcnn predict --run DIR IMAGE.png...)")
 	}
-	prec, err := flagPrecision(c)
+	run, dev, prec, err := openRun(c)
 	if err != nil {
 		return err
 	}
-	run, err := vkcnn.LoadRun(c.String("run"))
-	if err != nil {
-		return err
-	}
-	dev, err := openLibraryDevice(c)
-	if err != nil {
-		return err
-	}
-	defer func() { closeDevice(dev.Context(), &err) }()
+	defer func() { err = errors.Join(err, dev.Close()) }()
 	p, err := dev.NewPredictor(run, vkcnn.PredictOptions{Batch: min(len(paths), vkcnn.DefaultPredictBatch), Precision: prec})
 	if err != nil {
 		return err

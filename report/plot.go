@@ -185,3 +185,14 @@ func savePNG(path string, p *plot.Plot, w, h int) error {
 		return png.Encode(out, c.Image())
 	})
 }
+
+// epochPlot is a plot of what y names against the epoch, on a light grid.
+func epochPlot(y string) *plot.Plot {
+	p := plot.New()
+	p.X.Label.Text = "epoch"
+	p.Y.Label.Text = y
+	grid := plotter.NewGrid()
+	grid.Vertical.Color, grid.Horizontal.Color = lightGrid, lightGrid
+	p.Add(grid)
+	return p
+}

@@ -78,12 +78,7 @@ func ErrorPlot(path, title string, exps []Experiment) error {
 }
 
 func errorPlot(path, title string, exps []Experiment) error {
-	p := plot.New()
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "test error"
-	grid := plotter.NewGrid()
-	grid.Vertical.Color, grid.Horizontal.Color = lightGrid, lightGrid
-	p.Add(grid)
+	p := epochPlot("test error")
 	type reference struct {
 		name   string
 		error  float64

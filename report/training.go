@@ -69,12 +69,7 @@ func TrainingPlot(path, name string, epochs []Epoch, steps []Step) error {
 // ratePanel draws the learning rate of each log row's last step, on a
 // linear axis from 0.
 func ratePanel(steps []Step) (*plot.Plot, *plotter.Line, error) {
-	p := plot.New()
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "learning rate"
-	grid := plotter.NewGrid()
-	grid.Vertical.Color, grid.Horizontal.Color = lightGrid, lightGrid
-	p.Add(grid)
+	p := epochPlot("learning rate")
 	xys := make(plotter.XYs, len(steps))
 	top := 0.0
 	for i, s := range steps {
@@ -203,12 +198,7 @@ func drawFigure(path string, w, h int, title string, plots []*plot.Plot, legend 
 
 // panel draws one metric of every run.
 func panel(m metric, runs []Run, single bool) (*plot.Plot, error) {
-	p := plot.New()
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = m.name
-	grid := plotter.NewGrid()
-	grid.Vertical.Color, grid.Horizontal.Color = lightGrid, lightGrid
-	p.Add(grid)
+	p := epochPlot(m.name)
 	var all []float64 // every value drawn, for the axis range
 	lastX := 0.0
 	for i, r := range runs {
